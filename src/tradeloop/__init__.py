@@ -1,0 +1,3 @@
+"""tradeloop: one event loop for backtest, paper and live crypto trading."""
+
+__version__ = "0.1.0"

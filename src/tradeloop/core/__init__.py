@@ -1,0 +1,1 @@
+"""Event bus, clocks, timers, ids, errors and redacting logs."""

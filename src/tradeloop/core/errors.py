@@ -1,0 +1,39 @@
+"""Errors users see. ``UserError`` subclasses are printed as one line by the CLI — no traceback —
+because they describe bad input (a file, a parameter), not a bug."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Bad input the user can fix; the message names the file / row / field at fault."""
+
+
+class DataError(UserError):
+    """A data file is malformed (missing column, NaN, unsorted or duplicate timestamps ...)."""
+
+
+class ConfigError(UserError):
+    """A bad command-line option, parameter or config value."""
+
+
+class StrategyLoadError(UserError):
+    """A strategy file failed to import or defines no Strategy subclass."""
+
+
+class VenueError(Exception):
+    """A venue refused or failed a request. ``code`` is the venue's own error code if any."""
+
+    def __init__(self, message: str, code: str = "", retryable: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+
+
+class AuthError(VenueError):
+    pass
+
+
+class RateLimited(VenueError):
+    def __init__(self, message: str, code: str = "", retry_after: float = 0.0) -> None:
+        super().__init__(message, code, retryable=True)
+        self.retry_after = retry_after

@@ -1,0 +1,60 @@
+"""Value types shared by every layer (lower layers never import higher ones)."""
+
+from tradeloop.model.enums import (
+    InstrumentKind,
+    Liquidity,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    TradingState,
+)
+from tradeloop.model.events import (
+    NS_PER_MS,
+    NS_PER_S,
+    BalanceUpdate,
+    Bar,
+    BookLevels,
+    Event,
+    Fill,
+    OrderReport,
+    PositionUpdate,
+    QuoteTick,
+    RiskEvent,
+    TimerEvent,
+    TradeTick,
+    VenueStatus,
+)
+from tradeloop.model.instrument import Instrument
+from tradeloop.model.order import TRANSITIONS, IllegalTransition, Order
+from tradeloop.model.position import Balance, Position
+
+__all__ = [
+    "NS_PER_MS",
+    "NS_PER_S",
+    "TRANSITIONS",
+    "Balance",
+    "BalanceUpdate",
+    "Bar",
+    "BookLevels",
+    "Event",
+    "Fill",
+    "IllegalTransition",
+    "Instrument",
+    "InstrumentKind",
+    "Liquidity",
+    "Order",
+    "OrderReport",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "PositionUpdate",
+    "QuoteTick",
+    "RiskEvent",
+    "Side",
+    "TimeInForce",
+    "TimerEvent",
+    "TradeTick",
+    "TradingState",
+    "VenueStatus",
+]

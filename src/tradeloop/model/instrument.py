@@ -1,0 +1,102 @@
+"""Instrument: what a venue trades, and how prices and sizes must be rounded on the wire."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+
+from tradeloop.model.enums import InstrumentKind
+
+
+def _decimal(x: float | str | Decimal) -> Decimal:
+    # repr() of a float is the shortest string that round-trips, so 0.1 -> "0.1", not 0.1000...0555.
+    return x if isinstance(x, Decimal) else Decimal(repr(x) if isinstance(x, float) else x)
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """A tradable instrument.
+
+    ``symbol`` is tradeloop's canonical id (``BASE-QUOTE`` for spot, ``BASE-QUOTE-SWAP`` for
+    perpetuals — OKX's style, which is unambiguous). Sizes are in *contracts* for derivatives
+    (``contract_value`` base units each) and in base units for spot (``contract_value`` = 1).
+    Fees are fractions of notional; a negative maker fee is a rebate.
+    """
+
+    symbol: str
+    base: str
+    quote: str
+    tick_size: float = 0.01
+    lot_size: float = 1e-8
+    min_size: float = 0.0
+    contract_value: float = 1.0
+    maker_fee: float = 0.001
+    taker_fee: float = 0.001
+    kind: InstrumentKind = InstrumentKind.SPOT
+    settle: str = ""
+    venue: str = "SIM"
+    _tick: Decimal = field(init=False, repr=False, compare=False)
+    _lot: Decimal = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.tick_size <= 0 or self.lot_size <= 0:
+            raise ValueError(f"{self.symbol}: tick_size and lot_size must be > 0")
+        object.__setattr__(self, "_tick", _decimal(self.tick_size))
+        object.__setattr__(self, "_lot", _decimal(self.lot_size))
+        if not self.settle:
+            object.__setattr__(self, "settle", self.quote)
+
+    @property
+    def is_derivative(self) -> bool:
+        return self.kind is not InstrumentKind.SPOT
+
+    # -- rounding -------------------------------------------------------------------------
+    def round_price(self, price: float) -> float:
+        """Nearest tick, as a float (for internal comparisons)."""
+        return float(self.price_decimal(price))
+
+    def round_qty(self, qty: float) -> float:
+        """Down to a whole lot (never sell or spend more than asked)."""
+        return float(self.qty_decimal(qty))
+
+    def price_decimal(self, price: float | str | Decimal) -> Decimal:
+        steps = (_decimal(price) / self._tick).to_integral_value(ROUND_HALF_EVEN)
+        return (steps * self._tick).normalize() if steps else Decimal(0)
+
+    def qty_decimal(self, qty: float | str | Decimal) -> Decimal:
+        # A float like 0.3 may arrive as 0.29999999999999999; nudge by a relative epsilon so a
+        # value that *is* a whole number of lots is not rounded down one lot.
+        d = _decimal(qty)
+        steps = (d / self._lot * (1 + Decimal("1e-12"))).to_integral_value(ROUND_DOWN)
+        return (steps * self._lot).normalize() if steps else Decimal(0)
+
+    def format_price(self, price: float | str | Decimal) -> str:
+        """Wire string for a price: rounded to the tick, no exponent, no float artefacts."""
+        return _plain(self.price_decimal(price))
+
+    def format_qty(self, qty: float | str | Decimal) -> str:
+        """Wire string for a size: rounded down to the lot, no exponent, no float artefacts."""
+        return _plain(self.qty_decimal(qty))
+
+    def notional(self, qty: float, price: float) -> float:
+        return qty * price * self.contract_value
+
+    @property
+    def price_precision(self) -> int:
+        return max(0, -int(self._tick.normalize().as_tuple().exponent))
+
+    @property
+    def qty_precision(self) -> int:
+        return max(0, -int(self._lot.normalize().as_tuple().exponent))
+
+
+def _plain(d: Decimal) -> str:
+    s = format(d, "f")
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return s or "0"
+
+
+def is_close(a: float, b: float, rel: float = 1e-9, abs_tol: float = 1e-12) -> bool:
+    return math.isclose(a, b, rel_tol=rel, abs_tol=abs_tol)

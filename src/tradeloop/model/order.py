@@ -1,0 +1,108 @@
+"""Orders and their state machine.
+
+An ``Order`` is owned by the OMS and changes only through :meth:`Order.apply_report` /
+:meth:`Order.transition`, which refuse transitions the venue could not have made (e.g. FILLED →
+ACCEPTED). Refusing loudly beats silently corrupting positions when a venue feed misbehaves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tradeloop.model.enums import OrderStatus, OrderType, Side, TimeInForce
+
+S = OrderStatus
+
+#: Allowed transitions. A venue may skip intermediate states (a market order can go straight
+#: from SUBMITTED to FILLED), so each state lists every state reachable in one report.
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.CREATED: frozenset({S.SUBMITTED, S.REJECTED}),
+    S.SUBMITTED: frozenset(
+        {S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.REJECTED, S.EXPIRED,
+         S.PENDING_CANCEL}
+    ),
+    S.ACCEPTED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED, S.PENDING_CANCEL}),
+    S.PARTIALLY_FILLED: frozenset(
+        {S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED, S.PENDING_CANCEL}
+    ),
+    S.PENDING_CANCEL: frozenset(
+        {S.CANCELED, S.FILLED, S.PARTIALLY_FILLED, S.ACCEPTED, S.EXPIRED}
+    ),
+    S.FILLED: frozenset(),
+    S.CANCELED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.EXPIRED: frozenset(),
+}
+
+
+class IllegalTransition(Exception):
+    """An order was asked to move to a state it cannot reach from its current one."""
+
+
+@dataclass(slots=True, eq=False)
+class Order:
+    """A request to trade plus what has happened to it since.
+
+    ``qty`` is in base units (contracts for derivatives). A spot market *buy* may instead give
+    ``quote_qty`` — the amount of quote currency to spend — as OKX (``tgtCcy=quote_ccy``) and
+    Binance (``quoteOrderQty``) allow; then ``qty`` is 0 until fills arrive.
+    """
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: float
+    order_type: OrderType = OrderType.MARKET
+    price: float = 0.0
+    tif: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+    quote_qty: float = 0.0
+    strategy_id: str = ""
+    ts_created: int = 0
+    status: OrderStatus = OrderStatus.CREATED
+    venue_order_id: str = ""
+    filled_qty: float = 0.0
+    avg_price: float = 0.0
+    fees: float = 0.0
+    ts_updated: int = 0
+    reason: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status.is_open
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status.is_terminal
+
+    @property
+    def remaining_qty(self) -> float:
+        return max(self.qty - self.filled_qty, 0.0) if self.qty else 0.0
+
+    @property
+    def signed_qty(self) -> float:
+        return self.qty if self.side is Side.BUY else -self.qty
+
+    def can_transition(self, new: OrderStatus) -> bool:
+        return new in TRANSITIONS[self.status]
+
+    def transition(self, new: OrderStatus, ts: int = 0, reason: str = "") -> None:
+        if new not in TRANSITIONS[self.status]:
+            raise IllegalTransition(
+                f"order {self.client_order_id}: {self.status.value} -> {new.value} is not allowed"
+            )
+        self.status = new
+        if ts:
+            self.ts_updated = ts
+        if reason:
+            self.reason = reason
+
+    def apply_fill(self, qty: float, price: float, fee: float) -> None:
+        """Accumulate one execution (status is changed by the accompanying report)."""
+        if self.is_terminal and self.status is not OrderStatus.FILLED:
+            raise IllegalTransition(f"order {self.client_order_id}: fill after {self.status.value}")
+        total = self.filled_qty + qty
+        self.avg_price = (self.avg_price * self.filled_qty + price * qty) / total if total else 0.0
+        self.filled_qty = total
+        self.fees += fee

@@ -1,0 +1,1 @@
+"""The matching engine and account simulator shared by the backtester and the emulator."""

@@ -1,0 +1,18 @@
+"""Shared test fixtures. ``SHARED`` is ../shared/data beside the repo; tests that need it use
+the ``shared_data`` fixture, which skips with a clear reason when it is absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared data not found at {SHARED} (only present beside a CI checkout)")
+    return SHARED
