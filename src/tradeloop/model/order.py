@@ -18,16 +18,21 @@ S = OrderStatus
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CREATED: frozenset({S.SUBMITTED, S.REJECTED}),
     S.SUBMITTED: frozenset(
-        {S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.REJECTED, S.EXPIRED,
-         S.PENDING_CANCEL}
+        {
+            S.ACCEPTED,
+            S.PARTIALLY_FILLED,
+            S.FILLED,
+            S.CANCELED,
+            S.REJECTED,
+            S.EXPIRED,
+            S.PENDING_CANCEL,
+        }
     ),
     S.ACCEPTED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED, S.PENDING_CANCEL}),
     S.PARTIALLY_FILLED: frozenset(
         {S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED, S.PENDING_CANCEL}
     ),
-    S.PENDING_CANCEL: frozenset(
-        {S.CANCELED, S.FILLED, S.PARTIALLY_FILLED, S.ACCEPTED, S.EXPIRED}
-    ),
+    S.PENDING_CANCEL: frozenset({S.CANCELED, S.FILLED, S.PARTIALLY_FILLED, S.ACCEPTED, S.EXPIRED}),
     S.FILLED: frozenset(),
     S.CANCELED: frozenset(),
     S.REJECTED: frozenset(),

@@ -1,0 +1,340 @@
+"""Order management: every order's life through the state machine, and trade-to-target.
+
+The OMS is the only component that talks to the ``ExecutionClient``. Strategies either submit
+orders (checked by the risk engine first) or set targets; for targets the OMS keeps one
+:class:`_Execution` per instrument that trades the account from its position to the netted
+target. The core rule: while an order for an instrument's target is in flight no second one is
+sent; when it finishes, the OMS re-plans only if the target moved meanwhile (or the limit-chase
+algo canceled it to re-price). A quote-sized market buy ("spend this much cash") is used when a
+spot buy is sized by a percent target or the wanted size exceeds the free cash, so an "all-in"
+target is filled at whatever the fill price turns out to be without overdrawing the account.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from tradeloop.core.bus import EventBus
+from tradeloop.core.clock import Clock
+from tradeloop.core.ids import IdGenerator
+from tradeloop.engine.portfolio import Portfolio
+from tradeloop.engine.risk import RiskEngine
+from tradeloop.model import (
+    Fill,
+    IllegalTransition,
+    Instrument,
+    Order,
+    OrderReport,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+from tradeloop.venues.base import ExecutionClient
+
+log = logging.getLogger(__name__)
+
+
+class ExecAlgo(str, Enum):
+    MARKET = "market"
+    LIMIT_CHASE = "limit_chase"
+
+
+@dataclass(frozen=True, slots=True)
+class ExecConfig:
+    """How targets are traded. ``LIMIT_CHASE`` rests a limit at the best price on our side and
+    re-prices it whenever the best price moves, until the target is met."""
+
+    algo: ExecAlgo = ExecAlgo.MARKET
+
+
+@dataclass(slots=True)
+class _Execution:
+    symbol: str
+    target: float = 0.0
+    prefer_quote: bool = False
+    generation: int = 0
+    working: Order | None = None
+    working_gen: int = 0
+    blocked: bool = False
+    repricing: bool = False
+
+
+@dataclass(slots=True)
+class _Best:
+    bid: float = 0.0
+    ask: float = 0.0
+
+
+OrderListener = Callable[[Order], None]
+FillListener = Callable[[Fill], None]
+
+
+@dataclass(slots=True)
+class _Listeners:
+    orders: dict[str, OrderListener] = field(default_factory=dict)
+    fills: dict[str, FillListener] = field(default_factory=dict)
+
+
+class OMS:
+    def __init__(
+        self,
+        bus: EventBus,
+        clock: Clock,
+        client: ExecutionClient,
+        risk: RiskEngine,
+        portfolio: Portfolio,
+        instruments: dict[str, Instrument],
+        config: ExecConfig = ExecConfig(),
+        ids: IdGenerator | None = None,
+    ) -> None:
+        self.bus = bus
+        self.clock = clock
+        self.client = client
+        self.risk = risk
+        self.portfolio = portfolio
+        self.instruments = instruments
+        self.config = config
+        self.ids = ids or IdGenerator()
+        self.orders: dict[str, Order] = {}
+        self.open_orders: dict[str, Order] = {}
+        self._execs: dict[str, _Execution] = {s: _Execution(s) for s in instruments}
+        self._by_target: set[str] = set()  # client ids of target-driven orders
+        self._seen_trades: set[tuple[str, str]] = set()
+        self._best: dict[str, _Best] = {s: _Best() for s in instruments}
+        self.listeners = _Listeners()
+        self.chasing: set[str] = set()
+        portfolio.on_target_change(self.set_target)
+        client.bind(self)
+
+    # -- explicit orders --------------------------------------------------------------------
+    def submit(self, order: Order) -> Order:
+        if not order.client_order_id:
+            order.client_order_id = self.ids.next()
+        if order.client_order_id in self.orders:
+            raise ValueError(f"duplicate client order id {order.client_order_id}")
+        now = self.clock.now()
+        order.ts_created = order.ts_created or now
+        self.orders[order.client_order_id] = order
+        reason = self.risk.check(order, now)
+        if reason is not None:
+            self._reject_locally(order, reason, now)
+            return order
+        order.transition(OrderStatus.SUBMITTED, now)
+        self.open_orders[order.client_order_id] = order
+        self.client.submit_order(order)
+        return order
+
+    def cancel(self, order: Order) -> None:
+        if order.is_open and order.status is not OrderStatus.PENDING_CANCEL:
+            order.transition(OrderStatus.PENDING_CANCEL, self.clock.now())
+            self.client.cancel_order(order)
+
+    def cancel_all(self, symbol: str | None = None) -> int:
+        n = 0
+        for o in list(self.open_orders.values()):
+            if symbol is None or o.symbol == symbol:
+                self.cancel(o)
+                n += 1
+        return n
+
+    def _reject_locally(self, order: Order, reason: str, ts: int) -> None:
+        order.transition(OrderStatus.REJECTED, ts, reason)
+        log.info("order %s refused by risk: %s", order.client_order_id, reason)
+        report = OrderReport(
+            ts, order.client_order_id, "", order.symbol, OrderStatus.REJECTED, reason=reason
+        )
+        self.bus.publish(report)
+        self._notify_order(order)
+
+    # -- targets ----------------------------------------------------------------------------
+    def set_target(self, symbol: str, qty: float, prefer_quote: bool = False) -> None:
+        ex = self._execs[symbol]
+        if qty == ex.target and ex.working is None and not ex.blocked:
+            return
+        ex.target = qty
+        ex.prefer_quote = prefer_quote
+        ex.generation += 1
+        w = ex.working
+        if w is not None:
+            if (
+                self.config.algo is ExecAlgo.LIMIT_CHASE
+                and w.status is not OrderStatus.PENDING_CANCEL
+            ):
+                ex.repricing = True
+                self.cancel(w)
+            return
+        self._work(ex)
+
+    def target(self, symbol: str) -> float:
+        return self._execs[symbol].target
+
+    def in_flight(self, symbol: str) -> Order | None:
+        return self._execs[symbol].working
+
+    def retry_blocked(self) -> None:
+        """Re-plan targets that the risk engine refused (called when trading resumes)."""
+        for ex in self._execs.values():
+            if ex.blocked and ex.working is None:
+                self._work(ex)
+
+    def _work(self, ex: _Execution) -> None:
+        inst = self.instruments[ex.symbol]
+        pos = self.portfolio.position_qty(ex.symbol)
+        delta = ex.target - pos
+        ex.blocked = False
+        if abs(delta) < max(inst.min_size, inst.lot_size) * 0.999999:
+            return
+        side = Side.BUY if delta > 0 else Side.SELL
+        now = self.clock.now()
+        mark = self.portfolio.marks.get(ex.symbol, 0.0)
+        qty = abs(pos) if ex.target == 0.0 else inst.round_qty(abs(delta))
+        quote = 0.0
+        order_type = OrderType.MARKET
+        price = 0.0
+        if self.config.algo is ExecAlgo.LIMIT_CHASE:
+            order_type = OrderType.LIMIT
+            price = self._chase_price(ex.symbol, side, mark)
+            self.chasing.add(ex.symbol)
+        elif side is Side.BUY and not inst.is_derivative:
+            cash = self.portfolio.cash
+            if ex.prefer_quote or delta * mark * (1.0 + inst.taker_fee) > cash:
+                quote = min(delta * mark, cash)
+                qty = 0.0
+                if quote <= 0.0:
+                    return
+        if qty <= 0.0 and quote <= 0.0:
+            return
+        order = Order(
+            self.ids.next(),
+            ex.symbol,
+            side,
+            qty,
+            order_type,
+            price,
+            quote_qty=quote,
+            ts_created=now,
+        )
+        self.orders[order.client_order_id] = order
+        self._by_target.add(order.client_order_id)
+        reason = self.risk.check(order, now)
+        if reason is not None:
+            ex.blocked = True
+            self._reject_locally(order, reason, now)
+            return
+        order.transition(OrderStatus.SUBMITTED, now)
+        ex.working = order
+        ex.working_gen = ex.generation
+        self.open_orders[order.client_order_id] = order
+        self.client.submit_order(order)
+
+    def _chase_price(self, symbol: str, side: Side, mark: float) -> float:
+        b = self._best[symbol]
+        px = (b.bid if side is Side.BUY else b.ask) or mark
+        return self.instruments[symbol].round_price(px)
+
+    def on_best(self, symbol: str, bid: float, ask: float) -> None:
+        """Best prices moved: re-price a chasing order that is no longer at the best."""
+        b = self._best[symbol]
+        b.bid, b.ask = bid, ask
+        ex = self._execs[symbol]
+        w = ex.working
+        if w is None or w.order_type is not OrderType.LIMIT or not w.is_open:
+            return
+        if w.status is OrderStatus.PENDING_CANCEL:
+            return
+        best = bid if w.side is Side.BUY else ask
+        if best and abs(best - w.price) > 1e-12:
+            ex.repricing = True
+            self.cancel(w)
+
+    # -- ExecutionSink ----------------------------------------------------------------------
+    def on_fill(self, fill: Fill) -> None:
+        order = self.orders.get(fill.client_order_id)
+        key = (fill.client_order_id, fill.trade_id)
+        if key in self._seen_trades:
+            return  # a replay after reconnect: already booked
+        self._seen_trades.add(key)
+        strategy_id = ""
+        if order is not None:
+            order.apply_fill(fill.qty, fill.price, fill.fee)
+            strategy_id = order.strategy_id
+        allocation = self.portfolio.apply_fill(fill, strategy_id)
+        self.bus.publish(fill)
+        fills = self.listeners.fills
+        if fills:
+            for sid, signed, fee in allocation:
+                cb = fills.get(sid)
+                if cb is not None:
+                    side = Side.BUY if signed > 0 else Side.SELL
+                    cb(
+                        Fill(
+                            fill.ts,
+                            fill.client_order_id,
+                            fill.venue_order_id,
+                            fill.trade_id,
+                            fill.symbol,
+                            side,
+                            fill.price,
+                            abs(signed),
+                            fee,
+                            fill.fee_ccy,
+                            fill.liquidity,
+                            sid,
+                        )
+                    )
+
+    def on_order_report(self, report: OrderReport) -> None:
+        order = self.orders.get(report.client_order_id)
+        if order is None:
+            log.warning(
+                "report for unknown order %s (%s)", report.client_order_id, report.status.value
+            )
+            self.bus.publish(report)
+            return
+        if report.venue_order_id:
+            order.venue_order_id = report.venue_order_id
+        new = report.status
+        if new is not order.status or new is OrderStatus.PARTIALLY_FILLED:
+            if report.filled_qty + 1e-12 < order.filled_qty:
+                log.debug("stale report for %s ignored", order.client_order_id)
+                return
+            try:
+                order.transition(new, report.ts, report.reason)
+            except IllegalTransition as exc:
+                log.warning("%s (report ignored)", exc)
+                return
+        if order.is_terminal:
+            self.open_orders.pop(order.client_order_id, None)
+        self.bus.publish(report)
+        self._notify_order(order)
+        if order.is_terminal and order.client_order_id in self._by_target:
+            self._target_order_done(order)
+
+    def _notify_order(self, order: Order) -> None:
+        if order.strategy_id:
+            cb = self.listeners.orders.get(order.strategy_id)
+            if cb is not None:
+                cb(order)
+
+    def _target_order_done(self, order: Order) -> None:
+        ex = self._execs[order.symbol]
+        if ex.working is not order:
+            return
+        ex.working = None
+        if order.status is OrderStatus.REJECTED:
+            # Never loop on a venue refusal: wait for a new target or a risk-state change.
+            ex.blocked = True
+            self.chasing.discard(order.symbol)
+            log.info("target order %s rejected by venue: %s", order.client_order_id, order.reason)
+            return
+        if ex.generation != ex.working_gen or ex.repricing:
+            ex.repricing = False
+            self._work(ex)
+        elif self.config.algo is ExecAlgo.LIMIT_CHASE and order.status is not OrderStatus.FILLED:
+            self._work(ex)
+        if ex.working is None:
+            self.chasing.discard(order.symbol)

@@ -1,0 +1,241 @@
+"""Portfolio: the account's books plus per-strategy attribution and target netting.
+
+Strategies never own the account. Each strategy has *virtual* positions; the account position
+for an instrument is always the sum of the strategies' virtual positions, and the account target
+is the sum of their targets, so two strategies can never fight over the account: one buying
+while the other sells is netted, and the opposite needs are crossed internally at the mark
+price (no venue trade, no fee). Account fills are allocated to the strategies that needed them,
+pro rata. Because internal crosses are zero-sum and allocations add up to the fill, the
+strategies' PnL always sums to the account's PnL.
+
+Accounting model (one settlement currency per account, e.g. USDT): spot buys move cash into
+inventory valued at the mark; derivatives move only realised PnL and fees into cash and carry
+unrealised PnL. ``equity = cash + Σ spot qty·mark·ct + Σ derivative upl``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tradeloop.model import Fill, Instrument, Position, Side
+
+
+@dataclass(slots=True)
+class StrategyBook:
+    """One strategy's virtual account."""
+
+    strategy_id: str
+    capital: float
+    positions: dict[str, Position] = field(default_factory=dict)
+    targets: dict[str, float] = field(default_factory=dict)
+    percent_targets: dict[str, float] = field(default_factory=dict)
+    fills: int = 0
+
+    def position(self, symbol: str, multiplier: float = 1.0) -> Position:
+        p = self.positions.get(symbol)
+        if p is None:
+            p = self.positions[symbol] = Position(symbol, multiplier=multiplier)
+        return p
+
+
+#: Called by the portfolio when an instrument's account target changes:
+#: (symbol, target_qty, prefer_quote_sizing)
+TargetListener = Callable[[str, float, bool], None]
+
+
+class Portfolio:
+    __slots__ = (
+        "instruments",
+        "initial_cash",
+        "cash",
+        "positions",
+        "marks",
+        "books",
+        "_on_target",
+        "fees_paid",
+        "fill_count",
+        "_exposed",
+    )
+
+    def __init__(self, instruments: dict[str, Instrument], cash: float) -> None:
+        self.instruments = instruments
+        self.initial_cash = cash
+        self.cash = cash
+        self.positions: dict[str, Position] = {
+            s: Position(s, multiplier=i.contract_value) for s, i in instruments.items()
+        }
+        self.marks: dict[str, float] = {}
+        self.books: dict[str, StrategyBook] = {}
+        self._on_target: TargetListener | None = None
+        self.fees_paid = 0.0
+        self.fill_count = 0
+        # symbols with a non-zero account position: the only ones whose marks move equity
+        self._exposed: set[str] = set()
+
+    # -- wiring -------------------------------------------------------------------------
+    def add_strategy(self, strategy_id: str, capital: float | None = None) -> StrategyBook:
+        if strategy_id in self.books:
+            raise ValueError(f"duplicate strategy id {strategy_id!r}")
+        book = StrategyBook(strategy_id, capital if capital is not None else 0.0)
+        self.books[strategy_id] = book
+        return book
+
+    def split_capital_evenly(self) -> None:
+        """Give strategies without explicit capital an equal share of the initial cash."""
+        unset = [b for b in self.books.values() if b.capital == 0.0]
+        assigned = sum(b.capital for b in self.books.values())
+        if unset:
+            share = max(self.initial_cash - assigned, 0.0) / len(unset)
+            for b in unset:
+                b.capital = share
+
+    def on_target_change(self, listener: TargetListener) -> None:
+        self._on_target = listener
+
+    # -- marks and valuation ------------------------------------------------------------
+    def mark(self, symbol: str, price: float) -> None:
+        self.marks[symbol] = price
+
+    def equity(self) -> float:
+        eq = self.cash
+        for s in self._exposed:
+            p = self.positions[s]
+            inst = self.instruments[s]
+            m = self.marks.get(s, p.avg_price)
+            if inst.is_derivative:
+                eq += (m - p.avg_price) * p.qty * p.multiplier
+            else:
+                eq += p.qty * m * p.multiplier
+        return eq
+
+    def position_qty(self, symbol: str) -> float:
+        return self.positions[symbol].qty
+
+    @property
+    def exposed(self) -> bool:
+        return bool(self._exposed)
+
+    def strategy_pnl(self, strategy_id: str) -> tuple[float, float, float]:
+        """(realised, unrealised, fees) of one strategy at current marks."""
+        book = self.books[strategy_id]
+        realized = unrealized = fees = 0.0
+        for s, p in book.positions.items():
+            realized += p.realized_pnl
+            fees += p.fees
+            if p.qty:
+                unrealized += p.unrealized(self.marks.get(s, p.avg_price))
+        return realized, unrealized, fees
+
+    def strategy_equity(self, strategy_id: str) -> float:
+        r, u, f = self.strategy_pnl(strategy_id)
+        return self.books[strategy_id].capital + r + u - f
+
+    def account_pnl(self) -> float:
+        return self.equity() - self.initial_cash
+
+    # -- targets ------------------------------------------------------------------------
+    def set_target(self, strategy_id: str, symbol: str, qty: float) -> None:
+        book = self.books[strategy_id]
+        book.percent_targets.pop(symbol, None)
+        self._set_target_qty(book, symbol, qty, prefer_quote=False)
+
+    def set_target_percent(self, strategy_id: str, symbol: str, fraction: float) -> None:
+        """Target ``fraction`` of the strategy's equity in ``symbol`` at the current mark."""
+        book = self.books[strategy_id]
+        book.percent_targets[symbol] = fraction
+        price = self.marks.get(symbol)
+        if not price:
+            raise ValueError(f"no price yet for {symbol}: cannot size a percent target")
+        inst = self.instruments[symbol]
+        qty = fraction * self.strategy_equity(strategy_id) / (price * inst.contract_value)
+        self._set_target_qty(book, symbol, qty, prefer_quote=fraction > 0)
+
+    def target_of(self, strategy_id: str, symbol: str) -> float | None:
+        return self.books[strategy_id].targets.get(symbol)
+
+    def account_target(self, symbol: str) -> float:
+        return sum(b.targets.get(symbol, b.position(symbol).qty) for b in self.books.values())
+
+    def _set_target_qty(
+        self, book: StrategyBook, symbol: str, qty: float, prefer_quote: bool
+    ) -> None:
+        book.targets[symbol] = qty
+        if len(self.books) > 1:
+            self._cross_internally(symbol)
+        if self._on_target is not None:
+            self._on_target(symbol, self.account_target(symbol), prefer_quote)
+
+    def _needs(self, symbol: str) -> list[tuple[StrategyBook, float]]:
+        out = []
+        for b in self.books.values():
+            t = b.targets.get(symbol)
+            if t is not None:
+                need = t - b.position(symbol).qty
+                if need:
+                    out.append((b, need))
+        return out
+
+    def _cross_internally(self, symbol: str) -> None:
+        needs = self._needs(symbol)
+        buy = sum(n for _, n in needs if n > 0)
+        sell = -sum(n for _, n in needs if n < 0)
+        cross = min(buy, sell)
+        price = self.marks.get(symbol)
+        if cross <= 0 or not price:
+            return
+        mult = self.instruments[symbol].contract_value
+        for b, n in needs:
+            share = cross * (n / buy if n > 0 else n / sell)
+            b.position(symbol, mult).apply_fill(share, price, 0.0)
+
+    # -- fills ---------------------------------------------------------------------------
+    def apply_fill(self, fill: Fill, strategy_id: str = "") -> list[tuple[str, float, float]]:
+        """Book an account fill; returns the allocation ``[(strategy_id, signed_qty, fee)]``.
+
+        ``strategy_id`` set: the fill belongs to that strategy's own order (its target follows
+        it). Empty: the fill served the netted target and is split among needy strategies.
+        """
+        inst = self.instruments[fill.symbol]
+        signed = fill.qty if fill.side is Side.BUY else -fill.qty
+        pos = self.positions[fill.symbol]
+        realized = pos.apply_fill(signed, fill.price, fill.fee)
+        if inst.is_derivative:
+            self.cash += realized - fill.fee
+        else:
+            self.cash -= signed * fill.price * inst.contract_value + fill.fee
+        self.fees_paid += fill.fee
+        self.fill_count += 1
+        if pos.qty:
+            self._exposed.add(fill.symbol)
+        else:
+            self._exposed.discard(fill.symbol)
+        if fill.symbol not in self.marks:
+            self.marks[fill.symbol] = fill.price
+        return self._allocate(fill, signed, strategy_id)
+
+    def _allocate(
+        self, fill: Fill, signed: float, strategy_id: str
+    ) -> list[tuple[str, float, float]]:
+        mult = self.instruments[fill.symbol].contract_value
+        if strategy_id or len(self.books) == 1:
+            sid = strategy_id or next(iter(self.books))
+            book = self.books[sid]
+            book.position(fill.symbol, mult).apply_fill(signed, fill.price, fill.fee)
+            book.fills += 1
+            if strategy_id and fill.symbol in book.targets:
+                book.targets[fill.symbol] += signed  # own orders: the target follows them
+            return [(sid, signed, fill.fee)]
+        if not self.books:
+            return []
+        needs = [(b, n) for b, n in self._needs(fill.symbol) if (n > 0) == (signed > 0)]
+        if not needs:  # nobody asked for it (e.g. a manual/reconciled fill): spread evenly
+            needs = [(b, 1.0) for b in self.books.values()]
+        total = sum(abs(n) for _, n in needs)
+        out = []
+        for b, n in needs:
+            w = abs(n) / total
+            b.position(fill.symbol, mult).apply_fill(signed * w, fill.price, fill.fee * w)
+            b.fills += 1
+            out.append((b.strategy_id, signed * w, fill.fee * w))
+        return out
