@@ -31,7 +31,6 @@ from tradeloop.model import (
     OrderStatus,
     OrderType,
     Side,
-    TimeInForce,
 )
 from tradeloop.venues.base import ExecutionClient
 
