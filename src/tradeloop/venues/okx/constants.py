@@ -1,0 +1,96 @@
+"""OKX v5 wire constants: hosts, REST paths, per-endpoint rate limits and error codes.
+
+Kept in one place so the REST client, the WS client and the tests agree on every literal, and so
+a limit changed by OKX is a one-line edit. Values come from the OKX v5 docs as summarised in
+``specs/exchanges.md`` §2.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from tradeloop.venues.ratelimit import Limit
+
+VENUE: Final = "OKX"
+
+REST_URL: Final = "https://www.okx.com"
+WS_URL: Final = "wss://ws.okx.com:8443/ws/v5"
+WS_URL_DEMO: Final = "wss://wspap.okx.com:8443/ws/v5"
+WS_PUBLIC: Final = "/public"
+WS_PRIVATE: Final = "/private"
+WS_BUSINESS: Final = "/business"
+
+#: WS login signs this fixed request (spec §2.5).
+WS_LOGIN_PATH: Final = "/users/self/verify"
+
+# -- REST paths --------------------------------------------------------------------------------
+TIME: Final = "/api/v5/public/time"
+INSTRUMENTS: Final = "/api/v5/public/instruments"
+FUNDING_RATE: Final = "/api/v5/public/funding-rate"
+TICKER: Final = "/api/v5/market/ticker"
+TICKERS: Final = "/api/v5/market/tickers"
+BOOKS: Final = "/api/v5/market/books"
+TRADES: Final = "/api/v5/market/trades"
+CANDLES: Final = "/api/v5/market/candles"
+HISTORY_CANDLES: Final = "/api/v5/market/history-candles"
+BALANCE: Final = "/api/v5/account/balance"
+POSITIONS: Final = "/api/v5/account/positions"
+SET_LEVERAGE: Final = "/api/v5/account/set-leverage"
+ORDER: Final = "/api/v5/trade/order"
+BATCH_ORDERS: Final = "/api/v5/trade/batch-orders"
+CANCEL_ORDER: Final = "/api/v5/trade/cancel-order"
+AMEND_ORDER: Final = "/api/v5/trade/amend-order"
+ORDERS_PENDING: Final = "/api/v5/trade/orders-pending"
+ORDERS_HISTORY: Final = "/api/v5/trade/orders-history"
+FILLS: Final = "/api/v5/trade/fills"
+
+#: Rate limits (requests per window) keyed by REST path (spec §2.3/§2.4). Endpoints the spec
+#: lists without a number get a conservative guess so we never burst unthrottled.
+RATE_LIMITS: Final[dict[str, Limit]] = {
+    TIME: Limit(10, 2.0),
+    INSTRUMENTS: Limit(20, 2.0),
+    FUNDING_RATE: Limit(10, 2.0),
+    TICKER: Limit(20, 2.0),
+    TICKERS: Limit(20, 2.0),
+    BOOKS: Limit(40, 2.0),
+    TRADES: Limit(100, 2.0),
+    CANDLES: Limit(40, 2.0),
+    HISTORY_CANDLES: Limit(20, 2.0),
+    BALANCE: Limit(10, 2.0),
+    POSITIONS: Limit(10, 2.0),
+    SET_LEVERAGE: Limit(20, 2.0),
+    ORDER: Limit(60, 2.0),
+    BATCH_ORDERS: Limit(300, 2.0),
+    CANCEL_ORDER: Limit(60, 2.0),
+    AMEND_ORDER: Limit(60, 2.0),
+    ORDERS_PENDING: Limit(60, 2.0),
+    ORDERS_HISTORY: Limit(40, 2.0),
+    FILLS: Limit(60, 2.0),
+}
+DEFAULT_LIMIT: Final = Limit(10, 2.0)
+
+#: Endpoints whose limit is per instrument (bucket keyed by instId as well as path).
+PER_INSTRUMENT: Final = frozenset({ORDER, CANCEL_ORDER, AMEND_ORDER, FUNDING_RATE})
+
+# -- error codes (spec §2.1, §2.2, §2.5) --------------------------------------------------------
+OK: Final = "0"
+PARTIAL_SUCCESS: Final = "2"
+RATE_LIMIT_CODES: Final = frozenset({"50011", "50061", "50013"})
+RETRYABLE_CODES: Final = frozenset({"50001", "50004", "50013", "50026"})
+AUTH_CODES: Final = frozenset(
+    {
+        "50101", "50102", "50103", "50104", "50105", "50106", "50107",
+        "50110", "50111", "50112", "50113", "50114",
+        "60004", "60005", "60006", "60007", "60009", "60011", "60024",
+    }
+)  # fmt: skip
+DUPLICATE_CLORDID: Final = "51016"
+ORDER_NOT_FOUND: Final = "51603"
+CANCEL_FAILED: Final = "51400"
+INSTRUMENT_NOT_FOUND: Final = "51001"
+INSUFFICIENT_BALANCE: Final = "51008"
+
+#: OKX's regular-tier fees (fractions of notional); account-specific rates need
+#: /account/trade-fee. Used only to fill Instrument defaults.
+SPOT_FEES: Final = (0.0008, 0.001)
+SWAP_FEES: Final = (0.0002, 0.0005)
