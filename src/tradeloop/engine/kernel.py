@@ -8,7 +8,8 @@ calls :meth:`Kernel.on_market_data` (a replay loop or a venue's WebSocket) and i
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from tradeloop.core.bus import EventBus
 from tradeloop.core.clock import Clock
@@ -32,6 +33,18 @@ from tradeloop.model import (
 from tradeloop.venues.base import ExecutionClient
 
 log = logging.getLogger(__name__)
+
+MarketEvent = Bar | TradeTick | QuoteTick | BookLevels
+
+
+def _symbol_filter(
+    handler: Callable[[Any], None], symbols: frozenset[str]
+) -> Callable[[Any], None]:
+    def filtered(ev: MarketEvent) -> None:
+        if ev.symbol in symbols:
+            handler(ev)
+
+    return filtered
 
 
 class Kernel:
@@ -100,14 +113,7 @@ class Kernel:
                 continue  # don't pay a call per event for a no-op handler
             handler = getattr(s, name)
             if wanted and wanted != set(self.instruments):
-
-                def filtered(
-                    ev: Bar | TradeTick | QuoteTick | BookLevels, h=handler, w=frozenset(wanted)
-                ) -> None:  # type: ignore[no-untyped-def]
-                    if ev.symbol in w:
-                        h(ev)
-
-                self.bus.subscribe(ev_type, filtered)
+                self.bus.subscribe(ev_type, _symbol_filter(handler, frozenset(wanted)))
             else:
                 self.bus.subscribe(ev_type, handler)
         if overridden("on_order"):

@@ -1,0 +1,225 @@
+"""``tradeloop backtest STRATEGY.py [--data FILE] ...``: run, then write result.json,
+trades.csv and report.html into ``--out``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tradeloop.core.errors import ConfigError
+from tradeloop.data.series import BarSeries
+from tradeloop.engine.backtest import (
+    BacktestConfig,
+    BacktestResult,
+    dump_json,
+    result_json,
+    run_backtest,
+    write_outputs,
+    write_trades_csv,
+)
+from tradeloop.engine.loader import build_strategies
+from tradeloop.engine.oms import ExecAlgo, ExecConfig
+from tradeloop.engine.risk import RiskConfig
+from tradeloop.model import Instrument
+
+DEFAULT_SYNTHETIC_BARS = 100_000
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("strategy", help="strategy file (a Strategy subclass or create_strategies())")
+    p.add_argument("--data", help="OHLCV file (CSV/Parquet/feather/JSON); omit for synthetic")
+    p.add_argument(
+        "--symbol", default="BTC-USDT", help="instrument, BASE-QUOTE (default %(default)s)"
+    )
+    p.add_argument("--cash", type=float, default=10_000.0, help="starting cash in quote currency")
+    p.add_argument("--fee", type=float, default=0.001, help="maker and taker fee (0.001 = 0.1%%)")
+    p.add_argument("--tick", type=float, help="price tick (default: from the data's decimals)")
+    p.add_argument("--lot", type=float, default=1e-8, help="size step (default %(default)s)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a strategy parameter (repeatable)",
+    )
+    p.add_argument("--out", default="out/backtest", help="output folder (default %(default)s)")
+    p.add_argument(
+        "--bars",
+        type=int,
+        default=DEFAULT_SYNTHETIC_BARS,
+        help="synthetic bars when no --data (default %(default)s)",
+    )
+    p.add_argument("--seed", type=int, default=7, help="synthetic data seed")
+    p.add_argument("--interval", default="1m", help="synthetic bar interval")
+    p.add_argument(
+        "--algo",
+        choices=[a.value for a in ExecAlgo],
+        default="market",
+        help="how targets are traded",
+    )
+    p.add_argument("--daily-loss-limit", type=float, help="risk: max loss per UTC day (quote)")
+    p.add_argument("--max-order-notional", type=float, help="risk: max notional per order")
+    p.add_argument("--max-position", type=float, help="risk: max absolute position size")
+    p.add_argument("--no-report", action="store_true", help="skip report.html")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: when stderr is a terminal)",
+    )
+
+
+def parse_params(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--param {item!r}: expected NAME=VALUE")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def infer_tick(close: np.ndarray) -> float:
+    """The finest decimal step used by the first prices (1e-8 at most), as a default tick."""
+    decimals = 0
+    for x in close[:2000].tolist():
+        s = f"{x:.10f}".rstrip("0")
+        decimals = max(decimals, len(s.split(".")[1]) if "." in s else 0)
+    return float(f"1e-{min(max(decimals, 0), 8)}") if decimals else 1.0
+
+
+def split_symbol(symbol: str) -> tuple[str, str]:
+    parts = symbol.upper().replace("/", "-").replace("_", "-").split("-")
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        raise ConfigError(f"--symbol {symbol!r}: expected BASE-QUOTE, e.g. BTC-USDT")
+    return parts[0], parts[1]
+
+
+def load_data(args: argparse.Namespace, symbol: str) -> BarSeries:
+    if args.data:
+        from tradeloop.data.loaders import load_bars
+
+        return load_bars(args.data, symbol=symbol)
+    from tradeloop.data.synthetic import synthetic_bars
+
+    if args.bars < 2:
+        raise ConfigError("--bars must be at least 2")
+    return synthetic_bars(n=args.bars, symbol=symbol, interval=args.interval, seed=args.seed)
+
+
+def _progress(enabled: bool | None) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None, lambda: None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("backtest"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} bars"),
+        TimeRemainingColumn(),
+        transient=True,
+    )
+    task = bar.add_task("bt", total=None)
+    bar.start()
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return update, bar.stop
+
+
+def run(args: argparse.Namespace) -> int:
+    params = parse_params(args.param)
+    strategies = build_strategies(args.strategy, params)
+    symbol = args.symbol.upper()
+    base, quote = split_symbol(symbol)
+    bars = load_data(args, symbol)
+    if len(bars) < 2:
+        raise ConfigError(f"{bars.source}: need at least 2 bars, got {len(bars)}")
+    tick = args.tick or infer_tick(bars.close)
+    instrument = Instrument(
+        symbol,
+        base,
+        quote,
+        tick_size=tick,
+        lot_size=args.lot,
+        maker_fee=args.fee,
+        taker_fee=args.fee,
+    )
+    risk = RiskConfig(
+        daily_loss_limit=args.daily_loss_limit,
+        max_order_notional=args.max_order_notional,
+        max_position_qty=args.max_position,
+    )
+    config = BacktestConfig(cash=args.cash, risk=risk, execution=ExecConfig(ExecAlgo(args.algo)))
+    progress, stop_progress = _progress(args.progress)
+    try:
+        result = run_backtest(strategies, bars, instrument, config, progress)
+    finally:
+        stop_progress()
+    out = Path(args.out)
+    extra = {
+        "symbol": symbol,
+        "data": str(args.data) if args.data else f"synthetic(seed={args.seed}, bars={len(bars)})",
+        "strategy_file": str(args.strategy),
+        "params": {s.id: vars(s.p) for s in strategies},
+    }
+    summary = result_json(result, extra)
+    files: dict[str, Callable[[Path], None]] = {
+        "trades.csv": lambda p: write_trades_csv(p, result.fills),
+    }
+    if not args.no_report:
+        stats = _report_writer(result, bars, extra, summary, files)
+        summary["stats"] = stats
+    files["result.json"] = lambda p: dump_json(p, summary)
+    write_outputs(out, files)
+    print(
+        f"{len(bars):,} bars in {result.elapsed_s:.2f}s "
+        f"({summary['bars_per_s'] or 0:,} bars/s), {len(result.fills)} fills, "
+        f"final equity {result.final_equity:,.2f} -> {out}/"
+    )
+    return 0
+
+
+def _report_writer(
+    result: BacktestResult,
+    bars: BarSeries,
+    extra: dict[str, Any],
+    summary: dict[str, Any],
+    files: dict[str, Callable[[Path], None]],
+) -> dict[str, object]:
+    from tradeloop.report.html import ReportData, write_report
+    from tradeloop.report.stats import compute_stats, round_trips
+
+    trips = round_trips(result.fills)
+    stats = compute_stats(
+        result.ts, result.equity, result.position, result.fills, trips, result.initial_cash
+    )
+    data = ReportData(
+        title=f"{Path(str(extra['strategy_file'])).stem} on {extra['symbol']}",
+        ts=result.ts,
+        equity=result.equity,
+        position=result.position,
+        stats=stats,
+        price_symbol=str(extra["symbol"]),
+        price_ts=bars.end,
+        price_close=bars.close,
+        fills=result.fills,
+        strategy_rows=result.strategy_rows(),
+        params={f"{sid}.{k}": v for sid, ps in extra["params"].items() for k, v in ps.items()},
+        info={
+            "data": extra["data"],
+            "bars": result.bars,
+            "elapsed_s": summary["elapsed_s"],
+            "fingerprint": summary["trades_fingerprint"],
+        },
+    )
+    files["report.html"] = lambda p: write_report(p, data)
+    return stats.as_dict()

@@ -1,0 +1,74 @@
+"""Load a user's strategy file: one clear error line when it can't be used, never a traceback."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from tradeloop.core.errors import ConfigError, StrategyLoadError
+from tradeloop.engine.strategy import Strategy
+
+
+def load_module(path: str | Path) -> ModuleType:
+    p = Path(path)
+    if not p.is_file():
+        raise StrategyLoadError(f"{p}: strategy file not found")
+    name = f"tradeloop_user_{p.stem}"
+    spec = importlib.util.spec_from_file_location(name, p)
+    if spec is None or spec.loader is None:
+        raise StrategyLoadError(f"{p}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise StrategyLoadError(f"{p}: line {exc.lineno}: syntax error: {exc.msg}") from None
+    except Exception as exc:  # user code: any failure is reported, not raised
+        tb = traceback.extract_tb(exc.__traceback__)
+        line = next((f.lineno for f in reversed(tb) if f.filename == str(p)), None)
+        where = f"line {line}: " if line else ""
+        raise StrategyLoadError(
+            f"{p}: {where}failed to import: {type(exc).__name__}: {exc}"
+        ) from None
+    return module
+
+
+def build_strategies(path: str | Path, params: Mapping[str, Any]) -> list[Strategy]:
+    """A file either defines ``create_strategies(params) -> list[Strategy]`` (several strategies,
+    e.g. sharing one account) or exactly one ``Strategy`` subclass, built with ``params``."""
+    module = load_module(path)
+    factory = getattr(module, "create_strategies", None)
+    if callable(factory):
+        strategies = factory(dict(params))
+        if not strategies or not all(isinstance(s, Strategy) for s in strategies):
+            raise StrategyLoadError(f"{path}: create_strategies() must return Strategy objects")
+        return list(strategies)
+    classes = [
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj)
+        and issubclass(obj, Strategy)
+        and obj is not Strategy
+        and obj.__module__ == module.__name__
+    ]
+    if not classes:
+        raise StrategyLoadError(f"{path}: defines no Strategy subclass")
+    if len(classes) > 1:
+        names = ", ".join(c.__name__ for c in classes)
+        raise StrategyLoadError(
+            f"{path}: defines several strategies ({names}); add create_strategies(params)"
+        )
+    try:
+        return [classes[0](params=params)]
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise StrategyLoadError(
+            f"{path}: {classes[0].__name__}() failed: {type(exc).__name__}: {exc}"
+        ) from None
