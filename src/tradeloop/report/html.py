@@ -165,8 +165,10 @@ def render_html(
         else '<p class="muted">No series to chart.</p>'
     )
     config = {"responsive": True, "displaylogo": False, "scrollZoom": False}
+    # The figure travels as inert JSON (not code), parsed by a tiny fixed script.
     plot_js = (
-        "<script>(function(){var f=" + _script_json(fig) + ";"
+        '<script type="application/json" id="chart-data">' + _script_json(fig) + "</script>"
+        "<script>(function(){var f=JSON.parse(document.getElementById('chart-data').textContent);"
         "Plotly.newPlot('chart',f.data,f.layout," + _script_json(config) + ");})();</script>"
         if has_chart
         else ""
