@@ -44,8 +44,8 @@ class BacktestConfig:
     currency; the venue also holds that much so its balance checks agree with the portfolio."""
 
     cash: float = 10_000.0
-    risk: RiskConfig = RiskConfig()
-    execution: ExecConfig = ExecConfig()
+    risk: RiskConfig = field(default_factory=RiskConfig)
+    execution: ExecConfig = field(default_factory=ExecConfig)
     sim: SimConfig = field(default_factory=SimConfig)
     record_equity: bool = True
     progress_every: int = 1 << 16
@@ -138,8 +138,7 @@ def run_backtest(
     eq_append, pos_append = eq.append, pos.append
     record = config.record_equity
     step = config.progress_every
-    done = 0
-    for ts, st, o, h, lo, c, v in zip(*columns, strict=True):
+    for done, (ts, st, o, h, lo, c, v) in enumerate(zip(*columns, strict=True), 1):
         if heap and heap[0].due <= ts:
             clock.advance_to(ts)
         else:
@@ -150,7 +149,6 @@ def run_backtest(
         if record:
             eq_append(equity())
             pos_append(position.qty)
-        done += 1
         if progress is not None and done % step == 0:
             progress(done, n)
     kernel.stop()
