@@ -231,3 +231,20 @@ def test_inline_chart_script_is_valid_js(small_page: str, tmp_path: Path) -> Non
     js = tmp_path / "chart.js"
     js.write_text(scripts[0], encoding="utf-8")
     subprocess.run(["node", "--check", str(js)], check=True, timeout=30)
+
+
+def test_bad_equity_mark_does_not_blank_the_drawdown_chart(tmp_path: Path) -> None:
+    data = _small_data()
+    data.equity = np.array([100, 120, np.nan, 110, 130, 117], dtype=float)
+    write_report(tmp_path / "r.html", data)
+    fig = _figure((tmp_path / "r.html").read_text(encoding="utf-8"))
+    dd = next(t for t in fig["data"] if t["name"] == "drawdown %")
+    assert all(v is not None for v in dd["y"])
+    assert min(dd["y"]) == pytest.approx(-10.0)  # 120 -> 110 once the NaN is carried forward
+
+
+def test_package_exports() -> None:
+    import tradeloop.report as rep
+
+    assert rep.write_report is write_report and rep.ReportData is ReportData
+    assert rep.compute_stats is compute_stats and rep.round_trips is round_trips

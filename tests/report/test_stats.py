@@ -178,3 +178,8 @@ def test_stats_is_frozen() -> None:
     s = compute_stats(_days(2), [1.0, 2.0], None, [], [])
     with pytest.raises(AttributeError):
         s.sharpe = 1.0  # type: ignore[misc]
+
+
+def test_nan_position_counts_as_flat() -> None:
+    s = compute_stats(_days(4), [1, 1, 1, 1], [np.nan, 1, 0, 0], [], [], 1.0)
+    assert s.exposure == pytest.approx(0.25)

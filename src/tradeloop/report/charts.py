@@ -21,7 +21,7 @@ import numpy.typing as npt
 from tradeloop.model.enums import Side
 from tradeloop.model.events import Fill
 from tradeloop.report.downsample import even_indices, minmax_indices
-from tradeloop.report.stats import drawdown
+from tradeloop.report.stats import drawdown, finite_forward_filled
 
 BUY_COLOUR = "#16a34a"
 SELL_COLOUR = "#dc2626"
@@ -121,7 +121,7 @@ def build_figure(
         x, y = _line(t, eq, max_points)
         add_line("y", x, y, name="equity", line={"color": LINE_COLOUR, "width": 1.5})
         rows.append(("y", "Equity", 3.0))
-        x, y = _line(t, -drawdown(eq) * 100.0, max_points)
+        x, y = _line(t, -drawdown(finite_forward_filled(eq)) * 100.0, max_points)
         add_line(
             "y2", x, y, name="drawdown %", fill="tozeroy", line={"color": SELL_COLOUR, "width": 1}
         )

@@ -309,7 +309,7 @@ def compute_stats(
         raise ValueError(f"position has {len(pos)} points but equity has {len(eq)}")
     if len(eq) and not np.all(np.isfinite(eq)):
         log.warning("equity has non-finite values; they are carried forward for statistics")
-        eq = _ffill_finite(eq)
+        eq = finite_forward_filled(eq)
 
     n = len(eq)
     if initial_equity is None:
@@ -335,7 +335,9 @@ def compute_stats(
     cagr = _cagr(initial, final, span)
     calmar = cagr / mdd if cagr is not None and mdd > 0 else None
     win_rate, pf, avg_pnl = _trade_stats(round_trips)
-    exposure = float(np.count_nonzero(pos)) / len(pos) if pos is not None and len(pos) else None
+    exposure = None
+    if pos is not None and len(pos):
+        exposure = float(np.count_nonzero(np.nan_to_num(pos, nan=0.0))) / len(pos)
 
     return Stats(
         start_ts=int(t[0]) if n else None,
@@ -363,8 +365,9 @@ def compute_stats(
     )
 
 
-def _ffill_finite(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Replace non-finite values by the last finite one (0 before the first)."""
+def finite_forward_filled(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Replace non-finite values by the last finite one (0 before the first), so one bad mark
+    does not poison running maxima (drawdown) or every later return."""
     ok = np.isfinite(a)
     idx = np.where(ok, np.arange(len(a)), 0)
     np.maximum.accumulate(idx, out=idx)
