@@ -1,0 +1,153 @@
+"""The venue adapter contract: what the protocol layer asks of one exchange.
+
+The server and dispatcher never speak an exchange's API; they parse the docker's request into
+typed arguments and call one of these coroutines. Adding Binance, Bitfinex, BitMEX or a ccxt
+venue means writing one :class:`FmzVenue` subclass in ``fmz/venues/`` and registering a
+factory — nothing else changes. Handlers return :class:`Reply` and signal problems by raising
+``FmzError`` (bad input), ``tradeloop.core.errors.VenueError`` (the exchange refused) or letting a
+timeout/connection error escape; the server turns all of them into ``{"error": ...}``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from tradeloop.fmz.protocol import Credentials, FmzError, Reply
+from tradeloop.fmz.symbols import FmzSymbol
+
+#: ``trade`` sides: buy/sell open (or spot), closebuy/closesell reduce a long/short swap position.
+SIDES = ("buy", "sell", "closebuy", "closesell")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A ``trade`` call. ``price`` ``None`` means market; for a spot market buy ``amount`` is in
+    the quote currency (FMZ's convention, spec B.7)."""
+
+    symbol: FmzSymbol
+    side: str
+    amount: Decimal
+    price: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class VenueSpec:
+    """How to reach one venue: ``kind`` picks the adapter, ``rest_url``/``ws_url`` the host
+    (an emulator on loopback in tests), ``options`` adapter-specific knobs."""
+
+    kind: str
+    rest_url: str
+    ws_url: str = ""
+    options: Mapping[str, Any] | None = None
+
+
+class FmzVenue(ABC):
+    """One exchange behind one or more URL labels. Instances are shared by every request for
+    their label, so they hold the pooled REST clients, the markets cache and the live books."""
+
+    label: str = ""
+
+    async def start(self) -> None:  # noqa: B027 - optional hook, default does nothing
+        """Open shared resources (HTTP pools, ...). Called once by the bridge."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook, default does nothing
+        """Release everything (sockets, WS tasks). Called once at bridge stop."""
+
+    # -- public market data (no keys needed) ------------------------------------------------
+    @abstractmethod
+    async def ticker(self, symbol: FmzSymbol) -> Reply: ...
+
+    @abstractmethod
+    async def depth(self, symbol: FmzSymbol, limit: int) -> Reply: ...
+
+    @abstractmethod
+    async def trades(self, symbol: FmzSymbol, limit: int) -> Reply: ...
+
+    @abstractmethod
+    async def records(self, symbol: FmzSymbol, period_min: int, limit: int) -> Reply: ...
+
+    @abstractmethod
+    async def markets(self) -> Reply: ...
+
+    @abstractmethod
+    async def tickers(self, contract: str | None) -> Reply: ...
+
+    @abstractmethod
+    async def fundings(self, symbol: FmzSymbol | None) -> Reply: ...
+
+    # -- private (keys from the docker) -----------------------------------------------------
+    @abstractmethod
+    async def accounts(self, creds: Credentials) -> Reply: ...
+
+    @abstractmethod
+    async def assets(self, creds: Credentials) -> Reply: ...
+
+    @abstractmethod
+    async def trade(self, creds: Credentials, order: OrderRequest) -> Reply: ...
+
+    @abstractmethod
+    async def orders(self, creds: Credentials, symbol: FmzSymbol | None) -> Reply: ...
+
+    @abstractmethod
+    async def order(self, creds: Credentials, order_id: str, symbol: FmzSymbol | None) -> Reply: ...
+
+    @abstractmethod
+    async def history_orders(
+        self, creds: Credentials, symbol: FmzSymbol | None, since_ms: int, limit: int
+    ) -> Reply: ...
+
+    @abstractmethod
+    async def cancel(
+        self, creds: Credentials, order_id: str, symbol: FmzSymbol | None
+    ) -> Reply: ...
+
+    @abstractmethod
+    async def positions(self, creds: Credentials, symbol: FmzSymbol | None) -> Reply: ...
+
+    @abstractmethod
+    async def set_margin_level(
+        self, creds: Credentials, symbol: FmzSymbol, level: int
+    ) -> Reply: ...
+
+    @abstractmethod
+    async def api(
+        self, creds: Credentials, http_method: str, path: str, params: Mapping[str, Any]
+    ) -> Reply:
+        """``exchange.IO("api", verb, path, query)``: call ``path`` on the venue verbatim."""
+
+
+VenueFactory = Callable[[str, VenueSpec], FmzVenue]
+
+_FACTORIES: dict[str, VenueFactory] = {}
+
+
+def register_venue(kind: str, factory: VenueFactory) -> None:
+    _FACTORIES[kind.upper()] = factory
+
+
+def create_venue(label: str, spec: VenueSpec) -> FmzVenue:
+    """Build the adapter for ``spec.kind``; imports the built-in adapters on first use."""
+    _load_builtins()
+    factory = _FACTORIES.get(spec.kind.upper())
+    if factory is None:
+        known = ", ".join(sorted(_FACTORIES)) or "none"
+        raise FmzError(f"unknown venue kind {spec.kind!r} (known: {known})")
+    venue = factory(label, spec)
+    venue.label = label
+    return venue
+
+
+def known_kinds() -> list[str]:
+    _load_builtins()
+    return sorted(_FACTORIES)
+
+
+def _load_builtins() -> None:
+    if "OKX" not in _FACTORIES:
+        from tradeloop.fmz.venues import okx  # registers itself
+
+        register_venue("OKX", okx.OkxFmzVenue.create)

@@ -1,0 +1,1 @@
+"""One FMZ adapter per venue (see :mod:`tradeloop.fmz.venue` for the contract)."""
