@@ -131,6 +131,8 @@ def test_chart_panels_and_trade_marks(small_page: str) -> None:
     assert by_name["buy"]["marker"]["symbol"] == "triangle-up"
     assert by_name["sell"]["marker"]["symbol"] == "triangle-down"
     assert len(by_name["buy"]["x"]) == 2 and len(by_name["sell"]["x"]) == 2  # ETH not marked
+    assert by_name["buy"]["text"][0] == "buy 1 @ 20000 (s1)"
+    assert "-0.0" not in json.dumps(by_name["drawdown %"]["y"])
     layout = fig["layout"]
     assert isinstance(layout, dict) and layout["xaxis"]["type"] == "date"
 

@@ -53,6 +53,11 @@ def _line(
     return _ms(ts[idx]), _floats(y[idx])
 
 
+def _fill_label(f: Fill) -> str:
+    who = f" ({f.strategy_id})" if f.strategy_id else ""
+    return f"{f.side.value} {f.qty:g} @ {f.price:g}{who}"
+
+
 def _fill_traces(fills: Sequence[Fill], max_marks: int) -> tuple[list[dict[str, object]], int]:
     """Buy/sell triangle traces from (already symbol-filtered, time-ordered) fills."""
     keep = even_indices(len(fills), max_marks)
@@ -72,8 +77,8 @@ def _fill_traces(fills: Sequence[Fill], max_marks: int) -> tuple[list[dict[str, 
                 "name": side.value,
                 "x": [f.ts // 1_000_000 for f in fs],
                 "y": [f.price if math.isfinite(f.price) else None for f in fs],
-                "text": [f"{f.qty:g} {f.strategy_id}".strip() for f in fs],
-                "hovertemplate": f"{side.value} %{{text}} @ %{{y}}<extra></extra>",
+                "text": [_fill_label(f) for f in fs],
+                "hovertemplate": "%{text}<extra></extra>",
                 "marker": {
                     "symbol": symbol,
                     "size": 9,
@@ -121,7 +126,8 @@ def build_figure(
         x, y = _line(t, eq, max_points)
         add_line("y", x, y, name="equity", line={"color": LINE_COLOUR, "width": 1.5})
         rows.append(("y", "Equity", 3.0))
-        x, y = _line(t, -drawdown(finite_forward_filled(eq)) * 100.0, max_points)
+        dd_pct = 0.0 - drawdown(finite_forward_filled(eq)) * 100.0  # 0.0 - 0.0 is +0.0, not -0.0
+        x, y = _line(t, dd_pct, max_points)
         add_line(
             "y2", x, y, name="drawdown %", fill="tozeroy", line={"color": SELL_COLOUR, "width": 1}
         )

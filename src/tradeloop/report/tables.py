@@ -73,6 +73,10 @@ def _sign(x: float | None) -> str:
     return "pos" if x > 0 else "neg"
 
 
+def _num_class(x: float | None) -> str:
+    return f"num {_sign(x)}".rstrip()
+
+
 def _sign_class(x: float | None) -> str:
     cls = _sign(x)
     return f' class="{cls}"' if cls else ""
@@ -151,8 +155,10 @@ def strategy_table(rows: Sequence[Mapping[str, object]]) -> str:
 
 
 def _strategy_row(name: str, vals: Mapping[str, float], n_fills: int, cell: str) -> str:
+    # fees are a cost, not a signed result: never coloured as a gain
     cells = "".join(
-        f'<td class="num {_sign(vals[c])}">{fmt_money(vals[c])}</td>' for c in STRATEGY_COLUMNS
+        f'<td class="{_num_class(vals[c] if c != "fees" else None)}">{fmt_money(vals[c])}</td>'
+        for c in STRATEGY_COLUMNS
     )
     name_cell = f'<{cell} class="name">{escape(name)}</{cell}>'
     return f'<tr>{name_cell}{cells}<td class="num">{n_fills:,}</td></tr>'
