@@ -1,0 +1,968 @@
+"""SimExchange: the one simulated venue behind backtests (bar and L2 mode) and the emulators.
+
+How an order flows:
+
+* ``submit`` copies the engine's ``Order`` into a :class:`SimOrder` (after ``latency_ns``),
+  validates it and answers ACCEPTED or REJECTED(reason). Accepted orders reserve funds.
+* If the symbol has an external L2 book (``on_book`` was called for it) the order matches at
+  once against external levels and our own resting orders, best price first ("L2 mode").
+  Otherwise it waits for the first bar with ``start >= accept time`` ("bar mode").
+* What does not fill rests (GTC / post-only limits) in price-time priority and fills as maker
+  when the market trades through it: a bar whose range passes its price, a public trade at a
+  better price (or at its price once the queue ahead is gone), or a book update crossing it.
+
+Reports follow ``venues/base.py``: every Fill precedes the report that counts it, reports carry
+cumulative ``filled_qty``/``avg_price`` and only make transitions in ``model.order.TRANSITIONS``.
+Ids come from counters, so the same inputs always give the same ids, fills and reports.
+
+Cancels and amends of unknown or finished orders emit nothing and return False (a REJECTED
+report would be an illegal transition for an order the OMS already holds as FILLED). Amends
+emit no report either (ACCEPTED -> ACCEPTED is not a transition); read ``order()`` instead.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tradeloop.model import (
+    TRANSITIONS,
+    Balance,
+    Bar,
+    BookLevels,
+    Fill,
+    Instrument,
+    Liquidity,
+    Order,
+    OrderReport,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TimeInForce,
+    TradeTick,
+)
+from tradeloop.sim.account import Account
+from tradeloop.sim.config import SimConfig
+from tradeloop.sim.liquidity import ExternalBook
+from tradeloop.sim.matching import RestingBook
+from tradeloop.sim.records import NOWHERE, PENDING, RESTING, SimOrder
+
+if TYPE_CHECKING:  # typing only: sim/ sits below venues/ and must not import it at run time
+    from tradeloop.venues.base import ExecutionSink
+
+log = logging.getLogger(__name__)
+
+S = OrderStatus
+_TAKER = Liquidity.TAKER
+_MAKER = Liquidity.MAKER
+_INF = math.inf
+_SUBMIT, _CANCEL, _AMEND = 0, 1, 2
+
+
+@dataclass(order=True, slots=True)
+class _Request:
+    """A submit/cancel/amend travelling to the venue (latency)."""
+
+    due: int
+    seq: int
+    kind: int = field(compare=False)
+    rec: SimOrder | None = field(compare=False, default=None)
+    order_id: str = field(compare=False, default="")
+    new_qty: float | None = field(compare=False, default=None)
+    new_price: float | None = field(compare=False, default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPayment:
+    ts: int
+    symbol: str
+    rate: float
+    mark_price: float
+    amount: float  # paid by the account (negative = received)
+
+
+class SimExchange:
+    """One simulated venue account over many instruments (see the module docstring)."""
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        balances: dict[str, float],
+        sink: ExecutionSink,
+        config: SimConfig | None = None,
+        on_public_trade: Callable[[TradeTick], None] | None = None,
+    ) -> None:
+        self.config = config if config is not None else SimConfig()
+        self._inst: dict[str, Instrument] = {i.symbol: i for i in instruments}
+        self.account = Account(balances, self.config.leverage)
+        self._sink = sink
+        self._on_public_trade = on_public_trade
+        self._orders: dict[str, SimOrder] = {}  # client id -> every order ever accepted
+        self._by_vid: dict[str, SimOrder] = {}
+        self._open: dict[str, SimOrder] = {}  # client id -> working orders
+        self._pending: dict[str, list[SimOrder]] = {}  # bar mode: waiting for a first bar
+        self._books: dict[str, RestingBook] = {}
+        self._ext: dict[str, ExternalBook] = {}
+        self._last: dict[str, float] = {}
+        self._delayed: list[_Request] = []
+        self._fills: list[Fill] = []
+        self._funding: list[FundingPayment] = []
+        self._oid = 0
+        self._tid = 0
+        self._seq = 0
+        self._slip = self.config.slippage_bps / 1e4
+        self._vol_frac = self.config.max_volume_fraction
+
+    # ======================================================================================
+    # order entry
+    # ======================================================================================
+    def bind(self, sink: ExecutionSink) -> None:
+        """Redirect reports and fills (e.g. when a gateway wraps an existing exchange)."""
+        self._sink = sink
+
+    def submit(self, order: Order, ts: int) -> None:
+        """Send an order. Never raises for business errors: the answer is a report."""
+        rec = SimOrder.from_order(order, ts)
+        if self.config.latency_ns:
+            self._seq += 1
+            heapq.heappush(
+                self._delayed, _Request(ts + self.config.latency_ns, self._seq, _SUBMIT, rec)
+            )
+        else:
+            self._accept(rec, ts)
+
+    def cancel(self, order_id: str, ts: int) -> bool:
+        """Cancel by client or venue order id. Returns False (and emits nothing) for unknown
+        or finished orders; with latency, True only means the request is on its way."""
+        if self.config.latency_ns:
+            known = self._find_open(order_id) is not None or any(
+                r.rec is not None and r.rec.client_order_id == order_id for r in self._delayed
+            )
+            if known:
+                self._seq += 1
+                heapq.heappush(
+                    self._delayed,
+                    _Request(ts + self.config.latency_ns, self._seq, _CANCEL, order_id=order_id),
+                )
+            return known
+        return self._cancel_now(order_id, ts)
+
+    def amend(
+        self,
+        client_order_id: str,
+        new_qty: float | None = None,
+        new_price: float | None = None,
+        ts: int = 0,
+    ) -> bool:
+        """Change a working limit order's total size and/or price.
+
+        Keeps time priority only when the price is unchanged and the size shrinks. Returns
+        False (nothing changes, no report) if the order is unknown/finished/market, the new
+        size is not above what already filled or below ``min_size``, the price is not > 0,
+        funds are short, or a post-only order would cross. A new price that crosses matches
+        at once. With latency the checks run when the request arrives; True = sent.
+        """
+        if self.config.latency_ns:
+            if self._find_open(client_order_id) is None:
+                return False
+            self._seq += 1
+            heapq.heappush(
+                self._delayed,
+                _Request(
+                    ts + self.config.latency_ns,
+                    self._seq,
+                    _AMEND,
+                    order_id=client_order_id,
+                    new_qty=new_qty,
+                    new_price=new_price,
+                ),
+            )
+            return True
+        return self._amend_now(client_order_id, new_qty, new_price, ts)
+
+    def advance(self, ts: int) -> None:
+        """Deliver latency-delayed requests due at or before ``ts``."""
+        if self._delayed and self._delayed[0].due <= ts:
+            self._run_due(ts)
+
+    # ======================================================================================
+    # market data
+    # ======================================================================================
+    def on_bar(self, bar: Bar) -> None:
+        """Bar mode. Idle path (no working orders, nothing delayed) is two dict/list checks."""
+        self._last[bar.symbol] = bar.close
+        if self._delayed and self._delayed[0].due <= bar.ts:
+            self._run_due(bar.ts)
+        if self._open:
+            self._bar(bar)
+
+    def on_book(self, book: BookLevels) -> None:
+        """L2 mode: update the external book, then fill resting orders it now crosses."""
+        if self._delayed and self._delayed[0].due <= book.ts:
+            self._run_due(book.ts)
+        ext = self._ext.get(book.symbol)
+        if ext is None:
+            ext = self._ext[book.symbol] = ExternalBook()
+        ext.apply(book)
+        if self._open:
+            resting = self._books.get(book.symbol)
+            if resting:
+                self._book_crossed(self._inst[book.symbol], resting, ext, book.ts)
+
+    def on_trade(self, trade: TradeTick) -> None:
+        """A public trade: advances queues and fills resting orders it trades through."""
+        self._last[trade.symbol] = trade.price
+        if self._delayed and self._delayed[0].due <= trade.ts:
+            self._run_due(trade.ts)
+        if self._open:
+            resting = self._books.get(trade.symbol)
+            if resting:
+                self._trade_hits(self._inst[trade.symbol], resting, trade)
+
+    # ======================================================================================
+    # queries
+    # ======================================================================================
+    def instruments(self) -> dict[str, Instrument]:
+        return dict(self._inst)
+
+    def balances(self) -> dict[str, Balance]:
+        return self.account.balances()
+
+    def positions(self) -> dict[str, Position]:
+        return self.account.positions()
+
+    def open_orders(self, symbol: str | None = None) -> list[SimOrder]:
+        return [
+            r.snapshot()
+            for r in sorted(self._open.values(), key=lambda r: r.seq)
+            if symbol is None or r.symbol == symbol
+        ]
+
+    def order(self, order_id: str) -> SimOrder | None:
+        """Any order the venue accepted or rejected, by client or venue order id."""
+        rec = self._orders.get(order_id) or self._by_vid.get(order_id)
+        return rec.snapshot() if rec is not None else None
+
+    def fills(self, symbol: str | None = None) -> list[Fill]:
+        if symbol is None:
+            return list(self._fills)
+        return [f for f in self._fills if f.symbol == symbol]
+
+    def funding_payments(self) -> list[FundingPayment]:
+        return list(self._funding)
+
+    def last_price(self, symbol: str) -> float | None:
+        """Last trade/bar close, else the external mid."""
+        px = self._last.get(symbol)
+        if px is not None:
+            return px
+        ext = self._ext.get(symbol)
+        if ext is not None:
+            b, a = ext.best_bid(), ext.best_ask()
+            if b is not None and a is not None:
+                return (a + b) / 2
+            return b if b is not None else a
+        return None
+
+    def book_levels(
+        self, symbol: str, depth: int = 20
+    ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+        """Top ``depth`` levels of external liquidity merged with our resting orders,
+        bids best (highest) first, asks lowest first — what the emulator publishes."""
+        ext = self._ext.get(symbol)
+        book = self._books.get(symbol)
+        out: list[list[tuple[float, float]]] = []
+        for is_bid, side in ((True, Side.BUY), (False, Side.SELL)):
+            merged: dict[float, float] = dict(ext.levels(is_bid, depth)) if ext else {}
+            if book:
+                for px, sz in book.depth_at(side).items():
+                    merged[px] = merged.get(px, 0.0) + sz
+            prices = sorted(merged, reverse=is_bid)[:depth]
+            out.append([(p, merged[p]) for p in prices if merged[p] > 0])
+        return out[0], out[1]
+
+    # -- derivatives ----------------------------------------------------------------------
+    def set_leverage(self, symbol: str, leverage: float) -> bool:
+        """Leverage for a derivative; False if unknown/spot or the position margin no longer
+        fits. Open orders keep the margin they reserved when placed."""
+        inst = self._inst.get(symbol)
+        if inst is None or not inst.is_derivative:
+            return False
+        return self.account.set_leverage(inst, leverage)
+
+    def leverage(self, symbol: str) -> float:
+        return self.account.leverage(symbol)
+
+    def apply_funding(self, symbol: str, rate: float, mark_price: float, ts: int) -> float:
+        """Settle a funding payment on the symbol's position; returns the amount the account
+        paid (negative = received). Longs pay positive rates."""
+        inst = self._inst[symbol]
+        paid = self.account.apply_funding(inst, rate, mark_price)
+        self._funding.append(FundingPayment(ts, symbol, rate, mark_price, paid))
+        return paid
+
+    def unrealized_pnl(self, symbol: str, mark: float | None = None) -> float:
+        px = mark if mark is not None else self.last_price(symbol)
+        return self.account.unrealized_pnl(symbol, px) if px is not None else 0.0
+
+    def equity(self, asset: str) -> float:
+        """Wallet total plus unrealised PnL of positions settled in ``asset``."""
+        upnl = sum(
+            self.unrealized_pnl(sym)
+            for sym in self.account.positions()
+            if self._inst[sym].settle == asset
+        )
+        return self.account.total(asset) + upnl
+
+    # ======================================================================================
+    # acceptance and validation
+    # ======================================================================================
+    def _run_due(self, ts: int) -> None:
+        while self._delayed and self._delayed[0].due <= ts:
+            req = heapq.heappop(self._delayed)
+            if req.kind == _SUBMIT and req.rec is not None:
+                req.rec.ts_created = req.due
+                self._accept(req.rec, req.due)
+            elif req.kind == _CANCEL:
+                self._cancel_now(req.order_id, req.due)
+            elif req.kind == _AMEND and not self._amend_now(
+                req.order_id, req.new_qty, req.new_price, req.due
+            ):
+                log.info("amend of %s refused on arrival", req.order_id)
+
+    def _accept(self, rec: SimOrder, ts: int) -> None:
+        rec.ts_updated = ts
+        inst = self._inst.get(rec.symbol)
+        reason = self._validate(rec, inst)
+        if reason or inst is None:
+            self._reject(rec, ts, reason or "unknown symbol")
+            return
+        self._oid += 1
+        self._seq += 1
+        rec.venue_order_id = str(self._oid)
+        rec.seq = self._seq
+        rec.accept_ts = ts
+        rec.fee_ccy = inst.settle if inst.is_derivative else inst.quote
+        asset, amount = self._lock_need(rec, inst, rec.qty, rec.price)
+        rec.lock_asset, rec.lock = asset, amount
+        self.account.lock(asset, amount)
+        self._orders[rec.client_order_id] = rec
+        self._by_vid[rec.venue_order_id] = rec
+        self._open[rec.client_order_id] = rec
+        self._report(rec, S.ACCEPTED, ts)
+        ext = self._ext.get(rec.symbol)
+        if ext is not None and ext.has_data:
+            self._take(rec, inst, ts)
+        else:
+            rec.where = PENDING
+            self._pending.setdefault(rec.symbol, []).append(rec)
+
+    def _reject(self, rec: SimOrder, ts: int, reason: str) -> None:
+        log.debug("reject %s: %s", rec.client_order_id, reason)
+        rec.status = S.REJECTED
+        rec.reason = reason
+        if rec.client_order_id and rec.client_order_id not in self._orders:
+            self._orders[rec.client_order_id] = rec
+        self._sink.on_order_report(
+            OrderReport(
+                ts=ts,
+                client_order_id=rec.client_order_id,
+                venue_order_id="",
+                symbol=rec.symbol,
+                status=S.REJECTED,
+                reason=reason,
+            )
+        )
+
+    def _validate(self, rec: SimOrder, inst: Instrument | None) -> str:
+        """Why the venue refuses the order, or "" if it is acceptable."""
+        if not rec.client_order_id:
+            return "missing client_order_id"
+        if rec.client_order_id in self._orders:
+            return "duplicate client_order_id"
+        if inst is None:
+            return f"unknown symbol {rec.symbol}"
+        is_market = rec.order_type is OrderType.MARKET
+        if rec.quote_qty != 0.0:
+            if not (rec.quote_qty > 0 and math.isfinite(rec.quote_qty)):
+                return "quote_qty must be > 0"
+            if rec.qty != 0.0:
+                return "give qty or quote_qty, not both"
+            if not (is_market and rec.side is Side.BUY and not inst.is_derivative):
+                return "quote_qty is only for spot market buys"
+        else:
+            if not (rec.qty > 0 and math.isfinite(rec.qty)):
+                return "qty must be > 0"
+            if rec.qty < inst.min_size:
+                return f"qty {rec.qty:g} below min_size {inst.min_size:g}"
+        if is_market:
+            if rec.tif is TimeInForce.POST_ONLY:
+                return "post-only requires a limit order"
+        elif not (rec.price > 0 and math.isfinite(rec.price)):
+            return "limit price must be > 0"
+        if rec.reduce_only:
+            reason = self._reduce_only_problem(rec, inst, rec.qty)
+            if reason:
+                return reason
+        if rec.tif is TimeInForce.POST_ONLY and self._would_cross(rec, inst, rec.price):
+            return "post-only order would cross the book"
+        asset, need = self._lock_need(rec, inst, rec.qty, rec.price)
+        free = self.account.free(asset)
+        if need > free + 1e-9 * max(1.0, need):
+            what = "margin" if inst.is_derivative else "balance"
+            return f"insufficient {what}: need {need:.8g} {asset}, free {free:.8g}"
+        return ""
+
+    def _reduce_only_problem(self, rec: SimOrder, inst: Instrument, qty: float) -> str:
+        if not inst.is_derivative:
+            # Spot holdings are the position: a reduce-only sell is an ordinary sell.
+            return "reduce-only buy would increase a position" if rec.side is Side.BUY else ""
+        closable = -rec.side.sign * self.account.position_qty(inst.symbol)
+        if closable <= 0:
+            return "reduce-only order would increase the position"
+        if qty > closable + _eps(inst):
+            return "reduce-only qty exceeds the position"
+        return ""
+
+    def _would_cross(self, rec: SimOrder, inst: Instrument, price: float) -> bool:
+        """L2 mode only; in bar mode crossing is judged at the next bar's open."""
+        ext = self._ext.get(inst.symbol)
+        if ext is None or not ext.has_data:
+            return False
+        book = self._books.get(inst.symbol)
+        mine = book.best(rec.side.opposite) if book else None
+        if rec.side is Side.BUY:
+            best = ext.best_ask()
+            if mine is not None and mine is not rec and (best is None or mine.price < best):
+                best = mine.price
+            return best is not None and price >= best
+        best = ext.best_bid()
+        if mine is not None and mine is not rec and (best is None or mine.price > best):
+            best = mine.price
+        return best is not None and price <= best
+
+    def _ref_price(self, symbol: str, side: Side) -> float | None:
+        """What a market order of ``side`` would pay now, as far as the venue knows."""
+        ext = self._ext.get(symbol)
+        if ext is not None:
+            px = ext.best_ask() if side is Side.BUY else ext.best_bid()
+            if px is not None:
+                return px
+        return self._last.get(symbol)
+
+    def _lock_need(
+        self, rec: SimOrder, inst: Instrument, qty: float, price: float
+    ) -> tuple[str, float]:
+        """Asset and amount an open order of total size ``qty`` must reserve (less what
+        already filled)."""
+        remaining = max(qty - rec.filled_qty, 0.0)
+        if rec.order_type is OrderType.MARKET:
+            ref = self._ref_price(inst.symbol, rec.side)
+            price = ref * (1 + self.config.market_lock_buffer) if ref is not None else 0.0
+        if inst.is_derivative:
+            if rec.reduce_only:
+                return inst.settle, 0.0
+            closable = max(0.0, -rec.side.sign * self.account.position_qty(inst.symbol))
+            opening = max(remaining - closable, 0.0)
+            per_unit = 1.0 / self.account.leverage(inst.symbol) + max(inst.taker_fee, 0.0)
+            return inst.settle, opening * price * inst.contract_value * per_unit
+        if rec.side is Side.SELL:
+            return inst.base, remaining
+        if rec.is_quote_sized:
+            return inst.quote, rec.quote_qty - rec.spent_quote
+        fee = max(inst.taker_fee, inst.maker_fee, 0.0)
+        return inst.quote, remaining * price * inst.contract_value * (1 + fee)
+
+    # ======================================================================================
+    # cancel / amend
+    # ======================================================================================
+    def _find_open(self, order_id: str) -> SimOrder | None:
+        rec = self._open.get(order_id)
+        if rec is None:
+            rec = self._by_vid.get(order_id)
+            if rec is not None and not rec.is_open:
+                rec = None
+        return rec
+
+    def _cancel_now(self, order_id: str, ts: int) -> bool:
+        rec = self._find_open(order_id)
+        if rec is None:
+            log.debug("cancel of unknown or finished order %s ignored", order_id)
+            return False
+        self._finish(rec, S.CANCELED, ts, "canceled by user")
+        return True
+
+    def _amend_now(
+        self, order_id: str, new_qty: float | None, new_price: float | None, ts: int
+    ) -> bool:
+        rec = self._find_open(order_id)
+        if rec is None or rec.order_type is OrderType.MARKET:
+            return False
+        inst = self._inst[rec.symbol]
+        qty = rec.qty if new_qty is None else float(new_qty)
+        price = rec.price if new_price is None else float(new_price)
+        if not (math.isfinite(qty) and math.isfinite(price) and price > 0):
+            return False
+        if qty <= rec.filled_qty + _eps(inst) or qty < inst.min_size:
+            return False
+        if qty == rec.qty and price == rec.price:
+            return True
+        if rec.reduce_only and self._reduce_only_problem(rec, inst, qty - rec.filled_qty):
+            return False
+        if rec.tif is TimeInForce.POST_ONLY and self._would_cross(rec, inst, price):
+            return False
+        asset, need = self._lock_need(rec, inst, qty, price)
+        if need - rec.lock > self.account.free(asset) + 1e-9 * max(1.0, need):
+            return False
+        self.account.adjust_lock(asset, need - rec.lock)
+        rec.lock = need
+        keeps_priority = price == rec.price and qty < rec.qty
+        was_resting = rec.where == RESTING
+        if was_resting:
+            self._books[rec.symbol].remove(rec)
+            rec.where = NOWHERE
+        rec.qty, rec.price, rec.ts_updated = qty, price, ts
+        if not keeps_priority:
+            self._seq += 1
+            rec.seq = self._seq
+        if not was_resting:  # still waiting for its first bar: it will be judged there
+            return True
+        ext = self._ext.get(rec.symbol)
+        if ext is not None and ext.has_data:
+            self._take(rec, inst, ts, keep_queue=keeps_priority)
+        elif keeps_priority:
+            self._rest(rec, keep_queue=True)
+        else:  # bar mode: a new price is judged afresh at the next bar's open
+            rec.accept_ts = ts
+            rec.where = PENDING
+            self._pending.setdefault(rec.symbol, []).append(rec)
+        return True
+
+    # ======================================================================================
+    # bar mode
+    # ======================================================================================
+    def _bar(self, bar: Bar) -> None:
+        pend = self._pending.get(bar.symbol)
+        book = self._books.get(bar.symbol)
+        if not pend and not book:
+            return
+        inst = self._inst[bar.symbol]
+        budget = _INF if self._vol_frac is None else self._vol_frac * bar.volume
+        if pend:
+            self._pending[bar.symbol] = still = []
+            for rec in pend:
+                if rec.accept_ts > bar.start:
+                    still.append(rec)
+                else:
+                    rec.where = NOWHERE
+                    budget = self._bar_open(rec, inst, bar, budget)
+        if book and budget > 0:
+            self._bar_through(inst, book, bar, budget)
+
+    def _bar_open(self, rec: SimOrder, inst: Instrument, bar: Bar, budget: float) -> float:
+        """First bar an order sees: take at the open if marketable, else rest or expire."""
+        ts = bar.start
+        buy = rec.side is Side.BUY
+        px = bar.open * (1 + self._slip) if buy else bar.open * (1 - self._slip)
+        if rec.order_type is OrderType.LIMIT:
+            marketable = rec.price >= bar.open if buy else rec.price <= bar.open
+            if not marketable:
+                if rec.tif is TimeInForce.IOC or rec.tif is TimeInForce.FOK:
+                    self._finish(rec, S.EXPIRED, ts, "not marketable at bar open")
+                else:
+                    self._rest(rec)
+                return budget
+            if rec.tif is TimeInForce.POST_ONLY:
+                self._finish(rec, S.CANCELED, ts, "post-only order would cross at bar open")
+                return budget
+            px = min(px, rec.price) if buy else max(px, rec.price)
+        want = self._want(rec, inst, px)
+        q = want
+        volume_cut = q > budget
+        if volume_cut:
+            q = inst.round_qty(budget)
+        if rec.tif is TimeInForce.FOK and volume_cut:
+            self._finish(rec, S.EXPIRED, ts, "FOK: bar volume too small")
+            return budget
+        q, why = self._cap(rec, inst, q, px, inst.taker_fee)
+        if q > 0:
+            self._execute(rec, inst, q, px, _TAKER, ts, publish=True)
+            budget -= q
+        if why:
+            self._finish(rec, S.CANCELED, ts, why)
+        elif self._done(rec, inst) or (rec.is_quote_sized and not volume_cut and q > 0):
+            self._finish(rec, S.FILLED, ts)
+        elif rec.is_quote_sized and not volume_cut:
+            self._finish(rec, S.CANCELED, ts, "quote_qty buys less than one lot")
+        elif rec.tif is TimeInForce.IOC:
+            self._finish(rec, S.EXPIRED, ts, "IOC remainder")
+        else:
+            if rec.order_type is OrderType.MARKET:  # volume-capped: rest of it next bar
+                rec.where = PENDING
+                self._pending[rec.symbol].append(rec)
+            else:
+                self._rest(rec)
+            if q > 0:
+                self._report(rec, S.PARTIALLY_FILLED, ts)
+        return budget
+
+    def _bar_through(self, inst: Instrument, book: RestingBook, bar: Bar, budget: float) -> None:
+        """Resting limits fill as makers at their own price when the bar trades through."""
+        ts = bar.ts
+        bids = book.bids
+        if bids and bar.low < bids[0].price:
+            for rec in list(bids):
+                if budget <= 0 or not bar.low < rec.price:
+                    break
+                budget -= self._maker_fill(rec, inst, self._volume_slice(rec, inst, budget), ts)
+        asks = book.asks
+        if asks and bar.high > asks[0].price:
+            for rec in list(asks):
+                if budget <= 0 or not bar.high > rec.price:
+                    break
+                budget -= self._maker_fill(rec, inst, self._volume_slice(rec, inst, budget), ts)
+
+    @staticmethod
+    def _volume_slice(rec: SimOrder, inst: Instrument, budget: float) -> float:
+        rem = rec.remaining_qty
+        return rem if rem <= budget else inst.round_qty(budget)
+
+    # ======================================================================================
+    # L2 mode
+    # ======================================================================================
+    def _take(self, rec: SimOrder, inst: Instrument, ts: int, keep_queue: bool = False) -> None:
+        """Match ``rec`` as taker against external levels and our resting orders, best price
+        first (external size first at an equal price: it was displayed before us); then
+        rest, expire or finish it."""
+        ext = self._ext[rec.symbol]
+        book = self._books.get(rec.symbol)
+        buy = rec.side is Side.BUY
+        opp = rec.side.opposite
+        limit = rec.price if rec.order_type is OrderType.LIMIT else None
+        if rec.tif is TimeInForce.FOK and self._liquidity(rec, ext, book, limit) < (
+            rec.remaining_qty - _eps(inst)
+        ):
+            self._finish(rec, S.EXPIRED, ts, "FOK: not enough liquidity")
+            return
+        filled_before = rec.filled_qty
+        why = ""
+        exhausted = False
+        while True:
+            pe = ext.best_ask() if buy else ext.best_bid()
+            mine = book.best(opp) if book else None
+            pm = mine.price if mine is not None else None
+            if pe is None and pm is None:
+                break
+            if pe is None:
+                p = pm
+            elif pm is None:
+                p = pe
+            else:
+                p = min(pe, pm) if buy else max(pe, pm)
+            assert p is not None
+            if limit is not None and (p > limit if buy else p < limit):
+                break
+            want = self._want(rec, inst, p)
+            if want <= 0:
+                exhausted = True
+                break
+            if p == pe:
+                q, why = self._cap(rec, inst, min(want, ext.size(not buy, p)), p, inst.taker_fee)
+                if q > 0:
+                    self._execute(rec, inst, q, p, _TAKER, ts, publish=True)
+                    ext.consume(not buy, p, q)
+                    if book:
+                        left = ext.size(not buy, p)
+                        for r in book.side(opp):
+                            if r.price == p and r.queue_ahead > left:
+                                r.queue_ahead = left
+            else:
+                assert mine is not None
+                qm, why_m = self._cap(mine, inst, min(want, mine.remaining_qty), p, inst.maker_fee)
+                if qm <= 0 and why_m:  # the resting order can no longer pay: drop it
+                    self._finish(mine, S.CANCELED, ts, why_m)
+                    continue
+                q, why = self._cap(rec, inst, qm, p, inst.taker_fee)
+                if q > 0:
+                    self._execute(rec, inst, q, p, _TAKER, ts, publish=True)
+                    self._maker_fill(mine, inst, q, ts, publish=False)
+            if why or q <= 0:
+                break
+        filled = rec.filled_qty > filled_before
+        if why:
+            self._finish(rec, S.CANCELED, ts, why)
+        elif self._done(rec, inst) or (exhausted and rec.filled_qty > 0):
+            self._finish(rec, S.FILLED, ts)
+        elif exhausted:
+            self._finish(rec, S.CANCELED, ts, "quote_qty buys less than one lot")
+        elif rec.order_type is OrderType.MARKET or rec.tif in (TimeInForce.IOC, TimeInForce.FOK):
+            self._finish(rec, S.EXPIRED, ts, "no liquidity for the remainder")
+        else:
+            self._rest(rec, keep_queue=keep_queue)
+            if filled:
+                self._report(rec, S.PARTIALLY_FILLED, ts)
+
+    def _liquidity(
+        self, rec: SimOrder, ext: ExternalBook, book: RestingBook | None, limit: float | None
+    ) -> float:
+        """Size available to ``rec`` within its limit (for FOK)."""
+        buy = rec.side is Side.BUY
+        total = 0.0
+        for p in ext.walk(not buy):
+            if limit is not None and (p > limit if buy else p < limit):
+                break
+            total += ext.size(not buy, p)
+        if book:
+            for r in book.side(rec.side.opposite):
+                if limit is not None and (r.price > limit if buy else r.price < limit):
+                    break
+                total += r.remaining_qty
+        return total
+
+    def _book_crossed(
+        self, inst: Instrument, book: RestingBook, ext: ExternalBook, ts: int
+    ) -> None:
+        """External liquidity now crosses our resting orders: it trades with us first."""
+        bids, asks = book.bids, book.asks
+        while bids:
+            pa = ext.best_ask()
+            r = bids[0]
+            if pa is None or pa > r.price:
+                break
+            got = self._maker_fill(r, inst, min(r.remaining_qty, ext.size(False, pa)), ts)
+            ext.consume(False, pa, got)
+            if got <= 0 and bids and bids[0] is r:
+                break
+        while asks:
+            pb = ext.best_bid()
+            r = asks[0]
+            if pb is None or pb < r.price:
+                break
+            got = self._maker_fill(r, inst, min(r.remaining_qty, ext.size(True, pb)), ts)
+            ext.consume(True, pb, got)
+            if got <= 0 and asks and asks[0] is r:
+                break
+        # Cancellations at our price shrink the queue ahead of us.
+        for r in bids:
+            if r.queue_ahead > 0:
+                r.queue_ahead = min(r.queue_ahead, ext.size(True, r.price))
+        for r in asks:
+            if r.queue_ahead > 0:
+                r.queue_ahead = min(r.queue_ahead, ext.size(False, r.price))
+
+    def _trade_hits(self, inst: Instrument, book: RestingBook, t: TradeTick) -> None:
+        """A public trade strictly through our price fills us (up to its size); one at our
+        price eats the queue ahead first and only the overflow reaches us."""
+        vol = t.qty
+        bids = book.bids
+        if bids and t.price <= bids[0].price:
+            for r in list(bids):
+                if vol <= 0 or r.price < t.price:
+                    break
+                if r.price == t.price:
+                    if t.side is not Side.SELL:
+                        break
+                    avail = min(vol, t.qty - r.queue_ahead)
+                    r.queue_ahead = max(r.queue_ahead - t.qty, 0.0)
+                else:
+                    avail = vol
+                if avail > 0:
+                    vol -= self._maker_fill(r, inst, min(r.remaining_qty, avail), t.ts)
+        asks = book.asks
+        if asks and t.price >= asks[0].price:
+            for r in list(asks):
+                if vol <= 0 or r.price > t.price:
+                    break
+                if r.price == t.price:
+                    if t.side is not Side.BUY:
+                        break
+                    avail = min(vol, t.qty - r.queue_ahead)
+                    r.queue_ahead = max(r.queue_ahead - t.qty, 0.0)
+                else:
+                    avail = vol
+                if avail > 0:
+                    vol -= self._maker_fill(r, inst, min(r.remaining_qty, avail), t.ts)
+
+    # ======================================================================================
+    # execution and bookkeeping
+    # ======================================================================================
+    def _want(self, rec: SimOrder, inst: Instrument, price: float) -> float:
+        """Size ``rec`` still wants at ``price`` (quote-sized buys: what the budget buys,
+        fee included, floored to the lot)."""
+        if not rec.is_quote_sized:
+            return rec.remaining_qty
+        unit = price * inst.contract_value * (1 + inst.taker_fee)
+        budget = rec.quote_qty - rec.spent_quote
+        q = _floor_fit(inst, budget, unit)
+        if rec.filled_qty == 0 and q < inst.min_size:
+            return 0.0
+        return q
+
+    def _cap(
+        self, rec: SimOrder, inst: Instrument, qty: float, price: float, rate: float
+    ) -> tuple[float, str]:
+        """The part of ``qty`` the account allows now, and why it had to cut (if it did)."""
+        if inst.is_derivative:
+            if rec.reduce_only:
+                closable = max(0.0, -rec.side.sign * self.account.position_qty(inst.symbol))
+                if qty > closable + _eps(inst):
+                    return inst.round_qty(closable), "reduce-only: position smaller than order"
+            return qty, ""
+        if rec.side is Side.BUY:
+            unit = price * inst.contract_value * (1 + rate)
+            avail = self.account.free(inst.quote) + rec.lock
+            if qty * unit > avail * (1 + 1e-12) + 1e-12:
+                return _floor_fit(inst, avail, unit), "insufficient balance"
+        else:
+            avail = self.account.free(inst.base) + rec.lock
+            if qty > avail * (1 + 1e-12) + 1e-12:
+                return inst.round_qty(max(avail, 0.0)), "insufficient balance"
+        return qty, ""
+
+    def _execute(
+        self,
+        rec: SimOrder,
+        inst: Instrument,
+        qty: float,
+        price: float,
+        liquidity: Liquidity,
+        ts: int,
+        publish: bool,
+    ) -> None:
+        """Book one execution of ``rec``: money, locks, the record, the Fill (sent now)."""
+        rate = inst.taker_fee if liquidity is _TAKER else inst.maker_fee
+        notional = qty * price * inst.contract_value
+        fee = notional * rate
+        rem_before = rec.remaining_qty
+        budget_before = rec.quote_qty - rec.spent_quote
+        if inst.is_derivative:
+            self.account.apply_derivative_fill(inst, rec.side, qty, price, fee)
+            used = 0.0
+        else:
+            self.account.apply_spot_fill(inst, rec.side, qty, price, fee)
+            used = notional + fee if rec.side is Side.BUY else qty
+        if rec.lock:
+            if rec.is_quote_sized:
+                frac = used / budget_before if budget_before > 0 else 1.0
+            else:
+                frac = qty / rem_before if rem_before > 0 else 1.0
+            release = min(rec.lock, max(rec.lock * min(frac, 1.0), used))
+            rec.lock -= release
+            self.account.release(rec.lock_asset, release)
+        total = rec.filled_qty + qty
+        rec.avg_price = (rec.avg_price * rec.filled_qty + price * qty) / total
+        rec.filled_qty = total
+        rec.fee += fee
+        rec.ts_updated = ts
+        if rec.is_quote_sized:
+            rec.spent_quote += notional + fee
+        self._tid += 1
+        tid = str(self._tid)
+        fill = Fill(
+            ts=ts,
+            client_order_id=rec.client_order_id,
+            venue_order_id=rec.venue_order_id,
+            trade_id=tid,
+            symbol=rec.symbol,
+            side=rec.side,
+            price=price,
+            qty=qty,
+            fee=fee,
+            fee_ccy=rec.fee_ccy,
+            liquidity=liquidity,
+            strategy_id=rec.strategy_id,
+        )
+        if self.config.keep_fill_history:
+            self._fills.append(fill)
+        self._sink.on_fill(fill)
+        if self._on_public_trade is not None:
+            taker = rec.side if liquidity is _TAKER else rec.side.opposite
+            if publish:
+                self._on_public_trade(TradeTick(ts, rec.symbol, price, qty, taker, tid))
+
+    def _maker_fill(
+        self, rec: SimOrder, inst: Instrument, qty: float, ts: int, publish: bool = True
+    ) -> float:
+        """Fill a resting order at its own price as maker and report; returns size filled."""
+        q, why = self._cap(rec, inst, qty, rec.price, inst.maker_fee)
+        if q > 0:
+            self._execute(rec, inst, q, rec.price, _MAKER, ts, publish)
+        if why:
+            self._finish(rec, S.CANCELED, ts, why)
+        elif self._done(rec, inst):
+            self._finish(rec, S.FILLED, ts)
+        elif q > 0:
+            self._report(rec, S.PARTIALLY_FILLED, ts)
+        return max(q, 0.0)
+
+    def _rest(self, rec: SimOrder, keep_queue: bool = False) -> None:
+        book = self._books.get(rec.symbol)
+        if book is None:
+            book = self._books[rec.symbol] = RestingBook()
+        if not keep_queue:
+            ext = self._ext.get(rec.symbol)
+            rec.queue_ahead = (
+                ext.size(rec.side is Side.BUY, rec.price)
+                if ext is not None and self.config.queue_position
+                else 0.0
+            )
+        book.add(rec)
+        rec.where = RESTING
+
+    def _finish(self, rec: SimOrder, status: OrderStatus, ts: int, reason: str = "") -> None:
+        """Terminal state: release what the order still reserves, unlist it, report."""
+        self.account.unlock_all(rec.lock_asset, rec.lock)
+        rec.lock = 0.0
+        self._open.pop(rec.client_order_id, None)
+        if rec.where == RESTING:
+            self._books[rec.symbol].remove(rec)
+        elif rec.where == PENDING:
+            pend = self._pending.get(rec.symbol)
+            if pend is not None and rec in pend:
+                pend.remove(rec)
+        rec.where = NOWHERE
+        self._report(rec, status, ts, reason)
+
+    def _report(self, rec: SimOrder, status: OrderStatus, ts: int, reason: str = "") -> None:
+        if status not in TRANSITIONS[rec.status]:  # a bug here would corrupt the OMS
+            log.error("illegal %s -> %s for %s", rec.status, status, rec.client_order_id)
+        rec.status = status
+        rec.ts_updated = ts
+        if reason:
+            rec.reason = reason
+        self._sink.on_order_report(
+            OrderReport(
+                ts=ts,
+                client_order_id=rec.client_order_id,
+                venue_order_id=rec.venue_order_id,
+                symbol=rec.symbol,
+                status=status,
+                filled_qty=rec.filled_qty,
+                avg_price=rec.avg_price,
+                reason=reason,
+            )
+        )
+
+    @staticmethod
+    def _done(rec: SimOrder, inst: Instrument) -> bool:
+        return rec.qty > 0 and rec.qty - rec.filled_qty <= _eps(inst)
+
+
+def _eps(inst: Instrument) -> float:
+    """Size below which a remainder is float dust, not a real lot."""
+    return inst.lot_size * 1e-6
+
+
+def _floor_fit(inst: Instrument, budget: float, unit: float) -> float:
+    """Most whole lots whose cost (``unit`` per 1 size) stays within ``budget``."""
+    if budget <= 0 or unit <= 0:
+        return 0.0
+    q = inst.round_qty(budget / unit)
+    if q > 0 and q * unit > budget:
+        q = inst.round_qty(q - inst.lot_size)
+    return max(q, 0.0)
