@@ -8,7 +8,7 @@ Python floats/ints zip and construct several times faster than numpy scalars).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +78,28 @@ class BarSeries:
                 raise ValueError(f"BarSeries column {name!r} has a different length than start")
         if self.interval_ns <= 0:
             raise ValueError(f"interval_ns must be positive, got {self.interval_ns}")
+
+    @classmethod
+    def from_bars(
+        cls, bars: Iterable[Bar], interval_ns: int, symbol: str | None = None, source: str = ""
+    ) -> BarSeries:
+        """Columns from ``Bar`` events (e.g. what an aggregator emitted)."""
+        items = list(bars)
+        rows = [(b.start, b.ts, b.open, b.high, b.low, b.close, b.volume) for b in items]
+        sym = symbol if symbol is not None else (items[0].symbol if items else "")
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 7
+        return cls(
+            start=np.array(cols[0], dtype=np.int64),
+            end=np.array(cols[1], dtype=np.int64),
+            open=np.array(cols[2], dtype=np.float64),
+            high=np.array(cols[3], dtype=np.float64),
+            low=np.array(cols[4], dtype=np.float64),
+            close=np.array(cols[5], dtype=np.float64),
+            volume=np.array(cols[6], dtype=np.float64),
+            symbol=sym,
+            interval_ns=interval_ns,
+            source=source,
+        )
 
     def __len__(self) -> int:
         return int(self.start.shape[0])
