@@ -222,6 +222,7 @@ def test_million_points_bounded(tmp_path: Path) -> None:
     marks = len(traces["buy"]["x"]) + len(traces["sell"]["x"])
     assert marks <= 2000
     assert "Showing 2,000 of 6,000 fills" in page
+    assert "downsampled from up to 1,000,000 to at most 4,000 points" in page
     assert "6,000" in _table(page, "stats-table")  # stats count every fill
 
 

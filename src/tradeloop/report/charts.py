@@ -32,7 +32,7 @@ LINE_COLOUR = "#2563eb"
 class ChartSummary:
     """What the page should tell the reader about thinning."""
 
-    max_series_points: int  # the longest series as drawn
+    point_limit: int  # the per-series cap used
     longest_series: int  # the longest series as given
     fills_marked: int
     fills_total: int  # fills in the charted symbol
@@ -112,11 +112,9 @@ def build_figure(
     eq = np.asarray(equity, dtype=np.float64)
     traces: list[dict[str, object]] = []
     rows: list[tuple[str, str, float]] = []  # (yaxis id, title, relative height)
-    drawn = [0]
     given = [len(eq)]
 
     def add_line(y_id: str, x: list[int], y: list[float | None], **extra: object) -> None:
-        drawn.append(len(x))
         traces.append(
             {"type": "scatter", "mode": "lines", "x": x, "y": y, "xaxis": "x", "yaxis": y_id}
             | extra
@@ -156,7 +154,7 @@ def build_figure(
         rows.append(("y4", "Position", 1.5))
 
     layout = _layout(rows)
-    summary = ChartSummary(max(drawn), max(given), n_marked, n_fills_total)
+    summary = ChartSummary(max_points, max(given), n_marked, n_fills_total)
     return {"data": traces, "layout": layout}, summary
 
 

@@ -123,10 +123,10 @@ def _cards(s: Stats) -> str:
 
 def _chart_notes(c: ChartSummary) -> str:
     notes = []
-    if c.longest_series > c.max_series_points:
+    if c.longest_series > c.point_limit:
         notes.append(
-            f"Charts are downsampled to at most {c.max_series_points:,} of "
-            f"{c.longest_series:,} points per series, keeping each bucket's minimum and maximum "
+            f"Charts are downsampled from up to {c.longest_series:,} to at most "
+            f"{c.point_limit:,} points per series, keeping each bucket's minimum and maximum "
             "so peaks and drawdowns stay visible."
         )
     if c.fills_total > c.fills_marked:
