@@ -561,6 +561,7 @@ class SimExchange:
                 else:
                     rec.where = NOWHERE
                     budget = self._bar_open(rec, inst, bar, budget)
+            book = self._books.get(bar.symbol)  # fresh limits may have just started resting
         if book and budget > 0:
             self._bar_through(inst, book, bar, budget)
 
