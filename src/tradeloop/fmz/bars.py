@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+#: decimals kept in summed volumes
+VOLUME_DP = 10
 #: one candle: (open_time_ms, open, high, low, close, volume)
 Candle = tuple[int, float, float, float, float, float]
 
@@ -44,6 +46,8 @@ def aggregate(
             row[5] += v
     if complete_only and rows and candles and candles[0][0] % span != 0:
         rows.pop(0)
+    for row in rows:  # summing floats leaves artefacts (7.972585820000001); venues send <= 8 dp
+        row[5] = round(row[5], VOLUME_DP)
     return rows
 
 

@@ -59,7 +59,7 @@ class OkxFmzVenue(FmzVenue):
     """The OKX adapter. Options (``VenueSpec.options``): ``markets_ttl`` (s, default 300),
     ``td_mode`` for swaps (``cross``), ``rate_limits`` (``venue``/``off``), ``timeout`` (s),
     ``live`` (keep books over WS, default true), ``live_stale`` (s before a silent book is
-    ignored, default 5)."""
+    ignored, default 30)."""
 
     def __init__(self, label: str, spec: VenueSpec) -> None:
         opts: Mapping[str, Any] = spec.options or {}
@@ -70,7 +70,7 @@ class OkxFmzVenue(FmzVenue):
         self.timeout = float(opts.get("timeout", 5.0))
         self.limits_on = str(opts.get("rate_limits", "venue")) != "off"
         self.live_on = bool(opts.get("live", True))
-        self.live_stale = float(opts.get("live_stale", 5.0))
+        self.live_stale = float(opts.get("live_stale", 30.0))
         self._session: aiohttp.ClientSession | None = None
         self._public: OkxRestClient | None = None
         self._clients: OrderedDict[tuple[str, str], OkxRestClient] = OrderedDict()
