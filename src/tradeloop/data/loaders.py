@@ -9,6 +9,7 @@ or a one-line ``DataError`` naming the file and the row/field at fault, never a 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import logging
@@ -35,6 +36,7 @@ from tradeloop.data.series import (
     SIDE_UNKNOWN,
     BarSeries,
     TradeSeries,
+    check_times,
     row_error,
     validate_bars,
     validate_trades,
@@ -232,7 +234,11 @@ def _read_csv(path: Path, gz: bool, layouts: dict[int, tuple[str, ...]]) -> _Raw
     headerless = all(_is_number(f) for f in fields if f) and any(fields)
     read_opts = pacsv.ReadOptions(autogenerate_column_names=headerless)
     conv = pacsv.ConvertOptions(strings_can_be_null=True)
-    table = pacsv.read_csv(path, read_options=read_opts, convert_options=conv)
+    try:
+        table = pacsv.read_csv(path, read_options=read_opts, convert_options=conv)
+    except pa.ArrowInvalid as exc:
+        _raise_csv_row_error(path, headerless, exc)
+        raise
     if headerless:
         layout = layouts.get(table.num_columns)
         if layout is None:
@@ -242,6 +248,32 @@ def _read_csv(path: Path, gz: bool, layouts: dict[int, tuple[str, ...]]) -> _Raw
             )
         table = table.rename_columns(list(layout))
     return _from_table(path, table)
+
+
+def _raise_csv_row_error(path: Path, headerless: bool, exc: pa.ArrowInvalid) -> None:
+    """Re-read single-threaded (only then does Arrow know line numbers) to name the bad row."""
+    bad: list[Any] = []
+
+    def handler(row: Any) -> str:
+        bad.append(row)
+        return "error"
+
+    with contextlib.suppress(pa.ArrowInvalid):
+        pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=False, autogenerate_column_names=headerless),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=handler),
+        )
+    if bad and bad[0].number is not None:
+        row = bad[0]
+        index = row.number - 1 - (0 if headerless else 1)
+        raise row_error(
+            str(path),
+            index,
+            f"expected {row.expected_columns} comma-separated fields, got {row.actual_columns}: "
+            f"{row.text[:80]!r}",
+        ) from None
+    raise DataError(f"{path}: cannot read as csv: {_one_line(exc)}") from None
 
 
 def _read(path: Path, layouts: dict[int, tuple[str, ...]]) -> _Raw:
@@ -518,6 +550,8 @@ def load_bars(
             cols[role] = np.zeros(len(arr))
             continue
         cols[role] = _to_float(arr, src, str(name))
+    # Order problems first: they also make the interval impossible to infer.
+    check_times(src, start, "bar open time", allow_equal=False)
     if interval is None:
         interval_ns = _infer_interval(start, src)
     else:

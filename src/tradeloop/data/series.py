@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tradeloop.core.errors import DataError
+from tradeloop.data.intervals import format_interval
 from tradeloop.model.enums import Side
 from tradeloop.model.events import Bar, TradeTick
 
@@ -40,6 +41,12 @@ def _as(arr: Any, dtype: type) -> Any:
 def row_error(source: str, index: int, what: str) -> DataError:
     """A ``DataError`` naming the file and the 1-based data row of 0-based ``index``."""
     return DataError(f"{source}: row {index + 1} ({ROW_NOTE}): {what}")
+
+
+def fmt_ts(ns: int) -> str:
+    """ISO-8601 UTC text of an int-ns timestamp, for messages people read."""
+    text = str(np.datetime64(int(ns), "ns"))
+    return text.removesuffix(".000000000") + "Z"
 
 
 def _first_true(mask: npt.NDArray[np.bool_]) -> int:
@@ -254,7 +261,7 @@ def _check_finite(source: str, columns: dict[str, F64]) -> None:
         raise row_error(source, i, f"field {name!r} is {value} (must be a finite number)")
 
 
-def _check_times(source: str, ts: I64, what: str, allow_equal: bool) -> None:
+def check_times(source: str, ts: I64, what: str, allow_equal: bool) -> None:
     if ts.shape[0] < 2:
         return
     d = np.diff(ts)
@@ -264,12 +271,14 @@ def _check_times(source: str, ts: I64, what: str, allow_equal: bool) -> None:
         raise row_error(
             source,
             back + 1,
-            f"{what} {int(ts[back + 1])} is earlier than the previous row's "
-            f"{int(ts[back])} (timestamps must be sorted ascending)",
+            f"{what} {fmt_ts(int(ts[back + 1]))} is earlier than the previous row's "
+            f"{fmt_ts(int(ts[back]))} (timestamps must be sorted ascending)",
         )
     if dup >= 0:
         raise row_error(
-            source, dup + 1, f"duplicate {what} {int(ts[dup + 1])} (same as the previous row)"
+            source,
+            dup + 1,
+            f"duplicate {what} {fmt_ts(int(ts[dup + 1]))} (same as the previous row)",
         )
 
 
@@ -319,7 +328,7 @@ def validate_bars(bars: BarSeries) -> None:
     if problems:
         i, what = min(problems, key=lambda p: p[0])
         raise row_error(src, i, what)
-    _check_times(src, bars.start, "bar open time", allow_equal=False)
+    check_times(src, bars.start, "bar open time", allow_equal=False)
     i = _first_true(bars.end <= bars.start)
     if i >= 0:
         raise row_error(src, i, "bar end time is not after its start time")
@@ -329,8 +338,9 @@ def validate_bars(bars: BarSeries) -> None:
             raise row_error(
                 src,
                 i + 1,
-                f"bar starts at {int(bars.start[i + 1])}, before the previous bar ends at "
-                f"{int(bars.end[i])} (interval {bars.interval_ns} ns too long for this data?)",
+                f"bar starts at {fmt_ts(int(bars.start[i + 1]))}, before the previous bar ends "
+                f"at {fmt_ts(int(bars.end[i]))} (interval {format_interval(bars.interval_ns)} "
+                "too long for this data?)",
             )
 
 
@@ -356,4 +366,4 @@ def validate_trades(trades: TradeSeries) -> None:
     if problems:
         i, what = min(problems, key=lambda p: p[0])
         raise row_error(src, i, what)
-    _check_times(src, trades.ts, "trade timestamp", allow_equal=True)
+    check_times(src, trades.ts, "trade timestamp", allow_equal=True)
