@@ -630,7 +630,7 @@ class SimExchange:
 
     @staticmethod
     def _volume_slice(rec: SimOrder, inst: Instrument, budget: float) -> float:
-        rem = rec.remaining_qty
+        rem = _rem(rec, inst)
         return rem if rem <= budget else inst.round_qty(budget)
 
     # ======================================================================================
@@ -684,7 +684,7 @@ class SimExchange:
                                 r.queue_ahead = left
             else:
                 assert mine is not None
-                qm, why_m = self._cap(mine, inst, min(want, mine.remaining_qty), p, inst.maker_fee)
+                qm, why_m = self._cap(mine, inst, min(want, _rem(mine, inst)), p, inst.maker_fee)
                 if qm <= 0 and why_m:  # the resting order can no longer pay: drop it
                     self._finish(mine, S.CANCELED, ts, why_m)
                     continue
@@ -735,7 +735,7 @@ class SimExchange:
             r = bids[0]
             if pa is None or pa > r.price:
                 break
-            got = self._maker_fill(r, inst, min(r.remaining_qty, ext.size(False, pa)), ts)
+            got = self._maker_fill(r, inst, min(_rem(r, inst), ext.size(False, pa)), ts)
             ext.consume(False, pa, got)
             if got <= 0 and bids and bids[0] is r:
                 break
@@ -744,7 +744,7 @@ class SimExchange:
             r = asks[0]
             if pb is None or pb < r.price:
                 break
-            got = self._maker_fill(r, inst, min(r.remaining_qty, ext.size(True, pb)), ts)
+            got = self._maker_fill(r, inst, min(_rem(r, inst), ext.size(True, pb)), ts)
             ext.consume(True, pb, got)
             if got <= 0 and asks and asks[0] is r:
                 break
@@ -773,7 +773,7 @@ class SimExchange:
                 else:
                     avail = vol
                 if avail > 0:
-                    vol -= self._maker_fill(r, inst, min(r.remaining_qty, avail), t.ts)
+                    vol -= self._maker_fill(r, inst, min(_rem(r, inst), avail), t.ts)
         asks = book.asks
         if asks and t.price >= asks[0].price:
             for r in list(asks):
@@ -787,7 +787,7 @@ class SimExchange:
                 else:
                     avail = vol
                 if avail > 0:
-                    vol -= self._maker_fill(r, inst, min(r.remaining_qty, avail), t.ts)
+                    vol -= self._maker_fill(r, inst, min(_rem(r, inst), avail), t.ts)
 
     # ======================================================================================
     # execution and bookkeeping
@@ -796,7 +796,7 @@ class SimExchange:
         """Size ``rec`` still wants at ``price`` (quote-sized buys: what the budget buys,
         fee included, floored to the lot)."""
         if not rec.is_quote_sized:
-            return rec.remaining_qty
+            return _rem(rec, inst)
         unit = price * inst.contract_value * (1 + inst.taker_fee)
         budget = rec.quote_qty - rec.spent_quote
         q = _floor_fit(inst, budget, unit)
@@ -957,6 +957,16 @@ class SimExchange:
 def _eps(inst: Instrument) -> float:
     """Size below which a remainder is float dust, not a real lot."""
     return inst.lot_size * 1e-6
+
+
+def _rem(rec: SimOrder, inst: Instrument) -> float:
+    """Remaining size without float dust (0.5 - 0.3 is 0.19999999999999996, not a lot
+    multiple); a remainder that is not a whole number of lots is kept as it is."""
+    rem = rec.qty - rec.filled_qty
+    if rem <= 0:
+        return 0.0
+    clean = inst.round_qty(rem)
+    return clean if abs(rem - clean) <= _eps(inst) else rem
 
 
 def _floor_fit(inst: Instrument, budget: float, unit: float) -> float:
