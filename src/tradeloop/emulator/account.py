@@ -1,0 +1,187 @@
+"""The simulated account behind every emulator front-end (venue-neutral).
+
+Wraps :class:`tradeloop.sim.exchange.SimExchange` in L2 mode: the synthetic ladder is fed to it
+as ``BookLevels`` (one snapshot, then each step's deltas, so liquidity our taker orders consumed
+stays consumed until the level changes) and public trades as ``TradeTick``s, which is how
+resting orders fill. The front-end keeps its own per-order extras (venue ids, tags, modes) in
+:class:`OrderInfo`; the simulator stays the single source of truth for state, fills and money.
+
+Listeners hear about every report (with the fill that preceded it, if any) and about funding,
+synchronously, in the order the simulator produced them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tradeloop.emulator.feed import MarketDriver, now_ms
+from tradeloop.emulator.market import BookChange, SymbolMarket
+from tradeloop.model import NS_PER_MS, BookLevels, Fill, Order, OrderReport, Side, TradeTick
+from tradeloop.model.instrument import Instrument
+from tradeloop.sim.config import SimConfig
+from tradeloop.sim.exchange import SimExchange
+from tradeloop.sim.records import SimOrder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OrderInfo:
+    """What the venue front-end remembers about one order beyond the simulator's record."""
+
+    order_id: str  # the venue order id; also the simulator's client_order_id
+    client_id: str  # the user's client order id ("" if none)
+    symbol: str
+    c_time: int  # ms
+    u_time: int  # ms
+    extra: dict[str, Any] = field(default_factory=dict)
+    fills: list[Fill] = field(default_factory=list)
+
+
+#: (info, current simulator record, report, the fills this report counts — often none,
+#: several when one taker order swept several levels)
+OrderListener = Callable[[OrderInfo, SimOrder, OrderReport, list[Fill]], None]
+#: (symbol, amount paid by the account)
+FundingListener = Callable[[str, float], None]
+
+
+class SimAccount:
+    """One account on the simulator, fed by the synthetic market."""
+
+    def __init__(
+        self,
+        instruments: dict[str, Instrument],
+        balances: dict[str, float],
+        driver: MarketDriver,
+        leverage: float,
+        id_base: int,
+    ) -> None:
+        self.instruments = instruments
+        self.sim = SimExchange(
+            instruments.values(), balances, sink=self, config=SimConfig(leverage=leverage)
+        )
+        self.infos: dict[str, OrderInfo] = {}
+        self.by_client: dict[str, str] = {}
+        self.order_listeners: list[OrderListener] = []
+        self.funding_listeners: list[FundingListener] = []
+        self._pending_fills: dict[str, list[Fill]] = {}
+        self._next_id = id_base
+        self._px: dict[str, dict[int, float]] = {}
+        self.driver = driver
+        t = now_ms()
+        for sym, m in driver.markets.items():
+            self.sim.on_book(
+                BookLevels(
+                    ts=t * NS_PER_MS,
+                    symbol=sym,
+                    bids=[(self._price(m, p), float(s)) for p, s in m.sorted_bids()],
+                    asks=[(self._price(m, p), float(s)) for p, s in m.sorted_asks()],
+                    snapshot=True,
+                )
+            )
+        driver.listeners.append(self.on_step)
+
+    def _price(self, m: SymbolMarket, ticks: int) -> float:
+        """Float of the exact price *text*, so it equals a user's ``float(px)``."""
+        cache = self._px.setdefault(m.instrument.symbol, {})
+        v = cache.get(ticks)
+        if v is None:
+            if len(cache) > 20_000:
+                cache.clear()
+            v = cache[ticks] = float(m.px(ticks))
+        return v
+
+    # -- market feed ---------------------------------------------------------------------
+    def on_step(self, m: SymbolMarket, change: BookChange) -> None:
+        sym = m.instrument.symbol
+        ts = change.ts * NS_PER_MS
+        if not change.empty:
+            self.sim.on_book(
+                BookLevels(
+                    ts=ts,
+                    symbol=sym,
+                    bids=[(self._price(m, p), float(s)) for p, s in change.bids.items()],
+                    asks=[(self._price(m, p), float(s)) for p, s in change.asks.items()],
+                )
+            )
+        for t in change.trades:
+            self.sim.on_trade(
+                TradeTick(
+                    ts=ts,
+                    symbol=sym,
+                    price=float(t.price),
+                    qty=float(t.size),
+                    side=Side(t.side),
+                    trade_id=t.trade_id,
+                )
+            )
+
+    # -- ids and lookups -----------------------------------------------------------------
+    def new_order_id(self) -> str:
+        self._next_id += 1
+        return str(self._next_id)
+
+    def find(self, order_id: str = "", client_id: str = "") -> OrderInfo | None:
+        if order_id:
+            return self.infos.get(order_id)
+        if client_id:
+            oid = self.by_client.get(client_id)
+            return self.infos.get(oid) if oid else None
+        return None
+
+    def record(self, info: OrderInfo) -> SimOrder | None:
+        return self.sim.order(info.order_id)
+
+    # -- order entry ---------------------------------------------------------------------
+    def submit(self, info: OrderInfo, order: Order) -> SimOrder | None:
+        """Hand ``order`` (``client_order_id`` = ``info.order_id``) to the simulator; returns
+        its record right after (REJECTED with ``reason`` if refused)."""
+        self.infos[info.order_id] = info
+        if info.client_id:
+            self.by_client[info.client_id] = info.order_id
+        self.sim.submit(order, now_ms() * NS_PER_MS)
+        return self.sim.order(info.order_id)
+
+    def forget(self, info: OrderInfo) -> None:
+        """Drop a rejected order so its ids may be reused (OKX keeps no record of them)."""
+        self.infos.pop(info.order_id, None)
+        if info.client_id and self.by_client.get(info.client_id) == info.order_id:
+            del self.by_client[info.client_id]
+
+    def cancel(self, info: OrderInfo) -> bool:
+        return self.sim.cancel(info.order_id, now_ms() * NS_PER_MS)
+
+    def amend(self, info: OrderInfo, new_qty: float | None, new_price: float | None) -> bool:
+        return self.sim.amend(info.order_id, new_qty, new_price, now_ms() * NS_PER_MS)
+
+    # -- funding -------------------------------------------------------------------------
+    def settle_funding(self, symbol: str, rate: float, mark: float) -> float:
+        paid = self.sim.apply_funding(symbol, rate, mark, now_ms() * NS_PER_MS)
+        for listener in self.funding_listeners:
+            listener(symbol, paid)
+        return paid
+
+    # -- ExecutionSink -------------------------------------------------------------------
+    def on_fill(self, fill: Fill) -> None:
+        info = self.infos.get(fill.client_order_id)
+        if info is not None:
+            info.fills.append(fill)
+        self._pending_fills.setdefault(fill.client_order_id, []).append(fill)
+
+    def on_order_report(self, report: OrderReport) -> None:
+        fills = self._pending_fills.pop(report.client_order_id, [])
+        info = self.infos.get(report.client_order_id)
+        if info is None:
+            return
+        info.u_time = report.ts // NS_PER_MS
+        rec = self.sim.order(info.order_id)
+        if rec is None:
+            return
+        for listener in self.order_listeners:
+            try:
+                listener(info, rec, report, fills)
+            except Exception:
+                log.exception("order listener failed for %s", info.order_id)

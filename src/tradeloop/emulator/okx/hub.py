@@ -1,0 +1,305 @@
+"""WebSocket connections, subscriptions and pushes for the OKX front-end.
+
+Each connection gets a bounded outbound queue drained by its own writer task, so a slow client
+never stalls the market timer or other clients (a full queue closes it with 4005, OKX's
+"buffer full"). Public payloads are encoded once per (channel, instId) and shared by every
+subscriber; private payloads echo each subscriber's own ``arg``.
+
+Books follow OKX's rules: a snapshot (``prevSeqId`` -1) on subscribe, then incremental updates
+chained by ``prevSeqId``/``seqId`` with the signed CRC32 ``checksum`` of the top 25 levels
+computed on the exact strings sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import zlib
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from tradeloop.book.checksum import okx_checksum
+from tradeloop.emulator.faults import Faults
+from tradeloop.emulator.market import BookChange, SymbolMarket
+from tradeloop.emulator.okx import views
+from tradeloop.emulator.okx.bars import lookup
+
+log = logging.getLogger(__name__)
+
+_enc = msgspec.json.Encoder()
+QUEUE_MAX = 5000
+BOOK_SNAPSHOT_DEPTH = 400
+CHECKSUM_DEPTH = 25
+
+
+class Conn:
+    """One client WebSocket: its URL kind, login state, subscriptions and send queue."""
+
+    def __init__(self, ws: web.WebSocketResponse, kind: str) -> None:
+        self.ws = ws
+        self.kind = kind  # "public" | "private" | "business"
+        self.conn_id = secrets.token_hex(4)
+        self.logged_in = False
+        #: private subscriptions: key -> arg exactly as the client sent it
+        self.private_subs: dict[str, dict[str, str]] = {}
+        self.public_keys: set[tuple[str, str]] = set()
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_MAX)
+        self.closed = False
+        self._closer: asyncio.Future[Any] | None = None
+        self.writer = asyncio.create_task(self._write(), name=f"okx-ws-{self.conn_id}")
+
+    def send(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            log.warning("ws %s: send buffer full, closing", self.conn_id)
+            self.closed = True
+            self._closer = asyncio.ensure_future(self.ws.close(code=4005, message=b"Buffer full"))
+
+    def send_json(self, obj: Any) -> None:
+        self.send(_enc.encode(obj).decode())
+
+    async def _write(self) -> None:
+        while True:
+            text = await self.queue.get()
+            if text is None or self.ws.closed:
+                return
+            try:
+                await self.ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return
+
+    async def close(self) -> None:
+        self.closed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+        self.writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self.writer
+
+
+class BookSeq:
+    """OKX seqId chain for one instrument (advances whether or not anyone listens)."""
+
+    def __init__(self, start: int) -> None:
+        self.seq = start
+
+
+class Hub:
+    """All OKX WS connections; the market timer and the account call in here to push."""
+
+    def __init__(self, faults: Faults, seed: int) -> None:
+        self.faults = faults
+        self.conns: set[Conn] = set()
+        self.subs: dict[tuple[str, str], set[Conn]] = defaultdict(set)
+        self.seqs: dict[str, BookSeq] = {}
+        self._seed = seed
+        self._hold = 0
+        self._held: list[Callable[[], None]] = []
+
+    # -- connection bookkeeping ------------------------------------------------------------
+    def add(self, conn: Conn) -> None:
+        self.conns.add(conn)
+
+    def remove(self, conn: Conn) -> None:
+        self.conns.discard(conn)
+        for key in conn.public_keys:
+            self.subs[key].discard(conn)
+        conn.public_keys.clear()
+
+    def subscribe_public(self, conn: Conn, channel: str, inst_id: str) -> None:
+        key = (channel, inst_id)
+        self.subs[key].add(conn)
+        conn.public_keys.add(key)
+
+    def unsubscribe_public(self, conn: Conn, channel: str, inst_id: str) -> bool:
+        key = (channel, inst_id)
+        if key not in conn.public_keys:
+            return False
+        conn.public_keys.discard(key)
+        self.subs[key].discard(conn)
+        return True
+
+    def seq_for(self, symbol: str) -> BookSeq:
+        s = self.seqs.get(symbol)
+        if s is None:
+            s = self.seqs[symbol] = BookSeq(
+                1_000 + (zlib.crc32(f"{symbol}/{self._seed}".encode()) & 0xFFFF)
+            )
+        return s
+
+    # -- ordering: responses before the pushes they caused -----------------------------------
+    def hold(self) -> None:
+        self._hold += 1
+
+    def release(self) -> None:
+        self._hold -= 1
+        if self._hold == 0:
+            held, self._held = self._held, []
+            for fn in held:
+                fn()
+
+    def defer(self, fn: Callable[[], None]) -> None:
+        if self._hold:
+            self._held.append(fn)
+        else:
+            fn()
+
+    # -- public snapshots on subscribe -----------------------------------------------------
+    def book_snapshot(self, m: SymbolMarket, now_ms: int) -> dict[str, Any]:
+        asks, bids = views.book_levels(m, BOOK_SNAPSHOT_DEPTH)
+        seq = self.seq_for(m.instrument.symbol).seq
+        return {
+            "arg": {"channel": "books", "instId": m.instrument.symbol},
+            "action": "snapshot",
+            "data": [
+                {
+                    "asks": asks,
+                    "bids": bids,
+                    "ts": str(now_ms),
+                    "checksum": _checksum(asks, bids),
+                    "prevSeqId": -1,
+                    "seqId": seq,
+                }
+            ],
+        }
+
+    def initial_push(self, conn: Conn, channel: str, m: SymbolMarket, now_ms: int) -> None:
+        """What OKX sends right after the subscribe ack."""
+        sym = m.instrument.symbol
+        if channel == "books":
+            conn.send_json(self.book_snapshot(m, now_ms))
+        elif channel in ("books5", "bbo-tbt"):
+            conn.send_json(self._top_msg(channel, m, now_ms))
+        elif channel == "tickers":
+            conn.send_json(
+                {"arg": {"channel": channel, "instId": sym}, "data": [views.ticker(m, now_ms)]}
+            )
+        elif channel.startswith("candle"):
+            bar = lookup(channel[len("candle") :])
+            if bar is not None:
+                c = m.latest(*bar)
+                conn.send_json(
+                    {
+                        "arg": {"channel": channel, "instId": sym},
+                        "data": [views.candle(m, c, bar[0], now_ms)],
+                    }
+                )
+
+    def _top_msg(self, channel: str, m: SymbolMarket, now_ms: int) -> dict[str, Any]:
+        depth = 5 if channel == "books5" else 1
+        asks, bids = views.book_levels(m, depth)
+        data: dict[str, Any] = {"asks": asks, "bids": bids}
+        if channel == "books5":
+            data["instId"] = m.instrument.symbol
+        data["ts"] = str(now_ms)
+        data["seqId"] = self.seq_for(m.instrument.symbol).seq
+        return {"arg": {"channel": channel, "instId": m.instrument.symbol}, "data": [data]}
+
+    # -- market step fan-out -------------------------------------------------------------
+    def on_step(self, m: SymbolMarket, change: BookChange) -> None:
+        sym = m.instrument.symbol
+        now = change.ts
+        if not change.empty:
+            self._book_update(m, change, now)
+        for ch in ("books5", "bbo-tbt"):
+            if self.subs.get((ch, sym)) and not change.empty:
+                self._broadcast((ch, sym), self._top_msg(ch, m, now))
+        if self.subs.get(("tickers", sym)):
+            self._broadcast(
+                ("tickers", sym),
+                {"arg": {"channel": "tickers", "instId": sym}, "data": [views.ticker(m, now)]},
+            )
+        if change.trades and self.subs.get(("trades", sym)):
+            data = [dict(views.trade(t, sym), count="1") for t in change.trades]
+            self._broadcast(
+                ("trades", sym), {"arg": {"channel": "trades", "instId": sym}, "data": data}
+            )
+        for (ch, s), conns in list(self.subs.items()):
+            if s == sym and conns and ch.startswith("candle"):
+                bar = lookup(ch[len("candle") :])
+                if bar is not None:
+                    c = m.latest(*bar)
+                    self._broadcast(
+                        (ch, s),
+                        {
+                            "arg": {"channel": ch, "instId": s},
+                            "data": [views.candle(m, c, bar[0], now)],
+                        },
+                    )
+
+    def _book_update(self, m: SymbolMarket, change: BookChange, now: int) -> None:
+        sym = m.instrument.symbol
+        bs = self.seq_for(sym)
+        prev = bs.seq
+        bs.seq = prev + 1
+        if not self.subs.get(("books", sym)):
+            return
+        if self.faults.take_skip_seq():
+            log.info("fault: dropped books update %s seqId %d", sym, bs.seq)
+            return
+        asks = [views.level(m, p, s) for p, s in sorted(change.asks.items())]
+        bids = [views.level(m, p, s) for p, s in sorted(change.bids.items(), reverse=True)]
+        top_asks = [[m.px(p), s] for p, s in m.sorted_asks()[:CHECKSUM_DEPTH]]
+        top_bids = [[m.px(p), s] for p, s in m.sorted_bids()[:CHECKSUM_DEPTH]]
+        checksum = _checksum(top_asks, top_bids)
+        if self.faults.take_corrupt_checksum():
+            log.info("fault: corrupted books checksum %s seqId %d", sym, bs.seq)
+            checksum = checksum + 1 if checksum < 0x7FFFFFFF else checksum - 1
+        self._broadcast(
+            ("books", sym),
+            {
+                "arg": {"channel": "books", "instId": sym},
+                "action": "update",
+                "data": [
+                    {
+                        "asks": asks,
+                        "bids": bids,
+                        "ts": str(now),
+                        "checksum": checksum,
+                        "prevSeqId": prev,
+                        "seqId": bs.seq,
+                    }
+                ],
+            },
+        )
+
+    def _broadcast(self, key: tuple[str, str], msg: dict[str, Any]) -> None:
+        conns = self.subs.get(key)
+        if not conns:
+            return
+        text = _enc.encode(msg).decode()
+        for conn in list(conns):
+            conn.send(text)
+
+    # -- private pushes ------------------------------------------------------------------
+    def push_private(
+        self, channel: str, match: Callable[[dict[str, str]], bool], data: list[Any]
+    ) -> None:
+        """Send ``data`` on ``channel`` to every logged-in subscriber whose arg ``match``es."""
+
+        def go() -> None:
+            for conn in list(self.conns):
+                if not conn.logged_in:
+                    continue
+                for arg in conn.private_subs.values():
+                    if arg.get("channel") == channel and match(arg):
+                        conn.send_json({"arg": arg, "data": data})
+
+        self.defer(go)
+
+    async def close_all(self) -> None:
+        for conn in list(self.conns):
+            await conn.close()
+
+
+def _checksum(asks: list[list[str]], bids: list[list[str]]) -> int:
+    return okx_checksum(bids, asks, CHECKSUM_DEPTH)

@@ -1,0 +1,646 @@
+"""OKX order entry and account queries over the simulated account, shared by REST and WS.
+
+Validation mirrors OKX's per-order ``sCode`` checks (instrument, enum params, tick/lot/min,
+clOrdId rules) before the simulator sees the order; the simulator then decides funds, matching
+and fills. Every simulator report becomes ``orders`` pushes (one per fill), followed by an
+``account`` push and, for swaps, a ``positions`` push.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from tradeloop.emulator.account import OrderInfo, SimAccount
+from tradeloop.emulator.feed import now_ms
+from tradeloop.emulator.okx import render
+from tradeloop.emulator.okx.errors import OrderError, message
+from tradeloop.emulator.okx.views import num
+from tradeloop.model import Fill, Order, OrderReport, OrderStatus, OrderType, Side, TimeInForce
+from tradeloop.model.instrument import Instrument
+from tradeloop.sim.records import SimOrder
+
+if TYPE_CHECKING:
+    from tradeloop.emulator.okx.rest import Handler
+    from tradeloop.emulator.okx.server import OkxEmulator
+
+log = logging.getLogger(__name__)
+
+S = OrderStatus
+CL_ORD_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
+ORD_TYPES: dict[str, tuple[OrderType, TimeInForce]] = {
+    "limit": (OrderType.LIMIT, TimeInForce.GTC),
+    "market": (OrderType.MARKET, TimeInForce.GTC),
+    "post_only": (OrderType.LIMIT, TimeInForce.POST_ONLY),
+    "ioc": (OrderType.LIMIT, TimeInForce.IOC),
+    "fok": (OrderType.LIMIT, TimeInForce.FOK),
+    "optimal_limit_ioc": (OrderType.MARKET, TimeInForce.IOC),
+}
+USD_LIKE = {"USDT", "USDC", "USD"}
+
+
+def _dec(raw: Any, field: str) -> Decimal:
+    try:
+        d = Decimal(str(raw))
+    except (InvalidOperation, ValueError):
+        raise OrderError("51000", "", field) from None
+    if not d.is_finite() or d <= 0:
+        raise OrderError("51000", "", field)
+    return d
+
+
+def _item(info_or_ids: tuple[str, str, str], code: str = "0", msg: str = "") -> dict[str, str]:
+    ord_id, cl_ord_id, tag = info_or_ids
+    return {
+        "clOrdId": cl_ord_id,
+        "ordId": ord_id,
+        "tag": tag,
+        "ts": str(now_ms()),
+        "sCode": code,
+        "sMsg": msg,
+    }
+
+
+def batch_code(items: list[dict[str, Any]]) -> tuple[str, str]:
+    """OKX's top-level code for per-item results: 0 all ok, 1 all failed, 2 partial."""
+    failed = sum(1 for i in items if i.get("sCode") != "0")
+    if failed == 0:
+        return "0", ""
+    if failed == len(items):
+        return "1", message("1")
+    return "2", message("2")
+
+
+class OkxTrading:
+    """OKX semantics on top of :class:`SimAccount`."""
+
+    def __init__(self, emu: OkxEmulator) -> None:
+        self.emu = emu
+        cfg = emu.config
+        self.account = SimAccount(
+            emu.instruments,
+            dict(cfg.balances),
+            emu.driver,
+            cfg.leverage,
+            id_base=2_000_000_000_000_000_000 + cfg.seed * 1_000_000_000,
+        )
+        self.account.order_listeners.append(self._on_order)
+        self.account.funding_listeners.append(self._on_funding)
+        self.mgn_mode: dict[str, str] = {
+            s: "cross" for s, i in emu.instruments.items() if i.is_derivative
+        }
+        self.pos_ctime: dict[str, int] = {}
+        self._amend_req: dict[str, str] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        if self.emu.config.funding_interval_s > 0:
+            self.emu.spawn(self._funding_loop(), "okx-funding")
+
+    async def stop(self) -> None:
+        return None
+
+    async def _funding_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.emu.config.funding_interval_s)
+            self.settle_funding()
+
+    def settle_funding(self) -> None:
+        """Charge/credit funding on every swap position at the current mid (OKX: 8-hourly)."""
+        for sym, inst in self.emu.instruments.items():
+            if inst.is_derivative and self.account.sim.positions().get(sym):
+                m = self.emu.driver.markets[sym]
+                self.account.settle_funding(sym, self.emu.funding_rate(sym), m.mid())
+
+    def routes(self) -> list[tuple[str, str, Handler, bool]]:
+        from tradeloop.emulator.okx import rest_trade
+
+        return list(rest_trade.ROUTES)
+
+    # -- helpers -------------------------------------------------------------------------
+    def inst(self, inst_id: str) -> Instrument:
+        if not inst_id:
+            raise OrderError("51000", "", "instId")
+        inst = self.emu.instruments.get(inst_id)
+        if inst is None:
+            raise OrderError("51001")
+        return inst
+
+    def lever(self, inst: Instrument) -> str:
+        return num(self.account.sim.leverage(inst.symbol), 2) if inst.is_derivative else ""
+
+    def find(self, args: dict[str, Any]) -> OrderInfo | None:
+        ord_id, cl = str(args.get("ordId") or ""), str(args.get("clOrdId") or "")
+        info = self.account.find(ord_id, "" if ord_id else cl)
+        if info is not None and info.symbol != str(args.get("instId") or ""):
+            return None
+        return info
+
+    def rows_for(self, info: OrderInfo) -> dict[str, Any] | None:
+        rec = self.account.record(info)
+        if rec is None:
+            return None
+        inst = self.emu.instruments[info.symbol]
+        return render.order_row(info, rec, inst, self.lever(inst))
+
+    # -- place ---------------------------------------------------------------------------
+    def place(self, args: dict[str, Any]) -> dict[str, str]:
+        cl = str(args.get("clOrdId") or "")
+        tag = str(args.get("tag") or "")
+        try:
+            return self._place(args, cl, tag)
+        except OrderError as err:
+            return _item(("", cl, tag), err.code, err.msg)
+
+    def _place(self, a: dict[str, Any], cl: str, tag: str) -> dict[str, str]:
+        inst = self.inst(str(a.get("instId") or ""))
+        side_s = str(a.get("side") or "")
+        if side_s not in ("buy", "sell"):
+            raise OrderError("51000", "", "side")
+        ord_type = str(a.get("ordType") or "")
+        if ord_type not in ORD_TYPES or (
+            ord_type == "optimal_limit_ioc" and not inst.is_derivative
+        ):
+            raise OrderError("51000", "", "ordType")
+        td = str(a.get("tdMode") or "")
+        if td not in (
+            ("cross", "isolated")
+            if inst.is_derivative
+            else ("cash", "cross", "isolated", "spot_isolated")
+        ):
+            raise OrderError("51000", "", "tdMode")
+        pos_side = str(a.get("posSide") or "")
+        if pos_side not in ("", "net"):
+            raise OrderError("51000", "", "posSide")
+        if cl and not CL_ORD_ID.match(cl):
+            raise OrderError("51000", "", "clOrdId")
+        if len(tag) > 16:
+            raise OrderError("51000", "", "tag")
+        if cl and self.account.find(client_id=cl) is not None:
+            raise OrderError("51016")
+        otype, tif = ORD_TYPES[ord_type]
+        sz = _dec(a.get("sz"), "sz")
+        tgt = str(a.get("tgtCcy") or "")
+        if tgt not in ("", "base_ccy", "quote_ccy") or (tgt and inst.is_derivative):
+            raise OrderError("51000", "", "tgtCcy")
+        quote_sized = (
+            otype is OrderType.MARKET
+            and not inst.is_derivative
+            and side_s == "buy"
+            and tgt in ("", "quote_ccy")
+        )
+        if not inst.is_derivative and side_s == "sell" and tgt == "quote_ccy":
+            raise OrderError("51000", "", "tgtCcy")
+        px_s = ""
+        price = 0.0
+        if otype is OrderType.LIMIT:
+            px = _dec(a.get("px"), "px")
+            if px % Decimal(repr(inst.tick_size)) != 0:
+                raise OrderError("51000", "", "px")
+            px_s, price = str(a.get("px")), float(px)
+        if not quote_sized:
+            if sz % Decimal(repr(inst.lot_size)) != 0:
+                raise OrderError("51121")
+            if sz < Decimal(repr(inst.min_size)):
+                raise OrderError("51020")
+        reduce_only = str(a.get("reduceOnly", "")).lower() == "true"
+        if not inst.is_derivative and td == "cash":
+            reduce_only = False
+        acct = self.account
+        oid = acct.new_order_id()
+        t = now_ms()
+        info = OrderInfo(
+            oid,
+            cl,
+            inst.symbol,
+            t,
+            t,
+            extra={
+                "ordType": ord_type,
+                "tdMode": td,
+                "tag": tag,
+                "sz": str(a.get("sz")),
+                "px": px_s,
+                "posSide": ("net" if inst.is_derivative else ""),
+                "tgtCcy": tgt,
+            },
+        )
+        order = Order(
+            client_order_id=oid,
+            symbol=inst.symbol,
+            side=Side(side_s),
+            qty=0.0 if quote_sized else float(sz),
+            order_type=otype,
+            price=price,
+            tif=tif,
+            reduce_only=reduce_only,
+            quote_qty=float(sz) if quote_sized else 0.0,
+            ts_created=t,
+        )
+        if inst.is_derivative:
+            self.mgn_mode[inst.symbol] = td
+        rec = acct.submit(info, order)
+        if rec is None or rec.status is S.REJECTED:
+            reason = rec.reason if rec is not None else "rejected"
+            if "post-only" in reason:  # OKX accepts, then cancels a crossing post-only order
+                return _item((oid, cl, tag))
+            acct.forget(info)
+            raise OrderError(*_reject_code(reason))
+        return _item((oid, cl, tag))
+
+    # -- cancel / amend ------------------------------------------------------------------
+    def cancel(self, a: dict[str, Any]) -> dict[str, str]:
+        ord_id, cl = str(a.get("ordId") or ""), str(a.get("clOrdId") or "")
+        try:
+            self.inst(str(a.get("instId") or ""))
+            if not ord_id and not cl:
+                raise OrderError("51000", "", "ordId")
+            info = self.find(a)
+            if info is None:
+                raise OrderError("51400")
+            info.extra["cancelSource"] = "1"
+            if not self.account.cancel(info):
+                raise OrderError("51400")
+            return {
+                "clOrdId": info.client_id,
+                "ordId": info.order_id,
+                "ts": str(now_ms()),
+                "sCode": "0",
+                "sMsg": "",
+            }
+        except OrderError as err:
+            return {
+                "clOrdId": cl,
+                "ordId": ord_id,
+                "ts": str(now_ms()),
+                "sCode": err.code,
+                "sMsg": err.msg,
+            }
+
+    def amend(self, a: dict[str, Any]) -> dict[str, str]:
+        ord_id, cl = str(a.get("ordId") or ""), str(a.get("clOrdId") or "")
+        req_id = str(a.get("reqId") or "")
+        out = {
+            "clOrdId": cl,
+            "ordId": ord_id,
+            "reqId": req_id,
+            "ts": str(now_ms()),
+            "sCode": "0",
+            "sMsg": "",
+        }
+        try:
+            inst = self.inst(str(a.get("instId") or ""))
+            if not ord_id and not cl:
+                raise OrderError("51000", "", "ordId")
+            new_sz_raw, new_px_raw = a.get("newSz"), a.get("newPx")
+            if new_sz_raw in (None, "") and new_px_raw in (None, ""):
+                raise OrderError("51000", "", "newSz")
+            new_qty = new_px = None
+            if new_sz_raw not in (None, ""):
+                d = _dec(new_sz_raw, "newSz")
+                if d % Decimal(repr(inst.lot_size)) != 0:
+                    raise OrderError("51121")
+                new_qty = float(d)
+            if new_px_raw not in (None, ""):
+                d = _dec(new_px_raw, "newPx")
+                if d % Decimal(repr(inst.tick_size)) != 0:
+                    raise OrderError("51000", "", "newPx")
+                new_px = float(d)
+            info = self.find(a)
+            if info is None:
+                raise OrderError("51503")
+            out["clOrdId"], out["ordId"] = info.client_id, info.order_id
+            self._amend_req[info.order_id] = req_id
+            ok = self.account.amend(info, new_qty, new_px)
+            if not ok:
+                if str(a.get("cxlOnFail", "")).lower() == "true":
+                    self.account.cancel(info)
+                raise OrderError("51503")
+            if new_qty is not None:
+                info.extra["sz"] = str(new_sz_raw)
+            if new_px is not None:
+                info.extra["px"] = str(new_px_raw)
+            self._push_amend(info, req_id)
+            return out
+        except OrderError as err:
+            out.update(sCode=err.code, sMsg=err.msg)
+            return out
+
+    # -- op dispatch (WS) ----------------------------------------------------------------
+    def run_op(self, op: str, args: list[dict[str, Any]]) -> tuple[str, str, list[Any]]:
+        fn = {
+            "order": self.place,
+            "batch-orders": self.place,
+            "cancel-order": self.cancel,
+            "batch-cancel-orders": self.cancel,
+            "amend-order": self.amend,
+            "batch-amend-orders": self.amend,
+        }[op]
+        items = [fn(a) for a in args]
+        code, msg = batch_code(items)
+        return code, msg, items
+
+    # -- pushes --------------------------------------------------------------------------
+    def _on_order(
+        self, info: OrderInfo, rec: SimOrder, rep: OrderReport, fills: list[Fill]
+    ) -> None:
+        inst = self.emu.instruments[info.symbol]
+        lever = self.lever(inst)
+        if rep.status is S.REJECTED:
+            if "post-only" not in rep.reason:
+                return
+            info.extra["cancelSource"] = "31"
+        state = render.STATE[rep.status]
+        rows: list[dict[str, Any]] = []
+        if fills:
+            n, k = len(info.fills), len(fills)
+            for i, f in enumerate(fills):
+                st = state if i == k - 1 else "partially_filled"
+                rows.append(render.ws_order_row(info, rec, inst, lever, n - k + i + 1, st, f))
+        else:
+            rows.append(render.ws_order_row(info, rec, inst, lever, len(info.fills), state, None))
+        self._push_orders(inst, rows)
+        self._push_account()
+        if inst.is_derivative and fills:
+            self._push_position(inst.symbol)
+
+    def _push_amend(self, info: OrderInfo, req_id: str) -> None:
+        rec = self.account.record(info)
+        if rec is None:
+            return
+        inst = self.emu.instruments[info.symbol]
+        row = render.ws_order_row(
+            info,
+            rec,
+            inst,
+            self.lever(inst),
+            len(info.fills),
+            render.state_of(rec),
+            None,
+            amend_result="0",
+            req_id=req_id,
+        )
+        self._push_orders(inst, [row])
+        self._push_account()
+
+    def _push_orders(self, inst: Instrument, rows: list[dict[str, Any]]) -> None:
+        kind = "SWAP" if inst.is_derivative else "SPOT"
+
+        def match(arg: dict[str, str]) -> bool:
+            t = arg.get("instType", "ANY")
+            return (
+                t in ("ANY", kind)
+                and arg.get("instId", inst.symbol) == inst.symbol
+                and arg.get("instFamily", "") in ("", inst.symbol.removesuffix("-SWAP"))
+            )
+
+        for row in rows:
+            self.emu.hub.push_private("orders", match, [row])
+
+    def _push_account(self) -> None:
+        if not any(c.logged_in and c.private_subs for c in self.emu.hub.conns):
+            return
+        rows = self.account_rows("")
+        self.emu.hub.push_private("account", lambda arg: True, rows)
+
+    def _push_position(self, symbol: str) -> None:
+        if not any(c.logged_in and c.private_subs for c in self.emu.hub.conns):
+            return
+        row = self.position_row(symbol, include_flat=True)
+        if row is None:
+            return
+
+        def match(arg: dict[str, str]) -> bool:
+            return (
+                arg.get("instType", "ANY") in ("ANY", "SWAP")
+                and arg.get("instId", symbol) == symbol
+            )
+
+        self.emu.hub.push_private("positions", match, [row])
+
+    def _on_funding(self, symbol: str, paid: float) -> None:
+        self._push_account()
+        self._push_position(symbol)
+
+    # -- account views -------------------------------------------------------------------
+    def usd_price(self, ccy: str) -> float:
+        if ccy in USD_LIKE:
+            return 1.0
+        m = self.emu.driver.markets.get(f"{ccy}-USDT")
+        if m is not None:
+            return m.mid()
+        px = self.account.sim.last_price(f"{ccy}-USDT")
+        return px or 0.0
+
+    def account_rows(self, ccy: str) -> list[dict[str, Any]]:
+        sim = self.account.sim
+        wanted = {c for c in ccy.split(",") if c}
+        t = str(now_ms())
+        details = []
+        total_eq = 0.0
+        imr_by: dict[str, float] = {}
+        upl_by: dict[str, float] = {}
+        for sym, pos in sim.positions().items():
+            inst = self.emu.instruments[sym]
+            if pos.qty:
+                mark = self.emu.driver.markets[sym].mid()
+                upl_by[inst.settle] = upl_by.get(inst.settle, 0.0) + pos.unrealized(mark)
+                imr_by[inst.settle] = imr_by.get(inst.settle, 0.0) + abs(
+                    pos.qty
+                ) * mark * inst.contract_value / sim.leverage(sym)
+        for asset, bal in sim.balances().items():
+            if wanted and asset not in wanted:
+                continue
+            if not bal.total and not bal.locked and asset not in upl_by:
+                continue
+            upl = upl_by.get(asset, 0.0)
+            eq = bal.total + upl
+            eq_usd = eq * self.usd_price(asset)
+            total_eq += eq_usd
+            imr = imr_by.get(asset, 0.0)
+            ord_frozen = max(bal.locked - imr, 0.0)
+            details.append(
+                {
+                    "accAvgPx": "",
+                    "availBal": num(bal.free),
+                    "availEq": num(bal.free + upl),
+                    "borrowFroz": "",
+                    "cashBal": num(bal.total),
+                    "ccy": asset,
+                    "clSpotInUseAmt": "",
+                    "collateralEnabled": False,
+                    "crossLiab": "",
+                    "disEq": num(eq_usd),
+                    "eq": num(eq),
+                    "eqUsd": num(eq_usd),
+                    "fixedBal": "0",
+                    "frozenBal": num(bal.locked),
+                    "imr": num(imr),
+                    "interest": "",
+                    "isoEq": "0",
+                    "isoLiab": "",
+                    "isoUpl": "0",
+                    "liab": "",
+                    "maxLoan": "",
+                    "maxSpotInUseAmt": "",
+                    "mgnRatio": "",
+                    "mmr": num(imr / 2),
+                    "notionalLever": "",
+                    "openAvgPx": "",
+                    "ordFrozen": num(ord_frozen),
+                    "rewardBal": "0",
+                    "smtSyncEq": "0",
+                    "spotBal": "",
+                    "spotCopyTradingEq": "0",
+                    "spotInUseAmt": "",
+                    "spotIsoBal": "0",
+                    "spotUpl": "",
+                    "spotUplRatio": "",
+                    "stgyEq": "0",
+                    "totalPnl": "",
+                    "totalPnlRatio": "",
+                    "twap": "0",
+                    "uTime": t,
+                    "upl": num(upl),
+                    "uplLiab": "",
+                }
+            )
+        return [
+            {
+                "adjEq": num(total_eq),
+                "availEq": num(total_eq),
+                "borrowFroz": "",
+                "details": details,
+                "imr": num(sum(imr_by.values())),
+                "isoEq": "0",
+                "mgnRatio": "",
+                "mmr": num(sum(imr_by.values()) / 2),
+                "notionalUsd": "",
+                "notionalUsdForBorrow": "",
+                "notionalUsdForFutures": "",
+                "notionalUsdForOption": "",
+                "notionalUsdForSwap": "",
+                "ordFroz": "",
+                "totalEq": num(total_eq),
+                "uTime": t,
+                "upl": num(sum(upl_by.values())),
+            }
+        ]
+
+    def position_row(self, symbol: str, include_flat: bool = False) -> dict[str, Any] | None:
+        sim = self.account.sim
+        pos = sim.positions().get(symbol)
+        if pos is None or (not pos.qty and not include_flat):
+            return None
+        inst = self.emu.instruments[symbol]
+        m = self.emu.driver.markets[symbol]
+        mark = m.mid()
+        t = now_ms()
+        if pos.qty:
+            self.pos_ctime.setdefault(symbol, t)
+        c_time = self.pos_ctime.get(symbol, t)
+        if not pos.qty:
+            self.pos_ctime.pop(symbol, None)
+        lever = sim.leverage(symbol)
+        notional = abs(pos.qty) * mark * inst.contract_value
+        imr = notional / lever
+        upl = pos.unrealized(mark)
+        margin_base = abs(pos.qty) * pos.avg_price * inst.contract_value / lever
+        fp = inst.format_price
+        return {
+            "adl": "1",
+            "availPos": inst.format_qty(abs(pos.qty)) if pos.qty else "",
+            "avgPx": fp(pos.avg_price) if pos.qty else "",
+            "baseBal": "",
+            "baseBorrowed": "",
+            "baseInterest": "",
+            "bePx": fp(pos.avg_price) if pos.qty else "",
+            "bizRefId": "",
+            "bizRefType": "",
+            "cTime": str(c_time),
+            "ccy": inst.settle,
+            "clSpotInUseAmt": "",
+            "closeOrderAlgo": [],
+            "deltaBS": "",
+            "deltaPA": "",
+            "fee": num(-pos.fees, 12),
+            "fundingFee": num(
+                -sum(p.amount for p in sim.funding_payments() if p.symbol == symbol), 12
+            ),
+            "gammaBS": "",
+            "gammaPA": "",
+            "idxPx": fp(mark),
+            "imr": num(imr),
+            "instId": symbol,
+            "instType": "SWAP",
+            "interest": "",
+            "last": m.last_trade.price,
+            "lever": num(lever, 2),
+            "liab": "",
+            "liabCcy": "",
+            "liqPenalty": "0",
+            "liqPx": "",
+            "margin": "",
+            "markPx": fp(mark),
+            "maxSpotInUseAmt": "",
+            "mgnMode": self.mgn_mode.get(symbol, "cross"),
+            "mgnRatio": "",
+            "mmr": num(imr / 2),
+            "notionalUsd": num(notional),
+            "optVal": "",
+            "pendingCloseOrdLiabVal": "",
+            "pnl": num(pos.realized_pnl),
+            "pos": inst.format_qty(abs(pos.qty))
+            if pos.qty >= 0
+            else "-" + inst.format_qty(abs(pos.qty)),
+            "posCcy": "",
+            "posId": str(1_000_000 + sorted(self.emu.instruments).index(symbol)),
+            "posSide": "net",
+            "quoteBal": "",
+            "quoteBorrowed": "",
+            "quoteInterest": "",
+            "realizedPnl": num(pos.realized_pnl - pos.fees),
+            "spotInUseAmt": "",
+            "spotInUseCcy": "",
+            "thetaBS": "",
+            "thetaPA": "",
+            "tradeId": "",
+            "uTime": str(t),
+            "upl": num(upl),
+            "uplLastPx": num(upl),
+            "uplRatio": num(upl / margin_base if margin_base else 0.0),
+            "uplRatioLastPx": num(upl / margin_base if margin_base else 0.0),
+            "usdPx": "",
+            "vegaBS": "",
+            "vegaPA": "",
+        }
+
+    def position_rows(self, arg: dict[str, str]) -> list[dict[str, Any]]:
+        kind = arg.get("instType", "ANY") or "ANY"
+        if kind not in ("ANY", "SWAP"):
+            return []
+        ids = {i for i in arg.get("instId", "").split(",") if i}
+        out = []
+        for sym in sorted(self.account.sim.positions()):
+            if ids and sym not in ids:
+                continue
+            row = self.position_row(sym)
+            if row is not None:
+                out.append(row)
+        return out
+
+
+def _reject_code(reason: str) -> tuple[str, ...]:
+    r = reason.lower()
+    if "insufficient" in r:
+        return ("51008",)
+    if "min_size" in r:
+        return ("51020",)
+    if "reduce-only" in r:
+        return ("51169",)
+    if "duplicate" in r:
+        return ("51016",)
+    return ("51000", "", "order")
