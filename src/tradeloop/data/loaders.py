@@ -31,9 +31,6 @@ from tradeloop.data.series import (
     F64,
     I8,
     I64,
-    SIDE_BUY,
-    SIDE_SELL,
-    SIDE_UNKNOWN,
     BarSeries,
     TradeSeries,
     check_times,
@@ -57,14 +54,56 @@ TRADE_QTY = ("qty", "amount", "quantity", "size", "q", "volume", "vol")
 TRADE_SIDE = ("side", "taker_side", "takerside")
 TRADE_BUYER_MAKER = ("is_buyer_maker", "buyer_maker", "isbuyermaker", "m")
 
-# Positional layouts for headerless CSV and JSON list-of-lists, keyed by row width.
+# Positional layouts for headerless CSV and JSON list-of-lists, chosen by row width.
 BAR_LAYOUT = ("timestamp", "open", "high", "low", "close", "volume")
-TRADE_LAYOUTS: dict[int, tuple[str, ...]] = {
+JSON_TRADE_LAYOUTS: dict[int, tuple[str, ...]] = {
     3: ("timestamp", "price", "qty"),
     4: ("timestamp", "price", "qty", "side"),
     # ccxt/freqtrade trade rows: [timestamp, id, type, side, price, amount, cost]
     7: ("timestamp", "id", "type", "side", "price", "amount", "cost"),
 }
+CSV_TRADE_LAYOUTS: dict[int, tuple[str, ...]] = {
+    3: ("timestamp", "price", "qty"),  # Kraken trade dumps
+    4: ("timestamp", "price", "qty", "side"),
+    # Binance public data (data.binance.vision) trades and aggTrades
+    7: ("id", "price", "qty", "quote_qty", "time", "is_buyer_maker", "is_best_match"),
+    8: (
+        "agg_trade_id",
+        "price",
+        "qty",
+        "first_trade_id",
+        "last_trade_id",
+        "time",
+        "is_buyer_maker",
+        "is_best_match",
+    ),
+}
+
+
+class _Layout:
+    """Column names for rows that carry none (headerless CSV, JSON arrays), by row width."""
+
+    def __init__(self, fixed: dict[int, tuple[str, ...]], prefix: tuple[str, ...] = ()) -> None:
+        self.fixed = fixed
+        self.prefix = prefix  # any width >= len(prefix): these first, extras after
+
+    def names(self, width: int) -> tuple[str, ...] | None:
+        if width in self.fixed:
+            return self.fixed[width]
+        if self.prefix and width >= len(self.prefix):
+            extra = tuple(f"extra_{i}" for i in range(len(self.prefix), width))
+            return self.prefix + extra
+        return None
+
+    def describe(self) -> str:
+        parts = [f"{w} ({','.join(v)})" for w, v in sorted(self.fixed.items())]
+        if self.prefix:
+            parts.append(f"at least {len(self.prefix)} ({','.join(self.prefix)},...)")
+        return "; ".join(parts)
+
+
+BAR_ROWS = _Layout({}, BAR_LAYOUT)  # klines from most exchanges start with these six
+
 
 _SUFFIX_FORMAT = {
     ".csv": "csv",
@@ -162,7 +201,7 @@ def _from_python_columns(path: Path, columns: dict[str, list[Any]], n: int) -> _
     return _Raw(path, list(columns), get, n)
 
 
-def _read_json(path: Path, gz: bool, layouts: dict[int, tuple[str, ...]]) -> _Raw:
+def _read_json(path: Path, gz: bool, layouts: _Layout) -> _Raw:
     opener: Any = gzip.open if gz else open
     with opener(path, "rt", encoding="utf-8") as fh:
         text = fh.read()
@@ -185,12 +224,10 @@ def _read_json(path: Path, gz: bool, layouts: dict[int, tuple[str, ...]]) -> _Ra
                     raise row_error(
                         str(path), i, f"expected a list of {width} values like row 1, got {row!r}"
                     )
-            layout = layouts.get(width)
+            layout = layouts.names(width)
             if layout is None:
-                widths = ", ".join(str(w) for w in sorted(layouts))
                 raise DataError(
-                    f"{path}: JSON rows have {width} values; expected {widths} "
-                    f"({'; '.join(','.join(v) for v in layouts.values())})"
+                    f"{path}: JSON rows have {width} values; expected {layouts.describe()}"
                 )
             columns = {
                 name: list(col) for name, col in zip(layout, zip(*doc, strict=True), strict=True)
@@ -226,12 +263,15 @@ def _read_json(path: Path, gz: bool, layouts: dict[int, tuple[str, ...]]) -> _Ra
     raise DataError(f"{path}: empty file or unrecognised JSON layout")
 
 
-def _read_csv(path: Path, gz: bool, layouts: dict[int, tuple[str, ...]]) -> _Raw:
+def _read_csv(path: Path, gz: bool, layouts: _Layout) -> _Raw:
     line = _first_line(path, gz)
     if not line.strip():
         raise DataError(f"{path}: empty file")
     fields = [f.strip() for f in line.rstrip("\r\n").split(",")]
-    headerless = all(_is_number(f) for f in fields if f) and any(fields)
+    # A first line of only numbers/booleans is data, not a header (Kraken, Binance dumps).
+    headerless = any(fields) and all(
+        _is_number(f) or f.lower() in ("true", "false") for f in fields if f
+    )
     read_opts = pacsv.ReadOptions(autogenerate_column_names=headerless)
     conv = pacsv.ConvertOptions(strings_can_be_null=True)
     try:
@@ -240,11 +280,11 @@ def _read_csv(path: Path, gz: bool, layouts: dict[int, tuple[str, ...]]) -> _Raw
         _raise_csv_row_error(path, headerless, exc)
         raise
     if headerless:
-        layout = layouts.get(table.num_columns)
+        layout = layouts.names(table.num_columns)
         if layout is None:
             raise DataError(
-                f"{path}: CSV has no header and {table.num_columns} columns; add a header row "
-                "naming the columns (e.g. timestamp,open,high,low,close,volume)"
+                f"{path}: CSV has no header and {table.num_columns} columns; expected "
+                f"{layouts.describe()}, or add a header row naming the columns"
             )
         table = table.rename_columns(list(layout))
     return _from_table(path, table)
@@ -276,7 +316,7 @@ def _raise_csv_row_error(path: Path, headerless: bool, exc: pa.ArrowInvalid) -> 
     raise DataError(f"{path}: cannot read as csv: {_one_line(exc)}") from None
 
 
-def _read(path: Path, layouts: dict[int, tuple[str, ...]]) -> _Raw:
+def _read(path: Path, csv_layout: _Layout, json_layout: _Layout) -> _Raw:
     fmt, gz = _fmt(path)
     if not path.exists():
         raise DataError(f"{path}: file not found")
@@ -286,9 +326,9 @@ def _read(path: Path, layouts: dict[int, tuple[str, ...]]) -> _Raw:
         raise DataError(f"{path}: empty file")
     try:
         if fmt == "json":
-            return _read_json(path, gz, layouts)
+            return _read_json(path, gz, json_layout)
         if fmt == "csv":
-            return _read_csv(path, gz, layouts)
+            return _read_csv(path, gz, csv_layout)
         if gz:
             raise DataError(f"{path}: gzip is only supported for .csv.gz and .json.gz")
         if fmt == "parquet":
@@ -425,40 +465,40 @@ def _side_codes(arr: pa.Array, src: str, field: str) -> I8:
     if pa.types.is_integer(typ) or pa.types.is_floating(typ):
         vals = np.nan_to_num(arr.to_numpy(zero_copy_only=False).astype(np.float64))
         return np.sign(vals).astype(np.int8)
-    words = [None if v is None else str(v).strip().lower() for v in arr.to_pylist()]
-    out = np.zeros(len(words), dtype=np.int8)
-    for i, word in enumerate(words):
-        if word is None or word in _UNKNOWN_WORDS:
-            continue
-        if word in _BUY_WORDS:
-            out[i] = SIDE_BUY
-        elif word in _SELL_WORDS:
-            out[i] = SIDE_SELL
-        else:
-            raise row_error(src, i, f"field {field!r} value {word!r} is not buy/sell")
-    return out
+    words = pc.utf8_lower(pc.utf8_trim_whitespace(arr.cast(pa.string())))
+    buy = _in(words, _BUY_WORDS)
+    sell = _in(words, _SELL_WORDS)
+    known = buy | sell | _in(words, _UNKNOWN_WORDS) | _nulls(words)
+    bad = _first_index(~known)
+    if bad >= 0:
+        raise row_error(src, bad, f"field {field!r} value {words[bad].as_py()!r} is not buy/sell")
+    return (buy.astype(np.int8) - sell.astype(np.int8)).astype(np.int8)
+
+
+def _in(words: pa.Array, values: frozenset[str]) -> Any:
+    mask = pc.is_in(words, value_set=pa.array(sorted(values), type=pa.string()))
+    return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _nulls(arr: pa.Array) -> Any:
+    return np.asarray(pc.is_null(arr).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _buyer_maker_codes(arr: pa.Array, src: str, field: str) -> I8:
     """``is_buyer_maker`` true means the resting order was the buy, so the taker sold."""
     if pa.types.is_boolean(arr.type):
-        flags = arr.to_pylist()
+        true = np.asarray(arr.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+        false = np.asarray(pc.invert(arr).fill_null(False).to_numpy(zero_copy_only=False), bool)
     else:
-        flags = []
-        for i, v in enumerate(arr.to_pylist()):
-            word = None if v is None else str(v).strip().lower()
-            if word is None or word in _UNKNOWN_WORDS - {"0"}:
-                flags.append(None)
-            elif word in _TRUE_WORDS:
-                flags.append(True)
-            elif word in _FALSE_WORDS:
-                flags.append(False)
-            else:
-                raise row_error(src, i, f"field {field!r} value {v!r} is not true/false")
-    return np.array(
-        [SIDE_UNKNOWN if f is None else (SIDE_SELL if f else SIDE_BUY) for f in flags],
-        dtype=np.int8,
-    )
+        words = pc.utf8_lower(pc.utf8_trim_whitespace(arr.cast(pa.string())))
+        true = _in(words, _TRUE_WORDS)
+        false = _in(words, _FALSE_WORDS)
+        unknown = _in(words, _UNKNOWN_WORDS - {"0"}) | _nulls(words)
+        bad = _first_index(~(true | false | unknown))
+        if bad >= 0:
+            value = words[bad].as_py()
+            raise row_error(src, bad, f"field {field!r} value {value!r} is not true/false")
+    return (false.astype(np.int8) - true.astype(np.int8)).astype(np.int8)
 
 
 # --- column detection -----------------------------------------------------------------------
@@ -530,7 +570,7 @@ def load_bars(
     """
     p = Path(path)
     src = str(p)
-    raw = _read(p, {len(BAR_LAYOUT): BAR_LAYOUT})
+    raw = _read(p, BAR_ROWS, BAR_ROWS)
     if raw.n == 0:
         raise DataError(f"{src}: empty file (no data rows)")
     time_name = _pick_time_column(raw)
@@ -586,7 +626,7 @@ def load_trades(path: str | Path, symbol: str | None = None) -> TradeSeries:
     """
     p = Path(path)
     src = str(p)
-    raw = _read(p, TRADE_LAYOUTS)
+    raw = _read(p, _Layout(CSV_TRADE_LAYOUTS), _Layout(JSON_TRADE_LAYOUTS))
     if raw.n == 0:
         raise DataError(f"{src}: empty file (no data rows)")
     time_name = _pick_time_column(raw)
