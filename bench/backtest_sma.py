@@ -20,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def bare_loop(opens: list[float], closes: list[float], fast: int, slow: int, cash: float,
-              fee: float) -> tuple[float, int]:
+def bare_loop(
+    opens: list[float], closes: list[float], fast: int, slow: int, cash: float, fee: float
+) -> tuple[float, int]:
     """The SMA rules with nothing else: running sums, next-open fills, fee on notional."""
     fq: deque[float] = deque()
     sq: deque[float] = deque()
@@ -73,13 +74,18 @@ def main() -> int:
     spec.loader.exec_module(mod)
 
     bars = synthetic_bars(n=args.bars, symbol="BTC-USDT", interval="1m", seed=42)
-    inst = Instrument("BTC-USDT", "BTC", "USDT", tick_size=0.01, lot_size=1e-12,
-                      maker_fee=0.001, taker_fee=0.001)
+    inst = Instrument(
+        "BTC-USDT", "BTC", "USDT", tick_size=0.01, lot_size=1e-12, maker_fee=0.001, taker_fee=0.001
+    )
     engine_best = bare_best = float("inf")
     for _ in range(args.repeat):
         t0 = time.perf_counter()
-        res = run_backtest([mod.SmaCross(params={"fast": 10, "slow": 50})], bars, inst,
-                           BacktestConfig(cash=10_000.0))
+        res = run_backtest(
+            [mod.SmaCross(params={"fast": 10, "slow": 50})],
+            bars,
+            inst,
+            BacktestConfig(cash=10_000.0),
+        )
         engine_best = min(engine_best, time.perf_counter() - t0)
         opens, closes = bars.open.tolist(), bars.close.tolist()
         t0 = time.perf_counter()
@@ -88,10 +94,14 @@ def main() -> int:
     n = len(bars)
     agree = abs(res.final_equity - bare_eq) <= 1e-6 * abs(bare_eq) and len(res.fills) == bare_fills
     print(f"bars                 {n:,}")
-    print(f"engine               {n / engine_best:,.0f} bars/s  ({engine_best:.3f} s, "
-          f"{len(res.fills)} fills, final equity {res.final_equity:,.4f})")
-    print(f"bare python loop     {n / bare_best:,.0f} bars/s  ({bare_best:.3f} s, "
-          f"{bare_fills} fills, final equity {bare_eq:,.4f})")
+    print(
+        f"engine               {n / engine_best:,.0f} bars/s  ({engine_best:.3f} s, "
+        f"{len(res.fills)} fills, final equity {res.final_equity:,.4f})"
+    )
+    print(
+        f"bare python loop     {n / bare_best:,.0f} bars/s  ({bare_best:.3f} s, "
+        f"{bare_fills} fills, final equity {bare_eq:,.4f})"
+    )
     print(f"engine / bare        {bare_best / engine_best:.3f}")
     print(f"results agree        {agree}")
     return 0 if agree else 1

@@ -52,16 +52,20 @@ def reference(bars: BarSeries, fast: int, slow: int, cash: float, fee: float) ->
 
 def run(bars: BarSeries, fast: int, slow: int, fee: float = 0.001) -> BacktestResult:
     base, quote = bars.symbol.split("-")[:2]
-    inst = Instrument(bars.symbol, base, quote, tick_size=1e-8, lot_size=1e-12,
-                      maker_fee=fee, taker_fee=fee)
+    inst = Instrument(
+        bars.symbol, base, quote, tick_size=1e-8, lot_size=1e-12, maker_fee=fee, taker_fee=fee
+    )
     return run_backtest([sma_strategy(fast, slow)], bars, inst, BacktestConfig(cash=10_000.0))
 
 
-@pytest.mark.parametrize(("file", "fast", "slow"), [
-    ("candles/UNITTEST_BTC-1m.feather", 10, 50),
-    ("candles/ETH_BTC-5m.feather", 5, 20),
-    ("bars/btc-perp-20211231-20220201_1m.csv", 10, 50),
-])
+@pytest.mark.parametrize(
+    ("file", "fast", "slow"),
+    [
+        ("candles/UNITTEST_BTC-1m.feather", 10, 50),
+        ("candles/ETH_BTC-5m.feather", 5, 20),
+        ("bars/btc-perp-20211231-20220201_1m.csv", 10, 50),
+    ],
+)
 def test_matches_vectorised_reference_on_real_candles(
     shared_data: Path, file: str, fast: int, slow: int
 ) -> None:

@@ -106,3 +106,14 @@ def test_position_average_realised_and_flip() -> None:
     assert p.apply_fill(-5, 100.0) == pytest.approx(-15.0)  # closes 3, flips short 2
     assert p.qty == -2 and p.avg_price == 100.0
     assert p.unrealized(90.0) == pytest.approx(20.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(min_value=0, max_value=1e6, allow_nan=False),
+    st.sampled_from([0.1, 0.01, 0.001, 1e-8, 1.0, 0.5, 0.25]),
+)
+def test_float_rounding_fast_path_equals_the_decimal_path(x: float, step: float) -> None:
+    inst = Instrument("X-Y", "X", "Y", tick_size=step, lot_size=step)
+    assert inst.round_qty(x) == float(inst.qty_decimal(x))
+    assert abs(inst.round_price(x) - float(inst.price_decimal(x))) <= step * 1e-9 + 1e-12 * x

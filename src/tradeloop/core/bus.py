@@ -20,13 +20,12 @@ Handler = Callable[[Any], None]
 
 
 class EventBus:
-    __slots__ = ("_handlers", "_queue", "_dispatching", "published")
+    __slots__ = ("_dispatching", "_handlers", "_queue")
 
     def __init__(self) -> None:
         self._handlers: dict[type, tuple[Handler, ...]] = {}
         self._queue: deque[Event] = deque()
         self._dispatching = False
-        self.published = 0
 
     def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> None:
         current = self._handlers.get(event_type, ())
@@ -46,15 +45,16 @@ class EventBus:
             return
         self._dispatching = True
         try:
-            self.published += 1
             for h in self._handlers.get(type(event), ()):
                 h(event)
-            queue = self._queue
-            while queue:
-                ev = queue.popleft()
-                self.published += 1
-                for h in self._handlers.get(type(ev), ()):
-                    h(ev)
+            if self._queue:
+                self._drain()
         finally:
             self._dispatching = False
-            # An exception abandons the current event only; keep later ones for the next publish.
+
+    def _drain(self) -> None:
+        queue = self._queue
+        while queue:
+            ev = queue.popleft()
+            for h in self._handlers.get(type(ev), ()):
+                h(ev)

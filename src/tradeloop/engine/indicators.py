@@ -2,37 +2,40 @@
 
 from __future__ import annotations
 
-from collections import deque
+import math
 
 
 class SMA:
     """Simple moving average over the last ``n`` values; ``value`` is None until warm.
 
-    Keeps a running sum, re-summed every ``n`` updates so float drift can't accumulate.
+    A ring buffer with a running sum. Each time the ring wraps, the sum is recomputed exactly
+    (``math.fsum``) so float drift can never build up over millions of updates; that costs one
+    O(n) pass per n updates, i.e. O(1) amortised.
     """
 
-    __slots__ = ("n", "_buf", "_sum", "_count", "value")
+    __slots__ = ("_i", "_ring", "_sum", "n", "value")
 
     def __init__(self, n: int) -> None:
         if n < 1:
             raise ValueError("SMA period must be >= 1")
         self.n = n
-        self._buf: deque[float] = deque(maxlen=n)
+        self._ring = [0.0] * n
+        self._i = 0
         self._sum = 0.0
-        self._count = 0
         self.value: float | None = None
 
     def update(self, x: float) -> float | None:
-        buf = self._buf
-        if len(buf) == self.n:
-            self._sum += x - buf[0]
-        else:
-            self._sum += x
-        buf.append(x)
-        self._count += 1
-        if self._count == self.n:
-            self._count = 0
-            self._sum = sum(buf)
-        if len(buf) == self.n:
-            self.value = self._sum / self.n
+        i = self._i
+        ring = self._ring
+        s = self._sum + x - ring[i]
+        ring[i] = x
+        i += 1
+        if i == self.n:
+            i = 0
+            s = math.fsum(ring)
+            self.value = s / self.n  # marks the average warm from here on
+        elif self.value is not None:
+            self.value = s / self.n
+        self._i = i
+        self._sum = s
         return self.value

@@ -67,6 +67,7 @@ class Kernel:
         self.oms = OMS(self.bus, clock, client, self.risk, p, self.instruments, execution, ids)
         self.client = client
         self.strategies: list[Strategy] = []
+        self._marks = p.marks
         self.risk.on_breach = self._on_breach
         self.risk.on_state_change = self._on_state_change
         self._started = False
@@ -126,8 +127,10 @@ class Kernel:
         self.bus.publish(event)
 
     def _on_bar(self, bar: Bar) -> None:
-        self.portfolio.marks[bar.symbol] = bar.close
-        self.risk.on_time(bar.ts)
+        self._marks[bar.symbol] = bar.close
+        risk = self.risk
+        if bar.ts >= risk._next_day or risk._watch_loss:  # inlined guard of on_time's
+            risk.on_time(bar.ts)
         if self.oms.chasing:
             self.oms.on_best(bar.symbol, bar.close, bar.close)
 

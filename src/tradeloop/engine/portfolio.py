@@ -70,8 +70,9 @@ class Portfolio:
         self._on_target: TargetListener | None = None
         self.fees_paid = 0.0
         self.fill_count = 0
-        # symbols with a non-zero account position: the only ones whose marks move equity
-        self._exposed: set[str] = set()
+        # symbols with a non-zero account position (the only ones whose marks move equity),
+        # with their Position and whether it is a derivative, so equity() does no lookups
+        self._exposed: dict[str, tuple[Position, bool]] = {}
 
     # -- wiring -------------------------------------------------------------------------
     def add_strategy(self, strategy_id: str, capital: float | None = None) -> StrategyBook:
@@ -99,14 +100,14 @@ class Portfolio:
 
     def equity(self) -> float:
         eq = self.cash
-        for s in self._exposed:
-            p = self.positions[s]
-            inst = self.instruments[s]
-            m = self.marks.get(s, p.avg_price)
-            if inst.is_derivative:
-                eq += (m - p.avg_price) * p.qty * p.multiplier
-            else:
-                eq += p.qty * m * p.multiplier
+        if self._exposed:
+            marks = self.marks
+            for s, (p, derivative) in self._exposed.items():
+                m = marks.get(s, p.avg_price)
+                if derivative:
+                    eq += (m - p.avg_price) * p.qty * p.multiplier
+                else:
+                    eq += p.qty * m * p.multiplier
         return eq
 
     def position_qty(self, symbol: str) -> float:
@@ -207,9 +208,9 @@ class Portfolio:
         self.fees_paid += fill.fee
         self.fill_count += 1
         if pos.qty:
-            self._exposed.add(fill.symbol)
+            self._exposed[fill.symbol] = (pos, inst.is_derivative)
         else:
-            self._exposed.discard(fill.symbol)
+            self._exposed.pop(fill.symbol, None)
         if fill.symbol not in self.marks:
             self.marks[fill.symbol] = fill.price
         return self._allocate(fill, signed, strategy_id)

@@ -87,7 +87,8 @@ class Strategy:
         self.p = SimpleNamespace(**merged)
         self.log = logging.getLogger(f"strategy.{self.id}")
         self._kernel: Kernel | None = None
-        self._last_target: dict[str, tuple[bool, float]] = {}
+        self._last_qty: dict[str, float] = {}
+        self._last_pct: dict[str, float] = {}
 
     # -- wiring (called by the kernel) ------------------------------------------------------
     def _attach(self, kernel: Kernel) -> None:
@@ -139,19 +140,19 @@ class Strategy:
     # -- targets ----------------------------------------------------------------------------
     def target(self, symbol: str, qty: float) -> None:
         """Hold ``qty`` (signed, base units / contracts). Repeating the same target is free."""
-        key = (False, qty)
-        if self._last_target.get(symbol) == key:
+        if self._last_qty.get(symbol) == qty:
             return
-        self._last_target[symbol] = key
+        self._last_qty[symbol] = qty
+        self._last_pct.pop(symbol, None)
         self.kernel.portfolio.set_target(self.id, symbol, qty)
 
     def target_percent(self, symbol: str, fraction: float) -> None:
         """Hold ``fraction`` of this strategy's equity in ``symbol`` (1.0 = all in, -0.5 = half
         short), sized when the fraction changes."""
-        key = (True, fraction)
-        if self._last_target.get(symbol) == key:
+        if self._last_pct.get(symbol) == fraction:
             return
-        self._last_target[symbol] = key
+        self._last_pct[symbol] = fraction
+        self._last_qty.pop(symbol, None)
         self.kernel.portfolio.set_target_percent(self.id, symbol, fraction)
 
     # -- orders ---------------------------------------------------------------------------

@@ -38,27 +38,34 @@ class Instrument:
     venue: str = "SIM"
     _tick: Decimal = field(init=False, repr=False, compare=False)
     _lot: Decimal = field(init=False, repr=False, compare=False)
+    #: derived from ``kind``; a plain attribute because it is read on every fill
+    is_derivative: bool = field(init=False, repr=False, compare=False)
+    _price_dp: int = field(init=False, repr=False, compare=False)
+    _qty_dp: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.tick_size <= 0 or self.lot_size <= 0:
             raise ValueError(f"{self.symbol}: tick_size and lot_size must be > 0")
         object.__setattr__(self, "_tick", _decimal(self.tick_size))
         object.__setattr__(self, "_lot", _decimal(self.lot_size))
+        object.__setattr__(self, "is_derivative", self.kind is not InstrumentKind.SPOT)
+        object.__setattr__(self, "_price_dp", self.price_precision)
+        object.__setattr__(self, "_qty_dp", self.qty_precision)
         if not self.settle:
             object.__setattr__(self, "settle", self.quote)
 
-    @property
-    def is_derivative(self) -> bool:
-        return self.kind is not InstrumentKind.SPOT
-
     # -- rounding -------------------------------------------------------------------------
     def round_price(self, price: float) -> float:
-        """Nearest tick, as a float (for internal comparisons)."""
-        return float(self.price_decimal(price))
+        """Nearest tick, as a float (for internal comparisons).
+
+        Float arithmetic, then ``round`` to the tick's decimals, gives the same double as the
+        exact decimal path at a fraction of its cost (this runs on every order)."""
+        return round(round(price / self.tick_size) * self.tick_size, self._price_dp)
 
     def round_qty(self, qty: float) -> float:
-        """Down to a whole lot (never sell or spend more than asked)."""
-        return float(self.qty_decimal(qty))
+        """Down to a whole lot (never sell or spend more than asked), as a float."""
+        steps = math.floor(qty / self.lot_size * (1.0 + 1e-12))
+        return round(steps * self.lot_size, self._qty_dp) if steps > 0 else 0.0
 
     def price_decimal(self, price: float | str | Decimal) -> Decimal:
         steps = (_decimal(price) / self._tick).to_integral_value(ROUND_HALF_EVEN)

@@ -7,7 +7,7 @@ ACCEPTED). Refusing loudly beats silently corrupting positions when a venue feed
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tradeloop.model.enums import OrderStatus, OrderType, Side, TimeInForce
 
@@ -38,6 +38,9 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.REJECTED: frozenset(),
     S.EXPIRED: frozenset(),
 }
+
+
+_DONE = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
 
 
 class IllegalTransition(Exception):
@@ -71,15 +74,14 @@ class Order:
     fees: float = 0.0
     ts_updated: int = 0
     reason: str = ""
-    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_open(self) -> bool:
-        return self.status.is_open
+        return self.status not in _DONE and self.status is not OrderStatus.CREATED
 
     @property
     def is_terminal(self) -> bool:
-        return self.status.is_terminal
+        return self.status in _DONE
 
     @property
     def remaining_qty(self) -> float:
