@@ -18,6 +18,7 @@ from collections import deque
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+LOT = 1e-12  # size step of the benchmark instrument
 
 
 def bare_loop(
@@ -31,15 +32,18 @@ def bare_loop(
     want = False
     pending: bool | None = None
     fills = 0
-    for o, c in zip(opens, closes):
+    for o, c in zip(opens, closes, strict=True):
         if pending is not None:
             if pending:
-                qty = cash / (o * (1.0 + fee))
-                cash -= qty * o * (1.0 + fee)
-            else:
+                q = cash / (o * (1.0 + fee))
+                if q >= LOT:  # the venue refuses less than one lot
+                    qty = q
+                    cash -= qty * o * (1.0 + fee)
+                    fills += 1
+            elif qty:
                 cash += qty * o * (1.0 - fee)
                 qty = 0.0
-            fills += 1
+                fills += 1
             pending = None
         fq.append(c)
         fsum += c
@@ -75,7 +79,7 @@ def main() -> int:
 
     bars = synthetic_bars(n=args.bars, symbol="BTC-USDT", interval="1m", seed=42)
     inst = Instrument(
-        "BTC-USDT", "BTC", "USDT", tick_size=0.01, lot_size=1e-12, maker_fee=0.001, taker_fee=0.001
+        "BTC-USDT", "BTC", "USDT", tick_size=0.01, lot_size=LOT, maker_fee=0.001, taker_fee=0.001
     )
     engine_best = bare_best = float("inf")
     for _ in range(args.repeat):

@@ -86,3 +86,22 @@ def test_matches_reference_on_synthetic_and_is_deterministic() -> None:
     assert a.final_equity == pytest.approx(want_equity, rel=1e-9)
     assert a.fingerprint == b.fingerprint
     assert run(bars, 10, 40).fingerprint != a.fingerprint
+
+
+def test_recorded_equity_curve_equals_portfolio_valuation_every_bar() -> None:
+    """The curve is rebuilt from fill snapshots; check it against equity() on every bar."""
+    bars = synthetic_bars(n=5_000, seed=11)
+    strat = sma_strategy(5, 20)
+    seen: list[float] = []
+    inner = strat.on_bar
+
+    def on_bar(bar):  # type: ignore[no-untyped-def]
+        inner(bar)
+        seen.append(strat.kernel.portfolio.equity())
+
+    strat.on_bar = on_bar
+    inst = Instrument(bars.symbol, "BTC", "USDT", tick_size=0.01, lot_size=1e-8)
+    res = run_backtest([strat], bars, inst, BacktestConfig(cash=10_000.0))
+    assert len(res.fills) > 20
+    np.testing.assert_allclose(res.equity, np.asarray(seen), rtol=1e-12)
+    assert res.equity[-1] == pytest.approx(res.final_equity, rel=1e-12)
