@@ -208,3 +208,29 @@ def test_post_only_amend_that_would_cross_is_refused() -> None:
     ex.submit(limit("p", Side.BUY, 0.1, 99.0, tif=TimeInForce.POST_ONLY), ts=T0)
     assert ex.amend("p", new_price=100.0, ts=T0 + 1) is False
     assert ex.order("p").price == 99.0  # type: ignore[union-attr]
+
+
+def test_quote_sized_buy_walks_levels_within_its_budget() -> None:
+    ex, rec = l2()
+    ex.submit(market("q", Side.BUY, 0.0, quote_qty=100.0), ts=T0)
+    fills = rec.fills("q")
+    # 0.1 @ 100 costs 10.02, 0.2 @ 100.5 costs 20.1402, then floor(69.8398 / 101.202) = 0.69
+    assert [(f.price, f.qty) for f in fills] == [(100.0, 0.1), (100.5, 0.2), (101.0, 0.69)]
+    spent = sum(f.qty * f.price + f.fee for f in fills)
+    assert spent <= 100.0 and spent == pytest.approx(100.0 - 0.01042, abs=1e-9)
+    assert rec.statuses("q") == [S.ACCEPTED, S.FILLED]
+    assert ex.balances()["USDT"].locked == 0.0
+
+
+def test_orders_waiting_for_a_bar_match_when_the_first_book_arrives() -> None:
+    ex, rec = make()
+    ex.submit(market("m", Side.BUY, 0.1), ts=T0)
+    assert rec.fills() == []
+    ex.on_book(book(T0 + 1, BIDS, ASKS))
+    assert [(f.price, f.ts) for f in rec.fills("m")] == [(100.0, T0 + 1)]
+
+
+def test_spot_reduce_only_sell_is_an_ordinary_sell() -> None:
+    ex, rec = l2()
+    ex.submit(market("r", Side.SELL, 0.2, reduce_only=True), ts=T0)
+    assert rec.statuses("r") == [S.ACCEPTED, S.FILLED]

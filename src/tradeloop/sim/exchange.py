@@ -210,6 +210,8 @@ class SimExchange:
             ext = self._ext[book.symbol] = ExternalBook()
         ext.apply(book)
         if self._open:
+            if self._pending.get(book.symbol):
+                self._pending_to_l2(book.symbol, book.ts)
             resting = self._books.get(book.symbol)
             if resting:
                 self._book_crossed(self._inst[book.symbol], resting, ext, book.ts)
@@ -707,6 +709,14 @@ class SimExchange:
             self._rest(rec, keep_queue=keep_queue)
             if filled:
                 self._report(rec, S.PARTIALLY_FILLED, ts)
+
+    def _pending_to_l2(self, symbol: str, ts: int) -> None:
+        """Orders accepted before the symbol's first book no longer wait for a bar."""
+        inst = self._inst[symbol]
+        pend = self._pending.pop(symbol)
+        for rec in pend:
+            rec.where = NOWHERE
+            self._take(rec, inst, ts)
 
     def _liquidity(
         self, rec: SimOrder, ext: ExternalBook, book: RestingBook | None, limit: float | None
