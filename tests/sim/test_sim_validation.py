@@ -117,3 +117,13 @@ def test_open_orders_filters_by_symbol() -> None:
     ex.submit(limit("b", Side.BUY, 1.0, 90.0, symbol=SWAP.symbol), ts=T0)
     assert [o.client_order_id for o in ex.open_orders()] == ["a", "b"]
     assert [o.client_order_id for o in ex.open_orders(SWAP.symbol)] == ["b"]
+
+
+def test_a_refused_order_is_queryable_but_does_not_take_its_id() -> None:
+    ex, rec = make()
+    ex.submit(limit("r", Side.BUY, 1000.0, 100.0), ts=T0)
+    o = ex.order("r")
+    assert o is not None and o.status is S.REJECTED and "insufficient" in o.reason
+    ex.submit(limit("r", Side.BUY, 0.1, 100.0), ts=T0 + 1)
+    assert rec.reports("r")[-1].status is S.ACCEPTED
+    assert ex.order("r").status is S.ACCEPTED  # type: ignore[union-attr]

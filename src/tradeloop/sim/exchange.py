@@ -103,6 +103,7 @@ class SimExchange:
         self._sink = sink
         self._on_public_trade = on_public_trade
         self._orders: dict[str, SimOrder] = {}  # client id -> every order ever accepted
+        self._rejected: dict[str, SimOrder] = {}  # client id -> last refused submit
         self._by_vid: dict[str, SimOrder] = {}
         self._open: dict[str, SimOrder] = {}  # client id -> working orders
         self._pending: dict[str, list[SimOrder]] = {}  # bar mode: waiting for a first bar
@@ -246,8 +247,11 @@ class SimExchange:
         ]
 
     def order(self, order_id: str) -> SimOrder | None:
-        """Any order the venue accepted or rejected, by client or venue order id."""
-        rec = self._orders.get(order_id) or self._by_vid.get(order_id)
+        """Any order the venue accepted, by client or venue order id; else the last refused
+        submit with that client id (status REJECTED, ``reason`` set)."""
+        rec = (
+            self._orders.get(order_id) or self._by_vid.get(order_id) or self._rejected.get(order_id)
+        )
         return rec.snapshot() if rec is not None else None
 
     def fills(self, symbol: str | None = None) -> list[Fill]:
@@ -354,6 +358,7 @@ class SimExchange:
         rec.lock_asset, rec.lock = asset, amount
         self.account.lock(asset, amount)
         self._orders[rec.client_order_id] = rec
+        self._rejected.pop(rec.client_order_id, None)
         self._by_vid[rec.venue_order_id] = rec
         self._open[rec.client_order_id] = rec
         self._report(rec, S.ACCEPTED, ts)
@@ -369,7 +374,8 @@ class SimExchange:
         rec.status = S.REJECTED
         rec.reason = reason
         if rec.client_order_id and rec.client_order_id not in self._orders:
-            self._orders[rec.client_order_id] = rec
+            # Kept for ``order()`` only: a refused order never existed, so its id stays free.
+            self._rejected[rec.client_order_id] = rec
         self._sink.on_order_report(
             OrderReport(
                 ts=ts,
