@@ -58,13 +58,22 @@ class Instrument:
     def round_price(self, price: float) -> float:
         """Nearest tick, as a float (for internal comparisons).
 
-        Float arithmetic, then ``round`` to the tick's decimals, gives the same double as the
-        exact decimal path at a fraction of its cost (this runs on every order)."""
-        return round(round(price / self.tick_size) * self.tick_size, self._price_dp)
+        Fast float path (this runs on every order); it defers to the exact decimal path near a
+        half-tick or for huge tick counts, where float division could pick the wrong side, so
+        the result always equals ``float(price_decimal(price))``."""
+        q = price / self.tick_size
+        frac = q - math.floor(q)
+        if q > 1e9 or abs(frac - 0.5) < 1e-6:
+            return float(self.price_decimal(price))
+        return round(round(q) * self.tick_size, self._price_dp)
 
     def round_qty(self, qty: float) -> float:
-        """Down to a whole lot (never sell or spend more than asked), as a float."""
-        steps = math.floor(qty / self.lot_size * (1.0 + 1e-12))
+        """Down to a whole lot (never sell or spend more than asked), as a float; equals
+        ``float(qty_decimal(qty))`` (same fallback rule as ``round_price``)."""
+        q = qty / self.lot_size
+        steps = math.floor(q)
+        if q > 1e9 or q - steps > 1.0 - 1e-6 or q - steps < 1e-6:
+            return float(self.qty_decimal(qty))
         return round(steps * self.lot_size, self._qty_dp) if steps > 0 else 0.0
 
     def price_decimal(self, price: float | str | Decimal) -> Decimal:
@@ -72,10 +81,10 @@ class Instrument:
         return (steps * self._tick).normalize() if steps else Decimal(0)
 
     def qty_decimal(self, qty: float | str | Decimal) -> Decimal:
-        # A float like 0.3 may arrive as 0.29999999999999999; nudge by a relative epsilon so a
-        # value that *is* a whole number of lots is not rounded down one lot.
+        # repr() makes the decimal exact, but upstream arithmetic can leave 6.999999999999999
+        # lots where 7 was meant: tolerate a billionth of a lot so that isn't floored to 6.
         d = _decimal(qty)
-        steps = (d / self._lot * (1 + Decimal("1e-12"))).to_integral_value(ROUND_DOWN)
+        steps = (d / self._lot + _LOT_TOLERANCE).to_integral_value(ROUND_DOWN)
         return (steps * self._lot).normalize() if steps else Decimal(0)
 
     def format_price(self, price: float | str | Decimal) -> str:
@@ -96,6 +105,9 @@ class Instrument:
     @property
     def qty_precision(self) -> int:
         return max(0, -int(self._lot.normalize().as_tuple().exponent))
+
+
+_LOT_TOLERANCE = Decimal("1e-9")
 
 
 def _plain(d: Decimal) -> str:
