@@ -69,3 +69,75 @@ def make_config(**over: Any) -> EmulatorConfig:
     )
     cfg.update(over)
     return EmulatorConfig(**cfg)
+
+
+class WsClient:
+    """A test WebSocket client: JSON in/out, ``wait`` for the first message matching."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.seen: list[Any] = []
+        self.backlog: list[Any] = []
+
+    async def send(self, obj: Any) -> None:
+        await self.ws.send_str(obj if isinstance(obj, str) else json.dumps(obj))
+
+    async def recv(self, timeout: float = 5.0) -> Any:
+        msg = await self.ws.receive(timeout=timeout)
+        if msg.type != aiohttp.WSMsgType.TEXT:
+            raise ConnectionError(f"websocket: {msg.type!r}")
+        data = msg.data if msg.data == "pong" else json.loads(msg.data)
+        self.seen.append(data)
+        return data
+
+    async def wait(self, pred: Any, timeout: float = 5.0, limit: int = 2000) -> Any:
+        """First unconsumed message for which ``pred(msg)`` is true; messages skipped on the
+        way stay queued for later ``wait`` calls."""
+        import asyncio
+
+        for i, m in enumerate(self.backlog):
+            if pred(m):
+                return self.backlog.pop(i)
+
+        async def go() -> Any:
+            for _ in range(limit):
+                m = await self.recv(timeout)
+                if pred(m):
+                    return m
+                self.backlog.append(m)
+                del self.backlog[:-500]
+            raise AssertionError("no matching message")
+
+        return await asyncio.wait_for(go(), timeout)
+
+    async def login(self, **over: str) -> Any:
+        import time
+
+        from tradeloop.emulator.okx.auth import sign
+
+        ts = over.pop("timestamp", str(int(time.time())))
+        arg = {
+            "apiKey": KEY,
+            "passphrase": PASSPHRASE,
+            "timestamp": ts,
+            "sign": sign(over.pop("secret", SECRET), ts + "GET" + "/users/self/verify"),
+        }
+        arg.update(over)
+        await self.send({"op": "login", "args": [arg]})
+        return await self.wait(
+            lambda m: isinstance(m, dict) and m.get("event") in ("login", "error")
+        )
+
+
+def is_event(event: str) -> Any:
+    return lambda m: isinstance(m, dict) and m.get("event") == event
+
+
+def is_push(channel: str, inst_id: str | None = None) -> Any:
+    def pred(m: Any) -> bool:
+        if not isinstance(m, dict) or "data" not in m or "arg" not in m:
+            return False
+        arg = m["arg"]
+        return arg.get("channel") == channel and (inst_id is None or arg.get("instId") == inst_id)
+
+    return pred
