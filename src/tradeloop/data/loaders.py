@@ -14,7 +14,7 @@ import gzip
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -379,8 +379,12 @@ def _epoch_to_ns(values: Any, src: str, field: str) -> I64:
         scale = 1_000  # microseconds
     else:
         scale = 1
+    scaled = vals.astype(np.float64) * scale
+    bad = _first_index(~(np.abs(scaled) < 9.2e18))  # int64 ns covers 1677-2262
+    if bad >= 0:
+        raise row_error(src, bad, f"field {field!r} value {vals[bad]} is out of the time range")
     if vals.dtype.kind == "f":
-        return np.rint(vals * scale).astype(np.int64)
+        return np.rint(scaled).astype(np.int64)
     return vals.astype(np.int64) * scale
 
 
@@ -465,7 +469,7 @@ def _side_codes(arr: pa.Array, src: str, field: str) -> I8:
     if pa.types.is_integer(typ) or pa.types.is_floating(typ):
         vals = np.nan_to_num(arr.to_numpy(zero_copy_only=False).astype(np.float64))
         return np.sign(vals).astype(np.int8)
-    words = pc.utf8_lower(pc.utf8_trim_whitespace(arr.cast(pa.string())))
+    words = pc.utf8_lower(pc.utf8_trim_whitespace(_as_text(arr)))
     buy = _in(words, _BUY_WORDS)
     sell = _in(words, _SELL_WORDS)
     known = buy | sell | _in(words, _UNKNOWN_WORDS) | _nulls(words)
@@ -473,6 +477,14 @@ def _side_codes(arr: pa.Array, src: str, field: str) -> I8:
     if bad >= 0:
         raise row_error(src, bad, f"field {field!r} value {words[bad].as_py()!r} is not buy/sell")
     return (buy.astype(np.int8) - sell.astype(np.int8)).astype(np.int8)
+
+
+def _as_text(arr: pa.Array) -> pa.Array:
+    """Any column as strings; nested values (JSON objects/lists) via their Python text."""
+    try:
+        return arr.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([None if v is None else str(v) for v in arr.to_pylist()], pa.string())
 
 
 def _in(words: pa.Array, values: frozenset[str]) -> Any:
@@ -490,7 +502,7 @@ def _buyer_maker_codes(arr: pa.Array, src: str, field: str) -> I8:
         true = np.asarray(arr.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
         false = np.asarray(pc.invert(arr).fill_null(False).to_numpy(zero_copy_only=False), bool)
     else:
-        words = pc.utf8_lower(pc.utf8_trim_whitespace(arr.cast(pa.string())))
+        words = pc.utf8_lower(pc.utf8_trim_whitespace(_as_text(arr)))
         true = _in(words, _TRUE_WORDS)
         false = _in(words, _FALSE_WORDS)
         unknown = _in(words, _UNKNOWN_WORDS - {"0"}) | _nulls(words)
@@ -558,6 +570,15 @@ def _infer_interval(start: I64, src: str) -> int:
     return int(values[int(np.argmax(counts))])
 
 
+@contextlib.contextmanager
+def _arrow_guard(src: str) -> Iterator[None]:
+    """Last line of defence: an Arrow failure on odd data becomes a one-line ``DataError``."""
+    try:
+        yield
+    except pa.ArrowException as exc:
+        raise DataError(f"{src}: cannot interpret the data: {_one_line(exc)}") from None
+
+
 def load_bars(
     path: str | Path, symbol: str | None = None, interval: str | int | None = None
 ) -> BarSeries:
@@ -569,6 +590,11 @@ def load_bars(
     series publish none) loads as zeros with a warning; partially empty volume is an error.
     """
     p = Path(path)
+    with _arrow_guard(str(p)):
+        return _load_bars(p, symbol, interval)
+
+
+def _load_bars(p: Path, symbol: str | None, interval: str | int | None) -> BarSeries:
     src = str(p)
     raw = _read(p, BAR_ROWS, BAR_ROWS)
     if raw.n == 0:
@@ -625,6 +651,11 @@ def load_trades(path: str | Path, symbol: str | None = None) -> TradeSeries:
     ones are not.
     """
     p = Path(path)
+    with _arrow_guard(str(p)):
+        return _load_trades(p, symbol)
+
+
+def _load_trades(p: Path, symbol: str | None) -> TradeSeries:
     src = str(p)
     raw = _read(p, _Layout(CSV_TRADE_LAYOUTS), _Layout(JSON_TRADE_LAYOUTS))
     if raw.n == 0:
