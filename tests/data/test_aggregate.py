@@ -66,7 +66,7 @@ def test_trade_on_boundary_opens_new_bar() -> None:
 
 def test_alignment_to_epoch_multiples() -> None:
     out: list[Bar] = []
-    agg = TimeBarAggregator("X", "5m", out.append)
+    agg = TimeBarAggregator("X", "5m", out.append, EmptyBarPolicy.SKIP)
     agg.on_trade(tick(7 * M + 3, 1.0))
     agg.on_time(10 * M)
     assert (out[0].start, out[0].ts) == (5 * M, 10 * M)
@@ -126,9 +126,9 @@ def test_negative_timestamps_align_like_resample() -> None:
         side=np.ones(4, dtype=np.int8),
         symbol="X",
     )
-    bars = resample_trades(trades, M)
+    bars = resample_trades(trades, M, EmptyBarPolicy.SKIP)
     assert bars.start.tolist() == [-2 * M, -M, 0]
-    streamed = BarSeries.from_bars(aggregate_stream(trades, M), M)
+    streamed = BarSeries.from_bars(aggregate_stream(trades, M, EmptyBarPolicy.SKIP), M)
     assert streamed.start.tolist() == bars.start.tolist()
 
 
@@ -147,9 +147,9 @@ def test_streaming_equals_vectorised_synthetic(empty: EmptyBarPolicy, interval: 
 def test_resample_rejects_unsorted_and_empty() -> None:
     bad = TradeSeries(np.array([2, 1]), np.ones(2), np.ones(2), np.zeros(2, np.int8), "X", "f")
     with pytest.raises(DataError, match="not sorted"):
-        resample_trades(bad, M)
+        resample_trades(bad, M, EmptyBarPolicy.SKIP)
     with pytest.raises(DataError, match="no trades"):
-        resample_trades(bad.slice(0, 0), M)
+        resample_trades(bad.slice(0, 0), M, EmptyBarPolicy.CARRY)
 
 
 def test_tick_bars() -> None:
@@ -201,4 +201,4 @@ def test_bad_aggregator_arguments() -> None:
     with pytest.raises(ConfigError):
         VolumeBarAggregator("X", 0.0, print)
     with pytest.raises(ConfigError):
-        TimeBarAggregator("X", "soon", print)
+        TimeBarAggregator("X", "soon", print, EmptyBarPolicy.SKIP)

@@ -29,7 +29,9 @@ _FAR_PAST = -(2**63)
 
 
 class EmptyBarPolicy(enum.Enum):
-    """What to emit for an interval in which nothing traded.
+    """What to emit for an interval in which nothing traded. Always passed explicitly: the
+    choice changes indicators (SKIP leaves gaps, CARRY adds zero-volume bars), so no default
+    silently decides it.
 
     ``SKIP``: nothing (bars have gaps; like dropping NaN rows of a resample).
     ``CARRY``: a flat bar at the previous close with zero volume (a regular grid; like
@@ -54,7 +56,7 @@ class TimeBarAggregator:
         symbol: str,
         interval_ns: int | str,
         emit: Callable[[Bar], None],
-        empty: EmptyBarPolicy = EmptyBarPolicy.SKIP,
+        empty: EmptyBarPolicy,
     ) -> None:
         self.symbol = symbol
         self.interval_ns = parse_interval(interval_ns)
@@ -240,7 +242,7 @@ class VolumeBarAggregator(_CountingAggregator):
 def resample_trades(
     trades: TradeSeries,
     interval_ns: int | str,
-    empty: EmptyBarPolicy = EmptyBarPolicy.SKIP,
+    empty: EmptyBarPolicy,
 ) -> BarSeries:
     """Vectorised time bars from a whole ``TradeSeries``; identical to feeding the trades to a
     ``TimeBarAggregator`` and closing with ``on_time(last bar end)``.
@@ -309,7 +311,7 @@ def resample_trades(
 def aggregate_stream(
     trades: TradeSeries,
     interval_ns: int | str,
-    empty: EmptyBarPolicy = EmptyBarPolicy.SKIP,
+    empty: EmptyBarPolicy,
 ) -> list[Bar]:
     """Drive a ``TimeBarAggregator`` over ``trades`` and close the last bar by the clock;
     the streaming twin of ``resample_trades`` (handy for checks and small jobs)."""
