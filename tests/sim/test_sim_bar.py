@@ -202,3 +202,10 @@ def test_idle_bars_emit_nothing() -> None:
         ex.on_bar(bar(i, 100, 101, 99, 100))
     assert rec.events == []
     assert ex.last_price(SPOT.symbol) == 100
+
+
+def test_marketable_sell_limit_fills_at_the_higher_open() -> None:
+    ex, rec = make()
+    ex.submit(limit("s", Side.SELL, 0.2, 95.0), ts=T0)
+    ex.on_bar(bar(0, 100, 101, 90, 100))
+    assert [(f.price, f.liquidity) for f in rec.fills("s")] == [(100.0, Liquidity.TAKER)]

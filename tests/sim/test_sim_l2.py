@@ -234,3 +234,16 @@ def test_spot_reduce_only_sell_is_an_ordinary_sell() -> None:
     ex, rec = l2()
     ex.submit(market("r", Side.SELL, 0.2, reduce_only=True), ts=T0)
     assert rec.statuses("r") == [S.ACCEPTED, S.FILLED]
+
+
+def test_ask_side_queue_and_book_crossing() -> None:
+    ex, rec = l2()
+    ex.submit(limit("a", Side.SELL, 0.5, 100.5), ts=T0)
+    assert ex.order("a").queue_ahead == pytest.approx(0.2)  # type: ignore[union-attr]
+    ex.on_trade(trade(T0 + 1, 100.5, 0.3, Side.SELL))  # seller-initiated: not our side
+    assert rec.fills() == []
+    ex.on_trade(trade(T0 + 2, 100.5, 0.3, Side.BUY))  # 0.2 queue, 0.1 to us
+    assert [f.qty for f in rec.fills("a")] == [pytest.approx(0.1)]
+    ex.on_book(book(T0 + 3, [(100.6, 0.1), (100.0, 1.0)], [(101.0, 1.0)]))
+    assert [(f.price, f.qty) for f in rec.fills("a")][1:] == [(100.5, pytest.approx(0.1))]
+    assert ex.order("a").remaining_qty == pytest.approx(0.3)  # type: ignore[union-attr]

@@ -555,23 +555,29 @@ class SimExchange:
     # bar mode
     # ======================================================================================
     def _bar(self, bar: Bar) -> None:
-        pend = self._pending.get(bar.symbol)
-        book = self._books.get(bar.symbol)
-        if not pend and not book:
-            return
-        inst = self._inst[bar.symbol]
-        budget = _INF if self._vol_frac is None else self._vol_frac * bar.volume
+        sym = bar.symbol
+        pend = self._pending.get(sym)
+        budget = _INF
         if pend:
-            self._pending[bar.symbol] = still = []
+            inst = self._inst[sym]
+            if self._vol_frac is not None:
+                budget = self._vol_frac * bar.volume
+            self._pending[sym] = still = []
             for rec in pend:
                 if rec.accept_ts > bar.start:
                     still.append(rec)
                 else:
                     rec.where = NOWHERE
                     budget = self._bar_open(rec, inst, bar, budget)
-            book = self._books.get(bar.symbol)  # fresh limits may have just started resting
-        if book and budget > 0:
-            self._bar_through(inst, book, bar, budget)
+        book = self._books.get(sym)  # fresh limits may have just started resting
+        if book is None or budget <= 0:
+            return
+        # Cheap test first: most bars trade through none of our resting orders.
+        bids, asks = book.bids, book.asks
+        if (bids and bar.low < bids[0].price) or (asks and bar.high > asks[0].price):
+            if budget == _INF and self._vol_frac is not None and not pend:
+                budget = self._vol_frac * bar.volume
+            self._bar_through(self._inst[sym], book, bar, budget)
 
     def _bar_open(self, rec: SimOrder, inst: Instrument, bar: Bar, budget: float) -> float:
         """First bar an order sees: take at the open if marketable, else rest or expire."""
