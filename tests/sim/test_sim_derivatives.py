@@ -133,3 +133,14 @@ def test_resting_derivative_limit_fills_as_maker_with_maker_fee() -> None:
     (f,) = rec.fills("l")
     assert f.price == 21_000.0 and f.fee == pytest.approx(10 * 21_000 * 0.01 * 0.0002)
     assert ex.positions()[SYM].qty == -10
+
+
+def test_unpriced_market_order_is_cut_to_the_margin_available_at_fill() -> None:
+    ex, rec = make(balances={"USDT": 1_000.0})
+    ex.submit(market("big", Side.BUY, 100), ts=T0)  # no price known: nothing locked yet
+    assert rec.statuses("big") == [S.ACCEPTED]
+    ex.on_bar(sbar(0, 20_000.0))  # 1x: each contract needs 200 * (1 + 0.0005)
+    assert [f.qty for f in rec.fills("big")] == [4]
+    assert rec.last("big").status is S.CANCELED and "margin" in rec.last("big").reason
+    usdt = ex.balances()["USDT"]
+    assert usdt.free >= 0 and usdt.locked == pytest.approx(800.0)

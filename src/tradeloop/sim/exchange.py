@@ -831,10 +831,19 @@ class SimExchange:
     ) -> tuple[float, str]:
         """The part of ``qty`` the account allows now, and why it had to cut (if it did)."""
         if inst.is_derivative:
+            closable = max(0.0, -rec.side.sign * self.account.position_qty(inst.symbol))
             if rec.reduce_only:
-                closable = max(0.0, -rec.side.sign * self.account.position_qty(inst.symbol))
                 if qty > closable + _eps(inst):
                     return inst.round_qty(closable), "reduce-only: position smaller than order"
+                return qty, ""
+            opening = qty - closable
+            if opening > _eps(inst):
+                lev = self.account.leverage(inst.symbol)
+                per = price * inst.contract_value * (1.0 / lev + max(rate, 0.0))
+                avail = self.account.free(inst.settle) + rec.lock
+                if opening * per > avail * (1 + 1e-12) + 1e-12:
+                    fits = min(qty, closable) + _floor_fit(inst, avail, per)
+                    return inst.round_qty(fits), "insufficient margin"
             return qty, ""
         if rec.side is Side.BUY:
             unit = price * inst.contract_value * (1 + rate)
