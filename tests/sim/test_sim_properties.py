@@ -235,3 +235,18 @@ def test_derivative_position_matches_fills_and_wallet_matches_pnl(
     assert abs(usdt.locked - expected_margin) <= 1e-6  # leverage 1, no open orders
     for cid, status in d.rec.status.items():
         assert status.is_terminal, (cid, status)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(config=configs, acts=actions, l2=st.booleans())
+def test_same_inputs_give_the_same_reports_and_fills(
+    config: SimConfig, acts: list[Submit | Cancel | Amend | Market], l2: bool
+) -> None:
+    runs = []
+    for _ in range(2):
+        d = Driver(config, l2)
+        for act in acts:
+            d.run(act)
+        d.close_out()
+        runs.append(d.rec.events)
+    assert runs[0] == runs[1]
