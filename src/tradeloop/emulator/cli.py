@@ -39,6 +39,7 @@ def _okx_server(args: argparse.Namespace) -> Any:
         start_prices=parse_pairs(args.start_price, "--start-price"),
         instruments_file=args.instruments_file,
         leverage=args.leverage,
+        inst_id_code=args.inst_id_code,
         funding_rate=args.funding_rate,
         funding_interval_s=args.funding_interval_s,
         periodic_faults=PeriodicFaults(
@@ -102,6 +103,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--instruments-file",
         default=None,
         help="cryptofeed OKX.0 capture with real instrument specs",
+    )
+    parser.add_argument(
+        "--inst-id-code",
+        action="store_true",
+        help="include OKX instIdCode in instruments (ccxt then uses it in WS)",
     )
     parser.add_argument("--leverage", type=float, default=3.0, help="default swap leverage")
     parser.add_argument("--funding-rate", type=float, default=0.0001)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -149,8 +150,18 @@ def _validate_id(inst_id: str) -> None:
         )
 
 
-def okx_rows(symbols: Iterable[str], capture_file: str | None = None) -> dict[str, dict[str, Any]]:
-    """The OKX ``public/instruments`` rows for ``symbols`` (strings, exactly as OKX sends)."""
+def inst_id_code(inst_id: str) -> int:
+    """A stable numeric instrument code (OKX's ``instIdCode``) for ids the capture lacks."""
+    return 10_000 + zlib.crc32(inst_id.encode()) % 9_000_000
+
+
+def okx_rows(
+    symbols: Iterable[str], capture_file: str | None = None, with_code: bool = False
+) -> dict[str, dict[str, Any]]:
+    """The OKX ``public/instruments`` rows for ``symbols`` (strings, exactly as OKX sends).
+
+    ``instIdCode`` is included only ``with_code``: when instruments carry it, ccxt sends it
+    *instead of* ``instId`` in WS order args (the emulator accepts both either way)."""
     path = _capture_path(capture_file)
     captured: dict[str, dict[str, Any]] = {}
     if path is not None and path.is_file():
@@ -178,6 +189,8 @@ def okx_rows(symbols: Iterable[str], capture_file: str | None = None) -> dict[st
                 else {"tickSz": "0.01", "lotSz": "0.000001", "minSz": "0.001"}
             )
             row = _swap_row(inst_id, spec) if swap else _spot_row(inst_id, spec)
+        if with_code:
+            row["instIdCode"] = inst_id_code(inst_id)
         out[inst_id] = row
     return out
 

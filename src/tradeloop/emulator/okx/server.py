@@ -29,7 +29,7 @@ from tradeloop.emulator.market import MarketParams
 from tradeloop.emulator.okx import rest_public, ws
 from tradeloop.emulator.okx.auth import Credentials
 from tradeloop.emulator.okx.hub import Hub
-from tradeloop.emulator.okx.instruments import okx_rows, to_instrument
+from tradeloop.emulator.okx.instruments import inst_id_code, okx_rows, to_instrument
 from tradeloop.emulator.okx.rest import Handler, not_found, route
 from tradeloop.model.instrument import Instrument
 
@@ -46,6 +46,8 @@ class EmulatorConfig:
     ``funding_interval_s`` is how often funding is settled on swap positions (OKX: 8 h).
     ``instruments_file`` points at a cryptofeed ``OKX.0`` capture for real tick/lot sizes
     (default: looked up beside the repo, else built-in defaults).
+    ``inst_id_code`` adds OKX's numeric ``instIdCode`` to instruments (ccxt then sends it
+    instead of ``instId`` in WS order entry); off by default to keep clients on ``instId``.
     """
 
     api_key: str = "emulator-key"
@@ -63,6 +65,7 @@ class EmulatorConfig:
     leverage: float = 3.0
     funding_rate: float = 0.0001
     funding_interval_s: float = 8 * 3600.0
+    inst_id_code: bool = False
     periodic_faults: PeriodicFaults = field(default_factory=PeriodicFaults)
 
 
@@ -77,7 +80,11 @@ class OkxEmulator(EmulatorServer):
             register_secret(secret)
         super().__init__(Faults(latency_ms=config.latency_ms), config.periodic_faults)
         self.creds = Credentials(config.api_key, config.api_secret, config.passphrase)
-        self.rows = okx_rows(config.symbols, config.instruments_file)
+        self.rows = okx_rows(config.symbols, config.instruments_file, config.inst_id_code)
+        #: instIdCode -> instId, accepted in order args whether or not instruments show codes
+        self.codes: dict[str, str] = {
+            str(r.get("instIdCode") or inst_id_code(i)): i for i, r in self.rows.items()
+        }
         self.instruments: dict[str, Instrument] = {
             k: to_instrument(r) for k, r in self.rows.items()
         }

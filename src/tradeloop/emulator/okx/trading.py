@@ -132,10 +132,21 @@ class OkxTrading:
     def lever(self, inst: Instrument) -> str:
         return num(self.account.sim.leverage(inst.symbol), 2) if inst.is_derivative else ""
 
+    def inst_id(self, args: dict[str, Any]) -> str:
+        """``instId``, or the instrument named by ``instIdCode`` (what ccxt sends when
+        instruments carry codes)."""
+        inst_id = str(args.get("instId") or "")
+        code = args.get("instIdCode")
+        if not inst_id and code not in (None, ""):
+            inst_id = self.emu.codes.get(str(code), "")
+            if not inst_id:
+                raise OrderError("51001")
+        return inst_id
+
     def find(self, args: dict[str, Any]) -> OrderInfo | None:
         ord_id, cl = str(args.get("ordId") or ""), str(args.get("clOrdId") or "")
         info = self.account.find(ord_id, "" if ord_id else cl)
-        if info is not None and info.symbol != str(args.get("instId") or ""):
+        if info is not None and info.symbol != self.inst_id(args):
             return None
         return info
 
@@ -156,7 +167,7 @@ class OkxTrading:
             return _item(("", cl, tag), err.code, err.msg)
 
     def _place(self, a: dict[str, Any], cl: str, tag: str) -> dict[str, str]:
-        inst = self.inst(str(a.get("instId") or ""))
+        inst = self.inst(self.inst_id(a))
         side_s = str(a.get("side") or "")
         if side_s not in ("buy", "sell"):
             raise OrderError("51000", "", "side")
@@ -255,7 +266,7 @@ class OkxTrading:
     def cancel(self, a: dict[str, Any]) -> dict[str, str]:
         ord_id, cl = str(a.get("ordId") or ""), str(a.get("clOrdId") or "")
         try:
-            self.inst(str(a.get("instId") or ""))
+            self.inst(self.inst_id(a))
             if not ord_id and not cl:
                 raise OrderError("51000", "", "ordId")
             info = self.find(a)
@@ -292,7 +303,7 @@ class OkxTrading:
             "sMsg": "",
         }
         try:
-            inst = self.inst(str(a.get("instId") or ""))
+            inst = self.inst(self.inst_id(a))
             if not ord_id and not cl:
                 raise OrderError("51000", "", "ordId")
             new_sz_raw, new_px_raw = a.get("newSz"), a.get("newPx")
