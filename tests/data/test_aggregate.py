@@ -116,6 +116,10 @@ def test_flush_emits_open_bar() -> None:
     assert out == [Bar(M, "X", 0, 100.0, 100.0, 100.0, 100.0, 1.0)]
     agg.flush()
     assert len(out) == 1
+    agg.on_trade(tick(20 * S, 50.0))  # its interval was flushed: late, not a second bar
+    assert agg.late_trades == 1
+    agg.on_time(3 * M)  # CARRY continues after a flush
+    assert [b.start for b in out] == [0, M, 2 * M] and out[-1].close == 100.0
 
 
 def test_negative_timestamps_align_like_resample() -> None:

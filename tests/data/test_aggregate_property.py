@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradeloop.data import BarSeries, EmptyBarPolicy, TimeBarAggregator, resample_trades
+from tradeloop.data import (
+    BarSeries,
+    EmptyBarPolicy,
+    TickBarAggregator,
+    TimeBarAggregator,
+    VolumeBarAggregator,
+    resample_trades,
+)
 from tradeloop.data.series import TradeSeries
 from tradeloop.model.enums import Side
 from tradeloop.model.events import Bar, TradeTick
@@ -16,7 +24,7 @@ trade_lists = st.lists(
         st.integers(min_value=0, max_value=5_000),  # gap to the previous trade
         st.floats(min_value=0.01, max_value=1e6, allow_nan=False),
         st.floats(min_value=0.0, max_value=1e3, allow_nan=False),
-        st.booleans(),  # call on_time before this trade?
+        st.one_of(st.none(), st.floats(min_value=0.0, max_value=1.0)),  # clock tick before?
     ),
     min_size=1,
     max_size=200,
@@ -31,19 +39,24 @@ trade_lists = st.lists(
     empty=st.sampled_from(list(EmptyBarPolicy)),
 )
 def test_time_bars_properties(
-    rows: list[tuple[int, float, float, bool]], interval: int, start: int, empty: EmptyBarPolicy
+    rows: list[tuple[int, float, float, float | None]],
+    interval: int,
+    start: int,
+    empty: EmptyBarPolicy,
 ) -> None:
     ts = start + np.cumsum([r[0] for r in rows])
     price = np.array([r[1] for r in rows])
     qty = np.array([r[2] for r in rows])
     out: list[Bar] = []
     agg = TimeBarAggregator("P", interval, out.append, empty)
-    for t, p, q, tick_first in zip(
-        ts.tolist(), price.tolist(), qty.tolist(), (r[3] for r in rows), strict=True
-    ):
-        if tick_first:
-            agg.on_time(t)  # the clock reaching a trade's time never loses that trade
+    prev = int(ts[0])
+    for t, p, q, row in zip(ts.tolist(), price.tolist(), qty.tolist(), rows, strict=True):
+        frac = row[3]
+        if frac is not None:
+            # the clock may reach any time up to (and including) the next trade's
+            agg.on_time(prev + int(frac * (t - prev)))
         agg.on_trade(TradeTick(t, "P", p, q, Side.SELL))
+        prev = t
     last_end = int(ts[-1]) - int(ts[-1]) % interval + interval
     agg.on_time(last_end)
     assert agg.late_trades == 0
@@ -75,3 +88,43 @@ def test_time_bars_properties(
     vec = resample_trades(series, interval, empty)
     for col in ("start", "end", "open", "high", "low", "close", "volume"):
         assert np.array_equal(getattr(vec, col), getattr(bars, col)), col
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=trade_lists,
+    n_trades=st.integers(min_value=1, max_value=10),
+    volume=st.floats(min_value=0.5, max_value=2_000.0),
+)
+def test_tick_and_volume_bars_properties(
+    rows: list[tuple[int, float, float, float | None]], n_trades: int, volume: float
+) -> None:
+    ts = np.cumsum([r[0] for r in rows])
+    qty = np.array([r[2] for r in rows])
+    ticks = [
+        TradeTick(int(t), "P", r[1], r[2], Side.BUY) for t, r in zip(ts.tolist(), rows, strict=True)
+    ]
+    aggregators: list[tuple[str, list[Bar], TickBarAggregator | VolumeBarAggregator]] = []
+    for kind in ("tick", "volume"):
+        out: list[Bar] = []
+        agg = (
+            TickBarAggregator("P", n_trades, out.append)
+            if kind == "tick"
+            else VolumeBarAggregator("P", volume, out.append)
+        )
+        aggregators.append((kind, out, agg))
+    for kind, out, agg in aggregators:
+        for t in ticks:
+            agg.on_trade(t)
+        agg.flush()
+        bars = BarSeries.from_bars(out, 1)
+        np.testing.assert_allclose(bars.volume.sum(), qty.sum(), rtol=1e-9, atol=1e-9)
+        assert np.all(bars.start <= bars.end)
+        assert np.all(bars.start[1:] >= bars.end[:-1])  # sorted, each trade in one bar
+        if kind == "tick":
+            assert all(
+                b.volume == pytest.approx(qty[i * n_trades : (i + 1) * n_trades].sum())
+                for i, b in enumerate(out)
+            )
+        else:
+            assert np.all(bars.volume[:-1] >= volume)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tradeloop.core.errors import ConfigError, DataError
@@ -55,20 +57,20 @@ def test_merge_by_ts_with_stable_ties() -> None:
     a = [timer(1, "a1"), timer(3, "a3"), timer(3, "a3b"), timer(7, "a7")]
     b = [timer(0, "b0"), timer(3, "b3"), timer(7, "b7")]
     c = [timer(3, "c3")]
-    merged = [e.name for e in merge_streams(a, b, c)]  # type: ignore[attr-defined]
+    merged = [e.name for e in merge_streams(a, b, c)]
     assert merged == ["b0", "a1", "a3", "a3b", "b3", "c3", "a7", "b7"]
-    again = [e.name for e in merge_streams(iter(a), iter(b), iter(c))]  # type: ignore[attr-defined]
+    again = [e.name for e in merge_streams(iter(a), iter(b), iter(c))]
     assert again == merged
 
 
 def test_merge_is_lazy_and_handles_empty() -> None:
-    def endless() -> object:
+    def endless() -> Iterator[TimerEvent]:
         n = 0
         while True:
             yield timer(n, "x")
             n += 1
 
-    stream = merge_streams(endless(), [])  # type: ignore[arg-type]
+    stream: Iterator[TimerEvent] = merge_streams(endless(), [])
     assert [next(stream).ts for _ in range(3)] == [0, 1, 2]
     assert list(merge_streams()) == []
 

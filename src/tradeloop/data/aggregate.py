@@ -109,10 +109,15 @@ class TimeBarAggregator:
 
     def flush(self) -> None:
         """End of data: emit the open bar now (stamped with its end) without waiting for the
-        clock. Flat CARRY bars are not invented past the last trade."""
+        clock, which is taken to have reached that end — so a straggler for the flushed
+        interval counts as late instead of producing a second bar for it. Flat CARRY bars are
+        not invented past the last trade."""
         if self._has_bar:
+            end = self._bar_start + self.interval_ns
+            if self._now < end:
+                self._now = end
             self._emit_current()
-            self._deadline = _FAR_FUTURE
+            self._close_until(self._now)
 
     def _late(self, trade: TradeTick) -> None:
         self.late_trades += 1
