@@ -46,6 +46,7 @@ from tradeloop.model import (
     TimeInForce,
     TradeTick,
 )
+from tradeloop.sim import rules
 from tradeloop.sim.account import Account
 from tradeloop.sim.config import SimConfig
 from tradeloop.sim.liquidity import ExternalBook
@@ -395,24 +396,9 @@ class SimExchange:
             return "duplicate client_order_id"
         if inst is None:
             return f"unknown symbol {rec.symbol}"
-        is_market = rec.order_type is OrderType.MARKET
-        if rec.quote_qty != 0.0:
-            if not (rec.quote_qty > 0 and math.isfinite(rec.quote_qty)):
-                return "quote_qty must be > 0"
-            if rec.qty != 0.0:
-                return "give qty or quote_qty, not both"
-            if not (is_market and rec.side is Side.BUY and not inst.is_derivative):
-                return "quote_qty is only for spot market buys"
-        else:
-            if not (rec.qty > 0 and math.isfinite(rec.qty)):
-                return "qty must be > 0"
-            if rec.qty < inst.min_size:
-                return f"qty {rec.qty:g} below min_size {inst.min_size:g}"
-        if is_market:
-            if rec.tif is TimeInForce.POST_ONLY:
-                return "post-only requires a limit order"
-        elif not (rec.price > 0 and math.isfinite(rec.price)):
-            return "limit price must be > 0"
+        problem = rules.order_problem(rec, inst)
+        if problem:
+            return problem
         if rec.reduce_only:
             reason = self._reduce_only_problem(rec, inst, rec.qty)
             if reason:
@@ -427,15 +413,7 @@ class SimExchange:
         return ""
 
     def _reduce_only_problem(self, rec: SimOrder, inst: Instrument, qty: float) -> str:
-        if not inst.is_derivative:
-            # Spot holdings are the position: a reduce-only sell is an ordinary sell.
-            return "reduce-only buy would increase a position" if rec.side is Side.BUY else ""
-        closable = -rec.side.sign * self.account.position_qty(inst.symbol)
-        if closable <= 0:
-            return "reduce-only order would increase the position"
-        if qty > closable + _eps(inst):
-            return "reduce-only qty exceeds the position"
-        return ""
+        return rules.reduce_only_problem(rec, inst, self.account.position_qty(inst.symbol), qty)
 
     def _would_cross(self, rec: SimOrder, inst: Instrument, price: float) -> bool:
         """L2 mode only; in bar mode crossing is judged at the next bar's open."""
@@ -466,25 +444,18 @@ class SimExchange:
     def _lock_need(
         self, rec: SimOrder, inst: Instrument, qty: float, price: float
     ) -> tuple[str, float]:
-        """Asset and amount an open order of total size ``qty`` must reserve (less what
-        already filled)."""
-        remaining = max(qty - rec.filled_qty, 0.0)
-        if rec.order_type is OrderType.MARKET:
-            ref = self._ref_price(inst.symbol, rec.side)
-            price = ref * (1 + self.config.market_lock_buffer) if ref is not None else 0.0
-        if inst.is_derivative:
-            if rec.reduce_only:
-                return inst.settle, 0.0
-            closable = max(0.0, -rec.side.sign * self.account.position_qty(inst.symbol))
-            opening = max(remaining - closable, 0.0)
-            per_unit = 1.0 / self.account.leverage(inst.symbol) + max(inst.taker_fee, 0.0)
-            return inst.settle, opening * price * inst.contract_value * per_unit
-        if rec.side is Side.SELL:
-            return inst.base, remaining
-        if rec.is_quote_sized:
-            return inst.quote, rec.quote_qty - rec.spent_quote
-        fee = max(inst.taker_fee, inst.maker_fee, 0.0)
-        return inst.quote, remaining * price * inst.contract_value * (1 + fee)
+        return rules.lock_need(
+            rec,
+            inst,
+            qty,
+            price,
+            market_ref=self._ref_price(inst.symbol, rec.side)
+            if rec.order_type is OrderType.MARKET
+            else None,
+            market_buffer=self.config.market_lock_buffer,
+            position_qty=self.account.position_qty(inst.symbol),
+            leverage=self.account.leverage(inst.symbol),
+        )
 
     # ======================================================================================
     # cancel / amend
@@ -516,7 +487,7 @@ class SimExchange:
         price = rec.price if new_price is None else float(new_price)
         if not (math.isfinite(qty) and math.isfinite(price) and price > 0):
             return False
-        if qty <= rec.filled_qty + _eps(inst) or qty < inst.min_size:
+        if qty <= rec.filled_qty + rules.eps(inst) or qty < inst.min_size:
             return False
         if qty == rec.qty and price == rec.price:
             return True
@@ -610,7 +581,7 @@ class SimExchange:
             budget -= q
         if why:
             self._finish(rec, S.CANCELED, ts, why)
-        elif self._done(rec, inst) or (rec.is_quote_sized and not volume_cut and q > 0):
+        elif rules.is_done(rec, inst) or (rec.is_quote_sized and not volume_cut and q > 0):
             self._finish(rec, S.FILLED, ts)
         elif rec.is_quote_sized and not volume_cut:
             self._finish(rec, S.CANCELED, ts, "quote_qty buys less than one lot")
@@ -644,7 +615,7 @@ class SimExchange:
 
     @staticmethod
     def _volume_slice(rec: SimOrder, inst: Instrument, budget: float) -> float:
-        rem = _rem(rec, inst)
+        rem = rules.remaining(rec, inst)
         return rem if rem <= budget else inst.round_qty(budget)
 
     # ======================================================================================
@@ -660,7 +631,7 @@ class SimExchange:
         opp = rec.side.opposite
         limit = rec.price if rec.order_type is OrderType.LIMIT else None
         if rec.tif is TimeInForce.FOK and self._liquidity(rec, ext, book, limit) < (
-            rec.remaining_qty - _eps(inst)
+            rec.remaining_qty - rules.eps(inst)
         ):
             self._finish(rec, S.EXPIRED, ts, "FOK: not enough liquidity")
             return
@@ -698,7 +669,9 @@ class SimExchange:
                                 r.queue_ahead = left
             else:
                 assert mine is not None
-                qm, why_m = self._cap(mine, inst, min(want, _rem(mine, inst)), p, inst.maker_fee)
+                qm, why_m = self._cap(
+                    mine, inst, min(want, rules.remaining(mine, inst)), p, inst.maker_fee
+                )
                 if qm <= 0 and why_m:  # the resting order can no longer pay: drop it
                     self._finish(mine, S.CANCELED, ts, why_m)
                     continue
@@ -711,7 +684,7 @@ class SimExchange:
         filled = rec.filled_qty > filled_before
         if why:
             self._finish(rec, S.CANCELED, ts, why)
-        elif self._done(rec, inst) or (exhausted and rec.filled_qty > 0):
+        elif rules.is_done(rec, inst) or (exhausted and rec.filled_qty > 0):
             self._finish(rec, S.FILLED, ts)
         elif exhausted:
             self._finish(rec, S.CANCELED, ts, "quote_qty buys less than one lot")
@@ -757,7 +730,7 @@ class SimExchange:
             r = bids[0]
             if pa is None or pa > r.price:
                 break
-            got = self._maker_fill(r, inst, min(_rem(r, inst), ext.size(False, pa)), ts)
+            got = self._maker_fill(r, inst, min(rules.remaining(r, inst), ext.size(False, pa)), ts)
             ext.consume(False, pa, got)
             if got <= 0 and bids and bids[0] is r:
                 break
@@ -766,7 +739,7 @@ class SimExchange:
             r = asks[0]
             if pb is None or pb < r.price:
                 break
-            got = self._maker_fill(r, inst, min(_rem(r, inst), ext.size(True, pb)), ts)
+            got = self._maker_fill(r, inst, min(rules.remaining(r, inst), ext.size(True, pb)), ts)
             ext.consume(True, pb, got)
             if got <= 0 and asks and asks[0] is r:
                 break
@@ -795,7 +768,7 @@ class SimExchange:
                 else:
                     avail = vol
                 if avail > 0:
-                    vol -= self._maker_fill(r, inst, min(_rem(r, inst), avail), t.ts)
+                    vol -= self._maker_fill(r, inst, min(rules.remaining(r, inst), avail), t.ts)
         asks = book.asks
         if asks and t.price >= asks[0].price:
             for r in list(asks):
@@ -809,7 +782,7 @@ class SimExchange:
                 else:
                     avail = vol
                 if avail > 0:
-                    vol -= self._maker_fill(r, inst, min(_rem(r, inst), avail), t.ts)
+                    vol -= self._maker_fill(r, inst, min(rules.remaining(r, inst), avail), t.ts)
 
     # ======================================================================================
     # execution and bookkeeping
@@ -818,10 +791,10 @@ class SimExchange:
         """Size ``rec`` still wants at ``price`` (quote-sized buys: what the budget buys,
         fee included, floored to the lot)."""
         if not rec.is_quote_sized:
-            return _rem(rec, inst)
+            return rules.remaining(rec, inst)
         unit = price * inst.contract_value * (1 + inst.taker_fee)
         budget = rec.quote_qty - rec.spent_quote
-        q = _floor_fit(inst, budget, unit)
+        q = rules.floor_fit(inst, budget, unit)
         if rec.filled_qty == 0 and q < inst.min_size:
             return 0.0
         return q
@@ -833,23 +806,23 @@ class SimExchange:
         if inst.is_derivative:
             closable = max(0.0, -rec.side.sign * self.account.position_qty(inst.symbol))
             if rec.reduce_only:
-                if qty > closable + _eps(inst):
+                if qty > closable + rules.eps(inst):
                     return inst.round_qty(closable), "reduce-only: position smaller than order"
                 return qty, ""
             opening = qty - closable
-            if opening > _eps(inst):
+            if opening > rules.eps(inst):
                 lev = self.account.leverage(inst.symbol)
                 per = price * inst.contract_value * (1.0 / lev + max(rate, 0.0))
                 avail = self.account.free(inst.settle) + rec.lock
                 if opening * per > avail * (1 + 1e-12) + 1e-12:
-                    fits = min(qty, closable) + _floor_fit(inst, avail, per)
+                    fits = min(qty, closable) + rules.floor_fit(inst, avail, per)
                     return inst.round_qty(fits), "insufficient margin"
             return qty, ""
         if rec.side is Side.BUY:
             unit = price * inst.contract_value * (1 + rate)
             avail = self.account.free(inst.quote) + rec.lock
             if qty * unit > avail * (1 + 1e-12) + 1e-12:
-                return _floor_fit(inst, avail, unit), "insufficient balance"
+                return rules.floor_fit(inst, avail, unit), "insufficient balance"
         else:
             avail = self.account.free(inst.base) + rec.lock
             if qty > avail * (1 + 1e-12) + 1e-12:
@@ -926,7 +899,7 @@ class SimExchange:
             self._execute(rec, inst, q, rec.price, _MAKER, ts, publish)
         if why:
             self._finish(rec, S.CANCELED, ts, why)
-        elif self._done(rec, inst):
+        elif rules.is_done(rec, inst):
             self._finish(rec, S.FILLED, ts)
         elif q > 0:
             self._report(rec, S.PARTIALLY_FILLED, ts)
@@ -979,32 +952,3 @@ class SimExchange:
                 reason=reason,
             )
         )
-
-    @staticmethod
-    def _done(rec: SimOrder, inst: Instrument) -> bool:
-        return rec.qty > 0 and rec.qty - rec.filled_qty <= _eps(inst)
-
-
-def _eps(inst: Instrument) -> float:
-    """Size below which a remainder is float dust, not a real lot."""
-    return inst.lot_size * 1e-6
-
-
-def _rem(rec: SimOrder, inst: Instrument) -> float:
-    """Remaining size without float dust (0.5 - 0.3 is 0.19999999999999996, not a lot
-    multiple); a remainder that is not a whole number of lots is kept as it is."""
-    rem = rec.qty - rec.filled_qty
-    if rem <= 0:
-        return 0.0
-    clean = inst.round_qty(rem)
-    return clean if abs(rem - clean) <= _eps(inst) else rem
-
-
-def _floor_fit(inst: Instrument, budget: float, unit: float) -> float:
-    """Most whole lots whose cost (``unit`` per 1 size) stays within ``budget``."""
-    if budget <= 0 or unit <= 0:
-        return 0.0
-    q = inst.round_qty(budget / unit)
-    if q > 0 and q * unit > budget:
-        q = inst.round_qty(q - inst.lot_size)
-    return max(q, 0.0)

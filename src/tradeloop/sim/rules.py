@@ -1,0 +1,109 @@
+"""Pure venue rules: what makes an order acceptable, what it must reserve, how sizes round.
+
+Kept free of exchange state (callers pass in positions, prices, leverage) so each rule can be
+read — and changed — on its own.
+"""
+
+from __future__ import annotations
+
+import math
+
+from tradeloop.model import Instrument, OrderType, Side, TimeInForce
+from tradeloop.sim.records import SimOrder
+
+
+def eps(inst: Instrument) -> float:
+    """Size below which a remainder is float dust, not a real lot."""
+    return inst.lot_size * 1e-6
+
+
+def remaining(rec: SimOrder, inst: Instrument) -> float:
+    """Remaining size without float dust (0.5 - 0.3 is 0.19999999999999996, not a lot
+    multiple); a remainder that is not a whole number of lots is kept as it is."""
+    rem = rec.qty - rec.filled_qty
+    if rem <= 0:
+        return 0.0
+    clean = inst.round_qty(rem)
+    return clean if abs(rem - clean) <= eps(inst) else rem
+
+
+def is_done(rec: SimOrder, inst: Instrument) -> bool:
+    return rec.qty > 0 and rec.qty - rec.filled_qty <= eps(inst)
+
+
+def floor_fit(inst: Instrument, budget: float, unit: float) -> float:
+    """Most whole lots whose cost (``unit`` per 1 size) stays within ``budget``."""
+    if budget <= 0 or unit <= 0:
+        return 0.0
+    q = inst.round_qty(budget / unit)
+    if q > 0 and q * unit > budget:
+        q = inst.round_qty(q - inst.lot_size)
+    return max(q, 0.0)
+
+
+def order_problem(rec: SimOrder, inst: Instrument) -> str:
+    """Why the order's own fields are unacceptable, or "" (no account or market state)."""
+    is_market = rec.order_type is OrderType.MARKET
+    if rec.quote_qty != 0.0:
+        if not (rec.quote_qty > 0 and math.isfinite(rec.quote_qty)):
+            return "quote_qty must be > 0"
+        if rec.qty != 0.0:
+            return "give qty or quote_qty, not both"
+        if not (is_market and rec.side is Side.BUY and not inst.is_derivative):
+            return "quote_qty is only for spot market buys"
+    else:
+        if not (rec.qty > 0 and math.isfinite(rec.qty)):
+            return "qty must be > 0"
+        if rec.qty < inst.min_size:
+            return f"qty {rec.qty:g} below min_size {inst.min_size:g}"
+    if is_market:
+        if rec.tif is TimeInForce.POST_ONLY:
+            return "post-only requires a limit order"
+    elif not (rec.price > 0 and math.isfinite(rec.price)):
+        return "limit price must be > 0"
+    return ""
+
+
+def reduce_only_problem(rec: SimOrder, inst: Instrument, position_qty: float, qty: float) -> str:
+    """Why a reduce-only order of ``qty`` would not only reduce the position, or ""."""
+    if not inst.is_derivative:
+        # Spot holdings are the position: a reduce-only sell is an ordinary sell.
+        return "reduce-only buy would increase a position" if rec.side is Side.BUY else ""
+    closable = -rec.side.sign * position_qty
+    if closable <= 0:
+        return "reduce-only order would increase the position"
+    if qty > closable + eps(inst):
+        return "reduce-only qty exceeds the position"
+    return ""
+
+
+def lock_need(
+    rec: SimOrder,
+    inst: Instrument,
+    qty: float,
+    price: float,
+    *,
+    market_ref: float | None,
+    market_buffer: float,
+    position_qty: float,
+    leverage: float,
+) -> tuple[str, float]:
+    """Asset and amount an open order of total size ``qty`` at ``price`` must reserve, less
+    what already filled. Market orders are priced at ``market_ref * (1 + market_buffer)``
+    (0 when no price is known: the fill-time cap then protects the wallet)."""
+    rem = max(qty - rec.filled_qty, 0.0)
+    if rec.order_type is OrderType.MARKET:
+        price = market_ref * (1 + market_buffer) if market_ref is not None else 0.0
+    if inst.is_derivative:
+        if rec.reduce_only:
+            return inst.settle, 0.0
+        closable = max(0.0, -rec.side.sign * position_qty)
+        opening = max(rem - closable, 0.0)
+        per_unit = 1.0 / leverage + max(inst.taker_fee, 0.0)
+        return inst.settle, opening * price * inst.contract_value * per_unit
+    if rec.side is Side.SELL:
+        return inst.base, rem
+    if rec.is_quote_sized:
+        return inst.quote, rec.quote_qty - rec.spent_quote
+    fee = max(inst.taker_fee, inst.maker_fee, 0.0)
+    return inst.quote, rem * price * inst.contract_value * (1 + fee)
