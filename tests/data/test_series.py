@@ -80,3 +80,14 @@ def test_validate_trades_allows_equal_timestamps() -> None:
     bad = TradeSeries([5, 6, 5], [1, 1, 1], [1, 1, 1], [1, -1, 0], "X", "t")
     with pytest.raises(DataError, match=r"^t: row 3 .*sorted"):
         bad.validate()
+
+
+def test_columns_are_read_only_views() -> None:
+    src = np.array([1.0, 2.0])
+    bars = BarSeries(np.array([0, 60]), np.array([60, 120]), src, src, src, src, src, "X", 60)
+    with pytest.raises(ValueError, match="read-only"):
+        bars.close[0] = 5.0
+    src[0] = 1.5  # the caller's array stays writable
+    part = synthetic_bars(10).slice(2, 4)
+    with pytest.raises(ValueError, match="read-only"):
+        part.open[0] = 1.0

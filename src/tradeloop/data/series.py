@@ -32,10 +32,18 @@ SIDE_UNKNOWN = 0
 
 
 def _as(arr: Any, dtype: type) -> Any:
+    """A read-only 1-D view of ``arr`` as ``dtype``.
+
+    Series are shared (slices are views, the backtester and the report read the same
+    columns), so an in-place edit by one consumer would silently change everyone's data;
+    the view is read-only (the caller's own array keeps its flags).
+    """
     out: Any = np.ascontiguousarray(arr, dtype=dtype)
     if out.ndim != 1:
         raise ValueError(f"columns must be 1-D, got shape {out.shape}")
-    return out
+    view = out.view()
+    view.flags.writeable = False
+    return view
 
 
 def row_error(source: str, index: int, what: str) -> DataError:
