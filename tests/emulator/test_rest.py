@@ -394,3 +394,18 @@ async def test_admin_endpoint(emu: OkxEmulator) -> None:
             assert (await r.json())["latency_ms"] == 0
         async with s.get(emu.base_url + "/__admin/faults") as r:
             assert (await r.json())["fail_remaining"] == 0
+
+
+async def test_misc_account_endpoints(client: Client) -> None:
+    _, cfg = await client.get("/api/v5/account/config", signed=True)
+    assert cfg["data"][0]["posMode"] == "net_mode"
+    _, pm = await client.post("/api/v5/account/set-position-mode", {"posMode": "long_short_mode"})
+    assert pm["code"] == "51000"
+    _, fee = await client.get(
+        "/api/v5/account/trade-fee?instType=SPOT&instId=BTC-USDT", signed=True
+    )
+    assert fee["data"][0]["taker"] == "-0.001"
+    _, mark = await client.get("/api/v5/public/mark-price?instType=SWAP")
+    assert [r["instId"] for r in mark["data"]] == ["BTC-USDT-SWAP"]
+    _, hist = await client.get("/api/v5/trade/fills-history?instType=SPOT", signed=True)
+    assert hist["code"] == "0"

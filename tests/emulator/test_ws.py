@@ -395,3 +395,25 @@ async def test_ws_order_entry(frozen_emu: OkxEmulator, session: aiohttp.ClientSe
     r = await ws.wait(lambda m: m.get("op") == "order")
     assert r["code"] == "60013"
     await ws.ws.close()
+
+
+async def test_mark_price_and_funding_channels(
+    emu: OkxEmulator, session: aiohttp.ClientSession
+) -> None:
+    ws = await _connect(emu, "public", session)
+    await ws.send(
+        {
+            "op": "subscribe",
+            "args": [
+                {"channel": "mark-price", "instId": "BTC-USDT-SWAP"},
+                {"channel": "funding-rate", "instId": "BTC-USDT-SWAP"},
+                {"channel": "funding-rate", "instId": "BTC-USDT"},
+            ],
+        }
+    )
+    mp = await ws.wait(is_push("mark-price"))
+    assert float(mp["data"][0]["markPx"]) > 0
+    fr = await ws.wait(is_push("funding-rate"))
+    assert fr["data"][0]["fundingRate"] == "0.0001"
+    assert (await ws.wait(is_event("error")))["code"] == "60018"
+    await ws.ws.close()

@@ -96,8 +96,12 @@ class BookSeq:
 class Hub:
     """All OKX WS connections; the market timer and the account call in here to push."""
 
-    def __init__(self, faults: Faults, seed: int) -> None:
+    def __init__(
+        self, faults: Faults, seed: int, funding_rate: Callable[[str], float] = lambda symbol: 0.0
+    ) -> None:
         self.faults = faults
+        self.funding_rate = funding_rate
+        self._steps = 0
         self.conns: set[Conn] = set()
         self.subs: dict[tuple[str, str], set[Conn]] = defaultdict(set)
         self.seqs: dict[str, BookSeq] = {}
@@ -179,6 +183,20 @@ class Hub:
             conn.send_json(self.book_snapshot(m, now_ms))
         elif channel in ("books5", "bbo-tbt"):
             conn.send_json(self._top_msg(channel, m, now_ms))
+        elif channel == "mark-price":
+            conn.send_json(
+                {
+                    "arg": {"channel": channel, "instId": sym},
+                    "data": [views.mark_price_row(m, now_ms)],
+                }
+            )
+        elif channel == "funding-rate":
+            conn.send_json(
+                {
+                    "arg": {"channel": channel, "instId": sym},
+                    "data": [views.funding_row(m, self.funding_rate(sym), now_ms)],
+                }
+            )
         elif channel == "tickers":
             conn.send_json(
                 {"arg": {"channel": channel, "instId": sym}, "data": [views.ticker(m, now_ms)]}
@@ -222,6 +240,21 @@ class Hub:
             data = [dict(views.trade(t, sym), count="1") for t in change.trades]
             self._broadcast(
                 ("trades", sym), {"arg": {"channel": "trades", "instId": sym}, "data": data}
+            )
+        if self.subs.get(("mark-price", sym)):
+            self._broadcast(
+                ("mark-price", sym),
+                {
+                    "arg": {"channel": "mark-price", "instId": sym},
+                    "data": [views.mark_price_row(m, now)],
+                },
+            )
+        self._steps += 1
+        if self._steps % 200 == 0 and self.subs.get(("funding-rate", sym)):
+            row = views.funding_row(m, self.funding_rate(sym), now)
+            self._broadcast(
+                ("funding-rate", sym),
+                {"arg": {"channel": "funding-rate", "instId": sym}, "data": [row]},
             )
         for (ch, s), conns in list(self.subs.items()):
             if s == sym and conns and ch.startswith("candle"):

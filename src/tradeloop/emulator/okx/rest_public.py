@@ -148,30 +148,21 @@ async def funding_rate(emu: OkxEmulator, ctx: Ctx) -> list[Any]:
     m = market_of(emu, inst_id)
     if views.inst_type(inst_id) != "SWAP":
         raise OkxError("51000", "", "instId")
+    return [views.funding_row(m, emu.funding_rate(inst_id), now_ms())]
+
+
+async def mark_price(emu: OkxEmulator, ctx: Ctx) -> list[Any]:
+    kind = ctx.require("instType")
+    inst_id = ctx.get("instId")
     t = now_ms()
-    rate = views.num(emu.funding_rate(inst_id), 10)
-    nxt = views.next_funding_ms(t)
-    return [
-        {
-            "formulaType": "noRate",
-            "fundingRate": rate,
-            "fundingTime": str(nxt),
-            "impactValue": "",
-            "instId": inst_id,
-            "instType": "SWAP",
-            "interestRate": "0",
-            "maxFundingRate": "0.0075",
-            "method": "current_period",
-            "minFundingRate": "-0.0075",
-            "nextFundingRate": "",
-            "nextFundingTime": str(nxt + 8 * 3_600_000),
-            "premium": rate,
-            "settFundingRate": rate,
-            "settState": "settled",
-            "ts": str(t),
-            "markPx": m.instrument.format_price(m.mid()),
-        }
+    out = [
+        views.mark_price_row(m, t)
+        for sym, m in emu.driver.markets.items()
+        if views.inst_type(sym) == kind and (not inst_id or sym == inst_id)
     ]
+    if inst_id and not out:
+        raise OkxError("51001")
+    return out
 
 
 ROUTES: list[tuple[str, str, Handler, bool]] = [
@@ -182,6 +173,8 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", "/api/v5/market/tickers", tickers, False),
     ("GET", "/api/v5/market/books", books, False),
     ("GET", "/api/v5/market/trades", trades, False),
+    ("GET", "/api/v5/market/history-trades", trades, False),
+    ("GET", "/api/v5/public/mark-price", mark_price, False),
     ("GET", "/api/v5/market/candles", _candles(300), False),
     ("GET", "/api/v5/market/history-candles", _candles(100), False),
     ("GET", "/api/v5/public/funding-rate", funding_rate, False),

@@ -212,6 +212,78 @@ async def leverage_info(emu: OkxEmulator, ctx: Ctx) -> list[Any]:
     return out
 
 
+async def account_config(emu: OkxEmulator, ctx: Ctx) -> list[Any]:
+    """Single-currency margin account in net (one-way) position mode: what the simulator
+    models."""
+    return [
+        {
+            "acctLv": "2",
+            "acctStpMode": "cancel_maker",
+            "autoLoan": False,
+            "ctIsoMode": "automatic",
+            "enableSpotBorrow": False,
+            "greeksType": "PA",
+            "ip": "127.0.0.1",
+            "kycLv": "2",
+            "label": "tradeloop-emulator",
+            "level": "Lv1",
+            "levelTmp": "",
+            "liquidationGear": "-1",
+            "mainUid": "1000000001",
+            "mgnIsoMode": "automatic",
+            "opAuth": "0",
+            "perm": "read_only,trade",
+            "posMode": "net_mode",
+            "roleType": "0",
+            "spotBorrowAutoRepay": False,
+            "spotOffsetType": "",
+            "spotRoleType": "0",
+            "spotTraderInsts": [],
+            "traderInsts": [],
+            "type": "0",
+            "uid": "1000000001",
+        }
+    ]
+
+
+async def set_position_mode(emu: OkxEmulator, ctx: Ctx) -> list[Any]:
+    mode = str(_body(ctx).get("posMode") or "")
+    if mode != "net_mode":  # only one-way (net) positions are simulated
+        raise OkxError("51000", "", "posMode")
+    return [{"posMode": mode}]
+
+
+async def trade_fee(emu: OkxEmulator, ctx: Ctx) -> list[Any]:
+    kind = ctx.require("instType")
+    if kind not in ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION"):
+        raise OkxError("51000", "", "instType")
+    inst_id = ctx.get("instId")
+    if inst_id and inst_id not in emu.instruments:
+        raise OkxError("51001")
+    spot = [i for i in emu.instruments.values() if not i.is_derivative]
+    swap = [i for i in emu.instruments.values() if i.is_derivative]
+    s = spot[0] if spot else None
+    d = swap[0] if swap else None
+    return [
+        {
+            "category": "1",
+            "delivery": "",
+            "exercise": "",
+            "fiat": [],
+            "instType": kind,
+            "level": "Lv1",
+            "maker": num(-s.maker_fee) if s else "",
+            "taker": num(-s.taker_fee) if s else "",
+            "makerU": num(-d.maker_fee) if d else "",
+            "takerU": num(-d.taker_fee) if d else "",
+            "makerUSDC": "",
+            "takerUSDC": "",
+            "ruleType": "normal",
+            "ts": str(int(ctx.in_time_us // 1000)),
+        }
+    ]
+
+
 ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("POST", "/api/v5/trade/order", place, True),
     ("POST", "/api/v5/trade/batch-orders", batch_place, True),
@@ -223,6 +295,10 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", "/api/v5/trade/orders-pending", orders_pending, True),
     ("GET", "/api/v5/trade/orders-history", orders_history, True),
     ("GET", "/api/v5/trade/fills", fills, True),
+    ("GET", "/api/v5/trade/fills-history", fills, True),
+    ("GET", "/api/v5/account/config", account_config, True),
+    ("POST", "/api/v5/account/set-position-mode", set_position_mode, True),
+    ("GET", "/api/v5/account/trade-fee", trade_fee, True),
     ("GET", "/api/v5/account/balance", balance, True),
     ("GET", "/api/v5/account/positions", positions, True),
     ("POST", "/api/v5/account/set-leverage", set_leverage, True),

@@ -96,7 +96,7 @@ class OkxEmulator(EmulatorServer):
         self.driver = MarketDriver(
             self.instruments.values(), config.seed, params, config.start_prices
         )
-        self.hub = Hub(self.faults, config.seed)
+        self.hub = Hub(self.faults, config.seed, self.funding_rate)
         self.driver.listeners.append(self.hub.on_step)
         self.trading: Any = None
         self._init_trading()

@@ -97,4 +97,39 @@ def next_funding_ms(now_ms: int, interval_ms: int = 8 * HOUR) -> int:
     return (now_ms // interval_ms + 1) * interval_ms
 
 
+def funding_row(m: SymbolMarket, rate: float, now_ms: int) -> dict[str, Any]:
+    """``public/funding-rate`` row (also the ``funding-rate`` channel push)."""
+    inst_id = m.instrument.symbol
+    r = num(rate, 10)
+    nxt = next_funding_ms(now_ms)
+    return {
+        "formulaType": "noRate",
+        "fundingRate": r,
+        "fundingTime": str(nxt),
+        "impactValue": "",
+        "instId": inst_id,
+        "instType": "SWAP",
+        "interestRate": "0",
+        "maxFundingRate": "0.0075",
+        "method": "current_period",
+        "minFundingRate": "-0.0075",
+        "nextFundingRate": "",
+        "nextFundingTime": str(nxt + 8 * HOUR),
+        "premium": r,
+        "settFundingRate": r,
+        "settState": "settled",
+        "ts": str(now_ms),
+    }
+
+
+def mark_price_row(m: SymbolMarket, now_ms: int) -> dict[str, str]:
+    sym = m.instrument.symbol
+    return {
+        "instType": inst_type(sym),
+        "instId": sym,
+        "markPx": m.instrument.format_price(m.mid()),
+        "ts": str(now_ms),
+    }
+
+
 __all__ = ["DAY", "book_levels", "candle", "inst_type", "level", "num", "ticker", "trade"]

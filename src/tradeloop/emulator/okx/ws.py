@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PUBLIC_CHANNELS = {"tickers", "trades", "books", "books5", "bbo-tbt"}
+PUBLIC_CHANNELS = {"tickers", "trades", "books", "books5", "bbo-tbt", "mark-price", "funding-rate"}
 PRIVATE_CHANNELS = {"orders", "account", "positions"}
 INST_TYPES = {"SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "ANY"}
 ORDER_OPS = {
@@ -139,7 +139,7 @@ def _sub(emu: OkxEmulator, conn: Conn, op: str, arg: Any, req_id: str | None, ra
         _sub_private(emu, conn, op, channel, arg, ack, req_id, raw)
         return
     m = emu.driver.markets.get(inst_id)
-    if m is None:
+    if m is None or (channel == "funding-rate" and not inst_id.endswith("-SWAP")):
         _error(conn, "60018", message("60018", channel, inst_id), req_id)
         return
     clean = {"channel": channel, "instId": inst_id}
