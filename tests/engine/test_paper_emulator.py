@@ -4,6 +4,7 @@ real localhost sockets) against the OKX emulator, and its books agree with the v
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -60,7 +61,7 @@ async def test_strategy_trades_on_the_emulator_and_books_reconcile() -> None:
     assert all(o.is_terminal for o in orders)  # nothing left working after stop
     # never two orders in flight for one target: each order ended before the next was created
     orders.sort(key=lambda o: o.ts_created)
-    for prev, nxt in zip(orders, orders[1:], strict=False):
+    for prev, nxt in itertools.pairwise(orders):
         assert prev.ts_updated <= nxt.ts_created
     # the venue's account and the engine's portfolio agree on what was bought
     venue_btc = emu.trading.account.sim.balances()["BTC"].total
