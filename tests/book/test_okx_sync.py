@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tradeloop.book.checksum import okx_checksum
-from tradeloop.book.okx_sync import BookResyncNeeded, OkxBookSync, SyncResult
+from tradeloop.book.okx_sync import BookResyncNeeded, OkxBookSync, SyncResult, okx_book_checksum
 
 from .capture import okx_books
 
@@ -104,3 +106,19 @@ def test_update_before_snapshot_is_ignored_and_exception_api() -> None:
     assert s.apply_or_raise("snapshot", [["1", "1"]], [["2", "1"]], None, -1, 5)
     with pytest.raises(BookResyncNeeded, match="checksum"):
         s.apply_or_raise("update", [["1", "2"]], [], 12345, 5, 6)
+
+
+levels_text = st.lists(
+    st.tuples(st.decimals(1, 10**6, places=3).map(str), st.sampled_from(["1", "0.25", "7"])),
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(levels_text, levels_text)
+def test_fast_checksum_equals_reference(
+    bids: list[tuple[str, str]], asks: list[tuple[str, str]]
+) -> None:
+    joined_b = [f"{p}:{s}" for p, s in bids[:25]]
+    joined_a = [f"{p}:{s}" for p, s in asks[:25]]
+    assert okx_book_checksum(joined_b, joined_a) == okx_checksum(bids, asks, 25)

@@ -15,14 +15,32 @@ arrives. Captures without ``seqId`` (older feeds) are checked by checksum alone.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
-from tradeloop.book.checksum import okx_checksum
-from tradeloop.book.orderbook import Level, OrderBook
+from tradeloop.book.orderbook import FloatLevels, Level, OrderBook
 
 CHECKSUM_DEPTH = 25
+
+
+def okx_book_checksum(bids: list[str], asks: list[str]) -> int:
+    """Same value as :func:`tradeloop.book.checksum.okx_checksum`, from ``"px:sz"`` pieces
+    already cut to the checksum depth (what :meth:`OrderBook.top_joined` returns). This runs
+    after every message, so it is a single C-level join instead of per-level formatting; the
+    tests check both functions agree."""
+    nb, na = len(bids), len(asks)
+    n = nb if nb < na else na
+    parts = bids[:n] + asks[:n]
+    parts[::2] = bids[:n]  # interleave bid, ask, bid, ask ... with C-level slice copies
+    parts[1::2] = asks[:n]
+    if nb > n:
+        parts += bids[n:]
+    elif na > n:
+        parts += asks[n:]
+    crc = zlib.crc32(":".join(parts).encode())
+    return crc - 0x100000000 if crc & 0x80000000 else crc
 
 
 class SyncResult(str, Enum):
@@ -38,7 +56,16 @@ class BookResyncNeeded(Exception):
 class OkxBookSync:
     """Keeps one instrument's :class:`OrderBook` in sync with an OKX ``books`` stream."""
 
-    __slots__ = ("book", "checksums_ok", "last_error", "resyncs", "seq_id", "synced", "verify")
+    __slots__ = (
+        "book",
+        "checksums_ok",
+        "last_error",
+        "last_levels",
+        "resyncs",
+        "seq_id",
+        "synced",
+        "verify",
+    )
 
     def __init__(self, symbol: str = "", *, verify: bool = True) -> None:
         self.book = OrderBook(symbol)
@@ -48,6 +75,8 @@ class OkxBookSync:
         self.last_error = ""
         self.checksums_ok = 0
         self.resyncs = 0
+        #: The last applied message's levels as (price, size) floats (for publishing).
+        self.last_levels: FloatLevels = ([], [])
 
     def reset(self) -> None:
         """Forget the book (e.g. after re-subscribing); updates are ignored until a snapshot."""
@@ -69,11 +98,13 @@ class OkxBookSync:
         checksum: int | None = None,
         prev_seq_id: int | None = None,
         seq_id: int | None = None,
+        parsed: FloatLevels | None = None,
     ) -> SyncResult:
-        """Apply one ``books`` data item. ``action`` is ``"snapshot"`` or ``"update"``."""
+        """Apply one ``books`` data item. ``action`` is ``"snapshot"`` or ``"update"``;
+        ``parsed`` optionally gives the levels as floats already (aligned with the text)."""
         book = self.book
         if action == "snapshot":
-            book.apply_snapshot(bids, asks)
+            self.last_levels = book.apply_snapshot(bids, asks, parsed)
             self.synced = True
         else:
             if not self.synced:
@@ -83,12 +114,10 @@ class OkxBookSync:
                 return self._fail(
                     f"{book.symbol}: sequence gap (prevSeqId {prev_seq_id} != last seqId {last})"
                 )
-            if bids or asks:
-                book.apply_deltas(bids, asks)
+            self.last_levels = book.apply_deltas(bids, asks, parsed)
         self.seq_id = seq_id
         if self.verify and checksum is not None:
-            tb, ta = book.top_text(CHECKSUM_DEPTH)
-            local = okx_checksum(tb, ta, CHECKSUM_DEPTH)
+            local = okx_book_checksum(*book.top_joined(CHECKSUM_DEPTH))
             if local != checksum:
                 return self._fail(
                     f"{book.symbol}: checksum mismatch (local {local} != venue {checksum}"

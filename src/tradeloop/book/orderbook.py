@@ -2,62 +2,78 @@
 
 Venue checksums (OKX, Bitfinex) are computed over the wire strings, so a book that stored only
 floats could not verify them ("0.10" and "0.1" are the same float, different CRCs). Levels are
-therefore stored as ``price -> (price_text, size_text)`` with the float price as the key, and a
-sorted list of float keys per side gives ordered access. Inserting a new price is a bisect into
-a list of a few hundred floats — far cheaper than re-sorting, and deletes are the same.
+therefore stored as ``price -> "price_text:size_text"`` (the exact piece an OKX/Bitfinex-style
+checksum string is made of, so verifying after every message is a join, not a re-format) with
+the float price as the key, and a sorted list of float keys per side gives ordered access.
+Inserting a new price is a bisect into a list of a few hundred floats — far cheaper than
+re-sorting, and deletes are the same.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 Level = Sequence[str]  # [price_text, size_text, ...extra venue fields]
 TextLevel = tuple[str, str]
+FloatLevels = tuple[list[tuple[float, float]], list[tuple[float, float]]]
 
 
 class _Side:
-    """One side of the book. Keys are stored so that ascending order = best first (bids are
-    negated), which lets both sides share the same code."""
+    """One side of the book. Prices are keyed *signed* (bids negated) so ascending key order is
+    best-first on both sides and the same code serves both; the dict and the sorted key list
+    use the same signed key, so reading the top is a C-level ``map`` over the key list."""
 
     __slots__ = ("_keys", "_levels", "_sign")
 
     def __init__(self, is_bid: bool) -> None:
         self._sign = -1.0 if is_bid else 1.0
-        self._levels: dict[float, TextLevel] = {}
-        self._keys: list[float] = []
+        self._levels: dict[float, str] = {}  # signed price -> "px:sz" as received
+        self._keys: list[float] = []  # signed prices, ascending = best first
 
     def clear(self) -> None:
         self._levels.clear()
         self._keys.clear()
 
-    def load(self, levels: Iterable[Level]) -> None:
-        self.clear()
-        d = self._levels
-        for lv in levels:
-            px, sz = lv[0], lv[1]
-            if float(sz) != 0.0:
-                d[float(px)] = (px, sz)
+    def load(
+        self, levels: Sequence[Level], parsed: list[tuple[float, float]] | None = None
+    ) -> list[tuple[float, float]]:
+        """Replace the side; returns the levels as (price, size) floats (``parsed``, when the
+        caller already has them, saves parsing the strings again)."""
+        if parsed is None:
+            parsed = [(float(lv[0]), float(lv[1])) for lv in levels]
         sign = self._sign
-        self._keys = sorted(sign * p for p in d)
+        self._levels = {
+            sign * p: lv[0] + ":" + lv[1]
+            for lv, (p, q) in zip(levels, parsed, strict=True)
+            if q != 0.0
+        }
+        self._keys = sorted(self._levels)
+        return parsed
 
-    def update(self, levels: Iterable[Level]) -> None:
+    def update(
+        self, levels: Sequence[Level], parsed: list[tuple[float, float]] | None = None
+    ) -> list[tuple[float, float]]:
+        """Apply deltas (size 0 deletes); returns them as (price, size) floats so a caller
+        publishing the delta does not parse the strings twice (or passes ``parsed`` itself,
+        e.g. floats msgspec already decoded, aligned with ``levels``)."""
+        if parsed is None:
+            parsed = [(float(lv[0]), float(lv[1])) for lv in levels]
         d = self._levels
         keys = self._keys
         sign = self._sign
-        for lv in levels:
-            px, sz = lv[0], lv[1]
-            p = float(px)
-            if float(sz) == 0.0:
-                if d.pop(p, None) is not None:
-                    k = sign * p
+        for lv, (p, q) in zip(levels, parsed, strict=True):
+            k = sign * p
+            if q == 0.0:
+                if d.pop(k, None) is not None:
                     i = bisect_left(keys, k)
                     if i < len(keys) and keys[i] == k:
                         del keys[i]
             else:
-                if p not in d:
-                    insort(keys, sign * p)
-                d[p] = (px, sz)
+                if k not in d:
+                    insort(keys, k)
+                d[k] = lv[0] + ":" + lv[1]
+        return parsed
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -65,24 +81,32 @@ class _Side:
     def best(self) -> tuple[float, float] | None:
         if not self._keys:
             return None
-        p = self._sign * self._keys[0]
-        return p, float(self._levels[p][1])
+        k = self._keys[0]
+        return self._sign * k, _size(self._levels[k])
+
+    def top_joined(self, n: int) -> list[str]:
+        """Best ``n`` levels as ``"px:sz"`` strings (checksum building blocks)."""
+        return list(map(self._levels.__getitem__, self._keys[:n]))
 
     def top_text(self, n: int) -> list[TextLevel]:
-        d, sign = self._levels, self._sign
-        return [d[sign * k] for k in self._keys[:n]]
+        return [_split(v) for v in self.top_joined(n)]
 
     def top(self, n: int) -> list[tuple[float, float]]:
         d, sign = self._levels, self._sign
-        out = []
-        for k in self._keys[:n]:
-            p = sign * k
-            out.append((p, float(d[p][1])))
-        return out
+        return [(sign * k, _size(d[k])) for k in self._keys[:n]]
 
     def size_at(self, price: float) -> float:
-        lv = self._levels.get(price)
-        return float(lv[1]) if lv else 0.0
+        lv = self._levels.get(self._sign * price)
+        return _size(lv) if lv else 0.0
+
+
+def _split(joined: str) -> TextLevel:
+    px, _, sz = joined.partition(":")
+    return px, sz
+
+
+def _size(joined: str) -> float:
+    return float(joined.partition(":")[2])
 
 
 class OrderBook:
@@ -99,15 +123,23 @@ class OrderBook:
         self.bids.clear()
         self.asks.clear()
 
-    def apply_snapshot(self, bids: Iterable[Level], asks: Iterable[Level]) -> None:
-        """Replace the whole book (zero-size levels in a snapshot are ignored)."""
-        self.bids.load(bids)
-        self.asks.load(asks)
+    def apply_snapshot(
+        self, bids: Sequence[Level], asks: Sequence[Level], parsed: FloatLevels | None = None
+    ) -> FloatLevels:
+        """Replace the whole book (zero-size levels in a snapshot are ignored). Returns the
+        levels as (price, size) floats; ``parsed`` supplies them pre-parsed."""
+        if parsed is None:
+            return self.bids.load(bids), self.asks.load(asks)
+        return self.bids.load(bids, parsed[0]), self.asks.load(asks, parsed[1])
 
-    def apply_deltas(self, bids: Iterable[Level], asks: Iterable[Level]) -> None:
-        """Set each level's size; a size of zero deletes the price."""
-        self.bids.update(bids)
-        self.asks.update(asks)
+    def apply_deltas(
+        self, bids: Sequence[Level], asks: Sequence[Level], parsed: FloatLevels | None = None
+    ) -> FloatLevels:
+        """Set each level's size; a size of zero deletes the price. Returns the deltas as
+        (price, size) floats; ``parsed`` supplies them pre-parsed."""
+        if parsed is None:
+            return self.bids.update(bids), self.asks.update(asks)
+        return self.bids.update(bids, parsed[0]), self.asks.update(asks, parsed[1])
 
     def best_bid(self) -> tuple[float, float] | None:
         return self.bids.best()
@@ -126,6 +158,10 @@ class OrderBook:
     def top_text(self, n: int) -> tuple[list[TextLevel], list[TextLevel]]:
         """Best ``n`` levels per side as the original (price, size) strings."""
         return self.bids.top_text(n), self.asks.top_text(n)
+
+    def top_joined(self, n: int) -> tuple[list[str], list[str]]:
+        """Best ``n`` levels per side as ``"px:sz"`` strings exactly as received."""
+        return self.bids.top_joined(n), self.asks.top_joined(n)
 
     def is_crossed(self) -> bool:
         b, a = self.bids.best(), self.asks.best()

@@ -1,0 +1,476 @@
+"""OkxGateway: the OKX venue as the engine sees it (ExecutionClient + DataClient).
+
+The engine is synchronous; this gateway is the asyncio edge. ``submit_order`` and
+``cancel_order`` only schedule tasks and return; outcomes come back to the ExecutionSink as
+``OrderReport`` / ``Fill`` from the private ``orders`` channel (and from REST answers when that
+is all there is). Guarantees, beyond the ``venues.base`` rules:
+
+* every order carries a clOrdId derived from the tradeloop id, so REST retries and reconnects
+  can never create a second order;
+* fills are de-duplicated by (order, tradeId) and reports never move an order backwards, so a
+  reconnect, a replayed push or a REST answer racing the socket never double-counts;
+* an order whose placement outcome is unknown (timeout, connection lost) is not reported as
+  rejected — it is looked up by clOrdId until OKX says whether it exists;
+* after the private socket reconnects, tracked open orders are reconciled over REST (missed
+  fills fetched from ``/trade/fills`` and de-duplicated).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from tradeloop.core.errors import VenueError
+from tradeloop.core.log import get_logger
+from tradeloop.model import (
+    Event,
+    Fill,
+    Instrument,
+    InstrumentKind,
+    Order,
+    OrderReport,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    VenueStatus,
+)
+from tradeloop.venues.base import DataClient, ExecutionClient, ExecutionSink, MarketDataSink
+from tradeloop.venues.http import NetworkError, RequestTimeout
+from tradeloop.venues.okx import constants as C
+from tradeloop.venues.okx import parse as P
+from tradeloop.venues.okx.rest import OkxRestClient, is_valid_client_order_id
+from tradeloop.venues.okx.ws import OKX_WS_CONFIG, OkxStream
+from tradeloop.venues.wsclient import WsConfig
+
+log = get_logger(__name__)
+
+_RANK = {
+    OrderStatus.CREATED: -1,
+    OrderStatus.SUBMITTED: 0,
+    OrderStatus.ACCEPTED: 1,
+    OrderStatus.PENDING_CANCEL: 1,
+    OrderStatus.PARTIALLY_FILLED: 2,
+}
+_TERMINAL_RANK = 3
+
+
+def _rank(status: OrderStatus) -> int:
+    return _TERMINAL_RANK if status.is_terminal else _RANK[status]
+
+
+def okx_client_id(client_order_id: str) -> str:
+    """OKX wants clOrdId = 1–32 alphanumerics; other ids map to a stable hash of themselves
+    (stable so a restart can find its orders again)."""
+    if is_valid_client_order_id(client_order_id):
+        return client_order_id
+    return "tl" + hashlib.sha1(client_order_id.encode()).hexdigest()[:30]
+
+
+def okx_bar(interval: str) -> str:
+    """tradeloop interval (``1m``, ``1h``, ``1d``) → OKX bar; days/weeks use the UTC-aligned
+    variants so bars line up with tradeloop's UTC bars. OKX-native names pass through."""
+    if interval.endswith(("H", "utc", "D", "W", "M")):
+        return interval
+    unit = interval[-1]
+    return {
+        "m": interval,
+        "s": interval,
+        "h": interval[:-1] + "H",
+        "d": interval[:-1] + "Dutc",
+        "w": interval[:-1] + "Wutc",
+    }.get(unit, interval)
+
+
+def default_ws_url(rest_url: str, simulated: bool) -> str:
+    if rest_url.rstrip("/") == C.REST_URL:
+        return C.WS_URL_DEMO if simulated else C.WS_URL
+    scheme, _, rest = rest_url.rstrip("/").partition("://")
+    return ("wss" if scheme == "https" else "ws") + "://" + rest + "/ws/v5"
+
+
+@dataclass(slots=True)
+class _Track:
+    """What the gateway knows about one of our orders."""
+
+    client_order_id: str
+    okx_id: str
+    symbol: str
+    side: Side
+    status: OrderStatus = OrderStatus.SUBMITTED
+    filled: float = 0.0
+    venue_order_id: str = ""
+    cum_fee: float = 0.0
+    trade_ids: set[str] = field(default_factory=set)
+
+
+class OkxGateway(ExecutionClient, DataClient):
+    """OKX over REST + WebSocket. ``await start()`` before use, ``await stop()`` after."""
+
+    venue = C.VENUE
+
+    def __init__(
+        self,
+        base_url: str = C.REST_URL,
+        api_key: str = "",
+        secret: str = "",
+        passphrase: str = "",
+        simulated: bool = False,
+        *,
+        ws_url: str | None = None,
+        rest: OkxRestClient | None = None,
+        inst_types: tuple[str, ...] = ("SPOT", "SWAP"),
+        spot_td_mode: str = "cash",
+        derivative_td_mode: str = "cross",
+        quote_channel: str = "bbo-tbt",
+        ws_config: WsConfig = OKX_WS_CONFIG,
+        now_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.rest = rest or OkxRestClient(base_url, api_key, secret, passphrase, simulated)
+        self.ws_url = (ws_url or default_ws_url(self.rest.base_url, simulated)).rstrip("/")
+        self.inst_types = inst_types
+        self.spot_td_mode = spot_td_mode
+        self.derivative_td_mode = derivative_td_mode
+        self.quote_channel = quote_channel
+        self.ws_config = ws_config
+        self.now_ns = now_ns
+        self._instruments: dict[str, Instrument] = {}
+        self._sink: ExecutionSink | None = None
+        self._data_sink: MarketDataSink | None = None
+        self._orders: dict[str, _Track] = {}  # by OKX clOrdId
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.public: OkxStream | None = None
+        self.business: OkxStream | None = None
+        self.private: OkxStream | None = None
+        #: Extra receiver for BalanceUpdate / PositionUpdate / VenueStatus events.
+        self.on_account_event: Callable[[Event], None] | None = None
+
+    # -- plumbing -------------------------------------------------------------------------
+    def bind(self, sink: ExecutionSink) -> None:
+        self._sink = sink
+
+    def bind_data(self, sink: MarketDataSink) -> None:
+        self._data_sink = sink
+
+    def instruments(self) -> dict[str, Instrument]:
+        return dict(self._instruments)
+
+    async def load_instruments(
+        self, inst_types: Iterable[str] | None = None
+    ) -> dict[str, Instrument]:
+        for t in inst_types or self.inst_types:
+            self._instruments.update(P.parse_instruments(await self.rest.instruments(t)))
+        return self.instruments()
+
+    async def start(self) -> None:
+        """Sync the clock, load instruments, open the private stream when keyed."""
+        try:
+            await self.rest.sync_time()
+        except VenueError as exc:
+            log.warning("OKX time sync failed (%s); signing with the local clock", exc)
+        await self.load_instruments()
+        if self.rest.credentials is not None:
+            self.private = self._stream(C.WS_PRIVATE, private=True)
+            await self.private.subscribe(
+                {"channel": "orders", "instType": "ANY"}, {"channel": "account"}
+            )
+            await self.private.start()
+
+    async def stop(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        for t in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        for s in (self.public, self.business, self.private):
+            if s is not None:
+                await s.stop()
+        self.public = self.business = self.private = None
+        await self.rest.close()
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait for scheduled order tasks to finish (tests, orderly shutdown)."""
+        while self._tasks:
+            await asyncio.wait_for(
+                asyncio.gather(*list(self._tasks), return_exceptions=True), timeout
+            )
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("OKX gateway task %s failed", task.get_name(), exc_info=task.exception())
+
+    def _stream(self, path: str, private: bool = False) -> OkxStream:
+        return OkxStream(
+            self.ws_url + path,
+            self,
+            credentials=self.rest.credentials if private else None,
+            config=self.ws_config,
+            now_ns=self.now_ns,
+            clock=self.rest.now,
+            name=f"okx{path}",
+        )
+
+    # -- OkxStreamHandler -----------------------------------------------------------------
+    def on_market_data(self, event: Event) -> None:
+        if self._data_sink is not None:
+            self._data_sink.on_market_data(event)
+
+    def on_status(self, status: str, detail: str) -> None:
+        ev = VenueStatus(ts=self.now_ns(), venue=self.venue, status=status, detail=detail)
+        self._account_event(ev)
+        if status == "reconnected" and self.private is not None and self.private.connected:
+            self._spawn(self.reconcile(), "okx-reconcile")
+
+    def _account_event(self, ev: Event) -> None:
+        if self.on_account_event is not None:
+            self.on_account_event(ev)
+        elif self._data_sink is not None:
+            self._data_sink.on_market_data(ev)
+
+    def on_account(self, channel: str, items: list[dict[str, Any]]) -> None:
+        now = self.now_ns()
+        if channel in ("account", "balance_and_position"):
+            for ev in P.parse_balances(items, now):
+                self._account_event(ev)
+        if channel == "positions":
+            for pos in P.parse_positions(items, now):
+                self._account_event(pos)
+
+    def on_orders(self, items: list[dict[str, Any]]) -> None:
+        for d in items:
+            try:
+                self._on_order_item(d)
+            except (KeyError, ValueError) as exc:
+                log.warning("OKX: bad orders item %r: %s", d, exc)
+
+    def _on_order_item(self, d: dict[str, Any]) -> None:
+        okx_id = str(d.get("clOrdId") or d.get("ordId"))
+        track = self._orders.get(okx_id)
+        if track is None:  # placed elsewhere (another session, the web UI): still report it
+            side = Side.BUY if d.get("side") == "buy" else Side.SELL
+            track = _Track(okx_id, okx_id, str(d["instId"]), side)
+            self._orders[okx_id] = track
+        now = self.now_ns()
+        fill = P.parse_order_fill(d, now, track.client_order_id, track.cum_fee)
+        if fill is not None:
+            self._emit_fill(track, fill)
+        if d.get("fee") not in (None, ""):
+            track.cum_fee = -P.f(d.get("fee"))
+        self._emit_report(track, P.parse_order_report(d, now, track.client_order_id))
+
+    # -- emission rules -------------------------------------------------------------------
+    def _emit_fill(self, track: _Track, fill: Fill) -> None:
+        if fill.trade_id in track.trade_ids:
+            return
+        track.trade_ids.add(fill.trade_id)
+        if self._sink is not None:
+            self._sink.on_fill(fill)
+
+    def _emit_report(self, track: _Track, report: OrderReport) -> None:
+        if report.venue_order_id:
+            track.venue_order_id = report.venue_order_id
+        new, old = _rank(report.status), _rank(track.status)
+        if old == _TERMINAL_RANK or new < old:
+            return
+        if report.status is track.status and report.filled_qty <= track.filled:
+            return
+        track.status = report.status
+        track.filled = max(track.filled, report.filled_qty)
+        if self._sink is not None:
+            self._sink.on_order_report(report)
+
+    def _reject(self, track: _Track, reason: str) -> None:
+        self._emit_report(
+            track,
+            OrderReport(
+                ts=self.now_ns(),
+                client_order_id=track.client_order_id,
+                venue_order_id=track.venue_order_id,
+                symbol=track.symbol,
+                status=OrderStatus.REJECTED,
+                reason=reason,
+            ),
+        )
+
+    # -- ExecutionClient ------------------------------------------------------------------
+    def submit_order(self, order: Order) -> None:
+        okx_id = okx_client_id(order.client_order_id)
+        if okx_id in self._orders:
+            log.warning("OKX: %s already submitted; ignoring the duplicate", order.client_order_id)
+            return
+        track = _Track(order.client_order_id, okx_id, order.symbol, order.side)
+        self._orders[okx_id] = track
+        self._spawn(self._place(order, track), f"okx-place-{okx_id}")
+
+    def cancel_order(self, order: Order) -> None:
+        track = self._orders.get(okx_client_id(order.client_order_id))
+        if track is None or track.status.is_terminal:
+            return
+        self._spawn(self._cancel(track), f"okx-cancel-{track.okx_id}")
+
+    def order_params(self, order: Order, inst: Instrument, okx_id: str) -> dict[str, Any]:
+        """OKX place-order fields for a tradeloop order (wire strings via the Instrument)."""
+        spot = inst.kind is InstrumentKind.SPOT
+        p: dict[str, Any] = {
+            "inst_id": inst.symbol,
+            "side": order.side.value,
+            "td_mode": self.spot_td_mode if spot else self.derivative_td_mode,
+            "cl_ord_id": okx_id,
+        }
+        if order.order_type is OrderType.MARKET:
+            p["ord_type"] = "market"
+        else:
+            p["ord_type"] = {
+                TimeInForce.GTC: "limit",
+                TimeInForce.IOC: "ioc",
+                TimeInForce.FOK: "fok",
+                TimeInForce.POST_ONLY: "post_only",
+            }[order.tif]
+            p["px"] = inst.format_price(order.price)
+        if spot and order.order_type is OrderType.MARKET and order.quote_qty > 0:
+            p["sz"] = _plain(order.quote_qty)
+            p["tgt_ccy"] = "quote_ccy"
+        else:
+            p["sz"] = inst.format_qty(order.qty)
+            if spot and order.order_type is OrderType.MARKET:
+                p["tgt_ccy"] = "base_ccy"
+        if not spot and order.reduce_only:
+            p["reduce_only"] = True
+        return p
+
+    async def _place(self, order: Order, track: _Track) -> None:
+        inst = self._instruments.get(order.symbol)
+        if inst is None:
+            self._reject(track, f"unknown OKX instrument {order.symbol}")
+            return
+        params = self.order_params(order, inst, track.okx_id)
+        if params["sz"] == "0":
+            self._reject(track, f"size {order.qty} rounds to 0 lots of {inst.lot_size}")
+            return
+        try:
+            res = await self.rest.place_order(**params)
+        except (RequestTimeout, NetworkError) as exc:
+            log.warning("OKX: outcome of %s unknown (%s); resolving", track.okx_id, exc)
+            await self._resolve_unknown(track)
+            return
+        except VenueError as exc:
+            self._reject(track, f"OKX {exc.code}: {exc}")
+            return
+        track.venue_order_id = str(res.get("ordId", ""))
+        existing = res.get("existing")
+        if isinstance(existing, dict) and existing.get("state"):
+            self._emit_report(
+                track, P.parse_order_report(existing, self.now_ns(), track.client_order_id)
+            )
+        else:
+            self._emit_report(
+                track,
+                OrderReport(
+                    ts=self.now_ns(),
+                    client_order_id=track.client_order_id,
+                    venue_order_id=track.venue_order_id,
+                    symbol=track.symbol,
+                    status=OrderStatus.ACCEPTED,
+                ),
+            )
+
+    async def _resolve_unknown(self, track: _Track, attempts: int = 5, delay: float = 1.0) -> None:
+        for i in range(attempts):
+            try:
+                await self._refresh(track)
+                return
+            except VenueError as exc:
+                if exc.code == C.ORDER_NOT_FOUND:
+                    self._reject(track, "not found at OKX after a failed placement")
+                    return
+                log.warning("OKX: lookup of %s failed (%s)", track.okx_id, exc)
+            await asyncio.sleep(delay * (i + 1))
+        log.error("OKX: state of order %s still unknown; reconcile later", track.okx_id)
+
+    async def _cancel(self, track: _Track) -> None:
+        try:
+            await self.rest.cancel_order(track.symbol, cl_ord_id=track.okx_id)
+        except VenueError as exc:
+            log.warning("OKX: cancel %s failed: %s", track.okx_id, exc)
+            if exc.code in (C.CANCEL_FAILED, C.ORDER_NOT_FOUND) or exc.retryable:
+                with contextlib.suppress(VenueError):
+                    await self._refresh(track)
+            return
+        if self.private is None or not self.private.connected:
+            await self._refresh(track)  # no push will tell us: ask
+
+    async def _refresh(self, track: _Track) -> None:
+        """Bring one order up to date over REST: missing fills first, then its state."""
+        d = await self.rest.get_order(track.symbol, cl_ord_id=track.okx_id)
+        acc = P.f(d.get("accFillSz"))
+        if acc > track.filled + 1e-12 and d.get("ordId"):
+            now = self.now_ns()
+            for row in reversed(
+                await self.rest.fills(inst_id=track.symbol, ord_id=str(d["ordId"]))
+            ):
+                self._emit_fill(track, P.parse_fill_row(row, now, track.client_order_id))
+        self._emit_report(track, P.parse_order_report(d, self.now_ns(), track.client_order_id))
+
+    async def reconcile(self) -> None:
+        """Refresh every tracked non-terminal order over REST (after a private reconnect)."""
+        for track in [t for t in self._orders.values() if not t.status.is_terminal]:
+            try:
+                await self._refresh(track)
+            except VenueError as exc:
+                log.warning("OKX: reconcile of %s failed: %s", track.okx_id, exc)
+
+    async def fetch_open_orders(self, inst_type: str | None = None) -> list[OrderReport]:
+        """Open orders at OKX as reports (tradeloop ids where this gateway knows them)."""
+        now = self.now_ns()
+        out = []
+        for d in await self.rest.orders_pending(inst_type=inst_type):
+            track = self._orders.get(str(d.get("clOrdId")))
+            out.append(P.parse_order_report(d, now, track.client_order_id if track else None))
+        return out
+
+    # -- DataClient -----------------------------------------------------------------------
+    async def subscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
+        """Channels: ``trades``, ``quotes`` (``bbo-tbt`` by default), ``tickers``, ``book``,
+        ``bars:<interval>`` (candles on the business socket)."""
+        public: list[dict[str, str]] = []
+        business: list[dict[str, str]] = []
+        for ch in channels:
+            if ch == "trades":
+                public.append({"channel": "trades", "instId": symbol})
+            elif ch == "quotes":
+                public.append({"channel": self.quote_channel, "instId": symbol})
+            elif ch == "tickers":
+                public.append({"channel": "tickers", "instId": symbol})
+            elif ch == "book":
+                public.append({"channel": "books", "instId": symbol})
+            elif ch.startswith("bars:"):
+                business.append({"channel": "candle" + okx_bar(ch[5:]), "instId": symbol})
+            else:
+                raise ValueError(f"unknown channel {ch!r}")
+        if public:
+            if self.public is None:
+                self.public = self._stream(C.WS_PUBLIC)
+                await self.public.start()
+            await self.public.subscribe(*public)
+        if business:
+            if self.business is None:
+                self.business = self._stream(C.WS_BUSINESS)
+                await self.business.start()
+            await self.business.subscribe(*business)
+
+
+def _plain(x: float) -> str:
+    s = format(Decimal(repr(x)), "f")
+    return s.rstrip("0").rstrip(".") if "." in s else s

@@ -1,0 +1,364 @@
+"""OKX v5 WebSocket streams on top of :class:`tradeloop.venues.wsclient.WsClient`.
+
+One :class:`OkxStream` per socket (``/public``, ``/business`` for candles, ``/private`` for
+orders/account/positions). It decodes frames with msgspec (typed structs for the hot ``books``
+path), keeps an :class:`OkxBookSync` per instrument and turns pushes into model events for an
+:class:`OkxStreamHandler`. On a sequence gap or checksum mismatch the book is re-synced by
+unsubscribing and re-subscribing that one channel, which makes OKX send a fresh snapshot; other
+subscriptions are untouched. Private sockets log in (``on_connect`` hook) before every
+(re)subscribe, as OKX forgets logins with the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import aiohttp
+import msgspec
+
+from tradeloop.book.okx_sync import OkxBookSync, SyncResult
+from tradeloop.core.errors import AuthError, VenueError
+from tradeloop.core.log import get_logger
+from tradeloop.model import BookLevels, Event
+from tradeloop.venues.okx import parse as P
+from tradeloop.venues.okx.auth import OkxCredentials
+from tradeloop.venues.okx.rest import okx_error
+from tradeloop.venues.wsclient import WsClient, WsConfig
+
+log = get_logger(__name__)
+
+#: OKX drops a socket after 30 s without data; ping well inside that (spec §2.5).
+OKX_WS_CONFIG = WsConfig(heartbeat_interval=20.0, heartbeat_timeout=8.0)
+MAX_SUBSCRIBE_BYTES = 60_000  # OKX limit is 64 KB per subscribe payload
+
+BOOK_CHANNELS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt"})
+TOP_CHANNELS = frozenset({"bbo-tbt", "books5"})
+
+
+class _Frame(msgspec.Struct):
+    """Any OKX WS frame: an event ack/error or a data push (``data`` decoded lazily)."""
+
+    event: str | None = None
+    arg: dict[str, Any] | None = None
+    action: str | None = None
+    data: msgspec.Raw = msgspec.Raw()  # empty when absent (Raw cannot be Optional)
+    code: str | None = None
+    msg: str | None = None
+    id: str | None = None
+    op: str | None = None
+
+
+class _BookItem(msgspec.Struct):
+    asks: list[list[str]]
+    bids: list[list[str]]
+    ts: str = ""
+    checksum: int | None = None
+    prevSeqId: int | None = None
+    seqId: int | None = None
+
+
+class _BookFrame(msgspec.Struct):
+    """A ``books`` push decoded in one pass (the hot path: no second decode of ``data``)."""
+
+    arg: dict[str, Any]
+    data: list[_BookItem]
+    action: str = "update"
+
+
+class _FloatLevel(msgspec.Struct, array_like=True):
+    px: float
+    sz: float  # trailing ["0", numOrders] elements are ignored
+
+
+class _FloatBookItem(msgspec.Struct):
+    asks: list[_FloatLevel]
+    bids: list[_FloatLevel]
+
+
+class _FloatBookFrame(msgspec.Struct):
+    data: list[_FloatBookItem]
+
+
+_frame_decoder = msgspec.json.Decoder(_Frame)
+_book_frame_decoder = msgspec.json.Decoder(_BookFrame)
+# A second, lax (string → float) decode of the same frame: msgspec parses the numbers in C,
+# several times faster than float() per level in Python, and the book needs both forms
+# (text for checksums, floats for ordering and events).
+_float_book_decoder = msgspec.json.Decoder(_FloatBookFrame, strict=False)
+_book_decoder = msgspec.json.Decoder(list[_BookItem])
+_rows_decoder = msgspec.json.Decoder(list[Any])
+_encoder = msgspec.json.Encoder()
+
+
+class OkxStreamHandler(Protocol):
+    """Receiver of what an :class:`OkxStream` decodes."""
+
+    def on_market_data(self, event: Event) -> None: ...
+
+    def on_orders(self, items: list[dict[str, Any]]) -> None: ...
+
+    def on_account(self, channel: str, items: list[dict[str, Any]]) -> None: ...
+
+    def on_status(self, status: str, detail: str) -> None: ...
+
+
+def arg_key(arg: Mapping[str, Any]) -> str:
+    """Stable key of a subscription arg (channel + whichever ids it carries)."""
+    return "|".join(
+        str(arg[k]) for k in ("channel", "instType", "instFamily", "instId", "ccy") if arg.get(k)
+    )
+
+
+def op_payload(op: str, args: list[Mapping[str, Any]], req_id: str | None = None) -> str:
+    msg: dict[str, Any] = {"op": op, "args": args}
+    if req_id is not None:
+        msg = {"id": req_id, **msg}
+    return _encoder.encode(msg).decode()
+
+
+def batch_subscriptions(payloads: list[str]) -> list[str]:
+    """Merge single-arg subscribe payloads into as few frames as fit OKX's 64 KB limit, so
+    a resubscribe after reconnect costs one request, not one per channel (480/hour limit)."""
+    out: list[str] = []
+    args: list[Any] = []
+    size = 0
+    for p in payloads:
+        for a in msgspec.json.decode(p)["args"]:
+            n = len(_encoder.encode(a)) + 1
+            if args and size + n > MAX_SUBSCRIBE_BYTES:
+                out.append(op_payload("subscribe", args))
+                args, size = [], 0
+            args.append(a)
+            size += n
+    if args:
+        out.append(op_payload("subscribe", args))
+    return out
+
+
+class OkxStream:
+    """One OKX WebSocket (public, business or private) with book sync and login."""
+
+    def __init__(
+        self,
+        url: str,
+        handler: OkxStreamHandler,
+        *,
+        credentials: OkxCredentials | None = None,
+        config: WsConfig = OKX_WS_CONFIG,
+        session: aiohttp.ClientSession | None = None,
+        now_ns: Callable[[], int] = time.time_ns,
+        clock: Callable[[], float] = time.time,
+        verify_checksum: bool = True,
+        name: str = "",
+    ) -> None:
+        self.url = url
+        self.handler = handler
+        self.credentials = credentials
+        self.now_ns = now_ns
+        self._clock = clock
+        self.verify_checksum = verify_checksum
+        self.books: dict[str, OkxBookSync] = {}
+        self._ids = itertools.count(1)
+        self._bars: dict[str, str] = {}  # candle channel -> bar
+        self._tasks: set[asyncio.Task[None]] = set()
+        #: Book resyncs triggered (gap or checksum), for monitoring and tests.
+        self.resyncs = 0
+        self.client = WsClient(
+            url,
+            self._on_text,
+            config=config,
+            on_connect=self._login if credentials else None,
+            on_state=self._on_state,
+            batch_resubscribe=batch_subscriptions,
+            session=session,
+            name=name or url,
+        )
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start(self, wait: float | None = 10.0) -> None:
+        await self.client.start(wait)
+
+    async def stop(self) -> None:
+        await self.client.stop()
+
+    @property
+    def connected(self) -> bool:
+        return self.client.connected
+
+    async def _login(self, client: WsClient) -> None:
+        assert self.credentials is not None
+        payload = op_payload("login", [self.credentials.ws_login_args(self._clock())])
+        reply = await client.request(
+            payload, lambda m: '"event":"login"' in m or '"event":"error"' in m, timeout=10.0
+        )
+        frame = _frame_decoder.decode(reply)
+        if frame.event != "login" or (frame.code not in (None, "0")):
+            raise AuthError(f"OKX WS login failed: {frame.code} {frame.msg}", frame.code or "")
+        log.info("%s: logged in", self.client.name)
+
+    def _on_state(self, status: str, detail: str) -> None:
+        if status == "disconnected":
+            # Books are stale from here on; the resubscribe brings fresh snapshots.
+            for sync in self.books.values():
+                sync.reset()
+        self.handler.on_status(status, detail)
+
+    # -- subscriptions --------------------------------------------------------------------
+    async def subscribe(self, *args: Mapping[str, Any]) -> None:
+        for arg in args:
+            a = dict(arg)
+            channel = str(a["channel"])
+            if channel in BOOK_CHANNELS:
+                inst = str(a["instId"])
+                self.books.setdefault(inst, OkxBookSync(inst, verify=self.verify_checksum))
+            if channel.startswith("candle"):
+                self._bars[channel] = channel[len("candle") :]
+            await self.client.subscribe(arg_key(a), op_payload("subscribe", [a]))
+
+    async def unsubscribe(self, *args: Mapping[str, Any]) -> None:
+        for arg in args:
+            a = dict(arg)
+            await self.client.unsubscribe(arg_key(a), op_payload("unsubscribe", [a]))
+            if a["channel"] in BOOK_CHANNELS:
+                self.books.pop(str(a.get("instId")), None)
+
+    async def resync_book(self, channel: str, inst_id: str) -> None:
+        """Fresh snapshot for one book: unsubscribe + subscribe that channel only."""
+        self.resyncs += 1
+        arg = {"channel": channel, "instId": inst_id}
+        sync = self.books.get(inst_id)
+        if sync is not None:
+            sync.reset()
+        await self.client.unsubscribe(arg_key(arg), op_payload("unsubscribe", [arg]))
+        await self.client.subscribe(arg_key(arg), op_payload("subscribe", [arg]))
+
+    async def send_op(self, op: str, args: list[Mapping[str, Any]], timeout: float = 10.0) -> Any:
+        """WS order entry (``order``, ``cancel-order``, ``amend-order`` ...): send with an id
+        and await the matching reply; returns its ``data``; raises on ``code`` != 0."""
+        req_id = str(next(self._ids))
+        marker = f'"id":"{req_id}"'
+        reply = await self.client.request(
+            op_payload(op, list(args), req_id), lambda m: marker in m, timeout
+        )
+        msg = msgspec.json.decode(reply)
+        code = str(msg.get("code", "0"))
+        if code not in ("0", "2"):
+            data = msg.get("data") or []
+            if data and str(data[0].get("sCode", "0")) != "0":
+                raise okx_error(str(data[0]["sCode"]), str(data[0].get("sMsg", "")), op)
+            raise okx_error(code, str(msg.get("msg", "")), op)
+        return msg.get("data", [])
+
+    # -- receive --------------------------------------------------------------------------
+    def _on_text(self, text: str) -> None:
+        if text.startswith('{"arg":{"channel":"books') and '"data"' in text:
+            try:
+                bf = _book_frame_decoder.decode(text)
+            except msgspec.DecodeError:
+                pass  # not the usual shape: take the generic path
+            else:
+                floats = _float_book_decoder.decode(text).data
+                self._on_book(str(bf.arg.get("channel", "")), bf.arg, bf.action, bf.data, floats)
+                return
+        try:
+            frame = _frame_decoder.decode(text)
+        except msgspec.DecodeError:
+            log.warning("%s: undecodable frame %r", self.client.name, text[:120])
+            return
+        if frame.event is not None:
+            self._on_event(frame)
+            return
+        if frame.arg is None or not frame.data:
+            return
+        channel = str(frame.arg.get("channel", ""))
+        if channel in BOOK_CHANNELS:
+            self._on_book(
+                channel, frame.arg, frame.action or "update", _book_decoder.decode(frame.data)
+            )
+        else:
+            self._on_push(channel, frame)
+
+    def _on_event(self, frame: _Frame) -> None:
+        if frame.event == "error":
+            log.warning("%s: OKX error %s %s", self.client.name, frame.code, frame.msg)
+            self.handler.on_status("error", f"{frame.code} {frame.msg}")
+        elif frame.event == "notice":
+            log.warning("%s: OKX notice %s %s", self.client.name, frame.code, frame.msg)
+            self.handler.on_status("notice", f"{frame.code} {frame.msg}")
+
+    def _on_book(
+        self,
+        channel: str,
+        arg: dict[str, Any],
+        action: str,
+        items: list[_BookItem],
+        floats: list[_FloatBookItem] | None = None,
+    ) -> None:
+        inst = str(arg.get("instId", ""))
+        sync = self.books.get(inst)
+        if sync is None:
+            return  # unsubscribed meanwhile
+        now = self.now_ns()
+        for i, item in enumerate(items):
+            parsed = None
+            if floats is not None:
+                fi = floats[i]
+                parsed = ([(x.px, x.sz) for x in fi.bids], [(x.px, x.sz) for x in fi.asks])
+            res = sync.apply(
+                action, item.bids, item.asks, item.checksum, item.prevSeqId, item.seqId, parsed
+            )
+            if res is SyncResult.APPLIED:
+                fb, fa = sync.last_levels
+                self.handler.on_market_data(
+                    BookLevels(
+                        ts=now,
+                        symbol=inst,
+                        bids=fb,
+                        asks=fa,
+                        snapshot=action == "snapshot",
+                        sequence=item.seqId or 0,
+                    )
+                )
+            elif res is SyncResult.RESYNC:
+                log.warning("%s: %s; resubscribing", self.client.name, sync.last_error)
+                self.handler.on_status("resync", sync.last_error)
+                task = asyncio.get_running_loop().create_task(self.resync_book(channel, inst))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                return
+
+    def _on_push(self, channel: str, frame: _Frame) -> None:
+        assert frame.arg is not None
+        data = _rows_decoder.decode(frame.data)
+        now = self.now_ns()
+        emit = self.handler.on_market_data
+        try:
+            if channel == "trades" or channel == "trades-all":
+                for d in data:
+                    emit(P.parse_trade(d, now))
+            elif channel == "tickers":
+                for d in data:
+                    emit(P.parse_ticker(d, now))
+            elif channel in TOP_CHANNELS:
+                inst = str(frame.arg.get("instId", ""))
+                for d in data:
+                    emit(P.parse_bbo(inst, d, now))
+            elif channel.startswith("candle"):
+                inst = str(frame.arg.get("instId", ""))
+                bar = self._bars.get(channel, channel[len("candle") :])
+                for row in data:
+                    b = P.parse_candle(inst, row, bar)
+                    if b is not None:
+                        emit(b)
+            elif channel == "orders":
+                self.handler.on_orders(data)
+            elif channel in ("account", "positions", "balance_and_position"):
+                self.handler.on_account(channel, data)
+        except (KeyError, ValueError, TypeError, IndexError, VenueError) as exc:
+            log.warning(
+                "%s: bad %s push (%s): %r", self.client.name, channel, exc, bytes(frame.data)[:200]
+            )
