@@ -22,7 +22,7 @@ from tradeloop.engine.backtest import (
     write_outputs,
     write_trades_csv,
 )
-from tradeloop.engine.loader import build_strategies
+from tradeloop.engine.loader import build_strategies, strategy_errors
 from tradeloop.engine.oms import ExecAlgo, ExecConfig
 from tradeloop.engine.risk import RiskConfig
 from tradeloop.model import Instrument
@@ -161,7 +161,8 @@ def run(args: argparse.Namespace) -> int:
     config = BacktestConfig(cash=args.cash, risk=risk, execution=ExecConfig(ExecAlgo(args.algo)))
     progress, stop_progress = _progress(args.progress)
     try:
-        result = run_backtest(strategies, bars, instrument, config, progress)
+        with strategy_errors(args.strategy):
+            result = run_backtest(strategies, bars, instrument, config, progress)
     finally:
         stop_progress()
     out = Path(args.out)
@@ -198,7 +199,8 @@ def _report_writer(
     from tradeloop.report.html import ReportData, write_report
     from tradeloop.report.stats import compute_stats, round_trips
 
-    trips = round_trips(result.fills)
+    multipliers = {s: i.contract_value for s, i in result.kernel.instruments.items()}
+    trips = round_trips(result.fills, multipliers)
     stats = compute_stats(
         result.ts, result.equity, result.position, result.fills, trips, result.initial_cash
     )

@@ -17,7 +17,7 @@ from tradeloop.core.log import register_secret
 from tradeloop.engine.backtest import dump_json, trades_fingerprint, write_outputs, write_trades_csv
 from tradeloop.engine.cli_backtest import parse_params
 from tradeloop.engine.live import LiveConfig, run_live
-from tradeloop.engine.loader import build_strategies
+from tradeloop.engine.loader import build_strategies, strategy_errors
 from tradeloop.engine.oms import ExecAlgo, ExecConfig
 from tradeloop.engine.risk import RiskConfig
 from tradeloop.venues.base import ExecutionClient
@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
-        result = await run_live(strategies, gateway, config, stop)
+        with strategy_errors(args.strategy):
+            result = await run_live(strategies, gateway, config, stop)
         p = result.kernel.portfolio
         summary = {
             "venue": args.venue,

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tradeloop.core.errors import ConfigError, StrategyLoadError
+from tradeloop.core.errors import ConfigError, StrategyLoadError, UserError
 from tradeloop.engine.strategy import Strategy
 
 
@@ -71,4 +72,27 @@ def build_strategies(path: str | Path, params: Mapping[str, Any]) -> list[Strate
     except Exception as exc:
         raise StrategyLoadError(
             f"{path}: {classes[0].__name__}() failed: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+@contextlib.contextmanager
+def strategy_errors(path: str | Path) -> Iterator[None]:
+    """Turn an exception raised *inside the user's strategy file* into one clear line naming
+    the file, line and callback; engine bugs (no frame in that file) keep their traceback."""
+    target = str(Path(path).resolve())
+    try:
+        yield
+    except UserError:
+        raise
+    except Exception as exc:
+        frames = [
+            f
+            for f in traceback.extract_tb(exc.__traceback__)
+            if str(Path(f.filename).resolve()) == target
+        ]
+        if not frames:
+            raise
+        f = frames[-1]
+        raise StrategyLoadError(
+            f"{path}: line {f.lineno} in {f.name}: {type(exc).__name__}: {exc}"
         ) from None
