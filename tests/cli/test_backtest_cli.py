@@ -161,3 +161,19 @@ def test_bad_parameters(tmp_path: Path, param: str, must_mention: str) -> None:
 def test_missing_data_file(tmp_path: Path) -> None:
     r = tradeloop("backtest", SMA, "--data", tmp_path / "nope.csv", "--out", tmp_path / "o")
     assert r.returncode == 2 and "nope.csv" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("example", "extra"),
+    [("two_strategies.py", []), ("daily_loss.py", ["--daily-loss-limit", "50"])],
+)
+def test_other_examples_run(tmp_path: Path, example: str, extra: list[str]) -> None:
+    out = tmp_path / "o"
+    r = tradeloop("backtest", ROOT / "examples" / example, "--bars", "6000", "--out", out, *extra)
+    assert r.returncode == 0, r.stderr
+    result = json.loads((out / "result.json").read_text())
+    assert result["fills"] > 0
+    if example == "two_strategies.py":
+        total = sum(s["total"] for s in result["strategies"])
+        assert total == pytest.approx(result["final_equity"] - result["initial_cash"], abs=1e-6)
+        assert len(result["strategies"]) == 2
