@@ -417,3 +417,30 @@ async def test_mark_price_and_funding_channels(
     assert fr["data"][0]["fundingRate"] == "0.0001"
     assert (await ws.wait(is_event("error")))["code"] == "60018"
     await ws.ws.close()
+
+
+async def test_user_taker_fill_prints_on_public_tape(
+    frozen_emu: OkxEmulator, frozen_client: Client, session: aiohttp.ClientSession
+) -> None:
+    ws = await _connect(frozen_emu, "public", session)
+    await ws.send({"op": "subscribe", "args": [{"channel": "trades", "instId": "ETH-USDT"}]})
+    await ws.wait(is_event("subscribe"))
+    _, body = await frozen_client.post(
+        "/api/v5/trade/order",
+        {
+            "instId": "ETH-USDT",
+            "tdMode": "cash",
+            "side": "buy",
+            "ordType": "market",
+            "sz": "0.123",
+            "tgtCcy": "base_ccy",
+        },
+    )
+    assert body["code"] == "0"
+    pushed: list[dict[str, str]] = []
+    while sum(float(t["sz"]) for t in pushed) < 0.123 - 1e-9:
+        pushed += (await ws.wait(is_push("trades")))["data"]
+    assert all(t["side"] == "buy" for t in pushed)
+    _, tape = await frozen_client.get("/api/v5/market/trades?instId=ETH-USDT&limit=1")
+    assert tape["data"][0]["tradeId"] == pushed[-1]["tradeId"]
+    await ws.ws.close()

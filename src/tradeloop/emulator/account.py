@@ -19,7 +19,16 @@ from typing import Any
 
 from tradeloop.emulator.feed import MarketDriver, now_ms
 from tradeloop.emulator.market import BookChange, SymbolMarket
-from tradeloop.model import NS_PER_MS, BookLevels, Fill, Order, OrderReport, Side, TradeTick
+from tradeloop.model import (
+    NS_PER_MS,
+    BookLevels,
+    Fill,
+    Liquidity,
+    Order,
+    OrderReport,
+    Side,
+    TradeTick,
+)
 from tradeloop.model.instrument import Instrument
 from tradeloop.sim.config import SimConfig
 from tradeloop.sim.exchange import SimExchange
@@ -46,6 +55,8 @@ class OrderInfo:
 OrderListener = Callable[[OrderInfo, SimOrder, OrderReport, list[Fill]], None]
 #: (symbol, amount paid by the account)
 FundingListener = Callable[[str, float], None]
+#: a user's taker fill as a public trade (for the venue's public tape)
+TradeListener = Callable[[TradeTick], None]
 
 
 class SimAccount:
@@ -61,12 +72,18 @@ class SimAccount:
     ) -> None:
         self.instruments = instruments
         self.sim = SimExchange(
-            instruments.values(), balances, sink=self, config=SimConfig(leverage=leverage)
+            instruments.values(),
+            balances,
+            sink=self,
+            config=SimConfig(leverage=leverage),
+            on_public_trade=self._on_sim_trade,
         )
         self.infos: dict[str, OrderInfo] = {}
         self.by_client: dict[str, str] = {}
         self.order_listeners: list[OrderListener] = []
         self.funding_listeners: list[FundingListener] = []
+        self.trade_listeners: list[TradeListener] = []
+        self._last_fill: Fill | None = None
         self._pending_fills: dict[str, list[Fill]] = {}
         self._next_id = id_base
         self._px: dict[str, dict[int, float]] = {}
@@ -165,7 +182,17 @@ class SimAccount:
         return paid
 
     # -- ExecutionSink -------------------------------------------------------------------
+    def _on_sim_trade(self, tick: TradeTick) -> None:
+        """Only taker fills become public trades: a maker fill was caused by a public trade
+        (already on the tape) or by the book moving through the order."""
+        last = self._last_fill
+        if last is None or last.trade_id != tick.trade_id or last.liquidity is not Liquidity.TAKER:
+            return
+        for listener in self.trade_listeners:
+            listener(tick)
+
     def on_fill(self, fill: Fill) -> None:
+        self._last_fill = fill
         info = self.infos.get(fill.client_order_id)
         if info is not None:
             info.fills.append(fill)

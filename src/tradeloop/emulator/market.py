@@ -204,6 +204,16 @@ class SymbolMarket:
         self._record_trade(float(trade.price), float(qty_s), now_ms)
         return trade
 
+    def record_trade(self, price: str, size: str, side: str, now_ms: int) -> PublicTrade:
+        """Print a trade that happened outside the synthetic flow (a user's taker fill) so
+        the public tape, last price and candles include it, as on a real venue."""
+        self.next_trade_id += 1
+        trade = PublicTrade(str(self.next_trade_id), price, size, side, now_ms)
+        self.trades.append(trade)
+        self.last_trade = trade
+        self._record_trade(float(price), float(size), now_ms)
+        return trade
+
     # -- candles --------------------------------------------------------------------------
     def _build_history(self, start_price: float, now_ms: int) -> None:
         """Seeded 1m back-history ending at ``start_price`` so candle queries have content."""

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from tradeloop.book.checksum import okx_checksum
 from tradeloop.emulator.faults import Faults
-from tradeloop.emulator.market import BookChange, SymbolMarket
+from tradeloop.emulator.market import BookChange, PublicTrade, SymbolMarket
 from tradeloop.emulator.okx import views
 from tradeloop.emulator.okx.bars import lookup
 
@@ -268,6 +268,16 @@ class Hub:
                             "data": [views.candle(m, c, bar[0], now)],
                         },
                     )
+
+    def push_trades(self, m: SymbolMarket, trades: list[PublicTrade]) -> None:
+        sym = m.instrument.symbol
+        if self.subs.get(("trades", sym)):
+            data = [dict(views.trade(t, sym), count="1") for t in trades]
+            self.defer(
+                lambda: self._broadcast(
+                    ("trades", sym), {"arg": {"channel": "trades", "instId": sym}, "data": data}
+                )
+            )
 
     def _book_update(self, m: SymbolMarket, change: BookChange, now: int) -> None:
         sym = m.instrument.symbol

@@ -19,7 +19,16 @@ from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.okx import render
 from tradeloop.emulator.okx.errors import OrderError, message
 from tradeloop.emulator.okx.views import num
-from tradeloop.model import Fill, Order, OrderReport, OrderStatus, OrderType, Side, TimeInForce
+from tradeloop.model import (
+    Fill,
+    Order,
+    OrderReport,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    TradeTick,
+)
 from tradeloop.model.instrument import Instrument
 from tradeloop.sim.records import SimOrder
 
@@ -89,6 +98,7 @@ class OkxTrading:
         )
         self.account.order_listeners.append(self._on_order)
         self.account.funding_listeners.append(self._on_funding)
+        self.account.trade_listeners.append(self._on_user_trade)
         self.mgn_mode: dict[str, str] = {
             s: "cross" for s, i in emu.instruments.items() if i.is_derivative
         }
@@ -431,6 +441,17 @@ class OkxTrading:
             )
 
         self.emu.hub.push_private("positions", match, [row])
+
+    def _on_user_trade(self, tick: TradeTick) -> None:
+        m = self.emu.driver.markets[tick.symbol]
+        inst = m.instrument
+        trade = m.record_trade(
+            inst.format_price(tick.price),
+            inst.format_qty(tick.qty),
+            tick.side.value,
+            tick.ts // 1_000_000,
+        )
+        self.emu.hub.push_trades(m, [trade])
 
     def _on_funding(self, symbol: str, paid: float) -> None:
         self._push_account()
