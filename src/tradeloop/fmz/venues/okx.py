@@ -58,8 +58,7 @@ def split_secret(secret_key: str) -> tuple[str, str, bool]:
 class OkxFmzVenue(FmzVenue):
     """The OKX adapter. Options (``VenueSpec.options``): ``markets_ttl`` (s, default 300),
     ``td_mode`` for swaps (``cross``), ``rate_limits`` (``venue``/``off``), ``timeout`` (s),
-    ``live`` (keep books over WS, default true), ``live_stale`` (s before a silent book is
-    ignored, default 30)."""
+    ``live`` (keep books and tickers over WS, default true)."""
 
     def __init__(self, label: str, spec: VenueSpec) -> None:
         opts: Mapping[str, Any] = spec.options or {}
@@ -70,11 +69,13 @@ class OkxFmzVenue(FmzVenue):
         self.timeout = float(opts.get("timeout", 5.0))
         self.limits_on = str(opts.get("rate_limits", "venue")) != "off"
         self.live_on = bool(opts.get("live", True))
-        self.live_stale = float(opts.get("live_stale", 30.0))
         self._session: aiohttp.ClientSession | None = None
         self._public: OkxRestClient | None = None
         self._clients: OrderedDict[tuple[str, str], OkxRestClient] = OrderedDict()
         self._flight = SingleFlight()
+        #: per-key write counter: a read never joins an in-flight read that started before this
+        #: key's latest trade/cancel, so GetAccount right after Buy sees the order's effect
+        self._writes: dict[tuple[str, str], int] = {}
         self._markets = TtlCache(float(opts.get("markets_ttl", 300.0)), self._load_markets)
         self._live: Any = None  # OkxLiveData, created at start when enabled
 
@@ -92,7 +93,7 @@ class OkxFmzVenue(FmzVenue):
         if self.live_on:
             from tradeloop.fmz.venues.okx_live import OkxLiveData
 
-            self._live = OkxLiveData(self.ws_url, self._session, stale_after=self.live_stale)
+            self._live = OkxLiveData(self.ws_url, self._session)
 
     @property
     def ws_url(self) -> str:
@@ -141,6 +142,16 @@ class OkxFmzVenue(FmzVenue):
     async def _read(self, key: tuple[Any, ...], coro_fn: Any) -> Any:
         """Coalesce identical concurrent reads into one upstream call."""
         return await self._flight.do(key, coro_fn)
+
+    def _private_key(self, creds: Credentials, *parts: Any) -> tuple[Any, ...]:
+        k = (creds.access_key, creds.secret_key)
+        return (*parts, k, self._writes.get(k, 0))
+
+    def _wrote(self, creds: Credentials) -> None:
+        k = (creds.access_key, creds.secret_key)
+        self._writes[k] = self._writes.get(k, 0) + 1
+        if len(self._writes) > 4 * MAX_CLIENTS:
+            self._writes.clear()
 
     # -- markets ------------------------------------------------------------------------------
     async def _load_markets(self) -> dict[str, tuple[Instrument, dict[str, Any]]]:
@@ -257,7 +268,7 @@ class OkxFmzVenue(FmzVenue):
     # -- private ------------------------------------------------------------------------------
     async def accounts(self, creds: Credentials) -> Reply:
         c = self.client(creds)
-        data = await self._read(("balance", creds.access_key, id(c)), c.balance)
+        data = await self._read(self._private_key(creds, "balance"), c.balance)
         return Reply(F.balances(data), data)
 
     async def assets(self, creds: Credentials) -> Reply:
@@ -290,9 +301,13 @@ class OkxFmzVenue(FmzVenue):
         if order.side.startswith("close"):
             reduce = True
         td_mode = "cash" if order.symbol.is_spot else self.td_mode
-        res = await c.place_order(
-            inst, side, ord_type, sz, px, td_mode=td_mode, tgt_ccy=tgt, reduce_only=reduce
-        )
+        self._wrote(creds)
+        try:
+            res = await c.place_order(
+                inst, side, ord_type, sz, px, td_mode=td_mode, tgt_ccy=tgt, reduce_only=reduce
+            )
+        finally:
+            self._wrote(creds)
         ord_id = str(res.get("ordId", ""))
         if not ord_id:
             raise VenueError(f"OKX accepted the order but returned no ordId: {res}")
@@ -356,7 +371,11 @@ class OkxFmzVenue(FmzVenue):
     async def cancel(self, creds: Credentials, order_id: str, symbol: FmzSymbol | None) -> Reply:
         c = self.client(creds)
         inst, oid = F.split_order_id(order_id, symbol)
-        res = await c.cancel_order(inst, oid)
+        self._wrote(creds)
+        try:
+            res = await c.cancel_order(inst, oid)
+        finally:
+            self._wrote(creds)
         return Reply(True, res)
 
     async def positions(self, creds: Credentials, symbol: FmzSymbol | None) -> Reply:
@@ -364,7 +383,7 @@ class OkxFmzVenue(FmzVenue):
         inst = F.inst_id(symbol) if symbol is not None and symbol.base else None
         inst_type = F.inst_type(inst) if inst else "SWAP"
         rows = await self._read(
-            ("positions", creds.access_key, id(c), inst_type, inst),
+            self._private_key(creds, "positions", inst_type, inst),
             lambda: c.positions(inst_type, inst),
         )
         out = []
@@ -381,6 +400,7 @@ class OkxFmzVenue(FmzVenue):
         if symbol.is_spot:
             raise FmzError("setmarginlevel needs a contract symbol such as BTC_USDT.swap")
         c = self.client(creds)
+        self._wrote(creds)
         res = await c.set_leverage(level, self.td_mode, inst_id=F.inst_id(symbol))
         return Reply(True, res)
 
@@ -388,6 +408,8 @@ class OkxFmzVenue(FmzVenue):
         self, creds: Credentials, http_method: str, path: str, params: Mapping[str, Any]
     ) -> Reply:
         c = self.client(creds) if creds.present else self.public
+        if http_method != "GET" and creds.present:
+            self._wrote(creds)
         data = await c.request(http_method, path, dict(params), creds.present)
         # The guide: data is the endpoint's whole reply (OKX envelope with code 0 here).
         return Reply({"code": "0", "data": data, "msg": ""})

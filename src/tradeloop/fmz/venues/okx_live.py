@@ -3,13 +3,17 @@
 ``depth``/``ticker`` are what strategies poll hardest; answering them from memory instead of a
 REST round trip is the bridge's main speed-up. The first request for an instrument is served by
 REST and calls :meth:`OkxLiveData.watch`, which subscribes ``books`` and ``tickers``; later
-requests are answered here as long as the data is trustworthy:
+requests are answered here while the data is trustworthy. The connector's pieces do the hard
+parts:
 
-* books go through the connector's :class:`~tradeloop.book.okx_sync.OkxBookSync` (sequence
-  chaining + CRC32 checksum); a gap or mismatch marks the book unsynced and re-subscribes;
-* while the socket is down, or silent for longer than ``stale_after`` (OKX itself drops a
-  connection after 30 s without data, and we ping every 15 s), nothing is served from memory
-  and callers fall back to REST until a fresh snapshot arrives.
+* :class:`~tradeloop.venues.wsclient.WsClient` owns the socket: text ``ping``/``pong``
+  heartbeat (a silent socket is dropped within ~20 s), reconnect with jittered backoff and
+  re-sending every subscription;
+* :class:`~tradeloop.book.okx_sync.OkxBookSync` applies ``books`` messages with OKX's sequence
+  and CRC32 checksum rules; a gap or mismatch marks the book unsynced and we re-subscribe.
+
+While disconnected, or until a fresh snapshot arrives, nothing is served from memory: callers
+fall back to REST, so a broken feed costs speed, never correctness.
 """
 
 from __future__ import annotations
@@ -17,23 +21,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import msgspec
 
 from tradeloop.book.okx_sync import OkxBookSync, SyncResult
-from tradeloop.venues.retry import RECONNECT_RETRY, backoff_delay
+from tradeloop.venues.wsclient import WsClient, WsConfig
 
 log = logging.getLogger(__name__)
 
-PING_EVERY = 15.0
 MAX_WATCHED = 200
-#: channels kept per instrument
-CHANNELS = ("books", "tickers")
+WS_CONFIG = WsConfig(heartbeat_interval=15.0, heartbeat_timeout=5.0)
+
+_enc = msgspec.json.Encoder()
+
+
+def _sub(op: str, channel: str, inst: str) -> str:
+    return _enc.encode({"op": op, "args": [{"channel": channel, "instId": inst}]}).decode()
 
 
 @dataclass
@@ -41,141 +48,87 @@ class _InstState:
     sync: OkxBookSync
     book_ts: int = 0
     ticker: dict[str, Any] | None = None
-    failed: bool = False
-    subs: set[str] = field(default_factory=set)
 
 
 class OkxLiveData:
     """Books and tickers for the instruments requested so far, over ``{ws_url}/public``."""
 
-    def __init__(
-        self, ws_url: str, session: aiohttp.ClientSession, stale_after: float = 30.0
-    ) -> None:
-        self.url = ws_url.rstrip("/") + "/public"
-        self.session = session
-        self.stale_after = stale_after
+    def __init__(self, ws_url: str, session: aiohttp.ClientSession) -> None:
         self._insts: dict[str, _InstState] = {}
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._last_rx = 0.0
-        self._closing = False
         self._dec = msgspec.json.Decoder()
-        self.reconnects = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._started = False
+        self.ws = WsClient(
+            ws_url.rstrip("/") + "/public",
+            self._on_text,
+            config=WS_CONFIG,
+            on_connect=self._on_connect,
+            session=session,
+            name="fmz-okx-public",
+        )
 
     # -- what the adapter calls -----------------------------------------------------------------
     def watch(self, inst: str) -> None:
-        """Start keeping ``inst`` live (idempotent; never blocks)."""
-        if self._closing or inst in self._insts or len(self._insts) >= MAX_WATCHED:
+        """Start keeping ``inst`` live (idempotent, never blocks: the subscription is sent by a
+        background task and this request is answered by REST)."""
+        if inst in self._insts or len(self._insts) >= MAX_WATCHED:
             return
         self._insts[inst] = _InstState(OkxBookSync(inst))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name=f"fmz-okx-live {self.url}")
-        elif self._ws is not None and not self._ws.closed:
-            self._send_subscribe([inst])
+        self._spawn(self._subscribe(inst))
 
-    def _healthy(self) -> bool:
-        ws = self._ws
-        return (
-            ws is not None and not ws.closed and time.monotonic() - self._last_rx < self.stale_after
-        )
+    async def _subscribe(self, inst: str) -> None:
+        if not self._started:
+            self._started = True
+            await self.ws.start()
+        for channel in ("books", "tickers"):
+            await self.ws.subscribe(f"{channel}:{inst}", _sub("subscribe", channel, inst))
 
     def book(self, inst: str, limit: int) -> dict[str, Any] | None:
         """``{"time", "asks", "bids"}`` from the live book, or None if not trustworthy now."""
         st = self._insts.get(inst)
-        if st is None or not st.sync.synced or not self._healthy():
+        if st is None or not st.sync.synced or not self.ws.connected:
             return None
         bids, asks = st.sync.book.top(limit)
-        return {
-            "time": st.book_ts,
-            "asks": [list(a) for a in asks],
-            "bids": [list(b) for b in bids],
-        }
+        return {"time": st.book_ts, "asks": asks, "bids": bids}  # tuples encode as arrays
 
     def ticker(self, inst: str) -> dict[str, Any] | None:
-        """The latest ``tickers`` push (OKX REST ticker fields), or None."""
+        """The latest ``tickers`` push (OKX's REST ticker fields), or None."""
         st = self._insts.get(inst)
-        if st is None or st.ticker is None or not self._healthy():
+        if st is None or st.ticker is None or not self.ws.connected:
             return None
         return st.ticker
 
     def is_live(self, inst: str) -> bool:
         st = self._insts.get(inst)
-        return bool(st and st.sync.synced and st.ticker is not None and self._healthy())
+        return bool(st and st.sync.synced and st.ticker is not None and self.ws.connected)
 
     async def close(self) -> None:
-        self._closing = True
-        if self._ws is not None:
-            await self._ws.close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-        self._task = None
+        for t in list(self._tasks):
+            t.cancel()
+        await self.ws.stop()
 
-    # -- connection -----------------------------------------------------------------------------
-    async def _run(self) -> None:
-        """Connect, subscribe everything watched, read; reconnect with jittered backoff."""
-        attempt = 0
-        while not self._closing:
-            try:
-                async with self.session.ws_connect(self.url, heartbeat=None, autoping=True) as ws:
-                    self._ws = ws
-                    self._last_rx = time.monotonic()
-                    attempt = 0
-                    for st in self._insts.values():
-                        st.sync.reset()
-                        st.subs.clear()
-                    self._send_subscribe([i for i, s in self._insts.items() if not s.failed])
-                    await self._read(ws)
-            except asyncio.CancelledError:
-                raise
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                log.info("OKX live feed %s: %s", self.url, exc)
-            except Exception:
-                log.exception("OKX live feed %s crashed; reconnecting", self.url)
-            finally:
-                self._ws = None
-            if self._closing:
-                break
-            self.reconnects += 1
-            await asyncio.sleep(max(0.2, backoff_delay(min(attempt, 8), RECONNECT_RETRY)))
-            attempt += 1
+    # -- internals ------------------------------------------------------------------------------
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
 
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        while True:
-            try:
-                msg = await ws.receive(timeout=PING_EVERY)
-            except TimeoutError:
-                await ws.send_str("ping")  # OKX keepalive: text ping, text pong
-                continue
-            if msg.type is aiohttp.WSMsgType.TEXT:
-                self._last_rx = time.monotonic()
-                if msg.data != "pong":
-                    self._on_text(msg.data)
-            elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING,
-                              aiohttp.WSMsgType.ERROR):  # fmt: skip
-                return
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("OKX live feed task failed: %s", task.exception())
 
-    def _send_subscribe(self, insts: list[str], op: str = "subscribe") -> None:
-        ws = self._ws
-        if ws is None or ws.closed or not insts:
-            return
-        args = [{"channel": ch, "instId": i} for i in insts for ch in CHANNELS]
-        for k in range(0, len(args), 40):  # keep each frame small (OKX: payload <= 64 KB)
-            payload = msgspec.json.encode({"op": op, "args": args[k : k + 40]}).decode()
-            task = asyncio.ensure_future(ws.send_str(payload))
-            task.add_done_callback(_ignore_result)
+    async def _on_connect(self, _: WsClient) -> None:
+        """A (re)connect: every book must be rebuilt from the snapshot that follows."""
+        for st in self._insts.values():
+            st.sync.reset()
+            st.ticker = None
 
-    def _resubscribe_books(self, inst: str) -> None:
-        ws = self._ws
-        if ws is None or ws.closed:
-            return
-        arg = [{"channel": "books", "instId": inst}]
-        for op in ("unsubscribe", "subscribe"):
-            payload = msgspec.json.encode({"op": op, "args": arg}).decode()
-            asyncio.ensure_future(ws.send_str(payload)).add_done_callback(_ignore_result)
+    async def _resubscribe_books(self, inst: str) -> None:
+        with contextlib.suppress(ConnectionError):
+            await self.ws.send(_sub("unsubscribe", "books", inst))
+            await self.ws.send(_sub("subscribe", "books", inst))
 
-    # -- messages -------------------------------------------------------------------------------
     def _on_text(self, text: str) -> None:
         try:
             msg = self._dec.decode(text)
@@ -183,24 +136,15 @@ class OkxLiveData:
             return
         if not isinstance(msg, dict):
             return
-        arg = msg.get("arg") or {}
+        arg = msg.get("arg")
         inst = str(arg.get("instId", "")) if isinstance(arg, Mapping) else ""
+        if "event" in msg:
+            if msg["event"] == "error":
+                log.warning("OKX live feed: error %s %s", msg.get("code"), msg.get("msg"))
+            return
         st = self._insts.get(inst)
-        event = msg.get("event")
-        if event is not None:
-            if event == "error":
-                log.warning("OKX live feed error: %s %s", msg.get("code"), msg.get("msg"))
-                # a subscription refused for an instrument: stop asking for it
-                for i, s in self._insts.items():
-                    if i in str(msg.get("msg", "")):
-                        s.failed = True
-            elif event == "subscribe" and st is not None:
-                st.subs.add(str(arg.get("channel", "")))
-            return
-        if st is None:
-            return
         data = msg.get("data")
-        if not isinstance(data, list) or not data:
+        if st is None or not isinstance(data, list) or not data or not isinstance(arg, Mapping):
             return
         channel = arg.get("channel")
         if channel == "books":
@@ -210,16 +154,9 @@ class OkxLiveData:
                     continue
                 if st.sync.apply_message(action, item) is SyncResult.RESYNC:
                     log.info("OKX live book %s: %s; resubscribing", inst, st.sync.last_error)
-                    self._resubscribe_books(inst)
+                    self._spawn(self._resubscribe_books(inst))
                     return
                 with contextlib.suppress(TypeError, ValueError):
                     st.book_ts = int(item.get("ts", 0))
-        elif channel == "tickers":
-            item = data[-1]
-            if isinstance(item, dict):
-                st.ticker = item
-
-
-def _ignore_result(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
+        elif channel == "tickers" and isinstance(data[-1], dict):
+            st.ticker = data[-1]
