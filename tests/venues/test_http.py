@@ -103,7 +103,7 @@ async def test_timeout_maps_to_retryable_request_timeout(
     serve: Starter, fake_time: FakeTime
 ) -> None:
     async def handler(req: web.Request, n: int) -> web.Response:
-        await asyncio.sleep(5)
+        await asyncio.sleep(1.0)
         return web.json_response({})
 
     app, seen = counting_app(handler)
