@@ -66,6 +66,7 @@ class EmulatorConfig:
     funding_rate: float = 0.0001
     funding_interval_s: float = 8 * 3600.0
     inst_id_code: bool = False
+    private_push_interval_s: float = 5.0
     periodic_faults: PeriodicFaults = field(default_factory=PeriodicFaults)
 
 

@@ -109,6 +109,17 @@ class OkxTrading:
     def start(self) -> None:
         if self.emu.config.funding_interval_s > 0:
             self.emu.spawn(self._funding_loop(), "okx-funding")
+        if self.emu.config.private_push_interval_s > 0:
+            self.emu.spawn(self._periodic_push(), "okx-private-push")
+
+    async def _periodic_push(self) -> None:
+        """OKX also pushes ``account`` and ``positions`` on a timer (mark-to-market)."""
+        while True:
+            await asyncio.sleep(self.emu.config.private_push_interval_s)
+            self._push_account()
+            for sym, pos in self.account.sim.positions().items():
+                if pos.qty:
+                    self._push_position(sym)
 
     async def stop(self) -> None:
         return None
