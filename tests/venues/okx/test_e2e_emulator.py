@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tradeloop.core.errors import VenueError
 from tradeloop.model import (
     BookLevels,
     Event,
@@ -251,3 +252,44 @@ async def test_private_stream_login_failure_does_not_connect(emu: tuple[Any, str
         assert not stream.connected
     finally:
         await stream.stop()
+
+
+async def test_ws_order_entry_ops(gw: tuple[Any, OkxGateway, Sink]) -> None:
+    _, gateway, sink = gw
+    private = gateway.private
+    assert private is not None
+    q = P.parse_ticker(await gateway.rest.ticker("BTC-USDT"), 0)
+    px = gateway.instruments()["BTC-USDT"].format_price(q.bid * 0.8)
+    (ack,) = await private.send_op(
+        "order",
+        [
+            {
+                "instId": "BTC-USDT",
+                "tdMode": "cash",
+                "side": "buy",
+                "ordType": "limit",
+                "sz": "0.01",
+                "px": px,
+                "clOrdId": "wsop1",
+            }
+        ],
+    )
+    assert ack["sCode"] == "0" and ack["ordId"] and ack["clOrdId"] == "wsop1"
+    await until(lambda: OrderStatus.ACCEPTED in sink.statuses("wsop1"))
+    (cack,) = await private.send_op("cancel-order", [{"instId": "BTC-USDT", "clOrdId": "wsop1"}])
+    assert cack["sCode"] == "0"
+    await until(lambda: OrderStatus.CANCELED in sink.statuses("wsop1"))
+    with pytest.raises(VenueError) as ei:
+        await private.send_op(
+            "order",
+            [
+                {
+                    "instId": "NOPE-USDT",
+                    "tdMode": "cash",
+                    "side": "buy",
+                    "ordType": "market",
+                    "sz": "1",
+                }
+            ],
+        )
+    assert ei.value.code

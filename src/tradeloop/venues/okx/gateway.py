@@ -230,7 +230,10 @@ class OkxGateway(ExecutionClient, DataClient):
     def on_status(self, status: str, detail: str) -> None:
         ev = VenueStatus(ts=self.now_ns(), venue=self.venue, status=status, detail=detail)
         self._account_event(ev)
-        if status == "reconnected" and self.private is not None and self.private.connected:
+        private = self.private
+        if status == "reconnected" and private is not None and detail == private.url:
+            # The orders channel has no snapshot: whatever happened while we were away must
+            # be fetched over REST.
             self._spawn(self.reconcile(), "okx-reconcile")
 
     def _account_event(self, ev: Event) -> None:
