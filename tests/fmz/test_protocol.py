@@ -120,3 +120,35 @@ def test_aggregate_any_period() -> None:
     assert best_source(90, [1, 3, 5, 15, 30, 60]) == 30
     assert best_source(4320, [1, 60, 1440]) == 1440
     assert best_source(7, [1, 3, 5]) == 1
+
+
+async def test_single_flight_shares_and_cancels() -> None:
+    import asyncio
+
+    from tradeloop.fmz.cache import SingleFlight
+
+    calls = 0
+    gate = asyncio.Event()
+
+    async def upstream() -> int:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        return calls
+
+    sf = SingleFlight()
+    a = asyncio.ensure_future(sf.do("k", upstream))
+    b = asyncio.ensure_future(sf.do("k", upstream))
+    await asyncio.sleep(0)
+    a.cancel()  # one docker hangs up: the other still gets the shared answer
+    gate.set()
+    assert await b == 1 and calls == 1
+    gate.clear()
+    c = asyncio.ensure_future(sf.do("k", upstream))
+    await asyncio.sleep(0)
+    c.cancel()  # the last waiter leaves: the upstream call is cancelled, not inherited
+    for _ in range(5):  # let the cancellations run their callbacks
+        await asyncio.sleep(0)
+    assert len(sf) == 0
+    gate.set()
+    assert await sf.do("k", upstream) == 3

@@ -21,23 +21,34 @@ class SingleFlight:
     """Concurrent calls with the same key await one shared task.
 
     The task is shielded: a docker that hangs up (its handler cancelled) does not cancel the
-    upstream request other dockers are waiting on.
+    upstream request other dockers are still waiting on. When the *last* waiter gives up the
+    task is cancelled, so a request arriving later never inherits a call that already
+    outlived its requesters' deadlines.
     """
 
     def __init__(self) -> None:
-        self._inflight: dict[Hashable, asyncio.Task[Any]] = {}
+        self._inflight: dict[Hashable, tuple[asyncio.Task[Any], list[int]]] = {}
 
     async def do(self, key: Hashable, factory: Callable[[], Awaitable[T]]) -> T:
-        task = self._inflight.get(key)
-        if task is None:
+        entry = self._inflight.get(key)
+        if entry is None:
             task = asyncio.ensure_future(factory())
-            self._inflight[key] = task
+            entry = (task, [0])
+            self._inflight[key] = entry
             task.add_done_callback(functools.partial(self._done, key))
-        result: T = await asyncio.shield(task)
-        return result
+        task, waiters = entry
+        waiters[0] += 1
+        try:
+            result: T = await asyncio.shield(task)
+            return result
+        finally:
+            waiters[0] -= 1
+            if waiters[0] == 0 and not task.done():
+                task.cancel()
 
     def _done(self, key: Hashable, task: asyncio.Task[Any]) -> None:
-        if self._inflight.get(key) is task:
+        entry = self._inflight.get(key)
+        if entry is not None and entry[0] is task:
             del self._inflight[key]
         if not task.cancelled():
             task.exception()  # mark retrieved even if every waiter went away

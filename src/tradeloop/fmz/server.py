@@ -219,6 +219,10 @@ def _error_message(exc: BaseException, label: str, timeout: float) -> str | None
         return f"{label}: rate limited by the venue ({exc}); retry later"
     if isinstance(exc, AuthError):
         return f"{label}: authentication failed ({exc})"
+    if isinstance(exc, VenueError) and exc.code == "timeout":
+        return f"{label}: upstream timeout ({exc})"
+    if isinstance(exc, VenueError) and exc.code == "network":
+        return f"{label}: upstream connection error ({exc})"
     if isinstance(exc, VenueError):
         code = f" [{exc.code}]" if exc.code else ""
         return f"{label}: venue error{code}: {exc}"
