@@ -190,7 +190,6 @@ class OMS:
         side = Side.BUY if delta > 0 else Side.SELL
         now = self.clock.now()
         mark = self.portfolio.marks.get(ex.symbol, 0.0)
-        qty = abs(pos) if ex.target == 0.0 else inst.round_qty(abs(delta))
         quote = 0.0
         order_type = OrderType.MARKET
         price = 0.0
@@ -202,9 +201,15 @@ class OMS:
             cash = self.portfolio.cash
             if ex.prefer_quote or delta * mark * (1.0 + inst.taker_fee) > cash:
                 quote = min(delta * mark, cash)
-                qty = 0.0
                 if quote <= 0.0:
                     return
+        # size in lots only when it is used (rounding is the costly part of planning)
+        if quote:
+            qty = 0.0
+        elif ex.target == 0.0:
+            qty = abs(pos)  # flatten exactly what is held, no dust left behind
+        else:
+            qty = inst.round_qty(abs(delta))
         if qty <= 0.0 and quote <= 0.0:
             return
         order = Order(

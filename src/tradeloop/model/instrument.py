@@ -49,8 +49,8 @@ class Instrument:
         object.__setattr__(self, "_tick", _decimal(self.tick_size))
         object.__setattr__(self, "_lot", _decimal(self.lot_size))
         object.__setattr__(self, "is_derivative", self.kind is not InstrumentKind.SPOT)
-        object.__setattr__(self, "_price_dp", self.price_precision)
-        object.__setattr__(self, "_qty_dp", self.qty_precision)
+        object.__setattr__(self, "_price_dp", _decimals(self._tick))
+        object.__setattr__(self, "_qty_dp", _decimals(self._lot))
         if not self.settle:
             object.__setattr__(self, "settle", self.quote)
 
@@ -100,14 +100,20 @@ class Instrument:
 
     @property
     def price_precision(self) -> int:
-        return max(0, -int(self._tick.normalize().as_tuple().exponent))
+        """Decimals of the tick (0.01 -> 2)."""
+        return self._price_dp
 
     @property
     def qty_precision(self) -> int:
-        return max(0, -int(self._lot.normalize().as_tuple().exponent))
+        """Decimals of the lot (1e-8 -> 8)."""
+        return self._qty_dp
 
 
 _LOT_TOLERANCE = Decimal("1e-9")
+
+
+def _decimals(step: Decimal) -> int:
+    return max(0, -int(step.normalize().as_tuple().exponent))
 
 
 def _plain(d: Decimal) -> str:

@@ -35,9 +35,13 @@ def floor_fit(inst: Instrument, budget: float, unit: float) -> float:
     """Most whole lots whose cost (``unit`` per 1 size) stays within ``budget``."""
     if budget <= 0 or unit <= 0:
         return 0.0
-    q = inst.round_qty(budget / unit)
+    # Float floor is enough here: the cost check below steps down a lot if the float quotient
+    # overshot, and a size sized from a budget has no exact "intended" value to preserve.
+    lot = inst.lot_size
+    steps = math.floor(budget / unit / lot)
+    q = round(steps * lot, inst.qty_precision)
     if q > 0 and q * unit > budget:
-        q = inst.round_qty(q - inst.lot_size)
+        q = round((steps - 1) * lot, inst.qty_precision)
     return max(q, 0.0)
 
 
