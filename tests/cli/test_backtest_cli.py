@@ -177,3 +177,28 @@ def test_other_examples_run(tmp_path: Path, example: str, extra: list[str]) -> N
         total = sum(s["total"] for s in result["strategies"])
         assert total == pytest.approx(result["final_equity"] - result["initial_cash"], abs=1e-6)
         assert len(result["strategies"]) == 2
+
+
+def test_backtest_on_real_trades_aggregated_to_bars(tmp_path: Path, shared_data: Path) -> None:
+    trades = shared_data / "candles" / "XRP_ETH-trades.parquet"
+    r = tradeloop(
+        "backtest",
+        SMA,
+        "--data",
+        trades,
+        "--trades",
+        "--interval",
+        "1m",
+        "--symbol",
+        "XRP-ETH",
+        "--param",
+        "fast=3",
+        "--param",
+        "slow=8",
+        "--out",
+        tmp_path / "o",
+        "--no-report",
+    )
+    assert r.returncode == 0, r.stderr
+    result = json.loads((tmp_path / "o" / "result.json").read_text())
+    assert result["bars"] > 100 and result["fills"] > 0

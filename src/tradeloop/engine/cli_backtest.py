@@ -55,7 +55,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="synthetic bars when no --data (default %(default)s)",
     )
     p.add_argument("--seed", type=int, default=7, help="synthetic data seed")
-    p.add_argument("--interval", default="1m", help="synthetic bar interval")
+    p.add_argument(
+        "--interval", default="1m", help="bar interval for synthetic data or --trades aggregation"
+    )
+    p.add_argument(
+        "--trades",
+        action="store_true",
+        help="--data holds trades: aggregate them into time bars of --interval",
+    )
+    p.add_argument(
+        "--empty-bars",
+        choices=["carry", "skip"],
+        default="carry",
+        help="with --trades: intervals without trades give a flat bar (carry) or none",
+    )
     p.add_argument(
         "--algo",
         choices=[a.value for a in ExecAlgo],
@@ -101,6 +114,14 @@ def split_symbol(symbol: str) -> tuple[str, str]:
 
 
 def load_data(args: argparse.Namespace, symbol: str) -> BarSeries:
+    if args.data and args.trades:
+        from tradeloop.data.aggregate import EmptyBarPolicy, resample_trades
+        from tradeloop.data.intervals import parse_interval
+        from tradeloop.data.loaders import load_trades
+
+        policy = EmptyBarPolicy.CARRY if args.empty_bars == "carry" else EmptyBarPolicy.SKIP
+        trades = load_trades(args.data, symbol=symbol)
+        return resample_trades(trades, parse_interval(args.interval), policy)
     if args.data:
         from tradeloop.data.loaders import load_bars
 
