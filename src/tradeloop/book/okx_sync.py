@@ -101,10 +101,37 @@ class OkxBookSync:
         parsed: FloatLevels | None = None,
     ) -> SyncResult:
         """Apply one ``books`` data item. ``action`` is ``"snapshot"`` or ``"update"``;
-        ``parsed`` optionally gives the levels as floats already (aligned with the text)."""
+        levels are ``[px_text, sz_text, ...]``; ``parsed`` optionally gives them as floats."""
+        if parsed is None:
+            parsed = (
+                [(float(lv[0]), float(lv[1])) for lv in bids],
+                [(float(lv[0]), float(lv[1])) for lv in asks],
+            )
+        return self.apply_joined(
+            action,
+            [lv[0] + ":" + lv[1] for lv in bids],
+            [lv[0] + ":" + lv[1] for lv in asks],
+            parsed,
+            checksum,
+            prev_seq_id,
+            seq_id,
+        )
+
+    def apply_joined(
+        self,
+        action: str,
+        bids: Sequence[str],
+        asks: Sequence[str],
+        parsed: FloatLevels,
+        checksum: int | None = None,
+        prev_seq_id: int | None = None,
+        seq_id: int | None = None,
+    ) -> SyncResult:
+        """:meth:`apply` for levels already split into ``"px:sz"`` texts and (price, size)
+        floats — what the WS decoder produces without any per-level Python parsing."""
         book = self.book
         if action == "snapshot":
-            self.last_levels = book.apply_snapshot(bids, asks, parsed)
+            book.apply_joined(True, bids, asks, parsed)
             self.synced = True
         else:
             if not self.synced:
@@ -114,7 +141,8 @@ class OkxBookSync:
                 return self._fail(
                     f"{book.symbol}: sequence gap (prevSeqId {prev_seq_id} != last seqId {last})"
                 )
-            self.last_levels = book.apply_deltas(bids, asks, parsed)
+            book.apply_joined(False, bids, asks, parsed)
+        self.last_levels = parsed
         self.seq_id = seq_id
         if self.verify and checksum is not None:
             local = okx_book_checksum(*book.top_joined(CHECKSUM_DEPTH))

@@ -42,14 +42,14 @@ class _Side:
         caller already has them, saves parsing the strings again)."""
         if parsed is None:
             parsed = [(float(lv[0]), float(lv[1])) for lv in levels]
-        sign = self._sign
-        self._levels = {
-            sign * p: lv[0] + ":" + lv[1]
-            for lv, (p, q) in zip(levels, parsed, strict=True)
-            if q != 0.0
-        }
-        self._keys = sorted(self._levels)
+        self.load_joined([lv[0] + ":" + lv[1] for lv in levels], parsed)
         return parsed
+
+    def load_joined(self, joined: Sequence[str], parsed: Sequence[tuple[float, float]]) -> None:
+        """Replace the side from ``"px:sz"`` texts and their aligned (price, size) floats."""
+        sign = self._sign
+        self._levels = {sign * p: j for j, (p, q) in zip(joined, parsed, strict=True) if q != 0.0}
+        self._keys = sorted(self._levels)
 
     def update(
         self, levels: Sequence[Level], parsed: list[tuple[float, float]] | None = None
@@ -59,10 +59,16 @@ class _Side:
         e.g. floats msgspec already decoded, aligned with ``levels``)."""
         if parsed is None:
             parsed = [(float(lv[0]), float(lv[1])) for lv in levels]
+        self.update_joined([lv[0] + ":" + lv[1] for lv in levels], parsed)
+        return parsed
+
+    def update_joined(self, joined: Sequence[str], parsed: Sequence[tuple[float, float]]) -> None:
+        """Apply deltas given as ``"px:sz"`` texts and their aligned (price, size) floats —
+        the hot path: no string parsing or formatting in Python at all."""
         d = self._levels
         keys = self._keys
         sign = self._sign
-        for lv, (p, q) in zip(levels, parsed, strict=True):
+        for j, (p, q) in zip(joined, parsed, strict=True):
             k = sign * p
             if q == 0.0:
                 if d.pop(k, None) is not None:
@@ -72,8 +78,7 @@ class _Side:
             else:
                 if k not in d:
                     insort(keys, k)
-                d[k] = lv[0] + ":" + lv[1]
-        return parsed
+                d[k] = j
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -140,6 +145,22 @@ class OrderBook:
         if parsed is None:
             return self.bids.update(bids), self.asks.update(asks)
         return self.bids.update(bids, parsed[0]), self.asks.update(asks, parsed[1])
+
+    def apply_joined(
+        self,
+        snapshot: bool,
+        bids: Sequence[str],
+        asks: Sequence[str],
+        parsed: FloatLevels,
+    ) -> None:
+        """Fast path for decoders that already split each level into a ``"px:sz"`` text and a
+        (price, size) float pair (see ``venues/okx/ws.py``)."""
+        if snapshot:
+            self.bids.load_joined(bids, parsed[0])
+            self.asks.load_joined(asks, parsed[1])
+        else:
+            self.bids.update_joined(bids, parsed[0])
+            self.asks.update_joined(asks, parsed[1])
 
     def best_bid(self) -> tuple[float, float] | None:
         return self.bids.best()

@@ -177,9 +177,13 @@ class OkxGateway(ExecutionClient, DataClient):
         await self.load_instruments()
         if self.rest.credentials is not None:
             self.private = self._stream(C.WS_PRIVATE, private=True)
-            await self.private.subscribe(
-                {"channel": "orders", "instType": "ANY"}, {"channel": "account"}
-            )
+            args: list[dict[str, str]] = [
+                {"channel": "orders", "instType": "ANY"},
+                {"channel": "account"},
+            ]
+            if any(t != "SPOT" for t in self.inst_types):
+                args.append({"channel": "positions", "instType": "ANY"})
+            await self.private.subscribe(*args)
             await self.private.start()
 
     async def stop(self) -> None:

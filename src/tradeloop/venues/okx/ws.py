@@ -61,15 +61,31 @@ class _BookItem(msgspec.Struct):
     seqId: int | None = None
 
 
+class _TextLevel(msgspec.Struct, array_like=True, gc=False):
+    """``[px, sz, "0", numOrders]`` → the two strings the checksum needs (the trailing
+    elements are skipped by the decoder, which halves the strings allocated per level)."""
+
+    px: str
+    sz: str
+
+
+class _TextBookItem(msgspec.Struct):
+    asks: list[_TextLevel]
+    bids: list[_TextLevel]
+    checksum: int | None = None
+    prevSeqId: int | None = None
+    seqId: int | None = None
+
+
 class _BookFrame(msgspec.Struct):
     """A ``books`` push decoded in one pass (the hot path: no second decode of ``data``)."""
 
     arg: dict[str, Any]
-    data: list[_BookItem]
+    data: list[_TextBookItem]
     action: str = "update"
 
 
-class _FloatLevel(msgspec.Struct, array_like=True):
+class _FloatLevel(msgspec.Struct, array_like=True, gc=False):
     px: float
     sz: float  # trailing ["0", numOrders] elements are ignored
 
@@ -262,7 +278,9 @@ class OkxStream:
                 pass  # not the usual shape: take the generic path
             else:
                 floats = _float_book_decoder.decode(text).data
-                self._on_book(str(bf.arg.get("channel", "")), bf.arg, bf.action, bf.data, floats)
+                self._on_book_fast(
+                    str(bf.arg.get("channel", "")), bf.arg, bf.action, bf.data, floats
+                )
                 return
         try:
             frame = _frame_decoder.decode(text)
@@ -290,26 +308,67 @@ class OkxStream:
             log.warning("%s: OKX notice %s %s", self.client.name, frame.code, frame.msg)
             self.handler.on_status("notice", f"{frame.code} {frame.msg}")
 
-    def _on_book(
+    def _on_book_fast(
         self,
         channel: str,
         arg: dict[str, Any],
         action: str,
-        items: list[_BookItem],
-        floats: list[_FloatBookItem] | None = None,
+        items: list[_TextBookItem],
+        floats: list[_FloatBookItem],
     ) -> None:
+        """The hot path: text and floats both decoded by msgspec; Python only joins."""
         inst = str(arg.get("instId", ""))
         sync = self.books.get(inst)
         if sync is None:
             return  # unsubscribed meanwhile
         now = self.now_ns()
-        for i, item in enumerate(items):
-            parsed = None
-            if floats is not None:
-                fi = floats[i]
-                parsed = ([(x.px, x.sz) for x in fi.bids], [(x.px, x.sz) for x in fi.asks])
+        snapshot = action == "snapshot"
+        for item, fi in zip(items, floats, strict=True):
+            fb = [(x.px, x.sz) for x in fi.bids]
+            fa = [(x.px, x.sz) for x in fi.asks]
+            res = sync.apply_joined(
+                action,
+                [lv.px + ":" + lv.sz for lv in item.bids],
+                [lv.px + ":" + lv.sz for lv in item.asks],
+                (fb, fa),
+                item.checksum,
+                item.prevSeqId,
+                item.seqId,
+            )
+            if res is SyncResult.APPLIED:
+                self.handler.on_market_data(
+                    BookLevels(
+                        ts=now,
+                        symbol=inst,
+                        bids=fb,
+                        asks=fa,
+                        snapshot=snapshot,
+                        sequence=item.seqId or 0,
+                    )
+                )
+            elif res is SyncResult.RESYNC:
+                self._resync_later(channel, inst, sync.last_error)
+                return
+
+    def _resync_later(self, channel: str, inst: str, reason: str) -> None:
+        log.warning("%s: %s; resubscribing", self.client.name, reason)
+        self.handler.on_status("resync", reason)
+        task = asyncio.get_running_loop().create_task(self.resync_book(channel, inst))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_book(
+        self, channel: str, arg: dict[str, Any], action: str, items: list[_BookItem]
+    ) -> None:
+        """Generic path (frames the fast decoder did not accept)."""
+        inst = str(arg.get("instId", ""))
+        sync = self.books.get(inst)
+        if sync is None:
+            return  # unsubscribed meanwhile
+        now = self.now_ns()
+        for item in items:
             res = sync.apply(
-                action, item.bids, item.asks, item.checksum, item.prevSeqId, item.seqId, parsed
+                action, item.bids, item.asks, item.checksum, item.prevSeqId, item.seqId
             )
             if res is SyncResult.APPLIED:
                 fb, fa = sync.last_levels
@@ -324,11 +383,7 @@ class OkxStream:
                     )
                 )
             elif res is SyncResult.RESYNC:
-                log.warning("%s: %s; resubscribing", self.client.name, sync.last_error)
-                self.handler.on_status("resync", sync.last_error)
-                task = asyncio.get_running_loop().create_task(self.resync_book(channel, inst))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._resync_later(channel, inst, sync.last_error)
                 return
 
     def _on_push(self, channel: str, frame: _Frame) -> None:
