@@ -195,3 +195,23 @@ def test_two_strategies_net_into_one_account_and_pnl_adds_up() -> None:
         b.positions["BTC-USDT"].qty for b in p.books.values() if "BTC-USDT" in b.positions
     )
     assert virtual == pytest.approx(p.position_qty("BTC-USDT"), abs=1e-9)
+
+
+class Timed(Strategy):
+    def on_start(self) -> None:
+        self.fired: list[tuple[str, int, int]] = []
+        self.set_timer("hourly", 60 * MIN, start_ns=self.now - self.now % (60 * MIN) + 60 * MIN)
+
+    def on_timer(self, name: str, ts: int) -> None:
+        self.fired.append((name, ts, self.now))
+
+
+def test_strategy_timers_fire_on_simulated_time() -> None:
+    bars = synthetic_bars(n=300, seed=1)  # 5 hours of 1m bars
+    s = Timed()
+    run_backtest([s], bars, BTC, BacktestConfig())
+    start = int(bars.start[0])
+    first = start - start % (60 * MIN) + 60 * MIN
+    assert [t for _, t, _ in s.fired] == [first + k * 60 * MIN for k in range(len(s.fired))]
+    assert len(s.fired) == 5
+    assert all(now == ts for _, ts, now in s.fired)  # the clock reads the timer's own time
