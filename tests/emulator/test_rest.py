@@ -409,3 +409,30 @@ async def test_misc_account_endpoints(client: Client) -> None:
     assert [r["instId"] for r in mark["data"]] == ["BTC-USDT-SWAP"]
     _, hist = await client.get("/api/v5/trade/fills-history?instType=SPOT", signed=True)
     assert hist["code"] == "0"
+
+
+async def test_listing_pagination_and_bad_params(client: Client) -> None:
+    ids = []
+    for px in ("1000", "1001", "1002"):
+        _, body = await client.post(
+            "/api/v5/trade/order",
+            {
+                "instId": "BTC-USDT",
+                "tdMode": "cash",
+                "side": "buy",
+                "ordType": "limit",
+                "sz": "0.001",
+                "px": px,
+            },
+        )
+        ids.append(body["data"][0]["ordId"])
+    _, pend = await client.get("/api/v5/trade/orders-pending?instType=SPOT", signed=True)
+    assert [r["ordId"] for r in pend["data"]] == ids[::-1]  # newest first
+    _, older = await client.get(f"/api/v5/trade/orders-pending?after={ids[2]}&limit=1", signed=True)
+    assert [r["ordId"] for r in older["data"]] == [ids[1]]
+    _, newer = await client.get(f"/api/v5/trade/orders-pending?before={ids[0]}", signed=True)
+    assert [r["ordId"] for r in newer["data"]] == [ids[2], ids[1]]
+    _, bad = await client.get("/api/v5/trade/orders-pending?after=abc", signed=True)
+    assert bad["code"] == "51000"
+    _, hist = await client.get("/api/v5/trade/orders-history", signed=True)
+    assert hist["code"] == "50014"

@@ -88,7 +88,8 @@ def _listing(emu: OkxEmulator, ctx: Ctx, open_: bool) -> list[Any]:
     kind, inst_id = ctx.get("instType"), ctx.get("instId")
     ord_type, state = ctx.get("ordType"), ctx.get("state")
     limit = int_param(ctx, "limit", 100, 1, 100)
-    after, before = ctx.get("after"), ctx.get("before")
+    after = int_param(ctx, "after", 0, 0, 1 << 80)
+    before = int_param(ctx, "before", 0, 0, 1 << 80)
     rows = []
     for oid in sorted(tr.account.infos, key=int, reverse=True):
         info = tr.account.infos[oid]
@@ -102,9 +103,9 @@ def _listing(emu: OkxEmulator, ctx: Ctx, open_: bool) -> list[Any]:
             continue
         if inst_id and info.symbol != inst_id:
             continue
-        if after and int(oid) >= int(after):
+        if after and int(oid) >= after:
             continue
-        if before and int(oid) <= int(before):
+        if before and int(oid) <= before:
             continue
         row = tr.rows_for(info)
         if row is None:
@@ -134,7 +135,8 @@ async def fills(emu: OkxEmulator, ctx: Ctx) -> list[Any]:
     tr = _t(emu)
     kind, inst_id, ord_id = ctx.get("instType"), ctx.get("instId"), ctx.get("ordId")
     limit = int_param(ctx, "limit", 100, 1, 100)
-    after, before = ctx.get("after"), ctx.get("before")
+    after = int_param(ctx, "after", 0, 0, 1 << 80)
+    before = int_param(ctx, "before", 0, 0, 1 << 80)
     out: list[tuple[int, dict[str, Any]]] = []
     for info in tr.account.infos.values():
         if (kind and inst_type(info.symbol) != kind) or (inst_id and info.symbol != inst_id):
@@ -144,7 +146,7 @@ async def fills(emu: OkxEmulator, ctx: Ctx) -> list[Any]:
         inst = emu.instruments[info.symbol]
         for f in info.fills:
             bill = int(f.trade_id)
-            if (after and bill >= int(after)) or (before and bill <= int(before)):
+            if (after and bill >= after) or (before and bill <= before):
                 continue
             out.append((bill, fill_row(info, inst, f, info.extra)))
     out.sort(key=lambda x: x[0], reverse=True)
