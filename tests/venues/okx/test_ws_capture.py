@@ -109,3 +109,15 @@ def test_subscription_batching_respects_size_limit() -> None:
     assert all(len(b) <= 64 * 1024 for b in batched)
     args = [a for b in batched for a in json.loads(b)["args"]]
     assert len(args) == 3000 and args[0] == {"channel": "books", "instId": "X0-USDT"}
+
+
+async def test_books5_and_bbo_are_quotes_not_book_updates(shared_data: Path) -> None:
+    stream, sink = await _stream()
+    await stream.subscribe({"channel": "books5", "instId": "BTC-USDT"})
+    snap = json.loads((shared_data / "fixtures/okx/ws_bbo_tbt.json").read_text())
+    five = {"arg": {"channel": "books5", "instId": "BTC-USDT"}, "data": snap["data"]}
+    stream._on_text(json.dumps(five, separators=(",", ":")))
+    stream._on_text(json.dumps(snap, separators=(",", ":")))
+    quotes = [e for e in sink.events if isinstance(e, QuoteTick)]
+    assert [(q.bid, q.ask) for q in quotes] == [(8476.97, 8476.98)] * 2
+    assert stream.books["BTC-USDT"].checksums_ok == 0 and not stream.books["BTC-USDT"].synced

@@ -376,22 +376,24 @@ class OkxGateway(ExecutionClient, DataClient):
             self._reject(track, f"OKX {exc.code}: {exc}")
             return
         track.venue_order_id = str(res.get("ordId", ""))
-        existing = res.get("existing")
-        if isinstance(existing, dict) and existing.get("state"):
-            self._emit_report(
-                track, P.parse_order_report(existing, self.now_ns(), track.client_order_id)
-            )
-        else:
-            self._emit_report(
-                track,
-                OrderReport(
-                    ts=self.now_ns(),
-                    client_order_id=track.client_order_id,
-                    venue_order_id=track.venue_order_id,
-                    symbol=track.symbol,
-                    status=OrderStatus.ACCEPTED,
-                ),
-            )
+        if isinstance(res.get("existing"), dict):
+            # An earlier attempt landed (duplicate clOrdId): it may already have filled, so
+            # bring it up to date the safe way (fills first, then the state).
+            try:
+                await self._refresh(track)
+                return
+            except VenueError as exc:
+                log.warning("OKX: refresh of %s failed: %s", track.okx_id, exc)
+        self._emit_report(
+            track,
+            OrderReport(
+                ts=self.now_ns(),
+                client_order_id=track.client_order_id,
+                venue_order_id=track.venue_order_id,
+                symbol=track.symbol,
+                status=OrderStatus.ACCEPTED,
+            ),
+        )
 
     async def _resolve_unknown(self, track: _Track, attempts: int = 5, delay: float = 1.0) -> None:
         for i in range(attempts):

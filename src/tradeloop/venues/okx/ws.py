@@ -99,6 +99,8 @@ class _FloatBookFrame(msgspec.Struct):
     data: list[_FloatBookItem]
 
 
+_BOOK_PREFIX = '{"arg":{"channel":"books'
+_BOOKS5_PREFIX = '{"arg":{"channel":"books5"'
 _frame_decoder = msgspec.json.Decoder(_Frame)
 _book_frame_decoder = msgspec.json.Decoder(_BookFrame)
 # A second, lax (string → float) decode of the same frame: msgspec parses the numbers in C,
@@ -271,17 +273,20 @@ class OkxStream:
 
     # -- receive --------------------------------------------------------------------------
     def _on_text(self, text: str) -> None:
-        if text.startswith('{"arg":{"channel":"books') and '"data"' in text:
+        # Hot path: a full-depth book push (books / books-l2-tbt / books50-l2-tbt) decoded in
+        # two C passes; "books5" shares the prefix but is a top-of-book snapshot channel, so
+        # anything not in BOOK_CHANNELS (or not shaped as expected) takes the generic path.
+        if text.startswith(_BOOK_PREFIX) and not text.startswith(_BOOKS5_PREFIX):
             try:
                 bf = _book_frame_decoder.decode(text)
-            except msgspec.DecodeError:
-                pass  # not the usual shape: take the generic path
-            else:
                 floats = _float_book_decoder.decode(text).data
-                self._on_book_fast(
-                    str(bf.arg.get("channel", "")), bf.arg, bf.action, bf.data, floats
-                )
-                return
+            except msgspec.DecodeError:
+                pass
+            else:
+                channel = str(bf.arg.get("channel", ""))
+                if channel in BOOK_CHANNELS and len(floats) == len(bf.data):
+                    self._on_book_fast(channel, bf.arg, bf.action, bf.data, floats)
+                    return
         try:
             frame = _frame_decoder.decode(text)
         except msgspec.DecodeError:
