@@ -293,3 +293,19 @@ async def test_ws_order_entry_ops(gw: tuple[Any, OkxGateway, Sink]) -> None:
             ],
         )
     assert ei.value.code
+
+
+async def test_reconcile_over_rest_recovers_missed_fills(gw: tuple[Any, OkxGateway, Sink]) -> None:
+    _, gateway, sink = gw
+    assert gateway.private is not None
+    await gateway.private.stop()  # pushes are lost from here on
+    gateway.submit_order(_order("missed1", Side.BUY, 0.02))
+    await gateway.drain()
+    assert sink.statuses("missed1") == [OrderStatus.ACCEPTED]  # the REST answer only
+    await gateway.reconcile()
+    assert sink.statuses("missed1")[-1] is OrderStatus.FILLED
+    fills = [f for f in sink.fills if f.client_order_id == "missed1"]
+    assert fills and sum(f.qty for f in fills) == pytest.approx(0.02)
+    assert sink.order.index("fill") < sink.order.index("report:filled")
+    await gateway.reconcile()  # idempotent: nothing new
+    assert len([f for f in sink.fills if f.client_order_id == "missed1"]) == len(fills)
