@@ -444,3 +444,25 @@ async def test_user_taker_fill_prints_on_public_tape(
     _, tape = await frozen_client.get("/api/v5/market/trades?instId=ETH-USDT&limit=1")
     assert tape["data"][0]["tradeId"] == pushed[-1]["tradeId"]
     await ws.ws.close()
+
+
+async def test_idle_connections_closed_like_okx(session: aiohttp.ClientSession) -> None:
+    from .helpers import make_config
+
+    emu = OkxEmulator(make_config(ws_idle_timeout_s=0.3, tick_interval_ms=0))
+    await emu.start("127.0.0.1", 0)
+    try:
+        url = f"{emu.base_url.replace('http', 'ws')}/ws/v5/private"
+        async with session.ws_connect(url) as silent, session.ws_connect(url) as pinger:
+            closed = asyncio.create_task(silent.receive(timeout=5))
+            for _ in range(100):  # the pinger stays alive while the silent one is closed
+                await pinger.send_str("ping")
+                assert (await pinger.receive(timeout=5)).data == "pong"
+                if closed.done():
+                    break
+                await asyncio.sleep(0.05)
+            msg = await closed
+            assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == 4004
+            assert not pinger.closed
+    finally:
+        await emu.stop()

@@ -40,6 +40,7 @@ def _okx_server(args: argparse.Namespace) -> Any:
         instruments_file=args.instruments_file,
         leverage=args.leverage,
         inst_id_code=args.inst_id_code,
+        ws_idle_timeout_s=args.ws_idle_timeout,
         funding_rate=args.funding_rate,
         funding_interval_s=args.funding_interval_s,
         periodic_faults=PeriodicFaults(
@@ -116,6 +117,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=8 * 3600.0,
         help="seconds between funding settlements (0 = never)",
+    )
+    parser.add_argument(
+        "--ws-idle-timeout",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="close silent WS connections like OKX (30); 0 = never",
     )
     faults = parser.add_argument_group("faults (also at POST /__admin/faults)")
     faults.add_argument(

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 import zlib
 from collections import defaultdict
 from collections.abc import Callable
@@ -51,12 +52,17 @@ class Conn:
         self.public_keys: set[tuple[str, str]] = set()
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_MAX)
         self.closed = False
+        self.last_io = time.monotonic()
         self._closer: asyncio.Future[Any] | None = None
         self.writer = asyncio.create_task(self._write(), name=f"okx-ws-{self.conn_id}")
+
+    def touch(self) -> None:
+        self.last_io = time.monotonic()
 
     def send(self, text: str) -> None:
         if self.closed:
             return
+        self.last_io = time.monotonic()
         try:
             self.queue.put_nowait(text)
         except asyncio.QueueFull:
@@ -84,6 +90,9 @@ class Conn:
         self.writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self.writer
+        if self._closer is not None:  # let a server-initiated close finish its handshake
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._closer
 
 
 class BookSeq:
@@ -338,6 +347,20 @@ class Hub:
                         conn.send_json({"arg": arg, "data": data})
 
         self.defer(go)
+
+    def close_idle(self, timeout_s: float) -> int:
+        """Close connections with no traffic either way for ``timeout_s`` (OKX: 30 s, close
+        code 4004), so clients that forget to ``ping`` find out here, not in production."""
+        now = time.monotonic()
+        n = 0
+        for conn in list(self.conns):
+            if not conn.closed and now - conn.last_io > timeout_s:
+                conn.closed = True
+                conn._closer = asyncio.ensure_future(
+                    conn.ws.close(code=4004, message=b"No data received in 30s.")
+                )
+                n += 1
+        return n
 
     async def close_all(self) -> None:
         for conn in list(self.conns):

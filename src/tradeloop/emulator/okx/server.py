@@ -15,6 +15,7 @@ WebSockets live on the same port at ``/ws/v5/public``, ``/ws/v5/private`` and
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,8 @@ class EmulatorConfig:
     ``funding_interval_s`` is how often funding is settled on swap positions (OKX: 8 h).
     ``instruments_file`` points at a cryptofeed ``OKX.0`` capture for real tick/lot sizes
     (default: looked up beside the repo, else built-in defaults).
+    ``ws_idle_timeout_s`` closes WS connections silent both ways for that long (OKX does at
+    30 s; 0 = never).
     ``inst_id_code`` adds OKX's numeric ``instIdCode`` to instruments (ccxt then sends it
     instead of ``instId`` in WS order entry); off by default to keep clients on ``instId``.
     """
@@ -67,6 +70,7 @@ class EmulatorConfig:
     funding_interval_s: float = 8 * 3600.0
     inst_id_code: bool = False
     private_push_interval_s: float = 5.0
+    ws_idle_timeout_s: float = 0.0
     periodic_faults: PeriodicFaults = field(default_factory=PeriodicFaults)
 
 
@@ -144,8 +148,15 @@ class OkxEmulator(EmulatorServer):
 
     async def on_start(self) -> None:
         self.driver.start()
+        if self.config.ws_idle_timeout_s > 0:
+            self.spawn(self._idle_sweeper(self.config.ws_idle_timeout_s), "okx-ws-idle")
         if self.trading is not None:
             self.trading.start()
+
+    async def _idle_sweeper(self, timeout_s: float) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, timeout_s / 4))
+            self.hub.close_idle(timeout_s)
 
     async def on_stop(self) -> None:
         await self.driver.stop()

@@ -55,6 +55,7 @@ def handler(emu: OkxEmulator, kind: str) -> Any:
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
+                    conn.touch()
                     await emu.faults.delay()
                     _on_text(emu, conn, msg.data)
                 elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
