@@ -27,6 +27,7 @@ class FakeOkx:
         self.fail_next: list[tuple[int, dict[str, Any]]] = []  # (status, body) responses
         self.drop_after_accept = 0  # accept the order but answer 503 this many times
         self.requests: list[str] = []
+        self.skew_once = False  # refuse the next signed request with 50102
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -44,6 +45,11 @@ class FakeOkx:
         if req.headers.get("OK-ACCESS-SIGN") != want or req.headers.get("OK-ACCESS-KEY") != KEY:
             return web.json_response(
                 {"code": "50113", "msg": "Invalid Sign", "data": []}, status=401
+            )
+        if self.skew_once:
+            self.skew_once = False
+            return web.json_response(
+                {"code": "50102", "msg": "Timestamp request expired", "data": []}, status=401
             )
         if self.fail_next:
             status, payload = self.fail_next.pop(0)
@@ -185,3 +191,14 @@ async def test_generic_request_passthrough(okx: Any) -> None:
     data = await client.request("GET", "/api/v5/public/time")
     assert data == [{"ts": "1700000000000"}]
     assert fake.requests[-1] == "GET /api/v5/public/time"
+
+
+async def test_timestamp_expired_resyncs_clock_and_retries_once(okx: Any) -> None:
+    fake, client = okx
+    fake.skew_once = True
+    assert await client.balance() == [{"details": []}]
+    assert [r.split("?")[0] for r in fake.requests] == [
+        "GET /api/v5/account/balance",
+        "GET /api/v5/public/time",
+        "GET /api/v5/account/balance",
+    ]

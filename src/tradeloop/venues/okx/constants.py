@@ -84,6 +84,7 @@ AUTH_CODES: Final = frozenset(
         "60004", "60005", "60006", "60007", "60009", "60011", "60024",
     }
 )  # fmt: skip
+TIMESTAMP_EXPIRED: Final = "50102"
 DUPLICATE_CLORDID: Final = "51016"
 ORDER_NOT_FOUND: Final = "51603"
 CANCEL_FAILED: Final = "51400"

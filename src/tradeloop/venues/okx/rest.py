@@ -164,23 +164,40 @@ class OkxRestClient:
         retry_safe: bool | None = None,
     ) -> Any:
         """Any OKX endpoint: GET params go in the query, other methods send them as the JSON
-        body. Returns ``data``. Used for passthroughs (FMZ bridge) and by every method here."""
+        body. Returns ``data``. Used for passthroughs (FMZ bridge) and by every method here.
+
+        A signed request refused for clock skew (50102, "timestamp expired") re-measures the
+        server offset and is sent once more: the request never executed, so this is safe."""
         method = method.upper()
-        if method == "GET":
-            if isinstance(params, list):
-                raise VenueError("GET params must be a mapping")
-            env = await self.http.request(
-                method, path, params=params, signed=signed, retry_safe=retry_safe
-            )
-        else:
-            env = await self.http.request(
-                method,
-                path,
-                body=params if params is not None else {},
-                signed=signed,
-                retry_safe=retry_safe,
-            )
+        if method == "GET" and isinstance(params, list):
+            raise VenueError("GET params must be a mapping")
+        try:
+            env = await self._send(method, path, params, signed, retry_safe)
+        except AuthError as exc:
+            if exc.code != C.TIMESTAMP_EXPIRED or not signed:
+                raise
+            log.warning("OKX refused our timestamp (%s); re-syncing the clock", exc.code)
+            await self.sync_time()
+            env = await self._send(method, path, params, signed, retry_safe)
         return env.get("data", []) if isinstance(env, dict) else env
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | list[Any] | None,
+        signed: bool,
+        retry_safe: bool | None,
+    ) -> Any:
+        if method == "GET":
+            query = params if not isinstance(params, list) else None
+            return await self.http.request(
+                method, path, params=query, signed=signed, retry_safe=retry_safe
+            )
+        body = params if params is not None else {}
+        return await self.http.request(
+            method, path, body=body, signed=signed, retry_safe=retry_safe
+        )
 
     async def _get(
         self, path: str, params: Mapping[str, Any] | None = None, signed: bool = False
