@@ -41,6 +41,7 @@ def _okx_server(args: argparse.Namespace) -> Any:
         leverage=args.leverage,
         inst_id_code=args.inst_id_code,
         ws_idle_timeout_s=args.ws_idle_timeout,
+        replay_file=args.replay,
         funding_rate=args.funding_rate,
         funding_interval_s=args.funding_interval_s,
         periodic_faults=PeriodicFaults(
@@ -117,6 +118,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=8 * 3600.0,
         help="seconds between funding settlements (0 = never)",
+    )
+    parser.add_argument(
+        "--replay",
+        default=None,
+        metavar="CAPTURE",
+        help="replay recorded books/trades for the symbols found in this WS capture",
     )
     parser.add_argument(
         "--ws-idle-timeout",

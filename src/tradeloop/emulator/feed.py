@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from tradeloop.emulator.market import BookChange, MarketParams, SymbolMarket, default_start_price
+from tradeloop.emulator.replay import Record, ReplayMarket
 from tradeloop.model.instrument import Instrument
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class MarketDriver:
         seed: int,
         params: MarketParams,
         start_prices: dict[str, float] | None = None,
+        replays: dict[str, list[Record]] | None = None,
     ) -> None:
         self.params = params
         self.markets: dict[str, SymbolMarket] = {}
@@ -47,9 +49,14 @@ class MarketDriver:
             px = (
                 start_prices.get(inst.symbol) or start_prices.get(spot) or default_start_price(spot)
             )
-            self.markets[inst.symbol] = SymbolMarket(
-                inst, px, seed * 1_000_003 + i, params, t, trade_id_base=100_000_000 * (i + 1)
-            )
+            rng_seed, id_base = seed * 1_000_003 + i, 100_000_000 * (i + 1)
+            recorded = (replays or {}).get(inst.symbol)
+            if recorded:
+                self.markets[inst.symbol] = ReplayMarket(
+                    inst, recorded, rng_seed, params, t, id_base
+                )
+            else:
+                self.markets[inst.symbol] = SymbolMarket(inst, px, rng_seed, params, t, id_base)
         self._task: asyncio.Task[None] | None = None
         self._warm_up(t, steps=40)
 

@@ -47,6 +47,8 @@ class EmulatorConfig:
     ``funding_interval_s`` is how often funding is settled on swap positions (OKX: 8 h).
     ``instruments_file`` points at a cryptofeed ``OKX.0`` capture for real tick/lot sizes
     (default: looked up beside the repo, else built-in defaults).
+    ``replay_file``: an OKX WS capture (cryptofeed format); symbols found in it replay their
+    recorded books and trades (looping) instead of the synthetic walk.
     ``ws_idle_timeout_s`` closes WS connections silent both ways for that long (OKX does at
     30 s; 0 = never).
     ``inst_id_code`` adds OKX's numeric ``instIdCode`` to instruments (ccxt then sends it
@@ -71,6 +73,7 @@ class EmulatorConfig:
     inst_id_code: bool = False
     private_push_interval_s: float = 5.0
     ws_idle_timeout_s: float = 0.0
+    replay_file: str | None = None
     periodic_faults: PeriodicFaults = field(default_factory=PeriodicFaults)
 
 
@@ -98,8 +101,14 @@ class OkxEmulator(EmulatorServer):
             levels=config.book_levels,
             trade_probability=config.trade_probability,
         )
+        replays = None
+        if config.replay_file:
+            from tradeloop.emulator.okx.replay import load_capture
+
+            replays = load_capture(config.replay_file, set(self.instruments))
+            log.info("replaying %s from %s", sorted(replays), config.replay_file)
         self.driver = MarketDriver(
-            self.instruments.values(), config.seed, params, config.start_prices
+            self.instruments.values(), config.seed, params, config.start_prices, replays
         )
         self.hub = Hub(self.faults, config.seed, self.funding_rate)
         self.driver.listeners.append(self.hub.on_step)
