@@ -303,3 +303,29 @@ async def test_many_keys_at_once(env: Env) -> None:
     assert all("authentication failed" in r["error"] for r in replies[20:30])
     assert all(r["data"]["symbol"] == "ETH_USDT" for r in replies[30:])
     assert len(env.venue._clients) == 11
+
+
+async def test_balance_cache_follows_account_pushes(env: Env) -> None:
+    from tradeloop.venues.okx.rest import OkxRestClient
+
+    first = await env.data("accounts")
+    live = env.venue._accounts[(KEY, PACKED)]
+    for _ in range(200):  # bounded: the first call after the socket's first push is cached
+        if live.cached() is not None:
+            break
+        await asyncio.sleep(0.02)
+        await env.data("accounts")
+    assert live.cached() is not None
+    env.emu.faults.fail_next_5xx(1)  # any upstream call would now fail...
+    assert await env.data("accounts") == first  # ...but nothing changed: served from cache
+    env.emu.faults.reset()
+    # an order placed behind the bridge's back: OKX pushes the account change
+    async with OkxRestClient(env.emu.base_url, KEY, SECRET, PASS) as direct:
+        await direct.place_order("BTC-USDT", "buy", "limit", "0.5", "20000")
+    for _ in range(200):
+        acc = await env.data("accounts")
+        usdt = next(a for a in acc if a["currency"] == "USDT")
+        if float(usdt["frozen"]) > 0:
+            break
+        await asyncio.sleep(0.02)
+    assert float(usdt["frozen"]) >= 10000.0  # price * size (+ fee reserve)

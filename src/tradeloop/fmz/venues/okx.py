@@ -11,9 +11,10 @@ created on first use and reused. The passphrase travels packed in the secret:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -26,6 +27,7 @@ from tradeloop.fmz.protocol import Credentials, FmzError, Reply
 from tradeloop.fmz.symbols import FmzSymbol
 from tradeloop.fmz.venue import FmzVenue, OrderRequest, VenueSpec
 from tradeloop.fmz.venues import okx_format as F
+from tradeloop.fmz.venues.okx_account import LiveAccount
 from tradeloop.model import Instrument
 from tradeloop.venues.okx import constants as C
 from tradeloop.venues.okx.rest import OkxRestClient
@@ -58,7 +60,8 @@ def split_secret(secret_key: str) -> tuple[str, str, bool]:
 class OkxFmzVenue(FmzVenue):
     """The OKX adapter. Options (``VenueSpec.options``): ``markets_ttl`` (s, default 300),
     ``td_mode`` for swaps (``cross``), ``rate_limits`` (``venue``/``off``), ``timeout`` (s),
-    ``live`` (keep books and tickers over WS, default true)."""
+    ``live`` (keep books and tickers over WS, default true), ``live_account`` (cache balances
+    until the key's private ``account`` channel signals a change, default true)."""
 
     def __init__(self, label: str, spec: VenueSpec) -> None:
         opts: Mapping[str, Any] = spec.options or {}
@@ -69,6 +72,9 @@ class OkxFmzVenue(FmzVenue):
         self.timeout = float(opts.get("timeout", 5.0))
         self.limits_on = str(opts.get("rate_limits", "venue")) != "off"
         self.live_on = bool(opts.get("live", True))
+        self.live_account_on = bool(opts.get("live_account", True))
+        self._accounts: dict[tuple[str, str], LiveAccount] = {}
+        self._closing: set[asyncio.Future[None]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._public: OkxRestClient | None = None
         self._clients: OrderedDict[tuple[str, str], OkxRestClient] = OrderedDict()
@@ -103,10 +109,18 @@ class OkxFmzVenue(FmzVenue):
             return C.WS_URL
         return self.rest_url.replace("http", "ws", 1) + "/ws/v5"
 
+    def private_ws_url(self, simulated: bool) -> str:
+        if not self.spec.ws_url and simulated and self.rest_url.startswith("https://www.okx.com"):
+            return C.WS_URL_DEMO
+        return self.ws_url
+
     async def close(self) -> None:
         if self._live is not None:
             await self._live.close()
             self._live = None
+        accounts, self._accounts = list(self._accounts.values()), {}
+        for live in accounts:
+            await live.close()
         self._clients.clear()
         if self._session is not None:
             await self._session.close()
@@ -136,7 +150,12 @@ class OkxFmzVenue(FmzVenue):
         c = self._new_client(creds.access_key, secret, passphrase, sim)
         self._clients[k] = c
         while len(self._clients) > MAX_CLIENTS:
-            self._clients.popitem(last=False)
+            old, _ = self._clients.popitem(last=False)
+            live = self._accounts.pop(old, None)
+            if live is not None:
+                task = asyncio.ensure_future(live.close())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
         return c
 
     async def _read(self, key: tuple[Any, ...], coro_fn: Any) -> Any:
@@ -147,11 +166,23 @@ class OkxFmzVenue(FmzVenue):
         k = (creds.access_key, creds.secret_key)
         return (*parts, k, self._writes.get(k, 0))
 
-    def _wrote(self, creds: Credentials) -> None:
+    @contextlib.contextmanager
+    def _writing(self, creds: Credentials) -> Iterator[None]:
+        """Around every write: reads issued during or after it start fresh upstream calls, and
+        the key's cached balance is dropped."""
         k = (creds.access_key, creds.secret_key)
         self._writes[k] = self._writes.get(k, 0) + 1
         if len(self._writes) > 4 * MAX_CLIENTS:
             self._writes.clear()
+        live = self._accounts.get(k)
+        if live is not None:
+            live.write_started()
+        try:
+            yield
+        finally:
+            self._writes[k] = self._writes.get(k, 0) + 1
+            if live is not None:
+                live.write_done()
 
     # -- markets ------------------------------------------------------------------------------
     async def _load_markets(self) -> dict[str, tuple[Instrument, dict[str, Any]]]:
@@ -268,7 +299,21 @@ class OkxFmzVenue(FmzVenue):
     # -- private ------------------------------------------------------------------------------
     async def accounts(self, creds: Credentials) -> Reply:
         c = self.client(creds)
-        data = await self._read(self._private_key(creds, "balance"), c.balance)
+        k = (creds.access_key, creds.secret_key)
+        live = self._accounts.get(k)
+        if live is not None:
+            cached = live.cached()
+            if cached is not None:
+                return Reply(F.balances(cached), cached)
+        epoch = live.epoch if live is not None else -1
+        data = await self._read(self._private_key(creds, "balance", epoch), c.balance)
+        if live is not None:
+            live.store(epoch, data)
+        elif self.live_account_on and c.credentials is not None and self._session is not None:
+            # the key works (the call succeeded): watch its account for changes from now on
+            live = LiveAccount(self.private_ws_url(c.simulated), c.credentials, self._session)
+            self._accounts[k] = live
+            live.start()
         return Reply(F.balances(data), data)
 
     async def assets(self, creds: Credentials) -> Reply:
@@ -301,13 +346,10 @@ class OkxFmzVenue(FmzVenue):
         if order.side.startswith("close"):
             reduce = True
         td_mode = "cash" if order.symbol.is_spot else self.td_mode
-        self._wrote(creds)
-        try:
+        with self._writing(creds):
             res = await c.place_order(
                 inst, side, ord_type, sz, px, td_mode=td_mode, tgt_ccy=tgt, reduce_only=reduce
             )
-        finally:
-            self._wrote(creds)
         ord_id = str(res.get("ordId", ""))
         if not ord_id:
             raise VenueError(f"OKX accepted the order but returned no ordId: {res}")
@@ -371,11 +413,8 @@ class OkxFmzVenue(FmzVenue):
     async def cancel(self, creds: Credentials, order_id: str, symbol: FmzSymbol | None) -> Reply:
         c = self.client(creds)
         inst, oid = F.split_order_id(order_id, symbol)
-        self._wrote(creds)
-        try:
+        with self._writing(creds):
             res = await c.cancel_order(inst, oid)
-        finally:
-            self._wrote(creds)
         return Reply(True, res)
 
     async def positions(self, creds: Credentials, symbol: FmzSymbol | None) -> Reply:
@@ -400,8 +439,8 @@ class OkxFmzVenue(FmzVenue):
         if symbol.is_spot:
             raise FmzError("setmarginlevel needs a contract symbol such as BTC_USDT.swap")
         c = self.client(creds)
-        self._wrote(creds)
-        res = await c.set_leverage(level, self.td_mode, inst_id=F.inst_id(symbol))
+        with self._writing(creds):
+            res = await c.set_leverage(level, self.td_mode, inst_id=F.inst_id(symbol))
         return Reply(True, res)
 
     async def api(
@@ -409,8 +448,10 @@ class OkxFmzVenue(FmzVenue):
     ) -> Reply:
         c = self.client(creds) if creds.present else self.public
         if http_method != "GET" and creds.present:
-            self._wrote(creds)
-        data = await c.request(http_method, path, dict(params), creds.present)
+            with self._writing(creds):
+                data = await c.request(http_method, path, dict(params), creds.present)
+        else:
+            data = await c.request(http_method, path, dict(params), creds.present)
         # The guide: data is the endpoint's whole reply (OKX envelope with code 0 here).
         return Reply({"code": "0", "data": data, "msg": ""})
 
