@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tradeloop.emulator.account import OrderInfo, SimAccount
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.okx import render
+from tradeloop.emulator.okx.account_views import AccountViews
 from tradeloop.emulator.okx.errors import OrderError, message
 from tradeloop.emulator.okx.views import num
 from tradeloop.model import (
@@ -48,7 +49,6 @@ ORD_TYPES: dict[str, tuple[OrderType, TimeInForce]] = {
     "fok": (OrderType.LIMIT, TimeInForce.FOK),
     "optimal_limit_ioc": (OrderType.MARKET, TimeInForce.IOC),
 }
-USD_LIKE = {"USDT", "USDC", "USD"}
 
 
 def _dec(raw: Any, field: str) -> Decimal:
@@ -102,7 +102,7 @@ class OkxTrading:
         self.mgn_mode: dict[str, str] = {
             s: "cross" for s, i in emu.instruments.items() if i.is_derivative
         }
-        self.pos_ctime: dict[str, int] = {}
+        self.views = AccountViews(emu, self.account, self.mgn_mode)
         self._amend_req: dict[str, str] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -468,212 +468,15 @@ class OkxTrading:
         self._push_account()
         self._push_position(symbol)
 
-    # -- account views -------------------------------------------------------------------
-    def usd_price(self, ccy: str) -> float:
-        if ccy in USD_LIKE:
-            return 1.0
-        m = self.emu.driver.markets.get(f"{ccy}-USDT")
-        if m is not None:
-            return m.mid()
-        px = self.account.sim.last_price(f"{ccy}-USDT")
-        return px or 0.0
-
+    # -- account views (rendered by AccountViews) --------------------------------------
     def account_rows(self, ccy: str) -> list[dict[str, Any]]:
-        sim = self.account.sim
-        wanted = {c for c in ccy.split(",") if c}
-        t = str(now_ms())
-        details = []
-        total_eq = 0.0
-        imr_by: dict[str, float] = {}
-        upl_by: dict[str, float] = {}
-        for sym, pos in sim.positions().items():
-            inst = self.emu.instruments[sym]
-            if pos.qty:
-                mark = self.emu.driver.markets[sym].mid()
-                upl_by[inst.settle] = upl_by.get(inst.settle, 0.0) + pos.unrealized(mark)
-                imr_by[inst.settle] = imr_by.get(inst.settle, 0.0) + abs(
-                    pos.qty
-                ) * mark * inst.contract_value / sim.leverage(sym)
-        for asset, bal in sim.balances().items():
-            if wanted and asset not in wanted:
-                continue
-            if not bal.total and not bal.locked and asset not in upl_by:
-                continue
-            upl = upl_by.get(asset, 0.0)
-            eq = bal.total + upl
-            eq_usd = eq * self.usd_price(asset)
-            total_eq += eq_usd
-            imr = imr_by.get(asset, 0.0)
-            ord_frozen = max(bal.locked - imr, 0.0)
-            details.append(
-                {
-                    "accAvgPx": "",
-                    "availBal": num(bal.free),
-                    "availEq": num(bal.free + upl),
-                    "borrowFroz": "",
-                    "cashBal": num(bal.total),
-                    "ccy": asset,
-                    "clSpotInUseAmt": "",
-                    "collateralEnabled": False,
-                    "crossLiab": "",
-                    "disEq": num(eq_usd),
-                    "eq": num(eq),
-                    "eqUsd": num(eq_usd),
-                    "fixedBal": "0",
-                    "frozenBal": num(bal.locked),
-                    "imr": num(imr),
-                    "interest": "",
-                    "isoEq": "0",
-                    "isoLiab": "",
-                    "isoUpl": "0",
-                    "liab": "",
-                    "maxLoan": "",
-                    "maxSpotInUseAmt": "",
-                    "mgnRatio": "",
-                    "mmr": num(imr / 2),
-                    "notionalLever": "",
-                    "openAvgPx": "",
-                    "ordFrozen": num(ord_frozen),
-                    "rewardBal": "0",
-                    "smtSyncEq": "0",
-                    "spotBal": "",
-                    "spotCopyTradingEq": "0",
-                    "spotInUseAmt": "",
-                    "spotIsoBal": "0",
-                    "spotUpl": "",
-                    "spotUplRatio": "",
-                    "stgyEq": "0",
-                    "totalPnl": "",
-                    "totalPnlRatio": "",
-                    "twap": "0",
-                    "uTime": t,
-                    "upl": num(upl),
-                    "uplLiab": "",
-                }
-            )
-        return [
-            {
-                "adjEq": num(total_eq),
-                "availEq": num(total_eq),
-                "borrowFroz": "",
-                "details": details,
-                "imr": num(sum(imr_by.values())),
-                "isoEq": "0",
-                "mgnRatio": "",
-                "mmr": num(sum(imr_by.values()) / 2),
-                "notionalUsd": "",
-                "notionalUsdForBorrow": "",
-                "notionalUsdForFutures": "",
-                "notionalUsdForOption": "",
-                "notionalUsdForSwap": "",
-                "ordFroz": "",
-                "totalEq": num(total_eq),
-                "uTime": t,
-                "upl": num(sum(upl_by.values())),
-            }
-        ]
+        return self.views.account_rows(ccy)
 
     def position_row(self, symbol: str, include_flat: bool = False) -> dict[str, Any] | None:
-        sim = self.account.sim
-        pos = sim.positions().get(symbol)
-        if pos is None or (not pos.qty and not include_flat):
-            return None
-        inst = self.emu.instruments[symbol]
-        m = self.emu.driver.markets[symbol]
-        mark = m.mid()
-        t = now_ms()
-        if pos.qty:
-            self.pos_ctime.setdefault(symbol, t)
-        c_time = self.pos_ctime.get(symbol, t)
-        if not pos.qty:
-            self.pos_ctime.pop(symbol, None)
-        lever = sim.leverage(symbol)
-        notional = abs(pos.qty) * mark * inst.contract_value
-        imr = notional / lever
-        upl = pos.unrealized(mark)
-        margin_base = abs(pos.qty) * pos.avg_price * inst.contract_value / lever
-        fp = inst.format_price
-        return {
-            "adl": "1",
-            "availPos": inst.format_qty(abs(pos.qty)) if pos.qty else "",
-            "avgPx": fp(pos.avg_price) if pos.qty else "",
-            "baseBal": "",
-            "baseBorrowed": "",
-            "baseInterest": "",
-            "bePx": fp(pos.avg_price) if pos.qty else "",
-            "bizRefId": "",
-            "bizRefType": "",
-            "cTime": str(c_time),
-            "ccy": inst.settle,
-            "clSpotInUseAmt": "",
-            "closeOrderAlgo": [],
-            "deltaBS": "",
-            "deltaPA": "",
-            "fee": num(-pos.fees, 12),
-            "fundingFee": num(
-                -sum(p.amount for p in sim.funding_payments() if p.symbol == symbol), 12
-            ),
-            "gammaBS": "",
-            "gammaPA": "",
-            "idxPx": fp(mark),
-            "imr": num(imr),
-            "instId": symbol,
-            "instType": "SWAP",
-            "interest": "",
-            "last": m.last_trade.price,
-            "lever": num(lever, 2),
-            "liab": "",
-            "liabCcy": "",
-            "liqPenalty": "0",
-            "liqPx": "",
-            "margin": "",
-            "markPx": fp(mark),
-            "maxSpotInUseAmt": "",
-            "mgnMode": self.mgn_mode.get(symbol, "cross"),
-            "mgnRatio": "",
-            "mmr": num(imr / 2),
-            "notionalUsd": num(notional),
-            "optVal": "",
-            "pendingCloseOrdLiabVal": "",
-            "pnl": num(pos.realized_pnl),
-            "pos": inst.format_qty(abs(pos.qty))
-            if pos.qty >= 0
-            else "-" + inst.format_qty(abs(pos.qty)),
-            "posCcy": "",
-            "posId": str(1_000_000 + sorted(self.emu.instruments).index(symbol)),
-            "posSide": "net",
-            "quoteBal": "",
-            "quoteBorrowed": "",
-            "quoteInterest": "",
-            "realizedPnl": num(pos.realized_pnl - pos.fees),
-            "spotInUseAmt": "",
-            "spotInUseCcy": "",
-            "thetaBS": "",
-            "thetaPA": "",
-            "tradeId": "",
-            "uTime": str(t),
-            "upl": num(upl),
-            "uplLastPx": num(upl),
-            "uplRatio": num(upl / margin_base if margin_base else 0.0),
-            "uplRatioLastPx": num(upl / margin_base if margin_base else 0.0),
-            "usdPx": "",
-            "vegaBS": "",
-            "vegaPA": "",
-        }
+        return self.views.position_row(symbol, include_flat)
 
     def position_rows(self, arg: dict[str, str]) -> list[dict[str, Any]]:
-        kind = arg.get("instType", "ANY") or "ANY"
-        if kind not in ("ANY", "SWAP"):
-            return []
-        ids = {i for i in arg.get("instId", "").split(",") if i}
-        out = []
-        for sym in sorted(self.account.sim.positions()):
-            if ids and sym not in ids:
-                continue
-            row = self.position_row(sym)
-            if row is not None:
-                out.append(row)
-        return out
+        return self.views.position_rows(arg)
 
 
 def _reject_code(reason: str) -> tuple[str, ...]:
