@@ -20,7 +20,14 @@ from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
-from tradeloop.book.orderbook import FloatLevels, Level, OrderBook
+from tradeloop.book.orderbook import (
+    FloatLevels,
+    FloatPair,
+    Level,
+    OrderBook,
+    TextPair,
+    split_levels,
+)
 
 CHECKSUM_DEPTH = 25
 
@@ -98,40 +105,33 @@ class OkxBookSync:
         checksum: int | None = None,
         prev_seq_id: int | None = None,
         seq_id: int | None = None,
-        parsed: FloatLevels | None = None,
     ) -> SyncResult:
         """Apply one ``books`` data item. ``action`` is ``"snapshot"`` or ``"update"``;
-        levels are ``[px_text, sz_text, ...]``; ``parsed`` optionally gives them as floats."""
-        if parsed is None:
-            parsed = (
-                [(float(lv[0]), float(lv[1])) for lv in bids],
-                [(float(lv[0]), float(lv[1])) for lv in asks],
-            )
-        return self.apply_joined(
-            action,
-            [lv[0] + ":" + lv[1] for lv in bids],
-            [lv[0] + ":" + lv[1] for lv in asks],
-            parsed,
-            checksum,
-            prev_seq_id,
-            seq_id,
-        )
+        levels are ``[px_text, sz_text, ...]``. The parsed floats are kept in
+        :attr:`last_levels` for publishing."""
+        (bt, bf), (at, af) = split_levels(bids), split_levels(asks)
+        res = self.apply_pairs(action, bt, bf, at, af, checksum, prev_seq_id, seq_id)
+        if res is SyncResult.APPLIED:
+            self.last_levels = (list(bf), list(af))
+        return res
 
-    def apply_joined(
+    def apply_pairs(
         self,
         action: str,
-        bids: Sequence[str],
-        asks: Sequence[str],
-        parsed: FloatLevels,
+        bid_texts: Sequence[TextPair],
+        bid_floats: Sequence[FloatPair],
+        ask_texts: Sequence[TextPair],
+        ask_floats: Sequence[FloatPair],
         checksum: int | None = None,
         prev_seq_id: int | None = None,
         seq_id: int | None = None,
     ) -> SyncResult:
-        """:meth:`apply` for levels already split into ``"px:sz"`` texts and (price, size)
-        floats — what the WS decoder produces without any per-level Python parsing."""
+        """:meth:`apply` for levels given as aligned text and float pairs (``.px``/``.sz``),
+        as the WS decoder produces them without per-level Python parsing. Does not touch
+        :attr:`last_levels`: the caller already has the floats."""
         book = self.book
         if action == "snapshot":
-            book.apply_joined(True, bids, asks, parsed)
+            book.apply_pairs(True, bid_texts, bid_floats, ask_texts, ask_floats)
             self.synced = True
         else:
             if not self.synced:
@@ -141,8 +141,7 @@ class OkxBookSync:
                 return self._fail(
                     f"{book.symbol}: sequence gap (prevSeqId {prev_seq_id} != last seqId {last})"
                 )
-            book.apply_joined(False, bids, asks, parsed)
-        self.last_levels = parsed
+            book.apply_pairs(False, bid_texts, bid_floats, ask_texts, ask_floats)
         self.seq_id = seq_id
         if self.verify and checksum is not None:
             local = okx_book_checksum(*book.top_joined(CHECKSUM_DEPTH))

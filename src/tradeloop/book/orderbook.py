@@ -1,22 +1,61 @@
 """L2 order book that keeps each level's price and size *text* exactly as received.
 
 Venue checksums (OKX, Bitfinex) are computed over the wire strings, so a book that stored only
-floats could not verify them ("0.10" and "0.1" are the same float, different CRCs). Levels are
-therefore stored as ``price -> "price_text:size_text"`` (the exact piece an OKX/Bitfinex-style
-checksum string is made of, so verifying after every message is a join, not a re-format) with
-the float price as the key, and a sorted list of float keys per side gives ordered access.
-Inserting a new price is a bisect into a list of a few hundred floats — far cheaper than
-re-sorting, and deletes are the same.
+floats could not verify them ("0.10" and "0.1" are the same float, different CRCs). Each level
+is stored as ``"price_text:size_text"`` — the exact piece an OKX-style checksum string is made
+of, so verifying after every message is one join, not a re-format — keyed by its float price.
+A sorted list of those keys per side gives ordered access; inserting a new price is a bisect
+into a few hundred floats, far cheaper than re-sorting, and deletes are the same.
+
+The core operations take each level twice, as a text pair and a float pair (anything with
+``px``/``sz`` attributes): decoders such as msgspec can produce both in C, leaving no per-level
+string parsing or formatting to Python on the hot path. ``apply_snapshot`` / ``apply_deltas``
+accept plain ``[px, sz, ...]`` string lists for everyone else.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Sequence
+from typing import NamedTuple, Protocol
 
 Level = Sequence[str]  # [price_text, size_text, ...extra venue fields]
 TextLevel = tuple[str, str]
 FloatLevels = tuple[list[tuple[float, float]], list[tuple[float, float]]]
+
+
+class TextPair(Protocol):
+    @property
+    def px(self) -> str: ...
+
+    @property
+    def sz(self) -> str: ...
+
+
+class FloatPair(Protocol):
+    @property
+    def px(self) -> float: ...
+
+    @property
+    def sz(self) -> float: ...
+
+
+class Texts(NamedTuple):
+    px: str
+    sz: str
+
+
+class Floats(NamedTuple):
+    """A (price, size) float pair that is also a plain tuple (what model events carry)."""
+
+    px: float
+    sz: float
+
+
+def split_levels(levels: Sequence[Level]) -> tuple[list[Texts], list[Floats]]:
+    """``[px, sz, ...]`` string lists → text pairs and parsed float pairs."""
+    texts = [Texts(lv[0], lv[1]) for lv in levels]
+    return texts, [Floats(float(t[0]), float(t[1])) for t in texts]
 
 
 class _Side:
@@ -35,42 +74,23 @@ class _Side:
         self._levels.clear()
         self._keys.clear()
 
-    def load(
-        self, levels: Sequence[Level], parsed: list[tuple[float, float]] | None = None
-    ) -> list[tuple[float, float]]:
-        """Replace the side; returns the levels as (price, size) floats (``parsed``, when the
-        caller already has them, saves parsing the strings again)."""
-        if parsed is None:
-            parsed = [(float(lv[0]), float(lv[1])) for lv in levels]
-        self.load_joined([lv[0] + ":" + lv[1] for lv in levels], parsed)
-        return parsed
-
-    def load_joined(self, joined: Sequence[str], parsed: Sequence[tuple[float, float]]) -> None:
-        """Replace the side from ``"px:sz"`` texts and their aligned (price, size) floats."""
+    def load(self, texts: Sequence[TextPair], floats: Sequence[FloatPair]) -> None:
+        """Replace the side (zero sizes skipped); ``texts[i]`` and ``floats[i]`` are the same
+        level."""
         sign = self._sign
-        self._levels = {sign * p: j for j, (p, q) in zip(joined, parsed, strict=True) if q != 0.0}
+        self._levels = {
+            sign * f.px: t.px + ":" + t.sz for t, f in zip(texts, floats, strict=True) if f.sz
+        }
         self._keys = sorted(self._levels)
 
-    def update(
-        self, levels: Sequence[Level], parsed: list[tuple[float, float]] | None = None
-    ) -> list[tuple[float, float]]:
-        """Apply deltas (size 0 deletes); returns them as (price, size) floats so a caller
-        publishing the delta does not parse the strings twice (or passes ``parsed`` itself,
-        e.g. floats msgspec already decoded, aligned with ``levels``)."""
-        if parsed is None:
-            parsed = [(float(lv[0]), float(lv[1])) for lv in levels]
-        self.update_joined([lv[0] + ":" + lv[1] for lv in levels], parsed)
-        return parsed
-
-    def update_joined(self, joined: Sequence[str], parsed: Sequence[tuple[float, float]]) -> None:
-        """Apply deltas given as ``"px:sz"`` texts and their aligned (price, size) floats —
-        the hot path: no string parsing or formatting in Python at all."""
+    def update(self, texts: Sequence[TextPair], floats: Sequence[FloatPair]) -> None:
+        """Apply deltas: set each level's size, a zero size deletes the price."""
         d = self._levels
         keys = self._keys
         sign = self._sign
-        for j, (p, q) in zip(joined, parsed, strict=True):
-            k = sign * p
-            if q == 0.0:
+        for t, f in zip(texts, floats, strict=True):
+            k = sign * f.px
+            if f.sz == 0.0:
                 if d.pop(k, None) is not None:
                     i = bisect_left(keys, k)
                     if i < len(keys) and keys[i] == k:
@@ -78,7 +98,7 @@ class _Side:
             else:
                 if k not in d:
                     insort(keys, k)
-                d[k] = j
+                d[k] = t.px + ":" + t.sz
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -128,39 +148,34 @@ class OrderBook:
         self.bids.clear()
         self.asks.clear()
 
-    def apply_snapshot(
-        self, bids: Sequence[Level], asks: Sequence[Level], parsed: FloatLevels | None = None
-    ) -> FloatLevels:
-        """Replace the whole book (zero-size levels in a snapshot are ignored). Returns the
-        levels as (price, size) floats; ``parsed`` supplies them pre-parsed."""
-        if parsed is None:
-            return self.bids.load(bids), self.asks.load(asks)
-        return self.bids.load(bids, parsed[0]), self.asks.load(asks, parsed[1])
+    def apply_snapshot(self, bids: Sequence[Level], asks: Sequence[Level]) -> FloatLevels:
+        """Replace the whole book from ``[px, sz, ...]`` string levels (zero sizes ignored).
+        Returns the levels as (price, size) floats."""
+        (bt, bf), (at, af) = split_levels(bids), split_levels(asks)
+        self.apply_pairs(True, bt, bf, at, af)
+        return list(bf), list(af)
 
-    def apply_deltas(
-        self, bids: Sequence[Level], asks: Sequence[Level], parsed: FloatLevels | None = None
-    ) -> FloatLevels:
-        """Set each level's size; a size of zero deletes the price. Returns the deltas as
-        (price, size) floats; ``parsed`` supplies them pre-parsed."""
-        if parsed is None:
-            return self.bids.update(bids), self.asks.update(asks)
-        return self.bids.update(bids, parsed[0]), self.asks.update(asks, parsed[1])
+    def apply_deltas(self, bids: Sequence[Level], asks: Sequence[Level]) -> FloatLevels:
+        """Set each level's size (zero deletes the price). Returns the deltas as floats."""
+        (bt, bf), (at, af) = split_levels(bids), split_levels(asks)
+        self.apply_pairs(False, bt, bf, at, af)
+        return list(bf), list(af)
 
-    def apply_joined(
+    def apply_pairs(
         self,
         snapshot: bool,
-        bids: Sequence[str],
-        asks: Sequence[str],
-        parsed: FloatLevels,
+        bid_texts: Sequence[TextPair],
+        bid_floats: Sequence[FloatPair],
+        ask_texts: Sequence[TextPair],
+        ask_floats: Sequence[FloatPair],
     ) -> None:
-        """Fast path for decoders that already split each level into a ``"px:sz"`` text and a
-        (price, size) float pair (see ``venues/okx/ws.py``)."""
+        """The hot path: each level given as an aligned text pair and float pair."""
         if snapshot:
-            self.bids.load_joined(bids, parsed[0])
-            self.asks.load_joined(asks, parsed[1])
+            self.bids.load(bid_texts, bid_floats)
+            self.asks.load(ask_texts, ask_floats)
         else:
-            self.bids.update_joined(bids, parsed[0])
-            self.asks.update_joined(asks, parsed[1])
+            self.bids.update(bid_texts, bid_floats)
+            self.asks.update(ask_texts, ask_floats)
 
     def best_bid(self) -> tuple[float, float] | None:
         return self.bids.best()

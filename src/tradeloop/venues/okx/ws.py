@@ -15,6 +15,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable, Mapping
+from operator import attrgetter
 from typing import Any, Protocol
 
 import aiohttp
@@ -99,6 +100,7 @@ class _FloatBookFrame(msgspec.Struct):
     data: list[_FloatBookItem]
 
 
+_pair = attrgetter("px", "sz")  # struct -> (px, sz) tuple, in C
 _BOOK_PREFIX = '{"arg":{"channel":"books'
 _BOOKS5_PREFIX = '{"arg":{"channel":"books5"'
 _frame_decoder = msgspec.json.Decoder(_Frame)
@@ -329,13 +331,12 @@ class OkxStream:
         now = self.now_ns()
         snapshot = action == "snapshot"
         for item, fi in zip(items, floats, strict=True):
-            fb = [(x.px, x.sz) for x in fi.bids]
-            fa = [(x.px, x.sz) for x in fi.asks]
-            res = sync.apply_joined(
+            res = sync.apply_pairs(
                 action,
-                [lv.px + ":" + lv.sz for lv in item.bids],
-                [lv.px + ":" + lv.sz for lv in item.asks],
-                (fb, fa),
+                item.bids,
+                fi.bids,
+                item.asks,
+                fi.asks,
                 item.checksum,
                 item.prevSeqId,
                 item.seqId,
@@ -345,8 +346,8 @@ class OkxStream:
                     BookLevels(
                         ts=now,
                         symbol=inst,
-                        bids=fb,
-                        asks=fa,
+                        bids=list(map(_pair, fi.bids)),
+                        asks=list(map(_pair, fi.asks)),
                         snapshot=snapshot,
                         sequence=item.seqId or 0,
                     )
