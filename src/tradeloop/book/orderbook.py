@@ -92,9 +92,8 @@ class _Side:
             k = sign * f.px
             if f.sz == 0.0:
                 if d.pop(k, None) is not None:
-                    i = bisect_left(keys, k)
-                    if i < len(keys) and keys[i] == k:
-                        del keys[i]
+                    # d and keys always hold the same prices, so k is exactly at the bisect.
+                    del keys[bisect_left(keys, k)]
             else:
                 if k not in d:
                     insort(keys, k)
