@@ -182,6 +182,8 @@ async def test_place_cancel_and_fill_over_private_channel(
     assert sink.order.index("fill") < sink.order.index("report:filled")
     open_now = await gateway.fetch_open_orders()
     assert all(r.client_order_id != "restbuy1" for r in open_now)
+    bals = {b.asset: b for b in await gateway.fetch_balances()}
+    assert bals["BTC"].total == pytest.approx(2.02, rel=1e-3)  # bought 0.02 (fee in BTC or not)
 
 
 async def test_unknown_symbol_and_too_small_are_rejected(gw: tuple[Any, OkxGateway, Sink]) -> None:

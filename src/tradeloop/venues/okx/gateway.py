@@ -29,6 +29,7 @@ from typing import Any
 from tradeloop.core.errors import VenueError
 from tradeloop.core.log import get_logger
 from tradeloop.model import (
+    BalanceUpdate,
     Event,
     Fill,
     Instrument,
@@ -37,6 +38,7 @@ from tradeloop.model import (
     OrderReport,
     OrderStatus,
     OrderType,
+    PositionUpdate,
     Side,
     TimeInForce,
     VenueStatus,
@@ -441,13 +443,25 @@ class OkxGateway(ExecutionClient, DataClient):
                 log.warning("OKX: reconcile of %s failed: %s", track.okx_id, exc)
 
     async def fetch_open_orders(self, inst_type: str | None = None) -> list[OrderReport]:
-        """Open orders at OKX as reports (tradeloop ids where this gateway knows them)."""
+        """All open orders at OKX as reports (tradeloop ids where this gateway knows them),
+        following pagination."""
         now = self.now_ns()
-        out = []
-        for d in await self.rest.orders_pending(inst_type=inst_type):
-            track = self._orders.get(str(d.get("clOrdId")))
-            out.append(P.parse_order_report(d, now, track.client_order_id if track else None))
-        return out
+        out: list[OrderReport] = []
+        after: str | None = None
+        while True:
+            page = await self.rest.orders_pending(inst_type=inst_type, limit=100, after=after)
+            for d in page:
+                track = self._orders.get(str(d.get("clOrdId")))
+                out.append(P.parse_order_report(d, now, track.client_order_id if track else None))
+            if len(page) < 100 or not page[-1].get("ordId"):
+                return out
+            after = str(page[-1]["ordId"])
+
+    async def fetch_balances(self) -> list[BalanceUpdate]:
+        return P.parse_balances(await self.rest.balance(), self.now_ns())
+
+    async def fetch_positions(self, inst_type: str | None = None) -> list[PositionUpdate]:
+        return P.parse_positions(await self.rest.positions(inst_type=inst_type), self.now_ns())
 
     # -- DataClient -----------------------------------------------------------------------
     async def subscribe(self, symbol: str, channels: tuple[str, ...]) -> None:

@@ -448,9 +448,14 @@ class OkxRestClient:
         )
 
     async def orders_pending(
-        self, inst_type: str | None = None, inst_id: str | None = None, limit: int | None = None
+        self,
+        inst_type: str | None = None,
+        inst_id: str | None = None,
+        limit: int | None = None,
+        after: str | None = None,
     ) -> list[JsonDict]:
-        params = {"instType": inst_type, "instId": inst_id, "limit": limit}
+        """One page (≤100, newest first); ``after`` = an ordId to page to older orders."""
+        params = {"instType": inst_type, "instId": inst_id, "limit": limit, "after": after}
         return await self._get(C.ORDERS_PENDING, params, True)
 
     async def orders_history(
