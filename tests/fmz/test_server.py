@@ -210,3 +210,36 @@ def test_loopback_detection_and_warning(caplog: pytest.LogCaptureFixture) -> Non
     with caplog.at_level(logging.WARNING):
         bridge._warn_exposure("0.0.0.0")
     assert "NOT loopback" in caplog.text and "NO TOKEN" in caplog.text
+
+
+async def test_slow_body_is_cut_off() -> None:
+    import asyncio
+
+    bridge = FmzBridge(fake_config(request_timeout=0.3))
+    url = await bridge.start("127.0.0.1", 0)
+    try:
+        port = int(url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b'POST /FAKE HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"meth')
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        reply = json.loads(await reader.readexactly(length))
+        assert "not received in time" in reply["error"]
+        writer.close()
+    finally:
+        await bridge.stop()
+
+
+async def test_unsupported_method_logged_without_secrets(
+    fake_bridge: Bridge, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    bridge, _ = fake_bridge
+    with caplog.at_level(logging.INFO, logger="tradeloop.fmz"):
+        await call(http, bridge.url + "/FAKE", "GetFundingHistory",
+                   {"symbol": "BTC_USDT.swap", "passphrase": "PP-hidden-77"},
+                   access_key="AK-hidden-1234", secret_key="SK-hidden-5678,PP")  # fmt: skip
+    assert "GetFundingHistory" in caplog.text and "BTC_USDT.swap" in caplog.text
+    for secret in ("AK-hidden-1234", "SK-hidden-5678", "PP-hidden-77"):
+        assert secret not in caplog.text

@@ -27,7 +27,7 @@ import aiohttp
 from aiohttp import web
 
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
-from tradeloop.fmz.capture import CaptureWriter
+from tradeloop.fmz.capture import CaptureWriter, redact_value
 from tradeloop.fmz.dispatch import dispatch
 from tradeloop.fmz.protocol import FmzError, decode_request, encode, err, ok
 from tradeloop.fmz.venue import FmzVenue, VenueSpec, create_venue
@@ -160,9 +160,12 @@ class FmzBridge:
         if request.method != "POST":
             return b"", err(f"only POST is supported (got {request.method})")
         try:
-            body = await self._read_body(request)
+            async with asyncio.timeout(self.config.request_timeout):  # no slow-loris bodies
+                body = await self._read_body(request)
         except FmzError as exc:
             return b"", err(str(exc))
+        except TimeoutError:
+            return b"", err("request body not received in time")
         label = request.match_info.get("label", "").strip("/").upper()
         venue = self._venues.get(label)
         if venue is None:
@@ -180,7 +183,12 @@ class FmzBridge:
             msg = _error_message(exc, label, self.config.request_timeout)
             if msg is None:
                 raise
-            log.info("%s %s -> error: %s", label, req.method[:60], msg)
+            if msg.startswith("unsupported method"):
+                # spec C §12: unknown methods are how new docker calls show up; keep the params
+                params = encode(redact_value(dict(req.params.raw)))[:500].decode(errors="replace")
+                log.warning("%s: unsupported method %r, params %s", label, req.method[:60], params)
+            else:
+                log.info("%s %s -> error: %s", label, req.method[:60], msg)
             return body, err(msg)
         return body, ok(result.data, result.raw)
 

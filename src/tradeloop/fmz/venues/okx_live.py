@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -48,6 +48,9 @@ class _InstState:
     sync: OkxBookSync
     book_ts: int = 0
     ticker: dict[str, Any] | None = None
+    #: bumped on every applied book message; ``views`` caches answers per depth limit
+    version: int = 0
+    views: dict[int, tuple[int, dict[str, Any]]] = field(default_factory=dict)
 
 
 class OkxLiveData:
@@ -88,8 +91,15 @@ class OkxLiveData:
         st = self._insts.get(inst)
         if st is None or not st.sync.synced or not self.ws.connected:
             return None
+        hit = st.views.get(limit)
+        if hit is not None and hit[0] == st.version:
+            return hit[1]  # unchanged since the last request: reuse (callers never mutate)
         bids, asks = st.sync.book.top(limit)
-        return {"time": st.book_ts, "asks": asks, "bids": bids}  # tuples encode as arrays
+        view = {"time": st.book_ts, "asks": asks, "bids": bids}  # tuples encode as arrays
+        if len(st.views) > 8:
+            st.views.clear()
+        st.views[limit] = (st.version, view)
+        return view
 
     def ticker(self, inst: str) -> dict[str, Any] | None:
         """The latest ``tickers`` push (OKX's REST ticker fields), or None."""
@@ -123,6 +133,7 @@ class OkxLiveData:
         for st in self._insts.values():
             st.sync.reset()
             st.ticker = None
+            st.version += 1
 
     async def _resubscribe_books(self, inst: str) -> None:
         with contextlib.suppress(ConnectionError):
@@ -156,6 +167,7 @@ class OkxLiveData:
                     log.info("OKX live book %s: %s; resubscribing", inst, st.sync.last_error)
                     self._spawn(self._resubscribe_books(inst))
                     return
+                st.version += 1
                 with contextlib.suppress(TypeError, ValueError):
                     st.book_ts = int(item.get("ts", 0))
         elif channel == "tickers" and isinstance(data[-1], dict):
