@@ -157,3 +157,23 @@ async def _ws_order_entry(pro: Any) -> None:
     await asyncio.wait_for(pro.cancel_order_ws(order["id"], "BTC/USDT"), 10)
     fetched = await pro.fetch_order(order["id"], "BTC/USDT")
     assert fetched["status"] == "canceled"
+
+
+async def test_ccxt_pro_balance_and_positions(emu: OkxEmulator, pro: Any) -> None:
+    await pro.load_markets()
+
+    def subscribed(channel: str) -> bool:
+        return any(
+            a.get("channel") == channel for c in emu.hub.conns for a in c.private_subs.values()
+        )
+
+    balance = asyncio.create_task(pro.watch_balance())
+    await _until(lambda: subscribed("account"), "account subscription")
+    await pro.create_order("BTC/USDT", "limit", "buy", 0.01, 1000)
+    bal = await asyncio.wait_for(balance, 10)
+    assert bal["USDT"]["total"] == pytest.approx(100_000)
+    assert bal["USDT"]["free"] is not None
+
+    await pro.create_order("BTC/USDT:USDT", "market", "sell", 2)
+    positions = await asyncio.wait_for(pro.watch_positions(["BTC/USDT:USDT"]), 10)
+    assert positions and positions[0]["contracts"] == 2 and positions[0]["side"] == "short"
