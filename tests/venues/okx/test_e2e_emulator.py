@@ -311,3 +311,14 @@ async def test_reconcile_over_rest_recovers_missed_fills(gw: tuple[Any, OkxGatew
     assert sink.order.index("fill") < sink.order.index("report:filled")
     await gateway.reconcile()  # idempotent: nothing new
     assert len([f for f in sink.fills if f.client_order_id == "missed1"]) == len(fills)
+
+
+async def test_cancel_racing_its_placement_is_not_lost(gw: tuple[Any, OkxGateway, Sink]) -> None:
+    _, gateway, sink = gw
+    q = P.parse_ticker(await gateway.rest.ticker("BTC-USDT"), 0)
+    o = _order("race1", Side.BUY, 0.01, price=q.bid * 0.7)
+    gateway.submit_order(o)
+    gateway.cancel_order(o)  # same tick: the place request has not even been sent
+    await until(lambda: OrderStatus.CANCELED in sink.statuses("race1"))
+    await gateway.drain()
+    assert sink.statuses("race1")[-1] is OrderStatus.CANCELED

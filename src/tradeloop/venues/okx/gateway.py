@@ -110,6 +110,8 @@ class _Track:
     venue_order_id: str = ""
     cum_fee: float = 0.0
     trade_ids: set[str] = field(default_factory=set)
+    placing: bool = False  # the place request is in flight
+    cancel_requested: bool = False  # cancel asked while placing: send it once placed
 
 
 class OkxGateway(ExecutionClient, DataClient):
@@ -319,13 +321,17 @@ class OkxGateway(ExecutionClient, DataClient):
         if okx_id in self._orders:
             log.warning("OKX: %s already submitted; ignoring the duplicate", order.client_order_id)
             return
-        track = _Track(order.client_order_id, okx_id, order.symbol, order.side)
+        track = _Track(order.client_order_id, okx_id, order.symbol, order.side, placing=True)
         self._orders[okx_id] = track
         self._spawn(self._place(order, track), f"okx-place-{okx_id}")
 
     def cancel_order(self, order: Order) -> None:
         track = self._orders.get(okx_client_id(order.client_order_id))
         if track is None or track.status.is_terminal:
+            return
+        if track.placing:
+            # A cancel racing its own placement would find nothing at OKX and be lost.
+            track.cancel_requested = True
             return
         self._spawn(self._cancel(track), f"okx-cancel-{track.okx_id}")
 
@@ -360,6 +366,14 @@ class OkxGateway(ExecutionClient, DataClient):
         return p
 
     async def _place(self, order: Order, track: _Track) -> None:
+        try:
+            await self._place_once(order, track)
+        finally:
+            track.placing = False
+        if track.cancel_requested and not track.status.is_terminal:
+            await self._cancel(track)
+
+    async def _place_once(self, order: Order, track: _Track) -> None:
         inst = self._instruments.get(order.symbol)
         if inst is None:
             self._reject(track, f"unknown OKX instrument {order.symbol}")
