@@ -251,7 +251,15 @@ async def test_swap_positions_and_close(env: Env) -> None:
     lid = (await env.data("trade", {"symbol": sym, "type": "buy", "price": "1000.123",
                                     "amount": "1"}))["id"]  # fmt: skip
     assert lid.startswith("BTC-USDT-SWAP,")
+    open_swap = await env.data("orders", {"symbol": sym})
+    assert [o["id"] for o in open_swap] == [lid] and open_swap[0]["price"] == 1000.1
+    assert open_swap[0]["offset"] == "open" and open_swap[0]["status"] == "pending"
     assert await env.data("cancel", {"id": lid}) is True
+    hist = await env.data("historyorders", {"symbol": sym})
+    assert lid in {h["id"] for h in hist} and cid in {h["id"] for h in hist}
+    assert lid in {h["id"] for h in await env.data("historyorders")}  # no symbol: spot + swap
+    trades = await env.data("trades", {"symbol": sym, "limit": 5})
+    assert trades and all(t["amount"] > 0 for t in trades)
 
 
 # -- errors ------------------------------------------------------------------------------------

@@ -397,17 +397,17 @@ class OkxFmzVenue(FmzVenue):
         self, creds: Credentials, symbol: FmzSymbol | None, since_ms: int, limit: int
     ) -> Reply:
         c = self.client(creds)
-        params: dict[str, Any] = {}
         if symbol is not None:
             inst = F.inst_id(symbol)
-            params = {"instType": F.inst_type(inst), "instId": inst}
+            queries: list[dict[str, Any]] = [{"instType": F.inst_type(inst), "instId": inst}]
         else:
-            params = {"instType": "SPOT"}
-        if since_ms:
-            params["begin"] = since_ms
-        rows = await self._paged(c, C.ORDERS_HISTORY, params, limit)
-        out = [F.order(o) for o in rows]
-        out.sort(key=lambda o: o["time"])
+            queries = [{"instType": "SPOT"}, {"instType": "SWAP"}]
+        for q in queries:
+            if since_ms:
+                q["begin"] = since_ms
+        parts = await asyncio.gather(*(self._paged(c, C.ORDERS_HISTORY, q, limit) for q in queries))
+        rows = [r for p in parts for r in p]
+        out = sorted((F.order(o) for o in rows), key=lambda o: o["time"])[-limit:]
         return Reply(out, rows)
 
     async def cancel(self, creds: Credentials, order_id: str, symbol: FmzSymbol | None) -> Reply:
