@@ -436,3 +436,40 @@ async def test_listing_pagination_and_bad_params(client: Client) -> None:
     assert bad["code"] == "51000"
     _, hist = await client.get("/api/v5/trade/orders-history", signed=True)
     assert hist["code"] == "50014"
+
+
+async def test_post_only_and_ioc(frozen_client: Client) -> None:
+    client = frozen_client
+    _, ask = await _best(client, "BTC-USDT")
+    px = f"{ask:.1f}"
+    _, po = await client.post(
+        "/api/v5/trade/order",
+        {
+            "instId": "BTC-USDT",
+            "tdMode": "cash",
+            "side": "buy",
+            "ordType": "post_only",
+            "sz": "0.001",
+            "px": px,
+        },
+    )
+    assert po["code"] == "0"  # OKX accepts, then cancels a post-only order that would take
+    oid = po["data"][0]["ordId"]
+    _, got = await client.get(f"/api/v5/trade/order?instId=BTC-USDT&ordId={oid}", signed=True)
+    assert got["data"][0]["state"] == "canceled" and got["data"][0]["accFillSz"] == "0"
+    _, ioc = await client.post(
+        "/api/v5/trade/order",
+        {
+            "instId": "BTC-USDT",
+            "tdMode": "cash",
+            "side": "buy",
+            "ordType": "ioc",
+            "sz": "1",
+            "px": px,
+        },
+    )
+    oid = ioc["data"][0]["ordId"]
+    _, got = await client.get(f"/api/v5/trade/order?instId=BTC-USDT&ordId={oid}", signed=True)
+    row = got["data"][0]
+    assert row["state"] in ("canceled", "filled") and 0 < float(row["accFillSz"]) <= 1
+    assert float(row["avgPx"]) == float(px)
