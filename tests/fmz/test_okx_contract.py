@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -337,3 +338,15 @@ async def test_balance_cache_follows_account_pushes(env: Env) -> None:
             break
         await asyncio.sleep(0.02)
     assert float(usdt["frozen"]) >= 10000.0  # price * size (+ fee reserve)
+
+
+async def test_records_many_pages(env: Env) -> None:
+    """Long answers are paged (300 rows per ``candles`` call) and stay contiguous/ascending;
+    the emulator keeps about a day of 1m history, so stay within it."""
+    rows = await env.data("records", {"symbol": "BTC_USDT", "period": "1", "limit": "1000"})
+    assert len(rows) == 1000
+    times = [r[0] for r in rows]
+    assert times == sorted(times) and len(set(times)) == 1000
+    rows = await env.data("records", {"symbol": "BTC_USDT", "period": "2", "limit": "600"})
+    times = [r[0] for r in rows]
+    assert len(rows) == 600 and all(b - a == 120 for a, b in itertools.pairwise(times))

@@ -35,6 +35,8 @@ def test_order_ids() -> None:
 def test_secret_packing() -> None:
     assert split_secret("s,p") == ("s", "p", False)
     assert split_secret("s, p ,simulate") == ("s", "p", True)
+    assert split_secret("s,pass,word") == ("s", "pass,word", False)  # commas in passphrases
+    assert split_secret("s,pass,word,SIMULATE") == ("s", "pass,word", True)
     with pytest.raises(FmzError, match="secret,passphrase"):
         split_secret("only-secret")
 

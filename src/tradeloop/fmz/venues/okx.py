@@ -41,20 +41,34 @@ FMZ_RETRY = RetryConfig(max_attempts=2, base=0.1, cap=1.0)
 MAX_CLIENTS = 256
 MAX_PAGES = 10
 CANDLE_PAGE = 300
+HISTORY_PAGE = 100  # history-candles allows at most 100 rows per call
 #: at most this many source candles are fetched to build one records answer
 MAX_SOURCE_CANDLES = 3000
 QUOTE_STEP = Decimal("1e-8")
 
 
 def split_secret(secret_key: str) -> tuple[str, str, bool]:
-    """``secret,passphrase[,simulate]`` -> (secret, passphrase, simulated)."""
-    parts = [p.strip() for p in secret_key.split(",")]
-    if len(parts) < 2 or not parts[0] or not parts[1]:
+    """``secret,passphrase[,simulate]`` -> (secret, passphrase, simulated).
+
+    OKX secrets never contain commas but a passphrase may, so only the first comma and an
+    optional trailing ``,simulate`` are separators."""
+    secret, _, passphrase = secret_key.partition(",")
+    simulated = passphrase.lower().endswith(",simulate")
+    if simulated:
+        passphrase = passphrase[: -len(",simulate")]
+    secret, passphrase = secret.strip(), passphrase.strip()
+    if not secret or not passphrase:
         raise FmzError(
             "OKX: secret_key must be 'secret,passphrase' (append ',simulate' for demo trading)"
         )
-    simulated = len(parts) > 2 and parts[2].lower() == "simulate"
-    return parts[0], parts[1], simulated
+    return secret, passphrase, simulated
+
+
+def _flag(value: Any) -> bool:
+    """A config switch given as a TOML bool or a string such as ``"off"``."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
 
 
 class OkxFmzVenue(FmzVenue):
@@ -71,8 +85,8 @@ class OkxFmzVenue(FmzVenue):
         self.td_mode = str(opts.get("td_mode", "cross"))
         self.timeout = float(opts.get("timeout", 5.0))
         self.limits_on = str(opts.get("rate_limits", "venue")) != "off"
-        self.live_on = bool(opts.get("live", True))
-        self.live_account_on = bool(opts.get("live_account", True))
+        self.live_on = _flag(opts.get("live", True))
+        self.live_account_on = _flag(opts.get("live_account", True))
         self._accounts: dict[tuple[str, str], LiveAccount] = {}
         self._closing: set[asyncio.Future[None]] = set()
         self._session: aiohttp.ClientSession | None = None
@@ -258,24 +272,28 @@ class OkxFmzVenue(FmzVenue):
     async def _candles(
         self, inst: str, bar: str, count: int
     ) -> list[tuple[int, float, float, float, float, float]]:
-        """Newest ``count`` candles, ascending, paging back with ``after`` (bounded)."""
+        """Newest ``count`` candles, ascending, paging back with ``after`` (bounded). OKX's
+        ``candles`` keeps only the latest 1440 rows; older pages come from ``history-candles``."""
         got: list[tuple[int, float, float, float, float, float]] = []
         after: int | None = None
+        history = False
         for _ in range(MAX_PAGES):
-            n = min(CANDLE_PAGE, count - len(got))
+            n = min(HISTORY_PAGE if history else CANDLE_PAGE, count - len(got))
             if n <= 0:
                 break
-            key = ("candles", inst, bar, after, n)
+            fetch = self.public.history_candles if history else self.public.candles
+            key = ("candles", inst, bar, after, n, history)
             raw = await self._read(
-                key, lambda a=after, n=n: self.public.candles(inst, bar, after=a, limit=n)
+                key, lambda f=fetch, a=after, n=n: f(inst, bar, after=a, limit=n)
             )
             page = F.candles(raw)
             if not page:
-                break
+                if history or after is None:
+                    break
+                history = True  # the recent window is exhausted: continue in the archive
+                continue
             got = page + got
             after = page[0][0]
-            if len(page) < n:
-                break
         return got[-count:] if count else got
 
     async def tickers(self, contract: str | None) -> Reply:
