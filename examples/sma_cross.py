@@ -22,6 +22,7 @@ class SmaCross(Strategy):
             raise ValueError(f"need 0 < fast < slow, got fast={self.p.fast} slow={self.p.slow}")
         self.fast = SMA(self.p.fast)
         self.slow = SMA(self.p.slow)
+        self.long: bool | None = None
 
     def on_bar(self, bar: Bar) -> None:
         fast = self.fast.update(bar.close)
@@ -29,4 +30,6 @@ class SmaCross(Strategy):
         if slow is None or fast is None:
             return
         long = fast > slow * (1.0 + 1e-10)
-        self.target_percent(bar.symbol, 1.0 if long else 0.0)
+        if long is not self.long:  # act on changes of the signal only
+            self.long = long
+            self.target_percent(bar.symbol, 1.0 if long else 0.0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -136,21 +137,22 @@ def run_backtest(
     publish = kernel.bus.publish
     venue_bar = client.exchange.on_bar
     heap = clock._heap
-    step = config.progress_every
-    for done, (ts, st, o, h, lo, c, v) in enumerate(zip(*columns, strict=True), 1):
-        if heap and heap[0].due <= ts:
-            clock.advance_to(ts)
-        else:
-            clock._now = ts
-        bar = Bar(ts, symbol, st, o, h, lo, c, v)
-        venue_bar(bar)
-        publish(bar)
-        if progress is not None and done % step == 0:
-            progress(done, n)
+    # progress is reported between chunks so the inner loop carries no bookkeeping
+    step = config.progress_every if progress is not None else max(n, 1)
+    rows = zip(*columns, strict=True)
+    for done in range(0, n, step):
+        for ts, st, o, h, lo, c, v in itertools.islice(rows, step):
+            if heap and heap[0].due <= ts:
+                clock.advance_to(ts)
+            else:
+                clock._now = ts
+            bar = Bar(ts, symbol, st, o, h, lo, c, v)
+            venue_bar(bar)
+            publish(bar)
+        if progress is not None:
+            progress(min(done + step, n), n)
     kernel.stop()
     elapsed = time.perf_counter() - t0
-    if progress is not None:
-        progress(n, n)
     equity, position = snaps.curve(bars, instrument, config.cash)
     return BacktestResult(kernel, fills, bars.end.copy(), equity, position, n, elapsed, config.cash)
 
