@@ -73,5 +73,7 @@ def test_cli_process_serves_and_stops(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         rc = proc.wait(20)
+        if proc.stderr is not None:
+            proc.stderr.close()
     assert rc in (0, 130)
     assert len(cap.read_text().splitlines()) == 2
