@@ -30,11 +30,24 @@ from tradeloop.model import (
     OrderReport,
     OrderStatus,
     OrderType,
+    Position,
     Side,
 )
 from tradeloop.venues.base import ExecutionClient
 
 log = logging.getLogger(__name__)
+
+# Enum members are read on every order; module constants are several times cheaper
+# to read than ``OrderType.MARKET`` on Python 3.11.
+_OrderStatus_FILLED = OrderStatus.FILLED
+_OrderStatus_PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
+_OrderStatus_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
+_OrderStatus_REJECTED = OrderStatus.REJECTED
+_OrderStatus_SUBMITTED = OrderStatus.SUBMITTED
+_OrderType_LIMIT = OrderType.LIMIT
+_OrderType_MARKET = OrderType.MARKET
+_Side_BUY = Side.BUY
+_Side_SELL = Side.SELL
 
 
 class ExecAlgo(str, Enum):
@@ -53,6 +66,9 @@ class ExecConfig:
 @dataclass(slots=True)
 class _Execution:
     symbol: str
+    inst: Instrument
+    position: Position  # the account position (live object owned by the portfolio)
+    min_qty: float  # below this a delta is noise, not a trade
     target: float = 0.0
     prefer_quote: bool = False
     generation: int = 0
@@ -100,7 +116,10 @@ class OMS:
         self.ids = ids or IdGenerator()
         self.orders: dict[str, Order] = {}
         self.open_orders: dict[str, Order] = {}
-        self._execs: dict[str, _Execution] = {s: _Execution(s) for s in instruments}
+        self._execs: dict[str, _Execution] = {
+            s: _Execution(s, i, portfolio.positions[s], max(i.min_size, i.lot_size) * 0.999999)
+            for s, i in instruments.items()
+        }
         self._by_target: set[str] = set()  # client ids of target-driven orders
         self._seen_trades: set[tuple[str, str]] = set()
         self._best: dict[str, _Best] = {s: _Best() for s in instruments}
@@ -122,14 +141,14 @@ class OMS:
         if reason is not None:
             self._reject_locally(order, reason, now)
             return order
-        order.transition(OrderStatus.SUBMITTED, now)
+        order.transition(_OrderStatus_SUBMITTED, now)
         self.open_orders[order.client_order_id] = order
         self.client.submit_order(order)
         return order
 
     def cancel(self, order: Order) -> None:
-        if order.is_open and order.status is not OrderStatus.PENDING_CANCEL:
-            order.transition(OrderStatus.PENDING_CANCEL, self.clock.now())
+        if order.is_open and order.status is not _OrderStatus_PENDING_CANCEL:
+            order.transition(_OrderStatus_PENDING_CANCEL, self.clock.now())
             self.client.cancel_order(order)
 
     def cancel_all(self, symbol: str | None = None) -> int:
@@ -141,10 +160,10 @@ class OMS:
         return n
 
     def _reject_locally(self, order: Order, reason: str, ts: int) -> None:
-        order.transition(OrderStatus.REJECTED, ts, reason)
+        order.transition(_OrderStatus_REJECTED, ts, reason)
         log.info("order %s refused by risk: %s", order.client_order_id, reason)
         report = OrderReport(
-            ts, order.client_order_id, "", order.symbol, OrderStatus.REJECTED, reason=reason
+            ts, order.client_order_id, "", order.symbol, _OrderStatus_REJECTED, reason=reason
         )
         self.bus.publish(report)
         self._notify_order(order)
@@ -161,7 +180,7 @@ class OMS:
         if w is not None:
             if (
                 self.config.algo is ExecAlgo.LIMIT_CHASE
-                and w.status is not OrderStatus.PENDING_CANCEL
+                and w.status is not _OrderStatus_PENDING_CANCEL
             ):
                 ex.repricing = True
                 self.cancel(w)
@@ -181,23 +200,23 @@ class OMS:
                 self._work(ex)
 
     def _work(self, ex: _Execution) -> None:
-        inst = self.instruments[ex.symbol]
-        pos = self.portfolio.position_qty(ex.symbol)
+        inst = ex.inst
+        pos = ex.position.qty
         delta = ex.target - pos
         ex.blocked = False
-        if abs(delta) < max(inst.min_size, inst.lot_size) * 0.999999:
+        if abs(delta) < ex.min_qty:
             return
-        side = Side.BUY if delta > 0 else Side.SELL
+        side = _Side_BUY if delta > 0 else _Side_SELL
         now = self.clock.now()
         mark = self.portfolio.marks.get(ex.symbol, 0.0)
         quote = 0.0
-        order_type = OrderType.MARKET
+        order_type = _OrderType_MARKET
         price = 0.0
         if self.config.algo is ExecAlgo.LIMIT_CHASE:
-            order_type = OrderType.LIMIT
+            order_type = _OrderType_LIMIT
             price = self._chase_price(ex.symbol, side, mark)
             self.chasing.add(ex.symbol)
-        elif side is Side.BUY and not inst.is_derivative:
+        elif side is _Side_BUY and not inst.is_derivative:
             cash = self.portfolio.cash
             if ex.prefer_quote or delta * mark * (1.0 + inst.taker_fee) > cash:
                 quote = min(delta * mark, cash)
@@ -229,7 +248,7 @@ class OMS:
             ex.blocked = True
             self._reject_locally(order, reason, now)
             return
-        order.transition(OrderStatus.SUBMITTED, now)
+        order.transition(_OrderStatus_SUBMITTED, now)
         ex.working = order
         ex.working_gen = ex.generation
         self.open_orders[order.client_order_id] = order
@@ -237,7 +256,7 @@ class OMS:
 
     def _chase_price(self, symbol: str, side: Side, mark: float) -> float:
         b = self._best[symbol]
-        px = (b.bid if side is Side.BUY else b.ask) or mark
+        px = (b.bid if side is _Side_BUY else b.ask) or mark
         return self.instruments[symbol].round_price(px)
 
     def on_best(self, symbol: str, bid: float, ask: float) -> None:
@@ -246,11 +265,11 @@ class OMS:
         b.bid, b.ask = bid, ask
         ex = self._execs[symbol]
         w = ex.working
-        if w is None or w.order_type is not OrderType.LIMIT or not w.is_open:
+        if w is None or w.order_type is not _OrderType_LIMIT or not w.is_open:
             return
-        if w.status is OrderStatus.PENDING_CANCEL:
+        if w.status is _OrderStatus_PENDING_CANCEL:
             return
-        best = bid if w.side is Side.BUY else ask
+        best = bid if w.side is _Side_BUY else ask
         if best and abs(best - w.price) > 1e-12:
             ex.repricing = True
             self.cancel(w)
@@ -273,7 +292,7 @@ class OMS:
             for sid, signed, fee in allocation:
                 cb = fills.get(sid)
                 if cb is not None:
-                    side = Side.BUY if signed > 0 else Side.SELL
+                    side = _Side_BUY if signed > 0 else _Side_SELL
                     cb(
                         Fill(
                             fill.ts,
@@ -302,7 +321,7 @@ class OMS:
         if report.venue_order_id:
             order.venue_order_id = report.venue_order_id
         new = report.status
-        if new is not order.status or new is OrderStatus.PARTIALLY_FILLED:
+        if new is not order.status or new is _OrderStatus_PARTIALLY_FILLED:
             if report.filled_qty + 1e-12 < order.filled_qty:
                 log.debug("stale report for %s ignored", order.client_order_id)
                 return
@@ -329,7 +348,7 @@ class OMS:
         if ex.working is not order:
             return
         ex.working = None
-        if order.status is OrderStatus.REJECTED:
+        if order.status is _OrderStatus_REJECTED:
             # Never loop on a venue refusal: wait for a new target or a risk-state change.
             ex.blocked = True
             self.chasing.discard(order.symbol)
@@ -338,7 +357,7 @@ class OMS:
         if ex.generation != ex.working_gen or ex.repricing:
             ex.repricing = False
             self._work(ex)
-        elif self.config.algo is ExecAlgo.LIMIT_CHASE and order.status is not OrderStatus.FILLED:
+        elif self.config.algo is ExecAlgo.LIMIT_CHASE and order.status is not _OrderStatus_FILLED:
             self._work(ex)
         if ex.working is None:
             self.chasing.discard(order.symbol)

@@ -149,13 +149,19 @@ class Portfolio:
         if not price:
             raise ValueError(f"no price yet for {symbol}: cannot size a percent target")
         inst = self.instruments[symbol]
-        qty = fraction * self.strategy_equity(strategy_id) / (price * inst.contract_value)
+        # one strategy owns the whole account, so its equity *is* the account's (cheaper)
+        equity = self.equity() if len(self.books) == 1 else self.strategy_equity(strategy_id)
+        qty = fraction * equity / (price * inst.contract_value)
         self._set_target_qty(book, symbol, qty, prefer_quote=fraction > 0)
 
     def target_of(self, strategy_id: str, symbol: str) -> float | None:
         return self.books[strategy_id].targets.get(symbol)
 
     def account_target(self, symbol: str) -> float:
+        if len(self.books) == 1:
+            b = next(iter(self.books.values()))
+            t = b.targets.get(symbol)
+            return t if t is not None else b.position(symbol).qty
         return sum(b.targets.get(symbol, b.position(symbol).qty) for b in self.books.values())
 
     def _set_target_qty(
