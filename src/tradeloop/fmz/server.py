@@ -27,6 +27,7 @@ import aiohttp
 from aiohttp import web
 
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
+from tradeloop.core.log import register_secret
 from tradeloop.fmz.capture import CaptureWriter, redact_value
 from tradeloop.fmz.dispatch import dispatch
 from tradeloop.fmz.protocol import FmzError, decode_request, encode, err, ok
@@ -77,6 +78,7 @@ class FmzBridge:
 
     def __init__(self, config: BridgeConfig) -> None:
         self.config = config
+        register_secret(config.token)
         self._specs = config.specs()
         self._venues: dict[str, FmzVenue] = {}
         self._runner: web.AppRunner | None = None
