@@ -106,3 +106,21 @@ def test_balances() -> None:
         {"currency": "USDT", "free": "3000", "frozen": "5"},
         {"currency": "BTC", "free": "0.2482982056277609", "frozen": "0"},
     ]  # fmt: skip
+
+
+def test_simulate_flag_reaches_the_signed_headers() -> None:
+    from tradeloop.fmz.protocol import Credentials
+    from tradeloop.fmz.venue import VenueSpec
+    from tradeloop.fmz.venues.okx import OkxFmzVenue
+
+    venue = OkxFmzVenue("OKX", VenueSpec("OKX", "https://www.okx.com"))
+    demo = venue.client(Credentials("key-0001", "sec-0001,pass-0001,simulate"))
+    assert demo.credentials is not None
+    headers = demo.credentials.rest_headers("GET", "/api/v5/account/balance")
+    assert headers["x-simulated-trading"] == "1"
+    assert headers["OK-ACCESS-PASSPHRASE"] == "pass-0001"
+    live = venue.client(Credentials("key-0001", "sec-0001,pass-0001"))
+    assert live is not demo and live.credentials is not None
+    assert "x-simulated-trading" not in live.credentials.rest_headers("GET", "/x")
+    assert venue.private_ws_url(True).startswith("wss://wspap.okx.com")
+    assert venue.client(Credentials("key-0001", "sec-0001,pass-0001")) is live  # reused
