@@ -152,3 +152,23 @@ async def test_single_flight_shares_and_cancels() -> None:
     assert len(sf) == 0
     gate.set()
     assert await sf.do("k", upstream) == 3
+
+
+async def test_optional_venue_methods_default_to_clear_errors() -> None:
+    from tradeloop.fmz.protocol import Credentials
+    from tradeloop.fmz.venue import FmzVenue, VenueSpec
+
+    from .conftest import FakeVenue
+
+    venue = FakeVenue("SPOT", VenueSpec("FAKE", "http://unused"))
+    venue.label = "SPOT"
+    creds = Credentials("a", "b")
+    for call in (
+        FmzVenue.positions(venue, creds, None),
+        FmzVenue.set_margin_level(venue, creds, parse_symbol("BTC_USDT.swap"), 3),
+        FmzVenue.fundings(venue, None),
+        FmzVenue.markets(venue),
+        FmzVenue.api(venue, creds, "GET", "/x", {}),
+    ):
+        with pytest.raises(FmzError, match="SPOT: .* is not supported"):
+            await call

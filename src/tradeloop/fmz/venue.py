@@ -70,14 +70,14 @@ class FmzVenue(ABC):
     @abstractmethod
     async def records(self, symbol: FmzSymbol, period_min: int, limit: int) -> Reply: ...
 
-    @abstractmethod
-    async def markets(self) -> Reply: ...
+    async def markets(self) -> Reply:
+        raise self.unsupported("markets")
 
-    @abstractmethod
-    async def tickers(self, contract: str | None) -> Reply: ...
+    async def tickers(self, contract: str | None) -> Reply:
+        raise self.unsupported("tickers")
 
-    @abstractmethod
-    async def fundings(self, symbol: FmzSymbol | None) -> Reply: ...
+    async def fundings(self, symbol: FmzSymbol | None) -> Reply:
+        raise self.unsupported("fundings")
 
     # -- private (keys from the docker) -----------------------------------------------------
     @abstractmethod
@@ -105,19 +105,22 @@ class FmzVenue(ABC):
         self, creds: Credentials, order_id: str, symbol: FmzSymbol | None
     ) -> Reply: ...
 
-    @abstractmethod
-    async def positions(self, creds: Credentials, symbol: FmzSymbol | None) -> Reply: ...
+    async def positions(self, creds: Credentials, symbol: FmzSymbol | None) -> Reply:
+        raise self.unsupported("positions")
 
-    @abstractmethod
-    async def set_margin_level(
-        self, creds: Credentials, symbol: FmzSymbol, level: int
-    ) -> Reply: ...
+    async def set_margin_level(self, creds: Credentials, symbol: FmzSymbol, level: int) -> Reply:
+        raise self.unsupported("setmarginlevel")
 
-    @abstractmethod
     async def api(
         self, creds: Credentials, http_method: str, path: str, params: Mapping[str, Any]
     ) -> Reply:
         """``exchange.IO("api", verb, path, query)``: call ``path`` on the venue verbatim."""
+        raise self.unsupported("__api_")
+
+    def unsupported(self, method: str) -> FmzError:
+        """Optional methods (futures, passthrough, listings) default to a clear error, so a
+        spot-only adapter only implements the spot calls."""
+        return FmzError(f"{self.label or type(self).__name__}: {method} is not supported")
 
 
 VenueFactory = Callable[[str, VenueSpec], FmzVenue]
