@@ -170,5 +170,5 @@ async def test_optional_venue_methods_default_to_clear_errors() -> None:
         FmzVenue.markets(venue),
         FmzVenue.api(venue, creds, "GET", "/x", {}),
     ):
-        with pytest.raises(FmzError, match="SPOT: .* is not supported"):
+        with pytest.raises(FmzError, match=r"SPOT: .* is not supported"):
             await call
