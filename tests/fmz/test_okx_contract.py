@@ -118,11 +118,15 @@ async def test_ticker_and_depth_rest_then_live(env: Env, symbol: str, inst: str)
     assert set(t) == {"symbol", "buy", "sell", "high", "low", "open", "last", "vol", "time"}
     assert float(t["buy"]) < float(t["sell"])
     d0 = await env.call("depth", {"symbol": symbol, "limit": "5"})
-    assert "raw" in d0
+    assert "raw" in d0  # REST
+    live = env.venue._live
+    assert live is not None
     await wait_live(env, inst)
     t2 = await env.call("ticker", {"symbol": symbol})
-    assert "raw" not in t2 and t2["data"]["symbol"] == t["symbol"]
-    d = (await env.call("depth", {"symbol": symbol, "limit": 7}))["data"]
+    assert t2["data"]["symbol"] == t["symbol"] and t2["raw"]["instId"] == inst
+    d_live = await env.call("depth", {"symbol": symbol, "limit": 7})
+    assert "raw" not in d_live  # from the live book, no REST call
+    d = d_live["data"]
     asks, bids = d["asks"], d["bids"]
     assert len(asks) == len(bids) == 7
     assert [a[0] for a in asks] == sorted(a[0] for a in asks)

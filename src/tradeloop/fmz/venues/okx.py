@@ -231,8 +231,8 @@ class OkxFmzVenue(FmzVenue):
         inst = F.inst_id(symbol)
         if self._live is not None:
             live = self._live.ticker(inst)
-            if live is not None:
-                return Reply(F.ticker(live))
+            if live is not None:  # a tickers push has the REST ticker's fields: same raw
+                return Reply(F.ticker(live), live)
         t = await self._read(("ticker", inst), lambda: self.public.ticker(inst))
         if self._live is not None:
             self._live.watch(inst)
