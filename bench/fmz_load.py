@@ -260,6 +260,8 @@ async def bench(quick: bool) -> None:
         results: dict[tuple[str, str, int], dict[str, float]] = {}
         print(f"emulator {emu_url} (+20 ms REST latency); bridge {bridge_url}; "
               f"baseline {base_url}")  # fmt: skip
+        print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.2f} "
+              "(other processes on the box inflate p99)")  # fmt: skip
         print(f"{'server':9} {'method':9} {'conc':>4} {'req/s':>9} {'p50 ms':>8} "
               f"{'p99 ms':>8} {'n':>6} {'err':>4}")  # fmt: skip
         for method in METHODS:
@@ -311,7 +313,7 @@ def main() -> int:
     else:
         t0 = time.perf_counter()
         asyncio.run(bench(args.quick))
-        print(f"\ntotal {time.perf_counter() - t0:.1f} s")
+        print(f"\ntotal {time.perf_counter() - t0:.1f} s, load average {os.getloadavg()[0]:.2f}")
     return 0
 
 
