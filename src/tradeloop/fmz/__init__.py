@@ -1,1 +1,7 @@
-"""fmz"""
+"""FMZ custom-protocol bridge: serve FMZ dockers from tradeloop's venue connectors.
+
+Layers, one module each: :mod:`.protocol` (wire format), :mod:`.symbols`, :mod:`.dispatch`
+(methods and aliases), :mod:`.venue` (the adapter contract), :mod:`.venues` (one adapter per
+exchange), :mod:`.server` (aiohttp), :mod:`.capture`, :mod:`.config` and :mod:`.cli`.
+See docs/fmz.md for the request and reply shapes.
+"""
