@@ -57,3 +57,62 @@ def test_matches_a_naive_model(ops: list[tuple[bool, str, str]]) -> None:
     want_bids = [model[True][p] for p in sorted(model[True], reverse=True)]
     want_asks = [model[False][p] for p in sorted(model[False])]
     assert book.top_text(1000) == (want_bids, want_asks)
+
+
+def test_empty_and_short_sides_sorted_arrays_edges() -> None:
+    """The sides are sorted arrays ending in a +inf sentinel: it must never leak out."""
+    b = OrderBook("X")
+    assert len(b.bids) == len(b.asks) == 0
+    assert b.best_bid() is None and b.best_ask() is None
+    assert b.top(25) == ([], []) and b.top_joined(25) == ([], [])
+    assert b.bids.size_at(float("inf")) == 0.0 and b.asks.size_at(float("inf")) == 0.0
+    b.apply_deltas([["5", "0"]], [["6", "0"]])  # deleting from an empty side is a no-op
+    assert len(b.bids) == len(b.asks) == 0
+    b.apply_snapshot(
+        [["10", "1"], ["9", "0"], ["10", "2"], ["8", "3"]],  # zero skipped, repeat: last wins
+        [["12", "1"], ["11", "4"]],
+    )
+    assert b.top_joined(25) == (["10:2", "8:3"], ["11:4", "12:1"])
+    assert b.top_joined(2) == (["10:2", "8:3"], ["11:4", "12:1"])
+    assert b.top_joined(1) == (["10:2"], ["11:4"])
+    assert b.top_joined(0) == ([], [])
+    assert b.top(3) == ([(10.0, 2.0), (8.0, 3.0)], [(11.0, 4.0), (12.0, 1.0)])
+    assert b.bids.size_at(8.0) == 3.0 and b.bids.size_at(9.0) == 0.0
+    assert b.asks.size_at(11.0) == 4.0 and b.asks.size_at(1e9) == 0.0
+    b.apply_deltas([["10", "0"], ["8", "0"], ["1", "0"]], [["13", "2"], ["11", "0"], ["12", "0"]])
+    assert b.best_bid() is None and b.best_ask() == (13.0, 2.0)
+    assert b.top_joined(25) == ([], ["13:2"])
+    b.clear()
+    assert len(b.asks) == 0 and b.top_joined(5) == ([], [])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.booleans(), prices, sizes), max_size=120),
+    st.integers(min_value=0, max_value=70),
+)
+def test_reads_match_a_naive_model(ops: list[tuple[bool, str, str]], n: int) -> None:
+    """Every read (top, top_joined, best, size_at, len) against a dict-and-sort model, with
+    deltas applied one at a time and in batches."""
+    book = OrderBook()
+    model: dict[bool, dict[float, tuple[str, str]]] = {True: {}, False: {}}
+    for start in range(0, len(ops), 7):
+        batch = ops[start : start + 7]
+        book.apply_deltas(
+            [[px, sz] for is_bid, px, sz in batch if is_bid],
+            [[px, sz] for is_bid, px, sz in batch if not is_bid],
+        )
+        for is_bid, px, sz in batch:
+            if float(sz) == 0:
+                model[is_bid].pop(float(px), None)
+            else:
+                model[is_bid][float(px)] = (px, sz)
+    for is_bid, side in ((True, book.bids), (False, book.asks)):
+        m = model[is_bid]
+        order = sorted(m, reverse=is_bid)
+        assert len(side) == len(m)
+        assert side.top_joined(n) == [":".join(m[p]) for p in order[:n]]
+        assert side.top(n) == [(p, float(m[p][1])) for p in order[:n]]
+        assert side.best() == ((order[0], float(m[order[0]][1])) if order else None)
+        for p in {*m, 0.25, 100.0}:
+            assert side.size_at(p) == (float(m[p][1]) if p in m else 0.0)

@@ -38,14 +38,16 @@ def okx_book_checksum(bids: list[str], asks: list[str]) -> int:
     after every message, so it is a single C-level join instead of per-level formatting; the
     tests check both functions agree."""
     nb, na = len(bids), len(asks)
-    n = nb if nb < na else na
-    parts = bids[:n] + asks[:n]
-    parts[::2] = bids[:n]  # interleave bid, ask, bid, ask ... with C-level slice copies
-    parts[1::2] = asks[:n]
-    if nb > n:
-        parts += bids[n:]
-    elif na > n:
-        parts += asks[n:]
+    if nb == na:  # the usual case (both sides at least CHECKSUM_DEPTH deep): no extra copies
+        parts = bids + asks
+        parts[::2] = bids  # interleave bid, ask, bid, ask ... with C-level slice copies
+        parts[1::2] = asks
+    else:
+        n = nb if nb < na else na
+        parts = bids[:n] + asks[:n]
+        parts[::2] = bids[:n]
+        parts[1::2] = asks[:n]
+        parts += bids[n:] if nb > n else asks[n:]
     crc = zlib.crc32(":".join(parts).encode())
     return crc - 0x100000000 if crc & 0x80000000 else crc
 
@@ -131,7 +133,8 @@ class OkxBookSync:
         :attr:`last_levels`: the caller already has the floats."""
         book = self.book
         if action == "snapshot":
-            book.apply_pairs(True, bid_texts, bid_floats, ask_texts, ask_floats)
+            book.bids.load(bid_texts, bid_floats)
+            book.asks.load(ask_texts, ask_floats)
             self.synced = True
         else:
             if not self.synced:
@@ -141,10 +144,13 @@ class OkxBookSync:
                 return self._fail(
                     f"{book.symbol}: sequence gap (prevSeqId {prev_seq_id} != last seqId {last})"
                 )
-            book.apply_pairs(False, bid_texts, bid_floats, ask_texts, ask_floats)
+            book.bids.update(bid_texts, bid_floats)
+            book.asks.update(ask_texts, ask_floats)
         self.seq_id = seq_id
         if self.verify and checksum is not None:
-            local = okx_book_checksum(*book.top_joined(CHECKSUM_DEPTH))
+            local = okx_book_checksum(
+                book.bids.top_joined(CHECKSUM_DEPTH), book.asks.top_joined(CHECKSUM_DEPTH)
+            )
             if local != checksum:
                 return self._fail(
                     f"{book.symbol}: checksum mismatch (local {local} != venue {checksum}"

@@ -3,9 +3,10 @@
 Venue checksums (OKX, Bitfinex) are computed over the wire strings, so a book that stored only
 floats could not verify them ("0.10" and "0.1" are the same float, different CRCs). Each level
 is stored as ``"price_text:size_text"`` — the exact piece an OKX-style checksum string is made
-of, so verifying after every message is one join, not a re-format — keyed by its float price.
-A sorted list of those keys per side gives ordered access; inserting a new price is a bisect
-into a few hundred floats, far cheaper than re-sorting, and deletes are the same.
+of, so verifying after every message is one join, not a re-format — in a list kept aligned with
+a sorted list of float prices. A delta is one bisect into a few hundred floats plus a list
+insert/delete/assignment, and the best ``n`` levels (checksum, top of book) are one C-level
+slice: no per-level dict lookups (float keys re-hash on every lookup) on the read side.
 
 The core operations take each level twice, as a text pair and a float pair (anything with
 ``px``/``sz`` attributes): decoders such as msgspec can produce both in C, leaving no per-level
@@ -15,13 +16,15 @@ accept plain ``[px, sz, ...]`` string lists for everyone else.
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
 Level = Sequence[str]  # [price_text, size_text, ...extra venue fields]
 TextLevel = tuple[str, str]
 FloatLevels = tuple[list[tuple[float, float]], list[tuple[float, float]]]
+
+_INF = float("inf")
 
 
 class TextPair(Protocol):
@@ -59,69 +62,82 @@ def split_levels(levels: Sequence[Level]) -> tuple[list[Texts], list[Floats]]:
 
 
 class _Side:
-    """One side of the book. Prices are keyed *signed* (bids negated) so ascending key order is
-    best-first on both sides and the same code serves both; the dict and the sorted key list
-    use the same signed key, so reading the top is a C-level ``map`` over the key list."""
+    """One side of the book as two aligned arrays sorted by price, ascending on both sides:
+    ``_keys`` (float prices) and ``_vals`` (``"px:sz"`` text as received), each ending with a
+    sentinel (``+inf`` / ``""``). The best ask is at the front, the best bid just before the
+    sentinel, so reading the top ``n`` is one C-level slice either way. Every delta is one
+    bisect; the sentinel means ``keys[i]`` always exists, so "is this price in the book?" is a
+    single comparison (no length check, no dict of float keys to hash)."""
 
-    __slots__ = ("_keys", "_levels", "_sign")
+    __slots__ = ("_is_bid", "_keys", "_vals")
 
     def __init__(self, is_bid: bool) -> None:
-        self._sign = -1.0 if is_bid else 1.0
-        self._levels: dict[float, str] = {}  # signed price -> "px:sz" as received
-        self._keys: list[float] = []  # signed prices, ascending = best first
+        self._is_bid = is_bid
+        self._keys: list[float] = [_INF]  # prices ascending, then the +inf sentinel
+        self._vals: list[str] = [""]  # "px:sz" as received, aligned with _keys
 
     def clear(self) -> None:
-        self._levels.clear()
-        self._keys.clear()
+        self._keys = [_INF]
+        self._vals = [""]
 
     def load(self, texts: Sequence[TextPair], floats: Sequence[FloatPair]) -> None:
-        """Replace the side (zero sizes skipped); ``texts[i]`` and ``floats[i]`` are the same
-        level."""
-        sign = self._sign
-        self._levels = {
-            sign * f.px: t.px + ":" + t.sz for t, f in zip(texts, floats, strict=True) if f.sz
-        }
-        self._keys = sorted(self._levels)
+        """Replace the side (zero sizes skipped; a repeated price keeps its last level);
+        ``texts[i]`` and ``floats[i]`` are the same level."""
+        d = {f.px: f"{t.px}:{t.sz}" for t, f in zip(texts, floats, strict=True) if f.sz}
+        keys = sorted(d)
+        vals = list(map(d.__getitem__, keys))
+        keys.append(_INF)
+        vals.append("")
+        self._keys, self._vals = keys, vals
 
     def update(self, texts: Sequence[TextPair], floats: Sequence[FloatPair]) -> None:
-        """Apply deltas: set each level's size, a zero size deletes the price."""
-        d = self._levels
+        """Apply deltas in order: set each level's size, a zero size deletes the price."""
         keys = self._keys
-        sign = self._sign
+        vals = self._vals
         for t, f in zip(texts, floats, strict=True):
-            k = sign * f.px
-            if f.sz == 0.0:
-                if d.pop(k, None) is not None:
-                    # d and keys always hold the same prices, so k is exactly at the bisect.
-                    del keys[bisect_left(keys, k)]
-            else:
-                if k not in d:
-                    insort(keys, k)
-                d[k] = t.px + ":" + t.sz
+            px = f.px
+            i = bisect_left(keys, px)
+            if f.sz:
+                if keys[i] == px:
+                    vals[i] = f"{t.px}:{t.sz}"
+                else:
+                    keys.insert(i, px)
+                    vals.insert(i, f"{t.px}:{t.sz}")
+            elif keys[i] == px:
+                del keys[i]
+                del vals[i]
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._keys) - 1
+
+    def _best_index(self) -> int:
+        return len(self._keys) - 2 if self._is_bid else 0
 
     def best(self) -> tuple[float, float] | None:
-        if not self._keys:
+        if len(self._keys) == 1:
             return None
-        k = self._keys[0]
-        return self._sign * k, _size(self._levels[k])
+        i = self._best_index()
+        return self._keys[i], _size(self._vals[i])
 
     def top_joined(self, n: int) -> list[str]:
-        """Best ``n`` levels as ``"px:sz"`` strings (checksum building blocks)."""
-        return list(map(self._levels.__getitem__, self._keys[:n]))
+        """Best ``n`` levels, best first, as ``"px:sz"`` strings (checksum building blocks)."""
+        v = self._vals
+        if self._is_bid:
+            return v[-2 : -2 - n : -1]
+        return v[:n] if len(v) > n else v[:-1]
 
     def top_text(self, n: int) -> list[TextLevel]:
         return [_split(v) for v in self.top_joined(n)]
 
     def top(self, n: int) -> list[tuple[float, float]]:
-        d, sign = self._levels, self._sign
-        return [(sign * k, _size(d[k])) for k in self._keys[:n]]
+        k = self._keys
+        keys = k[-2 : -2 - n : -1] if self._is_bid else (k[:n] if len(k) > n else k[:-1])
+        return list(zip(keys, map(_size, self.top_joined(n)), strict=True))
 
     def size_at(self, price: float) -> float:
-        lv = self._levels.get(self._sign * price)
-        return _size(lv) if lv else 0.0
+        keys = self._keys
+        i = bisect_left(keys, price)
+        return _size(self._vals[i]) if keys[i] == price and price != _INF else 0.0
 
 
 def _split(joined: str) -> TextLevel:

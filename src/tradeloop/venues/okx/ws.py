@@ -70,7 +70,7 @@ class _TextLevel(msgspec.Struct, array_like=True, gc=False):
     sz: str
 
 
-class _TextBookItem(msgspec.Struct):
+class _TextBookItem(msgspec.Struct, gc=False):
     asks: list[_TextLevel]
     bids: list[_TextLevel]
     checksum: int | None = None
@@ -78,10 +78,15 @@ class _TextBookItem(msgspec.Struct):
     seqId: int | None = None
 
 
-class _BookFrame(msgspec.Struct):
+class _BookArg(msgspec.Struct, gc=False):
+    channel: str
+    instId: str = ""
+
+
+class _BookFrame(msgspec.Struct, gc=False):
     """A ``books`` push decoded in one pass (the hot path: no second decode of ``data``)."""
 
-    arg: dict[str, Any]
+    arg: _BookArg
     data: list[_TextBookItem]
     action: str = "update"
 
@@ -91,16 +96,17 @@ class _FloatLevel(msgspec.Struct, array_like=True, gc=False):
     sz: float  # trailing ["0", numOrders] elements are ignored
 
 
-class _FloatBookItem(msgspec.Struct):
+class _FloatBookItem(msgspec.Struct, gc=False):
     asks: list[_FloatLevel]
     bids: list[_FloatLevel]
 
 
-class _FloatBookFrame(msgspec.Struct):
+class _FloatBookFrame(msgspec.Struct, gc=False):
     data: list[_FloatBookItem]
 
 
 _pair = attrgetter("px", "sz")  # struct -> (px, sz) tuple, in C
+_APPLIED = SyncResult.APPLIED
 _BOOK_PREFIX = '{"arg":{"channel":"books'
 _BOOKS5_PREFIX = '{"arg":{"channel":"books5"'
 _frame_decoder = msgspec.json.Decoder(_Frame)
@@ -285,9 +291,9 @@ class OkxStream:
             except msgspec.DecodeError:
                 pass
             else:
-                channel = str(bf.arg.get("channel", ""))
-                if channel in BOOK_CHANNELS and len(floats) == len(bf.data):
-                    self._on_book_fast(channel, bf.arg, bf.action, bf.data, floats)
+                arg = bf.arg
+                if arg.channel in BOOK_CHANNELS and len(floats) == len(bf.data):
+                    self._on_book_fast(arg.channel, arg.instId, bf.action, bf.data, floats)
                     return
         try:
             frame = _frame_decoder.decode(text)
@@ -318,38 +324,32 @@ class OkxStream:
     def _on_book_fast(
         self,
         channel: str,
-        arg: dict[str, Any],
+        inst: str,
         action: str,
         items: list[_TextBookItem],
         floats: list[_FloatBookItem],
     ) -> None:
         """The hot path: text and floats both decoded by msgspec; Python only joins."""
-        inst = str(arg.get("instId", ""))
         sync = self.books.get(inst)
         if sync is None:
             return  # unsubscribed meanwhile
         now = self.now_ns()
         snapshot = action == "snapshot"
         for item, fi in zip(items, floats, strict=True):
+            fb, fa = fi.bids, fi.asks
             res = sync.apply_pairs(
-                action,
-                item.bids,
-                fi.bids,
-                item.asks,
-                fi.asks,
-                item.checksum,
-                item.prevSeqId,
-                item.seqId,
+                action, item.bids, fb, item.asks, fa, item.checksum, item.prevSeqId, item.seqId
             )
-            if res is SyncResult.APPLIED:
+            if res is _APPLIED:
+                # Positional: BookLevels(ts, symbol, bids, asks, snapshot, sequence).
                 self.handler.on_market_data(
                     BookLevels(
-                        ts=now,
-                        symbol=inst,
-                        bids=list(map(_pair, fi.bids)),
-                        asks=list(map(_pair, fi.asks)),
-                        snapshot=snapshot,
-                        sequence=item.seqId or 0,
+                        now,
+                        inst,
+                        list(map(_pair, fb)),
+                        list(map(_pair, fa)),
+                        snapshot,
+                        item.seqId or 0,
                     )
                 )
             elif res is SyncResult.RESYNC:
