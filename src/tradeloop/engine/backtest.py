@@ -8,7 +8,9 @@ the clock, the data source and the execution client differ — so backtest resul
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import hashlib
 import itertools
 import json
@@ -16,7 +18,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,6 +99,23 @@ def trades_fingerprint(fills: Sequence[Fill]) -> str:
     return h.hexdigest()
 
 
+@contextlib.contextmanager
+def _quiet_gc(young_threshold: int = 100_000) -> Iterator[None]:
+    """A backtest allocates millions of short-lived objects while keeping every order it ever
+    placed; with default thresholds the cycle collector re-walks those orders again and again
+    (measured: ~30 % of the order/fill path). Freeze what exists before the run and collect the
+    young generation less often; cycles are still collected, and settings are restored after."""
+    old = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(young_threshold, old[1], old[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
+
+
 def run_backtest(
     strategies: Sequence[Strategy],
     bars: BarSeries,
@@ -140,6 +159,26 @@ def run_backtest(
     # progress is reported between chunks so the inner loop carries no bookkeeping
     step = config.progress_every if progress is not None else max(n, 1)
     rows = zip(*columns, strict=True)
+    with _quiet_gc():
+        _replay(rows, n, step, clock, heap, symbol, venue_bar, publish, progress)
+    kernel.stop()
+    elapsed = time.perf_counter() - t0
+    equity, position = snaps.curve(bars, instrument, config.cash)
+    return BacktestResult(kernel, fills, bars.end.copy(), equity, position, n, elapsed, config.cash)
+
+
+def _replay(
+    rows: Iterator[tuple[int, int, float, float, float, float, float]],
+    n: int,
+    step: int,
+    clock: SimClock,
+    heap: list[Any],
+    symbol: str,
+    venue_bar: Callable[[Bar], None],
+    publish: Callable[[Bar], None],
+    progress: ProgressFn | None,
+) -> None:
+    """The hot loop (~1M iterations): everything it touches is a local."""
     for done in range(0, n, step):
         for ts, st, o, h, lo, c, v in itertools.islice(rows, step):
             if heap and heap[0].due <= ts:
@@ -151,10 +190,6 @@ def run_backtest(
             publish(bar)
         if progress is not None:
             progress(min(done + step, n), n)
-    kernel.stop()
-    elapsed = time.perf_counter() - t0
-    equity, position = snaps.curve(bars, instrument, config.cash)
-    return BacktestResult(kernel, fills, bars.end.copy(), equity, position, n, elapsed, config.cash)
 
 
 class _StateRecorder:
