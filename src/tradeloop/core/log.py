@@ -10,7 +10,11 @@ from __future__ import annotations
 import logging
 import re
 
-_SECRETS: set[str] = set()
+#: Registered secrets, most recent last. Bounded so a long-running server that sees many keys
+#: (the FMZ bridge) neither grows without limit nor slows every log line; the field-pattern
+#: redaction below still masks anything that looks like a credential.
+MAX_SECRETS = 4096
+_SECRETS: dict[str, None] = {}
 _FIELD_RE = re.compile(
     r"(?i)((?:api[_-]?key|secret(?:_key)?|passphrase|password|sign(?:ature)?|access[_-]?key|"
     r"ok-access-(?:key|sign|passphrase))[\"']?\s*[:=]\s*[\"']?)([^\"'\s,&}]+)"
@@ -20,7 +24,10 @@ _FIELD_RE = re.compile(
 def register_secret(value: str | None) -> None:
     """Mask this exact value in every log record from now on (ignores short/empty values)."""
     if value and len(value) >= 4:
-        _SECRETS.add(value)
+        _SECRETS.pop(value, None)
+        _SECRETS[value] = None
+        while len(_SECRETS) > MAX_SECRETS:
+            del _SECRETS[next(iter(_SECRETS))]
 
 
 def redact(text: str) -> str:
