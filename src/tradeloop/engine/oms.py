@@ -28,26 +28,23 @@ from tradeloop.model import (
     Instrument,
     Order,
     OrderReport,
-    OrderStatus,
-    OrderType,
     Position,
     Side,
+)
+from tradeloop.model.enums import (
+    BUY,
+    FILLED,
+    LIMIT,
+    MARKET,
+    PARTIALLY_FILLED,
+    PENDING_CANCEL,
+    REJECTED,
+    SELL,
+    SUBMITTED,
 )
 from tradeloop.venues.base import ExecutionClient
 
 log = logging.getLogger(__name__)
-
-# Enum members are read on every order; module constants are several times cheaper
-# to read than ``OrderType.MARKET`` on Python 3.11.
-_OrderStatus_FILLED = OrderStatus.FILLED
-_OrderStatus_PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
-_OrderStatus_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
-_OrderStatus_REJECTED = OrderStatus.REJECTED
-_OrderStatus_SUBMITTED = OrderStatus.SUBMITTED
-_OrderType_LIMIT = OrderType.LIMIT
-_OrderType_MARKET = OrderType.MARKET
-_Side_BUY = Side.BUY
-_Side_SELL = Side.SELL
 
 
 class ExecAlgo(str, Enum):
@@ -141,14 +138,14 @@ class OMS:
         if reason is not None:
             self._reject_locally(order, reason, now)
             return order
-        order.transition(_OrderStatus_SUBMITTED, now)
+        order.transition(SUBMITTED, now)
         self.open_orders[order.client_order_id] = order
         self.client.submit_order(order)
         return order
 
     def cancel(self, order: Order) -> None:
-        if order.is_open and order.status is not _OrderStatus_PENDING_CANCEL:
-            order.transition(_OrderStatus_PENDING_CANCEL, self.clock.now())
+        if order.is_open and order.status is not PENDING_CANCEL:
+            order.transition(PENDING_CANCEL, self.clock.now())
             self.client.cancel_order(order)
 
     def cancel_all(self, symbol: str | None = None) -> int:
@@ -160,11 +157,9 @@ class OMS:
         return n
 
     def _reject_locally(self, order: Order, reason: str, ts: int) -> None:
-        order.transition(_OrderStatus_REJECTED, ts, reason)
+        order.transition(REJECTED, ts, reason)
         log.info("order %s refused by risk: %s", order.client_order_id, reason)
-        report = OrderReport(
-            ts, order.client_order_id, "", order.symbol, _OrderStatus_REJECTED, reason=reason
-        )
+        report = OrderReport(ts, order.client_order_id, "", order.symbol, REJECTED, reason=reason)
         self.bus.publish(report)
         self._notify_order(order)
 
@@ -178,10 +173,7 @@ class OMS:
         ex.generation += 1
         w = ex.working
         if w is not None:
-            if (
-                self.config.algo is ExecAlgo.LIMIT_CHASE
-                and w.status is not _OrderStatus_PENDING_CANCEL
-            ):
+            if self.config.algo is ExecAlgo.LIMIT_CHASE and w.status is not PENDING_CANCEL:
                 ex.repricing = True
                 self.cancel(w)
             return
@@ -206,17 +198,17 @@ class OMS:
         ex.blocked = False
         if abs(delta) < ex.min_qty:
             return
-        side = _Side_BUY if delta > 0 else _Side_SELL
+        side = BUY if delta > 0 else SELL
         now = self.clock.now()
         mark = self.portfolio.marks.get(ex.symbol, 0.0)
         quote = 0.0
-        order_type = _OrderType_MARKET
+        order_type = MARKET
         price = 0.0
         if self.config.algo is ExecAlgo.LIMIT_CHASE:
-            order_type = _OrderType_LIMIT
+            order_type = LIMIT
             price = self._chase_price(ex.symbol, side, mark)
             self.chasing.add(ex.symbol)
-        elif side is _Side_BUY and not inst.is_derivative:
+        elif side is BUY and not inst.is_derivative:
             cash = self.portfolio.cash
             if ex.prefer_quote or delta * mark * (1.0 + inst.taker_fee) > cash:
                 quote = min(delta * mark, cash)
@@ -248,7 +240,7 @@ class OMS:
             ex.blocked = True
             self._reject_locally(order, reason, now)
             return
-        order.transition(_OrderStatus_SUBMITTED, now)
+        order.transition(SUBMITTED, now)
         ex.working = order
         ex.working_gen = ex.generation
         self.open_orders[order.client_order_id] = order
@@ -256,7 +248,7 @@ class OMS:
 
     def _chase_price(self, symbol: str, side: Side, mark: float) -> float:
         b = self._best[symbol]
-        px = (b.bid if side is _Side_BUY else b.ask) or mark
+        px = (b.bid if side is BUY else b.ask) or mark
         return self.instruments[symbol].round_price(px)
 
     def on_best(self, symbol: str, bid: float, ask: float) -> None:
@@ -265,11 +257,11 @@ class OMS:
         b.bid, b.ask = bid, ask
         ex = self._execs[symbol]
         w = ex.working
-        if w is None or w.order_type is not _OrderType_LIMIT or not w.is_open:
+        if w is None or w.order_type is not LIMIT or not w.is_open:
             return
-        if w.status is _OrderStatus_PENDING_CANCEL:
+        if w.status is PENDING_CANCEL:
             return
-        best = bid if w.side is _Side_BUY else ask
+        best = bid if w.side is BUY else ask
         if best and abs(best - w.price) > 1e-12:
             ex.repricing = True
             self.cancel(w)
@@ -292,7 +284,7 @@ class OMS:
             for sid, signed, fee in allocation:
                 cb = fills.get(sid)
                 if cb is not None:
-                    side = _Side_BUY if signed > 0 else _Side_SELL
+                    side = BUY if signed > 0 else SELL
                     cb(
                         Fill(
                             fill.ts,
@@ -321,7 +313,7 @@ class OMS:
         if report.venue_order_id:
             order.venue_order_id = report.venue_order_id
         new = report.status
-        if new is not order.status or new is _OrderStatus_PARTIALLY_FILLED:
+        if new is not order.status or new is PARTIALLY_FILLED:
             if report.filled_qty + 1e-12 < order.filled_qty:
                 log.debug("stale report for %s ignored", order.client_order_id)
                 return
@@ -348,7 +340,7 @@ class OMS:
         if ex.working is not order:
             return
         ex.working = None
-        if order.status is _OrderStatus_REJECTED:
+        if order.status is REJECTED:
             # Never loop on a venue refusal: wait for a new target or a risk-state change.
             ex.blocked = True
             self.chasing.discard(order.symbol)
@@ -357,7 +349,7 @@ class OMS:
         if ex.generation != ex.working_gen or ex.repricing:
             ex.repricing = False
             self._work(ex)
-        elif self.config.algo is ExecAlgo.LIMIT_CHASE and order.status is not _OrderStatus_FILLED:
+        elif self.config.algo is ExecAlgo.LIMIT_CHASE and order.status is not FILLED:
             self._work(ex)
         if ex.working is None:
             self.chasing.discard(order.symbol)

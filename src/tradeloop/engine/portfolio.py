@@ -18,10 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tradeloop.model import Fill, Instrument, Position, Side
-
-# Enum members are read on every order; module constants are cheaper on Python 3.11.
-_Side_BUY = Side.BUY
+from tradeloop.model import Fill, Instrument, Position
+from tradeloop.model.enums import BUY
 
 
 @dataclass(slots=True)
@@ -207,7 +205,7 @@ class Portfolio:
         it). Empty: the fill served the netted target and is split among needy strategies.
         """
         inst = self.instruments[fill.symbol]
-        signed = fill.qty if fill.side is _Side_BUY else -fill.qty
+        signed = fill.qty if fill.side is BUY else -fill.qty
         pos = self.positions[fill.symbol]
         realized = pos.apply_fill(signed, fill.price, fill.fee)
         if inst.is_derivative:

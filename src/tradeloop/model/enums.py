@@ -77,3 +77,16 @@ class TradingState(str, Enum):
     ACTIVE = "active"
     REDUCING = "reducing"
     HALTED = "halted"
+
+
+# Hot-path aliases. Reading ``OrderType.MARKET`` goes through the enum class's attribute
+# machinery (~4x a module global on Python 3.11); code that runs per order imports these.
+BUY, SELL = Side.BUY, Side.SELL
+MARKET, LIMIT = OrderType.MARKET, OrderType.LIMIT
+IOC, FOK, POST_ONLY = TimeInForce.IOC, TimeInForce.FOK, TimeInForce.POST_ONLY
+SUBMITTED, PARTIALLY_FILLED, PENDING_CANCEL = (
+    OrderStatus.SUBMITTED,
+    OrderStatus.PARTIALLY_FILLED,
+    OrderStatus.PENDING_CANCEL,
+)
+FILLED, REJECTED = OrderStatus.FILLED, OrderStatus.REJECTED

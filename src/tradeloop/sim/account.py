@@ -12,11 +12,9 @@ from __future__ import annotations
 import logging
 
 from tradeloop.model import Balance, Instrument, Position, Side
+from tradeloop.model.enums import BUY
 
 log = logging.getLogger(__name__)
-
-# Enum members are read on every order; module constants are cheaper on Python 3.11.
-_Side_BUY = Side.BUY
 
 
 class Account:
@@ -85,7 +83,7 @@ class Account:
         self, inst: Instrument, side: Side, qty: float, price: float, fee: float
     ) -> None:
         notional = qty * price * inst.contract_value
-        if side is _Side_BUY:
+        if side is BUY:
             self.credit(inst.quote, -notional - fee)
             self.credit(inst.base, qty)
         else:
@@ -134,7 +132,7 @@ class Account:
             pos = Position(inst.symbol, multiplier=inst.contract_value)
             self._positions[inst.symbol] = pos
             self._pos_asset[inst.symbol] = inst.settle
-        realized = pos.apply_fill(qty if side is _Side_BUY else -qty, price, fee)
+        realized = pos.apply_fill(qty if side is BUY else -qty, price, fee)
         self.credit(inst.settle, realized - fee)
         self._refresh_position_margin(inst)
         return realized

@@ -40,12 +40,11 @@ from tradeloop.model import (
     Order,
     OrderReport,
     OrderStatus,
-    OrderType,
     Position,
     Side,
-    TimeInForce,
     TradeTick,
 )
+from tradeloop.model.enums import BUY, FOK, IOC, LIMIT, MARKET, POST_ONLY, SELL
 from tradeloop.sim import rules
 from tradeloop.sim.account import Account
 from tradeloop.sim.config import SimConfig
@@ -57,16 +56,6 @@ if TYPE_CHECKING:  # typing only: sim/ sits below venues/ and must not import it
     from tradeloop.venues.base import ExecutionSink
 
 log = logging.getLogger(__name__)
-
-# Enum members are read on every order; module constants are several times cheaper
-# to read than ``OrderType.MARKET`` on Python 3.11.
-_OrderType_LIMIT = OrderType.LIMIT
-_OrderType_MARKET = OrderType.MARKET
-_Side_BUY = Side.BUY
-_Side_SELL = Side.SELL
-_TimeInForce_FOK = TimeInForce.FOK
-_TimeInForce_IOC = TimeInForce.IOC
-_TimeInForce_POST_ONLY = TimeInForce.POST_ONLY
 
 S = OrderStatus
 _TAKER = Liquidity.TAKER
@@ -294,7 +283,7 @@ class SimExchange:
         ext = self._ext.get(symbol)
         book = self._books.get(symbol)
         out: list[list[tuple[float, float]]] = []
-        for is_bid, side in ((True, _Side_BUY), (False, _Side_SELL)):
+        for is_bid, side in ((True, BUY), (False, SELL)):
             merged: dict[float, float] = dict(ext.levels(is_bid, depth)) if ext else {}
             if book:
                 for px, sz in book.depth_at(side).items():
@@ -413,7 +402,7 @@ class SimExchange:
             reason = self._reduce_only_problem(rec, inst, rec.qty)
             if reason:
                 return reason
-        if rec.tif is _TimeInForce_POST_ONLY and self._would_cross(rec, inst, rec.price):
+        if rec.tif is POST_ONLY and self._would_cross(rec, inst, rec.price):
             return "post-only order would cross the book"
         asset, need = self._lock_need(rec, inst, rec.qty, rec.price)
         free = self.account.free(asset)
@@ -432,7 +421,7 @@ class SimExchange:
             return False
         book = self._books.get(inst.symbol)
         mine = book.best(rec.side.opposite) if book else None
-        if rec.side is _Side_BUY:
+        if rec.side is BUY:
             best = ext.best_ask()
             if mine is not None and mine is not rec and (best is None or mine.price < best):
                 best = mine.price
@@ -446,7 +435,7 @@ class SimExchange:
         """What a market order of ``side`` would pay now, as far as the venue knows."""
         ext = self._ext.get(symbol)
         if ext is not None:
-            px = ext.best_ask() if side is _Side_BUY else ext.best_bid()
+            px = ext.best_ask() if side is BUY else ext.best_bid()
             if px is not None:
                 return px
         return self._last.get(symbol)
@@ -459,9 +448,7 @@ class SimExchange:
             inst,
             qty,
             price,
-            market_ref=self._ref_price(inst.symbol, rec.side)
-            if rec.order_type is _OrderType_MARKET
-            else None,
+            market_ref=self._ref_price(inst.symbol, rec.side) if rec.order_type is MARKET else None,
             market_buffer=self.config.market_lock_buffer,
             position_qty=self.account.position_qty(inst.symbol),
             leverage=self.account.leverage(inst.symbol),
@@ -490,7 +477,7 @@ class SimExchange:
         self, order_id: str, new_qty: float | None, new_price: float | None, ts: int
     ) -> bool:
         rec = self._find_open(order_id)
-        if rec is None or rec.order_type is _OrderType_MARKET:
+        if rec is None or rec.order_type is MARKET:
             return False
         inst = self._inst[rec.symbol]
         qty = rec.qty if new_qty is None else float(new_qty)
@@ -503,7 +490,7 @@ class SimExchange:
             return True
         if rec.reduce_only and self._reduce_only_problem(rec, inst, qty - rec.filled_qty):
             return False
-        if rec.tif is _TimeInForce_POST_ONLY and self._would_cross(rec, inst, price):
+        if rec.tif is POST_ONLY and self._would_cross(rec, inst, price):
             return False
         asset, need = self._lock_need(rec, inst, qty, price)
         if need - rec.lock > self.account.free(asset) + 1e-9 * max(1.0, need):
@@ -563,17 +550,17 @@ class SimExchange:
     def _bar_open(self, rec: SimOrder, inst: Instrument, bar: Bar, budget: float) -> float:
         """First bar an order sees: take at the open if marketable, else rest or expire."""
         ts = bar.start
-        buy = rec.side is _Side_BUY
+        buy = rec.side is BUY
         px = bar.open * (1 + self._slip) if buy else bar.open * (1 - self._slip)
-        if rec.order_type is _OrderType_LIMIT:
+        if rec.order_type is LIMIT:
             marketable = rec.price >= bar.open if buy else rec.price <= bar.open
             if not marketable:
-                if rec.tif is _TimeInForce_IOC or rec.tif is _TimeInForce_FOK:
+                if rec.tif is IOC or rec.tif is FOK:
                     self._finish(rec, S.EXPIRED, ts, "not marketable at bar open")
                 else:
                     self._rest(rec)
                 return budget
-            if rec.tif is _TimeInForce_POST_ONLY:
+            if rec.tif is POST_ONLY:
                 self._finish(rec, S.CANCELED, ts, "post-only order would cross at bar open")
                 return budget
             px = min(px, rec.price) if buy else max(px, rec.price)
@@ -582,7 +569,7 @@ class SimExchange:
         volume_cut = q > budget
         if volume_cut:
             q = inst.round_qty(budget)
-        if rec.tif is _TimeInForce_FOK and volume_cut:
+        if rec.tif is FOK and volume_cut:
             self._finish(rec, S.EXPIRED, ts, "FOK: bar volume too small")
             return budget
         q, why = self._cap(rec, inst, q, px, inst.taker_fee)
@@ -595,10 +582,10 @@ class SimExchange:
             self._finish(rec, S.FILLED, ts)
         elif rec.is_quote_sized and not volume_cut:
             self._finish(rec, S.CANCELED, ts, "quote_qty buys less than one lot")
-        elif rec.tif is _TimeInForce_IOC:
+        elif rec.tif is IOC:
             self._finish(rec, S.EXPIRED, ts, "IOC remainder")
         else:
-            if rec.order_type is _OrderType_MARKET:  # volume-capped: rest of it next bar
+            if rec.order_type is MARKET:  # volume-capped: rest of it next bar
                 rec.where = PENDING
                 self._pending[rec.symbol].append(rec)
             else:
@@ -637,10 +624,10 @@ class SimExchange:
         rest, expire or finish it."""
         ext = self._ext[rec.symbol]
         book = self._books.get(rec.symbol)
-        buy = rec.side is _Side_BUY
+        buy = rec.side is BUY
         opp = rec.side.opposite
-        limit = rec.price if rec.order_type is _OrderType_LIMIT else None
-        if rec.tif is _TimeInForce_FOK and self._liquidity(rec, ext, book, limit) < (
+        limit = rec.price if rec.order_type is LIMIT else None
+        if rec.tif is FOK and self._liquidity(rec, ext, book, limit) < (
             rec.remaining_qty - rules.eps(inst)
         ):
             self._finish(rec, S.EXPIRED, ts, "FOK: not enough liquidity")
@@ -698,7 +685,7 @@ class SimExchange:
             self._finish(rec, S.FILLED, ts)
         elif exhausted:
             self._finish(rec, S.CANCELED, ts, "quote_qty buys less than one lot")
-        elif rec.order_type is _OrderType_MARKET or rec.tif in (_TimeInForce_IOC, _TimeInForce_FOK):
+        elif rec.order_type is MARKET or rec.tif in (IOC, FOK):
             self._finish(rec, S.EXPIRED, ts, "no liquidity for the remainder")
         else:
             self._rest(rec, keep_queue=keep_queue)
@@ -717,7 +704,7 @@ class SimExchange:
         self, rec: SimOrder, ext: ExternalBook, book: RestingBook | None, limit: float | None
     ) -> float:
         """Size available to ``rec`` within its limit (for FOK)."""
-        buy = rec.side is _Side_BUY
+        buy = rec.side is BUY
         total = 0.0
         for p in ext.walk(not buy):
             if limit is not None and (p > limit if buy else p < limit):
@@ -771,7 +758,7 @@ class SimExchange:
                 if vol <= 0 or r.price < t.price:
                     break
                 if r.price == t.price:
-                    if t.side is not _Side_SELL:
+                    if t.side is not SELL:
                         break
                     avail = min(vol, t.qty - r.queue_ahead)
                     r.queue_ahead = max(r.queue_ahead - t.qty, 0.0)
@@ -785,7 +772,7 @@ class SimExchange:
                 if vol <= 0 or r.price > t.price:
                     break
                 if r.price == t.price:
-                    if t.side is not _Side_BUY:
+                    if t.side is not BUY:
                         break
                     avail = min(vol, t.qty - r.queue_ahead)
                     r.queue_ahead = max(r.queue_ahead - t.qty, 0.0)
@@ -828,7 +815,7 @@ class SimExchange:
                     fits = min(qty, closable) + rules.floor_fit(inst, avail, per)
                     return inst.round_qty(fits), "insufficient margin"
             return qty, ""
-        if rec.side is _Side_BUY:
+        if rec.side is BUY:
             unit = price * inst.contract_value * (1 + rate)
             avail = self.account.free(inst.quote) + rec.lock
             if qty * unit > avail * (1 + 1e-12) + 1e-12:
@@ -860,7 +847,7 @@ class SimExchange:
             used = 0.0
         else:
             self.account.apply_spot_fill(inst, rec.side, qty, price, fee)
-            used = notional + fee if rec.side is _Side_BUY else qty
+            used = notional + fee if rec.side is BUY else qty
         if rec.lock:
             if rec.is_quote_sized:
                 frac = used / budget_before if budget_before > 0 else 1.0
@@ -922,7 +909,7 @@ class SimExchange:
         if not keep_queue:
             ext = self._ext.get(rec.symbol)
             rec.queue_ahead = (
-                ext.size(rec.side is _Side_BUY, rec.price)
+                ext.size(rec.side is BUY, rec.price)
                 if ext is not None and self.config.queue_position
                 else 0.0
             )

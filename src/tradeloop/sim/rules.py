@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import math
 
-from tradeloop.model import Instrument, OrderType, Side, TimeInForce
+from tradeloop.model import Instrument
+from tradeloop.model.enums import BUY, MARKET, POST_ONLY, SELL
 from tradeloop.sim.records import SimOrder
-
-# Enum members are read on every order; module constants are cheaper on Python 3.11.
-_OrderType_MARKET = OrderType.MARKET
-_Side_BUY = Side.BUY
-_Side_SELL = Side.SELL
-_TimeInForce_POST_ONLY = TimeInForce.POST_ONLY
 
 
 def eps(inst: Instrument) -> float:
@@ -53,13 +48,13 @@ def floor_fit(inst: Instrument, budget: float, unit: float) -> float:
 
 def order_problem(rec: SimOrder, inst: Instrument) -> str:
     """Why the order's own fields are unacceptable, or "" (no account or market state)."""
-    is_market = rec.order_type is _OrderType_MARKET
+    is_market = rec.order_type is MARKET
     if rec.quote_qty != 0.0:
         if not (rec.quote_qty > 0 and math.isfinite(rec.quote_qty)):
             return "quote_qty must be > 0"
         if rec.qty != 0.0:
             return "give qty or quote_qty, not both"
-        if not (is_market and rec.side is _Side_BUY and not inst.is_derivative):
+        if not (is_market and rec.side is BUY and not inst.is_derivative):
             return "quote_qty is only for spot market buys"
     else:
         if not (rec.qty > 0 and math.isfinite(rec.qty)):
@@ -67,7 +62,7 @@ def order_problem(rec: SimOrder, inst: Instrument) -> str:
         if rec.qty < inst.min_size:
             return f"qty {rec.qty:g} below min_size {inst.min_size:g}"
     if is_market:
-        if rec.tif is _TimeInForce_POST_ONLY:
+        if rec.tif is POST_ONLY:
             return "post-only requires a limit order"
     elif not (rec.price > 0 and math.isfinite(rec.price)):
         return "limit price must be > 0"
@@ -78,7 +73,7 @@ def reduce_only_problem(rec: SimOrder, inst: Instrument, position_qty: float, qt
     """Why a reduce-only order of ``qty`` would not only reduce the position, or ""."""
     if not inst.is_derivative:
         # Spot holdings are the position: a reduce-only sell is an ordinary sell.
-        return "reduce-only buy would increase a position" if rec.side is _Side_BUY else ""
+        return "reduce-only buy would increase a position" if rec.side is BUY else ""
     closable = -rec.side.sign * position_qty
     if closable <= 0:
         return "reduce-only order would increase the position"
@@ -102,7 +97,7 @@ def lock_need(
     what already filled. Market orders are priced at ``market_ref * (1 + market_buffer)``
     (0 when no price is known: the fill-time cap then protects the wallet)."""
     rem = max(qty - rec.filled_qty, 0.0)
-    if rec.order_type is _OrderType_MARKET:
+    if rec.order_type is MARKET:
         price = market_ref * (1 + market_buffer) if market_ref is not None else 0.0
     if inst.is_derivative:
         if rec.reduce_only:
@@ -111,7 +106,7 @@ def lock_need(
         opening = max(rem - closable, 0.0)
         per_unit = 1.0 / leverage + max(inst.taker_fee, 0.0)
         return inst.settle, opening * price * inst.contract_value * per_unit
-    if rec.side is _Side_SELL:
+    if rec.side is SELL:
         return inst.base, rem
     if rec.is_quote_sized:
         return inst.quote, rec.quote_qty - rec.spent_quote
