@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tradeloop.book.checksum import okx_checksum
 from tradeloop.model import BookLevels, Event, QuoteTick, TradeTick
 from tradeloop.venues.okx.ws import OkxStream, arg_key, batch_subscriptions, op_payload
 
@@ -121,3 +122,76 @@ async def test_books5_and_bbo_are_quotes_not_book_updates(shared_data: Path) -> 
     quotes = [e for e in sink.events if isinstance(e, QuoteTick)]
     assert [(q.bid, q.ask) for q in quotes] == [(8476.97, 8476.98)] * 2
     assert stream.books["BTC-USDT"].checksums_ok == 0 and not stream.books["BTC-USDT"].synced
+
+
+def _compact(m: dict[str, Any]) -> str:
+    """What OKX sends: key order arg, action, data and no spaces (takes the fast path)."""
+    return json.dumps(m, separators=(",", ":"))
+
+
+async def test_fast_path_events_equal_generic_path(shared_data: Path) -> None:
+    raws = [
+        r
+        for r in received_raw(shared_data / "captures" / "OKX.ws.1.0")
+        if '"books"' in r and '"action"' in r
+    ]
+    fast, fast_sink = await _stream()
+    generic, generic_sink = await _stream()
+    for raw in raws:
+        m = json.loads(raw)
+        assert raw.startswith('{"arg":{"channel":"books"')  # the capture is fast-path shaped
+        fast._on_text(raw)
+        generic._on_text(json.dumps({"data": m["data"], "arg": m["arg"], "action": m["action"]}))
+    assert fast_sink.events == generic_sink.events and len(fast_sink.events) == 290
+    first = fast_sink.events[0]
+    assert isinstance(first, BookLevels) and first.snapshot and first.ts == 42
+    assert first.symbol == json.loads(raws[0])["arg"]["instId"]
+    m0 = json.loads(raws[0])["data"][0]
+    assert first.bids == [(float(p), float(s)) for p, s, *_ in m0["bids"]]
+    assert first.asks == [(float(p), float(s)) for p, s, *_ in m0["asks"]]
+    for inst in INSTS:
+        assert fast.books[inst].book.top_joined(400) == generic.books[inst].book.top_joined(400)
+
+
+async def test_fast_path_checksum_mismatch_resyncs(shared_data: Path) -> None:
+    stream, sink = await _stream()
+    raws = [
+        r
+        for r in received_raw(shared_data / "captures" / "OKX.ws.1.0")
+        if '"books"' in r and '"action"' in r
+    ]
+    for raw in raws[:60]:
+        stream._on_text(raw)
+    assert sum(s.checksums_ok for s in stream.books.values()) == 60
+    m = json.loads(raws[60])
+    m["data"][0]["checksum"] += 1
+    stream._on_text(_compact(m))
+    await asyncio.sleep(0)
+    assert stream.resyncs == 1 and "checksum mismatch" in sink.statuses[0][1]
+    inst = m["arg"]["instId"]
+    assert not stream.books[inst].synced
+    n_events = len(sink.events)
+    later = [r for r in raws[61:] if json.loads(r)["arg"]["instId"] == inst]
+    stream._on_text(later[0])  # updates are ignored until a fresh snapshot
+    assert len(sink.events) == n_events
+
+
+async def test_fast_path_sequence_gap_resyncs() -> None:
+    sink = Collect()
+    stream = OkxStream("ws://127.0.0.1:1/ws/v5/public", sink, now_ns=lambda: 7)
+    await stream.subscribe({"channel": "books", "instId": "X-USDT"})
+    arg = {"channel": "books", "instId": "X-USDT"}
+    bids, asks = [["100.10", "1", "0", "1"]], [["100.5", "0.10", "0", "1"]]
+    snap = {"bids": bids, "asks": asks, "prevSeqId": -1, "seqId": 10}
+    snap["checksum"] = okx_checksum(bids, asks)
+    stream._on_text(_compact({"arg": arg, "action": "snapshot", "data": [snap]}))
+    upd = {"bids": [["100.2", "3", "0", "1"]], "asks": [], "prevSeqId": 10, "seqId": 11}
+    upd["checksum"] = okx_checksum([["100.2", "3"], *bids], asks)
+    stream._on_text(_compact({"arg": arg, "action": "update", "data": [upd]}))
+    assert [e.sequence for e in sink.events if isinstance(e, BookLevels)] == [10, 11]
+    assert sink.events[-1] == BookLevels(7, "X-USDT", [(100.2, 3.0)], [], False, 11)
+    gap = dict(upd, prevSeqId=12, seqId=13)
+    stream._on_text(_compact({"arg": arg, "action": "update", "data": [gap]}))
+    await asyncio.sleep(0)
+    assert stream.resyncs == 1 and "sequence gap" in sink.statuses[0][1]
+    assert len(sink.events) == 2
