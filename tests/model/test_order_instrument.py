@@ -123,3 +123,11 @@ def test_float_rounding_fast_path_equals_the_decimal_path(x: float, step: float)
     inst = Instrument("X-Y", "X", "Y", tick_size=step, lot_size=step)
     assert inst.round_qty(x) == float(inst.qty_decimal(x))
     assert inst.round_price(x) == float(inst.price_decimal(x))
+
+
+def test_quote_amounts_are_floored_to_the_quote_step() -> None:
+    inst = Instrument("BTC-USDT", "BTC", "USDT", tick_size=0.1, lot_size=1e-8)
+    assert inst.format_quote(9123.456789012345) == "9123.45678901"  # never spend more
+    assert inst.format_quote(0.1 + 0.2) == "0.3"
+    assert inst.format_quote(100) == "100"
+    assert Instrument("X-Y", "X", "Y", quote_step=0.01).format_quote(12.349) == "12.34"

@@ -15,6 +15,8 @@ from typing import Any
 
 import msgspec
 
+from tradeloop.model.instrument import plain_decimal
+
 #: JSON scalars the docker may send as parameter values (the guide sends strings; B.2 numbers too).
 Scalar = str | int | float | bool | None
 
@@ -172,7 +174,7 @@ class Params:
     ) -> int:
         d = self.number(name, None if default is None else Decimal(default))
         if d != d.to_integral_value():
-            raise FmzError(f"param '{name}' must be a whole number, got {_plain(d)}")
+            raise FmzError(f"param '{name}' must be a whole number, got {plain_decimal(d)}")
         n = int(d)
         if lo is not None and n < lo:
             raise FmzError(f"param '{name}' must be >= {lo}, got {n}")
@@ -183,11 +185,6 @@ class Params:
 
 def _num_text(v: int | float) -> str:
     return repr(v) if isinstance(v, float) else str(v)
-
-
-def _plain(d: Decimal) -> str:
-    s = format(d, "f")
-    return s.rstrip("0").rstrip(".") if "." in s else s
 
 
 def ok(data: Any, raw: Any = None) -> dict[str, Any]:

@@ -36,6 +36,8 @@ class Instrument:
     kind: InstrumentKind = InstrumentKind.SPOT
     settle: str = ""
     venue: str = "SIM"
+    #: precision of quote amounts (a spot market buy sized in quote currency)
+    quote_step: float = 1e-8
     _tick: Decimal = field(init=False, repr=False, compare=False)
     _lot: Decimal = field(init=False, repr=False, compare=False)
     #: derived from ``kind``; a plain attribute because it is read on every fill
@@ -89,11 +91,17 @@ class Instrument:
 
     def format_price(self, price: float | str | Decimal) -> str:
         """Wire string for a price: rounded to the tick, no exponent, no float artefacts."""
-        return _plain(self.price_decimal(price))
+        return plain_decimal(self.price_decimal(price))
 
     def format_qty(self, qty: float | str | Decimal) -> str:
         """Wire string for a size: rounded down to the lot, no exponent, no float artefacts."""
-        return _plain(self.qty_decimal(qty))
+        return plain_decimal(self.qty_decimal(qty))
+
+    def format_quote(self, amount: float | str | Decimal) -> str:
+        """Wire string for a quote-currency amount: floored to ``quote_step`` (never spend
+        more than asked)."""
+        step = _decimal(self.quote_step)
+        return plain_decimal((_decimal(amount) / step).to_integral_value(ROUND_DOWN) * step)
 
     def notional(self, qty: float, price: float) -> float:
         return qty * price * self.contract_value
@@ -116,7 +124,8 @@ def _decimals(step: Decimal) -> int:
     return max(0, -int(step.normalize().as_tuple().exponent))
 
 
-def _plain(d: Decimal) -> str:
+def plain_decimal(d: Decimal) -> str:
+    """A decimal as venues want it: no exponent, no trailing zeros ("1e-8" -> "0.00000001")."""
     s = format(d, "f")
     if "." in s:
         s = s.rstrip("0").rstrip(".")

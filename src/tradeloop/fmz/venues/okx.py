@@ -15,7 +15,6 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import aiohttp
@@ -44,7 +43,6 @@ CANDLE_PAGE = 300
 HISTORY_PAGE = 100  # history-candles allows at most 100 rows per call
 #: at most this many source candles are fetched to build one records answer
 MAX_SOURCE_CANDLES = 3000
-QUOTE_STEP = Decimal("1e-8")
 
 
 def split_secret(secret_key: str) -> tuple[str, str, bool]:
@@ -348,7 +346,7 @@ class OkxFmzVenue(FmzVenue):
         if order.price is None:
             ord_type = "market"
             if order.symbol.is_spot and side == "buy":
-                sz = _plain(order.amount.quantize(QUOTE_STEP, ROUND_DOWN))
+                sz = ins.format_quote(order.amount)
                 tgt = "quote_ccy"
             else:
                 sz = ins.format_qty(order.amount)
@@ -472,8 +470,3 @@ class OkxFmzVenue(FmzVenue):
             data = await c.request(http_method, path, dict(params), creds.present)
         # The guide: data is the endpoint's whole reply (OKX envelope with code 0 here).
         return Reply({"code": "0", "data": data, "msg": ""})
-
-
-def _plain(d: Decimal) -> str:
-    s = format(d, "f")
-    return (s.rstrip("0").rstrip(".") or "0") if "." in s else s

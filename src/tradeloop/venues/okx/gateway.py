@@ -23,7 +23,6 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from tradeloop.core.errors import VenueError
@@ -355,7 +354,7 @@ class OkxGateway(ExecutionClient, DataClient):
             }[order.tif]
             p["px"] = inst.format_price(order.price)
         if spot and order.order_type is OrderType.MARKET and order.quote_qty > 0:
-            p["sz"] = _plain(order.quote_qty)
+            p["sz"] = inst.format_quote(order.quote_qty)
             p["tgt_ccy"] = "quote_ccy"
         else:
             p["sz"] = inst.format_qty(order.qty)
@@ -506,8 +505,3 @@ class OkxGateway(ExecutionClient, DataClient):
                 self.business = self._stream(C.WS_BUSINESS)
                 await self.business.start()
             await self.business.subscribe(*business)
-
-
-def _plain(x: float) -> str:
-    s = format(Decimal(repr(x)), "f")
-    return s.rstrip("0").rstrip(".") if "." in s else s
