@@ -128,9 +128,8 @@ class Kernel:
 
     def _on_bar(self, bar: Bar) -> None:
         self._marks[bar.symbol] = bar.close
-        risk = self.risk
-        if bar.ts >= risk._next_day or risk._watch_loss:  # inlined guard of on_time's
-            risk.on_time(bar.ts)
+        if bar.ts >= self.risk.next_check_ns:  # skip the call when the risk engine has no work
+            self.risk.on_time(bar.ts)
         if self.oms.chasing:
             self.oms.on_best(bar.symbol, bar.close, bar.close)
 

@@ -62,7 +62,9 @@ class RiskEngine:
         self.breached_day: int | None = None
         self.day_start_equity: float | None = None
         self._day: int | None = None
-        self._next_day = -1  # ns of the next UTC midnight; -1 before the first event
+        #: earliest time at which ``on_time`` has work: the next UTC midnight, or every price
+        #: (0) while a daily loss limit is watched. Callers on hot paths may test it first.
+        self.next_check_ns = 0
         self._sent: deque[int] = deque()
         self._window_ns = int(config.rate_window_s * NS_PER_S)
         self.on_breach: Callable[[int, str], None] | None = None
@@ -79,18 +81,13 @@ class RiskEngine:
             if self.on_state_change is not None:
                 self.on_state_change(state, reason, ts)
 
-    @property
-    def needs_every_price(self) -> bool:
-        """Whether equity must be checked on every price (a daily loss limit is set)."""
-        return self._watch_loss
-
     def on_time(self, ts: int) -> None:
         """Roll the UTC day and watch the daily loss. Cheap enough to call on every price."""
-        if ts < self._next_day and not self._watch_loss:
+        if ts < self.next_check_ns:
             return
         day = ts // NS_PER_DAY
         if day != self._day:
-            self._next_day = (day + 1) * NS_PER_DAY
+            self.next_check_ns = 0 if self._watch_loss else (day + 1) * NS_PER_DAY
             self._day = day
             self.day_start_equity = self._equity()
             if self.breached_day is not None and day > self.breached_day:
