@@ -46,7 +46,10 @@ class Clock(ABC):
 
 class SimClock(Clock):
     """Simulated time, advanced explicitly. Due timers fire in time order inside ``advance_to``
-    *before* the event at that time is delivered, so a timer due at t sees state before t."""
+    *before* the event at that time is delivered, so a timer due at t sees state before t.
+
+    The backtest replay loop (engine/backtest.py) peeks at ``_heap`` and sets ``_now`` directly
+    when no timer is due — a method call per bar would cost more than the rest of the check."""
 
     __slots__ = ("_now", "_heap", "_timers", "_seq")
 
@@ -58,12 +61,6 @@ class SimClock(Clock):
 
     def now(self) -> int:
         return self._now
-
-    @property
-    def next_due(self) -> int | None:
-        while self._heap and not self._heap[0].active:
-            heapq.heappop(self._heap)
-        return self._heap[0].due if self._heap else None
 
     def set_timer(
         self, name: str, interval_ns: int, callback: TimerCallback, start_ns: int | None = None

@@ -23,7 +23,6 @@ from tradeloop.model import (
     BookLevels,
     Fill,
     Instrument,
-    Order,
     OrderReport,
     QuoteTick,
     RiskEvent,
@@ -160,9 +159,6 @@ class Kernel:
             self.oms.retry_blocked()
 
     # -- convenience ---------------------------------------------------------------------------
-    def orders(self) -> list[Order]:
-        return list(self.oms.orders.values())
-
     def record(self, fills: list[Fill], reports: list[OrderReport] | None = None) -> None:
         """Append every account fill (and optionally report) to the given lists."""
         self.bus.subscribe(Fill, fills.append)

@@ -155,9 +155,6 @@ class Portfolio:
         qty = fraction * equity / (price * inst.contract_value)
         self._set_target_qty(book, symbol, qty, prefer_quote=fraction > 0)
 
-    def target_of(self, strategy_id: str, symbol: str) -> float | None:
-        return self.books[strategy_id].targets.get(symbol)
-
     def account_target(self, symbol: str) -> float:
         if len(self.books) == 1:
             b = next(iter(self.books.values()))

@@ -130,7 +130,3 @@ def plain_decimal(d: Decimal) -> str:
     if "." in s:
         s = s.rstrip("0").rstrip(".")
     return s or "0"
-
-
-def is_close(a: float, b: float, rel: float = 1e-9, abs_tol: float = 1e-12) -> bool:
-    return math.isclose(a, b, rel_tol=rel, abs_tol=abs_tol)

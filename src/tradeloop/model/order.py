@@ -91,9 +91,6 @@ class Order:
     def signed_qty(self) -> float:
         return self.qty if self.side is Side.BUY else -self.qty
 
-    def can_transition(self, new: OrderStatus) -> bool:
-        return new in TRANSITIONS[self.status]
-
     def transition(self, new: OrderStatus, ts: int = 0, reason: str = "") -> None:
         if new not in TRANSITIONS[self.status]:
             raise IllegalTransition(
