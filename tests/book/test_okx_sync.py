@@ -10,18 +10,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tradeloop.book.checksum import okx_checksum
-from tradeloop.book.okx_sync import BookResyncNeeded, OkxBookSync, SyncResult, okx_book_checksum
+from tradeloop.book.okx_sync import BookResyncNeeded, OkxBookSync, SyncResult
+from tradeloop.book.orderbook import OrderBook
 
 from .capture import okx_books
+from .conftest import require_compiled
 
 
 @pytest.mark.shared
-def test_capture_all_290_checksums_match(shared_data: Path) -> None:
+def test_capture_all_290_checksums_match(shared_data: Path, compiled: bool) -> None:
     syncs: dict[str, OkxBookSync] = {}
     results = []
     actions: dict[str, list[str]] = {}
     for inst, action, item in okx_books(shared_data / "captures" / "OKX.ws.1.0"):
-        sync = syncs.setdefault(inst, OkxBookSync(inst))
+        sync = syncs.setdefault(inst, OkxBookSync(inst, compiled=compiled))
         results.append(sync.apply_message(action, item))
         actions.setdefault(inst, []).append(action)
     assert len(results) == 290
@@ -35,8 +37,8 @@ def test_capture_all_290_checksums_match(shared_data: Path) -> None:
 
 
 @pytest.mark.shared
-def test_capture_corrupted_size_is_detected(shared_data: Path) -> None:
-    sync = OkxBookSync("BTC-USDT")
+def test_capture_corrupted_size_is_detected(shared_data: Path, compiled: bool) -> None:
+    sync = OkxBookSync("BTC-USDT", compiled=compiled)
     outcomes = []
     for n, (inst, action, item) in enumerate(okx_books(shared_data / "captures" / "OKX.ws.1.0")):
         if inst != "BTC-USDT":
@@ -108,17 +110,33 @@ def test_update_before_snapshot_is_ignored_and_exception_api() -> None:
         s.apply_or_raise("update", [["1", "2"]], [], 12345, 5, 6)
 
 
+def test_malformed_level_resyncs(compiled: bool) -> None:
+    """A level that is not a finite decimal string invalidates the book like a gap does."""
+    s = OkxBookSync("BTC-USDT", compiled=compiled)
+    assert s.apply("snapshot", [["100", "1"]], [["101", "1"]], None, -1, 1) is SyncResult.APPLIED
+    assert s.apply("update", [["100", "oops"]], [], None, 1, 2) is SyncResult.RESYNC
+    assert "malformed book level" in s.last_error and "'oops'" in s.last_error
+    assert not s.synced and s.book.best_ask() is None
+    assert s.apply("update", [["100", "2"]], [], None, 2, 3) is SyncResult.IGNORED
+
+
 levels_text = st.lists(
     st.tuples(st.decimals(1, 10**6, places=3).map(str), st.sampled_from(["1", "0.25", "7"])),
     max_size=40,
+    unique_by=lambda lv: float(lv[0]),
 )
 
 
 @settings(max_examples=200, deadline=None)
-@given(levels_text, levels_text)
-def test_fast_checksum_equals_reference(
-    bids: list[tuple[str, str]], asks: list[tuple[str, str]]
+@given(levels_text, levels_text, st.booleans())
+def test_book_checksum_equals_reference(
+    bids: list[tuple[str, str]], asks: list[tuple[str, str]], compiled: bool
 ) -> None:
-    joined_b = [f"{p}:{s}" for p, s in bids[:25]]
-    joined_a = [f"{p}:{s}" for p, s in asks[:25]]
-    assert okx_book_checksum(joined_b, joined_a) == okx_checksum(bids, asks, 25)
+    """OrderBook.okx_checksum (both sides, C and Python) == the spec-shaped reference."""
+    if compiled:
+        require_compiled()
+    bids.sort(key=lambda lv: -float(lv[0]))
+    asks.sort(key=lambda lv: float(lv[0]))
+    book = OrderBook(compiled=compiled)
+    book.apply_snapshot(bids, asks)
+    assert book.okx_checksum(25) == okx_checksum(bids, asks, 25)

@@ -15,41 +15,13 @@ arrives. Captures without ``seqId`` (older feeds) are checked by checksum alone.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
-from tradeloop.book.orderbook import (
-    FloatLevels,
-    FloatPair,
-    Level,
-    OrderBook,
-    TextPair,
-    split_levels,
-)
+from tradeloop.book.orderbook import FloatLevels, Level, OrderBook
 
 CHECKSUM_DEPTH = 25
-
-
-def okx_book_checksum(bids: list[str], asks: list[str]) -> int:
-    """Same value as :func:`tradeloop.book.checksum.okx_checksum`, from ``"px:sz"`` pieces
-    already cut to the checksum depth (what :meth:`OrderBook.top_joined` returns). This runs
-    after every message, so it is a single C-level join instead of per-level formatting; the
-    tests check both functions agree."""
-    nb, na = len(bids), len(asks)
-    if nb == na:  # the usual case (both sides at least CHECKSUM_DEPTH deep): no extra copies
-        parts = bids + asks
-        parts[::2] = bids  # interleave bid, ask, bid, ask ... with C-level slice copies
-        parts[1::2] = asks
-    else:
-        n = nb if nb < na else na
-        parts = bids[:n] + asks[:n]
-        parts[::2] = bids[:n]
-        parts[1::2] = asks[:n]
-        parts += bids[n:] if nb > n else asks[n:]
-    crc = zlib.crc32(":".join(parts).encode())
-    return crc - 0x100000000 if crc & 0x80000000 else crc
 
 
 class SyncResult(str, Enum):
@@ -76,8 +48,10 @@ class OkxBookSync:
         "verify",
     )
 
-    def __init__(self, symbol: str = "", *, verify: bool = True) -> None:
-        self.book = OrderBook(symbol)
+    def __init__(
+        self, symbol: str = "", *, verify: bool = True, compiled: bool | None = None
+    ) -> None:
+        self.book = OrderBook(symbol, compiled=compiled)
         self.verify = verify
         self.seq_id: int | None = None
         self.synced = False
@@ -109,48 +83,29 @@ class OkxBookSync:
         seq_id: int | None = None,
     ) -> SyncResult:
         """Apply one ``books`` data item. ``action`` is ``"snapshot"`` or ``"update"``;
-        levels are ``[px_text, sz_text, ...]``. The parsed floats are kept in
-        :attr:`last_levels` for publishing."""
-        (bt, bf), (at, af) = split_levels(bids), split_levels(asks)
-        res = self.apply_pairs(action, bt, bf, at, af, checksum, prev_seq_id, seq_id)
-        if res is SyncResult.APPLIED:
-            self.last_levels = (list(bf), list(af))
-        return res
-
-    def apply_pairs(
-        self,
-        action: str,
-        bid_texts: Sequence[TextPair],
-        bid_floats: Sequence[FloatPair],
-        ask_texts: Sequence[TextPair],
-        ask_floats: Sequence[FloatPair],
-        checksum: int | None = None,
-        prev_seq_id: int | None = None,
-        seq_id: int | None = None,
-    ) -> SyncResult:
-        """:meth:`apply` for levels given as aligned text and float pairs (``.px``/``.sz``),
-        as the WS decoder produces them without per-level Python parsing. Does not touch
-        :attr:`last_levels`: the caller already has the floats."""
+        levels are ``[px_text, sz_text, ...]`` or objects with ``.px``/``.sz`` text. On
+        APPLIED the message's levels, as (price, size) floats, are in :attr:`last_levels`.
+        A malformed level (not a finite decimal string) invalidates the book: RESYNC."""
         book = self.book
-        if action == "snapshot":
-            book.bids.load(bid_texts, bid_floats)
-            book.asks.load(ask_texts, ask_floats)
-            self.synced = True
-        else:
-            if not self.synced:
-                return SyncResult.IGNORED
-            last = self.seq_id
-            if seq_id is not None and last is not None and prev_seq_id != last:
-                return self._fail(
-                    f"{book.symbol}: sequence gap (prevSeqId {prev_seq_id} != last seqId {last})"
-                )
-            book.bids.update(bid_texts, bid_floats)
-            book.asks.update(ask_texts, ask_floats)
+        try:
+            if action == "snapshot":
+                self.last_levels = book.apply_snapshot(bids, asks)
+                self.synced = True
+            else:
+                if not self.synced:
+                    return SyncResult.IGNORED
+                last = self.seq_id
+                if seq_id is not None and last is not None and prev_seq_id != last:
+                    return self._fail(
+                        f"{book.symbol}: sequence gap (prevSeqId {prev_seq_id} != last seqId"
+                        f" {last})"
+                    )
+                self.last_levels = book.apply_deltas(bids, asks)
+        except (ValueError, TypeError) as exc:
+            return self._fail(f"{book.symbol}: malformed book level ({exc})")
         self.seq_id = seq_id
         if self.verify and checksum is not None:
-            local = okx_book_checksum(
-                book.bids.top_joined(CHECKSUM_DEPTH), book.asks.top_joined(CHECKSUM_DEPTH)
-            )
+            local = book.okx_checksum(CHECKSUM_DEPTH)
             if local != checksum:
                 return self._fail(
                     f"{book.symbol}: checksum mismatch (local {local} != venue {checksum}"

@@ -150,7 +150,7 @@ async def test_fast_path_events_equal_generic_path(shared_data: Path) -> None:
     assert first.bids == [(float(p), float(s)) for p, s, *_ in m0["bids"]]
     assert first.asks == [(float(p), float(s)) for p, s, *_ in m0["asks"]]
     for inst in INSTS:
-        assert fast.books[inst].book.top_joined(400) == generic.books[inst].book.top_joined(400)
+        assert fast.books[inst].book.top_text(400) == generic.books[inst].book.top_text(400)
 
 
 async def test_fast_path_checksum_mismatch_resyncs(shared_data: Path) -> None:

@@ -15,7 +15,6 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable, Mapping
-from operator import attrgetter
 from typing import Any, Protocol
 
 import aiohttp
@@ -91,30 +90,11 @@ class _BookFrame(msgspec.Struct, gc=False):
     action: str = "update"
 
 
-class _FloatLevel(msgspec.Struct, array_like=True, gc=False):
-    px: float
-    sz: float  # trailing ["0", numOrders] elements are ignored
-
-
-class _FloatBookItem(msgspec.Struct, gc=False):
-    asks: list[_FloatLevel]
-    bids: list[_FloatLevel]
-
-
-class _FloatBookFrame(msgspec.Struct, gc=False):
-    data: list[_FloatBookItem]
-
-
-_pair = attrgetter("px", "sz")  # struct -> (px, sz) tuple, in C
 _APPLIED = SyncResult.APPLIED
 _BOOK_PREFIX = '{"arg":{"channel":"books'
 _BOOKS5_PREFIX = '{"arg":{"channel":"books5"'
 _frame_decoder = msgspec.json.Decoder(_Frame)
 _book_frame_decoder = msgspec.json.Decoder(_BookFrame)
-# A second, lax (string → float) decode of the same frame: msgspec parses the numbers in C,
-# several times faster than float() per level in Python, and the book needs both forms
-# (text for checksums, floats for ordering and events).
-_float_book_decoder = msgspec.json.Decoder(_FloatBookFrame, strict=False)
 _book_decoder = msgspec.json.Decoder(list[_BookItem])
 _rows_decoder = msgspec.json.Decoder(list[Any])
 _encoder = msgspec.json.Encoder()
@@ -282,18 +262,17 @@ class OkxStream:
     # -- receive --------------------------------------------------------------------------
     def _on_text(self, text: str) -> None:
         # Hot path: a full-depth book push (books / books-l2-tbt / books50-l2-tbt) decoded in
-        # two C passes; "books5" shares the prefix but is a top-of-book snapshot channel, so
+        # one C pass; "books5" shares the prefix but is a top-of-book snapshot channel, so
         # anything not in BOOK_CHANNELS (or not shaped as expected) takes the generic path.
         if text.startswith(_BOOK_PREFIX) and not text.startswith(_BOOKS5_PREFIX):
             try:
                 bf = _book_frame_decoder.decode(text)
-                floats = _float_book_decoder.decode(text).data
             except msgspec.DecodeError:
                 pass
             else:
                 arg = bf.arg
-                if arg.channel in BOOK_CHANNELS and len(floats) == len(bf.data):
-                    self._on_book_fast(arg.channel, arg.instId, bf.action, bf.data, floats)
+                if arg.channel in BOOK_CHANNELS:
+                    self._on_book_fast(arg.channel, arg.instId, bf.action, bf.data)
                     return
         try:
             frame = _frame_decoder.decode(text)
@@ -322,35 +301,24 @@ class OkxStream:
             self.handler.on_status("notice", f"{frame.code} {frame.msg}")
 
     def _on_book_fast(
-        self,
-        channel: str,
-        inst: str,
-        action: str,
-        items: list[_TextBookItem],
-        floats: list[_FloatBookItem],
+        self, channel: str, inst: str, action: str, items: list[_TextBookItem]
     ) -> None:
-        """The hot path: text and floats both decoded by msgspec; Python only joins."""
+        """The hot path: msgspec decodes the level text; the book side parses each number
+        once while applying it and hands back the floats the event carries."""
         sync = self.books.get(inst)
         if sync is None:
             return  # unsubscribed meanwhile
         now = self.now_ns()
         snapshot = action == "snapshot"
-        for item, fi in zip(items, floats, strict=True):
-            fb, fa = fi.bids, fi.asks
-            res = sync.apply_pairs(
-                action, item.bids, fb, item.asks, fa, item.checksum, item.prevSeqId, item.seqId
+        for item in items:
+            res = sync.apply(
+                action, item.bids, item.asks, item.checksum, item.prevSeqId, item.seqId
             )
             if res is _APPLIED:
+                fb, fa = sync.last_levels
                 # Positional: BookLevels(ts, symbol, bids, asks, snapshot, sequence).
                 self.handler.on_market_data(
-                    BookLevels(
-                        now,
-                        inst,
-                        list(map(_pair, fb)),
-                        list(map(_pair, fa)),
-                        snapshot,
-                        item.seqId or 0,
-                    )
+                    BookLevels(now, inst, fb, fa, snapshot, item.seqId or 0)
                 )
             elif res is SyncResult.RESYNC:
                 self._resync_later(channel, inst, sync.last_error)
