@@ -4,7 +4,8 @@ Replays every ``books`` message of a real OKX capture (cryptofeed format, defaul
 ``../shared/data/captures/OKX.ws.1.0``) through
 
 * tradeloop: ``OkxStream._on_text`` — msgspec decode → OkxBookSync (sequence rules, book
-  update, CRC32 checksum of the top 25 levels) → ``BookLevels`` event to a null sink;
+  update, CRC32 checksum of the top 25 levels) → ``BookLevels`` event to a null sink; with
+  the compiled book side when it is built (and, for information, the pure-Python one);
 * ccxt.pro: ``json.loads`` (what ccxt's client does) → ``okx.handle_message(client, msg)`` with
   a minimal stand-in client (ccxt keeps its own book but does not verify checksums);
 
@@ -113,8 +114,9 @@ def compare(runs: dict[str, Callable[[], int]], seconds: float, rounds: int) -> 
 
 
 async def tradeloop_pass_factory(
-    messages: list[str], verify: bool = True
+    messages: list[str], verify: bool = True, compiled: bool | None = None
 ) -> tuple[Callable[[], int], NullSink, Any]:
+    from tradeloop.book.okx_sync import OkxBookSync
     from tradeloop.venues.okx.ws import OkxStream
 
     sink = NullSink()
@@ -123,6 +125,7 @@ async def tradeloop_pass_factory(
 
     for inst in sorted(insts):
         await stream.subscribe({"channel": "books", "instId": inst})  # not connected: stored
+        stream.books[inst] = OkxBookSync(inst, verify=verify, compiled=compiled)
     on_text = stream._on_text
 
     def one_pass() -> int:
@@ -162,7 +165,10 @@ async def _main_async(args: argparse.Namespace) -> int:
     if not messages:
         print(f"no books messages in {args.capture}", file=sys.stderr)
         return 2
+    from tradeloop.book.orderbook import IMPLEMENTATION
+
     print(f"{len(messages)} OKX books messages from {args.capture}", flush=True)
+    print(f"order book side: {IMPLEMENTATION}", flush=True)
     tl_pass, sink, stream = await tradeloop_pass_factory(messages)
     ccxt_pass, ex = ccxt_pass_factory(messages, args.instruments)
     tl_label = "tradeloop (msgspec+sync+checksum+events)"
@@ -170,6 +176,9 @@ async def _main_async(args: argparse.Namespace) -> int:
     nv_label = "tradeloop, checksum verification off (info)"
     nv_pass, _, _ = await tradeloop_pass_factory(messages, verify=False)
     runs = {tl_label: tl_pass, cc_label: ccxt_pass, nv_label: nv_pass}
+    if IMPLEMENTATION == "c":  # what a machine without a C compiler gets
+        py_pass, _, _ = await tradeloop_pass_factory(messages, compiled=False)
+        runs["tradeloop, pure-Python book side (info)"] = py_pass
     rates = compare(runs, args.seconds, args.rounds)
     tl, cc = rates[tl_label], rates[cc_label]
     checks = sum(s.checksums_ok for s in stream.books.values())
