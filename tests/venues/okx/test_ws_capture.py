@@ -195,3 +195,24 @@ async def test_fast_path_sequence_gap_resyncs() -> None:
     await asyncio.sleep(0)
     assert stream.resyncs == 1 and "sequence gap" in sink.statuses[0][1]
     assert len(sink.events) == 2
+
+
+async def test_fast_path_malformed_level_resyncs_without_raising(shared_data: Path) -> None:
+    """A level whose size is not a number, on the hot path: no exception escapes the stream,
+    the book is marked invalid and a resync is scheduled (like a checksum mismatch)."""
+    stream, sink = await _stream()
+    raws = [
+        r
+        for r in received_raw(shared_data / "captures" / "OKX.ws.1.0")
+        if '"books"' in r and '"action"' in r
+    ]
+    for raw in raws[:30]:
+        stream._on_text(raw)
+    m = next(json.loads(r) for r in raws[30:] if json.loads(r)["data"][0]["asks"])
+    m["data"][0]["asks"][0][1] = "12..5"
+    n_events = len(sink.events)
+    stream._on_text(_compact(m))
+    await asyncio.sleep(0)
+    assert stream.resyncs == 1 and len(sink.events) == n_events
+    assert "malformed book level" in sink.statuses[0][1] and "'12..5'" in sink.statuses[0][1]
+    assert not stream.books[m["arg"]["instId"]].synced
