@@ -11,6 +11,9 @@ is all there is). Guarantees, beyond the ``venues.base`` rules:
   reconnect, a replayed push or a REST answer racing the socket never double-counts;
 * an order whose placement outcome is unknown (timeout, connection lost) is not reported as
   rejected — it is looked up by clOrdId until OKX says whether it exists;
+* a cancel is never dropped: it is re-sent (cancels are idempotent at OKX) until OKX confirms
+  it, the order is known to be finished, or :attr:`RecoveryPolicy.cancel_deadline_s` passes —
+  and then the engine gets an explicit "cancel failed" report (see :meth:`_cancel_failed`);
 * after the private socket reconnects, tracked open orders are reconciled over REST (missed
   fills fetched from ``/trade/fills`` and de-duplicated).
 """
@@ -20,12 +23,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-from tradeloop.core.errors import VenueError
+from tradeloop.core.errors import RateLimited, VenueError
 from tradeloop.core.log import get_logger
 from tradeloop.model import (
     BalanceUpdate,
@@ -48,6 +52,7 @@ from tradeloop.venues.okx import constants as C
 from tradeloop.venues.okx import parse as P
 from tradeloop.venues.okx.rest import OkxRestClient, is_valid_client_order_id
 from tradeloop.venues.okx.ws import OKX_WS_CONFIG, OkxStream
+from tradeloop.venues.retry import RetryConfig, delay_with_hint, delays
 from tradeloop.venues.wsclient import WsConfig
 
 log = get_logger(__name__)
@@ -96,6 +101,53 @@ def default_ws_url(rest_url: str, simulated: bool) -> str:
     return ("wss" if scheme == "https" else "ws") + "://" + rest + "/ws/v5"
 
 
+#: Cancel rounds: 0.1 s floor, ceilings 0.5 s doubling to 5 s (full jitter).
+CANCEL_BACKOFF: Final = RetryConfig(max_attempts=0, base=0.5, cap=5.0, min_delay=0.1)
+#: Lookups of an order in doubt: 6 tries over roughly 10 s at most.
+LOOKUP_BACKOFF: Final = RetryConfig(max_attempts=6, base=0.5, cap=4.0, min_delay=0.25)
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryPolicy:
+    """How hard the gateway keeps at an order operation whose REST answers went missing.
+
+    The REST transport already retries each request a few times (``DEFAULT_RETRY``, about 2 s
+    in all); a 429 storm or an outage can outlast that. These rounds sit on top, for the two
+    operations that must never be given up silently:
+
+    * a **cancel** is idempotent at OKX (a repeat is answered 51400 "already filled/canceled"),
+      so it is re-sent with ``cancel_backoff`` until OKX confirms it, the order is known to be
+      finished, or ``cancel_deadline_s`` has passed; only then is the engine told it failed.
+      ``cancel_backoff.max_attempts`` is ignored: the deadline bounds the rounds;
+    * a **lookup** of an order whose placement outcome is unknown (timeout, lost answer) is
+      repeated with ``lookup_backoff`` until OKX says whether the order exists.
+    """
+
+    cancel_backoff: RetryConfig = CANCEL_BACKOFF
+    cancel_deadline_s: float = 30.0
+    lookup_backoff: RetryConfig = LOOKUP_BACKOFF
+
+    def __post_init__(self) -> None:
+        if self.cancel_deadline_s <= 0:
+            raise ValueError("cancel_deadline_s must be > 0")
+
+
+DEFAULT_RECOVERY = RecoveryPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class _CancelTry:
+    """Outcome of one cancel round: finished, worth another round, or hopeless."""
+
+    done: bool
+    retry: bool = False
+    reason: str = ""
+    hint: float = 0.0  # server's retry-after, seconds
+
+
+_CANCEL_DONE = _CancelTry(done=True)
+
+
 @dataclass(slots=True)
 class _Track:
     """What the gateway knows about one of our orders."""
@@ -111,6 +163,7 @@ class _Track:
     trade_ids: set[str] = field(default_factory=set)
     placing: bool = False  # the place request is in flight
     cancel_requested: bool = False  # cancel asked while placing: send it once placed
+    cancelling: bool = False  # a cancel loop is running (one per order at a time)
 
 
 class OkxGateway(ExecutionClient, DataClient):
@@ -133,6 +186,7 @@ class OkxGateway(ExecutionClient, DataClient):
         derivative_td_mode: str = "cross",
         quote_channel: str = "bbo-tbt",
         ws_config: WsConfig = OKX_WS_CONFIG,
+        recovery: RecoveryPolicy = DEFAULT_RECOVERY,
         now_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self.rest = rest or OkxRestClient(base_url, api_key, secret, passphrase, simulated)
@@ -142,6 +196,7 @@ class OkxGateway(ExecutionClient, DataClient):
         self.derivative_td_mode = derivative_td_mode
         self.quote_channel = quote_channel
         self.ws_config = ws_config
+        self.recovery = recovery
         self.now_ns = now_ns
         self._instruments: dict[str, Instrument] = {}
         self._sink: ExecutionSink | None = None
@@ -410,8 +465,10 @@ class OkxGateway(ExecutionClient, DataClient):
             ),
         )
 
-    async def _resolve_unknown(self, track: _Track, attempts: int = 5, delay: float = 1.0) -> None:
-        for i in range(attempts):
+    async def _resolve_unknown(self, track: _Track) -> None:
+        """Look the order up by clOrdId until OKX says whether it exists."""
+        waits = delays(self.recovery.lookup_backoff)
+        while True:
             try:
                 await self._refresh(track)
                 return
@@ -420,20 +477,101 @@ class OkxGateway(ExecutionClient, DataClient):
                     self._reject(track, "not found at OKX after a failed placement")
                     return
                 log.warning("OKX: lookup of %s failed (%s)", track.okx_id, exc)
-            await asyncio.sleep(delay * (i + 1))
+            wait = next(waits, None)
+            if wait is None:
+                break
+            await asyncio.sleep(wait)
         log.error("OKX: state of order %s still unknown; reconcile later", track.okx_id)
 
     async def _cancel(self, track: _Track) -> None:
+        if track.cancelling:
+            return  # the running loop already works on it
+        track.cancelling = True
+        try:
+            await self._cancel_until_settled(track)
+        finally:
+            track.cancelling = False
+
+    async def _cancel_until_settled(self, track: _Track) -> None:
+        """Re-send the cancel until OKX confirms it or the order is known to be finished; past
+        the deadline, tell the engine the cancel failed (the order is still working)."""
+        policy = self.recovery
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + policy.cancel_deadline_s
+        rounds = 0
+        while not track.status.is_terminal:
+            attempt = await self._cancel_once(track)
+            if attempt.done or track.status.is_terminal:
+                return
+            if not attempt.retry:
+                self._cancel_failed(track, attempt.reason)
+                return
+            wait = delay_with_hint(rounds, policy.cancel_backoff, attempt.hint, random.random)
+            if loop.time() + wait > deadline:
+                self._cancel_failed(
+                    track, f"{attempt.reason} (gave up after {policy.cancel_deadline_s:g}s)"
+                )
+                return
+            rounds += 1
+            log.warning(
+                "OKX: cancel %s not through (%s); round %d in %.2fs",
+                track.okx_id,
+                attempt.reason,
+                rounds + 1,
+                wait,
+            )
+            await asyncio.sleep(wait)
+
+    async def _cancel_once(self, track: _Track) -> _CancelTry:
         try:
             await self.rest.cancel_order(track.symbol, cl_ord_id=track.okx_id)
         except VenueError as exc:
-            log.warning("OKX: cancel %s failed: %s", track.okx_id, exc)
-            if exc.code in (C.CANCEL_FAILED, C.ORDER_NOT_FOUND) or exc.retryable:
-                with contextlib.suppress(VenueError):
-                    await self._refresh(track)
-            return
+            return await self._after_cancel_error(track, exc)
         if self.private is None or not self.private.connected:
-            await self._refresh(track)  # no push will tell us: ask
+            await self._refresh_quietly(track)  # no push will tell us: ask
+        return _CANCEL_DONE
+
+    async def _after_cancel_error(self, track: _Track, exc: VenueError) -> _CancelTry:
+        reason = f"OKX {exc.code or 'error'}: {exc}"
+        if exc.code in (C.CANCEL_FAILED, C.ORDER_NOT_FOUND):
+            # Nothing to cancel: filled, canceled already (maybe by an earlier attempt whose
+            # answer was lost) or not there. Only the order's state says which.
+            await self._refresh_quietly(track)
+            if track.status.is_terminal:
+                return _CANCEL_DONE
+            return _CancelTry(done=False, retry=True, reason=reason)
+        if exc.retryable:
+            hint = exc.retry_after if isinstance(exc, RateLimited) else 0.0
+            return _CancelTry(done=False, retry=True, reason=reason, hint=hint)
+        return _CancelTry(done=False, retry=False, reason=reason)
+
+    def _cancel_failed(self, track: _Track, reason: str) -> None:
+        """The cancel did not go through: say so, so the engine does not wait forever in
+        PENDING_CANCEL. The report repeats the order's live status (ACCEPTED or
+        PARTIALLY_FILLED, which the state machine allows from PENDING_CANCEL) with the reason;
+        the engine may then cancel again."""
+        log.error("OKX: cancel of %s failed: %s", track.okx_id, reason)
+        status = track.status
+        if status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+            status = OrderStatus.ACCEPTED
+        if self._sink is not None:
+            self._sink.on_order_report(
+                OrderReport(
+                    ts=self.now_ns(),
+                    client_order_id=track.client_order_id,
+                    venue_order_id=track.venue_order_id,
+                    symbol=track.symbol,
+                    status=status,
+                    filled_qty=track.filled,
+                    reason=f"cancel failed: {reason}",
+                )
+            )
+
+    async def _refresh_quietly(self, track: _Track) -> None:
+        try:
+            await self._refresh(track)
+        except VenueError as exc:
+            log.warning("OKX: refresh of %s failed: %s", track.okx_id, exc)
 
     async def _refresh(self, track: _Track) -> None:
         """Bring one order up to date over REST: missing fills first, then its state."""

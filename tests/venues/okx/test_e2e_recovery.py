@@ -1,0 +1,163 @@
+"""OKX order recovery end to end: the engine (Kernel/OMS) trades through the OKX gateway
+against the in-process emulator while the emulator misbehaves, and the venue's books and the
+engine's view must agree afterwards — a cancel outlasting a 429 storm, a cancel that finally
+fails (and says so), and placements whose answers were lost after OKX executed them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tradeloop.core.clock import LiveClock
+from tradeloop.engine.kernel import Kernel
+from tradeloop.model import Fill, Order, OrderReport, OrderStatus, OrderType, Side
+from tradeloop.venues.okx import parse as P
+from tradeloop.venues.okx.gateway import OkxGateway, RecoveryPolicy
+from tradeloop.venues.okx.rest import OkxRestClient
+from tradeloop.venues.retry import RetryConfig
+from tradeloop.venues.wsclient import WsConfig
+
+emulator = pytest.importorskip("tradeloop.emulator.okx.server")
+
+KEY, SECRET, PASS = "rec-key-123", "rec-secret-456", "rec-pass-789"
+SYMBOL = "BTC-USDT"
+FAST_WS = WsConfig(
+    heartbeat_interval=5.0,
+    heartbeat_timeout=5.0,
+    reconnect=RetryConfig(max_attempts=0, base=0.05, cap=0.2),
+)
+#: Same shape as the production default (4 tries per request), only with short waits.
+FAST_REST = RetryConfig(max_attempts=4, base=0.01, cap=0.05)
+FAST_RECOVERY = RecoveryPolicy(
+    cancel_backoff=RetryConfig(max_attempts=0, base=0.02, cap=0.1),
+    cancel_deadline_s=20.0,
+    lookup_backoff=RetryConfig(max_attempts=6, base=0.02, cap=0.1),
+)
+
+
+@dataclass
+class Engine:
+    emu: Any
+    gateway: OkxGateway
+    kernel: Kernel
+    reports: list[OrderReport] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+
+    def statuses(self, cid: str) -> list[OrderStatus]:
+        return [r.status for r in self.reports if r.client_order_id == cid]
+
+    def fills_of(self, cid: str) -> list[Fill]:
+        return [f for f in self.fills if f.client_order_id == cid]
+
+    async def venue_rows(self, cid: str) -> list[dict[str, Any]]:
+        """Every order the venue holds under ``cid`` (open and finished)."""
+        rest = self.gateway.rest
+        rows = await rest.orders_pending(inst_id=SYMBOL, limit=100)
+        rows += await rest.orders_history("SPOT", inst_id=SYMBOL, limit=100)
+        return [r for r in rows if r.get("clOrdId") == cid]
+
+
+async def until(cond: Callable[[], bool], timeout: float = 15.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not cond():
+            await asyncio.sleep(0.02)
+
+
+async def start_engine(url: str, emu: Any, recovery: RecoveryPolicy = FAST_RECOVERY) -> Engine:
+    rest = OkxRestClient(url, KEY, SECRET, PASS, retry=FAST_REST)
+    gateway = OkxGateway(rest=rest, inst_types=("SPOT",), ws_config=FAST_WS, recovery=recovery)
+    await gateway.start()
+    kernel = Kernel(gateway.instruments().values(), 50_000.0, gateway, LiveClock())
+    eng = Engine(emu, gateway, kernel)
+    kernel.bus.subscribe(OrderReport, eng.reports.append)
+    kernel.bus.subscribe(Fill, eng.fills.append)
+    return eng
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[tuple[Any, str]]:
+    e = emulator.OkxEmulator(
+        emulator.EmulatorConfig(
+            api_key=KEY,
+            api_secret=SECRET,
+            passphrase=PASS,
+            balances={"USDT": 100_000.0, "BTC": 2.0},
+            symbols=[SYMBOL],
+            seed=11,
+            tick_interval_ms=40,
+        )
+    )
+    url = await e.start("127.0.0.1", 0)
+    try:
+        yield e, url
+    finally:
+        await e.stop()
+
+
+@pytest.fixture
+async def engine(emu: tuple[Any, str]) -> AsyncIterator[Engine]:
+    e, url = emu
+    eng = await start_engine(url, e)
+    try:
+        yield eng
+    finally:
+        await eng.gateway.stop()
+
+
+async def resting_buy(eng: Engine, cid: str) -> Order:
+    """A limit buy far below the market, submitted through the OMS and acknowledged."""
+    q = P.parse_ticker(await eng.gateway.rest.ticker(SYMBOL), 0)
+    order = Order(cid, SYMBOL, Side.BUY, 0.01, OrderType.LIMIT, q.bid * 0.7)
+    eng.kernel.oms.submit(order)
+    await until(lambda: order.status is OrderStatus.ACCEPTED)
+    return order
+
+
+async def test_cancel_outlasts_a_429_storm_longer_than_the_rest_retries(engine: Engine) -> None:
+    order = await resting_buy(engine, "storm429c")
+    storm = 12
+    assert storm > 2 * FAST_REST.max_attempts  # several whole REST retry rounds fail
+    engine.emu.faults.fail_next_429(storm)
+    engine.kernel.oms.cancel(order)
+    assert order.status is OrderStatus.PENDING_CANCEL
+    await until(lambda: order.status is OrderStatus.CANCELED)
+    await engine.gateway.drain()
+    assert engine.emu.faults.fail_remaining == 0  # the whole storm was served
+    (row,) = await engine.venue_rows("storm429c")
+    assert row["state"] == "canceled"
+    assert engine.statuses("storm429c") == [OrderStatus.ACCEPTED, OrderStatus.CANCELED]
+    assert "storm429c" not in engine.kernel.oms.open_orders
+
+
+async def test_cancel_that_cannot_get_through_is_reported_as_failed(emu: tuple[Any, str]) -> None:
+    e, url = emu
+    short = RecoveryPolicy(
+        cancel_backoff=RetryConfig(max_attempts=0, base=0.02, cap=0.1),
+        cancel_deadline_s=0.6,
+    )
+    eng = await start_engine(url, e, short)
+    try:
+        order = await resting_buy(eng, "lostcxl1")
+        e.faults.fail_next_429(100_000)
+        eng.kernel.oms.cancel(order)
+        await eng.gateway.drain()
+        # The engine was told: the order is working again (not stuck in PENDING_CANCEL) and
+        # says why; the venue indeed still has it.
+        assert order.status is OrderStatus.ACCEPTED
+        assert order.reason.startswith("cancel failed")
+        assert eng.statuses("lostcxl1") == [OrderStatus.ACCEPTED, OrderStatus.ACCEPTED]
+        e.faults.reset()
+        (row,) = await eng.venue_rows("lostcxl1")
+        assert row["state"] == "live"
+        # ... so the engine can simply cancel again once the venue is reachable.
+        eng.kernel.oms.cancel(order)
+        await until(lambda: order.status is OrderStatus.CANCELED)
+        await eng.gateway.drain()
+        assert eng.statuses("lostcxl1")[-1] is OrderStatus.CANCELED
+        assert eng.statuses("lostcxl1").count(OrderStatus.CANCELED) == 1
+    finally:
+        await eng.gateway.stop()
