@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
 from tradeloop.emulator.faults import Faults, PeriodicFaults
-from tradeloop.emulator.market import MarketParams, SymbolMarket
+from tradeloop.emulator.market import SECONDS_KEPT, MarketParams, SymbolMarket
 from tradeloop.emulator.okx.instruments import okx_rows, to_instrument
 
 NOW = 1_700_000_000_000
@@ -83,3 +84,33 @@ async def test_periodic_faults_fire() -> None:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def test_second_bars_add_up_to_the_minute() -> None:
+    """Every trade lands in both series, so the seconds of a minute sum to that minute."""
+    m = _market(3)
+    start = (NOW // 60_000 + 1) * 60_000  # a minute that starts after construction
+    for k in range(800):  # 120 s of 150 ms steps
+        m.step(start + k * 150)
+    minute = next(c for c in m.aggregate(60_000) if c.start == start)
+    seconds = [c for c in m.aggregate(1_000) if start <= c.start < start + 60_000]
+    assert [c.start for c in seconds] == list(range(start, start + 60_000, 1_000))
+    assert sum(c.vol for c in seconds) == pytest.approx(minute.vol)
+    assert sum(c.vol_quote for c in seconds) == pytest.approx(minute.vol_quote)
+    assert max(c.high for c in seconds) == minute.high and min(c.low for c in seconds) == minute.low
+    assert (seconds[0].open, seconds[-1].close) == (minute.open, minute.close)
+    # since() is the tail of aggregate(), for any bar length
+    for bar in (1_000, 5_000, 60_000, 3_600_000):
+        rows = m.aggregate(bar)
+        assert m.since(bar, 0, rows[-3].start) == rows[-3:]
+        assert m.latest(bar) == rows[-1]
+
+
+def test_long_pause_keeps_a_bounded_second_series() -> None:
+    m = _market(4)
+    m.step(NOW + 1_000)
+    m.step(NOW + 6 * 3_600_000)  # six hours later (a frozen emulator stepped by hand)
+    secs = m.aggregate(1_000)
+    assert len(secs) == SECONDS_KEPT
+    assert {b.start - a.start for a, b in itertools.pairwise(secs)} == {1_000}
+    assert secs[-1].start == (NOW + 6 * 3_600_000) // 1_000 * 1_000

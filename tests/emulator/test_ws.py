@@ -4,6 +4,7 @@ seqId verified, private pushes, WS order entry, and the WS faults."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +12,9 @@ import aiohttp
 import pytest
 
 from tradeloop.book.checksum import okx_checksum
+from tradeloop.book.okx_sync import OkxBookSync, SyncResult
+from tradeloop.emulator.feed import now_ms
+from tradeloop.emulator.market import BookChange
 from tradeloop.emulator.okx.server import OkxEmulator
 
 from .helpers import Client, WsClient, is_event, is_push
@@ -149,7 +153,9 @@ async def test_books_rebuild_verifies_every_checksum(
     await ws.ws.close()
 
 
-async def test_public_channels(emu: OkxEmulator, session: aiohttp.ClientSession) -> None:
+async def test_public_channels(
+    emu: OkxEmulator, client: Client, session: aiohttp.ClientSession
+) -> None:
     ws = await _connect(emu, "public", session)
     await ws.send(
         {
@@ -169,6 +175,10 @@ async def test_public_channels(emu: OkxEmulator, session: aiohttp.ClientSession)
     tr = await ws.wait(is_push("trades"), timeout=10)
     assert {"instId", "tradeId", "px", "sz", "side", "ts", "count"} <= set(tr["data"][0])
     await ws.ws.close()
+    # The first candle push is the bar in progress: REST's newest hourly bar, unconfirmed.
+    # (Market time only moves forward, so it is the newest bar before or after subscribing.)
+    hourly = "/api/v5/market/candles?instId=BTC-USDT&bar=1H&limit=1"
+    _, before = await client.get(hourly)
     biz = await _connect(emu, "business", session)
     await biz.send(
         {
@@ -180,8 +190,12 @@ async def test_public_channels(emu: OkxEmulator, session: aiohttp.ClientSession)
         }
     )
     c = await biz.wait(is_push("candle1H"))
+    _, after = await client.get(hourly)
     row = c["data"][0]
-    assert len(row) == 9 and int(row[0]) % 3_600_000 == 0 and row[8] == "0"
+    assert len(row) == 9 and all(isinstance(x, str) for x in row)
+    assert int(row[0]) % 3_600_000 == 0 and row[8] == "0"
+    assert row[0] in (before["data"][0][0], after["data"][0][0])
+    assert float(row[3]) <= min(float(row[1]), float(row[4])) <= float(row[2])
     await biz.ws.close()
 
 
@@ -230,12 +244,74 @@ async def test_fault_drop_ws(emu: OkxEmulator, session: aiohttp.ClientSession) -
 async def test_latency_fault_delays_ws_answers(
     emu: OkxEmulator, session: aiohttp.ClientSession
 ) -> None:
-    emu.faults.add_latency(30)
+    """Every WS request waits the injected latency before it is handled. Only lower bounds:
+    a loaded machine can make answers later, never earlier."""
+    latency_s = 0.25
     ws = await _connect(emu, "public", session)
+    emu.faults.add_latency(latency_s * 1000)
+    started = time.perf_counter()
     await ws.send("ping")
     assert await ws.wait(lambda m: m == "pong") == "pong"
+    assert time.perf_counter() - started >= latency_s
+    started = time.perf_counter()
+    await ws.send(
+        {"id": "9", "op": "subscribe", "args": [{"channel": "tickers", "instId": "BTC-USDT"}]}
+    )
+    assert (await ws.wait(is_event("subscribe")))["id"] == "9"
+    assert time.perf_counter() - started >= latency_s
     emu.faults.add_latency(0)
     await ws.ws.close()
+
+
+async def test_idle_book_gets_heartbeat(
+    frozen_emu: OkxEmulator, session: aiohttp.ClientSession
+) -> None:
+    """After a minute without book changes OKX sends an empty update that keeps the chain
+    (``prevSeqId == seqId``) and the checksum; a syncing client accepts it as is."""
+    emu = frozen_emu
+    m = emu.driver.markets["BTC-USDT"]
+    ws = await _connect(emu, "public", session)
+    await ws.send({"op": "subscribe", "args": [{"channel": "books", "instId": "BTC-USDT"}]})
+    snap = (await ws.wait(is_push("books")))["data"][0]
+    sync = OkxBookSync("BTC-USDT")
+    assert sync.apply_message("snapshot", snap) is SyncResult.APPLIED
+    t = now_ms() + 1_000
+    emu.step(t)  # a real change: the idle clock starts here
+    updates = await _books_until_pong(ws)
+    assert len(updates) == 1 and updates[0]["bids"] + updates[0]["asks"]
+    seq = updates[0]["seqId"]
+    assert sync.apply_message("update", updates[0]) is SyncResult.APPLIED
+    quiet = BookChange(ts=t + 59_999)  # a step that changed nothing, not idle long enough
+    emu.hub.on_step(m, quiet)
+    assert await _books_until_pong(ws) == []
+    emu.hub.on_step(m, BookChange(ts=t + 60_000))
+    (beat,) = await _books_until_pong(ws)
+    assert (beat["bids"], beat["asks"]) == ([], [])
+    assert beat["prevSeqId"] == beat["seqId"] == seq and beat["ts"] == str(t + 60_000)
+    assert sync.apply_message("update", beat) is SyncResult.APPLIED  # checksum verified
+    emu.hub.on_step(m, BookChange(ts=t + 90_000))  # the next one is a minute later again
+    assert await _books_until_pong(ws) == []
+    emu.step(t + 91_000)
+    (nxt,) = await _books_until_pong(ws)
+    assert nxt["prevSeqId"] == seq and nxt["seqId"] == seq + 1
+    assert sync.apply_message("update", nxt) is SyncResult.APPLIED
+    assert sync.resyncs == 0
+    await ws.ws.close()
+
+
+async def _books_until_pong(ws: WsClient) -> list[dict[str, Any]]:
+    """The ``books`` updates queued so far: a text ``ping`` is answered after them."""
+    msgs = list(ws.backlog)
+    ws.backlog.clear()
+    await ws.send("ping")
+    while (msg := await ws.recv()) != "pong":
+        msgs.append(msg)
+    out = []
+    for msg in msgs:
+        if is_push("books")(msg):
+            assert msg["action"] == "update"
+            out.append(msg["data"][0])
+    return out
 
 
 # -- private --------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ Why synthetic: the emulator must show clients a live, plausible, *reproducible* 
 network access. Each :class:`SymbolMarket` keeps an L2 ladder on an integer tick grid (so price
 text is exact and checksums are stable), random-walks its mid, re-sizes a few levels per step and
 prints occasional public trades against the top of book. One-minute candles are kept (with a
-seeded back-history) and aggregated to any bar on demand.
+seeded back-history) and aggregated to any bar on demand; one-second candles are kept from
+start-up so second bars (and fast candle tests) work too.
 
 Sizes are stored as the wire strings the front-end will send, so a book built client-side from
 the pushes is byte-identical to ours.
@@ -15,12 +16,18 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tradeloop.model.instrument import Instrument
 
 MINUTE_MS = 60_000
+SECOND_MS = 1_000
+#: How many one-second candles to keep (OKX serves the latest 1440 rows of a bar).
+SECONDS_KEPT = 1440
+#: OKX settles perpetual funding every 8 hours (00:00, 08:00, 16:00 UTC).
+DEFAULT_FUNDING_INTERVAL_MS = 8 * 3_600_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +103,13 @@ class SymbolMarket:
         self.trades: deque[PublicTrade] = deque(maxlen=500)
         self.next_trade_id = trade_id_base
         self.candles: list[Candle] = []
+        self.seconds: deque[Candle] = deque(maxlen=SECONDS_KEPT)
+        #: Funding period of a perpetual on this market; the venue front-end that settles
+        #: funding sets it so the advertised next funding time is when settlement happens.
+        self.funding_interval_ms = DEFAULT_FUNDING_INTERVAL_MS
         self._px_cache: dict[int, str] = {}
         self._build_history(start_price, now_ms)
+        self._start_seconds()
         self._fill_ladder(self.bids, self._bid_grid(), {})
         self._fill_ladder(self.asks, self._ask_grid(), {})
         self.last_trade = PublicTrade("", self.px(self.best_bid()), "0", "buy", now_ms)
@@ -250,57 +262,62 @@ class SymbolMarket:
         excess = len(self.candles) - 2 * self.params.history_minutes
         if excess > 0:
             del self.candles[:excess]
+        self._roll_seconds(now_ms)
+
+    def _start_seconds(self) -> None:
+        """One flat second at the start of the current minute. Not rolled up to "now": the
+        driver's warm-up steps run in the recent past and must land in their own seconds."""
+        c = self.candles[-1]
+        self.seconds.append(Candle(c.start, c.close, c.close, c.close, c.close))
+
+    def _roll_seconds(self, now_ms: int) -> None:
+        """Open flat one-second candles up to ``now_ms`` (a quiet second is still a bar, as on
+        a real venue); after a long pause only the seconds that are kept are created."""
+        start = now_ms // SECOND_MS * SECOND_MS
+        last = self.seconds[-1]
+        if last.start >= start:
+            return
+        nxt = max(last.start + SECOND_MS, start - (SECONDS_KEPT - 1) * SECOND_MS)
+        px = last.close
+        while nxt <= start:
+            self.seconds.append(Candle(nxt, px, px, px, px))
+            nxt += SECOND_MS
 
     def _record_trade(self, price: float, qty: float, now_ms: int) -> None:
         self._roll_candle(now_ms)
-        c = self.candles[-1]
-        c.high, c.low, c.close = max(c.high, price), min(c.low, price), price
         cv = self.instrument.contract_value
-        c.vol += qty
-        c.vol_ccy += qty * cv
-        c.vol_quote += qty * cv * price
+        for c in (self.candles[-1], self.seconds[-1]):
+            c.high, c.low, c.close = max(c.high, price), min(c.low, price), price
+            c.vol += qty
+            c.vol_ccy += qty * cv
+            c.vol_quote += qty * cv * price
+
+    def _series(self, bar_ms: int) -> Sequence[Candle]:
+        """The stored candles a bar is built from: seconds for sub-minute bars."""
+        return self.candles if bar_ms % MINUTE_MS == 0 else self.seconds
 
     def aggregate(self, bar_ms: int, offset_ms: int = 0) -> list[Candle]:
         """Candles of ``bar_ms`` (bucket starts shifted by ``offset_ms``, e.g. -8h for OKX's
-        UTC+8 daily bars), oldest first, built from the 1m series."""
-        if bar_ms == MINUTE_MS:
-            return [
-                Candle(c.start, c.open, c.high, c.low, c.close, c.vol, c.vol_ccy, c.vol_quote)
-                for c in self.candles
-            ]
-        out: list[Candle] = []
-        for c in self.candles:
-            start = (c.start - offset_ms) // bar_ms * bar_ms + offset_ms
-            if out and out[-1].start == start:
-                b = out[-1]
-                b.high, b.low, b.close = max(b.high, c.high), min(b.low, c.low), c.close
-                b.vol += c.vol
-                b.vol_ccy += c.vol_ccy
-                b.vol_quote += c.vol_quote
-            else:
-                out.append(
-                    Candle(start, c.open, c.high, c.low, c.close, c.vol, c.vol_ccy, c.vol_quote)
-                )
-        return out
+        UTC+8 daily bars), oldest first, built from the 1m (or 1s) series."""
+        return _bucket(self._series(bar_ms), bar_ms, offset_ms)
+
+    def since(self, bar_ms: int, offset_ms: int, start_ms: int) -> list[Candle]:
+        """Bars of ``bar_ms`` from the one opening at ``start_ms`` up to the in-progress one,
+        oldest first. Cheap: only the stored candles from ``start_ms`` on are walked, which is
+        what a publisher needs to close the bars that ended since its last push."""
+        series = self._series(bar_ms)
+        tail: list[Candle] = []
+        for c in reversed(series):
+            if c.start < start_ms:
+                break
+            tail.append(c)
+        tail.reverse()
+        return _bucket(tail, bar_ms, offset_ms)
 
     def latest(self, bar_ms: int, offset_ms: int = 0) -> Candle:
-        """Only the in-progress candle (cheap: walks back from the end)."""
-        end = self.candles[-1].start
-        start = (end - offset_ms) // bar_ms * bar_ms + offset_ms
-        b: Candle | None = None
-        for c in reversed(self.candles):
-            if c.start < start:
-                break
-            if b is None:
-                b = Candle(start, c.open, c.high, c.low, c.close, c.vol, c.vol_ccy, c.vol_quote)
-            else:
-                b.open = c.open
-                b.high, b.low = max(b.high, c.high), min(b.low, c.low)
-                b.vol += c.vol
-                b.vol_ccy += c.vol_ccy
-                b.vol_quote += c.vol_quote
-        assert b is not None
-        return b
+        """Only the in-progress candle."""
+        end = self._series(bar_ms)[-1].start
+        return self.since(bar_ms, offset_ms, bucket_start(end, bar_ms, offset_ms))[-1]
 
     def stats_24h(self, now_ms: int) -> tuple[float, float, float, float, float]:
         """(open, high, low, vol, vol_quote) over the last 24h of 1m candles. The closed part
@@ -327,6 +344,28 @@ class SymbolMarket:
             if c.start >= day:
                 return c.open
         return self.candles[-1].close
+
+
+def bucket_start(ts_ms: int, bar_ms: int, offset_ms: int = 0) -> int:
+    """Start of the ``bar_ms`` bucket holding ``ts_ms`` (buckets shifted by ``offset_ms``)."""
+    return (ts_ms - offset_ms) // bar_ms * bar_ms + offset_ms
+
+
+def _bucket(series: Iterable[Candle], bar_ms: int, offset_ms: int) -> list[Candle]:
+    """Merge consecutive stored candles into ``bar_ms`` buckets (new objects, so callers may
+    keep them while the market moves on)."""
+    out: list[Candle] = []
+    for c in series:
+        start = bucket_start(c.start, bar_ms, offset_ms)
+        if out and out[-1].start == start:
+            b = out[-1]
+            b.high, b.low, b.close = max(b.high, c.high), min(b.low, c.low), c.close
+            b.vol += c.vol
+            b.vol_ccy += c.vol_ccy
+            b.vol_quote += c.vol_quote
+        else:
+            out.append(Candle(start, c.open, c.high, c.low, c.close, c.vol, c.vol_ccy, c.vol_quote))
+    return out
 
 
 def default_start_price(symbol: str) -> float:

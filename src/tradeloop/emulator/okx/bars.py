@@ -1,7 +1,9 @@
 """OKX candle bar names -> (bar length ms, bucket offset ms).
 
 OKX opens 6H and longer bars at UTC+8 midnight unless the name ends in ``utc``; weeks start on
-Monday. The Unix epoch was a Thursday, hence the 4-day week offset.
+Monday. The Unix epoch was a Thursday, hence the 4-day week offset. ``1s`` exists too (OKX offers
+it on the WS ``candle1s`` channel); besides being real, it is what lets tests watch a bar close
+within a second.
 """
 
 from __future__ import annotations
@@ -35,8 +37,7 @@ BARS: dict[str, tuple[int, int]] = {
     "3Dutc": (3 * DAY, 0),
     "1Wutc": (7 * DAY, _MONDAY),
 }
-# 1s candles would need sub-minute history; keep the name list honest by not offering them.
-del BARS["1s"]
+# "1s" bars come from the market's one-second series, which starts at start-up (no back-history).
 # OKX also accepts lower-case hour/day names on the candle endpoints.
 for _name in ("1H", "2H", "4H", "6H", "12H", "1D", "2D", "3D", "1W"):
     BARS.setdefault(_name.lower(), BARS[_name])

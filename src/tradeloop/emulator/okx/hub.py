@@ -7,7 +7,11 @@ subscriber; private payloads echo each subscriber's own ``arg``.
 
 Books follow OKX's rules: a snapshot (``prevSeqId`` -1) on subscribe, then incremental updates
 chained by ``prevSeqId``/``seqId`` with the signed CRC32 ``checksum`` of the top 25 levels
-computed on the exact strings sent.
+computed on the exact strings sent; a book that stays unchanged for a minute gets an empty
+heartbeat update (``prevSeqId == seqId``).
+
+Candles follow OKX too: each step pushes the in-progress bar with ``confirm`` "0"; when a bar's
+interval ends its final state is pushed once with ``confirm`` "1", before the new bar.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from aiohttp import web
 
 from tradeloop.book.checksum import okx_checksum
 from tradeloop.emulator.faults import Faults
-from tradeloop.emulator.market import BookChange, PublicTrade, SymbolMarket
+from tradeloop.emulator.market import BookChange, Candle, PublicTrade, SymbolMarket
 from tradeloop.emulator.okx import views
 from tradeloop.emulator.okx.bars import lookup
 
@@ -37,6 +41,10 @@ _enc = msgspec.json.Encoder()
 QUEUE_MAX = 5000
 BOOK_SNAPSHOT_DEPTH = 400
 CHECKSUM_DEPTH = 25
+#: OKX sends an empty ``books`` update after about a minute without changes.
+BOOK_IDLE_MS = 60_000
+#: Most closed bars pushed at once (after a long stall); older ones are REST's business.
+MAX_CLOSED_PUSH = 100
 
 
 class Conn:
@@ -114,6 +122,10 @@ class Hub:
         self.conns: set[Conn] = set()
         self.subs: dict[tuple[str, str], set[Conn]] = defaultdict(set)
         self.seqs: dict[str, BookSeq] = {}
+        #: (candle channel, instId) -> start of the bar last pushed as in progress
+        self.candle_open: dict[tuple[str, str], int] = {}
+        #: instId -> market time of the last ``books`` message (for idle heartbeats)
+        self.book_sent: dict[str, int] = {}
         self._seed = seed
         self._hold = 0
         self._held: list[Callable[[], None]] = []
@@ -190,6 +202,7 @@ class Hub:
         sym = m.instrument.symbol
         if channel == "books":
             conn.send_json(self.book_snapshot(m, now_ms))
+            self.book_sent.setdefault(sym, now_ms)
         elif channel in ("books5", "bbo-tbt"):
             conn.send_json(self._top_msg(channel, m, now_ms))
         elif channel == "mark-price":
@@ -214,12 +227,10 @@ class Hub:
             bar = lookup(channel[len("candle") :])
             if bar is not None:
                 c = m.latest(*bar)
-                conn.send_json(
-                    {
-                        "arg": {"channel": channel, "instId": sym},
-                        "data": [views.candle(m, c, bar[0], now_ms)],
-                    }
-                )
+                key = (channel, sym)
+                if len(self.subs[key]) <= 1:  # first listener: closes count from this bar
+                    self.candle_open[key] = c.start
+                conn.send_json(_candle_msg(channel, m, c, bar[0], now_ms, closed=False))
 
     def _top_msg(self, channel: str, m: SymbolMarket, now_ms: int) -> dict[str, Any]:
         depth = 5 if channel == "books5" else 1
@@ -237,6 +248,8 @@ class Hub:
         now = change.ts
         if not change.empty:
             self._book_update(m, change, now)
+        elif now - self.book_sent.get(sym, now) >= BOOK_IDLE_MS:
+            self._book_heartbeat(m, now)
         for ch in ("books5", "bbo-tbt"):
             if self.subs.get((ch, sym)) and not change.empty:
                 self._broadcast((ch, sym), self._top_msg(ch, m, now))
@@ -265,18 +278,31 @@ class Hub:
                 ("funding-rate", sym),
                 {"arg": {"channel": "funding-rate", "instId": sym}, "data": [row]},
             )
-        for (ch, s), conns in list(self.subs.items()):
-            if s == sym and conns and ch.startswith("candle"):
-                bar = lookup(ch[len("candle") :])
-                if bar is not None:
-                    c = m.latest(*bar)
-                    self._broadcast(
-                        (ch, s),
-                        {
-                            "arg": {"channel": ch, "instId": s},
-                            "data": [views.candle(m, c, bar[0], now)],
-                        },
-                    )
+        self._push_candles(m, now)
+
+    def _push_candles(self, m: SymbolMarket, now: int) -> None:
+        """Every subscribed candle channel of ``m``: first each bar that ended since the last
+        push, final and ``confirm`` "1" (exactly once, because the remembered open moves on),
+        then the bar in progress with ``confirm`` "0"."""
+        sym = m.instrument.symbol
+        for key, conns in list(self.subs.items()):
+            ch, s = key
+            if s != sym or not ch.startswith("candle"):
+                continue
+            if not conns:  # nobody listens: a later subscriber starts afresh
+                self.candle_open.pop(key, None)
+                continue
+            bar = lookup(ch[len("candle") :])
+            if bar is None:
+                continue
+            bar_ms, offset = bar
+            opened = self.candle_open.get(key)
+            bars = m.since(bar_ms, offset, opened) if opened is not None else []
+            current = bars[-1] if bars else m.latest(bar_ms, offset)
+            for done in bars[:-1][-MAX_CLOSED_PUSH:]:
+                self._broadcast(key, _candle_msg(ch, m, done, bar_ms, now, closed=True))
+            self.candle_open[key] = current.start
+            self._broadcast(key, _candle_msg(ch, m, current, bar_ms, now, closed=False))
 
     def push_trades(self, m: SymbolMarket, trades: list[PublicTrade]) -> None:
         sym = m.instrument.symbol
@@ -294,7 +320,9 @@ class Hub:
         prev = bs.seq
         bs.seq = prev + 1
         if not self.subs.get(("books", sym)):
+            self.book_sent.pop(sym, None)
             return
+        self.book_sent[sym] = now
         if self.faults.take_skip_seq():
             log.info("fault: dropped books update %s seqId %d", sym, bs.seq)
             return
@@ -322,6 +350,29 @@ class Hub:
                     }
                 ],
             },
+        )
+
+    def _book_heartbeat(self, m: SymbolMarket, now: int) -> None:
+        """OKX's keep-alive for an idle book: an empty update that does not advance the chain
+        (``prevSeqId == seqId``), with the checksum of the unchanged book."""
+        sym = m.instrument.symbol
+        if not self.subs.get(("books", sym)):
+            self.book_sent.pop(sym, None)
+            return
+        self.book_sent[sym] = now
+        seq = self.seq_for(sym).seq
+        asks, bids = views.book_levels(m, CHECKSUM_DEPTH)
+        item = {
+            "asks": [],
+            "bids": [],
+            "ts": str(now),
+            "checksum": _checksum(asks, bids),
+            "prevSeqId": seq,
+            "seqId": seq,
+        }
+        self._broadcast(
+            ("books", sym),
+            {"arg": {"channel": "books", "instId": sym}, "action": "update", "data": [item]},
         )
 
     def _broadcast(self, key: tuple[str, str], msg: dict[str, Any]) -> None:
@@ -365,6 +416,15 @@ class Hub:
     async def close_all(self) -> None:
         for conn in list(self.conns):
             await conn.close()
+
+
+def _candle_msg(
+    channel: str, m: SymbolMarket, c: Candle, bar_ms: int, now: int, closed: bool
+) -> dict[str, Any]:
+    return {
+        "arg": {"channel": channel, "instId": m.instrument.symbol},
+        "data": [views.candle(m, c, bar_ms, now, closed=closed)],
+    }
 
 
 def _checksum(asks: list[list[str]], bids: list[list[str]]) -> int:

@@ -19,7 +19,7 @@ from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.okx import render
 from tradeloop.emulator.okx.account_views import AccountViews
 from tradeloop.emulator.okx.errors import OrderError, message
-from tradeloop.emulator.okx.views import num
+from tradeloop.emulator.okx.views import next_funding_ms, num
 from tradeloop.model import (
     Fill,
     Order,
@@ -104,10 +104,14 @@ class OkxTrading:
         }
         self.views = AccountViews(emu, self.account, self.mgn_mode)
         self._amend_req: dict[str, str] = {}
+        interval_ms = self.funding_interval_ms()
+        if interval_ms:
+            for m in emu.driver.markets.values():
+                m.funding_interval_ms = interval_ms  # the funding-rate views advertise it
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
-        if self.emu.config.funding_interval_s > 0:
+        if self.funding_interval_ms() > 0:
             self.emu.spawn(self._funding_loop(), "okx-funding")
         if self.emu.config.private_push_interval_s > 0:
             self.emu.spawn(self._periodic_push(), "okx-private-push")
@@ -124,13 +128,28 @@ class OkxTrading:
     async def stop(self) -> None:
         return None
 
+    def funding_interval_ms(self) -> int:
+        """The configured funding period in ms (0 = no timed settlement)."""
+        return max(0, round(self.emu.config.funding_interval_s * 1000))
+
     async def _funding_loop(self) -> None:
+        """Settle on the epoch-aligned boundaries that ``public/funding-rate`` advertises as
+        ``fundingTime`` (not every interval counted from start-up), once per boundary. Wall
+        clock, because that is what the advertised times are in; a boundary missed while the
+        loop was stalled is settled once, late, and the schedule moves on."""
+        interval = self.funding_interval_ms()
+        due = next_funding_ms(now_ms(), interval)
         while True:
-            await asyncio.sleep(self.emu.config.funding_interval_s)
+            wait_ms = due - now_ms()
+            if wait_ms > 0:
+                await asyncio.sleep(wait_ms / 1000)
+                continue
             self.settle_funding()
+            due = next_funding_ms(max(due, now_ms()), interval)
 
     def settle_funding(self) -> None:
-        """Charge/credit funding on every swap position at the current mid (OKX: 8-hourly)."""
+        """Charge/credit funding on every swap position at the current mid, now (the timer
+        calls this on each funding boundary; tests may call it directly)."""
         for sym, inst in self.emu.instruments.items():
             if inst.is_derivative and self.account.sim.positions().get(sym):
                 m = self.emu.driver.markets[sym]

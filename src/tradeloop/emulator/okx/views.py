@@ -75,10 +75,18 @@ def trade(t: PublicTrade, symbol: str) -> dict[str, str]:
     }
 
 
-def candle(m: SymbolMarket, c: Candle, bar_ms: int, now_ms: int) -> list[str]:
+def candle(
+    m: SymbolMarket, c: Candle, bar_ms: int, now_ms: int, closed: bool | None = None
+) -> list[str]:
+    """``[ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm]``. SPOT: ``vol`` base,
+    ``volCcy`` quote; SWAP: ``vol`` contracts, ``volCcy`` base; ``volCcyQuote`` is quote for
+    both. ``closed`` states ``confirm`` outright (the WS publisher knows which bar it is
+    closing); left out, a bar counts as closed once ``now_ms`` is past its end (REST)."""
     inst = m.instrument
     swap = inst.symbol.endswith("-SWAP")
     fp = inst.format_price
+    if closed is None:
+        closed = c.start + bar_ms <= now_ms
     return [
         str(c.start),
         fp(c.open),
@@ -88,12 +96,14 @@ def candle(m: SymbolMarket, c: Candle, bar_ms: int, now_ms: int) -> list[str]:
         num(c.vol),
         num(c.vol_ccy if swap else c.vol_quote),
         num(c.vol_quote),
-        "1" if c.start + bar_ms <= now_ms else "0",
+        "1" if closed else "0",
     ]
 
 
 def next_funding_ms(now_ms: int, interval_ms: int = 8 * HOUR) -> int:
-    """OKX settles funding at 00:00/08:00/16:00 UTC."""
+    """The first funding boundary after ``now_ms``: multiples of ``interval_ms`` since the
+    epoch, which for OKX's 8 h gives 00:00/08:00/16:00 UTC. The emulator settles exactly on
+    these boundaries so what it advertises is what happens."""
     return (now_ms // interval_ms + 1) * interval_ms
 
 
@@ -101,7 +111,8 @@ def funding_row(m: SymbolMarket, rate: float, now_ms: int) -> dict[str, Any]:
     """``public/funding-rate`` row (also the ``funding-rate`` channel push)."""
     inst_id = m.instrument.symbol
     r = num(rate, 10)
-    nxt = next_funding_ms(now_ms)
+    interval = m.funding_interval_ms
+    nxt = next_funding_ms(now_ms, interval)
     return {
         "formulaType": "noRate",
         "fundingRate": r,
@@ -114,7 +125,7 @@ def funding_row(m: SymbolMarket, rate: float, now_ms: int) -> dict[str, Any]:
         "method": "current_period",
         "minFundingRate": "-0.0075",
         "nextFundingRate": "",
-        "nextFundingTime": str(nxt + 8 * HOUR),
+        "nextFundingTime": str(nxt + interval),
         "premium": r,
         "settFundingRate": r,
         "settState": "settled",

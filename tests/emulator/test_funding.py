@@ -1,0 +1,96 @@
+"""Funding settles when the emulator says it will: at the ``fundingTime`` advertised by
+``public/funding-rate`` (and the ``funding-rate`` channel), on epoch-aligned boundaries of the
+configured interval, once per boundary — not every interval counted from start-up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from tradeloop.emulator.feed import now_ms
+from tradeloop.emulator.okx.server import OkxEmulator
+from tradeloop.emulator.okx.views import next_funding_ms
+
+from .helpers import Client, WsClient, is_push, make_config
+
+SWAP = "BTC-USDT-SWAP"
+
+
+def _interval_due_soon(now: int, soon_ms: tuple[int, int] = (1_500, 2_500)) -> int:
+    """A funding interval (8-20 s) whose next epoch-aligned boundary is ``soon_ms`` away.
+    Settling "every interval from start-up" would then come 6+ s after the advertised time,
+    while the test itself only waits for the near boundary."""
+    for interval in range(8_000, 20_000):
+        if soon_ms[0] <= interval - now % interval <= soon_ms[1]:
+            return interval
+    raise AssertionError("no interval found")  # cannot happen: ~10% of intervals qualify
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+async def _funding_row(client: Client) -> dict[str, str]:
+    status, body = await client.get(f"/api/v5/public/funding-rate?instId={SWAP}")
+    assert status == 200 and body["code"] == "0", body
+    row: dict[str, str] = body["data"][0]
+    return row
+
+
+async def test_settles_once_at_the_advertised_funding_time(
+    session: aiohttp.ClientSession,
+) -> None:
+    interval = _interval_due_soon(now_ms())
+    due = next_funding_ms(now_ms(), interval)
+    emu = OkxEmulator(
+        make_config(
+            symbols=[SWAP],
+            tick_interval_ms=0,
+            funding_interval_s=interval / 1000,
+            private_push_interval_s=0,
+        )
+    )
+    await emu.start("127.0.0.1", 0)
+    try:
+        client = Client(session, emu.base_url)
+        _, body = await client.post(
+            "/api/v5/trade/order",
+            {"instId": SWAP, "tdMode": "cross", "side": "buy", "ordType": "market", "sz": "2"},
+        )
+        assert body["code"] == "0", body
+        row = await _funding_row(client)
+        assert (int(row["fundingTime"]), int(row["nextFundingTime"])) == (due, due + interval)
+        ws = WsClient(
+            await session.ws_connect(emu.base_url.replace("http", "ws") + "/ws/v5/public")
+        )
+        await ws.send({"op": "subscribe", "args": [{"channel": "funding-rate", "instId": SWAP}]})
+        pushed = (await ws.wait(is_push("funding-rate")))["data"][0]
+        assert int(pushed["fundingTime"]) == due  # the channel advertises the same time
+        await ws.ws.close()
+
+        sim = emu.trading.account.sim
+        assert sim.funding_payments() == []
+        # Wait for the settlement, up to a few seconds past the advertised time.
+        while not sim.funding_payments() and now_ms() < due + 4_000:
+            await asyncio.sleep(0.01)
+        payments = sim.funding_payments()
+        assert payments, f"nothing settled within 4 s of fundingTime (interval {interval} ms)"
+        (paid,) = payments
+        assert paid.ts >= due * 1_000_000  # never before the advertised time
+        assert paid.symbol == SWAP and paid.amount > 0  # a long pays a positive rate
+        row = await _funding_row(client)
+        assert int(row["fundingTime"]) == due + interval  # the next period is advertised
+    finally:
+        await emu.stop()
+
+
+async def test_default_interval_is_okx_eight_hours(client: Client) -> None:
+    row = await _funding_row(client)
+    t = int(row["fundingTime"])
+    assert t % (8 * 3_600_000) == 0 and 0 < t - now_ms() <= 8 * 3_600_000
+    assert int(row["nextFundingTime"]) == t + 8 * 3_600_000
