@@ -9,7 +9,14 @@ import pytest
 from aiohttp import web
 
 from tradeloop.core.errors import RateLimited, VenueError
-from tradeloop.venues.http import RequestTimeout, RestClient, encode_body, encode_query
+from tradeloop.venues.http import (
+    RequestTimeout,
+    RestClient,
+    UnknownOutcome,
+    encode_body,
+    encode_query,
+    outcome_unknown,
+)
 from tradeloop.venues.retry import RetryConfig
 
 from .conftest import FakeTime, Starter
@@ -178,3 +185,37 @@ def test_encoders() -> None:
     assert encode_query({"a": "1", "b": None, "c": False}) == "a=1&c=false"
     assert encode_body({"a": "1", "b": [1]}) == '{"a":"1","b":[1]}'
     assert encode_body(None) == ""
+
+
+async def test_write_in_doubt_then_rate_limited_is_an_unknown_outcome(
+    serve: Starter, fake_time: FakeTime
+) -> None:
+    """A 503 may have executed the write; the 429s after it only say the *retries* did not
+    run. Giving up must not read as "refused" — but a write refused on every attempt is a
+    plain rate limit."""
+
+    async def handler(req: web.Request, n: int) -> web.Response:
+        if n == 1 and req.path == "/first-in-doubt":
+            return web.Response(status=503, text="upstream timeout")
+        return web.json_response({"code": "50011"}, status=429)
+
+    app, seen = counting_app(handler)
+    client = RestClient(await serve(app), retry=FAST, sleep=fake_time.sleep)
+    try:
+        with pytest.raises(UnknownOutcome) as ei:
+            await client.request("POST", "/first-in-doubt", body={"id": "k1"}, retry_safe=True)
+        assert len(seen) == FAST.max_attempts
+        assert outcome_unknown(ei.value) and isinstance(ei.value.__cause__, RateLimited)
+        seen.clear()
+        with pytest.raises(RateLimited) as rl:
+            await client.request("POST", "/always-429", body={"id": "k2"}, retry_safe=True)
+        assert not isinstance(rl.value, UnknownOutcome) and not outcome_unknown(rl.value)
+    finally:
+        await client.close()
+
+
+def test_outcome_unknown_classification() -> None:
+    assert outcome_unknown(RequestTimeout("t"))
+    assert outcome_unknown(VenueError("HTTP 503", "", retryable=True))
+    assert not outcome_unknown(RateLimited("429", "50011"))
+    assert not outcome_unknown(VenueError("insufficient balance", "51008"))

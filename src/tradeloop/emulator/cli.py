@@ -18,7 +18,7 @@ from typing import Any
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.log import register_secret
-from tradeloop.emulator.faults import PeriodicFaults
+from tradeloop.emulator.faults import LOST_REPLY_KINDS, Faults, PeriodicFaults
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     faults.add_argument("--fail-kind", choices=("429", "5xx"), default="429")
     faults.add_argument(
+        "--lose-reply",
+        type=int,
+        default=0,
+        metavar="N",
+        help="execute the first N matching REST requests, then lose the answer",
+    )
+    faults.add_argument(
+        "--lose-reply-kind",
+        choices=LOST_REPLY_KINDS,
+        default="5xx",
+        help="how the answer is lost: HTTP 504 after execution, or the connection dropped",
+    )
+    faults.add_argument(
+        "--lose-reply-target",
+        default="",
+        metavar="'[METHOD ]PATH'",
+        help="only requests to this path (e.g. 'POST /api/v5/trade/order'); default all",
+    )
+    faults.add_argument(
         "--drop-ws-every",
         type=float,
         default=0.0,
@@ -173,10 +192,18 @@ def run(args: argparse.Namespace) -> int:
     if not args.balance:
         args.balance = ["USDT=100000"]
     server = VENUES[args.venue](args)
-    if args.fail_next:
-        server.faults.fail_next(args.fail_next, args.fail_kind)
+    apply_fault_flags(server.faults, args)
     asyncio.run(_serve(server, args.host, args.port))
     return 0
+
+
+def apply_fault_flags(faults: Faults, args: argparse.Namespace) -> None:
+    """Arm the one-shot faults asked for on the command line (the periodic ones are part of
+    the venue config)."""
+    if args.fail_next:
+        faults.fail_next(args.fail_next, args.fail_kind)
+    if args.lose_reply:
+        faults.lose_replies(args.lose_reply, args.lose_reply_kind, args.lose_reply_target)
 
 
 async def _serve(server: Any, host: str, port: int) -> None:

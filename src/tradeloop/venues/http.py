@@ -10,6 +10,8 @@ the transport rules that must be identical everywhere:
 * HTTP 429 → :class:`RateLimited` (with the server's retry-after hint), 5xx / timeouts /
   connection drops → retryable :class:`VenueError`; a body that is not JSON → a clear
   non-retryable :class:`VenueError` naming the request;
+* a write whose attempts failed ambiguously (see :func:`outcome_unknown`) is never reported as
+  simply refused: if a later attempt is only rate limited, :class:`UnknownOutcome` is raised;
 * each attempt is re-signed (timestamps are part of signatures) and passes the rate limiter.
 """
 
@@ -57,6 +59,26 @@ class NetworkError(VenueError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, code="network", retryable=True)
+
+
+class UnknownOutcome(VenueError):
+    """A write gave up after an attempt that may have executed (timeout, dropped connection,
+    5xx), even though the last attempt failed in a way that, alone, would mean "not done"
+    (429). The caller must look the result up instead of treating the write as refused."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message, code=code or "unknown", retryable=True)
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """Might the failed write behind ``exc`` have executed at the venue anyway?
+
+    Timeouts, connection drops and server errors (5xx, or retryable venue codes such as OKX's
+    50001/50004 "try again") say nothing about whether the request ran. Rate limits (the
+    request was refused on arrival) and business errors (the venue looked and said no) do."""
+    if isinstance(exc, RequestTimeout | NetworkError | UnknownOutcome):
+        return True
+    return isinstance(exc, VenueError) and exc.retryable and not isinstance(exc, RateLimited)
 
 
 def encode_query(params: Mapping[str, Any] | None) -> str:
@@ -165,6 +187,7 @@ class RestClient:
         text = encode_body(body)
         key = self.rate_limit_key(method, path, params, body)
         attempt = 0
+        in_doubt = False  # an earlier attempt of this write may have executed
         while True:
             attempt += 1
             if self.limiter is not None:
@@ -173,7 +196,14 @@ class RestClient:
                 return await self._once(method, path, request_path, text, signed)
             except VenueError as exc:
                 if not (exc.retryable and safe and should_retry(attempt, self.retry)):
+                    if in_doubt and isinstance(exc, RateLimited):
+                        raise UnknownOutcome(
+                            f"{method} {path}: an earlier attempt may have executed; "
+                            f"the last one was refused ({exc})",
+                            exc.code,
+                        ) from exc
                     raise
+                in_doubt = in_doubt or (method != "GET" and outcome_unknown(exc))
                 hint = exc.retry_after if isinstance(exc, RateLimited) else 0.0
                 if hint and self.limiter is not None:
                     self.limiter.penalize(path, hint, key)

@@ -15,6 +15,7 @@ import pytest
 from tradeloop.core.clock import LiveClock
 from tradeloop.engine.kernel import Kernel
 from tradeloop.model import Fill, Order, OrderReport, OrderStatus, OrderType, Side
+from tradeloop.venues.base import ExecutionSink
 from tradeloop.venues.okx import parse as P
 from tradeloop.venues.okx.gateway import OkxGateway, RecoveryPolicy
 from tradeloop.venues.okx.rest import OkxRestClient
@@ -39,16 +40,38 @@ FAST_RECOVERY = RecoveryPolicy(
 )
 
 
+class Tap:
+    """Records what the gateway tells the OMS, then passes it on. The OMS drops reports its
+    state machine refuses (e.g. REJECTED after ACCEPTED), so its own log would hide a
+    connector that reports a live order as rejected."""
+
+    def __init__(self, sink: ExecutionSink) -> None:
+        self.sink = sink
+        self.reports: list[OrderReport] = []
+
+    def on_order_report(self, report: OrderReport) -> None:
+        self.reports.append(report)
+        self.sink.on_order_report(report)
+
+    def on_fill(self, fill: Fill) -> None:
+        self.sink.on_fill(fill)
+
+
 @dataclass
 class Engine:
     emu: Any
     gateway: OkxGateway
     kernel: Kernel
-    reports: list[OrderReport] = field(default_factory=list)
+    tap: Tap
+    reports: list[OrderReport] = field(default_factory=list)  # as the OMS applied them
     fills: list[Fill] = field(default_factory=list)
 
     def statuses(self, cid: str) -> list[OrderStatus]:
         return [r.status for r in self.reports if r.client_order_id == cid]
+
+    def sent(self, cid: str) -> list[OrderStatus]:
+        """Statuses the gateway reported for ``cid`` (before the OMS filtered anything)."""
+        return [r.status for r in self.tap.reports if r.client_order_id == cid]
 
     def fills_of(self, cid: str) -> list[Fill]:
         return [f for f in self.fills if f.client_order_id == cid]
@@ -72,7 +95,9 @@ async def start_engine(url: str, emu: Any, recovery: RecoveryPolicy = FAST_RECOV
     gateway = OkxGateway(rest=rest, inst_types=("SPOT",), ws_config=FAST_WS, recovery=recovery)
     await gateway.start()
     kernel = Kernel(gateway.instruments().values(), 50_000.0, gateway, LiveClock())
-    eng = Engine(emu, gateway, kernel)
+    tap = Tap(kernel.oms)
+    gateway.bind(tap)
+    eng = Engine(emu, gateway, kernel, tap)
     kernel.bus.subscribe(OrderReport, eng.reports.append)
     kernel.bus.subscribe(Fill, eng.fills.append)
     return eng
@@ -130,6 +155,7 @@ async def test_cancel_outlasts_a_429_storm_longer_than_the_rest_retries(engine: 
     (row,) = await engine.venue_rows("storm429c")
     assert row["state"] == "canceled"
     assert engine.statuses("storm429c") == [OrderStatus.ACCEPTED, OrderStatus.CANCELED]
+    assert engine.sent("storm429c") == [OrderStatus.ACCEPTED, OrderStatus.CANCELED]
     assert "storm429c" not in engine.kernel.oms.open_orders
 
 
@@ -150,6 +176,7 @@ async def test_cancel_that_cannot_get_through_is_reported_as_failed(emu: tuple[A
         assert order.status is OrderStatus.ACCEPTED
         assert order.reason.startswith("cancel failed")
         assert eng.statuses("lostcxl1") == [OrderStatus.ACCEPTED, OrderStatus.ACCEPTED]
+        assert eng.sent("lostcxl1") == [OrderStatus.ACCEPTED, OrderStatus.ACCEPTED]
         e.faults.reset()
         (row,) = await eng.venue_rows("lostcxl1")
         assert row["state"] == "live"
@@ -161,3 +188,75 @@ async def test_cancel_that_cannot_get_through_is_reported_as_failed(emu: tuple[A
         assert eng.statuses("lostcxl1").count(OrderStatus.CANCELED) == 1
     finally:
         await eng.gateway.stop()
+
+
+PLACE = "POST /api/v5/trade/order"
+
+
+def market_buy(cid: str, qty: float = 0.02) -> Order:
+    return Order(cid, SYMBOL, Side.BUY, qty)
+
+
+def venue_btc(eng: Engine) -> float:
+    return float(eng.emu.trading.account.sim.balances()["BTC"].total)
+
+
+@pytest.mark.parametrize("kind", ["5xx", "drop"])
+async def test_placement_whose_answer_was_lost_is_one_order_not_a_rejection(
+    engine: Engine, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    btc_before = venue_btc(engine)
+    order = market_buy(f"lost{kind}1")
+    cid = order.client_order_id
+    # OKX executes the first attempt and its answer is lost; the retry is answered 51016
+    # (duplicate) and that answer is lost too; the third attempt's 51016 gets through.
+    engine.emu.faults.lose_replies(2, kind, PLACE)  # type: ignore[arg-type]
+    with caplog.at_level("INFO", logger="tradeloop.venues.okx.rest"):
+        engine.kernel.oms.submit(order)
+        await until(lambda: order.status is OrderStatus.FILLED)
+        await engine.gateway.drain()
+    assert engine.emu.faults.lose_remaining == 0
+    assert any("already at OKX (51016)" in r.getMessage() for r in caplog.records)
+    assert len(await engine.venue_rows(cid)) == 1  # exactly one order at the venue
+    statuses = engine.statuses(cid)
+    assert OrderStatus.REJECTED not in statuses and statuses[-1] is OrderStatus.FILLED
+    assert OrderStatus.REJECTED not in engine.sent(cid)
+    fills = engine.fills_of(cid)
+    assert len({f.trade_id for f in fills}) == len(fills)  # no fill counted twice
+    assert sum(f.qty for f in fills) == pytest.approx(0.02)
+    bought = venue_btc(engine) - btc_before
+    assert engine.kernel.portfolio.position_qty(SYMBOL) == pytest.approx(bought, abs=1e-12)
+
+
+async def test_resting_order_whose_every_answer_was_lost_is_reported_accepted(
+    engine: Engine,
+) -> None:
+    q = P.parse_ticker(await engine.gateway.rest.ticker(SYMBOL), 0)
+    order = Order("lostall1", SYMBOL, Side.BUY, 0.01, OrderType.LIMIT, q.bid * 0.7)
+    # Every REST attempt's answer is lost (first: placed; the rest: duplicates), so the
+    # REST call ends in a server error; the lookup by clOrdId (a GET) settles it.
+    engine.emu.faults.lose_replies(FAST_REST.max_attempts, "5xx", PLACE)
+    engine.kernel.oms.submit(order)
+    await engine.gateway.drain()
+    assert engine.emu.faults.lose_remaining == 0
+    assert order.status is OrderStatus.ACCEPTED
+    assert engine.statuses("lostall1") == [OrderStatus.ACCEPTED]
+    assert engine.sent("lostall1") == [OrderStatus.ACCEPTED]
+    (row,) = await engine.venue_rows("lostall1")
+    assert row["state"] == "live"
+
+
+async def test_cancel_whose_answer_was_lost_settles_as_canceled_once(engine: Engine) -> None:
+    order = await resting_buy(engine, "lostcxl2")
+    # The cancel runs at OKX but the answer is cut; the re-sent cancel gets 51400
+    # ("already canceled"), which the gateway settles from the order's state.
+    engine.emu.faults.lose_replies(1, "drop", "POST /api/v5/trade/cancel-order")
+    engine.kernel.oms.cancel(order)
+    await until(lambda: order.status is OrderStatus.CANCELED)
+    await engine.gateway.drain()
+    assert engine.emu.faults.lose_remaining == 0
+    assert engine.statuses("lostcxl2") == [OrderStatus.ACCEPTED, OrderStatus.CANCELED]
+    assert engine.sent("lostcxl2") == [OrderStatus.ACCEPTED, OrderStatus.CANCELED]
+    assert not order.reason.startswith("cancel failed")
+    (row,) = await engine.venue_rows("lostcxl2")
+    assert row["state"] == "canceled"

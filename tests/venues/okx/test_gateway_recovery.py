@@ -12,7 +12,7 @@ import pytest
 
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
 from tradeloop.model import Fill, Instrument, Order, OrderReport, OrderStatus, OrderType, Side
-from tradeloop.venues.http import RequestTimeout
+from tradeloop.venues.http import RequestTimeout, UnknownOutcome
 from tradeloop.venues.okx.gateway import OkxGateway, RecoveryPolicy
 from tradeloop.venues.okx.rest import OkxRestClient
 from tradeloop.venues.retry import RetryConfig
@@ -216,3 +216,52 @@ async def test_lookup_after_an_unknown_placement_outcome_finds_the_order() -> No
     await gw.drain()
     assert [r.status for r in sink.reports()] == [OrderStatus.ACCEPTED]
     assert fake.calls == ["place", "get_order", "get_order"]
+
+
+def not_found() -> VenueError:
+    return VenueError("GET /api/v5/trade/order: OKX 51603 Order does not exist.", "51603")
+
+
+async def place(gw: OkxGateway, fake: FakeRest, error: VenueError, *lookups: Any) -> None:
+    gw._instruments["BTC-USDT"] = BTC
+    fake.places = [error]
+    fake.lookups = list(lookups)
+    gw.submit_order(Order("c1", "BTC-USDT", Side.BUY, 2.0, OrderType.LIMIT, 100.0))
+    await gw.drain()
+
+
+async def test_duplicate_clordid_answer_is_resolved_not_rejected() -> None:
+    gw, fake, sink = make()
+    dup = UnknownOutcome("order c1: duplicate but not found", "51016")
+    fake.fill_rows = [fill_row("t1", "0.5")]
+    await place(gw, fake, dup, rate_limited(), row("partially_filled", acc="0.5"))
+    assert [type(x).__name__ for x in sink.log] == ["Fill", "OrderReport"]
+    assert [r.status for r in sink.reports()] == [OrderStatus.PARTIALLY_FILLED]
+
+
+async def test_duplicate_clordid_never_becomes_a_rejection_even_if_unseen() -> None:
+    gw, fake, sink = make()
+    await place(gw, fake, VenueError("dup", "51016"), *[not_found() for _ in range(10)])
+    assert sink.reports() == []  # still in doubt: left to reconcile, never "rejected"
+    assert fake.calls.count("get_order") == FAST.lookup_backoff.max_attempts
+
+
+async def test_one_empty_lookup_is_not_enough_to_call_an_order_absent() -> None:
+    gw, fake, sink = make()
+    await place(gw, fake, RequestTimeout("no answer"), not_found(), row("live"))
+    assert [r.status for r in sink.reports()] == [OrderStatus.ACCEPTED]
+
+
+async def test_order_absent_on_repeated_lookups_is_rejected() -> None:
+    gw, fake, sink = make()
+    await place(gw, fake, RequestTimeout("no answer"), not_found(), not_found())
+    (report,) = sink.reports()
+    assert report.status is OrderStatus.REJECTED and "not found" in report.reason
+
+
+async def test_definite_refusal_is_a_rejection() -> None:
+    gw, fake, sink = make()
+    await place(gw, fake, rate_limited())
+    (report,) = sink.reports()
+    assert report.status is OrderStatus.REJECTED and "50011" in report.reason
+    assert fake.calls == ["place"]

@@ -9,6 +9,7 @@ import pytest
 from aiohttp import web
 
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
+from tradeloop.venues.http import UnknownOutcome
 from tradeloop.venues.okx.auth import rest_signature
 from tradeloop.venues.okx.rest import OkxRestClient, is_valid_client_order_id
 from tradeloop.venues.retry import RetryConfig
@@ -26,6 +27,7 @@ class FakeOkx:
         self.placements = 0
         self.fail_next: list[tuple[int, dict[str, Any]]] = []  # (status, body) responses
         self.drop_after_accept = 0  # accept the order but answer 503 this many times
+        self.storm_after_drop = 0  # then answer this many requests with 429
         self.requests: list[str] = []
         self.skew_once = False  # refuse the next signed request with 50102
 
@@ -77,6 +79,8 @@ class FakeOkx:
             self.orders[cid] = {**o, "ordId": oid, "state": "live"}
             if self.drop_after_accept:
                 self.drop_after_accept -= 1
+                storm = {"code": "50011", "msg": "Rate limit reached", "data": []}
+                self.fail_next += [(429, storm)] * self.storm_after_drop
                 return web.Response(status=503, text="gateway")
             return web.json_response(
                 {
@@ -132,6 +136,25 @@ async def test_retry_after_lost_response_never_doubles_the_order(okx: Any) -> No
     res = await client.place_order("BTC-USDT", "buy", "limit", "1", "10", cl_ord_id="abc123")
     assert fake.placements == 1
     assert res["ordId"] == "1001" and res["clOrdId"] == "abc123" and res["sCode"] == "0"
+
+
+async def test_lost_response_then_429s_is_resolved_by_lookup(okx: Any) -> None:
+    fake, client = okx
+    fake.drop_after_accept = 1  # placed, answer lost ...
+    fake.storm_after_drop = FAST.max_attempts - 1  # ... and every retry rate limited
+    res = await client.place_order("BTC-USDT", "buy", "limit", "1", "10", cl_ord_id="doubt1")
+    assert fake.placements == 1
+    assert res["ordId"] == "1001" and res["existing"]["clOrdId"] == "doubt1"
+
+
+async def test_order_in_doubt_whose_lookup_fails_is_unknown_not_refused(okx: Any) -> None:
+    fake, client = okx
+    fake.drop_after_accept = 1
+    fake.storm_after_drop = FAST.max_attempts - 1 + FAST.max_attempts  # the lookup too
+    with pytest.raises(UnknownOutcome) as ei:
+        await client.place_order("BTC-USDT", "buy", "limit", "1", "10", cl_ord_id="doubt2")
+    assert not isinstance(ei.value, RateLimited)
+    assert fake.placements == 1
 
 
 async def test_429_storm_retries_without_duplicates(okx: Any) -> None:

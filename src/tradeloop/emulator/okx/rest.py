@@ -1,5 +1,6 @@
 """REST plumbing for the OKX front-end: the envelope, error rendering, fault injection and
 authentication, applied uniformly by one middleware so handlers only return ``data``.
+Refusal faults (429/503) answer before the handler runs; lost-reply faults after it ran.
 
 A handler is ``async (emu, ctx) -> list`` where ``ctx`` carries the parsed params; it raises
 :class:`OkxError` for request-level failures. Handlers returning :class:`Reply` choose the
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
+from tradeloop.emulator.faults import LostReplyKind
 from tradeloop.emulator.okx.auth import verify_rest
 from tradeloop.emulator.okx.errors import OkxError, message
 
@@ -112,27 +114,48 @@ def route(
             return respond("50011", message("50011"), [], 429)
         if kind == "5xx":
             return respond("50001", message("50001"), [], 503)
-        try:
-            body = await request.text() if request.can_read_body else ""
-            if private:
-                verify_rest(
-                    emu.creds, request.headers, request.method, request.raw_path, body, time.time()
-                )
-            ctx = await _parse(request, body)
-            result = await handler(emu, ctx)
-        except OkxError as err:
-            return error_response(err)
-        except Exception:
-            log.exception("OKX emulator: %s %s failed", request.method, request.path)
-            return respond("50026", message("50026"), [], 500)
-        if isinstance(result, Reply):
-            extra = (
-                {"inTime": str(ctx.in_time_us), "outTime": str(now_us())} if result.trade else None
-            )
-            return respond(result.code, result.msg, result.data, 200, extra)
-        return respond("0", "", result)
+        response = await _execute(emu, handler, private, request)
+        lost = emu.faults.take_lost_reply(request.method, request.path)
+        if lost is not None:
+            return lose_reply(request, lost)
+        return response
 
     return wrapped
+
+
+async def _execute(
+    emu: OkxEmulator, handler: Handler, private: bool, request: web.Request
+) -> web.Response:
+    """Authenticate, parse and run one request; every outcome becomes an OKX envelope."""
+    try:
+        body = await request.text() if request.can_read_body else ""
+        if private:
+            verify_rest(
+                emu.creds, request.headers, request.method, request.raw_path, body, time.time()
+            )
+        ctx = await _parse(request, body)
+        result = await handler(emu, ctx)
+    except OkxError as err:
+        return error_response(err)
+    except Exception:
+        log.exception("OKX emulator: %s %s failed", request.method, request.path)
+        return respond("50026", message("50026"), [], 500)
+    if isinstance(result, Reply):
+        extra = {"inTime": str(ctx.in_time_us), "outTime": str(now_us())} if result.trade else None
+        return respond(result.code, result.msg, result.data, 200, extra)
+    return respond("0", "", result)
+
+
+def lose_reply(request: web.Request, kind: LostReplyKind) -> web.Response:
+    """The request has run; its answer never reaches the client. ``"drop"`` cuts the
+    connection (the client sees it close with no response); ``"5xx"`` answers 504 with a
+    non-OKX body, as a load balancer does when the venue behind it was too slow."""
+    log.info("fault: lost the reply to %s %s (%s)", request.method, request.path, kind)
+    transport = request.transport
+    if kind == "drop" and transport is not None:
+        transport.abort()
+        return web.Response(status=504)  # written to a closed transport: never seen
+    return web.Response(status=504, text="504 Gateway Time-out", content_type="text/html")
 
 
 async def not_found(request: web.Request) -> web.Response:

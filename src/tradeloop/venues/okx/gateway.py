@@ -9,8 +9,9 @@ is all there is). Guarantees, beyond the ``venues.base`` rules:
   can never create a second order;
 * fills are de-duplicated by (order, tradeId) and reports never move an order backwards, so a
   reconnect, a replayed push or a REST answer racing the socket never double-counts;
-* an order whose placement outcome is unknown (timeout, connection lost) is not reported as
-  rejected — it is looked up by clOrdId until OKX says whether it exists;
+* an order whose placement outcome is unknown (timeout, connection lost, 5xx, a retry answered
+  51016 "duplicate clOrdId") is not reported as rejected — it is looked up by clOrdId until
+  OKX says whether it exists, and reported in its real state;
 * a cancel is never dropped: it is re-sent (cancels are idempotent at OKX) until OKX confirms
   it, the order is known to be finished, or :attr:`RecoveryPolicy.cancel_deadline_s` passes —
   and then the engine gets an explicit "cancel failed" report (see :meth:`_cancel_failed`);
@@ -47,7 +48,7 @@ from tradeloop.model import (
     VenueStatus,
 )
 from tradeloop.venues.base import DataClient, ExecutionClient, ExecutionSink, MarketDataSink
-from tradeloop.venues.http import NetworkError, RequestTimeout
+from tradeloop.venues.http import outcome_unknown
 from tradeloop.venues.okx import constants as C
 from tradeloop.venues.okx import parse as P
 from tradeloop.venues.okx.rest import OkxRestClient, is_valid_client_order_id
@@ -120,16 +121,22 @@ class RecoveryPolicy:
       finished, or ``cancel_deadline_s`` has passed; only then is the engine told it failed.
       ``cancel_backoff.max_attempts`` is ignored: the deadline bounds the rounds;
     * a **lookup** of an order whose placement outcome is unknown (timeout, lost answer) is
-      repeated with ``lookup_backoff`` until OKX says whether the order exists.
+      repeated with ``lookup_backoff`` until OKX says whether the order exists; it counts as
+      absent (rejected) only after ``absent_checks`` lookups found nothing, because a request
+      that timed out may still be queued at the venue and land after the first look.
     """
 
     cancel_backoff: RetryConfig = CANCEL_BACKOFF
     cancel_deadline_s: float = 30.0
     lookup_backoff: RetryConfig = LOOKUP_BACKOFF
+    absent_checks: int = 2
 
     def __post_init__(self) -> None:
         if self.cancel_deadline_s <= 0:
             raise ValueError("cancel_deadline_s must be > 0")
+        tries = self.lookup_backoff.max_attempts  # 0 = unbounded
+        if self.absent_checks < 1 or (tries and self.absent_checks > tries):
+            raise ValueError("absent_checks must be between 1 and lookup_backoff.max_attempts")
 
 
 DEFAULT_RECOVERY = RecoveryPolicy()
@@ -438,11 +445,12 @@ class OkxGateway(ExecutionClient, DataClient):
             return
         try:
             res = await self.rest.place_order(**params)
-        except (RequestTimeout, NetworkError) as exc:
-            log.warning("OKX: outcome of %s unknown (%s); resolving", track.okx_id, exc)
-            await self._resolve_unknown(track)
-            return
         except VenueError as exc:
+            if exc.code == C.DUPLICATE_CLORDID or outcome_unknown(exc):
+                # Not a refusal: the order may exist (or, for 51016, surely does).
+                log.warning("OKX: outcome of %s unknown (%s); resolving", track.okx_id, exc)
+                await self._resolve_unknown(track, exists=exc.code == C.DUPLICATE_CLORDID)
+                return
             self._reject(track, f"OKX {exc.code}: {exc}")
             return
         track.venue_order_id = str(res.get("ordId", ""))
@@ -465,18 +473,25 @@ class OkxGateway(ExecutionClient, DataClient):
             ),
         )
 
-    async def _resolve_unknown(self, track: _Track) -> None:
-        """Look the order up by clOrdId until OKX says whether it exists."""
+    async def _resolve_unknown(self, track: _Track, exists: bool = False) -> None:
+        """Look the order up by clOrdId until OKX says whether it exists. It is declared
+        rejected only after ``RecoveryPolicy.absent_checks`` lookups found nothing (a request
+        stuck in the venue's queue may land after the first look), and never when OKX already
+        said it exists (``exists``: a 51016 duplicate answer)."""
         waits = delays(self.recovery.lookup_backoff)
+        absent = 0
         while True:
             try:
                 await self._refresh(track)
                 return
             except VenueError as exc:
-                if exc.code == C.ORDER_NOT_FOUND:
-                    self._reject(track, "not found at OKX after a failed placement")
-                    return
-                log.warning("OKX: lookup of %s failed (%s)", track.okx_id, exc)
+                if exc.code == C.ORDER_NOT_FOUND and not exists:
+                    absent += 1
+                    if absent >= self.recovery.absent_checks:
+                        self._reject(track, "not found at OKX after a failed placement")
+                        return
+                else:
+                    log.warning("OKX: lookup of %s failed (%s)", track.okx_id, exc)
             wait = next(waits, None)
             if wait is None:
                 break

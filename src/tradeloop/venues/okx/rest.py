@@ -8,7 +8,9 @@ the FMZ bridge can pass it through. What this layer adds:
 * signing with a clock corrected by the measured server offset;
 * idempotent order placement: every order carries a ``clOrdId`` (generated when absent), so a
   retry after a timeout or 429 can never create a second order; a ``51016`` duplicate answer
-  means an earlier attempt landed and is resolved by looking the order up by ``clOrdId``.
+  means an earlier attempt landed and is resolved by looking the order up by ``clOrdId``. When
+  that cannot be settled (the lookup fails too), :class:`UnknownOutcome` is raised — never
+  the duplicate error itself, which a caller could mistake for a rejected order.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import aiohttp
 
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
 from tradeloop.core.log import get_logger
-from tradeloop.venues.http import NetworkError, RequestTimeout, RestClient, Sleep
+from tradeloop.venues.http import RestClient, Sleep, UnknownOutcome, outcome_unknown
 from tradeloop.venues.okx import constants as C
 from tradeloop.venues.okx.auth import OkxCredentials
 from tradeloop.venues.ratelimit import RateLimiter
@@ -353,11 +355,13 @@ class OkxRestClient:
         try:
             data = await self.request("POST", C.ORDER, body, True, retry_safe=True)
         except VenueError as exc:
-            ambiguous = isinstance(exc, RequestTimeout | NetworkError)
-            if exc.code != C.DUPLICATE_CLORDID and not ambiguous:
+            duplicate = exc.code == C.DUPLICATE_CLORDID
+            if not duplicate and not outcome_unknown(exc):
                 raise
-            existing = await self._lookup(inst_id, cid)
+            existing = await self._lookup_after(exc, inst_id, cid)
             if existing is None:
+                if duplicate:  # OKX has it, yet could not show it: still in doubt
+                    raise UnknownOutcome(f"order {cid}: duplicate but not found", exc.code) from exc
                 raise
             log.info("order %s already at OKX (%s); not placing again", cid, exc.code)
             return {
@@ -369,6 +373,20 @@ class OkxRestClient:
                 "existing": existing,
             }
         return data[0] if data else {"clOrdId": cid, "sCode": "0", "sMsg": "", "ordId": ""}
+
+    async def _lookup_after(
+        self, cause: VenueError, inst_id: str, cl_ord_id: str
+    ) -> JsonDict | None:
+        """Look up an order whose placement is in doubt. A failing lookup leaves it in doubt:
+        that is :class:`UnknownOutcome`, not the lookup's own error (a 429 on the lookup must
+        not read as "the order was refused")."""
+        try:
+            return await self._lookup(inst_id, cl_ord_id)
+        except VenueError as exc:
+            raise UnknownOutcome(
+                f"order {cl_ord_id}: placement in doubt ({cause.code}) and lookup failed: {exc}",
+                cause.code,
+            ) from exc
 
     async def _lookup(self, inst_id: str, cl_ord_id: str) -> JsonDict | None:
         try:
@@ -389,14 +407,14 @@ class OkxRestClient:
         try:
             data = await self.request("POST", C.BATCH_ORDERS, items, True, retry_safe=True)
         except VenueError as exc:
-            if exc.code == C.DUPLICATE_CLORDID or isinstance(exc, RequestTimeout | NetworkError):
-                return [await self._resolve_batch_item(i) for i in items]
+            if exc.code == C.DUPLICATE_CLORDID or outcome_unknown(exc):
+                return [await self._resolve_batch_item(exc, i) for i in items]
             raise
         return list(data)
 
-    async def _resolve_batch_item(self, item: Mapping[str, Any]) -> JsonDict:
+    async def _resolve_batch_item(self, cause: VenueError, item: Mapping[str, Any]) -> JsonDict:
         cid = str(item["clOrdId"])
-        found = await self._lookup(str(item["instId"]), cid)
+        found = await self._lookup_after(cause, str(item["instId"]), cid)
         if found is None:
             return {
                 "clOrdId": cid,
