@@ -91,6 +91,18 @@ async def test_limiter_waits_on_fake_time_per_group_and_key(fake_time: FakeTime)
     assert fake_time.now - 1000.0 == pytest.approx(6.0)  # 1 token/s sustained
 
 
+async def test_limiter_makes_progress_when_float_refills_fall_just_short(
+    fake_time: FakeTime,
+) -> None:
+    """60 per 2 s from t=1000: refilling by the computed wait leaves the bucket ~1e-14 short,
+    and a wait for that does not move a clock at 1000 s. The limiter must not spin on it."""
+    lim = RateLimiter({"/o": Limit(60, 2.0)}, clock=fake_time, sleep=fake_time.sleep)
+    for _ in range(70):
+        await lim.acquire("/o")
+    assert len(fake_time.sleeps) == 10  # one sleep per token beyond the burst
+    assert fake_time.now - 1000.0 == pytest.approx(10 * 2.0 / 60)
+
+
 async def test_penalize_blocks_until_server_hint(fake_time: FakeTime) -> None:
     lim = RateLimiter({}, Limit(10, 1.0), clock=fake_time, sleep=fake_time.sleep)
     assert lim.try_acquire("g")

@@ -12,14 +12,15 @@ the transport rules that must be identical everywhere:
   non-retryable :class:`VenueError` naming the request;
 * a write whose attempts failed ambiguously (see :func:`outcome_unknown`) is never reported as
   simply refused: if a later attempt is only rate limited, :class:`UnknownOutcome` is raised;
-* each attempt is re-signed (timestamps are part of signatures) and passes the rate limiter.
+* each attempt is re-signed (timestamps are part of signatures) and pays the rate limiter
+  (:meth:`RestClient.rate_limit_charges`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,7 +30,7 @@ from yarl import URL
 
 from tradeloop.core.errors import RateLimited, VenueError
 from tradeloop.core.log import get_logger
-from tradeloop.venues.ratelimit import RateLimiter, parse_retry_after
+from tradeloop.venues.ratelimit import Charge, RateLimiter, parse_retry_after
 from tradeloop.venues.retry import (
     DEFAULT_RETRY,
     RetryConfig,
@@ -153,11 +154,13 @@ class RestClient:
         await self.close()
 
     # -- hooks ----------------------------------------------------------------------------
-    def rate_limit_key(
+    def rate_limit_charges(
         self, method: str, path: str, params: Mapping[str, Any] | None, body: Any
-    ) -> str:
-        """Second half of the limiter bucket key (override for per-instrument limits)."""
-        return ""
+    ) -> Sequence[Charge]:
+        """What one attempt of this request takes from the limiter: by default one token of
+        the path's bucket. Venues override it for per-instrument buckets and item-counted
+        (batch) limits."""
+        return (Charge(path),)
 
     def check_response(self, method: str, path: str, status: int, payload: Any) -> None:
         """Raise the venue's typed error for an error payload. The base only knows HTTP."""
@@ -185,13 +188,13 @@ class RestClient:
         query = encode_query(params)
         request_path = f"{path}?{query}" if query else path
         text = encode_body(body)
-        key = self.rate_limit_key(method, path, params, body)
+        charges = self.rate_limit_charges(method, path, params, body)
         attempt = 0
         in_doubt = False  # an earlier attempt of this write may have executed
         while True:
             attempt += 1
             if self.limiter is not None:
-                await self.limiter.acquire(path, key)
+                await self.limiter.acquire_all(charges)
             try:
                 return await self._once(method, path, request_path, text, signed)
             except VenueError as exc:
@@ -206,7 +209,8 @@ class RestClient:
                 in_doubt = in_doubt or (method != "GET" and outcome_unknown(exc))
                 hint = exc.retry_after if isinstance(exc, RateLimited) else 0.0
                 if hint and self.limiter is not None:
-                    self.limiter.penalize(path, hint, key)
+                    for c in charges:
+                        self.limiter.penalize(c.group, hint, c.key)
                 delay = delay_with_hint(attempt - 1, self.retry, hint, self._rng)
                 log.warning(
                     "%s %s failed (%s, code=%s); retry %d in %.3fs",

@@ -2,15 +2,17 @@
 
 Throttling ourselves is cheaper than being throttled: an exchange that answers 429 (OKX 50011)
 may also start banning. Each group (e.g. an OKX REST path, optionally per instrument) has its
-own bucket refilled continuously at ``limit / period``. Time and sleep are injectable so the
-behaviour is testable without real waiting.
+own bucket refilled continuously at ``limit / period``. A request pays one or more
+:class:`Charge` s — several tokens when the venue counts items rather than requests (OKX batch
+orders), several buckets when more than one rule applies to it. Time and sleep are injectable
+so the behaviour is testable without real waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
@@ -34,6 +36,25 @@ class Limit:
         return self.count / self.period
 
 
+#: A deficit below this many tokens counts as none. Refills are float arithmetic: after
+#: sleeping exactly the computed wait, the bucket can still be 1e-14 short, and the wait for
+#: that (1e-16 s) may not even move the clock — the caller would sleep forever.
+_TOKEN_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What one request takes from one bucket: ``cost`` tokens of ``(group, key)``."""
+
+    group: str
+    key: str = ""
+    cost: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.cost <= 0:
+            raise ValueError(f"invalid charge {self!r}")
+
+
 class TokenBucket:
     """Holds up to ``capacity`` tokens, refilled at ``rate`` per second; starts full."""
 
@@ -52,16 +73,18 @@ class TokenBucket:
             self._stamp = now
 
     def wait_time(self, now: float, cost: float = 1.0) -> float:
-        """Seconds until ``cost`` tokens are available (0 = now)."""
+        """Seconds until ``cost`` tokens are available (0 = now). A cost above the capacity
+        is treated as the full capacity (it could never be met otherwise)."""
         self._refill(now)
+        cost = min(cost, self.capacity)
         blocked = max(0.0, self._blocked_until - now)
         missing = cost - self._tokens
-        return max(blocked, missing / self.rate if missing > 0 else 0.0)
+        return max(blocked, missing / self.rate if missing > _TOKEN_TOLERANCE else 0.0)
 
     def try_take(self, now: float, cost: float = 1.0) -> bool:
         if self.wait_time(now, cost) > 0:
             return False
-        self._tokens -= cost
+        self._tokens -= min(cost, self.capacity)
         return True
 
     def block(self, now: float, seconds: float) -> None:
@@ -122,6 +145,15 @@ class RateLimiter:
                 return waited
             await self._sleep(wait)
             waited += wait
+
+    async def acquire_all(self, charges: Iterable[Charge]) -> float:
+        """Pay every charge (in order, waiting as needed); returns the total seconds waited.
+        Tokens taken early are not returned while a later bucket is waited for: the request
+        is committed to go, and holding them keeps the earlier limit honest."""
+        waited = 0.0
+        for c in charges:
+            waited += await self.acquire(c.group, c.key, c.cost)
+        return waited
 
     def penalize(self, group: str, seconds: float, key: str = "") -> None:
         """Apply a server "retry after" hint to a group."""

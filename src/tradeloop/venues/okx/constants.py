@@ -39,13 +39,22 @@ SET_LEVERAGE: Final = "/api/v5/account/set-leverage"
 ORDER: Final = "/api/v5/trade/order"
 BATCH_ORDERS: Final = "/api/v5/trade/batch-orders"
 CANCEL_ORDER: Final = "/api/v5/trade/cancel-order"
+CANCEL_BATCH_ORDERS: Final = "/api/v5/trade/cancel-batch-orders"
 AMEND_ORDER: Final = "/api/v5/trade/amend-order"
+AMEND_BATCH_ORDERS: Final = "/api/v5/trade/amend-batch-orders"
 ORDERS_PENDING: Final = "/api/v5/trade/orders-pending"
 ORDERS_HISTORY: Final = "/api/v5/trade/orders-history"
 FILLS: Final = "/api/v5/trade/fills"
 
-#: Rate limits (requests per window) keyed by REST path (spec §2.3/§2.4). Endpoints the spec
-#: lists without a number get a conservative guess so we never burst unthrottled.
+# -- rate-limit groups that are not simply a REST path ------------------------------------------
+#: ``GET /trade/order`` (order details) has its own limit, apart from placing (same path).
+ORDER_DETAILS: Final = "GET " + ORDER
+#: Sub-account budget for new + amended orders across all instruments (spec §2.4, 50061).
+SUB_ACCOUNT_ORDERS: Final = "sub-account new+amend orders"
+
+#: Rate limits keyed by group — a REST path, or one of the groups above (spec §2.3/§2.4).
+#: ``count`` is requests per window, or orders for the :data:`PER_ORDER` groups. Endpoints the
+#: spec lists without a number get a conservative guess so we never burst unthrottled.
 RATE_LIMITS: Final[dict[str, Limit]] = {
     TIME: Limit(10, 2.0),
     INSTRUMENTS: Limit(20, 2.0),
@@ -60,17 +69,47 @@ RATE_LIMITS: Final[dict[str, Limit]] = {
     POSITIONS: Limit(10, 2.0),
     SET_LEVERAGE: Limit(20, 2.0),
     ORDER: Limit(60, 2.0),
+    ORDER_DETAILS: Limit(60, 2.0),
     BATCH_ORDERS: Limit(300, 2.0),
     CANCEL_ORDER: Limit(60, 2.0),
+    CANCEL_BATCH_ORDERS: Limit(300, 2.0),  # not in the spec: assumed like batch place
     AMEND_ORDER: Limit(60, 2.0),
+    AMEND_BATCH_ORDERS: Limit(300, 2.0),  # not in the spec: assumed like batch place
+    SUB_ACCOUNT_ORDERS: Limit(1000, 2.0),
     ORDERS_PENDING: Limit(60, 2.0),
     ORDERS_HISTORY: Limit(40, 2.0),
     FILLS: Limit(60, 2.0),
 }
 DEFAULT_LIMIT: Final = Limit(10, 2.0)
 
-#: Endpoints whose limit is per instrument (bucket keyed by instId as well as path).
-PER_INSTRUMENT: Final = frozenset({ORDER, CANCEL_ORDER, AMEND_ORDER, FUNDING_RATE})
+#: Groups whose limit is per instrument (bucket keyed by instId as well): place, amend and
+#: cancel, single or batch, are per instrument (spec §2.4); so are order details and funding.
+PER_INSTRUMENT: Final = frozenset(
+    {
+        ORDER,
+        BATCH_ORDERS,
+        CANCEL_ORDER,
+        CANCEL_BATCH_ORDERS,
+        AMEND_ORDER,
+        AMEND_BATCH_ORDERS,
+        ORDER_DETAILS,
+        FUNDING_RATE,
+    }
+)
+#: Groups whose limit counts orders, not requests ("300 orders/2s", spec §2.3).
+PER_ORDER: Final = frozenset({BATCH_ORDERS, CANCEL_BATCH_ORDERS, AMEND_BATCH_ORDERS})
+#: Groups that also draw on :data:`SUB_ACCOUNT_ORDERS` (new and amended orders).
+NEW_OR_AMEND: Final = frozenset({ORDER, BATCH_ORDERS, AMEND_ORDER, AMEND_BATCH_ORDERS})
+#: WebSocket order-entry ops and the REST limit each one shares (spec §2.4/§2.5: "shared
+#: between REST and WS").
+WS_OP_GROUPS: Final[dict[str, str]] = {
+    "order": ORDER,
+    "batch-orders": BATCH_ORDERS,
+    "cancel-order": CANCEL_ORDER,
+    "batch-cancel-orders": CANCEL_BATCH_ORDERS,
+    "amend-order": AMEND_ORDER,
+    "batch-amend-orders": AMEND_BATCH_ORDERS,
+}
 
 # -- error codes (spec §2.1, §2.2, §2.5) --------------------------------------------------------
 OK: Final = "0"

@@ -289,6 +289,7 @@ class OkxGateway(ExecutionClient, DataClient):
             now_ns=self.now_ns,
             clock=self.rest.now,
             name=f"okx{path}",
+            limiter=self.rest.limiter if private else None,
         )
 
     # -- OkxStreamHandler -----------------------------------------------------------------

@@ -6,6 +6,8 @@ the FMZ bridge can pass it through. What this layer adds:
 
 * the OKX envelope → typed errors (``code``/``msg``, per-item ``sCode``/``sMsg``);
 * signing with a clock corrected by the measured server offset;
+* client-side throttling the way OKX counts (per instrument, per order in a batch), through a
+  limiter the private WebSocket shares for order entry (:attr:`OkxRestClient.limiter`);
 * idempotent order placement: every order carries a ``clOrdId`` (generated when absent), so a
   retry after a timeout or 429 can never create a second order; a ``51016`` duplicate answer
   means an earlier attempt landed and is resolved by looking the order up by ``clOrdId``. When
@@ -20,7 +22,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -30,7 +32,8 @@ from tradeloop.core.log import get_logger
 from tradeloop.venues.http import RestClient, Sleep, UnknownOutcome, outcome_unknown
 from tradeloop.venues.okx import constants as C
 from tradeloop.venues.okx.auth import OkxCredentials
-from tradeloop.venues.ratelimit import RateLimiter
+from tradeloop.venues.okx.limits import rest_charges
+from tradeloop.venues.ratelimit import Charge, RateLimiter
 from tradeloop.venues.retry import DEFAULT_RETRY, RetryConfig, Rng
 
 log = get_logger(__name__)
@@ -67,16 +70,13 @@ def _first_failure(data: Any) -> tuple[str, str] | None:
 
 
 class _OkxTransport(RestClient):
-    """RestClient with OKX's envelope checks and per-instrument limiter keys."""
+    """RestClient with OKX's envelope checks and OKX's way of counting requests
+    (:mod:`tradeloop.venues.okx.limits`)."""
 
-    def rate_limit_key(
+    def rate_limit_charges(
         self, method: str, path: str, params: Mapping[str, Any] | None, body: Any
-    ) -> str:
-        if path in C.PER_INSTRUMENT:
-            src = body if isinstance(body, dict) else params
-            if src:
-                return str(src.get("instId", ""))
-        return ""
+    ) -> Sequence[Charge]:
+        return rest_charges(method, path, params, body)
 
     def check_response(self, method: str, path: str, status: int, payload: Any) -> None:
         ctx = f"{method} {path}"
@@ -137,6 +137,12 @@ class OkxRestClient:
     @property
     def base_url(self) -> str:
         return self.http.base_url
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        """The limiter REST requests pay; WS order entry must pay the same one (OKX shares
+        the limits between the two)."""
+        return self.http.limiter
 
     def now(self) -> float:
         """Local Unix time corrected to the server's clock."""

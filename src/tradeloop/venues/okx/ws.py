@@ -26,7 +26,9 @@ from tradeloop.core.log import get_logger
 from tradeloop.model import BookLevels, Event
 from tradeloop.venues.okx import parse as P
 from tradeloop.venues.okx.auth import OkxCredentials
+from tradeloop.venues.okx.limits import ws_charges
 from tradeloop.venues.okx.rest import okx_error
+from tradeloop.venues.ratelimit import RateLimiter
 from tradeloop.venues.wsclient import WsClient, WsConfig
 
 log = get_logger(__name__)
@@ -160,8 +162,11 @@ class OkxStream:
         clock: Callable[[], float] = time.time,
         verify_checksum: bool = True,
         name: str = "",
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.url = url
+        #: Order ops pay this limiter (pass the REST client's: OKX shares the limits).
+        self.limiter = limiter
         self.handler = handler
         self.credentials = credentials
         self.now_ns = now_ns
@@ -244,7 +249,10 @@ class OkxStream:
 
     async def send_op(self, op: str, args: list[Mapping[str, Any]], timeout: float = 10.0) -> Any:
         """WS order entry (``order``, ``cancel-order``, ``amend-order`` ...): send with an id
-        and await the matching reply; returns its ``data``; raises on ``code`` != 0."""
+        and await the matching reply; returns its ``data``; raises on ``code`` != 0. Order
+        ops first pay :attr:`limiter` exactly as their REST twins do."""
+        if self.limiter is not None:
+            await self.limiter.acquire_all(ws_charges(op, args))
         req_id = str(next(self._ids))
         marker = f'"id":"{req_id}"'
         reply = await self.client.request(
