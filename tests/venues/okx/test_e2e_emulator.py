@@ -221,6 +221,9 @@ async def test_dropped_websockets_reconnect_and_resubscribe(
 async def test_429_storm_retries_without_duplicating_the_order(
     gw: tuple[Any, OkxGateway, Sink],
 ) -> None:
+    """Retries get through a short 429 storm. (A 429 is answered before anything runs, so the
+    count below cannot catch a duplicate; the lost-reply tests in ``test_e2e_recovery.py``
+    are the ones where a retry meets an order that already exists.)"""
     e, gateway, sink = gw
     e.faults.fail_next_429(3)
     gateway.submit_order(_order("storm1", Side.BUY, 0.01))
