@@ -39,7 +39,7 @@ from tradeloop.model import (
 )
 from tradeloop.venues.base import ExecutionSink
 from tradeloop.venues.okx import parse as P
-from tradeloop.venues.okx.gateway import OkxGateway
+from tradeloop.venues.okx.gateway import OkxGateway, RecoveryPolicy
 from tradeloop.venues.retry import RetryConfig
 from tradeloop.venues.wsclient import WsConfig
 
@@ -340,19 +340,6 @@ async def test_cancel_at_venue_while_down_is_caught_up_after_reconnect(eng: Engi
     eng.assert_clean()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "bug: OkxGateway.reconcile() (src/tradeloop/venues/okx/gateway.py:603-609 at 2b06c82), "
-        "spawned once by OkxGateway.on_status on the private stream's 'reconnected' "
-        "(gateway.py:300-306), refreshes each open order once; when the REST lookup fails past "
-        "the REST client's own 4 tries (503/429/timeout) it only logs 'reconcile of X failed' "
-        "and never tries again, so a fill missed while the private socket was down is lost for "
-        "good (the engine keeps the order open and its position wrong until some later "
-        "reconnect happens to reconcile again)"
-    ),
-)
 async def test_rest_errors_during_the_reconnect_catch_up_do_not_lose_the_fill(
     eng: Engine,
 ) -> None:
@@ -368,8 +355,7 @@ async def test_rest_errors_during_the_reconnect_catch_up_do_not_lose_the_fill(
 
     drop_and_fill(e, "rcstorm1")
     e.faults.fail_next_5xx(6)  # the next 6 REST requests answer HTTP 503 (code 50001)
-    # Preconditions (RuntimeError, so they cannot satisfy the xfail): the gateway reconnected
-    # and its catch-up ran into the outage.
+    # Precondition: the gateway reconnected and its catch-up ran into the outage.
     await until(
         lambda: private.client.connections >= 2 and e.faults.fail_remaining <= 2,
         "the reconnect's catch-up to hit the 503s",
@@ -380,3 +366,25 @@ async def test_rest_errors_during_the_reconnect_catch_up_do_not_lose_the_fill(
     await until(lambda: order.status is S.FILLED, "the engine to see rcstorm1 FILLED")
     assert len(tee.fills("rcstorm1")) == 1
     eng.assert_clean()
+
+
+async def test_catch_up_that_never_gets_through_tells_the_engine(eng: Engine) -> None:
+    """An outage longer than the catch-up deadline: the gateway stops trying and says so with
+    a ``reconcile_failed`` status naming the order, instead of leaving it silently stale."""
+    e, gateway, tee = eng.emu, eng.gateway, eng.tee
+    gateway.recovery = RecoveryPolicy(reconcile_deadline_s=1.5)
+    bid_px = (await venue_book(gateway, SPOT)).bids[0][0]
+    order = eng.submit(Order("rcdead1", SPOT, Side.BUY, 0.001, OrderType.LIMIT, bid_px))
+    await until(lambda: order.status is S.ACCEPTED, "rcdead1 accepted")
+    await gateway.drain()
+    drop_and_fill(e, "rcdead1")
+    e.faults.fail_next_5xx(10_000)
+
+    def failed() -> list[VenueStatus]:
+        return [
+            ev for ev in tee.log if isinstance(ev, VenueStatus) and ev.status == "reconcile_failed"
+        ]
+
+    await until(lambda: bool(failed()), "a reconcile_failed status")
+    e.faults.fail_next_5xx(0)
+    assert "rcdead1" in failed()[0].detail and order.status is S.ACCEPTED

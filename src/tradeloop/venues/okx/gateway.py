@@ -106,6 +106,8 @@ def default_ws_url(rest_url: str, simulated: bool) -> str:
 CANCEL_BACKOFF: Final = RetryConfig(max_attempts=0, base=0.5, cap=5.0, min_delay=0.1)
 #: Lookups of an order in doubt: 6 tries over roughly 10 s at most.
 LOOKUP_BACKOFF: Final = RetryConfig(max_attempts=6, base=0.5, cap=4.0, min_delay=0.25)
+#: Rounds of the post-reconnect catch-up for orders whose lookups failed (deadline-bounded).
+RECONCILE_BACKOFF: Final = RetryConfig(max_attempts=0, base=0.5, cap=10.0, min_delay=0.25)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,17 +125,23 @@ class RecoveryPolicy:
     * a **lookup** of an order whose placement outcome is unknown (timeout, lost answer) is
       repeated with ``lookup_backoff`` until OKX says whether the order exists; it counts as
       absent (rejected) only after ``absent_checks`` lookups found nothing, because a request
-      that timed out may still be queued at the venue and land after the first look.
+      that timed out may still be queued at the venue and land after the first look;
+    * the **catch-up after a private reconnect** (fills and states missed while the socket was
+      down) retries the orders whose lookups failed, with ``reconcile_backoff``, until each is
+      refreshed or finished, or ``reconcile_deadline_s`` has passed; then the engine gets a
+      ``VenueStatus("reconcile_failed")``, because its view of those orders may be stale.
     """
 
     cancel_backoff: RetryConfig = CANCEL_BACKOFF
     cancel_deadline_s: float = 30.0
     lookup_backoff: RetryConfig = LOOKUP_BACKOFF
     absent_checks: int = 2
+    reconcile_backoff: RetryConfig = RECONCILE_BACKOFF
+    reconcile_deadline_s: float = 120.0
 
     def __post_init__(self) -> None:
-        if self.cancel_deadline_s <= 0:
-            raise ValueError("cancel_deadline_s must be > 0")
+        if self.cancel_deadline_s <= 0 or self.reconcile_deadline_s <= 0:
+            raise ValueError("cancel_deadline_s and reconcile_deadline_s must be > 0")
         tries = self.lookup_backoff.max_attempts  # 0 = unbounded
         if self.absent_checks < 1 or (tries and self.absent_checks > tries):
             raise ValueError("absent_checks must be between 1 and lookup_backoff.max_attempts")
@@ -602,12 +610,50 @@ class OkxGateway(ExecutionClient, DataClient):
         self._emit_report(track, P.parse_order_report(d, self.now_ns(), track.client_order_id))
 
     async def reconcile(self) -> None:
-        """Refresh every tracked non-terminal order over REST (after a private reconnect)."""
-        for track in [t for t in self._orders.values() if not t.status.is_terminal]:
-            try:
-                await self._refresh(track)
-            except VenueError as exc:
-                log.warning("OKX: reconcile of %s failed: %s", track.okx_id, exc)
+        """Refresh every tracked non-terminal order over REST (after a private reconnect).
+
+        Lookups that fail are retried in rounds (:attr:`RecoveryPolicy.reconcile_backoff`)
+        until every order is refreshed or finished; a fill missed while the socket was down
+        must not stay missed because the venue was also busy. Past the deadline the engine is
+        told (``VenueStatus("reconcile_failed")``)."""
+        policy = self.recovery
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + policy.reconcile_deadline_s
+        pending = [t for t in self._orders.values() if not t.status.is_terminal]
+        rounds = 0
+        while pending:
+            failed: list[_Track] = []
+            hint, reason = 0.0, ""
+            for track in pending:
+                if track.status.is_terminal:
+                    continue  # finished meanwhile (a push, a cancel round)
+                try:
+                    await self._refresh(track)
+                except VenueError as exc:
+                    failed.append(track)
+                    reason = str(exc)
+                    if isinstance(exc, RateLimited):
+                        hint = max(hint, exc.retry_after)
+            if not failed:
+                return
+            wait = delay_with_hint(rounds, policy.reconcile_backoff, hint, random.random)
+            ids = ", ".join(t.okx_id for t in failed)
+            if loop.time() + wait > deadline:
+                log.error("OKX: reconcile of %s gave up: %s", ids, reason)
+                self._account_event(
+                    VenueStatus(
+                        ts=self.now_ns(),
+                        venue=self.venue,
+                        status="reconcile_failed",
+                        detail=f"{ids}: {reason}",
+                    )
+                )
+                return
+            log.warning("OKX: reconcile of %s failed (%s); round %d in %.2fs", ids, reason,
+                        rounds + 1, wait)  # fmt: skip
+            rounds += 1
+            await asyncio.sleep(wait)
+            pending = failed
 
     async def fetch_open_orders(self, inst_type: str | None = None) -> list[OrderReport]:
         """All open orders at OKX as reports (tradeloop ids where this gateway knows them),
