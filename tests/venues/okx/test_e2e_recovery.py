@@ -260,3 +260,33 @@ async def test_cancel_whose_answer_was_lost_settles_as_canceled_once(engine: Eng
     assert not order.reason.startswith("cancel failed")
     (row,) = await engine.venue_rows("lostcxl2")
     assert row["state"] == "canceled"
+
+
+async def test_cancel_of_an_order_placed_by_another_process_reaches_the_venue(
+    emu: tuple[Any, str],
+) -> None:
+    """After a restart the engine may cancel an order the new gateway never placed: the cancel
+    must still go out (by clOrdId) and come back as a report, not vanish silently. A cancel of
+    an order the venue never had comes back as an explicit failure."""
+    e, url = emu
+    first = await start_engine(url, e)
+    try:
+        order = await resting_buy(first, "adopt1")
+    finally:
+        await first.gateway.stop()
+    second = await start_engine(url, e)
+    try:
+        second.gateway.cancel_order(order)  # this OMS never saw it: read the gateway's reports
+        await until(lambda: OrderStatus.CANCELED in second.sent("adopt1"))
+        (row,) = await second.venue_rows("adopt1")
+        assert row["state"] == "canceled"
+        ghost = Order("ghost1", SYMBOL, Side.BUY, 0.01, OrderType.LIMIT, 1000.0)
+        ghost.status = OrderStatus.ACCEPTED
+        second.gateway.cancel_order(ghost)
+        await second.gateway.drain()
+        (report,) = [r for r in second.tap.reports if r.client_order_id == "ghost1"]
+        # The venue said it has no such order: one round, not the whole cancel deadline.
+        assert report.reason.startswith("cancel failed") and "51603" in report.reason, report
+        assert "gave up" not in report.reason
+    finally:
+        await second.gateway.stop()

@@ -396,8 +396,25 @@ class OkxGateway(ExecutionClient, DataClient):
         self._spawn(self._place(order, track), f"okx-place-{okx_id}")
 
     def cancel_order(self, order: Order) -> None:
-        track = self._orders.get(okx_client_id(order.client_order_id))
-        if track is None or track.status.is_terminal:
+        okx_id = okx_client_id(order.client_order_id)
+        track = self._orders.get(okx_id)
+        if track is None:
+            if order.is_terminal:
+                return
+            # Not placed through this gateway instance (e.g. by a previous process): adopt it,
+            # so the cancel still reaches OKX by clOrdId and its outcome is reported like any
+            # other's, instead of leaving the engine waiting in PENDING_CANCEL.
+            log.info("OKX: cancelling %s, which this gateway did not place", okx_id)
+            track = _Track(
+                order.client_order_id,
+                okx_id,
+                order.symbol,
+                order.side,
+                status=OrderStatus.ACCEPTED,
+                filled=order.filled_qty,
+            )
+            self._orders[okx_id] = track
+        if track.status.is_terminal:
             return
         if track.placing:
             # A cancel racing its own placement would find nothing at OKX and be lost.
@@ -560,7 +577,12 @@ class OkxGateway(ExecutionClient, DataClient):
         if exc.code in (C.CANCEL_FAILED, C.ORDER_NOT_FOUND):
             # Nothing to cancel: filled, canceled already (maybe by an earlier attempt whose
             # answer was lost) or not there. Only the order's state says which.
-            await self._refresh_quietly(track)
+            try:
+                await self._refresh(track)
+            except VenueError as lookup:
+                if lookup.code == C.ORDER_NOT_FOUND:  # OKX has no such order: nothing to retry
+                    return _CancelTry(done=False, retry=False, reason=f"{reason}; {lookup}")
+                log.warning("OKX: refresh of %s failed: %s", track.okx_id, lookup)
             if track.status.is_terminal:
                 return _CANCEL_DONE
             return _CancelTry(done=False, retry=True, reason=reason)
