@@ -5,8 +5,7 @@ bad checksums)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -27,17 +26,12 @@ from tradeloop.venues.okx import parse as P
 from tradeloop.venues.okx.gateway import OkxGateway
 from tradeloop.venues.okx.rest import OkxRestClient
 from tradeloop.venues.okx.ws import OkxStream
-from tradeloop.venues.retry import RetryConfig
-from tradeloop.venues.wsclient import WsConfig
+
+from .e2e import FAST_WS, until
 
 emulator = pytest.importorskip("tradeloop.emulator.okx.server")
 
 KEY, SECRET, PASS = "e2e-key-123", "e2e-secret-456", "e2e-pass-789"
-FAST_WS = WsConfig(
-    heartbeat_interval=5.0,
-    heartbeat_timeout=5.0,
-    reconnect=RetryConfig(max_attempts=0, base=0.05, cap=0.2),
-)
 
 
 class Sink:
@@ -60,12 +54,6 @@ class Sink:
 
     def statuses(self, cid: str) -> list[OrderStatus]:
         return [r.status for r in self.reports if r.client_order_id == cid]
-
-
-async def until(cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not cond():
-            await asyncio.sleep(0.02)
 
 
 @pytest.fixture

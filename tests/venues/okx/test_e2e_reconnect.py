@@ -15,9 +15,8 @@ session (the web UI) would. The pushes those changes cause go to dead sockets an
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,18 +39,13 @@ from tradeloop.model import (
 from tradeloop.venues.base import ExecutionSink
 from tradeloop.venues.okx import parse as P
 from tradeloop.venues.okx.gateway import OkxGateway, RecoveryPolicy
-from tradeloop.venues.retry import RetryConfig
-from tradeloop.venues.wsclient import WsConfig
+
+from .e2e import FAST_WS, until
 
 emulator = pytest.importorskip("tradeloop.emulator.okx.server")
 
 KEY, SECRET, PASS = "recon-key-123", "recon-secret-456", "recon-pass-789"
 SPOT, SWAP = "BTC-USDT", "BTC-USDT-SWAP"
-FAST_WS = WsConfig(
-    heartbeat_interval=5.0,
-    heartbeat_timeout=5.0,
-    reconnect=RetryConfig(max_attempts=0, base=0.05, cap=0.2),
-)
 S = OrderStatus
 
 
@@ -130,21 +124,6 @@ class Engine:
             r.getMessage() for r in self.caplog.records if r.name.startswith("tradeloop.engine")
         ]
         assert engine == []
-
-
-async def until(
-    cond: Callable[[], bool],
-    what: str,
-    timeout: float = 15.0,
-    error: type[Exception] = AssertionError,
-) -> None:
-    """Poll ``cond`` until it holds; raise ``error`` naming ``what`` if it never does."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        if loop.time() > deadline:
-            raise error(f"timed out after {timeout:.0f}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

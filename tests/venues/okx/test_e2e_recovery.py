@@ -5,8 +5,7 @@ fails (and says so), and placements whose answers were lost after OKX executed t
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,17 +19,13 @@ from tradeloop.venues.okx import parse as P
 from tradeloop.venues.okx.gateway import OkxGateway, RecoveryPolicy
 from tradeloop.venues.okx.rest import OkxRestClient
 from tradeloop.venues.retry import RetryConfig
-from tradeloop.venues.wsclient import WsConfig
+
+from .e2e import FAST_WS, until
 
 emulator = pytest.importorskip("tradeloop.emulator.okx.server")
 
 KEY, SECRET, PASS = "rec-key-123", "rec-secret-456", "rec-pass-789"
 SYMBOL = "BTC-USDT"
-FAST_WS = WsConfig(
-    heartbeat_interval=5.0,
-    heartbeat_timeout=5.0,
-    reconnect=RetryConfig(max_attempts=0, base=0.05, cap=0.2),
-)
 #: Same shape as the production default (4 tries per request), only with short waits.
 FAST_REST = RetryConfig(max_attempts=4, base=0.01, cap=0.05)
 FAST_RECOVERY = RecoveryPolicy(
@@ -82,12 +77,6 @@ class Engine:
         rows = await rest.orders_pending(inst_id=SYMBOL, limit=100)
         rows += await rest.orders_history("SPOT", inst_id=SYMBOL, limit=100)
         return [r for r in rows if r.get("clOrdId") == cid]
-
-
-async def until(cond: Callable[[], bool], timeout: float = 15.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not cond():
-            await asyncio.sleep(0.02)
 
 
 async def start_engine(url: str, emu: Any, recovery: RecoveryPolicy = FAST_RECOVERY) -> Engine:

@@ -10,8 +10,7 @@ size below is known in advance from a REST book snapshot.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -34,19 +33,14 @@ from tradeloop.model import (
 )
 from tradeloop.venues.okx import parse as P
 from tradeloop.venues.okx.gateway import OkxGateway
-from tradeloop.venues.retry import RetryConfig
-from tradeloop.venues.wsclient import WsConfig
+
+from .e2e import FAST_WS, until
 
 emulator = pytest.importorskip("tradeloop.emulator.okx.server")
 
 KEY, SECRET, PASS = "swap-key-123", "swap-secret-456", "swap-pass-789"
 SWAP = "BTC-USDT-SWAP"
 START_USDT = 100_000.0
-FAST_WS = WsConfig(
-    heartbeat_interval=5.0,
-    heartbeat_timeout=5.0,
-    reconnect=RetryConfig(max_attempts=0, base=0.05, cap=0.2),
-)
 S = OrderStatus
 
 
@@ -121,16 +115,6 @@ class Recorder:
     def last_position_qty(self, symbol: str) -> float | None:
         pos = self.positions(symbol)
         return pos[-1].qty if pos else None
-
-
-async def until(cond: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    """Poll ``cond`` until it holds; fail with ``what`` if it never does."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def assert_fills_precede_reports(rec: Recorder, cid: str) -> None:
