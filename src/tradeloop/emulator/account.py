@@ -75,7 +75,7 @@ class SimAccount:
             instruments.values(),
             balances,
             sink=self,
-            config=SimConfig(leverage=leverage),
+            config=SimConfig(leverage=leverage, fee_in_received_ccy=True),  # as OKX charges
             on_public_trade=self._on_sim_trade,
         )
         self.infos: dict[str, OrderInfo] = {}

@@ -8,11 +8,19 @@ sent; when it finishes, the OMS re-plans only if the target moved meanwhile (or 
 algo canceled it to re-price). A quote-sized market buy ("spend this much cash") is used when a
 spot buy is sized by a percent target or the wanted size exceeds the free cash, so an "all-in"
 target is filled at whatever the fill price turns out to be without overdrawing the account.
+
+A target is *pursued*, not tried once: a transient refusal (429, 5xx, timeout, our own order
+rate limit) is retried after a backoff (:class:`TargetRetryPolicy`) for as long as the target
+stands; a permanent one (insufficient funds, bad instrument or size) parks the target with a
+WARNING until the strategy sets a new one or the risk state changes. Every order's numbers are
+checked before risk and the wire (``model.checks``): garbage becomes a REJECTED report, never
+an order stuck in SUBMITTED.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -23,12 +31,15 @@ from tradeloop.core.ids import IdGenerator
 from tradeloop.engine.portfolio import Portfolio
 from tradeloop.engine.risk import RiskEngine
 from tradeloop.model import (
+    NS_PER_S,
     Fill,
     IllegalTransition,
     Instrument,
     Order,
     OrderReport,
+    OrderStatus,
     Position,
+    RejectReason,
     Side,
 )
 from tradeloop.model.enums import (
@@ -44,6 +55,10 @@ from tradeloop.model.enums import (
 )
 from tradeloop.venues.base import ExecutionClient
 
+_ACCEPTED = OrderStatus.ACCEPTED
+_PENDING_AMEND = OrderStatus.PENDING_AMEND
+_CANCEL_FAILED = RejectReason.CANCEL_FAILED
+
 log = logging.getLogger(__name__)
 
 
@@ -53,11 +68,37 @@ class ExecAlgo(str, Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class TargetRetryPolicy:
+    """How long to wait before pursuing a target again after a transient refusal (or before
+    re-sending a cancel the venue could not confirm).
+
+    The n-th consecutive wait (n = 0, 1, ...) is drawn uniformly from ``[d/2, d]`` with
+    ``d = min(cap_s, base_s * 2**n)`` ("equal jitter": never a thundering herd, never zero).
+    There is no attempt limit: a target stands until the strategy changes it, and the venue's
+    own limits recover. The jitter comes from a generator seeded with ``seed``, so backtests
+    stay deterministic.
+    """
+
+    base_s: float = 0.25
+    cap_s: float = 15.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not (self.base_s > 0 and self.cap_s >= self.base_s):
+            raise ValueError("TargetRetryPolicy needs 0 < base_s <= cap_s")
+
+    def delay_ns(self, attempt: int, rng: random.Random) -> int:
+        d = min(self.cap_s, self.base_s * 2.0 ** min(attempt, 32))
+        return int((d * 0.5 + rng.random() * d * 0.5) * NS_PER_S)
+
+
+@dataclass(frozen=True, slots=True)
 class ExecConfig:
     """How targets are traded. ``LIMIT_CHASE`` rests a limit at the best price on our side and
     re-prices it whenever the best price moves, until the target is met."""
 
     algo: ExecAlgo = ExecAlgo.MARKET
+    retry: TargetRetryPolicy = TargetRetryPolicy()
 
 
 @dataclass(slots=True)
@@ -73,6 +114,7 @@ class _Execution:
     working_gen: int = 0
     blocked: bool = False
     repricing: bool = False
+    retries: int = 0  # consecutive transient refusals of this target's orders
 
 
 @dataclass(slots=True)
@@ -122,6 +164,7 @@ class OMS:
         self._best: dict[str, _Best] = {s: _Best() for s in instruments}
         self.listeners = _Listeners()
         self.chasing: set[str] = set()
+        self._rng = random.Random(config.retry.seed)
         portfolio.on_target_change(self.set_target)
         client.bind(self)
 
@@ -134,9 +177,9 @@ class OMS:
         now = self.clock.now()
         order.ts_created = order.ts_created or now
         self.orders[order.client_order_id] = order
-        reason = self.risk.check(order, now)
-        if reason is not None:
-            self._reject_locally(order, reason, now)
+        refusal = self.risk.refusal(order, now)
+        if refusal is not None:
+            self._reject_locally(order, refusal, now)
             return order
         order.transition(SUBMITTED, now)
         self.open_orders[order.client_order_id] = order
@@ -156,10 +199,14 @@ class OMS:
                 n += 1
         return n
 
-    def _reject_locally(self, order: Order, reason: str, ts: int) -> None:
+    def _reject_locally(self, order: Order, refusal: tuple[RejectReason, str], ts: int) -> None:
+        code, reason = refusal
         order.transition(REJECTED, ts, reason)
-        log.info("order %s refused by risk: %s", order.client_order_id, reason)
-        report = OrderReport(ts, order.client_order_id, "", order.symbol, REJECTED, reason=reason)
+        order.code = code
+        log.info("order %s refused before the venue: %s", order.client_order_id, reason)
+        report = OrderReport(
+            ts, order.client_order_id, "", order.symbol, REJECTED, reason=reason, code=code
+        )
         self.bus.publish(report)
         self._notify_order(order)
 
@@ -235,10 +282,13 @@ class OMS:
         )
         self.orders[order.client_order_id] = order
         self._by_target.add(order.client_order_id)
-        reason = self.risk.check(order, now)
-        if reason is not None:
-            ex.blocked = True
-            self._reject_locally(order, reason, now)
+        refusal = self.risk.refusal(order, now)
+        if refusal is not None:
+            self._reject_locally(order, refusal, now)
+            if refusal[0].transient:  # e.g. our own order-rate limit: try again shortly
+                self._schedule_retry(ex)
+            else:
+                ex.blocked = True
             return
         order.transition(SUBMITTED, now)
         ex.working = order
@@ -277,6 +327,9 @@ class OMS:
         if order is not None:
             order.apply_fill(fill.qty, fill.price, fill.fee)
             strategy_id = order.strategy_id
+            if order.is_terminal and order.status is not FILLED:
+                log.warning("late fill %s for %s order %s booked", fill.trade_id,
+                            order.status.value, order.client_order_id)  # fmt: skip
         allocation = self.portfolio.apply_fill(fill, strategy_id)
         self.bus.publish(fill)
         fills = self.listeners.fills
@@ -313,8 +366,11 @@ class OMS:
         if report.venue_order_id:
             order.venue_order_id = report.venue_order_id
         new = report.status
+        pending = order.status is PENDING_CANCEL or order.status is _PENDING_AMEND
+        if pending and new is _ACCEPTED and report.code is not _CANCEL_FAILED:
+            return  # the placement's ack overtaken by our cancel/amend: still pending
         if new is not order.status or new is PARTIALLY_FILLED:
-            if report.filled_qty + 1e-12 < order.filled_qty:
+            if not new.is_terminal and report.filled_qty + 1e-12 < order.filled_qty:
                 log.debug("stale report for %s ignored", order.client_order_id)
                 return
             try:
@@ -322,12 +378,17 @@ class OMS:
             except IllegalTransition as exc:
                 log.warning("%s (report ignored)", exc)
                 return
+            if report.code is not RejectReason.NONE:
+                order.code = report.code
         if order.is_terminal:
             self.open_orders.pop(order.client_order_id, None)
         self.bus.publish(report)
         self._notify_order(order)
-        if order.is_terminal and order.client_order_id in self._by_target:
-            self._target_order_done(order)
+        if order.client_order_id in self._by_target:
+            if order.is_terminal:
+                self._target_order_done(order)
+            elif pending and report.code is _CANCEL_FAILED:
+                self._cancel_failed(order)
 
     def _notify_order(self, order: Order) -> None:
         if order.strategy_id:
@@ -341,11 +402,19 @@ class OMS:
             return
         ex.working = None
         if order.status is REJECTED:
-            # Never loop on a venue refusal: wait for a new target or a risk-state change.
+            if order.code.transient:
+                self._schedule_retry(ex)
+                return
+            # A permanent refusal: never loop on it; wait for a new target or risk change.
             ex.blocked = True
+            ex.repricing = False
             self.chasing.discard(order.symbol)
-            log.info("target order %s rejected by venue: %s", order.client_order_id, order.reason)
+            log.warning(
+                "target %s %g stopped: venue refused order %s (%s): %s",
+                *(ex.symbol, ex.target, order.client_order_id, order.code.value, order.reason),
+            )
             return
+        ex.retries = 0
         if ex.generation != ex.working_gen or ex.repricing:
             ex.repricing = False
             self._work(ex)
@@ -353,3 +422,35 @@ class OMS:
             self._work(ex)
         if ex.working is None:
             self.chasing.discard(order.symbol)
+
+    # -- retries ------------------------------------------------------------------------------
+    def _schedule_retry(self, ex: _Execution) -> None:
+        """Pursue ``ex``'s target again after a backoff; a new target meanwhile wins (it sends
+        at once, and the timer then finds the execution busy or the generation moved on)."""
+        delay = self.config.retry.delay_ns(ex.retries, self._rng)
+        ex.retries += 1
+        gen = ex.generation
+        log_at = logging.WARNING if ex.retries == 1 else logging.INFO
+        log.log(log_at, "target %s %g: transient refusal (try %d); again in %.2fs", ex.symbol,
+                ex.target, ex.retries, delay / NS_PER_S)  # fmt: skip
+
+        def again(_name: str, _ts: int) -> None:
+            if ex.working is None and ex.generation == gen and not ex.blocked:
+                self._work(ex)
+
+        self.clock.set_timer(f"oms.retry.{ex.symbol}", 0, again, self.clock.now() + delay)
+
+    def _cancel_failed(self, order: Order) -> None:
+        """The venue could not confirm our cancel of a target order that must go (re-price or
+        a moved target): send it again after a backoff while it is still wanted."""
+        ex = self._execs[order.symbol]
+        if ex.working is not order or not (ex.repricing or ex.generation != ex.working_gen):
+            return
+        delay = self.config.retry.delay_ns(ex.retries, self._rng)
+        ex.retries += 1
+
+        def again(_name: str, _ts: int) -> None:
+            if ex.working is order and order.is_open:
+                self.cancel(order)
+
+        self.clock.set_timer(f"oms.recancel.{ex.symbol}", 0, again, self.clock.now() + delay)

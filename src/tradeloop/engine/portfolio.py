@@ -15,11 +15,14 @@ unrealised PnL. ``equity = cash + Σ spot qty·mark·ct + Σ derivative upl``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tradeloop.model import Fill, Instrument, Position
 from tradeloop.model.enums import BUY
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -57,6 +60,7 @@ class Portfolio:
         "fees_paid",
         "fill_count",
         "_exposed",
+        "other_fees",
     )
 
     def __init__(self, instruments: dict[str, Instrument], cash: float) -> None:
@@ -70,6 +74,8 @@ class Portfolio:
         self.books: dict[str, StrategyBook] = {}
         self._on_target: TargetListener | None = None
         self.fees_paid = 0.0
+        #: fees charged in a currency that is neither cash nor a position here, per currency
+        self.other_fees: dict[str, float] = {}
         self.fill_count = 0
         # symbols with a non-zero account position (the only ones whose marks move equity),
         # with their Position and whether it is a derivative, so equity() does no lookups
@@ -200,16 +206,31 @@ class Portfolio:
 
         ``strategy_id`` set: the fill belongs to that strategy's own order (its target follows
         it). Empty: the fill served the netted target and is split among needy strategies.
+
+        Fees are booked in their currency: a spot fee in the base currency (OKX charges buys
+        that way) shrinks the position received, a quote/settle fee the cash. ``fee`` in the
+        allocation and in positions is always valued in the quote currency.
         """
         inst = self.instruments[fill.symbol]
         signed = fill.qty if fill.side is BUY else -fill.qty
+        fee = fill.fee
+        booked = signed  # what the position moves by
+        cash_fee = fee
+        if fill.fee_ccy and not inst.is_derivative and fill.fee_ccy != inst.quote:
+            cash_fee = 0.0
+            if fill.fee_ccy == inst.base:
+                booked = signed - fee  # paid out of the base received (or on top of a sale)
+                fee = fee * fill.price
+            else:
+                self._foreign_fee(fill)
+                fee = 0.0
         pos = self.positions[fill.symbol]
-        realized = pos.apply_fill(signed, fill.price, fill.fee)
+        realized = pos.apply_fill(booked, fill.price, fee)
         if inst.is_derivative:
-            self.cash += realized - fill.fee
+            self.cash += realized - cash_fee
         else:
-            self.cash -= signed * fill.price * inst.contract_value + fill.fee
-        self.fees_paid += fill.fee
+            self.cash -= signed * fill.price * inst.contract_value + cash_fee
+        self.fees_paid += fee
         self.fill_count += 1
         if pos.qty:
             self._exposed[fill.symbol] = (pos, inst.is_derivative)
@@ -217,20 +238,28 @@ class Portfolio:
             self._exposed.pop(fill.symbol, None)
         if fill.symbol not in self.marks:
             self.marks[fill.symbol] = fill.price
-        return self._allocate(fill, signed, strategy_id)
+        return self._allocate(fill, booked, fee, strategy_id)
+
+    def _foreign_fee(self, fill: Fill) -> None:
+        """A fee in a third currency (e.g. a venue token) is not in this account's cash or
+        position: it is counted apart, per currency, and said once."""
+        if fill.fee_ccy not in self.other_fees:
+            log.warning("fee in %s on %s is not in the account's currencies; counted apart",
+                        fill.fee_ccy, fill.symbol)  # fmt: skip
+        self.other_fees[fill.fee_ccy] = self.other_fees.get(fill.fee_ccy, 0.0) + fill.fee
 
     def _allocate(
-        self, fill: Fill, signed: float, strategy_id: str
+        self, fill: Fill, signed: float, fee: float, strategy_id: str
     ) -> list[tuple[str, float, float]]:
         mult = self.instruments[fill.symbol].contract_value
         if strategy_id or len(self.books) == 1:
             sid = strategy_id or next(iter(self.books))
             book = self.books[sid]
-            book.position(fill.symbol, mult).apply_fill(signed, fill.price, fill.fee)
+            book.position(fill.symbol, mult).apply_fill(signed, fill.price, fee)
             book.fills += 1
             if strategy_id and fill.symbol in book.targets:
                 book.targets[fill.symbol] += signed  # own orders: the target follows them
-            return [(sid, signed, fill.fee)]
+            return [(sid, signed, fee)]
         if not self.books:
             return []
         needs = [(b, n) for b, n in self._needs(fill.symbol) if (n > 0) == (signed > 0)]
@@ -240,7 +269,7 @@ class Portfolio:
         out = []
         for b, n in needs:
             w = abs(n) / total
-            b.position(fill.symbol, mult).apply_fill(signed * w, fill.price, fill.fee * w)
+            b.position(fill.symbol, mult).apply_fill(signed * w, fill.price, fee * w)
             b.fills += 1
-            out.append((b.strategy_id, signed * w, fill.fee * w))
+            out.append((b.strategy_id, signed * w, fee * w))
         return out

@@ -19,7 +19,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tradeloop.model import NS_PER_S, Instrument, Order, OrderType, Side, TradingState
+from tradeloop.model import NS_PER_S, Instrument, Order, OrderType, RejectReason, Side, TradingState
+from tradeloop.model.checks import order_problem
+
+#: a refusal: its type and the reason in words
+Refusal = tuple[RejectReason, str]
+_RISK = RejectReason.RISK
 
 NS_PER_DAY = 86_400 * NS_PER_S
 
@@ -129,50 +134,58 @@ class RiskEngine:
 
     def check(self, order: Order, ts: int) -> str | None:
         """None if the order may go; otherwise the reason it may not."""
-        reason = self._check(order, ts)
-        if reason is None:
+        refusal = self.refusal(order, ts)
+        return None if refusal is None else refusal[1]
+
+    def refusal(self, order: Order, ts: int) -> Refusal | None:
+        """None if the order may go; otherwise ``(code, reason)``. Orders whose numbers are not
+        finite, positive numbers are refused outright, before any limit is compared (every
+        comparison with NaN is false, so a limit alone would let one through)."""
+        refusal = order_problem(order) or self._check(order, ts)
+        if refusal is None:
             if self.config.max_orders is not None:
                 self._sent.append(ts)
         else:
             self.denials += 1
-        return reason
+        return refusal
 
-    def _check(self, order: Order, ts: int) -> str | None:
+    def _check(self, order: Order, ts: int) -> Refusal | None:
         c = self.config
         if self.state is TradingState.HALTED:
-            return "trading halted"
+            return _RISK, "trading halted"
         reduces = self._reduces(order)
         if self.state is TradingState.REDUCING and not reduces:
-            return "trading state REDUCING: only orders that reduce a position are allowed"
+            return _RISK, "trading state REDUCING: only orders that reduce a position are allowed"
         if order.reduce_only and not reduces:
-            return "reduce-only order would not reduce the position"
+            return RejectReason.REDUCE_ONLY, "reduce-only order would not reduce the position"
         inst = self.instruments.get(order.symbol)
         if inst is None:
-            return f"unknown instrument {order.symbol}"
+            return RejectReason.INVALID_INSTRUMENT, f"unknown instrument {order.symbol}"
         last = self._mark(order.symbol)
         price = order.price if order.order_type is OrderType.LIMIT else (last or 0.0)
         if c.max_order_qty is not None and order.qty > c.max_order_qty:
-            return f"order size {order.qty} > max {c.max_order_qty}"
+            return _RISK, f"order size {order.qty} > max {c.max_order_qty}"
         notional = order.quote_qty or order.qty * price * inst.contract_value
         if c.max_order_notional is not None and notional > c.max_order_notional:
-            return f"order notional {notional:.2f} > max {c.max_order_notional}"
+            return _RISK, f"order notional {notional:.2f} > max {c.max_order_notional}"
         if c.max_position_qty is not None and not reduces:
             pos = self._position(order.symbol)
             qty = order.qty or (order.quote_qty / price if price else 0.0)
             after = pos + (qty if order.side is Side.BUY else -qty)
             if abs(after) > c.max_position_qty:
-                return f"position would be {after} > max {c.max_position_qty}"
+                return _RISK, f"position would be {after} > max {c.max_position_qty}"
         if (
             c.price_band is not None
             and order.order_type is OrderType.LIMIT
             and last
             and abs(order.price - last) > c.price_band * last
         ):
-            return f"limit price {order.price} outside ±{c.price_band:.2%} of last {last}"
+            return _RISK, f"limit price {order.price} outside ±{c.price_band:.2%} of last {last}"
         if c.max_orders is not None:
             sent = self._sent
             while sent and sent[0] <= ts - self._window_ns:
                 sent.popleft()
             if len(sent) >= c.max_orders:
-                return f"order rate limit: {c.max_orders} per {c.rate_window_s}s"
+                why = f"order rate limit: {c.max_orders} per {c.rate_window_s}s"
+                return RejectReason.RATE_LIMITED, why
         return None

@@ -40,6 +40,7 @@ class OrderStatus(str, Enum):
     ACCEPTED = "accepted"
     PARTIALLY_FILLED = "partially_filled"
     PENDING_CANCEL = "pending_cancel"
+    PENDING_AMEND = "pending_amend"
     FILLED = "filled"
     CANCELED = "canceled"
     REJECTED = "rejected"
@@ -57,6 +58,36 @@ class OrderStatus(str, Enum):
 
 _TERMINAL = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
+)
+
+
+class RejectReason(str, Enum):
+    """Why a venue (or our own pre-trade checks) refused an order, typed so the engine can
+    decide what to do without parsing text: a *transient* refusal is worth retrying later
+    (the venue was busy or the answer got lost), a permanent one is not."""
+
+    NONE = "none"
+    RATE_LIMITED = "rate_limited"
+    VENUE_UNAVAILABLE = "venue_unavailable"
+    TIMEOUT = "timeout"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    INVALID_INSTRUMENT = "invalid_instrument"
+    INVALID_SIZE = "invalid_size"
+    INVALID_PRICE = "invalid_price"
+    POST_ONLY_WOULD_TAKE = "post_only_would_take"
+    REDUCE_ONLY = "reduce_only"
+    DUPLICATE_ID = "duplicate_id"
+    RISK = "risk"
+    CANCEL_FAILED = "cancel_failed"
+    OTHER = "other"
+
+    @property
+    def transient(self) -> bool:
+        return self in _TRANSIENT_REJECTS
+
+
+_TRANSIENT_REJECTS = frozenset(
+    {RejectReason.RATE_LIMITED, RejectReason.VENUE_UNAVAILABLE, RejectReason.TIMEOUT}
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
-from tradeloop.model.enums import Liquidity, OrderStatus, Side
+from tradeloop.model.enums import Liquidity, OrderStatus, RejectReason, Side
 
 NS_PER_MS = 1_000_000
 NS_PER_S = 1_000_000_000
@@ -67,7 +67,8 @@ class OrderReport(Event, frozen=True, gc=False):
     """A venue's word about one of our orders: its new status and cumulative fill so far.
 
     Venues (simulated, emulated or real) only ever speak through these and ``Fill``s; the OMS
-    applies them to its own ``Order`` through the state machine.
+    applies them to its own ``Order`` through the state machine. ``code`` types a refusal
+    (REJECTED) or a failed cancel so the engine can tell a busy venue from a bad order.
     """
 
     client_order_id: str
@@ -77,6 +78,7 @@ class OrderReport(Event, frozen=True, gc=False):
     filled_qty: float = 0.0
     avg_price: float = 0.0
     reason: str = ""
+    code: RejectReason = RejectReason.NONE
 
 
 class Fill(Event, frozen=True, gc=False):

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from tradeloop.model.enums import InstrumentKind
 
 
 def _decimal(x: float | str | Decimal) -> Decimal:
+    """Exact decimal of a wire amount; refuses NaN, infinities and non-numbers (ValueError),
+    so no such value can ever be formatted into a request."""
     # repr() of a float is the shortest string that round-trips, so 0.1 -> "0.1", not 0.1000...0555.
-    return x if isinstance(x, Decimal) else Decimal(repr(x) if isinstance(x, float) else x)
+    try:
+        d = x if isinstance(x, Decimal) else Decimal(repr(x) if isinstance(x, float) else x)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValueError(f"not a number: {x!r}") from None
+    if not d.is_finite():
+        raise ValueError(f"not a finite number: {x!r}")
+    return d
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,30 +9,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tradeloop.model.enums import OrderStatus, OrderType, Side, TimeInForce
+from tradeloop.model.enums import OrderStatus, OrderType, RejectReason, Side, TimeInForce
 
 S = OrderStatus
 
 #: Allowed transitions. A venue may skip intermediate states (a market order can go straight
 #: from SUBMITTED to FILLED), so each state lists every state reachable in one report.
+#:
+#: Races the machine resolves, because our request and the venue's news cross on the wire:
+#:
+#: * **cancel vs. refusal** — we ask to cancel an order whose placement is still in flight,
+#:   then the venue refuses the placement: PENDING_CANCEL → REJECTED (the order never lived).
+#: * **cancel/amend vs. fill** — the order fills before our request lands: PENDING_CANCEL or
+#:   PENDING_AMEND → PARTIALLY_FILLED / FILLED (the fill is real and is booked).
+#: * **cancel/amend vs. venue-side end** — the venue canceled or expired it first (self-trade
+#:   prevention, IOC, expiry): PENDING_* → CANCELED / EXPIRED.
+#: * **failed cancel or amend** — the venue says no, or we gave up: PENDING_* → ACCEPTED /
+#:   PARTIALLY_FILLED (the order works on; the engine may try again).
+#: * **amend refused because the order is gone** — PENDING_AMEND → any terminal state.
+#:
+#: Every terminal state is reachable from every live state, so a venue's final word is never
+#: dropped: an order cannot be left open forever because its last report arrived "too early".
+_TERMINALS = frozenset({S.FILLED, S.CANCELED, S.REJECTED, S.EXPIRED})
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CREATED: frozenset({S.SUBMITTED, S.REJECTED}),
-    S.SUBMITTED: frozenset(
-        {
-            S.ACCEPTED,
-            S.PARTIALLY_FILLED,
-            S.FILLED,
-            S.CANCELED,
-            S.REJECTED,
-            S.EXPIRED,
-            S.PENDING_CANCEL,
-        }
-    ),
-    S.ACCEPTED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED, S.PENDING_CANCEL}),
-    S.PARTIALLY_FILLED: frozenset(
-        {S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED, S.PENDING_CANCEL}
-    ),
-    S.PENDING_CANCEL: frozenset({S.CANCELED, S.FILLED, S.PARTIALLY_FILLED, S.ACCEPTED, S.EXPIRED}),
+    S.SUBMITTED: _TERMINALS | {S.ACCEPTED, S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.PENDING_AMEND},
+    S.ACCEPTED: _TERMINALS | {S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.PENDING_AMEND},
+    S.PARTIALLY_FILLED: _TERMINALS | {S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.PENDING_AMEND},
+    S.PENDING_CANCEL: _TERMINALS | {S.PARTIALLY_FILLED, S.ACCEPTED},
+    S.PENDING_AMEND: _TERMINALS | {S.PARTIALLY_FILLED, S.ACCEPTED, S.PENDING_CANCEL},
     S.FILLED: frozenset(),
     S.CANCELED: frozenset(),
     S.REJECTED: frozenset(),
@@ -74,6 +79,7 @@ class Order:
     fees: float = 0.0
     ts_updated: int = 0
     reason: str = ""
+    code: RejectReason = RejectReason.NONE
 
     @property
     def is_open(self) -> bool:
@@ -103,9 +109,10 @@ class Order:
             self.reason = reason
 
     def apply_fill(self, qty: float, price: float, fee: float) -> None:
-        """Accumulate one execution (status is changed by the accompanying report)."""
-        if self.is_terminal and self.status is not OrderStatus.FILLED:
-            raise IllegalTransition(f"order {self.client_order_id}: fill after {self.status.value}")
+        """Accumulate one execution (status is changed by the accompanying report).
+
+        Never refused, whatever the status: a fill is money that moved at the venue, and a
+        late one (e.g. caught up over REST after the cancel report) must still be booked."""
         total = self.filled_qty + qty
         self.avg_price = (self.avg_price * self.filled_qty + price * qty) / total if total else 0.0
         self.filled_qty = total

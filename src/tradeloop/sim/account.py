@@ -80,10 +80,22 @@ class Account:
 
     # -- spot fills -----------------------------------------------------------------------
     def apply_spot_fill(
-        self, inst: Instrument, side: Side, qty: float, price: float, fee: float
+        self,
+        inst: Instrument,
+        side: Side,
+        qty: float,
+        price: float,
+        fee: float,
+        fee_in_base: bool = False,
     ) -> None:
+        """Move the money of one spot execution; ``fee`` is in the base currency when
+        ``fee_in_base`` (a buy's fee taken from what it receives), else in the quote."""
         notional = qty * price * inst.contract_value
         if side is BUY:
+            if fee_in_base:
+                self.credit(inst.quote, -notional)
+                self.credit(inst.base, qty - fee)
+                return
             self.credit(inst.quote, -notional - fee)
             self.credit(inst.base, qty)
         else:

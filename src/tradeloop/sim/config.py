@@ -34,6 +34,9 @@ class SimConfig:
         queue_position: L2 mode: a resting order joins behind the displayed external size at
             its price (True) or at the front of the queue (False).
         keep_fill_history: keep every Fill for ``fills()``; switch off for huge sweeps.
+        fee_in_received_ccy: spot fees are charged in the currency the fill pays out — a buy's
+            fee in the base currency, a sell's in the quote — as OKX does. ``False`` (the
+            backtest default) charges every spot fee in the quote currency.
     """
 
     latency_ns: int = 0
@@ -44,6 +47,7 @@ class SimConfig:
     market_lock_buffer: float = 0.05
     queue_position: bool = True
     keep_fill_history: bool = True
+    fee_in_received_ccy: bool = False
 
     def __post_init__(self) -> None:
         if self.latency_ns < 0:

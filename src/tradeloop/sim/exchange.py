@@ -353,7 +353,12 @@ class SimExchange:
         rec.venue_order_id = str(self._oid)
         rec.seq = self._seq
         rec.accept_ts = ts
-        rec.fee_ccy = inst.settle if inst.is_derivative else inst.quote
+        if inst.is_derivative:
+            rec.fee_ccy = inst.settle
+        elif rec.side is BUY and self.config.fee_in_received_ccy:
+            rec.fee_ccy = inst.base
+        else:
+            rec.fee_ccy = inst.quote
         asset, amount = self._lock_need(rec, inst, rec.qty, rec.price)
         rec.lock_asset, rec.lock = asset, amount
         self.account.lock(asset, amount)
@@ -839,15 +844,17 @@ class SimExchange:
         """Book one execution of ``rec``: money, locks, the record, the Fill (sent now)."""
         rate = inst.taker_fee if liquidity is _TAKER else inst.maker_fee
         notional = qty * price * inst.contract_value
-        fee = notional * rate
+        fee_in_base = rec.fee_ccy == inst.base and not inst.is_derivative
+        fee = qty * rate if fee_in_base else notional * rate
+        quote_fee = 0.0 if fee_in_base else fee
         rem_before = rec.remaining_qty
         budget_before = rec.quote_qty - rec.spent_quote
         if inst.is_derivative:
             self.account.apply_derivative_fill(inst, rec.side, qty, price, fee)
             used = 0.0
         else:
-            self.account.apply_spot_fill(inst, rec.side, qty, price, fee)
-            used = notional + fee if rec.side is BUY else qty
+            self.account.apply_spot_fill(inst, rec.side, qty, price, fee, fee_in_base)
+            used = notional + quote_fee if rec.side is BUY else qty
         if rec.lock:
             if rec.is_quote_sized:
                 frac = used / budget_before if budget_before > 0 else 1.0
@@ -862,7 +869,7 @@ class SimExchange:
         rec.fee += fee
         rec.ts_updated = ts
         if rec.is_quote_sized:
-            rec.spent_quote += notional + fee
+            rec.spent_quote += notional + quote_fee
         self._tid += 1
         tid = str(self._tid)
         fill = Fill(

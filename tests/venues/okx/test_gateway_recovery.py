@@ -11,7 +11,16 @@ from typing import Any, cast
 import pytest
 
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
-from tradeloop.model import Fill, Instrument, Order, OrderReport, OrderStatus, OrderType, Side
+from tradeloop.model import (
+    Fill,
+    Instrument,
+    Order,
+    OrderReport,
+    OrderStatus,
+    OrderType,
+    Side,
+    VenueStatus,
+)
 from tradeloop.venues.http import RequestTimeout, UnknownOutcome
 from tradeloop.venues.okx.gateway import OkxGateway, RecoveryPolicy
 from tradeloop.venues.okx.rest import OkxRestClient
@@ -21,6 +30,8 @@ FAST = RecoveryPolicy(
     cancel_backoff=RetryConfig(max_attempts=0, base=0.001, cap=0.002),
     cancel_deadline_s=5.0,
     lookup_backoff=RetryConfig(max_attempts=4, base=0.001, cap=0.002),
+    reconcile_backoff=RetryConfig(max_attempts=0, base=0.001, cap=0.002),
+    reconcile_deadline_s=0.2,
 )
 
 Script = list[Any]  # each entry: an exception to raise or a value to return
@@ -241,9 +252,14 @@ async def test_duplicate_clordid_answer_is_resolved_not_rejected() -> None:
 
 async def test_duplicate_clordid_never_becomes_a_rejection_even_if_unseen() -> None:
     gw, fake, sink = make()
-    await place(gw, fake, VenueError("dup", "51016"), *[not_found() for _ in range(10)])
-    assert sink.reports() == []  # still in doubt: left to reconcile, never "rejected"
-    assert fake.calls.count("get_order") == FAST.lookup_backoff.max_attempts
+    status: list[VenueStatus] = []
+    gw.on_account_event = lambda ev: status.append(cast(VenueStatus, ev))
+    fake.lookups = [not_found() for _ in range(100_000)]
+    await place(gw, fake, VenueError("dup", "51016"), *fake.lookups)
+    assert sink.reports() == []  # still in doubt: never "rejected"
+    # looked up past the lookup rounds, until the reconcile deadline, then the engine is told
+    assert fake.calls.count("get_order") > FAST.lookup_backoff.max_attempts
+    assert [s.status for s in status] == ["reconcile_failed"]
 
 
 async def test_one_empty_lookup_is_not_enough_to_call_an_order_absent() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from tradeloop.model.enums import RejectReason
 from tradeloop.venues.ratelimit import Limit
 
 VENUE: Final = "OKX"
@@ -129,6 +130,23 @@ ORDER_NOT_FOUND: Final = "51603"
 CANCEL_FAILED: Final = "51400"
 INSTRUMENT_NOT_FOUND: Final = "51001"
 INSUFFICIENT_BALANCE: Final = "51008"
+
+#: OKX refusal codes -> the engine's typed reasons (anything else: OTHER, or transient when
+#: the code is a rate limit / "try again"; see ``gateway.reject_reason``).
+REJECT_REASONS: Final[dict[str, RejectReason]] = {
+    INSUFFICIENT_BALANCE: RejectReason.INSUFFICIENT_FUNDS,
+    "51004": RejectReason.INSUFFICIENT_FUNDS,  # exceeds position tier / leverage limit
+    "51119": RejectReason.INSUFFICIENT_FUNDS,  # insufficient margin
+    INSTRUMENT_NOT_FOUND: RejectReason.INVALID_INSTRUMENT,
+    "51000": RejectReason.INVALID_SIZE,  # parameter error (sz/px)
+    "51020": RejectReason.INVALID_SIZE,  # below the minimum size
+    "51121": RejectReason.INVALID_SIZE,  # not a whole number of lots
+    "51006": RejectReason.INVALID_PRICE,  # outside the price limit
+    "51137": RejectReason.INVALID_PRICE,
+    "51124": RejectReason.POST_ONLY_WOULD_TAKE,
+    "51169": RejectReason.REDUCE_ONLY,  # no position to reduce
+    DUPLICATE_CLORDID: RejectReason.DUPLICATE_ID,
+}
 
 #: OKX's regular-tier fees (fractions of notional); account-specific rates need
 #: /account/trade-fee. Used only to fill Instrument defaults.

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -43,10 +44,12 @@ from tradeloop.model import (
     OrderStatus,
     OrderType,
     PositionUpdate,
+    RejectReason,
     Side,
     TimeInForce,
     VenueStatus,
 )
+from tradeloop.model.checks import order_problem
 from tradeloop.venues.base import DataClient, ExecutionClient, ExecutionSink, MarketDataSink
 from tradeloop.venues.http import outcome_unknown
 from tradeloop.venues.okx import constants as C
@@ -63,6 +66,7 @@ _RANK = {
     OrderStatus.SUBMITTED: 0,
     OrderStatus.ACCEPTED: 1,
     OrderStatus.PENDING_CANCEL: 1,
+    OrderStatus.PENDING_AMEND: 1,
     OrderStatus.PARTIALLY_FILLED: 2,
 }
 _TERMINAL_RANK = 3
@@ -70,6 +74,16 @@ _TERMINAL_RANK = 3
 
 def _rank(status: OrderStatus) -> int:
     return _TERMINAL_RANK if status.is_terminal else _RANK[status]
+
+
+def reject_reason(exc: VenueError) -> RejectReason:
+    """The typed reason behind an OKX refusal: transient (rate limit, busy, 5xx) or not."""
+    if isinstance(exc, RateLimited):
+        return RejectReason.RATE_LIMITED
+    known = C.REJECT_REASONS.get(exc.code)
+    if known is not None:
+        return known
+    return RejectReason.VENUE_UNAVAILABLE if exc.retryable else RejectReason.OTHER
 
 
 def okx_client_id(client_order_id: str) -> str:
@@ -372,7 +386,7 @@ class OkxGateway(ExecutionClient, DataClient):
         if self._sink is not None:
             self._sink.on_order_report(report)
 
-    def _reject(self, track: _Track, reason: str) -> None:
+    def _reject(self, track: _Track, reason: str, code: RejectReason) -> None:
         self._emit_report(
             track,
             OrderReport(
@@ -382,6 +396,7 @@ class OkxGateway(ExecutionClient, DataClient):
                 symbol=track.symbol,
                 status=OrderStatus.REJECTED,
                 reason=reason,
+                code=code,
             ),
         )
 
@@ -455,6 +470,11 @@ class OkxGateway(ExecutionClient, DataClient):
     async def _place(self, order: Order, track: _Track) -> None:
         try:
             await self._place_once(order, track)
+        except Exception:
+            # A bug, not a venue answer: the request may or may not have gone out, so find
+            # out by clOrdId (absent -> REJECTED) instead of leaving the order SUBMITTED.
+            log.exception("OKX: placing %s failed unexpectedly; resolving", track.okx_id)
+            await self._resolve_unknown(track)
         finally:
             track.placing = False
         if track.cancel_requested and not track.status.is_terminal:
@@ -463,11 +483,21 @@ class OkxGateway(ExecutionClient, DataClient):
     async def _place_once(self, order: Order, track: _Track) -> None:
         inst = self._instruments.get(order.symbol)
         if inst is None:
-            self._reject(track, f"unknown OKX instrument {order.symbol}")
+            why = f"unknown OKX instrument {order.symbol}"
+            self._reject(track, why, RejectReason.INVALID_INSTRUMENT)
+            return
+        problem = order_problem(order)
+        if problem is not None:  # NaN, inf, <= 0, None, text: never onto the wire
+            self._reject(track, problem[1], problem[0])
             return
         params = self.order_params(order, inst, track.okx_id)
         if params["sz"] == "0":
-            self._reject(track, f"size {order.qty} rounds to 0 lots of {inst.lot_size}")
+            why = f"size {order.qty} rounds to 0 lots of {inst.lot_size}"
+            self._reject(track, why, RejectReason.INVALID_SIZE)
+            return
+        if params.get("px") == "0":
+            why = f"price {order.price} rounds to 0 ticks of {inst.tick_size}"
+            self._reject(track, why, RejectReason.INVALID_PRICE)
             return
         try:
             res = await self.rest.place_order(**params)
@@ -477,7 +507,7 @@ class OkxGateway(ExecutionClient, DataClient):
                 log.warning("OKX: outcome of %s unknown (%s); resolving", track.okx_id, exc)
                 await self._resolve_unknown(track, exists=exc.code == C.DUPLICATE_CLORDID)
                 return
-            self._reject(track, f"OKX {exc.code}: {exc}")
+            self._reject(track, f"OKX {exc.code}: {exc}", reject_reason(exc))
             return
         track.venue_order_id = str(res.get("ordId", ""))
         if isinstance(res.get("existing"), dict):
@@ -503,8 +533,14 @@ class OkxGateway(ExecutionClient, DataClient):
         """Look the order up by clOrdId until OKX says whether it exists. It is declared
         rejected only after ``RecoveryPolicy.absent_checks`` lookups found nothing (a request
         stuck in the venue's queue may land after the first look), and never when OKX already
-        said it exists (``exists``: a 51016 duplicate answer)."""
-        waits = delays(self.recovery.lookup_backoff)
+        said it exists (``exists``: a 51016 duplicate answer). When the venue stays unreachable
+        past the lookup rounds, the lookups go on at the reconcile pace until the reconcile
+        deadline; only then is the engine told (``reconcile_failed``): an order in doubt is
+        never silently left SUBMITTED."""
+        policy = self.recovery
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + policy.reconcile_deadline_s
+        waits = itertools.chain(delays(policy.lookup_backoff), delays(policy.reconcile_backoff))
         absent = 0
         while True:
             try:
@@ -514,15 +550,24 @@ class OkxGateway(ExecutionClient, DataClient):
                 if exc.code == C.ORDER_NOT_FOUND and not exists:
                     absent += 1
                     if absent >= self.recovery.absent_checks:
-                        self._reject(track, "not found at OKX after a failed placement")
+                        why = "not found at OKX after a failed placement"
+                        self._reject(track, why, RejectReason.TIMEOUT)
                         return
                 else:
                     log.warning("OKX: lookup of %s failed (%s)", track.okx_id, exc)
             wait = next(waits, None)
-            if wait is None:
+            if wait is None or loop.time() + wait > deadline:
                 break
             await asyncio.sleep(wait)
         log.error("OKX: state of order %s still unknown; reconcile later", track.okx_id)
+        self._account_event(
+            VenueStatus(
+                ts=self.now_ns(),
+                venue=self.venue,
+                status="reconcile_failed",
+                detail=f"{track.okx_id}: placement outcome unknown",
+            )
+        )
 
     async def _cancel(self, track: _Track) -> None:
         if track.cancelling:
@@ -610,6 +655,7 @@ class OkxGateway(ExecutionClient, DataClient):
                     status=status,
                     filled_qty=track.filled,
                     reason=f"cancel failed: {reason}",
+                    code=RejectReason.CANCEL_FAILED,
                 )
             )
 
