@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tradeloop.emulator.okx.server import OkxEmulator
 
@@ -188,12 +189,14 @@ async def test_market_fill_fees_and_fills(client: Client) -> None:
     _, got = await client.get(f"/api/v5/trade/order?instId=ETH-USDT&ordId={oid}", signed=True)
     row = got["data"][0]
     assert row["state"] == "filled" and row["accFillSz"] == "0.5"
-    assert float(row["fee"]) < 0 and row["feeCcy"] == "USDT" and float(row["avgPx"]) > 0
+    # OKX charges a spot buy's fee in the base currency: the account receives 0.5 ETH - fee
+    assert float(row["fee"]) < 0 and row["feeCcy"] == "ETH" and float(row["avgPx"]) > 0
     _, fills = await client.get(f"/api/v5/trade/fills?ordId={oid}", signed=True)
     assert sum(float(f["fillSz"]) for f in fills["data"]) == 0.5
     assert all(f["execType"] == "T" for f in fills["data"])
     _, bal = await client.get("/api/v5/account/balance?ccy=ETH", signed=True)
-    assert bal["data"][0]["details"][0]["cashBal"] == "0.5"
+    cash = float(bal["data"][0]["details"][0]["cashBal"])
+    assert cash == pytest.approx(0.5 + float(row["fee"]))
     # quote-sized market buy (OKX default tgtCcy for buys): spend 100 USDT
     _, q = await client.post(
         "/api/v5/trade/order",
@@ -379,7 +382,7 @@ async def test_fault_rate_limit_then_server_error(emu: OkxEmulator, client: Clie
 
 
 async def test_admin_endpoint(emu: OkxEmulator) -> None:
-    async with aiohttp.ClientSession() as s:
+    async with aiohttp.ClientSession(headers=emu.admin_headers()) as s:
         async with s.post(
             emu.base_url + "/__admin/faults",
             json={"fail_next": {"count": 1, "kind": "5xx"}, "latency_ms": 5},

@@ -2,18 +2,22 @@
 WebSocket and the ``/__admin`` fault endpoint, plus the background tasks (market timer,
 periodic faults, venue timers). Venue subclasses add their routes in :meth:`setup_routes` and
 their timers in :meth:`on_start`.
+
+The admin endpoint is guarded by a bearer token (see :mod:`tradeloop.emulator.admin`);
+``admin_token`` is the one in force, generated when none was given.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import Any
 
 from aiohttp import web
 
+from tradeloop.core.log import register_secret
+from tradeloop.emulator.admin import AdminGuard, admin_routes, resolve_token
 from tradeloop.emulator.faults import Faults, PeriodicFaults
 
 log = logging.getLogger(__name__)
@@ -25,9 +29,17 @@ class EmulatorServer:
     venue = "generic"
 
     def __init__(
-        self, faults: Faults | None = None, periodic: PeriodicFaults | None = None
+        self,
+        faults: Faults | None = None,
+        periodic: PeriodicFaults | None = None,
+        admin_token: str | None = None,
     ) -> None:
         self.faults = faults or Faults()
+        #: bearer token for ``/__admin/faults``: the one given, ``$TRADELOOP_EMULATOR_ADMIN_TOKEN``,
+        #: else generated (then ``admin_token_generated`` is True and the CLI prints it)
+        self.admin_token, self.admin_token_generated = resolve_token(admin_token)
+        register_secret(self.admin_token)
+        self._admin = AdminGuard(self.admin_token)
         self.periodic = periodic or PeriodicFaults()
         self.app = web.Application()
         self._runner: web.AppRunner | None = None
@@ -37,8 +49,11 @@ class EmulatorServer:
         self.base_url = ""
         self.port = 0
         self.faults.register_drop_hook(self._drop_all)
-        self.app.router.add_get("/__admin/faults", self._admin_get)
-        self.app.router.add_post("/__admin/faults", self._admin_post)
+        admin_routes(self.app, self._admin, self.faults)
+
+    def admin_headers(self) -> dict[str, str]:
+        """Headers that authorize an ``/__admin/faults`` request (tests, scripts)."""
+        return {"Authorization": f"Bearer {self.admin_token}"}
 
     # -- subclass hooks --------------------------------------------------------------------
     def setup_routes(self, app: web.Application) -> None:
@@ -63,6 +78,7 @@ class EmulatorServer:
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else port
         self.base_url = f"http://{host}:{self.port}"
+        self._admin.set_address(host, self.port)
         self._tasks.extend(self.periodic.tasks(self.faults))
         await self.on_start()
         log.info("%s emulator listening on %s", self.venue, self.base_url)
@@ -106,17 +122,3 @@ class EmulatorServer:
             self._sockets.discard(ws)
             n += 1
         return n
-
-    # -- admin -----------------------------------------------------------------------------
-    async def _admin_get(self, request: web.Request) -> web.Response:
-        return web.json_response(self.faults.state())
-
-    async def _admin_post(self, request: web.Request) -> web.Response:
-        try:
-            spec = json.loads(await request.text() or "{}")
-            if not isinstance(spec, dict):
-                raise ValueError("expected a JSON object")
-            result = self.faults.apply(spec)
-        except (ValueError, TypeError) as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response(result)

@@ -4,6 +4,11 @@ The flags shared by every venue (bind address, credentials, balances, symbols, s
 pace, faults) live here; each venue module maps them onto its own config through
 :data:`VENUES`. Binds 127.0.0.1 unless told otherwise: the emulator accepts any order from
 anyone who knows the (test) key, so it should not face a network.
+
+Secrets come from the environment (:data:`SECRET_ENV`): a flag's value shows in ``ps`` and
+shell history. The flags still work and win over the environment. The admin token guards
+``/__admin/faults``; when none is given one is generated and printed once on stdout (never
+logged: the log redactor masks it like every other secret).
 """
 
 from __future__ import annotations
@@ -12,24 +17,45 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Callable
 from typing import Any
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.log import register_secret
+from tradeloop.emulator.admin import ADMIN_TOKEN_ENV
 from tradeloop.emulator.faults import LOST_REPLY_KINDS, Faults, PeriodicFaults
 
 log = logging.getLogger(__name__)
+
+#: argparse dest -> (environment variable, default when neither flag nor variable is set).
+#: The defaults are the emulator's well-known test credentials; the admin token has none
+#: (generated at start).
+SECRET_ENV: dict[str, tuple[str, str | None]] = {
+    "api_key": ("TRADELOOP_EMULATOR_API_KEY", "emulator-key"),
+    "api_secret": ("TRADELOOP_EMULATOR_API_SECRET", "emulator-secret"),
+    "passphrase": ("TRADELOOP_EMULATOR_PASSPHRASE", "emulator-passphrase"),
+    "admin_token": (ADMIN_TOKEN_ENV, None),
+}
+
+
+def resolve_secrets(args: argparse.Namespace) -> None:
+    """Fill each secret from its flag, else its environment variable, else the default."""
+    for dest, (env, default) in SECRET_ENV.items():
+        if getattr(args, dest, None) in (None, ""):
+            setattr(args, dest, os.environ.get(env) or default)
 
 
 def _okx_server(args: argparse.Namespace) -> Any:
     from tradeloop.emulator.okx.server import EmulatorConfig, OkxEmulator
 
+    resolve_secrets(args)
     cfg = EmulatorConfig(
         api_key=args.api_key,
         api_secret=args.api_secret,
         passphrase=args.passphrase or "",
+        admin_token=args.admin_token,
         balances=parse_pairs(args.balance, "--balance"),
         symbols=[s for s in args.symbols.split(",") if s.strip()],
         seed=args.seed,
@@ -50,7 +76,10 @@ def _okx_server(args: argparse.Namespace) -> Any:
             corrupt_checksum_every_s=args.corrupt_checksum_every,
         ),
     )
-    return OkxEmulator(cfg)
+    try:
+        return OkxEmulator(cfg)
+    except ValueError as exc:  # e.g. an admin token too short to guard anything
+        raise ConfigError(str(exc)) from None
 
 
 #: venue -> factory building the (not yet started) server from parsed args.
@@ -75,9 +104,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("venue", choices=sorted(VENUES), help="which exchange to emulate")
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8100, help="port (0 = any free port)")
-    parser.add_argument("--api-key", default="emulator-key")
-    parser.add_argument("--api-secret", default="emulator-secret")
-    parser.add_argument("--passphrase", default="emulator-passphrase")
+    secrets = parser.add_argument_group(
+        "secrets (prefer the environment: flag values show in ps and shell history)"
+    )
+    for flag, dest, metavar in (
+        ("--api-key", "api_key", "KEY"),
+        ("--api-secret", "api_secret", "SECRET"),
+        ("--passphrase", "passphrase", "PASSPHRASE"),
+    ):
+        env, default = SECRET_ENV[dest]
+        secrets.add_argument(
+            flag, dest=dest, default=None, metavar=metavar, help=f"env {env} (default {default!r})"
+        )
+    secrets.add_argument(
+        "--admin-token",
+        default=None,
+        metavar="TOKEN",
+        help=f"bearer token for /__admin/faults; env {ADMIN_TOKEN_ENV}; "
+        "default: generated and printed at start",
+    )
     parser.add_argument(
         "--balance",
         action="append",
@@ -187,19 +232,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    for secret in (args.api_key, args.api_secret, args.passphrase):
-        register_secret(secret)
+    resolve_secrets(args)
+    for dest in SECRET_ENV:
+        register_secret(getattr(args, dest))
     if not args.balance:
         args.balance = ["USDT=100000"]
     server = VENUES[args.venue](args)
-    apply_fault_flags(server.faults, args)
+    try:
+        apply_fault_flags(server.faults, args)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     asyncio.run(_serve(server, args.host, args.port))
     return 0
 
 
 def apply_fault_flags(faults: Faults, args: argparse.Namespace) -> None:
     """Arm the one-shot faults asked for on the command line (the periodic ones are part of
-    the venue config)."""
+    the venue config); out-of-range values are a ValueError, as over the admin endpoint."""
+    if args.latency_ms:
+        faults.add_latency(args.latency_ms)
     if args.fail_next:
         faults.fail_next(args.fail_next, args.fail_kind)
     if args.lose_reply:
@@ -218,6 +269,12 @@ async def _serve(server: Any, host: str, port: int) -> None:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc}") from None
     ws_url = url.replace("http://", "ws://") + "/ws/v5"
     log.info("REST %s  WS %s/{public,private,business}  admin %s/__admin/faults", url, ws_url, url)
+    if server.admin_token_generated:  # on stdout, not the log: the log masks secrets
+        print(
+            f"admin token (Authorization: Bearer ...; set {ADMIN_TOKEN_ENV} to choose one): "
+            f"{server.admin_token}",
+            flush=True,
+        )
     try:
         await stop.wait()
     finally:

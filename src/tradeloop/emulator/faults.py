@@ -10,15 +10,21 @@ Two kinds of REST failure differ in what the venue did: ``fail_next`` refuses a 
 it runs (a 429 or 503 means "nothing happened"), while ``lose_replies`` runs it and then loses
 the answer (a gateway 5xx or a dropped connection *after* execution). Only the second one
 exercises a client's idempotency: its retry meets the order it already placed.
+
+Every switch is bounded (:data:`MAX_COUNT`, :data:`MAX_LATENCY_MS`) and every counter is O(1)
+to arm: the admin endpoint is reachable over HTTP, and an unbounded ``{"skip_seq": 1e10}``
+once froze the event loop for minutes. :meth:`Faults.apply` validates a whole admin request
+before changing anything, so a refused request leaves the switches as they were.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +32,60 @@ FailKind = Literal["429", "5xx"]
 #: How a lost reply reaches the client: a gateway error status, or the connection cut.
 LostReplyKind = Literal["5xx", "drop"]
 LOST_REPLY_KINDS: tuple[LostReplyKind, ...] = ("5xx", "drop")
+#: Largest count any one-shot fault accepts (far beyond any test, small enough to stay cheap).
+MAX_COUNT = 1_000_000
+#: Largest injected latency: one minute is already longer than any client timeout.
+MAX_LATENCY_MS = 60_000.0
+#: Longest ``lose_reply`` target ("METHOD /path").
+MAX_TARGET_LEN = 256
+_SHOWN = 40  # characters of a refused value quoted back in an error
+
+
+def _shown(value: Any) -> str:
+    """A bounded ``repr`` for error messages (never echo a whole request back)."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
+
+
+def check_count(value: Any, name: str) -> int:
+    """``value`` as a count in ``0..MAX_COUNT``; ValueError (with a bounded message) if it is
+    not a JSON integer in range. Booleans and floats are refused: ``1e10`` is a typo, not a
+    count, and silently clamping it would hide the mistake."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer 0..{MAX_COUNT}, not {_shown(value)}")
+    if not 0 <= value <= MAX_COUNT:
+        raise ValueError(f"{name} must be between 0 and {MAX_COUNT}, not {_shown(value)}")
+    return value
+
+
+def check_latency(value: Any, name: str = "latency_ms") -> float:
+    """``value`` as milliseconds in ``0..MAX_LATENCY_MS`` (finite number, not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number 0..{MAX_LATENCY_MS:g}, not {_shown(value)}")
+    ms = float(value)
+    if not (math.isfinite(ms) and 0.0 <= ms <= MAX_LATENCY_MS):
+        raise ValueError(f"{name} must be between 0 and {MAX_LATENCY_MS:g}, not {_shown(value)}")
+    return ms
+
+
+def _check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, not {_shown(value)}")
+    return value
+
+
+def _check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, not {_shown(value)}")
+    return str(value)
+
+
+def _check_target(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > MAX_TARGET_LEN:
+        raise ValueError(
+            f"lose_reply target must be a string of at most {MAX_TARGET_LEN} characters"
+        )
+    return value
 
 
 def request_matches(target: str, method: str, path: str) -> bool:
@@ -54,6 +114,9 @@ class Faults:
     drops: int = 0
     _drop_hooks: list[Callable[[], int]] = field(default_factory=list, repr=False)
 
+    def __post_init__(self) -> None:
+        self.latency_ms = check_latency(self.latency_ms)
+
     # -- switches -----------------------------------------------------------------------
     def drop_ws(self) -> int:
         """Close every WebSocket connection now (clients must reconnect); returns how many."""
@@ -63,14 +126,14 @@ class Faults:
         return n
 
     def add_latency(self, ms: float) -> None:
-        """Delay every REST answer and WS request by ``ms`` (0 turns it off)."""
-        self.latency_ms = max(0.0, float(ms))
+        """Delay every REST answer and WS request by ``ms`` (0 turns it off; at most
+        :data:`MAX_LATENCY_MS`)."""
+        self.latency_ms = check_latency(ms)
 
     def fail_next(self, n: int, kind: FailKind = "429") -> None:
         """Answer the next ``n`` REST requests with a rate limit (429) or server error (5xx)."""
-        if kind not in ("429", "5xx"):
-            raise ValueError(f"fail kind must be '429' or '5xx', not {kind!r}")
-        self.fail_remaining, self.fail_kind = max(0, int(n)), kind
+        _check_choice(kind, "fail kind", ("429", "5xx"))
+        self.fail_remaining, self.fail_kind = check_count(n, "fail_next count"), kind
 
     def fail_next_429(self, n: int = 1) -> None:
         self.fail_next(n, "429")
@@ -82,18 +145,27 @@ class Faults:
         """Run the next ``n`` REST requests matching ``target`` (see :func:`request_matches`)
         normally, then lose the answer: ``"5xx"`` answers HTTP 504 (a gateway that timed out
         after the venue executed), ``"drop"`` cuts the connection without an answer."""
-        if kind not in LOST_REPLY_KINDS:
-            raise ValueError(f"lost reply kind must be '5xx' or 'drop', not {kind!r}")
-        self.lose_remaining, self.lose_kind = max(0, int(n)), kind
-        self.lose_target = str(target)
+        _check_choice(kind, "lose_reply kind", LOST_REPLY_KINDS)
+        self.lose_remaining = check_count(n, "lose_reply count")
+        self.lose_kind, self.lose_target = kind, _check_target(target)
 
     def skip_seq_once(self) -> None:
         """Lose the next incremental book message so clients see a seqId gap."""
-        self.skip_seq_pending += 1
+        self.skip_seqs(1)
+
+    def skip_seqs(self, n: int) -> None:
+        """Lose the next ``n`` incremental book messages (O(1); the total stays bounded)."""
+        self.skip_seq_pending = min(MAX_COUNT, self.skip_seq_pending + check_count(n, "skip_seq"))
 
     def corrupt_checksum_once(self) -> None:
         """Send a wrong checksum on the next incremental book message."""
-        self.corrupt_checksum_pending += 1
+        self.corrupt_checksums(1)
+
+    def corrupt_checksums(self, n: int) -> None:
+        """Corrupt the checksum of the next ``n`` incremental book messages (O(1), bounded)."""
+        self.corrupt_checksum_pending = min(
+            MAX_COUNT, self.corrupt_checksum_pending + check_count(n, "corrupt_checksum")
+        )
 
     def reset(self) -> None:
         self.latency_ms = 0.0
@@ -154,48 +226,89 @@ class Faults:
         """Apply an admin request such as ``{"latency_ms": 50, "fail_next": {"count": 2,
         "kind": "5xx"}, "lose_reply": {"count": 1, "kind": "drop", "target": "POST
         /api/v5/trade/order"}, "drop_ws": true, "skip_seq": 1, "corrupt_checksum": 1,
-        "reset": true}``. Unknown keys are an error so a typo does not silently test nothing."""
-        known = {
-            "latency_ms",
-            "fail_next",
-            "lose_reply",
-            "drop_ws",
-            "skip_seq",
-            "corrupt_checksum",
-            "reset",
-        }
-        unknown = set(spec) - known
-        if unknown:
-            raise ValueError(f"unknown fault(s): {sorted(unknown)}")
-        if spec.get("reset"):
+        "reset": true}``. Unknown keys and out-of-range values are a ValueError (the admin
+        endpoint's 400) so a typo does not silently test nothing; the whole request is checked
+        before anything changes."""
+        plan = _plan(spec)
+        if plan.reset:
             self.reset()
-        if "latency_ms" in spec:
-            self.add_latency(float(spec["latency_ms"]))
-        if "fail_next" in spec:
-            fn = spec["fail_next"]
-            if isinstance(fn, Mapping):
-                self.fail_next(int(fn.get("count", 1)), fn.get("kind", "429"))
-            else:
-                self.fail_next(int(fn))
-        if "lose_reply" in spec:
-            lr = spec["lose_reply"]
-            if isinstance(lr, Mapping):
-                unknown_lr = set(lr) - {"count", "kind", "target"}
-                if unknown_lr:
-                    raise ValueError(f"unknown lose_reply field(s): {sorted(unknown_lr)}")
-                self.lose_replies(
-                    int(lr.get("count", 1)), lr.get("kind", "5xx"), str(lr.get("target", ""))
-                )
-            else:
-                self.lose_replies(int(lr))
-        for _ in range(int(spec.get("skip_seq", 0))):
-            self.skip_seq_once()
-        for _ in range(int(spec.get("corrupt_checksum", 0))):
-            self.corrupt_checksum_once()
+        if plan.latency_ms is not None:
+            self.add_latency(plan.latency_ms)
+        if plan.fail is not None:
+            self.fail_next(*plan.fail)
+        if plan.lose is not None:
+            self.lose_replies(*plan.lose)
+        if plan.skip_seq:
+            self.skip_seqs(plan.skip_seq)
+        if plan.corrupt_checksum:
+            self.corrupt_checksums(plan.corrupt_checksum)
         result = self.state()
-        if spec.get("drop_ws"):
+        if plan.drop_ws:
             result["dropped"] = self.drop_ws()
         return result
+
+
+_KNOWN = (
+    "latency_ms",
+    "fail_next",
+    "lose_reply",
+    "drop_ws",
+    "skip_seq",
+    "corrupt_checksum",
+    "reset",
+)
+
+
+@dataclass
+class _Plan:
+    """A validated admin request, applied only once every field passed."""
+
+    reset: bool = False
+    latency_ms: float | None = None
+    fail: tuple[int, FailKind] | None = None
+    lose: tuple[int, LostReplyKind, str] | None = None
+    skip_seq: int = 0
+    corrupt_checksum: int = 0
+    drop_ws: bool = False
+
+
+def _plan(spec: Mapping[str, Any]) -> _Plan:
+    unknown = [k for k in spec if k not in _KNOWN]
+    if unknown:
+        raise ValueError(f"unknown fault(s): {[_shown(k) for k in unknown[:5]]}")
+    plan = _Plan(
+        reset=_check_flag(spec.get("reset", False), "reset"),
+        drop_ws=_check_flag(spec.get("drop_ws", False), "drop_ws"),
+        skip_seq=check_count(spec.get("skip_seq", 0), "skip_seq"),
+        corrupt_checksum=check_count(spec.get("corrupt_checksum", 0), "corrupt_checksum"),
+    )
+    if "latency_ms" in spec:
+        plan.latency_ms = check_latency(spec["latency_ms"])
+    if "fail_next" in spec:
+        fn = spec["fail_next"]
+        if isinstance(fn, Mapping):
+            _no_extra(fn, "fail_next", ("count", "kind"))
+            kind = _check_choice(fn.get("kind", "429"), "fail_next kind", ("429", "5xx"))
+            plan.fail = (check_count(fn.get("count", 1), "fail_next count"), cast(FailKind, kind))
+        else:
+            plan.fail = (check_count(fn, "fail_next"), "429")
+    if "lose_reply" in spec:
+        lr = spec["lose_reply"]
+        if isinstance(lr, Mapping):
+            _no_extra(lr, "lose_reply", ("count", "kind", "target"))
+            kind = _check_choice(lr.get("kind", "5xx"), "lose_reply kind", LOST_REPLY_KINDS)
+            count = check_count(lr.get("count", 1), "lose_reply count")
+            lost = cast(LostReplyKind, kind)
+            plan.lose = (count, lost, _check_target(lr.get("target", "")))
+        else:
+            plan.lose = (check_count(lr, "lose_reply"), "5xx", "")
+    return plan
+
+
+def _no_extra(obj: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> None:
+    extra = [k for k in obj if k not in allowed]
+    if extra:
+        raise ValueError(f"unknown {name} field(s): {[_shown(k) for k in extra[:5]]}")
 
 
 @dataclass(frozen=True)

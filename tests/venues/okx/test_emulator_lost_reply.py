@@ -139,6 +139,10 @@ async def test_admin_endpoint_arms_the_fault(emu: tuple[Any, OkxRestClient]) -> 
     e, rest = emu
     spec = {"lose_reply": {"count": 1, "kind": "5xx", "target": PLACE}}
     async with aiohttp.ClientSession() as s:
+        async with s.post(rest.base_url + "/__admin/faults", json=spec) as refused:
+            assert refused.status == 401  # the admin endpoint needs the emulator's token
+        assert e.faults.lose_remaining == 0
+    async with aiohttp.ClientSession(headers=e.admin_headers()) as s:
         async with s.post(rest.base_url + "/__admin/faults", json=spec) as resp:
             state = await resp.json()
         assert state["lose_reply_remaining"] == 1

@@ -55,6 +55,8 @@ class Conn:
         self.kind = kind  # "public" | "private" | "business"
         self.conn_id = secrets.token_hex(4)
         self.logged_in = False
+        #: failed login attempts on this connection (the WS handler closes it past a limit)
+        self.login_failures = 0
         #: private subscriptions: key -> arg exactly as the client sent it
         self.private_subs: dict[str, dict[str, str]] = {}
         self.public_keys: set[tuple[str, str]] = set()
@@ -90,6 +92,17 @@ class Conn:
                 await self.ws.send_str(text)
             except (ConnectionError, RuntimeError):
                 return
+
+    async def finish(self, code: int, reason: bytes, timeout: float = 2.0) -> None:
+        """Deliver what is already queued (e.g. the error that explains why), then close with
+        ``code`` -- how OKX ends a connection it refuses to serve (4001 after failed logins)."""
+        self.closed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
+            await asyncio.wait_for(asyncio.shield(self.writer), timeout)
+        with contextlib.suppress(Exception):
+            await self.ws.close(code=code, message=reason)
 
     async def close(self) -> None:
         self.closed = True

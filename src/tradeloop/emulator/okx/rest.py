@@ -5,6 +5,10 @@ Refusal faults (429/503) answer before the handler runs; lost-reply faults after
 A handler is ``async (emu, ctx) -> list`` where ``ctx`` carries the parsed params; it raises
 :class:`OkxError` for request-level failures. Handlers returning :class:`Reply` choose the
 top-level code themselves (batch endpoints: ``"1"``/``"2"``).
+
+Whatever the request looks like, the answer is an envelope, never a 500 from the plumbing: a
+body over :data:`MAX_BODY` is 413, a body that is not UTF-8 JSON (including one nested past the
+parser's depth or holding an integer too long to convert) is ``50002``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _enc = msgspec.json.Encoder()
+#: Largest request body (aiohttp's default cap, answered as 413 rather than a 500).
+MAX_BODY = 1 << 20
 
 
 @dataclass
@@ -91,7 +97,7 @@ async def _parse(request: web.Request, body: str) -> Ctx:
         return ctx
     try:
         doc = json.loads(body)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # syntax, too-long integers, nesting past the limit
         raise OkxError("50002") from None
     if isinstance(doc, dict):
         ctx.params = doc
@@ -127,8 +133,10 @@ async def _execute(
     emu: OkxEmulator, handler: Handler, private: bool, request: web.Request
 ) -> web.Response:
     """Authenticate, parse and run one request; every outcome becomes an OKX envelope."""
+    if (request.content_length or 0) > MAX_BODY:
+        return too_large()
     try:
-        body = await request.text() if request.can_read_body else ""
+        body = await _body(request)
         if private:
             verify_rest(
                 emu.creds, request.headers, request.method, request.raw_path, body, time.time()
@@ -137,6 +145,8 @@ async def _execute(
         result = await handler(emu, ctx)
     except OkxError as err:
         return error_response(err)
+    except web.HTTPRequestEntityTooLarge:  # a chunked body that outgrew the cap
+        return too_large()
     except Exception:
         log.exception("OKX emulator: %s %s failed", request.method, request.path)
         return respond("50026", message("50026"), [], 500)
@@ -144,6 +154,26 @@ async def _execute(
         extra = {"inTime": str(ctx.in_time_us), "outTime": str(now_us())} if result.trade else None
         return respond(result.code, result.msg, result.data, 200, extra)
     return respond("0", "", result)
+
+
+async def _body(request: web.Request) -> str:
+    """The body as UTF-8 text (OKX speaks UTF-8 JSON whatever charset a client declares)."""
+    if not request.can_read_body:
+        return ""
+    raw = await request.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise OkxError("50002") from None
+
+
+def too_large() -> web.Response:
+    """HTTP 413 with a short JSON body, as a front proxy answers an oversized request."""
+    return web.Response(
+        body=b'{"msg":"Request Entity Too Large","code":"413"}',
+        status=413,
+        content_type="application/json",
+    )
 
 
 def lose_reply(request: web.Request, kind: LostReplyKind) -> web.Response:

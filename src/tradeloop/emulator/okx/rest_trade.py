@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tradeloop.emulator.okx.errors import OkxError
+from tradeloop.emulator.okx.errors import OkxError, OrderError
+from tradeloop.emulator.okx.limits import MAX_BATCH, wire_decimal
 from tradeloop.emulator.okx.rest import Ctx, Handler, Reply
 from tradeloop.emulator.okx.rest_public import int_param
 from tradeloop.emulator.okx.trading import OkxTrading, batch_code
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from tradeloop.emulator.okx.server import OkxEmulator
 
 S = OrderStatus
-MAX_BATCH = 20
 
 
 def _t(emu: OkxEmulator) -> OkxTrading:
@@ -180,8 +180,8 @@ async def set_leverage(emu: OkxEmulator, ctx: Ctx) -> list[Any]:
     if inst is None:
         raise OkxError("51001")
     try:
-        lever = float(str(p.get("lever")))
-    except ValueError:
+        lever = float(wire_decimal(p.get("lever"), "lever"))
+    except OrderError:
         raise OkxError("51000", "", "lever") from None
     max_lever = float(emu.rows[inst_id].get("lever") or 125)
     if not (0.01 <= lever <= max_lever) or not inst.is_derivative:

@@ -10,7 +10,8 @@ In-process use (what other test suites rely on)::
     await emu.stop()
 
 WebSockets live on the same port at ``/ws/v5/public``, ``/ws/v5/private`` and
-``/ws/v5/business``; faults are also reachable at ``POST /__admin/faults``.
+``/ws/v5/business``; faults are also reachable at ``POST /__admin/faults`` with
+``emu.admin_headers()`` (``Authorization: Bearer <emu.admin_token>``).
 """
 
 from __future__ import annotations
@@ -51,13 +52,15 @@ class EmulatorConfig:
     recorded books and trades (looping) instead of the synthetic walk.
     ``ws_idle_timeout_s`` closes WS connections silent both ways for that long (OKX does at
     30 s; 0 = never).
+    ``admin_token`` guards ``/__admin/faults``; None = ``$TRADELOOP_EMULATOR_ADMIN_TOKEN`` or a
+    generated one (read it back as ``emu.admin_token``).
     ``inst_id_code`` adds OKX's numeric ``instIdCode`` to instruments (ccxt then sends it
     instead of ``instId`` in WS order entry); off by default to keep clients on ``instId``.
     """
 
     api_key: str = "emulator-key"
-    api_secret: str = "emulator-secret"
-    passphrase: str = "emulator-passphrase"
+    api_secret: str = field(default="emulator-secret", repr=False)
+    passphrase: str = field(default="emulator-passphrase", repr=False)
     balances: dict[str, float] = field(default_factory=lambda: {"USDT": 100_000.0})
     symbols: list[str] = field(default_factory=lambda: list(DEFAULT_SYMBOLS))
     seed: int = 1
@@ -75,6 +78,7 @@ class EmulatorConfig:
     ws_idle_timeout_s: float = 0.0
     replay_file: str | None = None
     periodic_faults: PeriodicFaults = field(default_factory=PeriodicFaults)
+    admin_token: str | None = field(default=None, repr=False)
 
 
 class OkxEmulator(EmulatorServer):
@@ -86,7 +90,9 @@ class OkxEmulator(EmulatorServer):
         self.config = config = config or EmulatorConfig()
         for secret in (config.api_key, config.api_secret, config.passphrase):
             register_secret(secret)
-        super().__init__(Faults(latency_ms=config.latency_ms), config.periodic_faults)
+        super().__init__(
+            Faults(latency_ms=config.latency_ms), config.periodic_faults, config.admin_token
+        )
         self.creds = Credentials(config.api_key, config.api_secret, config.passphrase)
         self.rows = okx_rows(config.symbols, config.instruments_file, config.inst_id_code)
         #: instIdCode -> instId, accepted in order args whether or not instruments show codes

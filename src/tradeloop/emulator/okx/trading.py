@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator.account import OrderInfo, SimAccount
@@ -19,6 +19,7 @@ from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.okx import render
 from tradeloop.emulator.okx.account_views import AccountViews
 from tradeloop.emulator.okx.errors import OrderError, message
+from tradeloop.emulator.okx.limits import clip, is_multiple, wire_decimal
 from tradeloop.emulator.okx.views import next_funding_ms, num
 from tradeloop.model import (
     Fill,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 S = OrderStatus
-CL_ORD_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
+CL_ORD_ID = re.compile(r"[A-Za-z0-9]{1,32}", re.ASCII)
 ORD_TYPES: dict[str, tuple[OrderType, TimeInForce]] = {
     "limit": (OrderType.LIMIT, TimeInForce.GTC),
     "market": (OrderType.MARKET, TimeInForce.GTC),
@@ -51,22 +52,12 @@ ORD_TYPES: dict[str, tuple[OrderType, TimeInForce]] = {
 }
 
 
-def _dec(raw: Any, field: str) -> Decimal:
-    try:
-        d = Decimal(str(raw))
-    except (InvalidOperation, ValueError):
-        raise OrderError("51000", "", field) from None
-    if not d.is_finite() or d <= 0:
-        raise OrderError("51000", "", field)
-    return d
-
-
 def _item(info_or_ids: tuple[str, str, str], code: str = "0", msg: str = "") -> dict[str, str]:
     ord_id, cl_ord_id, tag = info_or_ids
-    return {
-        "clOrdId": cl_ord_id,
-        "ordId": ord_id,
-        "tag": tag,
+    return {  # echoes are clipped: a refused clOrdId may be any size
+        "clOrdId": clip(cl_ord_id, 64),
+        "ordId": clip(ord_id, 64),
+        "tag": clip(tag, 64),
         "ts": str(now_ms()),
         "sCode": code,
         "sMsg": msg,
@@ -226,14 +217,14 @@ class OkxTrading:
         pos_side = str(a.get("posSide") or "")
         if pos_side not in ("", "net"):
             raise OrderError("51000", "", "posSide")
-        if cl and not CL_ORD_ID.match(cl):
+        if cl and not CL_ORD_ID.fullmatch(cl):
             raise OrderError("51000", "", "clOrdId")
         if len(tag) > 16:
             raise OrderError("51000", "", "tag")
         if cl and self.account.find(client_id=cl) is not None:
             raise OrderError("51016")
         otype, tif = ORD_TYPES[ord_type]
-        sz = _dec(a.get("sz"), "sz")
+        sz = wire_decimal(a.get("sz"), "sz")
         tgt = str(a.get("tgtCcy") or "")
         if tgt not in ("", "base_ccy", "quote_ccy") or (tgt and inst.is_derivative):
             raise OrderError("51000", "", "tgtCcy")
@@ -248,12 +239,12 @@ class OkxTrading:
         px_s = ""
         price = 0.0
         if otype is OrderType.LIMIT:
-            px = _dec(a.get("px"), "px")
-            if px % Decimal(repr(inst.tick_size)) != 0:
+            px = wire_decimal(a.get("px"), "px")
+            if not is_multiple(px, inst.tick_size):
                 raise OrderError("51000", "", "px")
             px_s, price = str(a.get("px")), float(px)
         if not quote_sized:
-            if sz % Decimal(repr(inst.lot_size)) != 0:
+            if not is_multiple(sz, inst.lot_size):
                 raise OrderError("51121")
             if sz < Decimal(repr(inst.min_size)):
                 raise OrderError("51020")
@@ -324,8 +315,8 @@ class OkxTrading:
             }
         except OrderError as err:
             return {
-                "clOrdId": cl,
-                "ordId": ord_id,
+                "clOrdId": clip(cl, 64),
+                "ordId": clip(ord_id, 64),
                 "ts": str(now_ms()),
                 "sCode": err.code,
                 "sMsg": err.msg,
@@ -333,10 +324,10 @@ class OkxTrading:
 
     def amend(self, a: dict[str, Any]) -> dict[str, str]:
         ord_id, cl = str(a.get("ordId") or ""), str(a.get("clOrdId") or "")
-        req_id = str(a.get("reqId") or "")
+        req_id = clip(str(a.get("reqId") or ""), 64)
         out = {
-            "clOrdId": cl,
-            "ordId": ord_id,
+            "clOrdId": clip(cl, 64),
+            "ordId": clip(ord_id, 64),
             "reqId": req_id,
             "ts": str(now_ms()),
             "sCode": "0",
@@ -351,13 +342,13 @@ class OkxTrading:
                 raise OrderError("51000", "", "newSz")
             new_qty = new_px = None
             if new_sz_raw not in (None, ""):
-                d = _dec(new_sz_raw, "newSz")
-                if d % Decimal(repr(inst.lot_size)) != 0:
+                d = wire_decimal(new_sz_raw, "newSz")
+                if not is_multiple(d, inst.lot_size):
                     raise OrderError("51121")
                 new_qty = float(d)
             if new_px_raw not in (None, ""):
-                d = _dec(new_px_raw, "newPx")
-                if d % Decimal(repr(inst.tick_size)) != 0:
+                d = wire_decimal(new_px_raw, "newPx")
+                if not is_multiple(d, inst.tick_size):
                     raise OrderError("51000", "", "newPx")
                 new_px = float(d)
             info = self.find(a)

@@ -5,6 +5,14 @@ Protocol as OKX speaks it: text ``ping`` -> ``pong``; ``op`` = ``login`` / ``sub
 /private (``order``, ``batch-orders``, ``cancel-order``, ``batch-cancel-orders``,
 ``amend-order``, ``batch-amend-orders``) answered in OKX's ``{"id","op","code","msg","data"}``
 shape. Protocol-level ping frames are answered by aiohttp (``autoping``).
+
+Hostile input gets OKX's error answers, bounded (see :mod:`.limits`): binary frames and
+malformed JSON are ``60012``; a subscribe over 64 KB or with too many args is refused as a
+whole; a structurally bad arg makes the whole request one ``60012``; duplicate args in one
+request are served once; at most :data:`MAX_FRAME_ERRORS` error events answer one request;
+echoed text is clipped; after :data:`~.limits.MAX_LOGIN_FAILURES` failed logins the
+connection is closed with 4001. An unexpected exception answers ``50026`` and keeps the
+connection (one bad message must not cost a client its private stream).
 """
 
 from __future__ import annotations
@@ -21,6 +29,15 @@ from tradeloop.emulator.okx.auth import verify_ws_login
 from tradeloop.emulator.okx.bars import lookup
 from tradeloop.emulator.okx.errors import OkxError, message
 from tradeloop.emulator.okx.hub import Conn
+from tradeloop.emulator.okx.limits import (
+    MAX_ARG_VALUE,
+    MAX_BATCH,
+    MAX_ID,
+    MAX_LOGIN_FAILURES,
+    MAX_SUBSCRIBE_ARGS,
+    MAX_SUBSCRIBE_BYTES,
+    clip,
+)
 from tradeloop.emulator.okx.rest import now_us
 
 if TYPE_CHECKING:
@@ -40,6 +57,14 @@ ORDER_OPS = {
     "batch-amend-orders",
 }
 
+#: Most error events sent in answer to one subscribe/unsubscribe request; the rest of its
+#: args are not processed once this many failed.
+MAX_FRAME_ERRORS = 8
+#: Largest WS message accepted (aiohttp closes with 1009 "message too big" beyond it).
+MAX_MSG_SIZE = 1 << 20
+#: The arg fields that identify a subscription (duplicates in one request are served once).
+_ARG_KEYS = ("channel", "instType", "instId", "instFamily", "ccy")
+
 
 def _is_candle(channel: str) -> bool:
     return channel.startswith("candle") and lookup(channel[len("candle") :]) is not None
@@ -47,7 +72,7 @@ def _is_candle(channel: str) -> bool:
 
 def handler(emu: OkxEmulator, kind: str) -> Any:
     async def ws_handler(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=MAX_MSG_SIZE)
         await ws.prepare(request)
         conn = Conn(ws, kind)
         emu.hub.add(conn)
@@ -57,8 +82,16 @@ def handler(emu: OkxEmulator, kind: str) -> Any:
                 if msg.type == WSMsgType.TEXT:
                     conn.touch()
                     await emu.faults.delay()
-                    _on_text(emu, conn, msg.data)
+                    _guarded(emu, conn, msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    conn.touch()
+                    prefix = bytes(msg.data[:MAX_ID]).decode("utf-8", "replace")
+                    _error(conn, "60012", f"Invalid request: {clip(prefix, MAX_ID)}", None)
                 elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                    break
+                if conn.login_failures >= MAX_LOGIN_FAILURES:
+                    log.info("ws %s: %d failed logins, closing", conn.conn_id, conn.login_failures)
+                    await conn.finish(4001, b"Login failed.")
                     break
         finally:
             emu.hub.remove(conn)
@@ -67,6 +100,15 @@ def handler(emu: OkxEmulator, kind: str) -> Any:
         return ws
 
     return ws_handler
+
+
+def _guarded(emu: OkxEmulator, conn: Conn, text: str) -> None:
+    """Serve one text message; a bug is answered ``50026`` instead of killing the socket."""
+    try:
+        _on_text(emu, conn, text)
+    except Exception:
+        log.exception("ws %s: message failed", conn.conn_id)  # never the text: it may hold keys
+        _error(conn, "50026", message("50026"), None)
 
 
 def _error(conn: Conn, code: str, msg: str, req_id: str | None) -> None:
@@ -80,29 +122,61 @@ def _on_text(emu: OkxEmulator, conn: Conn, text: str) -> None:
     if text == "ping":
         conn.send("pong")
         return
+    invalid = f"Invalid request: {clip(text)}"
     try:
         req = json.loads(text)
         if not isinstance(req, dict):
             raise ValueError
-    except ValueError:
-        _error(conn, "60012", f"Invalid request: {text}", None)
+    except (ValueError, RecursionError):
+        _error(conn, "60012", invalid, None)
         return
     raw_id = req.get("id")
     req_id = str(raw_id) if raw_id is not None else None
+    if req_id is not None and len(req_id) > MAX_ID:  # OKX: id is at most 32 characters
+        _error(conn, "60012", invalid, None)
+        return
     op = req.get("op")
     args = req.get("args")
     if op == "login":
         _login(emu, conn, args, req_id)
     elif op in ("subscribe", "unsubscribe"):
-        if not isinstance(args, list) or not args:
-            _error(conn, "60012", f"Invalid request: {text}", req_id)
-            return
-        for arg in args:
-            _sub(emu, conn, op, arg, req_id, text)
+        _subscribe_request(emu, conn, op, args, req_id, text, invalid)
     elif op in ORDER_OPS:
         _order_op(emu, conn, op, args, req_id)
     else:
-        _error(conn, "60012", f"Invalid request: {text}", req_id)
+        _error(conn, "60012", invalid, req_id)
+
+
+def _subscribe_request(
+    emu: OkxEmulator,
+    conn: Conn,
+    op: str,
+    args: Any,
+    req_id: str | None,
+    text: str,
+    invalid: str,
+) -> None:
+    """One (un)subscribe request: refused whole when oversized or malformed, else one answer
+    per distinct arg, with at most :data:`MAX_FRAME_ERRORS` errors."""
+    if (
+        len(text) > MAX_SUBSCRIBE_BYTES
+        or not isinstance(args, list)
+        or not 0 < len(args) <= MAX_SUBSCRIBE_ARGS
+        or not all(isinstance(a, dict) and isinstance(a.get("channel"), str) for a in args)
+    ):
+        _error(conn, "60012", invalid, req_id)
+        return
+    seen: set[tuple[str, ...]] = set()
+    errors = 0
+    for arg in args:
+        key = tuple(str(arg.get(k, "")) for k in _ARG_KEYS)
+        if key in seen:
+            continue
+        seen.add(key)
+        if not _sub(emu, conn, op, arg, req_id, invalid):
+            errors += 1
+            if errors >= MAX_FRAME_ERRORS:
+                return
 
 
 def _login(emu: OkxEmulator, conn: Conn, args: Any, req_id: str | None) -> None:
@@ -112,6 +186,7 @@ def _login(emu: OkxEmulator, conn: Conn, args: Any, req_id: str | None) -> None:
             raise OkxError("60009")
         verify_ws_login(emu.creds, arg, time.time())
     except OkxError as err:
+        conn.login_failures += 1  # the handler closes the socket (4001) past the limit
         _error(conn, err.code, err.msg, req_id)
         return
     conn.logged_in = True
@@ -121,28 +196,25 @@ def _login(emu: OkxEmulator, conn: Conn, args: Any, req_id: str | None) -> None:
     conn.send_json(ev)
 
 
-def _sub(emu: OkxEmulator, conn: Conn, op: str, arg: Any, req_id: str | None, raw: str) -> None:
-    if not isinstance(arg, dict) or not isinstance(arg.get("channel"), str):
-        _error(conn, "60012", f"Invalid request: {raw}", req_id)
-        return
+def _sub(
+    emu: OkxEmulator, conn: Conn, op: str, arg: dict[str, Any], req_id: str | None, invalid: str
+) -> bool:
+    """Answer one arg (ack + first push, or an error); False if it was an error."""
     channel: str = arg["channel"]
     inst_id = str(arg.get("instId", ""))
     public_ok = channel in PUBLIC_CHANNELS and conn.kind == "public"
     candle_ok = _is_candle(channel) and conn.kind == "business"
     private_ok = channel in PRIVATE_CHANNELS and conn.kind == "private"
     if not (public_ok or candle_ok or private_ok):
-        _error(conn, "60018", message("60018", channel, inst_id), req_id)
-        return
-    ack: dict[str, Any] = {"event": op, "arg": arg, "connId": conn.conn_id}
+        return _not_found(conn, channel, inst_id, req_id)
+    ack: dict[str, Any] = {"event": op, "arg": None, "connId": conn.conn_id}  # arg: cleaned
     if req_id is not None:
         ack = {"id": req_id, **ack}
     if private_ok:
-        _sub_private(emu, conn, op, channel, arg, ack, req_id, raw)
-        return
+        return _sub_private(emu, conn, op, channel, arg, ack, req_id, invalid)
     m = emu.driver.markets.get(inst_id)
     if m is None or (channel == "funding-rate" and not inst_id.endswith("-SWAP")):
-        _error(conn, "60018", message("60018", channel, inst_id), req_id)
-        return
+        return _not_found(conn, channel, inst_id, req_id)
     clean = {"channel": channel, "instId": inst_id}
     ack["arg"] = clean
     if op == "subscribe":
@@ -152,6 +224,13 @@ def _sub(emu: OkxEmulator, conn: Conn, op: str, arg: Any, req_id: str | None, ra
     else:
         emu.hub.unsubscribe_public(conn, channel, inst_id)
         conn.send_json(ack)
+    return True
+
+
+def _not_found(conn: Conn, channel: str, inst_id: str, req_id: str | None) -> bool:
+    text = message("60018", clip(channel, MAX_ARG_VALUE), clip(inst_id, MAX_ARG_VALUE))
+    _error(conn, "60018", text, req_id)
+    return False
 
 
 def _sub_private(
@@ -162,35 +241,34 @@ def _sub_private(
     arg: dict[str, Any],
     ack: dict[str, Any],
     req_id: str | None,
-    raw: str,
-) -> None:
+    invalid: str,
+) -> bool:
     if not conn.logged_in:
         _error(conn, "60011", message("60011"), req_id)
-        return
-    clean = {
-        k: str(v)
-        for k, v in arg.items()
-        if k in ("channel", "instType", "instId", "instFamily", "ccy")
-    }
-    if channel in ("orders", "positions") and clean.get("instType") not in INST_TYPES:
-        _error(conn, "60012", f"Invalid request: {raw}", req_id)
-        return
+        return False
+    clean = {k: str(v) for k, v in arg.items() if k in _ARG_KEYS}
+    # values are echoed in every push on this subscription: keep them short
+    if any(len(v) > MAX_ARG_VALUE for v in clean.values()) or (
+        channel in ("orders", "positions") and clean.get("instType") not in INST_TYPES
+    ):
+        _error(conn, "60012", invalid, req_id)
+        return False
     inst_id = clean.get("instId")
     if inst_id and inst_id not in emu.driver.markets:
-        _error(conn, "60018", message("60018", channel, inst_id), req_id)
-        return
+        return _not_found(conn, channel, inst_id, req_id)
     key = json.dumps(clean, sort_keys=True)
     ack["arg"] = clean
     if op == "unsubscribe":
         conn.private_subs.pop(key, None)
         conn.send_json(ack)
-        return
+        return True
     conn.private_subs[key] = clean
     conn.send_json(ack)
     if channel == "positions":
         conn.send_json({"arg": clean, "data": emu.position_rows(clean)})
     elif channel == "account":
         conn.send_json({"arg": clean, "data": emu.account_rows(clean.get("ccy", ""))})
+    return True
 
 
 def _order_op(emu: OkxEmulator, conn: Conn, op: str, args: Any, req_id: str | None) -> None:
@@ -229,7 +307,7 @@ def _order_op(emu: OkxEmulator, conn: Conn, op: str, args: Any, req_id: str | No
         )
         return
     batch = op.startswith("batch")
-    if not batch and len(args) != 1:
+    if len(args) > (MAX_BATCH if batch else 1):
         conn.send_json(
             {
                 **base,
