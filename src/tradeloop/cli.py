@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "paper": ("tradeloop.engine.cli_paper", "run a strategy live against a venue (or emulator)"),
     "emulator": ("tradeloop.emulator.cli", "run a local wire-compatible exchange emulator"),
     "fmz": ("tradeloop.fmz.cli", "serve the FMZ custom-protocol bridge"),
+    "sweep": ("tradeloop.sweep.cli_sweep", "backtest a grid or random set of parameters"),
+    "walkforward": ("tradeloop.sweep.cli_walkforward", "walk-forward: pick in sample, run out"),
 }
 
 

@@ -1,0 +1,56 @@
+"""``tradeloop sweep STRATEGY_OR_CONFIG --param fast=5:50:5 --param slow=20,50,100 ...``:
+run a backtest per parameter set, in parallel, and write results.csv / results.parquet and
+report.html into ``--out``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tradeloop.report.tables import fmt_value
+from tradeloop.sweep.cli_common import add_arguments as _add_common
+from tradeloop.sweep.cli_common import apply_config, sweep_options
+from tradeloop.sweep.inputs import build_context
+from tradeloop.sweep.sweep import SweepOutcome, run_sweep
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    _add_common(p, "out/sweep")
+
+
+def summary_line(o: SweepOutcome) -> str:
+    best = o.best
+    text = (
+        f"{o.ran:,} runs ({o.errors} errors"
+        + (f", {o.kept:,} kept from before" if o.kept else "")
+        + f") in {o.elapsed_s:.1f}s on {o.executor} × {o.workers}"
+    )
+    if best is not None:
+        params = ", ".join(f"{p}={fmt_value(best[p])}" for p in o.params)
+        text += f"; best {o.objective.name} {fmt_value(best['objective'])} at {params}"
+    return f"{text} -> {o.out}/"
+
+
+def finish(o: SweepOutcome, what: str) -> int:
+    """Print the outcome; 130 if interrupted, 1 if no run succeeded, else 0."""
+    print(f"{what}: {summary_line(o)}")
+    if o.interrupted:
+        print(
+            f"{what}: interrupted: {len(o.rows):,} of {o.planned:,} runs kept in {o.out}/; "
+            "rerun with --resume to finish",
+            file=sys.stderr,
+        )
+        return 130
+    if o.rows and all(r["status"] != "ok" for r in o.rows):
+        print(f"{what}: every run failed, e.g.: {o.rows[0]['error']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    apply_config(args)
+    opts = sweep_options(args)
+    ctx = build_context(args)
+    outcome = run_sweep(ctx, opts, Path(args.out))
+    return finish(outcome, "sweep")
