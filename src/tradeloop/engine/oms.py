@@ -386,7 +386,7 @@ class OMS:
         self._notify_order(order)
         if order.client_order_id in self._by_target:
             if order.is_terminal:
-                self._target_order_done(order)
+                self._target_order_done(order, order_was_canceling=pending)
             elif pending and report.code is _CANCEL_FAILED:
                 self._cancel_failed(order)
 
@@ -396,12 +396,14 @@ class OMS:
             if cb is not None:
                 cb(order)
 
-    def _target_order_done(self, order: Order) -> None:
+    def _target_order_done(self, order: Order, order_was_canceling: bool = False) -> None:
         ex = self._execs[order.symbol]
         if ex.working is not order:
             return
         ex.working = None
-        if order.status is REJECTED:
+        # A refusal of an order we were already canceling ended it as the cancel would have:
+        # what follows depends on why we canceled (re-price, moved target), not on the refusal.
+        if order.status is REJECTED and not order_was_canceling:
             if order.code.transient:
                 self._schedule_retry(ex)
                 return
