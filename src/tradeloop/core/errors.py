@@ -20,6 +20,11 @@ class StrategyLoadError(UserError):
     """A strategy file failed to import or defines no Strategy subclass."""
 
 
+class StartupError(UserError):
+    """A venue could not be brought up (unreachable, credentials refused, instruments
+    unavailable after retries): said in one line, and everything opened is closed again."""
+
+
 class VenueError(Exception):
     """A venue refused or failed a request. ``code`` is the venue's own error code if any."""
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from tradeloop.core.clock import LiveClock
-from tradeloop.core.errors import ConfigError
+from tradeloop.core.errors import AuthError, ConfigError, StartupError, VenueError
 from tradeloop.core.ids import IdGenerator
 from tradeloop.data.aggregate import EmptyBarPolicy, TimeBarAggregator
 from tradeloop.engine.kernel import Kernel
@@ -54,6 +54,10 @@ class LiveConfig:
     risk: RiskConfig = field(default_factory=RiskConfig)
     execution: ExecConfig = field(default_factory=ExecConfig)
     cancel_on_stop: bool = True
+    #: tries to bring the venue up when it answers "busy" or not at all, and the first wait
+    #: between them (doubling); refused credentials are never retried
+    start_attempts: int = 3
+    start_backoff_s: float = 1.0
 
 
 @dataclass(slots=True)
@@ -86,6 +90,27 @@ class _Feed:
         self.kernel.on_market_data(bar)
 
 
+async def start_gateway(gateway: Lifecycle, venue: str, attempts: int, backoff_s: float) -> None:
+    """Start ``gateway``, retrying transient failures (rate limits, 5xx, timeouts, refused
+    connections); raise :class:`StartupError` with one line saying why it could not start. On
+    failure the gateway is stopped again, so no session or socket is left open."""
+    for attempt in range(1, max(1, attempts) + 1):
+        try:
+            await gateway.start()
+            return
+        except AuthError as exc:
+            await gateway.stop()
+            raise StartupError(f"{venue} refused the credentials: {exc}") from None
+        except (VenueError, OSError, TimeoutError) as exc:
+            await gateway.stop()
+            transient = not isinstance(exc, VenueError) or exc.retryable or not exc.code
+            if not transient or attempt >= attempts:
+                raise StartupError(f"{venue} unavailable after {attempt} tries: {exc}") from None
+            wait = backoff_s * 2 ** (attempt - 1)
+            log.warning("%s did not start (%s); try %d in %.1fs", venue, exc, attempt + 1, wait)
+            await asyncio.sleep(wait)
+
+
 async def run_live(
     strategies: Sequence[Strategy],
     gateway: ExecutionClient,
@@ -96,7 +121,7 @@ async def run_live(
         raise TypeError(f"{type(gateway).__name__} is not a live gateway (needs data + lifecycle)")
     stop = stop or asyncio.Event()
     clock = LiveClock()
-    await gateway.start()
+    await start_gateway(gateway, gateway.venue, config.start_attempts, config.start_backoff_s)
     try:
         known = gateway.instruments()
         missing = [s for s in config.symbols if s not in known]

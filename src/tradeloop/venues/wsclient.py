@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from tradeloop.core.errors import AuthError, VenueError
 from tradeloop.core.log import get_logger
+from tradeloop.venues.http import NetworkError
 from tradeloop.venues.retry import RECONNECT_RETRY, RetryConfig, Rng, backoff_delay
 
 log = get_logger(__name__)
@@ -77,6 +79,9 @@ class WsClient:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        #: why the last connection attempt or its setup (login) failed, for start errors
+        self.last_error: BaseException | None = None
+        self._refused = asyncio.Event()  # the login was refused: waiting longer won't help
         self._stopping = False
         self._waiters: list[tuple[Callable[[str], bool], asyncio.Future[str]]] = []
         self._last_recv = 0.0
@@ -101,7 +106,26 @@ class WsClient:
             await self.wait_connected(wait)
 
     async def wait_connected(self, timeout: float) -> None:
-        await asyncio.wait_for(self._ready.wait(), timeout)
+        """Wait until connected; on timeout raise the reason the attempts failed (an
+        ``AuthError`` when the login was refused) rather than a bare timeout."""
+        ready = asyncio.ensure_future(self._ready.wait())
+        refused = asyncio.ensure_future(self._refused.wait())
+        try:
+            await asyncio.wait_for(
+                asyncio.wait((ready, refused), return_when=asyncio.FIRST_COMPLETED), timeout
+            )
+            if self._ready.is_set():
+                return
+            raise TimeoutError
+        except TimeoutError:
+            last = self.last_error
+            if isinstance(last, VenueError):
+                raise last from None
+            why = f": {type(last).__name__}: {last}" if last is not None else ""
+            raise NetworkError(f"{self.name}: not connected within {timeout:g}s{why}") from None
+        finally:
+            for fut in (ready, refused):
+                fut.cancel()
 
     async def stop(self) -> None:
         self._stopping = True
@@ -188,6 +212,7 @@ class WsClient:
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 delay = backoff_delay(retry, cfg.reconnect, self._rng)
                 retry += 1
+                self.last_error = exc
                 log.warning("%s: connect failed (%s); retry in %.2fs", self.name, exc, delay)
                 self._state("disconnected", str(exc))
                 await asyncio.sleep(delay)
@@ -202,6 +227,7 @@ class WsClient:
                 if self._on_connect is not None:
                     await self._on_connect(self)
                 self._ready.set()
+                self._refused.clear()
                 subs = list(self._subs.values())
                 for payload in self._batch(subs) if self._batch else subs:
                     await ws.send_str(payload)
@@ -214,6 +240,9 @@ class WsClient:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self.last_error = exc
+                if isinstance(exc, AuthError):
+                    self._refused.set()
                 log.warning("%s: connection setup failed: %s", self.name, exc)
             finally:
                 self._ready.clear()
