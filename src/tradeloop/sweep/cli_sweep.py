@@ -19,22 +19,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _add_common(p, "out/sweep")
 
 
-def summary_line(o: SweepOutcome) -> str:
+def summary_line(o: SweepOutcome, show_best: bool = True) -> str:
     best = o.best
     text = (
         f"{o.ran:,} runs ({o.errors} errors"
         + (f", {o.kept:,} kept from before" if o.kept else "")
         + f") in {o.elapsed_s:.1f}s on {o.executor} × {o.workers}"
     )
-    if best is not None:
+    if best is not None and show_best:
         params = ", ".join(f"{p}={fmt_value(best[p])}" for p in o.params)
         text += f"; best {o.objective.name} {fmt_value(best['objective'])} at {params}"
     return f"{text} -> {o.out}/"
 
 
-def finish(o: SweepOutcome, what: str) -> int:
+def finish(o: SweepOutcome, what: str, show_best: bool = True) -> int:
     """Print the outcome; 130 if interrupted, 1 if no run succeeded, else 0."""
-    print(f"{what}: {summary_line(o)}")
+    print(f"{what}: {summary_line(o, show_best)}")
     if o.interrupted:
         print(
             f"{what}: interrupted: {len(o.rows):,} of {o.planned:,} runs kept in {o.out}/; "

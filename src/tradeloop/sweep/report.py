@@ -162,7 +162,8 @@ function uniq(vals){var u=Array.from(new Set(vals));u.sort(function(a,b){return 
 function draw(){var xi=D.columns.indexOf(hx.value),yi=D.columns.indexOf(hy.value),
  mi=D.columns.indexOf(hm.value),si=D.columns.indexOf('status');
  var higher=D.lower.indexOf(hm.value)<0;if(hm.value==='objective')higher=D.maximize;
- var ok=D.rows.filter(function(r){return r[si]==='ok'&&r[mi]!==null;});
+ var pi=D.columns.indexOf('phase');
+ var ok=D.rows.filter(function(r){return r[si]==='ok'&&r[mi]!==null&&(pi<0||r[pi]==='is');});
  var xs=uniq(ok.map(function(r){return r[xi];})),ys=uniq(ok.map(function(r){return r[yi];}));
  var acc={};ok.forEach(function(r){var k=xs.indexOf(r[xi])+','+ys.indexOf(r[yi]);
   var a=acc[k]||(acc[k]={best:null,sum:0,n:0});var v=r[mi];a.sum+=v;a.n+=1;
@@ -250,7 +251,8 @@ def render(outcome: SweepOutcome, title: str, walkforward: WalkForwardView | Non
             '<label>metric<select id="hm"></select></label>'
             '<label>over other parameters<select id="ha"><option value="best">best</option>'
             '<option value="mean">mean</option></select></label><div id="heatmap"></div>'
-            '<p class="note">Only successful runs; cells without one are blank.</p></section>'
+            '<p class="note">Successful (in-sample) runs only; cells without one are blank.</p>'
+            "</section>"
         )
     note = (
         f"Showing the best {len(rows):,} of {total:,} runs; the CSV/Parquet files hold all."

@@ -1,0 +1,65 @@
+"""Same inputs, same table, whatever runs it: one worker, the local pool, Ray local mode.
+A worker process that dies takes only its own point down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tradeloop.cli import main
+from tradeloop.sweep.executors import PoolExecutor
+from tradeloop.sweep.sweep import SweepOptions, run_sweep
+
+from .helpers import SMA, context, table
+
+PARAMS = ["fast=3:15:4", "slow=20,35"]
+
+
+def sweep(tmp: Path, name: str, **kw: object) -> list[dict[str, object]]:
+    ctx = context(SMA, "--bars", "2500")
+    opts = SweepOptions(list(PARAMS), ["fast < slow"], report=False, **kw)  # type: ignore[arg-type]
+    return table(run_sweep(ctx, opts, tmp / name).rows)
+
+
+def test_pool_equals_one_worker(tmp_path: Path) -> None:
+    one = sweep(tmp_path, "one", workers=1)
+    pool = sweep(tmp_path, "pool", workers=2)
+    assert len(one) == 8 and all(r["status"] == "ok" for r in one)
+    assert pool == one
+
+
+def test_random_search_same_seed_same_table(tmp_path: Path) -> None:
+    a = sweep(tmp_path, "a", workers=2, search="random", samples=3, search_seed=5)
+    b = sweep(tmp_path, "b", workers=1, search="random", samples=3, search_seed=5)
+    assert a == b and len(a) == 3
+
+
+def test_a_dying_worker_only_costs_its_own_point(tmp_path: Path, misbehaving: Path) -> None:
+    ctx = context(misbehaving, "--bars", "400")
+    opts = SweepOptions(["fast=5:9", "slow=20"], report=False)
+    out = run_sweep(ctx, opts, tmp_path / "crash", executor=PoolExecutor(ctx, 2))
+    status = {r["fast"]: (r["status"], r["error"]) for r in out.rows}
+    assert status[7] == ("error", "worker process died while running it")
+    assert status[8][0] == "error" and "eight is not allowed" in str(status[8][1])
+    assert all(status[f] == ("ok", "") for f in (5, 6, 9))
+
+
+@pytest.mark.ray
+def test_ray_local_equals_pool_and_one_worker(tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    one = sweep(tmp_path, "one", workers=1)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        on_ray = sweep(tmp_path, "ray", ray="auto")
+        # the command line on the same runtime (it reuses a runtime it did not start)
+        out = tmp_path / "cli"
+        assert main(["sweep", str(SMA), "--bars", "2500", "--param", PARAMS[0], "--param",
+                     PARAMS[1], "--constraint", "fast < slow", "--ray", "auto",
+                     "--out", str(out), "--top", "2"]) == 0  # fmt: skip
+        assert ray.is_initialized()
+    finally:
+        ray.shutdown()
+    assert on_ray == one
+    html = (out / "report.html").read_text()
+    assert "ray × 2" in html

@@ -1,0 +1,169 @@
+"""``tradeloop sweep`` as a user runs it: rows equal single backtests, failures are rows, bad
+input is one line and exit code 2, interrupted sweeps keep their rows and resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tradeloop.cli import main
+from tradeloop.sweep.store import read_csv
+from tradeloop.sweep.sweep import SweepOptions, run_sweep
+
+from .helpers import SMA, context, table
+
+BARS = ["--bars", "3000"]
+
+
+def rows_of(out: Path) -> list[dict[str, str]]:
+    with (out / "results.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_a_sweep_row_equals_a_single_backtest(tmp_path: Path) -> None:
+    rc = main(["sweep", str(SMA), *BARS, "--param", "fast=5,10", "--param", "slow=30",
+               "--workers", "2", "--out", str(tmp_path / "sw"), "--no-report"])  # fmt: skip
+    assert rc == 0
+    rows = rows_of(tmp_path / "sw")
+    assert [(r["run"], r["fast"], r["slow"], r["status"]) for r in rows] == [
+        ("0", "5", "30", "ok"),
+        ("1", "10", "30", "ok"),
+    ]
+    for r in rows:
+        bt = tmp_path / f"bt{r['fast']}"
+        assert main(["backtest", str(SMA), *BARS, "--param", f"fast={r['fast']}",
+                     "--param", "slow=30", "--out", str(bt)]) == 0  # fmt: skip
+        single = json.loads((bt / "result.json").read_text())
+        assert r["trades_fingerprint"] == single["trades_fingerprint"]
+        assert float(r["final_equity"]) == single["final_equity"]
+        assert int(r["n_fills"]) == single["fills"]
+        for k, v in single["stats"].items():  # every statistic of the single run, exactly
+            assert r[k] == ("" if v is None else str(v).lower() if isinstance(v, bool) else repr(v))
+    table_pq = pq.read_table(tmp_path / "sw" / "results.parquet").to_pylist()
+    assert [t["trades_fingerprint"] for t in table_pq] == [r["trades_fingerprint"] for r in rows]
+
+
+def test_a_failing_point_is_a_row_and_the_sweep_goes_on(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # SmaCross raises in on_start unless fast < slow
+    out = tmp_path / "sw"
+    rc = main(["sweep", str(SMA), *BARS, "--param", "fast=10,40", "--param", "slow=20",
+               "--workers", "1", "--out", str(out)])  # fmt: skip
+    assert rc == 0
+    ok, bad = rows_of(out)
+    assert ok["status"] == "ok" and ok["error"] == ""
+    assert bad["status"] == "error" and bad["objective"] == "" and bad["sharpe"] == ""
+    assert "sma_cross.py: line" in bad["error"] and "need 0 < fast < slow" in bad["error"]
+    assert "1 errors" in capsys.readouterr().out
+    html = (out / "report.html").read_text()
+    assert 'src="http' not in html and "need 0 &lt; fast" not in html  # data travels as JSON
+    assert '"need 0 < fast < slow' in html or "need 0 \\u003c" in html or "need 0 < fast" in html
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--param", "fats=5:10"], "unknown parameter of"),
+        (["--param", "fast=5:x:1"], "'x' is not a number"),
+        (["--param", "fast=5", "--constraint", "fast < slo"], "unknown parameter 'slo'"),
+        (["--param", "fast=5", "--objective", "sharp"], "--objective 'sharp': unknown"),
+        (["--param", "fast=5", "--workers", "0"], "--workers must be at least 1"),
+        ([], "nothing to sweep"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    tmp_path: Path,
+    capsys,
+    args: list[str],
+    message: str,  # type: ignore[no-untyped-def]
+) -> None:
+    out = tmp_path / "sw"
+    assert main(["sweep", str(SMA), "--bars", "50", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert not out.exists()
+
+
+def test_an_existing_folder_needs_resume_or_overwrite(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    args = ["sweep", str(SMA), "--bars", "300", "--param", "fast=3", "--param", "slow=9",
+            "--out", str(tmp_path), "--no-report", "--workers", "1"]  # fmt: skip
+    assert main(args) == 0
+    assert main(args) == 2 and "--resume" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0
+    assert main(["sweep", str(SMA), "--bars", "301", "--param", "fast=3", "--param", "slow=9",
+                 "--out", str(tmp_path), "--resume"]) == 2  # fmt: skip
+    assert "different inputs (bars, data_sha256)" in capsys.readouterr().err
+
+
+def test_resume_runs_only_what_is_missing_and_gives_the_same_table(tmp_path: Path) -> None:
+    ctx = context(SMA, *BARS)
+    full = run_sweep(ctx, SweepOptions(["fast=3:9:3", "slow=20,40"], workers=1, report=False),
+                     tmp_path / "full")  # fmt: skip
+    # a sweep interrupted after some runs: keep 2 of its 6 rows in the journal, break one
+    part = tmp_path / "part"
+    run_sweep(ctx, SweepOptions(["fast=3:9:3", "slow=20,40"], workers=1, report=False), part)
+    lines = (part / "results.csv").read_text().splitlines()
+    (part / "results.csv").write_text("\n".join([lines[0], lines[2], lines[5]]) + "\n")
+    resumed = run_sweep(
+        ctx,
+        SweepOptions(["fast=3:9:3", "slow=20,40"], workers=1, report=False, resume=True),
+        part,
+    )
+    assert (resumed.kept, resumed.ran) == (2, 4)
+    assert table(resumed.rows) == table(full.rows)
+    assert table(read_csv(part / "results.csv", full.columns)) == table(full.rows)
+    # a wider grid reuses every finished point
+    wider = run_sweep(
+        ctx,
+        SweepOptions(["fast=3:12:3", "slow=20,40"], workers=1, report=False, resume=True),
+        part,
+    )
+    assert (wider.kept, wider.ran) == (6, 2)
+
+
+def test_ctrl_c_keeps_finished_rows_then_resume_finishes(tmp_path: Path, misbehaving: Path) -> None:
+    out = tmp_path / "sw"
+    cmd = [sys.executable, "-m", "tradeloop.cli", "sweep", str(misbehaving), "--bars", "500",
+           "--param", "fast=2:6", "--param", "slow=20", "--param", "nap=0.4",
+           "--workers", "2", "--out", str(out), "--no-report"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    journal = out / "results.csv"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait for the first finished row
+        if journal.exists() and len(journal.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "rerun with --resume" in err
+    kept = rows_of(out)
+    assert 1 <= len(kept) < 5 and all(r["status"] == "ok" for r in kept)
+    assert pq.read_table(out / "results.parquet").num_rows == len(kept)
+    r = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    done = rows_of(out)
+    assert [row["fast"] for row in done] == ["2", "3", "4", "5", "6"]
+    assert f"{len(kept)} kept from before" in r.stdout
+    assert os.path.getsize(out / "results.parquet") > 0
+
+
+def test_config_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "sweep.toml"
+    cfg.write_text(
+        f'strategy = "{SMA}"\nbars = 2000\nobjective = "return"\nconstraint = ["fast < slow"]\n'
+        'no-report = true\nworkers = 1\n[param]\nfast = "5:15:5"\nslow = [10, 20]\n'
+    )
+    out = tmp_path / "o"
+    assert main(["sweep", str(cfg), "--out", str(out), "--param", "slow=20"]) == 0
+    rows = rows_of(out)
+    assert [(r["fast"], r["slow"]) for r in rows] == [("5", "20"), ("10", "20"), ("15", "20")]
+    assert rows[0]["objective"] == rows[0]["total_return"] and rows[0]["bars"] == "2000"
