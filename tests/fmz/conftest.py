@@ -19,6 +19,7 @@ class FakeVenue(FmzVenue):
     """Records every call; ``fail`` makes the next call raise the given exception."""
 
     instances: list[FakeVenue] = []
+    api_prefixes = ("/api/v5/",)
 
     def __init__(self, label: str, spec: VenueSpec) -> None:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []

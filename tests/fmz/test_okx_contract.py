@@ -287,7 +287,7 @@ async def test_error_cases(env: Env) -> None:
     assert "no instrument" in await error("cancel", {"id": "999"})
     assert "unsupported method: GetFoo" in await error("GetFoo")
     assert "unsupported contract" in await error("ticker", {"symbol": "BTC_USDT.quarter"})
-    assert "venue path" in await error("__api_https://example.com/x")
+    assert "venue API path" in await error("__api_https://example.com/x")
     _, r = await post_raw(env.http, env.url.replace("/OKX", "/BINANCE"), b"{}")
     assert "unknown venue label" in r["error"]
 

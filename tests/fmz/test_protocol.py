@@ -42,7 +42,7 @@ def test_bad_bodies(body: bytes, fragment: str) -> None:
 
 
 def test_params_accept_strings_and_numbers() -> None:
-    p = Params({"a": "60", "b": 60, "c": 0.1, "d": " 1.50 ", "e": [1], "f": True, "g": "x"})
+    p = Params({"a": "60", "b": 60, "c": 0.1, "d": "1.50", "e": [1], "f": True, "g": "x"})
     assert p.integer("a") == 60 and p.integer("b") == 60
     assert p.number("c") == Decimal("0.1")  # repr(0.1), not 0.1000000000000000055...
     assert p.number("d") == Decimal("1.50")
@@ -59,7 +59,7 @@ def test_params_accept_strings_and_numbers() -> None:
         Params({"x": "1.5"}).integer("x")
     with pytest.raises(FmzError, match="out of range"):
         Params({"x": "1e999999"}).integer("x")
-    with pytest.raises(FmzError, match="finite"):
+    with pytest.raises(FmzError, match="not a number"):
         Params({"x": "NaN"}).number("x")
     assert p.integer("missing", 7) == 7
 

@@ -89,7 +89,7 @@ async def test_numbers_as_params_and_market_price(
         ),
         ("order", {}, "missing param 'id'"),
         ("setmarginlevel", {"symbol": "BTC_USDT.swap"}, "marginLevel"),
-        ("__api_http://evil.example/x", {}, "venue path"),
+        ("__api_http://evil.example/x", {}, "venue API path"),
         ("frobnicate", {}, "unsupported method: frobnicate"),
         ("io", {"code": 9}, "'code' must be <= 3"),
     ],
@@ -215,7 +215,7 @@ def test_loopback_detection_and_warning(caplog: pytest.LogCaptureFixture) -> Non
 async def test_slow_body_is_cut_off() -> None:
     import asyncio
 
-    bridge = FmzBridge(fake_config(request_timeout=0.3))
+    bridge = FmzBridge(fake_config(body_timeout=0.3))
     url = await bridge.start("127.0.0.1", 0)
     try:
         port = int(url.rsplit(":", 1)[1])

@@ -2,8 +2,12 @@
 
 Spec C §12 leaves questions only a real docker can answer (futures method names, ``raw`` for
 lists, nonce units ...). Pointing a docker at the bridge with capture on records exactly what it
-sends, so users can share the file without leaking keys: ``access_key``/``secret_key`` and any
-credential-looking field anywhere in the body are replaced before the line is written.
+sends, so users can share the file without leaking keys. Redaction is by structure
+(:mod:`.redaction`): the body is parsed and every credential-named field is masked at any depth,
+every string is scrubbed of the request's own keys and of all registered secrets, headers are
+masked by name, and the reply goes through the same treatment. A body that is not valid JSON
+cannot be masked reliably (where would a secret end?), so its bytes are **not** recorded — only
+its length and the parser's complaint, which names a byte offset but no content.
 """
 
 from __future__ import annotations
@@ -17,70 +21,48 @@ from typing import Any, TextIO
 
 import msgspec
 
-from tradeloop.core.log import redact
+from tradeloop.fmz.redaction import (
+    REDACTED,
+    credential_parts,
+    is_sensitive_name,
+    redact_value,
+    scrub,
+)
 
 log = logging.getLogger(__name__)
 
-REDACTED = "***"
-_SENSITIVE = (
-    "access_key",
-    "secret",
-    "passphrase",
-    "password",
-    "sign",
-    "token",
-    "authorization",
-    "cookie",
-)
-_MAX_DEPTH = 32
-_MAX_UNPARSED = 4096
-
-
-def _is_sensitive(key: str) -> bool:
-    k = key.lower().replace("-", "_")
-    return any(s in k for s in _SENSITIVE)
-
-
-def redact_value(value: Any, depth: int = 0) -> Any:
-    """A copy of ``value`` with every credential-looking key's value masked."""
-    if depth > _MAX_DEPTH:
-        return "<too deep>"
-    if isinstance(value, dict):
-        return {
-            str(k): (
-                REDACTED
-                if _is_sensitive(str(k)) and v not in ("", None)
-                else redact_value(v, depth + 1)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact_value(v, depth + 1) for v in value]
-    return value
+__all__ = ["REDACTED", "CaptureWriter", "redact_body", "redact_value", "secrets_in"]
 
 
 def secrets_in(value: Any) -> set[str]:
-    """The credential strings of a request (and each comma-packed part, e.g. the passphrase),
-    so they can also be scrubbed from anywhere else in the record, such as an echoed reply."""
-    out: set[str] = set()
-    if isinstance(value, dict):
-        for k in ("access_key", "secret_key"):
-            v = value.get(k)
-            if isinstance(v, str):
-                out.update(p.strip() for p in [v, *v.split(",")] if len(p.strip()) >= 4)
-    out.discard("simulate")
-    return out
+    """The credential strings of a decoded request body (and their comma-packed parts)."""
+    if not isinstance(value, dict):
+        return set()
+    ak, sk = value.get("access_key"), value.get("secret_key")
+    return credential_parts(ak if isinstance(ak, str) else "", sk if isinstance(sk, str) else "")
 
 
 def redact_body(body: bytes) -> tuple[Any, set[str]]:
-    """The request body for the capture file (parsed and redacted if JSON, else redacted text)
-    and the secrets it carried."""
+    """The request body for the capture file and the secrets it carried.
+
+    JSON is parsed and redacted by structure; anything else is summarised without content."""
+    if not body:
+        return None, set()
     try:
         parsed = msgspec.json.decode(body)
-    except (msgspec.DecodeError, RecursionError, ValueError):
-        text = body[:_MAX_UNPARSED].decode("utf-8", "replace")
-        return {"unparsed": redact(text), "bytes": len(body)}, set()
-    return redact_value(parsed), secrets_in(parsed)
+    except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+        reason = str(exc)[:120] if isinstance(exc, msgspec.DecodeError) else type(exc).__name__
+        return {"unparsed": "not valid JSON; content not recorded", "bytes": len(body),
+                "reason": reason}, set()  # fmt: skip
+    secrets = secrets_in(parsed)
+    return redact_value(parsed, secrets), secrets
+
+
+def redact_headers(headers: Mapping[str, str], secrets: set[str]) -> dict[str, str]:
+    return {
+        scrub(k, secrets): (REDACTED if is_sensitive_name(k) else scrub(v, secrets))
+        for k, v in headers.items()
+    }
 
 
 class CaptureWriter:
@@ -105,18 +87,16 @@ class CaptureWriter:
         request, secrets = redact_body(body)
         record = {
             "ts": round(time.time(), 6),
-            "path": path,
-            "headers": {k: (REDACTED if _is_sensitive(k) else v) for k, v in headers.items()},
+            "path": scrub(path, secrets),
+            "headers": redact_headers(headers, secrets),
             "request": request,
-            "response": reply,
+            "response": redact_value(dict(reply), secrets),
             "elapsed_ms": round(elapsed_ms, 3),
         }
         try:
             line = self._enc.encode(record).decode() + "\n"
         except (TypeError, ValueError, OverflowError):
             line = self._enc.encode({**record, "response": "<unserialisable>"}).decode() + "\n"
-        for secret in sorted(secrets, key=len, reverse=True):
-            line = line.replace(secret, REDACTED)
         with self._lock:
             if self._fh is None:
                 return

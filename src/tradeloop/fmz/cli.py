@@ -1,4 +1,9 @@
-"""``tradeloop fmz``: serve the FMZ custom-protocol bridge until interrupted."""
+"""``tradeloop fmz``: serve the FMZ custom-protocol bridge until interrupted.
+
+The bridge's only secret of its own is the shared token. It is read from the environment
+(``TRADELOOP_FMZ_TOKEN``) or the config file: a command-line argument is visible to every user
+of the machine in ``ps``. ``--token`` still works, with a warning saying so.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,13 @@ import logging
 import os
 
 from tradeloop.core.errors import ConfigError
+from tradeloop.core.log import register_secret
 from tradeloop.fmz.config import build_config
 from tradeloop.fmz.server import BridgeConfig, FmzBridge, is_loopback
 
 log = logging.getLogger(__name__)
+
+TOKEN_ENV = "TRADELOOP_FMZ_TOKEN"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,9 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None, metavar="FILE.toml", help="config file")
     parser.add_argument(
         "--token",
-        default=os.environ.get("TRADELOOP_FMZ_TOKEN"),
-        help="shared token dockers must send (?token= or X-Fmz-Token header); "
-        "env TRADELOOP_FMZ_TOKEN",
+        default=None,
+        help=f"shared token dockers must send (?token= or X-Fmz-Token header). Prefer env "
+        f"{TOKEN_ENV} (or the config file): arguments are visible to other users in ps",
     )
     parser.add_argument(
         "--capture", default=None, metavar="FILE", help="append request/response JSON lines"
@@ -38,8 +46,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    token = args.token
+    if token is not None:
+        register_secret(token)
+        log.warning("--token on the command line is visible to other users (ps); use %s",
+                    TOKEN_ENV)  # fmt: skip
+    else:
+        token = os.environ.get(TOKEN_ENV) or None
     cfg, data = build_config(
-        file=args.config, venue_flags=args.venue, token=args.token, capture=args.capture
+        file=args.config, venue_flags=args.venue, token=token, capture=args.capture
     )
     host = args.host or str(data.get("host", "127.0.0.1"))
     port = args.port if args.port is not None else int(data.get("port", 6666))

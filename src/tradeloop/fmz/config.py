@@ -8,6 +8,10 @@ File format (every key optional; command-line flags win)::
     capture = "fmz-capture.jsonl"
     request_timeout = 10
     max_body = 65536
+    body_timeout = 10       # headers -> whole body
+    header_timeout = 10     # connect / first byte -> all headers
+    idle_timeout = 60       # keep-alive connection without a request
+    max_connections = 256   # lowered to fit the file-descriptor limit
 
     [venues.OKX]            # the label in the service address: http://127.0.0.1:6666/OKX
     kind = "OKX"            # adapter (defaults to the label)
@@ -90,10 +94,21 @@ def build_config(
         venues=venues,
         token=token if token is not None else _opt_str(data, "token", where),
         capture=capture if capture is not None else _opt_str(data, "capture", where),
-        max_body=int(data.get("max_body", 64 * 1024)),
-        request_timeout=float(data.get("request_timeout", 10.0)),
+        max_body=int(_positive(data, "max_body", 64 * 1024, where)),
+        request_timeout=_positive(data, "request_timeout", 10.0, where),
+        body_timeout=_positive(data, "body_timeout", 10.0, where),
+        header_timeout=_positive(data, "header_timeout", 10.0, where),
+        idle_timeout=_positive(data, "idle_timeout", 60.0, where),
+        max_connections=int(_positive(data, "max_connections", 256, where)),
     )
     return cfg, data
+
+
+def _positive(data: Mapping[str, Any], key: str, default: float, where: str) -> float:
+    v = data.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1e9:
+        raise ConfigError(f"{where}: '{key}' must be a positive number, got {v!r}")
+    return float(v)
 
 
 def _opt_str(data: Mapping[str, Any], key: str, where: str) -> str | None:

@@ -156,13 +156,44 @@ async def _io(v: FmzVenue, r: FmzRequest, verb: str) -> Reply:
 
 
 async def _api(v: FmzVenue, r: FmzRequest, verb: str) -> Reply:
-    path = r.method[len(API_PREFIX) :]
-    if not path.startswith("/") or path.startswith("//") or "://" in path or ".." in path:
-        raise FmzError(f"__api_: path must be a venue path starting with '/', got {path[:60]!r}")
+    path = check_api_path(r.method[len(API_PREFIX) :], v.api_prefixes)
     method = (verb or "GET").strip().upper()
     if method not in ("GET", "POST", "PUT", "DELETE"):
         raise FmzError(f"__api_: unsupported Http-Method {method[:10]!r}")
     return await v.api(r.creds, method, path, r.params.raw)
+
+
+#: characters a passthrough path may contain: no '%' (no encoded anything), no '\\', '?', '#',
+#: ':', '@', whitespace or non-ASCII — so nothing downstream can decode it into another path
+_PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-_.")
+MAX_API_PATH = 256
+
+
+def check_api_path(path: str, prefixes: tuple[str, ...]) -> str:
+    """``path`` if it is a plain path under one of the venue's API prefixes, else FmzError.
+
+    ``__api_`` signs and forwards to the venue host, so it must not reach anything else that
+    host serves (the emulator's ``/__admin/faults`` was reachable: an SSRF). Only the venue's
+    own API prefix (``/api/v5/`` for OKX) is allowed, and the path must already be in its final
+    form: plain ASCII letters, digits, ``/-_.``; no empty, ``.`` or ``..`` segments. Nothing is
+    decoded or normalised, so what is checked is exactly what is sent."""
+    if not prefixes:
+        raise FmzError("__api_: this venue has no API passthrough")
+    allowed = " or ".join(prefixes)
+    segments = path[1:].split("/")
+    if segments[-1] == "":  # a trailing slash is fine
+        segments.pop()
+    if (
+        len(path) > MAX_API_PATH
+        or not set(path) <= _PATH_CHARS
+        or not path.startswith(prefixes)
+        or any(seg in ("", ".", "..") for seg in segments)
+    ):
+        raise FmzError(
+            f"__api_: path must be a plain venue API path under {allowed} (ASCII letters, "
+            f"digits, '/-_.'; no '..', no %-encoding, no URL), got {path[:60]!r}"
+        )
+    return path
 
 
 def _need_keys(r: FmzRequest) -> Credentials:
@@ -255,4 +286,4 @@ async def dispatch(venue: FmzVenue, req: FmzRequest, http_method: str = "") -> R
     return await handler(venue, req, http_method)
 
 
-__all__ = ["ALIASES", "HANDLERS", "dispatch", "resolve", "supported_methods"]
+__all__ = ["ALIASES", "HANDLERS", "check_api_path", "dispatch", "resolve", "supported_methods"]

@@ -8,9 +8,10 @@ to answer: an ``FmzError`` message is what the strategy's log shows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -148,7 +149,12 @@ class Params:
         return v.strip() if isinstance(v, str) else _num_text(v)
 
     def number(self, name: str, default: Decimal | None = None) -> Decimal:
-        """A number as an exact :class:`Decimal` (strings are not routed through float)."""
+        """A number as an exact :class:`Decimal` (strings are not routed through float).
+
+        Strings must be plain ASCII decimal notation (:data:`NUMBER_RE`): ``Decimal()`` alone
+        also takes ``'1_000'``, ``' 0.5 '``, ``'NaN'`` and digits of any script — ``'١'`` (an
+        Arabic-Indic one) placed a real 1 BTC order. A number the docker did not mean to send
+        is refused, never guessed."""
         v = self._scalar(name)
         if v is None or v == "":
             if default is None:
@@ -156,17 +162,19 @@ class Params:
             return default
         if isinstance(v, bool):
             raise FmzError(f"param '{name}' must be a number, got bool")
-        text = v.strip() if isinstance(v, str) else _num_text(v)
+        text = v if isinstance(v, str) else _num_text(v)
         if len(text) > 64:
             raise FmzError(f"param '{name}' is not a number: too long")
-        try:
-            d = Decimal(text)
-        except (InvalidOperation, ValueError):
-            raise FmzError(f"param '{name}' is not a number: {text[:32]!r}") from None
-        if not d.is_finite():
-            raise FmzError(f"param '{name}' must be a finite number")
+        if not NUMBER_RE.fullmatch(text):
+            raise FmzError(
+                f"param '{name}' is not a number: {text[:32]!r} (expected plain ASCII decimal "
+                "such as 0.5, -1 or 1e-05: no spaces, no '_', no other digits)"
+            )
+        d = Decimal(text)
         if d and d.adjusted() > 30:  # also keeps int() below from building a gigantic integer
             raise FmzError(f"param '{name}' is out of range")
+        if d and d.adjusted() < -30:
+            raise FmzError(f"param '{name}' is out of range (too small)")
         return d
 
     def integer(
@@ -181,6 +189,12 @@ class Params:
         if hi is not None and n > hi:
             raise FmzError(f"param '{name}' must be <= {hi}, got {n}")
         return n
+
+
+#: The only accepted spelling of a number given as a string: optional sign, ASCII digits, an
+#: optional fraction with digits on both sides of the dot, optional exponent. JSON numbers are
+#: checked the same way after ``repr`` (so ``inf``/``nan`` are refused too).
+NUMBER_RE = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 
 def _num_text(v: int | float) -> str:

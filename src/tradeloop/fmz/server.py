@@ -3,7 +3,13 @@
 Fully async (aiohttp) so many dockers and keys are served at once; the only per-request state
 is the decoded body. Whatever happens — oversized or malformed body, unknown label or method,
 upstream timeout, 429, 5xx, a bug in an adapter — the docker gets ``{"error": ...}`` with HTTP
-200 and the server keeps serving. Usage (tests, bench)::
+200 and the server keeps serving.
+
+aiohttp parses HTTP and runs the handler; everything around it that a hostile peer could abuse
+is ours: :mod:`.listen` accepts (bounded, rate-limited errors), :mod:`.conn` caps connections
+and enforces header/idle deadlines, the handler bounds the body read, :mod:`.quietlog` keeps
+request bytes out of aiohttp's error logs, and every request's credentials are registered for
+redaction before anything can log them. Usage (tests, bench)::
 
     bridge = FmzBridge(BridgeConfig(venues={"OKX": base_url}))
     url = await bridge.start("127.0.0.1", 0)
@@ -27,16 +33,24 @@ import aiohttp
 from aiohttp import web
 
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
-from tradeloop.core.log import register_secret
-from tradeloop.fmz.capture import CaptureWriter, redact_value
+from tradeloop.core.log import install_redaction, register_secret
+from tradeloop.fmz.capture import CaptureWriter
+from tradeloop.fmz.conn import ConnectionGuard, GuardedConnection, Limits, State
 from tradeloop.fmz.dispatch import dispatch
+from tradeloop.fmz.listen import Listener, connection_cap
 from tradeloop.fmz.protocol import FmzError, decode_request, encode, err, ok
+from tradeloop.fmz.quietlog import SafeServerLog
+from tradeloop.fmz.redaction import redact_value, register_credentials
 from tradeloop.fmz.venue import FmzVenue, VenueSpec, create_venue
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY = 64 * 1024
 TOKEN_HEADER = "X-Fmz-Token"
+#: stop(): how long a request already being served may take to finish before it is cut
+STOP_GRACE = 0.6
+#: stop(): bound on closing each venue (sessions, WebSockets)
+VENUE_CLOSE_TIMEOUT = 0.5
 
 
 @dataclass
@@ -50,6 +64,14 @@ class BridgeConfig:
     max_body: int = DEFAULT_MAX_BODY
     #: overall deadline for one docker request, upstream retries included
     request_timeout: float = 10.0
+    #: headers parsed -> whole body received (slow-body peers get an error, then are closed)
+    body_timeout: float = 10.0
+    #: connect (or first byte of a keep-alive request) -> all header lines received
+    header_timeout: float = 10.0
+    #: a keep-alive connection with no request is closed after this long
+    idle_timeout: float = 60.0
+    #: open client connections; lowered to fit the process's file-descriptor limit
+    max_connections: int = 256
     #: adapter knobs applied to every venue given as a bare URL (e.g. ``markets_ttl``)
     venue_options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -78,11 +100,15 @@ class FmzBridge:
 
     def __init__(self, config: BridgeConfig) -> None:
         self.config = config
+        install_redaction()  # before the first request: records are clean for every handler
         register_secret(config.token)
         self._specs = config.specs()
         self._venues: dict[str, FmzVenue] = {}
         self._runner: web.AppRunner | None = None
+        self._guard: ConnectionGuard | None = None
+        self._listener: Listener | None = None
         self._capture: CaptureWriter | None = None
+        self.http_log = SafeServerLog(logging.getLogger("tradeloop.fmz.http"))
         self.url = ""
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -94,29 +120,65 @@ class FmzBridge:
             self._venues[label] = venue
         if self.config.capture:
             self._capture = CaptureWriter(self.config.capture)
+        cfg = self.config
         # client_max_size only guards request.read(); we read the body ourselves, bounded.
-        app = web.Application(client_max_size=self.config.max_body + 1)
+        app = web.Application(client_max_size=cfg.max_body + 1)
         app.router.add_route("*", "/{label:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            logger=self.http_log,
+            # our guard enforces idle/header deadlines; aiohttp's timer is only a backstop
+            keepalive_timeout=cfg.idle_timeout + cfg.header_timeout,
+            # after an early answer (too large, timeout) read leftovers for 1 s at most
+            lingering_time=1.0,
+            shutdown_timeout=0.2,
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, backlog=1024)
-        await site.start()
-        bound = self._runner.addresses[0]
-        self.url = f"http://{_url_host(host)}:{bound[1]}"
+        server = self._runner.server
+        assert server is not None
+        cap = connection_cap(cfg.max_connections)
+        if cap < cfg.max_connections:
+            log.info("connection cap lowered to %d to fit the file-descriptor limit", cap)
+        limits = Limits(cap, cfg.header_timeout, cfg.idle_timeout)
+        self._guard = ConnectionGuard(limits, server)
+        self._listener = Listener(self._guard)
+        _, bound_port = await self._listener.start(host, port)
+        self.url = f"http://{_url_host(host)}:{bound_port}"
         self._warn_exposure(host)
         log.info("FMZ bridge listening on %s (venues: %s)", self.url, ", ".join(self._venues))
         return self.url
 
+    @property
+    def connections(self) -> int:
+        """Client connections open right now."""
+        return 0 if self._guard is None else len(self._guard)
+
+    @property
+    def guard(self) -> ConnectionGuard | None:
+        return self._guard
+
     async def stop(self) -> None:
+        """Close everything within about 2 s, whatever the clients are doing.
+
+        Stop accepting; drop every connection that is not being served (idle, half-sent
+        headers or body — a half-open peer never finishes); give requests already being served
+        :data:`STOP_GRACE` to answer, then cut them; then close the venues, each bounded."""
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+        if self._guard is not None:
+            self._guard.abort_waiting()
+            if not await self._guard.wait_busy(STOP_GRACE):
+                log.warning("stop: cutting %d request(s) still being served", self._guard.busy)
+            self._guard.abort_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        for venue in self._venues.values():
-            try:
-                await venue.close()
-            except Exception:
-                log.exception("closing venue %s failed", venue.label)
+        venues = list(self._venues.values())
         self._venues.clear()
+        await asyncio.gather(*(_close_venue(v) for v in venues))
         if self._capture is not None:
             self._capture.close()
             self._capture = None
@@ -139,12 +201,21 @@ class FmzBridge:
     # -- request handling ---------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         t0 = time.perf_counter()
+        conn = self._guard.lookup(request.transport) if self._guard is not None else None
+        if conn is not None:
+            self._guard_enter(conn, State.BODY)
         body = b""
         try:
-            body, reply = await self._serve(request)
+            body, reply = await self._serve(request, conn)
+        except _PeerGone:
+            # the peer went away (or was dropped as too slow) mid-body: nobody to answer
+            raise web.HTTPBadRequest() from None
         except Exception as exc:  # the last line of defence: never a stack trace to the docker
-            log.exception("unexpected error serving %s", request.path)
+            log.exception("unexpected error serving %s", request.path[:80])
             reply = err(f"internal error: {type(exc).__name__}")
+        finally:
+            if conn is not None:
+                self._guard_enter(conn, State.IDLE)
         payload = encode(reply)
         if self._capture is not None:
             self._capture.write(
@@ -154,20 +225,33 @@ class FmzBridge:
                 reply=reply,
                 elapsed_ms=(time.perf_counter() - t0) * 1000,
             )
-        return web.Response(body=payload, status=200, content_type="application/json")
+        resp = web.Response(body=payload, status=200, content_type="application/json")
+        if not request.content.is_eof():
+            resp.force_close()  # answered before the whole body arrived: do not reuse
+        return resp
 
-    async def _serve(self, request: web.Request) -> tuple[bytes, dict[str, Any]]:
+    def _guard_enter(self, conn: GuardedConnection, state: State) -> None:
+        if self._guard is not None:
+            self._guard.enter(conn, state)
+
+    async def _serve(
+        self, request: web.Request, conn: GuardedConnection | None
+    ) -> tuple[bytes, dict[str, Any]]:
         if not self._token_ok(request):
             return b"", err("unauthorized: missing or wrong token (?token= or X-Fmz-Token)")
         if request.method != "POST":
-            return b"", err(f"only POST is supported (got {request.method})")
+            return b"", err(f"only POST is supported (got {request.method[:10]})")
         try:
-            async with asyncio.timeout(self.config.request_timeout):  # no slow-loris bodies
+            async with asyncio.timeout(self.config.body_timeout):  # no slow-loris bodies
                 body = await self._read_body(request)
         except FmzError as exc:
             return b"", err(str(exc))
         except TimeoutError:
             return b"", err("request body not received in time")
+        except (ConnectionError, aiohttp.ClientPayloadError) as exc:
+            raise _PeerGone() from exc
+        if conn is not None:
+            self._guard_enter(conn, State.BUSY)
         label = request.match_info.get("label", "").strip("/").upper()
         venue = self._venues.get(label)
         if venue is None:
@@ -177,6 +261,7 @@ class FmzBridge:
             req = decode_request(body)
         except FmzError as exc:
             return body, err(str(exc))
+        secrets = register_credentials(req.creds)  # before anything below can log
         http_method = request.headers.get("Http-Method", "")
         try:
             async with asyncio.timeout(self.config.request_timeout):
@@ -187,8 +272,9 @@ class FmzBridge:
                 raise
             if msg.startswith("unsupported method"):
                 # spec C §12: unknown methods are how new docker calls show up; keep the params
-                params = encode(redact_value(dict(req.params.raw)))[:500].decode(errors="replace")
-                log.warning("%s: unsupported method %r, params %s", label, req.method[:60], params)
+                params = redact_value(dict(req.params.raw), secrets)
+                text = encode(params)[:500].decode(errors="replace")
+                log.warning("%s: unsupported method %r, params %s", label, req.method[:60], text)
             else:
                 log.info("%s %s -> error: %s", label, req.method[:60], msg)
             return body, err(msg)
@@ -221,6 +307,10 @@ class FmzBridge:
         return b"".join(chunks)
 
 
+class _PeerGone(Exception):
+    """The client disconnected (or was dropped) while its body was being read."""
+
+
 def _error_message(exc: BaseException, label: str, timeout: float) -> str | None:
     """The docker-facing text for an exception, or None for a genuine bug (logged upstream)."""
     if isinstance(exc, FmzError):
@@ -243,6 +333,17 @@ def _error_message(exc: BaseException, label: str, timeout: float) -> str | None
     if isinstance(exc, aiohttp.ClientError | OSError):
         return f"{label}: upstream connection error: {type(exc).__name__}: {exc}"
     return None
+
+
+async def _close_venue(venue: FmzVenue) -> None:
+    try:
+        async with asyncio.timeout(VENUE_CLOSE_TIMEOUT):
+            await venue.close()
+    except TimeoutError:
+        log.warning("closing venue %s took over %ss; left behind", venue.label,
+                    VENUE_CLOSE_TIMEOUT)  # fmt: skip
+    except Exception:
+        log.exception("closing venue %s failed", venue.label)
 
 
 def _url_host(host: str) -> str:

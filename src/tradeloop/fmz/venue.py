@@ -50,6 +50,10 @@ class FmzVenue(ABC):
     their label, so they hold the pooled REST clients, the markets cache and the live books."""
 
     label: str = ""
+    #: ``__api_<path>`` may only reach paths starting with one of these (the venue's REST API,
+    #: e.g. ``("/api/v5/",)``); empty = no passthrough. Anything else the venue host serves
+    #: (an emulator's admin endpoint, a web UI) stays out of reach.
+    api_prefixes: tuple[str, ...] = ()
 
     async def start(self) -> None:  # noqa: B027 - optional hook, default does nothing
         """Open shared resources (HTTP pools, ...). Called once by the bridge."""
@@ -114,7 +118,8 @@ class FmzVenue(ABC):
     async def api(
         self, creds: Credentials, http_method: str, path: str, params: Mapping[str, Any]
     ) -> Reply:
-        """``exchange.IO("api", verb, path, query)``: call ``path`` on the venue verbatim."""
+        """``exchange.IO("api", verb, path, query)``: call ``path`` on the venue verbatim.
+        ``path`` has been checked against :attr:`api_prefixes` by the dispatcher."""
         raise self.unsupported("__api_")
 
     def unsupported(self, method: str) -> FmzError:

@@ -75,6 +75,8 @@ class OkxFmzVenue(FmzVenue):
     ``live`` (keep books and tickers over WS, default true), ``live_account`` (cache balances
     until the key's private ``account`` channel signals a change, default true)."""
 
+    api_prefixes = ("/api/v5/",)
+
     def __init__(self, label: str, spec: VenueSpec) -> None:
         opts: Mapping[str, Any] = spec.options or {}
         self.label = label
