@@ -93,8 +93,9 @@ async def test_fault_soak_leaves_engine_and_venue_in_agreement(
     emu: tuple[Any, str], algo: ExecAlgo
 ) -> None:
     e, url = emu
-    btc0, usdt0 = float(e.trading.account.sim.balances()["BTC"].total), float(
-        e.trading.account.sim.balances()["USDT"].total
+    btc0, usdt0 = (
+        float(e.trading.account.sim.balances()["BTC"].total),
+        float(e.trading.account.sim.balances()["USDT"].total),
     )
     eng = await engine_with(url, e, algo)
     try:
