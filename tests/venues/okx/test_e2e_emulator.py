@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tradeloop.core.errors import VenueError
+from tradeloop.core.errors import AuthError, VenueError
 from tradeloop.model import (
     BookLevels,
     Event,
@@ -240,8 +240,9 @@ async def test_private_stream_login_failure_does_not_connect(emu: tuple[Any, str
         url.replace("http", "ws") + "/ws/v5/private", Null(), credentials=bad, config=FAST_WS
     )
     try:
-        with pytest.raises(TimeoutError):
-            await stream.start(wait=0.5)
+        # the refusal ends the wait at once, as the venue's own error (not a bare timeout)
+        with pytest.raises(AuthError, match="login failed"):
+            await stream.start(wait=5.0)
         assert not stream.connected
     finally:
         await stream.stop()
