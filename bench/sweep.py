@@ -1,0 +1,153 @@
+"""Sweep throughput: 200 backtests of examples/sma_cross.py on the real 45k-bar BTC perpetual.
+
+    .venv/bin/python bench/sweep.py [--runs 200] [--no-ray]
+
+Runs the same 200-point grid (fast 5..100 x slow 110..200) through ``run_sweep`` — the real
+thing: planning, executor, per-row journal and Parquet, no HTML page — in the driver process
+(``--workers 1``), then on the local process pool and on a local Ray runtime with 1 and 2
+workers. Prints runs/s, overhead per run as a share of a single run's time, and the 1 -> 2
+worker scaling, and checks every executor produced the same table.
+
+    overhead share = (wall x workers / runs - single) / single
+
+``single`` is the mean time of one run (backtest + statistics) inside a fresh, lean worker
+process — what one ``tradeloop backtest`` costs. The share counts everything a user waits for
+that is not that: starting workers, shipping data and tasks, results and files, idle workers
+at the end, and runs that are slower inside an executor's process than in a lean one. The
+machine has 2 cores shared with other work, so load average is printed before and after;
+read the figures with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "bars" / "btc-perp-20211231-20220201_1m.csv"
+SMA = ROOT / "examples" / "sma_cross.py"
+
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return "unknown"
+    for line in out.splitlines():
+        if line.startswith("Model name:"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def grid(runs: int) -> list[str]:
+    """``runs`` points (a multiple of 10): fast 5, 10, ... x slow 110..200."""
+    n_fast = max(1, runs // 10)
+    return [f"fast=5:{5 * n_fast}:5", "slow=110:200:10"]
+
+
+def table(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(r["run"], r["status"], r["trades_fingerprint"], r["final_equity"]) for r in rows]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=200, help="grid size (multiple of 10)")
+    ap.add_argument("--no-ray", action="store_true", help="skip the Ray runs")
+    ap.add_argument("--data", type=Path, default=DATA)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    if not args.data.is_file():
+        print(f"SKIP: {args.data} not found (the real 45k-bar perp file from ../shared/data)")
+        return 0
+
+    from tradeloop.sweep.cli_sweep import add_arguments
+    from tradeloop.sweep.executors import InlineExecutor, PoolExecutor
+    from tradeloop.sweep.inputs import build_context
+    from tradeloop.sweep.sweep import SweepOptions, run_sweep
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    ctx = build_context(p.parse_args([str(SMA), "--data", str(args.data)]))
+    opts = SweepOptions(grid(args.runs), report=False)
+    print(f"cpu: {cpu_model()} x {os.cpu_count()}; python {sys.version.split()[0]}")
+    print(f"data: {args.data.name}, {len(ctx.bars):,} bars; grid {opts.params}")
+    print(f"load average before: {load()}")
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
+    results: dict[str, tuple[float, list[tuple[Any, ...]]]] = {}
+    run_times: dict[str, float] = {}
+
+    def timed(name: str, executor: Any) -> float:
+        t0 = time.perf_counter()
+        out = run_sweep(ctx, opts, tmp / name, executor=executor)
+        wall = time.perf_counter() - t0
+        executor.close()
+        assert out.errors == 0 and out.ran == args.runs, (out.errors, out.ran)
+        results[name] = (wall, table(out.rows))
+        run_times[name] = sum(r["run_s"] for r in out.rows) / len(out.rows)
+        return wall
+
+    timed("inline", InlineExecutor(ctx))
+    for workers in (1, 2):
+        timed(f"pool{workers}", PoolExecutor(ctx, workers))
+    single = run_times["pool1"]
+    ray_start = None
+    if not args.no_ray:
+        try:
+            import ray
+        except ImportError:
+            print("ray not installed: skipping the Ray runs (pip install 'tradeloop[ray]')")
+        else:
+            from tradeloop.sweep.rayexec import RayExecutor
+
+            os.environ.setdefault("RAY_worker_niceness", "0")  # as `--ray local` does
+            t0 = time.perf_counter()
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            ray_start = time.perf_counter() - t0
+            try:
+                for workers in (1, 2):
+                    timed(f"ray{workers}", RayExecutor(ctx, "auto", workers))
+            finally:
+                ray.shutdown()
+
+    base_table = results["inline"][1]
+    print()
+    print(f"single run (mean in a 1-worker pool process): {single * 1e3:.1f} ms")
+    print(
+        "| executor | workers | wall s | runs/s | mean run in worker | overhead per run "
+        "| same table |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for name, (wall, tab) in results.items():
+        workers = 1 if name == "inline" else int(name[-1])
+        over = (wall * workers / args.runs - single) / single
+        label = name.rstrip("12")
+        print(
+            f"| {label} | {workers} | {wall:.2f} | {args.runs / wall:.2f} "
+            f"| {run_times[name] * 1e3:.1f} ms | {over * 100:+.1f} % "
+            f"| {'yes' if tab == base_table else 'NO'} |"
+        )
+    print()
+    for kind in ("pool", "ray"):
+        if f"{kind}1" in results and f"{kind}2" in results:
+            scale = results[f"{kind}1"][0] / results[f"{kind}2"][0]
+            print(f"{kind}: 1 -> 2 workers scaling {scale:.2f}x")
+    if ray_start is not None:
+        print(f"ray.init(num_cpus=2) took {ray_start:.1f}s (not counted above)")
+    print(f"load average after: {load()}")
+    return 0 if all(t == base_table for _, t in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
