@@ -422,6 +422,13 @@ class OMS:
             self._work(ex)
         elif self.config.algo is ExecAlgo.LIMIT_CHASE and order.status is not FILLED:
             self._work(ex)
+        elif order.status is FILLED and not order.quote_qty:
+            # Filled, yet short of the target by more than a lot: a fee taken out of the base
+            # received (OKX spot buys). Top up; each round's gap is only the last round's fee,
+            # so this ends within a round or two.
+            gap = abs(ex.target - ex.position.qty)
+            if ex.min_qty <= gap < order.qty:
+                self._work(ex)
         if ex.working is None:
             self.chasing.discard(order.symbol)
 
