@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tradeloop.report.downsample import minmax_indices
-from tradeloop.report.tables import fmt_value
+from tradeloop.report.tables import fmt_pct, fmt_ratio, fmt_value
 from tradeloop.sweep.objective import LOWER_IS_BETTER
 
 if TYPE_CHECKING:
@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 MAX_TABLE_ROWS = 20_000
 MAX_POINTS = 4000
-HIDDEN = {"run_s", "start_ts", "end_ts", "periods_per_year", "n_periods"}  # shown on demand
+#: columns left out of the page's table (they are in the CSV / Parquet files)
+HIDDEN = {"start_ts", "end_ts", "periods_per_year", "n_periods", "max_drawdown_duration_ns"}
 
 
 @dataclass
@@ -126,7 +127,7 @@ label{margin-right:14px}select{margin-left:4px}
 _JS = r"""
 (function(){
 var D=JSON.parse(document.getElementById('sweep-data').textContent);
-function fmt(v){if(v===null||v===undefined||v==='')return '—';
+function fmt(v,c){if(c==='error')return v||'';if(v===null||v===undefined||v==='')return '—';
  if(typeof v==='number'){if(Number.isInteger(v))return v.toLocaleString('en-US');
   var a=Math.abs(v);return a>=1e4?v.toFixed(0):a>=100?v.toFixed(2):v.toPrecision(4);}
  return String(v);}
@@ -142,7 +143,7 @@ function table(id,cols,rows){
    rows.sort(function(a,b){var r=cmp(a[i],b[i]);return (a[i]===null||b[i]===null)?r:dir*r;});
    fill();};head.appendChild(th);});
  function fill(){var h=[];rows.forEach(function(r){h.push('<tr>');r.forEach(function(v,i){
-  var cls=cols[i]==='error'?' class="err"':'';var s=fmt(v).replace(/&/g,'&amp;')
+  var cls=cols[i]==='error'?' class="err"':'';var s=fmt(v,cols[i]).replace(/&/g,'&amp;')
   .replace(/</g,'&lt;');h.push('<td'+cls+'>'+s+'</td>');});h.push('</tr>');});
   body.innerHTML=h.join('');}
  fill();}
@@ -189,7 +190,7 @@ def _cards(items: Sequence[tuple[str, str]]) -> str:
 
 
 def _table_rows(outcome: SweepOutcome) -> tuple[list[str], list[list[Any]], int]:
-    cols = [c for c in outcome.columns if c not in HIDDEN]
+    cols = [c for c in outcome.columns if c not in HIDDEN and c != "error"] + ["error"]
     ranked = sorted(
         outcome.rows, key=lambda r: outcome.objective.sort_key(r.get("objective"), r["run"])
     )
@@ -232,10 +233,11 @@ def render(outcome: SweepOutcome, title: str, walkforward: WalkForwardView | Non
                 "data": [_line("stitched out-of-sample", (walkforward.ts, walkforward.equity))],
                 "layout": _layout("Equity (out of sample)"),
             }
-        summary = ", ".join(f"{k} {fmt_value(v)}" for k, v in walkforward.summary.items())
         sections.append(
             "<section><h2>Walk-forward: stitched out-of-sample equity</h2>"
-            f'<div id="wf-chart"></div><p class="note">{escape(summary)}</p></section>'
+            '<div id="wf-chart"></div><p class="note">Each window runs the best in-sample '
+            "parameters on the bars that follow, starting flat; the segments are compounded."
+            "</p></section>"
             '<section><h2>Windows</h2><div class="scroll"><table id="windows"></table></div>'
             "</section>"
         )
@@ -267,10 +269,24 @@ def render(outcome: SweepOutcome, title: str, walkforward: WalkForwardView | Non
     cards = [
         ("Runs", f"{len(outcome.rows):,} of {outcome.planned:,}"),
         ("Errors", f"{outcome.errors:,}"),
-        (f"Best {obj.name} ({direction} is better)", fmt_value(best["objective"]) if best else "—"),
-        ("Best parameters", _label(best, outcome.params) if best else "—"),
-        ("Executor", f"{outcome.executor} × {outcome.workers}"),
     ]
+    if walkforward is None:
+        cards += [
+            (
+                f"Best {obj.name} ({direction} is better)",
+                fmt_value(best["objective"]) if best else "—",
+            ),
+            ("Best parameters", _label(best, outcome.params) if best else "—"),
+        ]
+    else:
+        s = walkforward.summary
+        cards += [
+            ("Windows", f"{len(walkforward.windows):,}"),
+            ("Out-of-sample return", fmt_pct(s.get("total_return"))),
+            ("Out-of-sample Sharpe", fmt_ratio(s.get("sharpe"))),
+            ("Out-of-sample max drawdown", fmt_pct(s.get("max_drawdown"))),
+        ]
+    cards.append(("Executor", f"{outcome.executor} × {outcome.workers}"))
     if outcome.interrupted:
         cards.append(("Status", "interrupted (finish with --resume)"))
     return "".join(
