@@ -196,14 +196,14 @@ class _StateRecorder:
     """Snapshots (clock time, cash, position, avg price) after every fill."""
 
     def __init__(self, kernel: Kernel, clock: SimClock, symbol: str) -> None:
-        self.portfolio = kernel.portfolio
+        self.cell = kernel.portfolio.cash_cell(symbol)
         self.clock = clock
         self.position = kernel.portfolio.positions[symbol]
         self.rows: list[tuple[int, float, float, float]] = []
 
     def on_fill(self, fill: Fill) -> None:
         p = self.position
-        self.rows.append((self.clock.now(), self.portfolio.cash, p.qty, p.avg_price))
+        self.rows.append((self.clock.now(), self.cell.amount, p.qty, p.avg_price))
 
     def curve(
         self, bars: BarSeries, inst: Instrument, cash0: float

@@ -256,7 +256,7 @@ class OMS:
             price = self._chase_price(ex.symbol, side, mark)
             self.chasing.add(ex.symbol)
         elif side is BUY and not inst.is_derivative:
-            cash = self.portfolio.cash
+            cash = self.portfolio.cash_of(ex.symbol)
             if ex.prefer_quote or delta * mark * (1.0 + inst.taker_fee) > cash:
                 quote = min(delta * mark, cash)
                 if quote <= 0.0:

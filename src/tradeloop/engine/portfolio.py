@@ -8,9 +8,12 @@ price (no venue trade, no fee). Account fills are allocated to the strategies th
 pro rata. Because internal crosses are zero-sum and allocations add up to the fill, the
 strategies' PnL always sums to the account's PnL.
 
-Accounting model (one settlement currency per account, e.g. USDT): spot buys move cash into
-inventory valued at the mark; derivatives move only realised PnL and fees into cash and carry
-unrealised PnL. ``equity = cash + Σ spot qty·mark·ct + Σ derivative upl``.
+Accounting model: cash lives in (venue, currency) cells (``engine.accounts``); an instrument
+books into the cell of its venue and settle currency. Spot buys move cash into inventory valued
+at the mark; derivatives move only realised PnL and fees into cash and carry unrealised PnL
+(inverse contracts in the base currency). ``equity = Σ cash + Σ spot qty·mark·ct + Σ derivative
+upl``, each term converted to the reporting currency; with one currency (every backtest so far)
+no conversion is done at all.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tradeloop.engine.accounts import Accounts, Capital, CashBalance
 from tradeloop.model import Fill, Instrument, Position
 from tradeloop.model.enums import BUY
 
@@ -36,10 +40,10 @@ class StrategyBook:
     percent_targets: dict[str, float] = field(default_factory=dict)
     fills: int = 0
 
-    def position(self, symbol: str, multiplier: float = 1.0) -> Position:
+    def position(self, symbol: str, multiplier: float = 1.0, inverse: bool = False) -> Position:
         p = self.positions.get(symbol)
         if p is None:
-            p = self.positions[symbol] = Position(symbol, multiplier=multiplier)
+            p = self.positions[symbol] = Position(symbol, multiplier=multiplier, inverse=inverse)
         return p
 
 
@@ -52,7 +56,7 @@ class Portfolio:
     __slots__ = (
         "instruments",
         "initial_cash",
-        "cash",
+        "accounts",
         "positions",
         "marks",
         "books",
@@ -61,16 +65,28 @@ class Portfolio:
         "fill_count",
         "_exposed",
         "other_fees",
+        "_cells",
+        "_cash_cells",
+        "_single",
     )
 
-    def __init__(self, instruments: dict[str, Instrument], cash: float) -> None:
+    def __init__(
+        self, instruments: dict[str, Instrument], cash: Capital, currency: str | None = None
+    ) -> None:
         self.instruments = instruments
-        self.initial_cash = cash
-        self.cash = cash
         self.positions: dict[str, Position] = {
-            s: Position(s, multiplier=i.contract_value) for s, i in instruments.items()
+            s: Position(s, multiplier=i.contract_value, inverse=i.inverse)
+            for s, i in instruments.items()
         }
         self.marks: dict[str, float] = {}
+        self.accounts = Accounts(instruments, cash, self.marks, currency)
+        acc = self.accounts
+        self._cells: dict[str, CashBalance] = {s: acc.cell_of(i) for s, i in instruments.items()}
+        self._cash_cells = tuple(acc.cells.values())
+        #: one reporting currency everywhere: equity needs no conversion (the fast path)
+        self._single = acc.single_currency
+        #: the starting cash in the reporting currency (non-par currencies at first marks)
+        self.initial_cash = acc.total()
         self.books: dict[str, StrategyBook] = {}
         self._on_target: TargetListener | None = None
         self.fees_paid = 0.0
@@ -78,8 +94,9 @@ class Portfolio:
         self.other_fees: dict[str, float] = {}
         self.fill_count = 0
         # symbols with a non-zero account position (the only ones whose marks move equity),
-        # with their Position and whether it is a derivative, so equity() does no lookups
-        self._exposed: dict[str, tuple[Position, bool]] = {}
+        # with their Position, whether it is a derivative and the currency its value is in,
+        # so equity() does no lookups
+        self._exposed: dict[str, tuple[Position, bool, str]] = {}
 
     # -- wiring -------------------------------------------------------------------------
     def add_strategy(self, strategy_id: str, capital: float | None = None) -> StrategyBook:
@@ -105,17 +122,43 @@ class Portfolio:
     def mark(self, symbol: str, price: float) -> None:
         self.marks[symbol] = price
 
+    @property
+    def currency(self) -> str:
+        """The reporting currency of equity, PnL and capital."""
+        return self.accounts.currency
+
+    @property
+    def cash(self) -> float:
+        """All cash, in the reporting currency."""
+        cells = self._cash_cells
+        if self._single:
+            return cells[0].amount if len(cells) == 1 else sum(c.amount for c in cells)
+        return self.accounts.total()
+
+    def cash_of(self, symbol: str) -> float:
+        """Cash in ``symbol``'s own account and settle currency (what an order there spends)."""
+        return self._cells[symbol].amount
+
+    def cash_cell(self, symbol: str) -> CashBalance:
+        return self._cells[symbol]
+
     def equity(self) -> float:
         eq = self.cash
         if self._exposed:
             marks = self.marks
-            for s, (p, derivative) in self._exposed.items():
+            rate = None if self._single else self.accounts.rate
+            for s, (p, derivative, ccy) in self._exposed.items():
                 m = marks.get(s, p.avg_price)
                 if derivative:
-                    eq += (m - p.avg_price) * p.qty * p.multiplier
+                    v = p.unrealized(m) if p.inverse else (m - p.avg_price) * p.qty * p.multiplier
                 else:
-                    eq += p.qty * m * p.multiplier
+                    v = p.qty * m * p.multiplier
+                eq += v if rate is None else v * rate(ccy)
         return eq
+
+    def value_in(self, ccy: str) -> float:
+        """One unit of ``ccy`` in the reporting currency."""
+        return self.accounts.rate(ccy)
 
     def position_qty(self, symbol: str) -> float:
         return self.positions[symbol].qty
@@ -129,10 +172,15 @@ class Portfolio:
         book = self.books[strategy_id]
         realized = unrealized = fees = 0.0
         for s, p in book.positions.items():
-            realized += p.realized_pnl
-            fees += p.fees
-            if p.qty:
-                unrealized += p.unrealized(self.marks.get(s, p.avg_price))
+            u = p.unrealized(self.marks.get(s, p.avg_price)) if p.qty else 0.0
+            if self._single:
+                r, f = p.realized_pnl, p.fees
+            else:  # each position's PnL is in its settle currency
+                k = self.accounts.rate(self.instruments[s].settle)
+                r, u, f = p.realized_pnl * k, u * k, p.fees * k
+            realized += r
+            fees += f
+            unrealized += u
         return realized, unrealized, fees
 
     def strategy_equity(self, strategy_id: str) -> float:
@@ -158,15 +206,22 @@ class Portfolio:
         inst = self.instruments[symbol]
         # one strategy owns the whole account, so its equity *is* the account's (cheaper)
         equity = self.equity() if len(self.books) == 1 else self.strategy_equity(strategy_id)
-        qty = fraction * equity / (price * inst.contract_value)
+        if not self._single:
+            equity /= self.accounts.rate(inst.quote) or float("inf")  # in the quote currency
+        if inst.inverse:  # a contract is worth contract_value of the quote currency
+            qty = fraction * equity / inst.contract_value
+        else:
+            qty = fraction * equity / (price * inst.contract_value)
         self._set_target_qty(book, symbol, qty, prefer_quote=fraction > 0)
 
     def account_target(self, symbol: str) -> float:
         if len(self.books) == 1:
             b = next(iter(self.books.values()))
             t = b.targets.get(symbol)
-            return t if t is not None else b.position(symbol).qty
-        return sum(b.targets.get(symbol, b.position(symbol).qty) for b in self.books.values())
+            return t if t is not None else self._book_position(b, symbol).qty
+        return sum(
+            b.targets.get(symbol, self._book_position(b, symbol).qty) for b in self.books.values()
+        )
 
     def _set_target_qty(
         self, book: StrategyBook, symbol: str, qty: float, prefer_quote: bool
@@ -177,12 +232,16 @@ class Portfolio:
         if self._on_target is not None:
             self._on_target(symbol, self.account_target(symbol), prefer_quote)
 
+    def _book_position(self, book: StrategyBook, symbol: str) -> Position:
+        inst = self.instruments[symbol]
+        return book.position(symbol, inst.contract_value, inst.inverse)
+
     def _needs(self, symbol: str) -> list[tuple[StrategyBook, float]]:
         out = []
         for b in self.books.values():
             t = b.targets.get(symbol)
             if t is not None:
-                need = t - b.position(symbol).qty
+                need = t - self._book_position(b, symbol).qty
                 if need:
                     out.append((b, need))
         return out
@@ -195,10 +254,10 @@ class Portfolio:
         price = self.marks.get(symbol)
         if cross <= 0 or not price:
             return
-        mult = self.instruments[symbol].contract_value
+        inst = self.instruments[symbol]
         for b, n in needs:
             share = cross * (n / buy if n > 0 else n / sell)
-            b.position(symbol, mult).apply_fill(share, price, 0.0)
+            b.position(symbol, inst.contract_value, inst.inverse).apply_fill(share, price, 0.0)
 
     # -- fills ---------------------------------------------------------------------------
     def apply_fill(self, fill: Fill, strategy_id: str = "") -> list[tuple[str, float, float]]:
@@ -216,9 +275,9 @@ class Portfolio:
         fee = fill.fee
         booked = signed  # what the position moves by
         cash_fee = fee
-        if fill.fee_ccy and not inst.is_derivative and fill.fee_ccy != inst.quote:
+        if fill.fee_ccy and fill.fee_ccy != inst.settle:
             cash_fee = 0.0
-            if fill.fee_ccy == inst.base:
+            if fill.fee_ccy == inst.base and not inst.is_derivative:
                 booked = signed - fee  # paid out of the base received (or on top of a sale)
                 fee = fee * fill.price
             else:
@@ -226,14 +285,15 @@ class Portfolio:
                 fee = 0.0
         pos = self.positions[fill.symbol]
         realized = pos.apply_fill(booked, fill.price, fee)
+        cell = self._cells[fill.symbol]
         if inst.is_derivative:
-            self.cash += realized - cash_fee
+            cell.amount += realized - cash_fee
         else:
-            self.cash -= signed * fill.price * inst.contract_value + cash_fee
-        self.fees_paid += fee
+            cell.amount -= signed * fill.price * inst.contract_value + cash_fee
+        self.fees_paid += fee if self._single else fee * self.accounts.rate(inst.settle)
         self.fill_count += 1
         if pos.qty:
-            self._exposed[fill.symbol] = (pos, inst.is_derivative)
+            self._exposed[fill.symbol] = (pos, inst.is_derivative, inst.settle)
         else:
             self._exposed.pop(fill.symbol, None)
         if fill.symbol not in self.marks:
@@ -251,11 +311,12 @@ class Portfolio:
     def _allocate(
         self, fill: Fill, signed: float, fee: float, strategy_id: str
     ) -> list[tuple[str, float, float]]:
-        mult = self.instruments[fill.symbol].contract_value
+        inst = self.instruments[fill.symbol]
+        mult, inverse = inst.contract_value, inst.inverse
         if strategy_id or len(self.books) == 1:
             sid = strategy_id or next(iter(self.books))
             book = self.books[sid]
-            book.position(fill.symbol, mult).apply_fill(signed, fill.price, fee)
+            book.position(fill.symbol, mult, inverse).apply_fill(signed, fill.price, fee)
             book.fills += 1
             if strategy_id and fill.symbol in book.targets:
                 book.targets[fill.symbol] += signed  # own orders: the target follows them
@@ -269,7 +330,7 @@ class Portfolio:
         out = []
         for b, n in needs:
             w = abs(n) / total
-            b.position(fill.symbol, mult).apply_fill(signed * w, fill.price, fee * w)
+            b.position(fill.symbol, mult, inverse).apply_fill(signed * w, fill.price, fee * w)
             b.fills += 1
             out.append((b.strategy_id, signed * w, fee * w))
         return out

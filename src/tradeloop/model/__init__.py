@@ -26,6 +26,7 @@ from tradeloop.model.events import (
     TradeTick,
     VenueStatus,
 )
+from tradeloop.model.identity import InstrumentId, native_of, venue_of
 from tradeloop.model.instrument import Instrument
 from tradeloop.model.order import TRANSITIONS, IllegalTransition, Order
 from tradeloop.model.position import Balance, Position
@@ -42,6 +43,7 @@ __all__ = [
     "Fill",
     "IllegalTransition",
     "Instrument",
+    "InstrumentId",
     "InstrumentKind",
     "Liquidity",
     "Order",
@@ -59,4 +61,6 @@ __all__ = [
     "TradeTick",
     "TradingState",
     "VenueStatus",
+    "native_of",
+    "venue_of",
 ]

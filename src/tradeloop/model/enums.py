@@ -79,6 +79,10 @@ class RejectReason(str, Enum):
     DUPLICATE_ID = "duplicate_id"
     RISK = "risk"
     CANCEL_FAILED = "cancel_failed"
+    #: a cancel/amend named an order the venue never had (or no longer lists)
+    ORDER_NOT_FOUND = "order_not_found"
+    #: a cancel/amend came after the order had already filled, been canceled or expired
+    ORDER_CLOSED = "order_closed"
     OTHER = "other"
 
     @property

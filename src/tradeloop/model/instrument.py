@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any
 
 from tradeloop.model.enums import InstrumentKind
+from tradeloop.model.identity import InstrumentId, native_of, venue_of
 
 
 def _decimal(x: float | str | Decimal) -> Decimal:
@@ -26,10 +28,17 @@ def _decimal(x: float | str | Decimal) -> Decimal:
 class Instrument:
     """A tradable instrument.
 
-    ``symbol`` is tradeloop's canonical id (``BASE-QUOTE`` for spot, ``BASE-QUOTE-SWAP`` for
-    perpetuals — OKX's style, which is unambiguous). Sizes are in *contracts* for derivatives
-    (``contract_value`` base units each) and in base units for spot (``contract_value`` = 1).
-    Fees are fractions of notional; a negative maker fee is a rebate.
+    ``symbol`` is the instrument id the engine knows it by, ``NATIVE.VENUE`` (see
+    ``model.identity``; build one with :meth:`of`); ``native`` is the venue's own name for it,
+    which is what goes on the wire. An emulator, which only ever speaks one venue, may key its
+    instruments by the bare native symbol. ``base`` / ``quote`` / ``settle`` are unified
+    currency codes (BitMEX's XBT is BTC).
+
+    Sizes are in *contracts* for derivatives and in base units for spot. A linear contract is
+    worth ``contract_value`` base units (PnL and margin in the quote/settle currency); an
+    *inverse* one (``inverse=True``, e.g. XBTUSD) is worth ``contract_value`` units of the
+    quote currency, and its margin and PnL are in the base currency (``settle`` = base). Fees
+    are fractions of notional; a negative maker fee is a rebate.
     """
 
     symbol: str
@@ -46,6 +55,10 @@ class Instrument:
     venue: str = "SIM"
     #: precision of quote amounts (a spot market buy sized in quote currency)
     quote_step: float = 1e-8
+    #: the venue's own symbol (what goes on the wire); derived from ``symbol`` when empty
+    native: str = ""
+    #: contract value in the quote currency, margin and PnL in the base (see class docstring)
+    inverse: bool = False
     _tick: Decimal = field(init=False, repr=False, compare=False)
     _lot: Decimal = field(init=False, repr=False, compare=False)
     #: derived from ``kind``; a plain attribute because it is read on every fill
@@ -62,7 +75,22 @@ class Instrument:
         object.__setattr__(self, "_price_dp", _decimals(self._tick))
         object.__setattr__(self, "_qty_dp", _decimals(self._lot))
         if not self.settle:
-            object.__setattr__(self, "settle", self.quote)
+            object.__setattr__(self, "settle", self.base if self.inverse else self.quote)
+        if not self.native:
+            own = venue_of(self.symbol) == self.venue
+            object.__setattr__(self, "native", native_of(self.symbol) if own else self.symbol)
+        if self.inverse and self.kind is InstrumentKind.SPOT:
+            raise ValueError(f"{self.symbol}: a spot instrument cannot be inverse")
+
+    @classmethod
+    def of(cls, native: str, venue: str, base: str, quote: str, **kw: Any) -> Instrument:
+        """The instrument ``native`` on ``venue``, with its canonical id as ``symbol``."""
+        return cls(str(InstrumentId.of(native, venue)), base, quote, venue=venue,
+                   native=native, **kw)  # fmt: skip
+
+    @property
+    def id(self) -> InstrumentId:
+        return InstrumentId(self.symbol)
 
     # -- rounding -------------------------------------------------------------------------
     def round_price(self, price: float) -> float:
@@ -112,7 +140,8 @@ class Instrument:
         return plain_decimal((_decimal(amount) / step).to_integral_value(ROUND_DOWN) * step)
 
     def notional(self, qty: float, price: float) -> float:
-        return qty * price * self.contract_value
+        """Value of ``qty`` at ``price`` in the quote currency (inverse: contracts × value)."""
+        return qty * self.contract_value if self.inverse else qty * price * self.contract_value
 
     @property
     def price_precision(self) -> int:

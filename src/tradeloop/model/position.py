@@ -7,9 +7,13 @@ from dataclasses import dataclass
 
 @dataclass(slots=True)
 class Position:
-    """A signed position with average entry price and realised PnL, in quote/settle currency.
+    """A signed position with average entry price and realised PnL, in the settle currency.
 
-    ``multiplier`` is the instrument's contract value. Realised PnL excludes fees; ``fees`` are
+    ``multiplier`` is the instrument's contract value. Linear: PnL = (exit − entry) × qty ×
+    multiplier, in the quote/settle currency. Inverse (``inverse=True``, contracts worth
+    ``multiplier`` units of quote each): PnL = (1/entry − 1/exit) × qty × multiplier, in the
+    base currency, and the average entry is the harmonic mean of the fill prices (the price
+    at which the summed base-currency values balance). Realised PnL excludes fees; ``fees`` are
     tracked separately so reports can show both.
     """
 
@@ -19,6 +23,7 @@ class Position:
     realized_pnl: float = 0.0
     fees: float = 0.0
     multiplier: float = 1.0
+    inverse: bool = False
 
     def apply_fill(self, signed_qty: float, price: float, fee: float = 0.0) -> float:
         """Apply an execution; returns the PnL it realised."""
@@ -27,12 +32,19 @@ class Position:
         realized = 0.0
         if q == 0.0 or (q > 0.0) == (signed_qty > 0.0):
             new_q = q + signed_qty
-            self.avg_price = (self.avg_price * q + price * signed_qty) / new_q
+            if self.inverse:
+                self.avg_price = new_q / (q / self.avg_price + signed_qty / price) if q else price
+            else:
+                self.avg_price = (self.avg_price * q + price * signed_qty) / new_q
             self.qty = new_q
         else:
             closing = min(abs(signed_qty), abs(q))
             direction = 1.0 if q > 0.0 else -1.0
-            realized = (price - self.avg_price) * closing * direction * self.multiplier
+            if self.inverse:
+                realized = (1.0 / self.avg_price - 1.0 / price) * closing * direction
+            else:
+                realized = (price - self.avg_price) * closing * direction
+            realized *= self.multiplier
             new_q = q + signed_qty
             if abs(new_q) < 1e-12:
                 self.qty = 0.0
@@ -46,7 +58,11 @@ class Position:
         return realized
 
     def unrealized(self, mark: float) -> float:
-        return (mark - self.avg_price) * self.qty * self.multiplier if self.qty else 0.0
+        if not self.qty:
+            return 0.0
+        if self.inverse:
+            return (1.0 / self.avg_price - 1.0 / mark) * self.qty * self.multiplier
+        return (mark - self.avg_price) * self.qty * self.multiplier
 
 
 @dataclass(slots=True)
