@@ -126,13 +126,20 @@ def write_csv(path: Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[s
 def read_csv(path: Path, columns: Mapping[str, type]) -> list[dict[str, Any]]:
     """Rows of a table written by this module; columns it lacks read as missing."""
     with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        out = []
-        for i, rec in enumerate(reader, start=2):
-            try:
-                out.append({n: _parse(rec.get(n) or "", t) for n, t in columns.items()})
-            except ValueError as exc:
-                raise ConfigError(f"{path}: line {i}: unreadable ({exc}); start afresh") from None
+        records = list(csv.DictReader(fh))
+    out = []
+    for i, rec in enumerate(records):
+        try:
+            if None in rec.values() or None in rec:  # too few / too many fields
+                raise ValueError("wrong number of fields")
+            out.append({n: _parse(rec.get(n) or "", t) for n, t in columns.items()})
+        except ValueError as exc:
+            if i == len(records) - 1:  # a row cut short when the process was killed
+                log.warning("%s: ignoring an incomplete last row", path)
+                continue
+            raise ConfigError(
+                f"{path}: line {i + 2}: unreadable ({exc}); use --overwrite to start afresh"
+            ) from None
     return out
 
 
