@@ -15,9 +15,12 @@ Reports follow ``venues/base.py``: every Fill precedes the report that counts it
 cumulative ``filled_qty``/``avg_price`` and only make transitions in ``model.order.TRANSITIONS``.
 Ids come from counters, so the same inputs always give the same ids, fills and reports.
 
+Refusals are typed: a REJECTED report carries ``code`` (a :class:`RejectReason`) beside its
+text ``reason``, so front-ends map codes to their venue's errors without parsing text.
 Cancels and amends of unknown or finished orders emit nothing and return False (a REJECTED
-report would be an illegal transition for an order the OMS already holds as FILLED). Amends
-emit no report either (ACCEPTED -> ACCEPTED is not a transition); read ``order()`` instead.
+report would be an illegal transition for an order the OMS already holds as FILLED); why is in
+:attr:`SimExchange.last_refusal`. Amends emit no report either (ACCEPTED -> ACCEPTED is not a
+transition); read ``order()`` instead.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from tradeloop.model import (
     OrderReport,
     OrderStatus,
     Position,
+    RejectReason,
     Side,
     TradeTick,
 )
@@ -51,6 +55,7 @@ from tradeloop.sim.config import SimConfig
 from tradeloop.sim.liquidity import ExternalBook
 from tradeloop.sim.matching import RestingBook
 from tradeloop.sim.records import NOWHERE, PENDING, RESTING, SimOrder
+from tradeloop.sim.rules import Refusal
 
 if TYPE_CHECKING:  # typing only: sim/ sits below venues/ and must not import it at run time
     from tradeloop.venues.base import ExecutionSink
@@ -62,6 +67,7 @@ _TAKER = Liquidity.TAKER
 _MAKER = Liquidity.MAKER
 _INF = math.inf
 _SUBMIT, _CANCEL, _AMEND = 0, 1, 2
+R = RejectReason
 
 
 @dataclass(order=True, slots=True)
@@ -118,6 +124,8 @@ class SimExchange:
         self._seq = 0
         self._slip = self.config.slippage_bps / 1e4
         self._vol_frac = self.config.max_volume_fraction
+        #: why the last ``cancel``/``amend`` returned False (NONE after one that went through)
+        self.last_refusal = R.NONE
 
     # ======================================================================================
     # order entry
@@ -150,7 +158,9 @@ class SimExchange:
                     self._delayed,
                     _Request(ts + self.config.latency_ns, self._seq, _CANCEL, order_id=order_id),
                 )
-            return known
+                self.last_refusal = R.NONE
+                return True
+            return self._refuse(self._not_open(order_id))
         return self._cancel_now(order_id, ts)
 
     def amend(
@@ -170,7 +180,8 @@ class SimExchange:
         """
         if self.config.latency_ns:
             if self._find_open(client_order_id) is None:
-                return False
+                return self._refuse(self._not_open(client_order_id))
+            self.last_refusal = R.NONE
             self._seq += 1
             heapq.heappush(
                 self._delayed,
@@ -344,9 +355,10 @@ class SimExchange:
     def _accept(self, rec: SimOrder, ts: int) -> None:
         rec.ts_updated = ts
         inst = self._inst.get(rec.symbol)
-        reason = self._validate(rec, inst)
-        if reason or inst is None:
-            self._reject(rec, ts, reason or "unknown symbol")
+        refusal = self._validate(rec, inst)
+        if refusal is not None or inst is None:
+            code, reason = refusal or (R.INVALID_INSTRUMENT, "unknown symbol")
+            self._reject(rec, ts, reason, code)
             return
         self._oid += 1
         self._seq += 1
@@ -374,10 +386,11 @@ class SimExchange:
             rec.where = PENDING
             self._pending.setdefault(rec.symbol, []).append(rec)
 
-    def _reject(self, rec: SimOrder, ts: int, reason: str) -> None:
-        log.debug("reject %s: %s", rec.client_order_id, reason)
+    def _reject(self, rec: SimOrder, ts: int, reason: str, code: RejectReason) -> None:
+        log.debug("reject %s: %s (%s)", rec.client_order_id, reason, code.value)
         rec.status = S.REJECTED
         rec.reason = reason
+        rec.code = code
         if rec.client_order_id and rec.client_order_id not in self._orders:
             # Kept for ``order()`` only: a refused order never existed, so its id stays free.
             self._rejected[rec.client_order_id] = rec
@@ -389,35 +402,47 @@ class SimExchange:
                 symbol=rec.symbol,
                 status=S.REJECTED,
                 reason=reason,
+                code=code,
             )
         )
 
-    def _validate(self, rec: SimOrder, inst: Instrument | None) -> str:
-        """Why the venue refuses the order, or "" if it is acceptable."""
+    def _validate(self, rec: SimOrder, inst: Instrument | None) -> Refusal | None:
+        """Why the venue refuses the order, or None if it is acceptable."""
         if not rec.client_order_id:
-            return "missing client_order_id"
+            return R.OTHER, "missing client_order_id"
         if rec.client_order_id in self._orders:
-            return "duplicate client_order_id"
+            return R.DUPLICATE_ID, "duplicate client_order_id"
         if inst is None:
-            return f"unknown symbol {rec.symbol}"
+            return R.INVALID_INSTRUMENT, f"unknown symbol {rec.symbol}"
         problem = rules.order_problem(rec, inst)
-        if problem:
+        if problem is not None:
             return problem
         if rec.reduce_only:
-            reason = self._reduce_only_problem(rec, inst, rec.qty)
-            if reason:
-                return reason
+            problem = self._reduce_only_problem(rec, inst, rec.qty)
+            if problem is not None:
+                return problem
         if rec.tif is POST_ONLY and self._would_cross(rec, inst, rec.price):
-            return "post-only order would cross the book"
+            return R.POST_ONLY_WOULD_TAKE, "post-only order would cross the book"
         asset, need = self._lock_need(rec, inst, rec.qty, rec.price)
         free = self.account.free(asset)
         if need > free + 1e-9 * max(1.0, need):
             what = "margin" if inst.is_derivative else "balance"
-            return f"insufficient {what}: need {need:.8g} {asset}, free {free:.8g}"
-        return ""
+            why = f"insufficient {what}: need {need:.8g} {asset}, free {free:.8g}"
+            return R.INSUFFICIENT_FUNDS, why
+        return None
 
-    def _reduce_only_problem(self, rec: SimOrder, inst: Instrument, qty: float) -> str:
+    def _reduce_only_problem(self, rec: SimOrder, inst: Instrument, qty: float) -> Refusal | None:
         return rules.reduce_only_problem(rec, inst, self.account.position_qty(inst.symbol), qty)
+
+    def _not_open(self, order_id: str) -> RejectReason:
+        """Why ``order_id`` cannot be canceled or amended: never seen, or already finished."""
+        known = order_id in self._orders or order_id in self._by_vid
+        return R.ORDER_CLOSED if known else R.ORDER_NOT_FOUND
+
+    def _refuse(self, code: RejectReason) -> bool:
+        """Record why a cancel/amend was refused; False, for ``return self._refuse(...)``."""
+        self.last_refusal = code
+        return False
 
     def _would_cross(self, rec: SimOrder, inst: Instrument, price: float) -> bool:
         """L2 mode only; in bar mode crossing is judged at the next bar's open."""
@@ -474,7 +499,8 @@ class SimExchange:
         rec = self._find_open(order_id)
         if rec is None:
             log.debug("cancel of unknown or finished order %s ignored", order_id)
-            return False
+            return self._refuse(self._not_open(order_id))
+        self.last_refusal = R.NONE
         self._finish(rec, S.CANCELED, ts, "canceled by user")
         return True
 
@@ -482,24 +508,27 @@ class SimExchange:
         self, order_id: str, new_qty: float | None, new_price: float | None, ts: int
     ) -> bool:
         rec = self._find_open(order_id)
-        if rec is None or rec.order_type is MARKET:
-            return False
+        if rec is None:
+            return self._refuse(self._not_open(order_id))
+        if rec.order_type is MARKET:
+            return self._refuse(R.OTHER)
         inst = self._inst[rec.symbol]
         qty = rec.qty if new_qty is None else float(new_qty)
         price = rec.price if new_price is None else float(new_price)
-        if not (math.isfinite(qty) and math.isfinite(price) and price > 0):
-            return False
-        if qty <= rec.filled_qty + rules.eps(inst) or qty < inst.min_size:
-            return False
+        if not (math.isfinite(price) and price > 0):
+            return self._refuse(R.INVALID_PRICE)
+        if not math.isfinite(qty) or qty <= rec.filled_qty + rules.eps(inst) or qty < inst.min_size:
+            return self._refuse(R.INVALID_SIZE)
+        self.last_refusal = R.NONE
         if qty == rec.qty and price == rec.price:
             return True
         if rec.reduce_only and self._reduce_only_problem(rec, inst, qty - rec.filled_qty):
-            return False
+            return self._refuse(R.REDUCE_ONLY)
         if rec.tif is POST_ONLY and self._would_cross(rec, inst, price):
-            return False
+            return self._refuse(R.POST_ONLY_WOULD_TAKE)
         asset, need = self._lock_need(rec, inst, qty, price)
         if need - rec.lock > self.account.free(asset) + 1e-9 * max(1.0, need):
-            return False
+            return self._refuse(R.INSUFFICIENT_FUNDS)
         self.account.adjust_lock(asset, need - rec.lock)
         rec.lock = need
         keeps_priority = price == rec.price and qty < rec.qty

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from tradeloop.model import Order, OrderStatus, OrderType, Side, TimeInForce
+from tradeloop.model import Order, OrderStatus, OrderType, RejectReason, Side, TimeInForce
 
 NOWHERE, PENDING, RESTING = 0, 1, 2
 
@@ -16,7 +16,7 @@ class SimOrder:
     """One order as the simulated venue sees it.
 
     Public fields are what a venue API exposes (the emulator renders them); the fields after
-    ``reason`` are venue internals (locks, priority, queue position) and may change.
+    ``code`` are venue internals (locks, priority, queue position) and may change.
     ``qty`` stays 0 for quote-sized market buys (``quote_qty`` > 0), as on real venues.
     """
 
@@ -39,6 +39,7 @@ class SimOrder:
     fee: float = 0.0
     fee_ccy: str = ""
     reason: str = ""
+    code: RejectReason = RejectReason.NONE  # typed ``reason`` of a refusal (REJECTED)
     # -- venue internals ------------------------------------------------------------------
     seq: int = 0  # time priority (renewed when an amend loses priority)
     accept_ts: int = 0  # when the venue accepted it (bar mode: first eligible bar start)

@@ -9,8 +9,17 @@ from __future__ import annotations
 import math
 
 from tradeloop.model import Instrument
-from tradeloop.model.enums import BUY, MARKET, POST_ONLY, SELL
+from tradeloop.model.enums import BUY, MARKET, POST_ONLY, SELL, RejectReason
 from tradeloop.sim.records import SimOrder
+
+#: Why the venue refuses something: the typed reason (what front-ends map to venue codes and
+#: the OMS acts on) and a human-readable detail.
+Refusal = tuple[RejectReason, str]
+_SIZE, _PRICE, _REDUCE = (
+    RejectReason.INVALID_SIZE,
+    RejectReason.INVALID_PRICE,
+    RejectReason.REDUCE_ONLY,
+)
 
 
 def eps(inst: Instrument) -> float:
@@ -46,40 +55,42 @@ def floor_fit(inst: Instrument, budget: float, unit: float) -> float:
     return max(q, 0.0)
 
 
-def order_problem(rec: SimOrder, inst: Instrument) -> str:
-    """Why the order's own fields are unacceptable, or "" (no account or market state)."""
+def order_problem(rec: SimOrder, inst: Instrument) -> Refusal | None:
+    """Why the order's own fields are unacceptable, or None (no account or market state)."""
     is_market = rec.order_type is MARKET
     if rec.quote_qty != 0.0:
         if not (rec.quote_qty > 0 and math.isfinite(rec.quote_qty)):
-            return "quote_qty must be > 0"
+            return _SIZE, "quote_qty must be > 0"
         if rec.qty != 0.0:
-            return "give qty or quote_qty, not both"
+            return _SIZE, "give qty or quote_qty, not both"
         if not (is_market and rec.side is BUY and not inst.is_derivative):
-            return "quote_qty is only for spot market buys"
+            return _SIZE, "quote_qty is only for spot market buys"
     else:
         if not (rec.qty > 0 and math.isfinite(rec.qty)):
-            return "qty must be > 0"
+            return _SIZE, "qty must be > 0"
         if rec.qty < inst.min_size:
-            return f"qty {rec.qty:g} below min_size {inst.min_size:g}"
+            return _SIZE, f"qty {rec.qty:g} below min_size {inst.min_size:g}"
     if is_market:
         if rec.tif is POST_ONLY:
-            return "post-only requires a limit order"
+            return RejectReason.OTHER, "post-only requires a limit order"
     elif not (rec.price > 0 and math.isfinite(rec.price)):
-        return "limit price must be > 0"
-    return ""
+        return _PRICE, "limit price must be > 0"
+    return None
 
 
-def reduce_only_problem(rec: SimOrder, inst: Instrument, position_qty: float, qty: float) -> str:
-    """Why a reduce-only order of ``qty`` would not only reduce the position, or ""."""
+def reduce_only_problem(
+    rec: SimOrder, inst: Instrument, position_qty: float, qty: float
+) -> Refusal | None:
+    """Why a reduce-only order of ``qty`` would not only reduce the position, or None."""
     if not inst.is_derivative:
         # Spot holdings are the position: a reduce-only sell is an ordinary sell.
-        return "reduce-only buy would increase a position" if rec.side is BUY else ""
+        return (_REDUCE, "reduce-only buy would increase a position") if rec.side is BUY else None
     closable = -rec.side.sign * position_qty
     if closable <= 0:
-        return "reduce-only order would increase the position"
+        return _REDUCE, "reduce-only order would increase the position"
     if qty > closable + eps(inst):
-        return "reduce-only qty exceeds the position"
-    return ""
+        return _REDUCE, "reduce-only qty exceeds the position"
+    return None
 
 
 def lock_need(

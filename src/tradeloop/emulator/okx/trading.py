@@ -27,6 +27,7 @@ from tradeloop.model import (
     OrderReport,
     OrderStatus,
     OrderType,
+    RejectReason,
     Side,
     TimeInForce,
     TradeTick,
@@ -49,6 +50,20 @@ ORD_TYPES: dict[str, tuple[OrderType, TimeInForce]] = {
     "ioc": (OrderType.LIMIT, TimeInForce.IOC),
     "fok": (OrderType.LIMIT, TimeInForce.FOK),
     "optimal_limit_ioc": (OrderType.MARKET, TimeInForce.IOC),
+}
+
+
+#: The simulator's typed refusal -> OKX ``sCode`` (+ message params); anything else is
+#: ``51000 Parameter order error``. A crossing post-only order is not here: OKX accepts it and
+#: cancels it at once (``cancelSource`` 31).
+_PARAM_ORDER: tuple[str, ...] = ("51000", "", "order")
+REJECT_CODES: dict[RejectReason, tuple[str, ...]] = {
+    RejectReason.INSUFFICIENT_FUNDS: ("51008",),
+    RejectReason.INVALID_SIZE: ("51020",),
+    RejectReason.INVALID_PRICE: ("51000", "", "px"),
+    RejectReason.INVALID_INSTRUMENT: ("51001",),
+    RejectReason.REDUCE_ONLY: ("51169",),
+    RejectReason.DUPLICATE_ID: ("51016",),
 }
 
 
@@ -286,11 +301,11 @@ class OkxTrading:
             self.mgn_mode[inst.symbol] = td
         rec = acct.submit(info, order)
         if rec is None or rec.status is S.REJECTED:
-            reason = rec.reason if rec is not None else "rejected"
-            if "post-only" in reason:  # OKX accepts, then cancels a crossing post-only order
+            code = rec.code if rec is not None else RejectReason.OTHER
+            if code is RejectReason.POST_ONLY_WOULD_TAKE:  # OKX accepts, then cancels it
                 return _item((oid, cl, tag))
             acct.forget(info)
-            raise OrderError(*_reject_code(reason))
+            raise OrderError(*REJECT_CODES.get(code, _PARAM_ORDER))
         return _item((oid, cl, tag))
 
     # -- cancel / amend ------------------------------------------------------------------
@@ -392,7 +407,7 @@ class OkxTrading:
         inst = self.emu.instruments[info.symbol]
         lever = self.lever(inst)
         if rep.status is S.REJECTED:
-            if "post-only" not in rep.reason:
+            if rep.code is not RejectReason.POST_ONLY_WOULD_TAKE:
                 return
             info.extra["cancelSource"] = "31"
         state = render.STATE[rep.status]
@@ -487,16 +502,3 @@ class OkxTrading:
 
     def position_rows(self, arg: dict[str, str]) -> list[dict[str, Any]]:
         return self.views.position_rows(arg)
-
-
-def _reject_code(reason: str) -> tuple[str, ...]:
-    r = reason.lower()
-    if "insufficient" in r:
-        return ("51008",)
-    if "min_size" in r:
-        return ("51020",)
-    if "reduce-only" in r:
-        return ("51169",)
-    if "duplicate" in r:
-        return ("51016",)
-    return ("51000", "", "order")
