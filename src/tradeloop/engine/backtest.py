@@ -34,7 +34,7 @@ from tradeloop.engine.kernel import Kernel
 from tradeloop.engine.oms import ExecConfig
 from tradeloop.engine.risk import RiskConfig
 from tradeloop.engine.strategy import Strategy
-from tradeloop.model import Bar, Fill, Instrument
+from tradeloop.model import Bar, Fill, Instrument, native_of
 from tradeloop.sim.config import SimConfig
 from tradeloop.venues.sim.client import SimExecutionClient
 
@@ -92,10 +92,12 @@ class BacktestResult:
 
 def trades_fingerprint(fills: Sequence[Fill]) -> str:
     """SHA-256 over every fill's time, symbol, side, price, size and fee (exact float reprs):
-    two runs with the same fingerprint traded identically, byte for byte."""
+    two runs with the same fingerprint traded identically, byte for byte. The symbol is the
+    venue's native one, so a run's fingerprint does not depend on which venue id it ran under."""
     h = hashlib.sha256()
     for f in fills:
-        h.update(f"{f.ts},{f.symbol},{f.side.value},{f.price!r},{f.qty!r},{f.fee!r}\n".encode())
+        sym = native_of(f.symbol)
+        h.update(f"{f.ts},{sym},{f.side.value},{f.price!r},{f.qty!r},{f.fee!r}\n".encode())
     return h.hexdigest()
 
 

@@ -25,7 +25,7 @@ from tradeloop.engine.backtest import (
 from tradeloop.engine.loader import build_strategies, strategy_errors
 from tradeloop.engine.oms import ExecAlgo, ExecConfig
 from tradeloop.engine.risk import RiskConfig
-from tradeloop.model import Instrument
+from tradeloop.model import Instrument, native_of, venue_of
 
 DEFAULT_SYNTHETIC_BARS = 100_000
 
@@ -34,7 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("strategy", help="strategy file (a Strategy subclass or create_strategies())")
     p.add_argument("--data", help="OHLCV file (CSV/Parquet/feather/JSON); omit for synthetic")
     p.add_argument(
-        "--symbol", default="BTC-USDT", help="instrument, BASE-QUOTE (default %(default)s)"
+        "--symbol",
+        default="BTC-USDT",
+        help="instrument, BASE-QUOTE or its id BASE-QUOTE.VENUE (default %(default)s on the "
+        "simulated venue SIM)",
     )
     p.add_argument("--cash", type=float, default=10_000.0, help="starting cash in quote currency")
     p.add_argument("--fee", type=float, default=0.001, help="maker and taker fee (0.001 = 0.1%%)")
@@ -106,6 +109,35 @@ def infer_tick(close: np.ndarray) -> float:
     return float(f"1e-{min(max(decimals, 0), 8)}") if decimals else 1.0
 
 
+#: the venue of a backtest instrument given without one
+BACKTEST_VENUE = "SIM"
+
+
+def backtest_instrument(args: argparse.Namespace, bars: BarSeries) -> Instrument:
+    """The instrument of a single-symbol backtest, from ``--symbol``/``--tick``/``--lot``/
+    ``--fee`` (the tick inferred from the data's decimals when not given)."""
+    native, venue = parse_symbol(args.symbol)
+    base, quote = split_symbol(native)
+    return Instrument.of(
+        native,
+        venue,
+        base,
+        quote,
+        tick_size=args.tick or infer_tick(bars.close),
+        lot_size=args.lot,
+        maker_fee=args.fee,
+        taker_fee=args.fee,
+    )
+
+
+def parse_symbol(text: str) -> tuple[str, str]:
+    """``--symbol`` as (native, venue): ``BTC-USDT`` is on the simulated venue, an id such as
+    ``BTC-USDT.OKX`` names its venue."""
+    venue = venue_of(text.strip())
+    native = native_of(text.strip()) if venue else text.strip()
+    return native.upper(), venue or BACKTEST_VENUE
+
+
 def split_symbol(symbol: str) -> tuple[str, str]:
     parts = symbol.upper().replace("/", "-").replace("_", "-").split("-")
     if len(parts) < 2 or not parts[0] or not parts[1]:
@@ -159,21 +191,13 @@ def _progress(enabled: bool | None) -> tuple[Callable[[int, int], None] | None, 
 def run(args: argparse.Namespace) -> int:
     params = parse_params(args.param)
     strategies = build_strategies(args.strategy, params)
-    symbol = args.symbol.upper()
-    base, quote = split_symbol(symbol)
-    bars = load_data(args, symbol)
+    native, _ = parse_symbol(args.symbol)
+    split_symbol(native)  # a bad --symbol is reported before any data is read
+    bars = load_data(args, native)
     if len(bars) < 2:
         raise ConfigError(f"{bars.source}: need at least 2 bars, got {len(bars)}")
-    tick = args.tick or infer_tick(bars.close)
-    instrument = Instrument(
-        symbol,
-        base,
-        quote,
-        tick_size=tick,
-        lot_size=args.lot,
-        maker_fee=args.fee,
-        taker_fee=args.fee,
-    )
+    instrument = backtest_instrument(args, bars)
+    symbol = instrument.symbol
     risk = RiskConfig(
         daily_loss_limit=args.daily_loss_limit,
         max_order_notional=args.max_order_notional,

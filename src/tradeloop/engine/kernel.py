@@ -1,26 +1,37 @@
 """The kernel wires one engine: bus, clock, portfolio, risk, OMS, strategies and the plugs.
 
 Backtest, paper and live build the same ``Kernel``; they differ only in the clock, in what
-calls :meth:`Kernel.on_market_data` (a replay loop or a venue's WebSocket) and in the
-``ExecutionClient`` (the in-process simulated venue or a real/emulated venue over the wire).
+calls :meth:`Kernel.on_market_data` (a replay loop or venues' WebSockets) and in the execution
+clients (the in-process simulated venue, or real/emulated venues over the wire). Several venues
+plug in at once: give one client per venue and orders are routed by their instrument's venue
+(``engine.router``); market data from any number of data clients goes to ``on_market_data``.
+
+Instruments are addressed by id (``BTC-USDT.OKX``); a strategy may also use the bare native
+symbol when only one venue in the run has it. A venue that reports ``reconcile_failed`` (its
+view of our orders may be stale) is halted by the risk engine until :meth:`resume_venue`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from enum import Enum
 from typing import Any
 
-from tradeloop.core.bus import EventBus
+from tradeloop.core.bus import EventBus, Handler
 from tradeloop.core.clock import Clock
+from tradeloop.core.errors import ConfigError
 from tradeloop.core.ids import IdGenerator
+from tradeloop.engine.accounts import Capital
 from tradeloop.engine.oms import OMS, ExecConfig
 from tradeloop.engine.portfolio import Portfolio
 from tradeloop.engine.risk import RiskConfig, RiskEngine
+from tradeloop.engine.router import ExecutionRouter
 from tradeloop.engine.strategy import Strategy
 from tradeloop.model import (
     Bar,
     BookLevels,
+    Event,
     Fill,
     Instrument,
     OrderReport,
@@ -28,12 +39,24 @@ from tradeloop.model import (
     RiskEvent,
     TradeTick,
     TradingState,
+    VenueStatus,
+    native_of,
 )
 from tradeloop.venues.base import ExecutionClient
 
 log = logging.getLogger(__name__)
 
 MarketEvent = Bar | TradeTick | QuoteTick | BookLevels
+
+
+class OnStrategyError(str, Enum):
+    """What a strategy exception does: ``raise`` stops the run (backtests: a bug should not
+    be traded around), ``log`` logs it and carries on, ``stop`` logs it and stops feeding that
+    strategy (its working orders stay; other strategies go on)."""
+
+    RAISE = "raise"
+    LOG = "log"
+    STOP = "stop"
 
 
 def _symbol_filter(
@@ -50,19 +73,29 @@ class Kernel:
     def __init__(
         self,
         instruments: Iterable[Instrument],
-        cash: float,
-        client: ExecutionClient,
+        cash: Capital,
+        client: ExecutionClient | Mapping[str, ExecutionClient],
         clock: Clock,
         risk: RiskConfig = RiskConfig(),
         execution: ExecConfig = ExecConfig(),
         ids: IdGenerator | None = None,
+        *,
+        currency: str | None = None,
+        on_strategy_error: OnStrategyError = OnStrategyError.RAISE,
     ) -> None:
         self.instruments = {i.symbol: i for i in instruments}
         self.clock = clock
         self.bus = EventBus()
-        self.portfolio = Portfolio(self.instruments, cash)
+        self.on_strategy_error = on_strategy_error
+        if on_strategy_error is not OnStrategyError.RAISE:
+            self.bus.on_error = self._handler_failed
+        self._owners: dict[Handler, Strategy] = {}
+        self._names = self._symbol_names()
+        self.portfolio = Portfolio(self.instruments, cash, currency)
         p = self.portfolio
         self.risk = RiskEngine(risk, self.instruments, p.equity, p.position_qty, p.marks.get)
+        if isinstance(client, Mapping):
+            client = ExecutionRouter(client, self.instruments)
         self.oms = OMS(self.bus, clock, client, self.risk, p, self.instruments, execution, ids)
         self.client = client
         self.strategies: list[Strategy] = []
@@ -75,6 +108,31 @@ class Kernel:
         self.bus.subscribe(TradeTick, self._on_trade)
         self.bus.subscribe(QuoteTick, self._on_quote)
         self.bus.subscribe(BookLevels, self._on_book)
+        self.bus.subscribe(VenueStatus, self._on_venue_status)
+
+    # -- identity ------------------------------------------------------------------------
+    def _symbol_names(self) -> dict[str, str]:
+        """Every name a strategy may use for an instrument -> its id: the id itself, and the
+        bare native symbol when exactly one venue in the run has it."""
+        names = {s: s for s in self.instruments}
+        natives: dict[str, list[str]] = {}
+        for s, inst in self.instruments.items():
+            natives.setdefault(inst.native or native_of(s), []).append(s)
+        for native, ids in natives.items():
+            if len(ids) == 1:
+                names.setdefault(native, ids[0])
+        return names
+
+    def symbol_of(self, name: str) -> str:
+        """The instrument id ``name`` stands for (ConfigError when it names none, or several)."""
+        sym = self._names.get(name)
+        if sym is None:
+            if name in {i.native for i in self.instruments.values()}:
+                raise ConfigError(f"{name!r} is traded on several venues here: use its id "
+                                  f"(one of {', '.join(sorted(self.instruments))})")  # fmt: skip
+            known = ", ".join(sorted(self.instruments)) or "none"
+            raise ConfigError(f"unknown instrument {name!r} (this run has: {known})")
+        return sym
 
     # -- strategies ------------------------------------------------------------------------
     def add_strategy(self, strategy: Strategy) -> None:
@@ -97,7 +155,7 @@ class Kernel:
             s.on_stop()
 
     def _subscribe(self, s: Strategy) -> None:
-        wanted = set(s.symbols)
+        wanted = {self.symbol_of(name) for name in s.symbols}
         cls = type(s)
 
         def overridden(name: str) -> bool:
@@ -113,16 +171,16 @@ class Kernel:
                 continue  # don't pay a call per event for a no-op handler
             handler = getattr(s, name)
             if wanted and wanted != set(self.instruments):
-                self.bus.subscribe(ev_type, _symbol_filter(handler, frozenset(wanted)))
-            else:
-                self.bus.subscribe(ev_type, handler)
+                handler = _symbol_filter(handler, frozenset(wanted))
+            self._owners[handler] = s
+            self.bus.subscribe(ev_type, handler)
         if overridden("on_order"):
             self.oms.listeners.orders[s.id] = s.on_order
         if overridden("on_fill"):
             self.oms.listeners.fills[s.id] = s.on_fill
 
     # -- market data entry point -------------------------------------------------------------
-    def on_market_data(self, event: Bar | TradeTick | QuoteTick | BookLevels) -> None:
+    def on_market_data(self, event: Event) -> None:
         self.bus.publish(event)
 
     def _on_bar(self, bar: Bar) -> None:
@@ -147,6 +205,33 @@ class Kernel:
         # Books are deltas: best prices come from the book the data source maintains, which
         # publishes a QuoteTick when the top changes. Only the clock matters here.
         self.risk.on_time(b.ts)
+
+    # -- strategy errors and venue status ----------------------------------------------------
+    def _handler_failed(self, handler: Handler, event: Event, exc: Exception) -> None:
+        owner = self._owners.get(handler)
+        who = f"strategy {owner.id}" if owner is not None else f"handler {handler!r}"
+        what = type(event).__name__
+        log.error("%s failed on %s: %s", who, what, exc, exc_info=exc)
+        if owner is not None and self.on_strategy_error is OnStrategyError.STOP:
+            self.stop_strategy(owner, f"raised {type(exc).__name__} on {what}")
+
+    def stop_strategy(self, strategy: Strategy, reason: str) -> None:
+        """Stop feeding ``strategy`` any event (its working orders and targets stay)."""
+        for ev_type in (Bar, TradeTick, QuoteTick, BookLevels):
+            for h in self.bus.handlers(ev_type):
+                if self._owners.get(h) is strategy:
+                    self.bus.unsubscribe(ev_type, h)
+        self.oms.listeners.orders.pop(strategy.id, None)
+        self.oms.listeners.fills.pop(strategy.id, None)
+        log.error("strategy %s stopped: %s", strategy.id, reason)
+
+    def _on_venue_status(self, ev: VenueStatus) -> None:
+        if ev.status == "reconcile_failed":
+            self.risk.halt_venue(ev.venue, f"{ev.venue} reconcile failed: {ev.detail}", ev.ts)
+
+    def resume_venue(self, venue: str) -> None:
+        """Trade on ``venue`` again after its state was checked (an operator's decision)."""
+        self.risk.resume_venue(venue, self.clock.now())
 
     # -- risk hooks ---------------------------------------------------------------------------
     def _on_breach(self, ts: int, message: str) -> None:

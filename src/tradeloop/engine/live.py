@@ -83,7 +83,7 @@ class _Feed:
                 agg.on_trade(event)
         if isinstance(event, Bar):
             return  # our bars come from the aggregators, closed by our clock
-        self.kernel.on_market_data(event)  # type: ignore[arg-type]
+        self.kernel.on_market_data(event)
 
     def on_bar(self, bar: Bar) -> None:
         self.bars += 1

@@ -8,6 +8,10 @@ trading state:
   opposite side for at most the current size);
 * HALTED — nothing.
 
+Besides the account-wide state, a single venue can be halted (:meth:`halt_venue`): when a
+gateway cannot vouch for its view of our orders (``reconcile_failed``) nothing more is sent
+there until an operator resumes it, while other venues trade on.
+
 The daily loss limit compares equity with its value at the start of the UTC day (so realised and
 unrealised losses both count). On a breach it cancels every working order, switches to REDUCING
 and stays there until the next UTC midnight, when it returns to the state it had before.
@@ -78,6 +82,8 @@ class RiskEngine:
         self._watch_loss = (
             config.daily_loss_limit is not None or config.daily_loss_fraction is not None
         )
+        #: venue -> why it is halted
+        self.halted_venues: dict[str, str] = {}
 
     # -- state ----------------------------------------------------------------------------
     def set_state(self, state: TradingState, reason: str = "", ts: int = 0) -> None:
@@ -85,6 +91,16 @@ class RiskEngine:
             self.state = state
             if self.on_state_change is not None:
                 self.on_state_change(state, reason, ts)
+
+    def halt_venue(self, venue: str, reason: str, ts: int = 0) -> None:
+        if venue not in self.halted_venues:
+            self.halted_venues[venue] = reason
+            if self.on_state_change is not None:
+                self.on_state_change(self.state, f"venue halted: {reason}", ts)
+
+    def resume_venue(self, venue: str, ts: int = 0) -> None:
+        if self.halted_venues.pop(venue, None) is not None and self.on_state_change is not None:
+            self.on_state_change(self.state, f"venue {venue} resumed", ts)
 
     def on_time(self, ts: int) -> None:
         """Roll the UTC day and watch the daily loss. Cheap enough to call on every price."""
@@ -153,6 +169,11 @@ class RiskEngine:
         c = self.config
         if self.state is TradingState.HALTED:
             return _RISK, "trading halted"
+        if self.halted_venues:
+            inst = self.instruments.get(order.symbol)
+            why = self.halted_venues.get(inst.venue) if inst is not None else None
+            if why is not None:
+                return _RISK, f"venue halted ({why})"
         reduces = self._reduces(order)
         if self.state is TradingState.REDUCING and not reduces:
             return _RISK, "trading state REDUCING: only orders that reduce a position are allowed"

@@ -127,7 +127,7 @@ class Strategy:
 
     def position(self, symbol: str) -> float:
         """This strategy's (virtual) position."""
-        p = self.kernel.portfolio.books[self.id].positions.get(symbol)
+        p = self.kernel.portfolio.books[self.id].positions.get(self.kernel.symbol_of(symbol))
         return p.qty if p is not None else 0.0
 
     @property
@@ -135,25 +135,27 @@ class Strategy:
         return self.kernel.portfolio.strategy_equity(self.id)
 
     def price(self, symbol: str) -> float | None:
-        return self.kernel.portfolio.marks.get(symbol)
+        return self.kernel.portfolio.marks.get(self.kernel.symbol_of(symbol))
 
     # -- targets ----------------------------------------------------------------------------
     def target(self, symbol: str, qty: float) -> None:
         """Hold ``qty`` (signed, base units / contracts). Repeating the same target is free."""
-        if self._last_qty.get(symbol) == qty:
+        if self._last_qty.get(symbol) == qty:  # keyed by the name used: no lookup per bar
             return
+        sym = self.kernel.symbol_of(symbol)
         self._last_qty[symbol] = qty
         self._last_pct.pop(symbol, None)
-        self.kernel.portfolio.set_target(self.id, symbol, qty)
+        self.kernel.portfolio.set_target(self.id, sym, qty)
 
     def target_percent(self, symbol: str, fraction: float) -> None:
         """Hold ``fraction`` of this strategy's equity in ``symbol`` (1.0 = all in, -0.5 = half
         short), sized when the fraction changes."""
         if self._last_pct.get(symbol) == fraction:
             return
+        sym = self.kernel.symbol_of(symbol)
         self._last_pct[symbol] = fraction
         self._last_qty.pop(symbol, None)
-        self.kernel.portfolio.set_target_percent(self.id, symbol, fraction)
+        self.kernel.portfolio.set_target_percent(self.id, sym, fraction)
 
     # -- orders ---------------------------------------------------------------------------
     def order(
@@ -168,7 +170,7 @@ class Strategy:
         """Place an order; a ``price`` makes it a limit order. Returns the live Order object."""
         order = Order(
             "",
-            symbol,
+            self.kernel.symbol_of(symbol),
             side,
             qty,
             OrderType.LIMIT if price is not None else OrderType.MARKET,

@@ -24,6 +24,10 @@ def _bad_number(value: Any) -> str | None:
     return None
 
 
+_INF = math.inf
+_LIMIT = OrderType.LIMIT
+
+
 def order_problem(order: Order) -> tuple[RejectReason, str] | None:
     """``(code, reason)`` when the order's size or price cannot be sent; None when they can.
 
@@ -31,6 +35,22 @@ def order_problem(order: Order) -> tuple[RejectReason, str] | None:
     order's ``price`` is finite and > 0 (a market order's price is ignored, but must still not
     be garbage).
     """
+    q, qq, p = order.qty, order.quote_qty, order.price
+    if (  # the common case in one expression (NaN fails every comparison, so falls through)
+        type(q) is float
+        and type(qq) is float
+        and type(p) is float
+        and 0.0 <= q < _INF
+        and 0.0 <= qq < _INF
+        and (q > 0.0 or qq > 0.0)
+        and 0.0 <= p < _INF
+        and (p > 0.0 or order.order_type is not _LIMIT)
+    ):
+        return None
+    return _diagnose(order)
+
+
+def _diagnose(order: Order) -> tuple[RejectReason, str] | None:
     for name in ("qty", "quote_qty"):
         why = _bad_number(getattr(order, name))
         if why is not None:
