@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -99,6 +100,14 @@ class ExecConfig:
 
     algo: ExecAlgo = ExecAlgo.MARKET
     retry: TargetRetryPolicy = TargetRetryPolicy()
+    #: finished orders kept in ``OMS.orders`` (with their fill de-dup keys); the oldest go
+    #: first. ``None`` keeps every order (backtests report them all); a long live run sets a
+    #: bound so memory stays flat.
+    max_finished_orders: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_finished_orders is not None and self.max_finished_orders < 1:
+            raise ValueError("max_finished_orders must be >= 1 (or None to keep all)")
 
 
 @dataclass(slots=True)
@@ -161,6 +170,8 @@ class OMS:
         }
         self._by_target: set[str] = set()  # client ids of target-driven orders
         self._seen_trades: set[tuple[str, str]] = set()
+        self._finished: deque[str] = deque()  # client ids in the order they finished
+        self._trades_of: dict[str, list[str]] = {}  # only kept when pruning is on
         self._best: dict[str, _Best] = {s: _Best() for s in instruments}
         self.listeners = _Listeners()
         self.chasing: set[str] = set()
@@ -209,6 +220,8 @@ class OMS:
         )
         self.bus.publish(report)
         self._notify_order(order)
+        if self.config.max_finished_orders is not None:
+            self._prune(order.client_order_id)
 
     # -- targets ----------------------------------------------------------------------------
     def set_target(self, symbol: str, qty: float, prefer_quote: bool = False) -> None:
@@ -323,6 +336,8 @@ class OMS:
         if key in self._seen_trades:
             return  # a replay after reconnect: already booked
         self._seen_trades.add(key)
+        if self.config.max_finished_orders is not None:
+            self._trades_of.setdefault(fill.client_order_id, []).append(fill.trade_id)
         strategy_id = ""
         if order is not None:
             order.apply_fill(fill.qty, fill.price, fill.fee)
@@ -382,6 +397,8 @@ class OMS:
                 order.code = report.code
         if order.is_terminal:
             self.open_orders.pop(order.client_order_id, None)
+            if self.config.max_finished_orders is not None:
+                self._prune(order.client_order_id)
         self.bus.publish(report)
         self._notify_order(order)
         if order.client_order_id in self._by_target:
@@ -431,6 +448,21 @@ class OMS:
                 self._work(ex)
         if ex.working is None:
             self.chasing.discard(order.symbol)
+
+    def _prune(self, finished_id: str) -> None:
+        """Forget the oldest finished orders beyond ``max_finished_orders``."""
+        keep = self.config.max_finished_orders or 0
+        done = self._finished
+        done.append(finished_id)
+        while len(done) > keep:
+            cid = done.popleft()
+            order = self.orders.get(cid)
+            if order is None or not order.is_terminal:
+                continue
+            del self.orders[cid]
+            self._by_target.discard(cid)
+            for tid in self._trades_of.pop(cid, ()):
+                self._seen_trades.discard((cid, tid))
 
     # -- retries ------------------------------------------------------------------------------
     def _schedule_retry(self, ex: _Execution) -> None:
