@@ -6,8 +6,9 @@ stays consumed until the level changes) and public trades as ``TradeTick``s, whi
 resting orders fill. The front-end keeps its own per-order extras (venue ids, tags, modes) in
 :class:`OrderInfo`; the simulator stays the single source of truth for state, fills and money.
 
-Listeners hear about every report (with the fill that preceded it, if any) and about funding,
-synchronously, in the order the simulator produced them.
+Listeners hear about every report (with the fill that preceded it, if any), about funding and
+about the user's taker fills -- already printed on the market's public tape, as a real venue
+prints them -- synchronously, in the order the simulator produced them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tradeloop.emulator.feed import MarketDriver, now_ms
-from tradeloop.emulator.market import BookChange, SymbolMarket
+from tradeloop.emulator.market import BookChange, PublicTrade, SymbolMarket
 from tradeloop.model import (
     NS_PER_MS,
     BookLevels,
@@ -55,8 +56,9 @@ class OrderInfo:
 OrderListener = Callable[[OrderInfo, SimOrder, OrderReport, list[Fill]], None]
 #: (symbol, amount paid by the account)
 FundingListener = Callable[[str, float], None]
-#: a user's taker fill as a public trade (for the venue's public tape)
-TradeListener = Callable[[TradeTick], None]
+#: a user's taker fill, already recorded as a public trade on its market (for the venue's
+#: ``trades`` channel)
+TradeListener = Callable[[SymbolMarket, PublicTrade], None]
 
 
 class SimAccount:
@@ -69,13 +71,15 @@ class SimAccount:
         driver: MarketDriver,
         leverage: float,
         id_base: int,
+        fee_in_received_ccy: bool = True,
     ) -> None:
         self.instruments = instruments
         self.sim = SimExchange(
             instruments.values(),
             balances,
             sink=self,
-            config=SimConfig(leverage=leverage, fee_in_received_ccy=True),  # as OKX charges
+            # True: a spot buy pays its fee in the base received, as OKX and FTX charge it
+            config=SimConfig(leverage=leverage, fee_in_received_ccy=fee_in_received_ccy),
             on_public_trade=self._on_sim_trade,
         )
         self.infos: dict[str, OrderInfo] = {}
@@ -188,8 +192,18 @@ class SimAccount:
         last = self._last_fill
         if last is None or last.trade_id != tick.trade_id or last.liquidity is not Liquidity.TAKER:
             return
+        m = self.driver.markets.get(tick.symbol)
+        if m is None:
+            return
+        inst = m.instrument
+        trade = m.record_trade(
+            inst.format_price(tick.price),
+            inst.format_qty(tick.qty),
+            tick.side.value,
+            tick.ts // NS_PER_MS,
+        )
         for listener in self.trade_listeners:
-            listener(tick)
+            listener(m, trade)
 
     def on_fill(self, fill: Fill) -> None:
         self._last_fill = fill

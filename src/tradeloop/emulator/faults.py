@@ -328,6 +328,12 @@ class PeriodicFaults:
         return [asyncio.create_task(_every(s, fn)) for s, fn in specs if s > 0]
 
 
+def wrong_checksum(value: int) -> int:
+    """A checksum that differs from ``value`` and stays in 32-bit range (signed or unsigned):
+    what the ``corrupt_checksum`` fault sends instead of the real one."""
+    return value + 1 if value < 0x7FFFFFFF else value - 1
+
+
 async def _every(seconds: float, fn: Callable[[], object]) -> None:
     while True:
         await asyncio.sleep(seconds)

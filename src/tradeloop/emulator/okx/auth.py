@@ -11,17 +11,15 @@ so a client sees the same code a real venue would give for the same mistake.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from tradeloop.emulator.auth import WINDOW_S, parse_number, same, sign_b64, within
 from tradeloop.emulator.okx.errors import OkxError
 
-WINDOW_S = 30.0
 WS_VERIFY_PATH = "/users/self/verify"
+__all__ = ["WINDOW_S", "Credentials", "sign", "verify_rest", "verify_ws_login"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +31,7 @@ class Credentials:
 
 def sign(secret: str, prehash: str) -> str:
     """base64(HMAC-SHA256(secret, prehash)) — OKX's signature for REST and WS login."""
-    mac = hmac.new(secret.encode(), prehash.encode(), hashlib.sha256).digest()
-    return base64.b64encode(mac).decode()
+    return sign_b64(secret, prehash)
 
 
 def parse_iso_ms(ts: str) -> float:
@@ -65,18 +62,17 @@ def verify_rest(
         raise OkxError("50106")
     if not ts:
         raise OkxError("50107")
-    if not hmac.compare_digest(key, creds.api_key):
+    if not same(key, creds.api_key):
         raise OkxError("50111")
-    if not hmac.compare_digest(phrase, creds.passphrase):
+    if not same(phrase, creds.passphrase):
         raise OkxError("50105")
     try:
         t = parse_iso_ms(ts)
     except ValueError:
         raise OkxError("50112") from None
-    if abs(now - t) > WINDOW_S:
+    if not within(now, t):
         raise OkxError("50102")
-    expected = sign(creds.api_secret, ts + method.upper() + request_path + body)
-    if not hmac.compare_digest(sig, expected):
+    if not same(sig, sign(creds.api_secret, ts + method.upper() + request_path + body)):
         raise OkxError("50113")
 
 
@@ -88,15 +84,14 @@ def verify_ws_login(creds: Credentials, arg: Mapping[str, object], now: float) -
     sig = str(arg.get("sign", "") or "")
     if not key or not phrase or not ts or not sig:
         raise OkxError("60009")
-    if not hmac.compare_digest(key, creds.api_key):
+    if not same(key, creds.api_key):
         raise OkxError("60005")
-    if not hmac.compare_digest(phrase, creds.passphrase):
+    if not same(phrase, creds.passphrase):
         raise OkxError("60024")
-    try:
-        t = float(ts)
-    except ValueError:
-        raise OkxError("60004") from None
-    if abs(now - t) > WINDOW_S:
+    t = parse_number(ts)
+    if t is None:
+        raise OkxError("60004")
+    if not within(now, t):
         raise OkxError("60006")
-    if not hmac.compare_digest(sig, sign(creds.api_secret, ts + "GET" + WS_VERIFY_PATH)):
+    if not same(sig, sign(creds.api_secret, ts + "GET" + WS_VERIFY_PATH)):
         raise OkxError("60007")

@@ -1,9 +1,9 @@
-"""WebSocket connections, subscriptions and pushes for the OKX front-end.
+"""OKX's channels on top of the shared connection hub (:mod:`tradeloop.emulator.hub`).
 
-Each connection gets a bounded outbound queue drained by its own writer task, so a slow client
-never stalls the market timer or other clients (a full queue closes it with 4005, OKX's
-"buffer full"). Public payloads are encoded once per (channel, instId) and shared by every
-subscriber; private payloads echo each subscriber's own ``arg``.
+The hub gives every connection its ordered, bounded send queue (a full one closes with 4005,
+OKX's "buffer full"), encodes public payloads once per (channel, instId) and defers pushes
+until the request that caused them has been answered. This module knows what OKX sends:
+private payloads echo each subscriber's own ``arg``.
 
 Books follow OKX's rules: a snapshot (``prevSeqId`` -1) on subscribe, then incremental updates
 chained by ``prevSeqId``/``seqId`` with the signed CRC32 ``checksum`` of the top 25 levels
@@ -16,104 +16,28 @@ interval ends its final state is pushed once with ``confirm`` "1", before the ne
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import secrets
-import time
 import zlib
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-import msgspec
-from aiohttp import web
-
 from tradeloop.book.checksum import okx_checksum
-from tradeloop.emulator.faults import Faults
+from tradeloop.emulator import hub
+from tradeloop.emulator.faults import Faults, wrong_checksum
+from tradeloop.emulator.hub import Conn
 from tradeloop.emulator.market import BookChange, Candle, PublicTrade, SymbolMarket
 from tradeloop.emulator.okx import views
 from tradeloop.emulator.okx.bars import lookup
 
 log = logging.getLogger(__name__)
 
-_enc = msgspec.json.Encoder()
-QUEUE_MAX = 5000
+__all__ = ["Conn", "Hub"]
 BOOK_SNAPSHOT_DEPTH = 400
 CHECKSUM_DEPTH = 25
 #: OKX sends an empty ``books`` update after about a minute without changes.
 BOOK_IDLE_MS = 60_000
 #: Most closed bars pushed at once (after a long stall); older ones are REST's business.
 MAX_CLOSED_PUSH = 100
-
-
-class Conn:
-    """One client WebSocket: its URL kind, login state, subscriptions and send queue."""
-
-    def __init__(self, ws: web.WebSocketResponse, kind: str) -> None:
-        self.ws = ws
-        self.kind = kind  # "public" | "private" | "business"
-        self.conn_id = secrets.token_hex(4)
-        self.logged_in = False
-        #: failed login attempts on this connection (the WS handler closes it past a limit)
-        self.login_failures = 0
-        #: private subscriptions: key -> arg exactly as the client sent it
-        self.private_subs: dict[str, dict[str, str]] = {}
-        self.public_keys: set[tuple[str, str]] = set()
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_MAX)
-        self.closed = False
-        self.last_io = time.monotonic()
-        self._closer: asyncio.Future[Any] | None = None
-        self.writer = asyncio.create_task(self._write(), name=f"okx-ws-{self.conn_id}")
-
-    def touch(self) -> None:
-        self.last_io = time.monotonic()
-
-    def send(self, text: str) -> None:
-        if self.closed:
-            return
-        self.last_io = time.monotonic()
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:
-            log.warning("ws %s: send buffer full, closing", self.conn_id)
-            self.closed = True
-            self._closer = asyncio.ensure_future(self.ws.close(code=4005, message=b"Buffer full"))
-
-    def send_json(self, obj: Any) -> None:
-        self.send(_enc.encode(obj).decode())
-
-    async def _write(self) -> None:
-        while True:
-            text = await self.queue.get()
-            if text is None or self.ws.closed:
-                return
-            try:
-                await self.ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                return
-
-    async def finish(self, code: int, reason: bytes, timeout: float = 2.0) -> None:
-        """Deliver what is already queued (e.g. the error that explains why), then close with
-        ``code`` -- how OKX ends a connection it refuses to serve (4001 after failed logins)."""
-        self.closed = True
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(None)
-        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
-            await asyncio.wait_for(asyncio.shield(self.writer), timeout)
-        with contextlib.suppress(Exception):
-            await self.ws.close(code=code, message=reason)
-
-    async def close(self) -> None:
-        self.closed = True
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(None)
-        self.writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self.writer
-        if self._closer is not None:  # let a server-initiated close finish its handshake
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._closer
 
 
 class BookSeq:
@@ -123,48 +47,31 @@ class BookSeq:
         self.seq = start
 
 
-class Hub:
+class Hub(hub.Hub):
     """All OKX WS connections; the market timer and the account call in here to push."""
+
+    overflow = (4005, b"Buffer full")
+    idle_close = (4004, b"No data received in 30s.")
 
     def __init__(
         self, faults: Faults, seed: int, funding_rate: Callable[[str], float] = lambda symbol: 0.0
     ) -> None:
+        super().__init__()
         self.faults = faults
         self.funding_rate = funding_rate
         self._steps = 0
-        self.conns: set[Conn] = set()
-        self.subs: dict[tuple[str, str], set[Conn]] = defaultdict(set)
         self.seqs: dict[str, BookSeq] = {}
         #: (candle channel, instId) -> start of the bar last pushed as in progress
-        self.candle_open: dict[tuple[str, str], int] = {}
+        self.candle_open: dict[tuple[str, ...], int] = {}
         #: instId -> market time of the last ``books`` message (for idle heartbeats)
         self.book_sent: dict[str, int] = {}
         self._seed = seed
-        self._hold = 0
-        self._held: list[Callable[[], None]] = []
-
-    # -- connection bookkeeping ------------------------------------------------------------
-    def add(self, conn: Conn) -> None:
-        self.conns.add(conn)
-
-    def remove(self, conn: Conn) -> None:
-        self.conns.discard(conn)
-        for key in conn.public_keys:
-            self.subs[key].discard(conn)
-        conn.public_keys.clear()
 
     def subscribe_public(self, conn: Conn, channel: str, inst_id: str) -> None:
-        key = (channel, inst_id)
-        self.subs[key].add(conn)
-        conn.public_keys.add(key)
+        self.subscribe(conn, (channel, inst_id))
 
     def unsubscribe_public(self, conn: Conn, channel: str, inst_id: str) -> bool:
-        key = (channel, inst_id)
-        if key not in conn.public_keys:
-            return False
-        conn.public_keys.discard(key)
-        self.subs[key].discard(conn)
-        return True
+        return self.unsubscribe(conn, (channel, inst_id))
 
     def seq_for(self, symbol: str) -> BookSeq:
         s = self.seqs.get(symbol)
@@ -173,23 +80,6 @@ class Hub:
                 1_000 + (zlib.crc32(f"{symbol}/{self._seed}".encode()) & 0xFFFF)
             )
         return s
-
-    # -- ordering: responses before the pushes they caused -----------------------------------
-    def hold(self) -> None:
-        self._hold += 1
-
-    def release(self) -> None:
-        self._hold -= 1
-        if self._hold == 0:
-            held, self._held = self._held, []
-            for fn in held:
-                fn()
-
-    def defer(self, fn: Callable[[], None]) -> None:
-        if self._hold:
-            self._held.append(fn)
-        else:
-            fn()
 
     # -- public snapshots on subscribe -----------------------------------------------------
     def book_snapshot(self, m: SymbolMarket, now_ms: int) -> dict[str, Any]:
@@ -346,7 +236,7 @@ class Hub:
         checksum = _checksum(top_asks, top_bids)
         if self.faults.take_corrupt_checksum():
             log.info("fault: corrupted books checksum %s seqId %d", sym, bs.seq)
-            checksum = checksum + 1 if checksum < 0x7FFFFFFF else checksum - 1
+            checksum = wrong_checksum(checksum)
         self._broadcast(
             ("books", sym),
             {
@@ -388,13 +278,8 @@ class Hub:
             {"arg": {"channel": "books", "instId": sym}, "action": "update", "data": [item]},
         )
 
-    def _broadcast(self, key: tuple[str, str], msg: dict[str, Any]) -> None:
-        conns = self.subs.get(key)
-        if not conns:
-            return
-        text = _enc.encode(msg).decode()
-        for conn in list(conns):
-            conn.send(text)
+    def _broadcast(self, key: tuple[str, ...], msg: dict[str, Any]) -> None:
+        self.broadcast(key, msg)
 
     # -- private pushes ------------------------------------------------------------------
     def push_private(
@@ -402,33 +287,12 @@ class Hub:
     ) -> None:
         """Send ``data`` on ``channel`` to every logged-in subscriber whose arg ``match``es."""
 
-        def go() -> None:
-            for conn in list(self.conns):
-                if not conn.logged_in:
-                    continue
-                for arg in conn.private_subs.values():
-                    if arg.get("channel") == channel and match(arg):
-                        conn.send_json({"arg": arg, "data": data})
+        def send(conn: Conn) -> None:
+            for arg in conn.private_subs.values():
+                if arg.get("channel") == channel and match(arg):
+                    conn.send_json({"arg": arg, "data": data})
 
-        self.defer(go)
-
-    def close_idle(self, timeout_s: float) -> int:
-        """Close connections with no traffic either way for ``timeout_s`` (OKX: 30 s, close
-        code 4004), so clients that forget to ``ping`` find out here, not in production."""
-        now = time.monotonic()
-        n = 0
-        for conn in list(self.conns):
-            if not conn.closed and now - conn.last_io > timeout_s:
-                conn.closed = True
-                conn._closer = asyncio.ensure_future(
-                    conn.ws.close(code=4004, message=b"No data received in 30s.")
-                )
-                n += 1
-        return n
-
-    async def close_all(self) -> None:
-        for conn in list(self.conns):
-            await conn.close()
+        self.to_logged_in(send)
 
 
 def _candle_msg(

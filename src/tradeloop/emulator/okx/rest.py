@@ -1,14 +1,15 @@
-"""REST plumbing for the OKX front-end: the envelope, error rendering, fault injection and
-authentication, applied uniformly by one middleware so handlers only return ``data``.
-Refusal faults (429/503) answer before the handler runs; lost-reply faults after it ran.
+"""REST for the OKX front-end: the envelope, error rendering and authentication, so handlers
+only return ``data``. Faults, body bounds and the lost-reply fault come from the shared
+:func:`tradeloop.emulator.rest.guard`; :class:`OkxDialect` says how OKX words them (429
+``50011``, 503 ``50001``, 413, ``50002``, 500 ``50026``).
 
 A handler is ``async (emu, ctx) -> list`` where ``ctx`` carries the parsed params; it raises
 :class:`OkxError` for request-level failures. Handlers returning :class:`Reply` choose the
 top-level code themselves (batch endpoints: ``"1"``/``"2"``).
 
 Whatever the request looks like, the answer is an envelope, never a 500 from the plumbing: a
-body over :data:`MAX_BODY` is 413, a body that is not UTF-8 JSON (including one nested past the
-parser's depth or holding an integer too long to convert) is ``50002``.
+body over the cap is 413, a body that is not UTF-8 JSON (including one nested past the parser's
+depth or holding an integer too long to convert) is ``50002``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
-from tradeloop.emulator.faults import LostReplyKind
+from tradeloop.emulator import rest
+from tradeloop.emulator.faults import FailKind
 from tradeloop.emulator.okx.auth import verify_rest
 from tradeloop.emulator.okx.errors import OkxError, message
 
@@ -33,8 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _enc = msgspec.json.Encoder()
-#: Largest request body (aiohttp's default cap, answered as 413 rather than a 500).
-MAX_BODY = 1 << 20
 
 
 @dataclass
@@ -108,63 +108,51 @@ async def _parse(request: web.Request, body: str) -> Ctx:
     return ctx
 
 
+class OkxDialect:
+    """How OKX answers what the shared REST guard decides (see :class:`rest.RestDialect`)."""
+
+    def refused(self, kind: FailKind) -> web.Response:
+        if kind == "429":
+            return respond("50011", message("50011"), [], 429)
+        return respond("50001", message("50001"), [], 503)
+
+    def too_large(self) -> web.Response:
+        return too_large()
+
+    def bad_body(self) -> web.Response:
+        return error_response(OkxError("50002"))
+
+    def crash(self) -> web.Response:
+        return respond("50026", message("50026"), [], 500)
+
+
+DIALECT = OkxDialect()
+
+
 def route(
     emu: OkxEmulator, handler: Handler, private: bool
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Wrap ``handler`` with latency, injected failures, auth and the envelope."""
+    """Wrap ``handler`` with the shared guard (latency, injected failures, bounds), OKX auth
+    and the envelope."""
 
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        await emu.faults.delay()
-        kind = emu.faults.take_failure()
-        if kind == "429":
-            return respond("50011", message("50011"), [], 429)
-        if kind == "5xx":
-            return respond("50001", message("50001"), [], 503)
-        response = await _execute(emu, handler, private, request)
-        lost = emu.faults.take_lost_reply(request.method, request.path)
-        if lost is not None:
-            return lose_reply(request, lost)
-        return response
-
-    return wrapped
-
-
-async def _execute(
-    emu: OkxEmulator, handler: Handler, private: bool, request: web.Request
-) -> web.Response:
-    """Authenticate, parse and run one request; every outcome becomes an OKX envelope."""
-    if (request.content_length or 0) > MAX_BODY:
-        return too_large()
-    try:
-        body = await _body(request)
-        if private:
-            verify_rest(
-                emu.creds, request.headers, request.method, request.raw_path, body, time.time()
+    async def run(request: web.Request, body: str) -> web.StreamResponse:
+        try:
+            if private:
+                verify_rest(
+                    emu.creds, request.headers, request.method, request.raw_path, body, time.time()
+                )
+            ctx = await _parse(request, body)
+            result = await handler(emu, ctx)
+        except OkxError as err:
+            return error_response(err)
+        if isinstance(result, Reply):
+            extra = (
+                {"inTime": str(ctx.in_time_us), "outTime": str(now_us())} if result.trade else None
             )
-        ctx = await _parse(request, body)
-        result = await handler(emu, ctx)
-    except OkxError as err:
-        return error_response(err)
-    except web.HTTPRequestEntityTooLarge:  # a chunked body that outgrew the cap
-        return too_large()
-    except Exception:
-        log.exception("OKX emulator: %s %s failed", request.method, request.path)
-        return respond("50026", message("50026"), [], 500)
-    if isinstance(result, Reply):
-        extra = {"inTime": str(ctx.in_time_us), "outTime": str(now_us())} if result.trade else None
-        return respond(result.code, result.msg, result.data, 200, extra)
-    return respond("0", "", result)
+            return respond(result.code, result.msg, result.data, 200, extra)
+        return respond("0", "", result)
 
-
-async def _body(request: web.Request) -> str:
-    """The body as UTF-8 text (OKX speaks UTF-8 JSON whatever charset a client declares)."""
-    if not request.can_read_body:
-        return ""
-    raw = await request.read()
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise OkxError("50002") from None
+    return rest.guard(emu.faults, DIALECT, run)
 
 
 def too_large() -> web.Response:
@@ -174,18 +162,6 @@ def too_large() -> web.Response:
         status=413,
         content_type="application/json",
     )
-
-
-def lose_reply(request: web.Request, kind: LostReplyKind) -> web.Response:
-    """The request has run; its answer never reaches the client. ``"drop"`` cuts the
-    connection (the client sees it close with no response); ``"5xx"`` answers 504 with a
-    non-OKX body, as a load balancer does when the venue behind it was too slow."""
-    log.info("fault: lost the reply to %s %s (%s)", request.method, request.path, kind)
-    transport = request.transport
-    if kind == "drop" and transport is not None:
-        transport.abort()
-        return web.Response(status=504)  # written to a closed transport: never seen
-    return web.Response(status=504, text="504 Gateway Time-out", content_type="text/html")
 
 
 async def not_found(request: web.Request) -> web.Response:

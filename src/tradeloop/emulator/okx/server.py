@@ -16,24 +16,19 @@ WebSockets live on the same port at ``/ws/v5/public``, ``/ws/v5/private`` and
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from tradeloop.core.log import register_secret
-from tradeloop.emulator.base import EmulatorServer
-from tradeloop.emulator.faults import Faults, PeriodicFaults
-from tradeloop.emulator.feed import MarketDriver
-from tradeloop.emulator.market import MarketParams
 from tradeloop.emulator.okx import rest_public, ws
 from tradeloop.emulator.okx.auth import Credentials
 from tradeloop.emulator.okx.hub import Hub
 from tradeloop.emulator.okx.instruments import inst_id_code, okx_rows, to_instrument
 from tradeloop.emulator.okx.rest import Handler, not_found, route
-from tradeloop.model.instrument import Instrument
+from tradeloop.emulator.replay import Record
+from tradeloop.emulator.venue import VenueConfig, VenueEmulator
 
 log = logging.getLogger(__name__)
 
@@ -41,81 +36,57 @@ DEFAULT_SYMBOLS = ("BTC-USDT", "ETH-USDT", "BTC-USDT-SWAP")
 
 
 @dataclass
-class EmulatorConfig:
-    """Everything the OKX emulator needs; the CLI builds one from flags.
+class EmulatorConfig(VenueConfig):
+    """Everything the OKX emulator needs; the CLI builds one from flags. The shared settings
+    (keys, balances, symbols, market pace, faults, admin token) are :class:`VenueConfig`'s.
 
-    ``tick_interval_ms`` paces the synthetic market (0 = frozen: only :meth:`step` moves it).
     ``funding_interval_s`` is how often funding is settled on swap positions (OKX: 8 h).
     ``instruments_file`` points at a cryptofeed ``OKX.0`` capture for real tick/lot sizes
     (default: looked up beside the repo, else built-in defaults).
     ``replay_file``: an OKX WS capture (cryptofeed format); symbols found in it replay their
     recorded books and trades (looping) instead of the synthetic walk.
-    ``ws_idle_timeout_s`` closes WS connections silent both ways for that long (OKX does at
-    30 s; 0 = never).
-    ``admin_token`` guards ``/__admin/faults``; None = ``$TRADELOOP_EMULATOR_ADMIN_TOKEN`` or a
-    generated one (read it back as ``emu.admin_token``).
+    ``ws_idle_timeout_s``: OKX closes silent connections at 30 s (code 4004).
     ``inst_id_code`` adds OKX's numeric ``instIdCode`` to instruments (ccxt then sends it
     instead of ``instId`` in WS order entry); off by default to keep clients on ``instId``.
     """
 
-    api_key: str = "emulator-key"
-    api_secret: str = field(default="emulator-secret", repr=False)
-    passphrase: str = field(default="emulator-passphrase", repr=False)
     balances: dict[str, float] = field(default_factory=lambda: {"USDT": 100_000.0})
     symbols: list[str] = field(default_factory=lambda: list(DEFAULT_SYMBOLS))
-    seed: int = 1
-    latency_ms: float = 0.0
-    tick_interval_ms: float = 150.0
-    book_levels: int = 60
-    trade_probability: float = 0.5
-    start_prices: dict[str, float] = field(default_factory=dict)
+    passphrase: str = field(default="emulator-passphrase", repr=False)
     instruments_file: str | None = None
-    leverage: float = 3.0
     funding_rate: float = 0.0001
     funding_interval_s: float = 8 * 3600.0
     inst_id_code: bool = False
     private_push_interval_s: float = 5.0
-    ws_idle_timeout_s: float = 0.0
     replay_file: str | None = None
-    periodic_faults: PeriodicFaults = field(default_factory=PeriodicFaults)
-    admin_token: str | None = field(default=None, repr=False)
+
+    def secrets(self) -> list[str]:
+        return [*super().secrets(), self.passphrase]
 
 
-class OkxEmulator(EmulatorServer):
-    """OKX v5 over REST + WS, backed by :class:`MarketDriver` and the simulated account."""
+class OkxEmulator(VenueEmulator):
+    """OKX v5 over REST + WS, backed by the shared market driver and simulated account."""
 
     venue = "okx"
+    config: EmulatorConfig
+    hub: Hub
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
-        self.config = config = config or EmulatorConfig()
-        for secret in (config.api_key, config.api_secret, config.passphrase):
-            register_secret(secret)
-        super().__init__(
-            Faults(latency_ms=config.latency_ms), config.periodic_faults, config.admin_token
-        )
+        config = config or EmulatorConfig()
         self.creds = Credentials(config.api_key, config.api_secret, config.passphrase)
         self.rows = okx_rows(config.symbols, config.instruments_file, config.inst_id_code)
         #: instIdCode -> instId, accepted in order args whether or not instruments show codes
         self.codes: dict[str, str] = {
             str(r.get("instIdCode") or inst_id_code(i)): i for i, r in self.rows.items()
         }
-        self.instruments: dict[str, Instrument] = {
-            k: to_instrument(r) for k, r in self.rows.items()
-        }
-        params = MarketParams(
-            tick_interval_ms=config.tick_interval_ms,
-            levels=config.book_levels,
-            trade_probability=config.trade_probability,
-        )
-        replays = None
+        instruments = {k: to_instrument(r) for k, r in self.rows.items()}
+        replays: dict[str, list[Record]] | None = None
         if config.replay_file:
             from tradeloop.emulator.okx.replay import load_capture
 
-            replays = load_capture(config.replay_file, set(self.instruments))
+            replays = load_capture(config.replay_file, set(instruments))
             log.info("replaying %s from %s", sorted(replays), config.replay_file)
-        self.driver = MarketDriver(
-            self.instruments.values(), config.seed, params, config.start_prices, replays
-        )
+        super().__init__(config, instruments, replays)
         self.hub = Hub(self.faults, config.seed, self.funding_rate)
         self.driver.listeners.append(self.hub.on_step)
         self.trading: Any = None
@@ -131,12 +102,6 @@ class OkxEmulator(EmulatorServer):
         self.trading = OkxTrading(self)
 
     # -- helpers used by routes and the hub ------------------------------------------------
-    def currencies(self) -> set[str]:
-        out = set(self.config.balances)
-        for inst in self.instruments.values():
-            out.update((inst.base, inst.quote, inst.settle))
-        return out
-
     def funding_rate(self, symbol: str) -> float:
         return self.config.funding_rate
 
@@ -145,10 +110,6 @@ class OkxEmulator(EmulatorServer):
 
     def account_rows(self, ccy: str) -> list[Any]:
         return self.trading.account_rows(ccy) if self.trading else []
-
-    def step(self, ts_ms: int | None = None) -> None:
-        """Advance every synthetic market one step now (tests; also what the timer does)."""
-        self.driver.step_all(ts_ms)
 
     # -- server ----------------------------------------------------------------------------
     def setup_routes(self, app: web.Application) -> None:
@@ -162,19 +123,11 @@ class OkxEmulator(EmulatorServer):
         app.router.add_route("*", "/api/v5/{tail:.*}", not_found)
 
     async def on_start(self) -> None:
-        self.driver.start()
-        if self.config.ws_idle_timeout_s > 0:
-            self.spawn(self._idle_sweeper(self.config.ws_idle_timeout_s), "okx-ws-idle")
+        await super().on_start()
         if self.trading is not None:
             self.trading.start()
 
-    async def _idle_sweeper(self, timeout_s: float) -> None:
-        while True:
-            await asyncio.sleep(min(1.0, timeout_s / 4))
-            self.hub.close_idle(timeout_s)
-
     async def on_stop(self) -> None:
-        await self.driver.stop()
         if self.trading is not None:
             await self.trading.stop()
-        await self.hub.close_all()
+        await super().on_stop()

@@ -14,8 +14,9 @@ import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from tradeloop.emulator.account import OrderInfo, SimAccount
+from tradeloop.emulator.account import OrderInfo
 from tradeloop.emulator.feed import now_ms
+from tradeloop.emulator.market import PublicTrade, SymbolMarket
 from tradeloop.emulator.okx import render
 from tradeloop.emulator.okx.account_views import AccountViews
 from tradeloop.emulator.okx.errors import OrderError, message
@@ -30,7 +31,6 @@ from tradeloop.model import (
     RejectReason,
     Side,
     TimeInForce,
-    TradeTick,
 )
 from tradeloop.model.instrument import Instrument
 from tradeloop.sim.records import SimOrder
@@ -94,14 +94,7 @@ class OkxTrading:
 
     def __init__(self, emu: OkxEmulator) -> None:
         self.emu = emu
-        cfg = emu.config
-        self.account = SimAccount(
-            emu.instruments,
-            dict(cfg.balances),
-            emu.driver,
-            cfg.leverage,
-            id_base=2_000_000_000_000_000_000 + cfg.seed * 1_000_000_000,
-        )
+        self.account = emu.new_account(2_000_000_000_000_000_000 + emu.config.seed * 1_000_000_000)
         self.account.order_listeners.append(self._on_order)
         self.account.funding_listeners.append(self._on_funding)
         self.account.trade_listeners.append(self._on_user_trade)
@@ -458,13 +451,13 @@ class OkxTrading:
             self.emu.hub.push_private("orders", match, [row])
 
     def _push_account(self) -> None:
-        if not any(c.logged_in and c.private_subs for c in self.emu.hub.conns):
+        if not self.emu.hub.any_private_listener():
             return
         rows = self.account_rows("")
         self.emu.hub.push_private("account", lambda arg: True, rows)
 
     def _push_position(self, symbol: str) -> None:
-        if not any(c.logged_in and c.private_subs for c in self.emu.hub.conns):
+        if not self.emu.hub.any_private_listener():
             return
         row = self.position_row(symbol, include_flat=True)
         if row is None:
@@ -478,15 +471,7 @@ class OkxTrading:
 
         self.emu.hub.push_private("positions", match, [row])
 
-    def _on_user_trade(self, tick: TradeTick) -> None:
-        m = self.emu.driver.markets[tick.symbol]
-        inst = m.instrument
-        trade = m.record_trade(
-            inst.format_price(tick.price),
-            inst.format_qty(tick.qty),
-            tick.side.value,
-            tick.ts // 1_000_000,
-        )
+    def _on_user_trade(self, m: SymbolMarket, trade: PublicTrade) -> None:
         self.emu.hub.push_trades(m, [trade])
 
     def _on_funding(self, symbol: str, paid: float) -> None:

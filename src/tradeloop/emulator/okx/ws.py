@@ -4,7 +4,8 @@ Protocol as OKX speaks it: text ``ping`` -> ``pong``; ``op`` = ``login`` / ``sub
 ``unsubscribe`` with one ack or error event per arg (``id`` echoed); order entry ops on
 /private (``order``, ``batch-orders``, ``cancel-order``, ``batch-cancel-orders``,
 ``amend-order``, ``batch-amend-orders``) answered in OKX's ``{"id","op","code","msg","data"}``
-shape. Protocol-level ping frames are answered by aiohttp (``autoping``).
+shape. The connection loop (latency fault, guarded dispatch, failed-login close, message cap,
+protocol pings) is the shared :mod:`tradeloop.emulator.ws`; :class:`OkxWs` is OKX's dialect.
 
 Hostile input gets OKX's error answers, bounded (see :mod:`.limits`): binary frames and
 malformed JSON are ``60012``; a subscribe over 64 KB or with too many args is refused as a
@@ -22,8 +23,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSMsgType, web
-
+from tradeloop.emulator import ws
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.okx.auth import verify_ws_login
 from tradeloop.emulator.okx.bars import lookup
@@ -33,7 +33,6 @@ from tradeloop.emulator.okx.limits import (
     MAX_ARG_VALUE,
     MAX_BATCH,
     MAX_ID,
-    MAX_LOGIN_FAILURES,
     MAX_SUBSCRIBE_ARGS,
     MAX_SUBSCRIBE_BYTES,
     clip,
@@ -60,8 +59,6 @@ ORDER_OPS = {
 #: Most error events sent in answer to one subscribe/unsubscribe request; the rest of its
 #: args are not processed once this many failed.
 MAX_FRAME_ERRORS = 8
-#: Largest WS message accepted (aiohttp closes with 1009 "message too big" beyond it).
-MAX_MSG_SIZE = 1 << 20
 #: The arg fields that identify a subscription (duplicates in one request are served once).
 _ARG_KEYS = ("channel", "instType", "instId", "instFamily", "ccy")
 
@@ -70,45 +67,28 @@ def _is_candle(channel: str) -> bool:
     return channel.startswith("candle") and lookup(channel[len("candle") :]) is not None
 
 
-def handler(emu: OkxEmulator, kind: str) -> Any:
-    async def ws_handler(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=True, max_msg_size=MAX_MSG_SIZE)
-        await ws.prepare(request)
-        conn = Conn(ws, kind)
-        emu.hub.add(conn)
-        emu.track(ws)
-        try:
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    conn.touch()
-                    await emu.faults.delay()
-                    _guarded(emu, conn, msg.data)
-                elif msg.type == WSMsgType.BINARY:
-                    conn.touch()
-                    prefix = bytes(msg.data[:MAX_ID]).decode("utf-8", "replace")
-                    _error(conn, "60012", f"Invalid request: {clip(prefix, MAX_ID)}", None)
-                elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
-                    break
-                if conn.login_failures >= MAX_LOGIN_FAILURES:
-                    log.info("ws %s: %d failed logins, closing", conn.conn_id, conn.login_failures)
-                    await conn.finish(4001, b"Login failed.")
-                    break
-        finally:
-            emu.hub.remove(conn)
-            emu.untrack(ws)
-            await conn.close()
-        return ws
+class OkxWs:
+    """OKX's WebSocket dialect for the shared connection loop (:func:`ws.serve`)."""
 
-    return ws_handler
+    login_close = (4001, b"Login failed.")
 
+    def __init__(self, emu: OkxEmulator) -> None:
+        self.emu = emu
 
-def _guarded(emu: OkxEmulator, conn: Conn, text: str) -> None:
-    """Serve one text message; a bug is answered ``50026`` instead of killing the socket."""
-    try:
-        _on_text(emu, conn, text)
-    except Exception:
-        log.exception("ws %s: message failed", conn.conn_id)  # never the text: it may hold keys
+    def on_text(self, conn: Conn, text: str) -> None:
+        _on_text(self.emu, conn, text)
+
+    def on_binary(self, conn: Conn, data: bytes) -> None:
+        prefix = data[:MAX_ID].decode("utf-8", "replace")
+        _error(conn, "60012", f"Invalid request: {clip(prefix, MAX_ID)}", None)
+
+    def on_crash(self, conn: Conn) -> None:
         _error(conn, "50026", message("50026"), None)
+
+
+def handler(emu: OkxEmulator, kind: str) -> Any:
+    """The aiohttp handler for ``/ws/v5/{kind}``."""
+    return ws.handler(emu, emu.hub, OkxWs(emu), kind)
 
 
 def _error(conn: Conn, code: str, msg: str, req_id: str | None) -> None:
