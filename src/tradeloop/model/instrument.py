@@ -143,6 +143,13 @@ class Instrument:
         """Value of ``qty`` at ``price`` in the quote currency (inverse: contracts × value)."""
         return qty * self.contract_value if self.inverse else qty * price * self.contract_value
 
+    def settle_value(self, qty: float, price: float) -> float:
+        """Value of ``qty`` contracts at ``price`` in the settle currency — what margin, fees
+        and funding are computed on (inverse: contracts × value / price, in the base)."""
+        if self.inverse:
+            return qty * self.contract_value / price if price else 0.0
+        return qty * price * self.contract_value
+
     @property
     def price_precision(self) -> int:
         """Decimals of the tick (0.01 -> 2)."""

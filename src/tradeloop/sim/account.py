@@ -131,7 +131,9 @@ class Account:
 
     def positions(self) -> dict[str, Position]:
         return {
-            s: Position(p.symbol, p.qty, p.avg_price, p.realized_pnl, p.fees, p.multiplier)
+            s: Position(
+                p.symbol, p.qty, p.avg_price, p.realized_pnl, p.fees, p.multiplier, p.inverse
+            )
             for s, p in self._positions.items()
         }
 
@@ -141,7 +143,7 @@ class Account:
         """Book one execution into the net position; returns the realised PnL."""
         pos = self._positions.get(inst.symbol)
         if pos is None:
-            pos = Position(inst.symbol, multiplier=inst.contract_value)
+            pos = Position(inst.symbol, multiplier=inst.contract_value, inverse=inst.inverse)
             self._positions[inst.symbol] = pos
             self._pos_asset[inst.symbol] = inst.settle
         realized = pos.apply_fill(qty if side is BUY else -qty, price, fee)
@@ -150,7 +152,7 @@ class Account:
         return realized
 
     def initial_margin(self, inst: Instrument, qty: float, price: float) -> float:
-        return abs(qty) * price * inst.contract_value / self.leverage(inst.symbol)
+        return inst.settle_value(abs(qty), price) / self.leverage(inst.symbol)
 
     def _refresh_position_margin(self, inst: Instrument) -> None:
         pos = self._positions.get(inst.symbol)
@@ -160,9 +162,9 @@ class Account:
 
     def apply_funding(self, inst: Instrument, rate: float, mark_price: float) -> float:
         """Settle one funding payment; returns what the account paid (negative = received).
-        Longs pay positive rates: ``payment = qty * contract_value * mark * rate``."""
+        Longs pay positive rates: ``payment = position value (settle ccy) * rate``."""
         qty = self.position_qty(inst.symbol)
-        payment = qty * inst.contract_value * mark_price * rate
+        payment = inst.settle_value(qty, mark_price) * rate
         if payment:
             self.credit(inst.settle, -payment)
         return payment

@@ -843,7 +843,7 @@ class SimExchange:
             opening = qty - closable
             if opening > rules.eps(inst):
                 lev = self.account.leverage(inst.symbol)
-                per = price * inst.contract_value * (1.0 / lev + max(rate, 0.0))
+                per = inst.settle_value(1.0, price) * (1.0 / lev + max(rate, 0.0))
                 avail = self.account.free(inst.settle) + rec.lock
                 if opening * per > avail * (1 + 1e-12) + 1e-12:
                     fits = min(qty, closable) + rules.floor_fit(inst, avail, per)
@@ -874,7 +874,12 @@ class SimExchange:
         rate = inst.taker_fee if liquidity is _TAKER else inst.maker_fee
         notional = qty * price * inst.contract_value
         fee_in_base = rec.fee_ccy == inst.base and not inst.is_derivative
-        fee = qty * rate if fee_in_base else notional * rate
+        if fee_in_base:
+            fee = qty * rate
+        elif inst.inverse:
+            fee = inst.settle_value(qty, price) * rate
+        else:
+            fee = notional * rate
         quote_fee = 0.0 if fee_in_base else fee
         rem_before = rec.remaining_qty
         budget_before = rec.quote_qty - rec.spent_quote

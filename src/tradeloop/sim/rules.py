@@ -116,7 +116,7 @@ def lock_need(
         closable = max(0.0, -rec.side.sign * position_qty)
         opening = max(rem - closable, 0.0)
         per_unit = 1.0 / leverage + max(inst.taker_fee, 0.0)
-        return inst.settle, opening * price * inst.contract_value * per_unit
+        return inst.settle, inst.settle_value(opening, price) * per_unit
     if rec.side is SELL:
         return inst.base, rem
     if rec.is_quote_sized:
