@@ -83,8 +83,32 @@ async def settle(eng: Engine, final: float) -> None:
     def done() -> bool:
         return abs(position(eng) - final) < min_qty and not oms.open_orders
 
-    await until(done, f"position {final} with no open orders", timeout=90)
+    try:
+        await until(done, f"position {final} with no open orders", timeout=90)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{await describe(eng)}") from None
     await eng.gateway.drain(60)
+
+
+async def describe(eng: Engine) -> str:
+    """The engine's and the venue's view, for a failure message."""
+    oms = eng.kernel.oms
+    ex = oms._execs[SYMBOL]
+    w = ex.working
+    venue_open = await eng.gateway.rest.orders_pending(inst_id=SYMBOL)
+    tracks = {k: (t.status.value, t.placing, t.cancelling) for k, t in eng.gateway._orders.items()
+              if not t.status.is_terminal}  # fmt: skip
+    return "\n".join(
+        [
+            f"position {position(eng)} target {ex.target} blocked {ex.blocked} "
+            f"retries {ex.retries} repricing {ex.repricing}",
+            f"working {w and (w.client_order_id, w.status.value, w.qty, w.reason)}",
+            f"engine open {[(o.client_order_id, o.status.value) for o in oms.open_orders.values()]}",
+            f"venue open {[(r.get('clOrdId'), r.get('state')) for r in venue_open]}",
+            f"gateway live tracks {tracks}",
+            f"gateway tasks {[t.get_name() for t in eng.gateway._tasks]}",
+        ]
+    )
 
 
 @pytest.mark.soak
