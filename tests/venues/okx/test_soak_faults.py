@@ -103,7 +103,7 @@ async def describe(eng: Engine) -> str:
             f"position {position(eng)} target {ex.target} blocked {ex.blocked} "
             f"retries {ex.retries} repricing {ex.repricing}",
             f"working {w and (w.client_order_id, w.status.value, w.qty, w.reason)}",
-            f"engine open {[(o.client_order_id, o.status.value) for o in oms.open_orders.values()]}",
+            f"engine open {[(o.client_order_id, o.status.value) for o in oms.open_orders.values()]}",  # noqa: E501
             f"venue open {[(r.get('clOrdId'), r.get('state')) for r in venue_open]}",
             f"gateway live tracks {tracks}",
             f"gateway tasks {[t.get_name() for t in eng.gateway._tasks]}",
