@@ -3,6 +3,7 @@ a helper that POSTs raw bodies over a real loopback socket."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -24,6 +25,9 @@ class FakeVenue(FmzVenue):
     def __init__(self, label: str, spec: VenueSpec) -> None:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.fail: BaseException | None = None
+        #: when set, ``ticker`` waits for it: a request that stays in flight (BUSY)
+        self.hold: asyncio.Event | None = None
+        self.held = 0  # tickers waiting on ``hold`` right now
         FakeVenue.instances.append(self)
 
     def _rec(self, name: str, *args: Any) -> Reply:
@@ -34,6 +38,12 @@ class FakeVenue(FmzVenue):
         return Reply({"method": name, "args": [str(a) for a in args]}, {"fake": True})
 
     async def ticker(self, symbol: FmzSymbol) -> Reply:
+        if self.hold is not None:
+            self.held += 1
+            try:
+                await self.hold.wait()
+            finally:
+                self.held -= 1
         return self._rec("ticker", symbol)
 
     async def depth(self, symbol: FmzSymbol, limit: int) -> Reply:
@@ -131,8 +141,8 @@ async def call(
     method: str,
     params: Mapping[str, Any] | None = None,
     *,
-    access_key: str = "ak",
-    secret_key: str = "sk,pass",
+    access_key: str = "fake-ak-0001",
+    secret_key: str = "fake-sk-0001,fake-pp-0001",
     headers: Mapping[str, str] | None = None,
 ) -> Any:
     import json

@@ -77,3 +77,61 @@ def test_cli_process_serves_and_stops(tmp_path: Path) -> None:
             proc.stderr.close()
     assert rc in (0, 130)
     assert len(cap.read_text().splitlines()) == 2
+
+
+def _start_cli(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], str, str]:
+    """Start ``tradeloop fmz``; returns the process, its URL and the stderr read so far."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tradeloop.cli", "fmz", "--port", "0",
+         "--venue", "OKX=http://127.0.0.1:9", *args],
+        stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    seen = ""
+    for _ in range(50):
+        line = proc.stderr.readline()
+        seen += line
+        m = re.search(r"listening on (http://\S+)", line)
+        if m:
+            return proc, m.group(1), seen
+    proc.kill()
+    raise AssertionError(f"bridge did not start: {seen}")
+
+
+def _stop_cli(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=20)
+    return rest
+
+
+def _post(url: str, headers: dict[str, str]) -> dict[str, object]:
+    body = json.dumps({"method": "nope", "params": {}}).encode()
+    req = urllib.request.Request(url + "/OKX", data=body, headers=headers)
+    with urllib.request.urlopen(req, timeout=20) as r:
+        return json.loads(r.read())  # type: ignore[no-any-return]
+
+
+def test_token_comes_from_the_environment() -> None:
+    """Secrets on a command line show in ``ps``: the token is read from the environment, and
+    ``--token`` still works but says so. The token never appears in the log."""
+    import os
+
+    token = "env-token-4f1c9a"
+    env = {**os.environ, "TRADELOOP_FMZ_TOKEN": token}
+    proc, url, head = _start_cli([], env)
+    try:
+        assert "unauthorized" in str(_post(url, {})["error"])
+        assert "unsupported method" in str(_post(url, {"X-Fmz-Token": token})["error"])
+    finally:
+        log = head + _stop_cli(proc)
+    assert token not in log and "visible to other users" not in log
+
+    env.pop("TRADELOOP_FMZ_TOKEN")
+    flag_token = "flag-token-77b2e0"
+    proc, url, head = _start_cli(["--token", flag_token], env)
+    try:
+        assert "unsupported method" in str(_post(url, {"X-Fmz-Token": flag_token})["error"])
+    finally:
+        log = head + _stop_cli(proc)
+    assert "visible to other users" in log and "TRADELOOP_FMZ_TOKEN" in log
+    assert flag_token not in log

@@ -9,11 +9,12 @@ Two layers, because a secret reaches a log in two ways:
 
 Both are applied to the *whole* record: the message after ``%`` formatting (so secrets passed as
 ``args`` are caught), the formatted traceback (``exc_info``/``exc_text``: an exception message
-can quote request bytes), ``stack_info`` and string attributes given via ``extra``. Redaction
-runs where the record is created (:func:`install_redaction` wraps the log-record factory), so
-*every* handler sees the clean record — including handlers tradeloop did not install, such as
-pytest's ``caplog`` or a file handler an operator adds. :class:`RedactingFilter` applies the same
-function and can sit on a handler as a second line of defence.
+can quote request bytes) and ``stack_info``. Redaction runs where the record is created
+(:func:`install_redaction` wraps the log-record factory), so *every* handler sees the clean
+record — including handlers tradeloop did not install, such as pytest's ``caplog`` or a file
+handler an operator adds. :class:`RedactingFilter` applies the same function on a handler and
+also covers string attributes given via ``extra`` (``Logger.makeRecord`` attaches those after
+the factory has run, so only a filter can see them).
 
 Redaction is a safety net. Code that handles raw secrets (the FMZ bridge's HTTP parser errors,
 capture files) must still avoid logging them in the first place.

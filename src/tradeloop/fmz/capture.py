@@ -27,6 +27,7 @@ from tradeloop.fmz.redaction import (
     is_sensitive_name,
     redact_value,
     scrub,
+    sensitive_values,
 )
 
 log = logging.getLogger(__name__)
@@ -35,11 +36,13 @@ __all__ = ["REDACTED", "CaptureWriter", "redact_body", "redact_value", "secrets_
 
 
 def secrets_in(value: Any) -> set[str]:
-    """The credential strings of a decoded request body (and their comma-packed parts)."""
+    """The credential strings of a decoded request body (and their comma-packed parts), plus
+    every value under a credential-looking name anywhere in it."""
     if not isinstance(value, dict):
         return set()
     ak, sk = value.get("access_key"), value.get("secret_key")
-    return credential_parts(ak if isinstance(ak, str) else "", sk if isinstance(sk, str) else "")
+    out = credential_parts(ak if isinstance(ak, str) else "", sk if isinstance(sk, str) else "")
+    return out | sensitive_values(value)
 
 
 def redact_body(body: bytes) -> tuple[Any, set[str]]:

@@ -13,9 +13,13 @@ connection is in its request cycle:
 ``BUSY``     request being served (money may move)    -> never evicted, bounded by the handler
 
 When all ``max_connections`` slots are taken, a new connection takes the slot of the connection
-that has spent longest in a non-``BUSY`` state (a slowloris peer is always the oldest there;
-an honest client sends its request within milliseconds of connecting, so it is served long
-before it could become the oldest). Only when every slot is ``BUSY`` is the newcomer refused.
+that has spent longest in a non-``BUSY`` state, provided it has been there at least ``grace``
+seconds. A slowloris peer is always the oldest there; an honest client sends its request within
+milliseconds, so it is ``BUSY`` long before ``grace`` is up. ``grace`` also bounds how fast
+attackers that reconnect at once can churn the slots (``max_connections / grace`` per second),
+so an honest connection waiting behind them in the listen backlog gets its turn soon — and its
+request bytes are already there when it is accepted. If every slot is ``BUSY`` the newcomer is
+refused; if slots are merely young, the accept loop waits until the oldest may be evicted.
 The guard never parses HTTP itself: the web handler reports ``BODY``/``BUSY``/done through
 :meth:`ConnectionGuard.lookup`.
 """
@@ -49,6 +53,8 @@ class Limits:
     header_timeout: float = 10.0
     #: a keep-alive connection may wait this long for its next request
     idle_timeout: float = 60.0
+    #: a connection is never evicted to make room before it has had this long to send a request
+    grace: float = 0.2
 
 
 class GuardedConnection(asyncio.Protocol):
@@ -110,7 +116,7 @@ class ConnectionGuard:
         self._by_transport: dict[asyncio.BaseTransport, GuardedConnection] = {}
         self._idle_event = asyncio.Event()
         self._idle_event.set()
-        self.stats = {"accepted": 0, "refused": 0, "evicted": 0, "timed_out": 0}
+        self.stats = {"accepted": 0, "refused": 0, "evicted": 0, "timed_out": 0, "peak": 0}
         self._log_evicted = RateLimitedLog(log, logging.WARNING)
         self._log_refused = RateLimitedLog(log, logging.WARNING)
         self._log_slow = RateLimitedLog(log, logging.WARNING)
@@ -124,38 +130,56 @@ class ConnectionGuard:
 
     # -- admission ------------------------------------------------------------------------------
     def admit(self) -> GuardedConnection | None:
-        """A protocol for a just-accepted socket, or None: refuse it (every slot is BUSY).
+        """A protocol for a just-accepted socket, or None when there is no slot right now (see
+        :meth:`next_evictable_in` for when there will be).
 
         The slot is reserved here, before the transport exists, so a burst of accepts can never
         overshoot the cap."""
         if len(self) >= self.limits.max_connections and not self.evict_oldest("connection limit"):
-            self.stats["refused"] += 1
-            self._log_refused(
-                "connection limit (%d) reached and every connection is serving a request: "
-                "refusing new connections",
-                self.limits.max_connections,
-            )
             return None
         conn = GuardedConnection(self, self._inner_factory())
         self._waiting[conn] = None
         self.stats["accepted"] += 1
+        self.stats["peak"] = max(self.stats["peak"], len(self))
         return conn
 
+    def refused(self) -> None:
+        self.stats["refused"] += 1
+        self._log_refused(
+            "connection limit (%d) reached and every connection is serving a request: "
+            "refusing new connections",
+            self.limits.max_connections,
+        )
+
     def evict_oldest(self, why: str) -> bool:
-        """Abort the connection longest in a non-BUSY state. False if there is none."""
-        for conn in self._waiting:
-            if conn.transport is None:  # accepted this instant; nothing older is left
-                break
-            self.stats["evicted"] += 1
-            self._log_evicted(
-                "%s: closed the oldest connection that had not sent a request (%s for %s)",
-                why,
-                conn.state.value,
-                _age(conn),
-            )
-            conn.abort()
-            return True
-        return False
+        """Abort the connection longest in a non-BUSY state if it has been there at least
+        ``grace`` seconds. False if there is none."""
+        conn = next(iter(self._waiting), None)
+        if conn is None or conn.transport is None:
+            return False  # nothing, or only a connection accepted this instant
+        age = asyncio.get_running_loop().time() - conn.since
+        if age < self.limits.grace:
+            return False
+        self.stats["evicted"] += 1
+        self._log_evicted(
+            "%s: closed the oldest connection that had not sent a request (%s for %.1fs)",
+            why,
+            conn.state.value,
+            age,
+        )
+        conn.abort()
+        return True
+
+    def next_evictable_in(self) -> float | None:
+        """Seconds until :meth:`evict_oldest` can free a slot; None if every open connection
+        is BUSY (only a finished request will free one)."""
+        conn = next(iter(self._waiting), None)
+        if conn is None:
+            return None
+        if conn.transport is None:
+            return self.limits.grace
+        age = asyncio.get_running_loop().time() - conn.since
+        return max(0.0, self.limits.grace - age)
 
     def discard(self, conn: GuardedConnection) -> None:
         """Forget a connection whose transport could not be created."""
@@ -253,7 +277,3 @@ class ConnectionGuard:
         for conn in conns:
             conn.abort()
         return len(conns)
-
-
-def _age(conn: GuardedConnection) -> str:
-    return f"{asyncio.get_running_loop().time() - conn.since:.1f}s"

@@ -130,6 +130,12 @@ class Listener:
     async def _serve(self, loop: asyncio.AbstractEventLoop, conn: socket.socket) -> None:
         proto = self.guard.admit()
         if proto is None:
+            wait = self.guard.next_evictable_in()
+            if wait is not None:  # slots held by young connections: wait for the oldest
+                await asyncio.sleep(wait)
+                proto = self.guard.admit()
+        if proto is None:
+            self.guard.refused()
             _refuse(conn)
             return
         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from tradeloop.core.log import REDACTED, redact_secrets, register_secret
+from tradeloop.core.log import MIN_SECRET_LEN, REDACTED, redact_secrets, register_secret
 from tradeloop.fmz.protocol import Credentials
 
 #: a name containing one of these is a credential
@@ -64,6 +64,33 @@ def credential_parts(access_key: str, secret_key: str) -> set[str]:
             out.add(rest[: -len(",simulate")])
         out.update(v.split(","))
     return {p.strip() for p in out if p.strip() and p.strip().lower() != "simulate"}
+
+
+def sensitive_values(value: Any, depth: int = 0) -> set[str]:
+    """Every scalar found under a credential-looking name anywhere in a decoded body (e.g. an
+    ``apiKey`` query parameter of ``__api_``). A capture line hides them wherever else they
+    show up, such as a venue reply that echoes the query. They are not registered for log
+    redaction: a remote party must not be able to blank arbitrary words out of the log (in
+    logs, ``apiKey=...`` shapes are masked by :func:`tradeloop.core.log.redact`)."""
+    out: set[str] = set()
+    if depth > _MAX_DEPTH:
+        return out
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if (
+                is_sensitive_name(k)
+                and isinstance(v, str | int | float)
+                and not isinstance(v, bool)
+            ):
+                text = str(v).strip()
+                if len(text) >= MIN_SECRET_LEN:
+                    out.add(text)
+            else:
+                out |= sensitive_values(v, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            out |= sensitive_values(v, depth + 1)
+    return out
 
 
 def register_credentials(creds: Credentials) -> set[str]:

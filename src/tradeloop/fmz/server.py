@@ -31,6 +31,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
 from tradeloop.core.log import install_redaction, register_secret
@@ -40,7 +41,7 @@ from tradeloop.fmz.dispatch import dispatch
 from tradeloop.fmz.listen import Listener, connection_cap
 from tradeloop.fmz.protocol import FmzError, decode_request, encode, err, ok
 from tradeloop.fmz.quietlog import SafeServerLog
-from tradeloop.fmz.redaction import redact_value, register_credentials
+from tradeloop.fmz.redaction import redact_value, register_credentials, sensitive_values
 from tradeloop.fmz.venue import FmzVenue, VenueSpec, create_venue
 
 log = logging.getLogger(__name__)
@@ -248,8 +249,11 @@ class FmzBridge:
             return b"", err(str(exc))
         except TimeoutError:
             return b"", err("request body not received in time")
-        except (ConnectionError, aiohttp.ClientPayloadError) as exc:
+        except ConnectionError as exc:
             raise _PeerGone() from exc
+        except (web.RequestPayloadError, HttpProcessingError, aiohttp.ClientPayloadError) as exc:
+            # bad chunked encoding, short body ...: the exception text quotes request bytes
+            return b"", err(f"malformed request body ({type(exc).__name__})")
         if conn is not None:
             self._guard_enter(conn, State.BUSY)
         label = request.match_info.get("label", "").strip("/").upper()
@@ -261,7 +265,10 @@ class FmzBridge:
             req = decode_request(body)
         except FmzError as exc:
             return body, err(str(exc))
-        secrets = register_credentials(req.creds)  # before anything below can log
+        # before anything below can log. Values under credential-looking param names are
+        # masked wherever the bridge writes params, but not registered process-wide: a peer
+        # must not be able to blank arbitrary words out of the log.
+        secrets = register_credentials(req.creds) | sensitive_values(dict(req.params.raw))
         http_method = request.headers.get("Http-Method", "")
         try:
             async with asyncio.timeout(self.config.request_timeout):
