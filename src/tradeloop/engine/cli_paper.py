@@ -62,7 +62,8 @@ def build_gateway(args: argparse.Namespace) -> ExecutionClient:
 
 def run(args: argparse.Namespace) -> int:
     strategies = build_strategies(args.strategy, parse_params(args.param))
-    symbols = tuple(s.upper() for s in (args.symbol or ["BTC-USDT"]))
+    # ids (BTC-USDT.OKX) or the venue's own symbols, as the venue spells them
+    symbols = tuple(s.strip() for s in (args.symbol or ["BTC-USDT"]))
     config = LiveConfig(
         symbols=symbols,
         cash=args.cash,
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         summary = {
             "venue": args.venue,
             "url": args.url,
-            "symbols": list(symbols),
+            "symbols": list(result.kernel.instruments),
             "bars": result.bars,
             "fills": len(result.fills),
             "orders": len(result.kernel.oms.orders),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -19,7 +19,8 @@ from tradeloop.core.clock import LiveClock
 from tradeloop.core.errors import AuthError, ConfigError, StartupError, VenueError
 from tradeloop.core.ids import IdGenerator
 from tradeloop.data.aggregate import EmptyBarPolicy, TimeBarAggregator
-from tradeloop.engine.kernel import Kernel
+from tradeloop.engine.accounts import Capital
+from tradeloop.engine.kernel import Kernel, OnStrategyError
 from tradeloop.engine.oms import ExecConfig
 from tradeloop.engine.risk import RiskConfig
 from tradeloop.engine.strategy import Strategy
@@ -47,13 +48,17 @@ class LiveConfig:
     the venue's own balance checks still apply on top."""
 
     symbols: tuple[str, ...]
-    cash: float
+    #: one amount in the reporting currency, or amounts per (venue, currency)
+    cash: Capital
     bar_interval: str = "1m"
     empty_bars: EmptyBarPolicy = EmptyBarPolicy.CARRY
     duration_s: float | None = None
     risk: RiskConfig = field(default_factory=RiskConfig)
     execution: ExecConfig = field(default_factory=ExecConfig)
     cancel_on_stop: bool = True
+    #: a strategy exception is logged and the run goes on (live money must not stop because
+    #: one strategy has a bug); ``stop`` also stops feeding that strategy
+    on_strategy_error: OnStrategyError = OnStrategyError.LOG
     #: tries to bring the venue up when it answers "busy" or not at all, and the first wait
     #: between them (doubling); refused credentials are never retried
     start_attempts: int = 3
@@ -111,31 +116,63 @@ async def start_gateway(gateway: Lifecycle, venue: str, attempts: int, backoff_s
             await asyncio.sleep(wait)
 
 
+def resolve_instruments(names: Sequence[str], known: Mapping[str, Instrument]) -> list[Instrument]:
+    """The instruments ``names`` stand for: an id (``BTC-USDT.OKX``), or a bare native symbol
+    that exactly one connected venue has. ConfigError naming what is unknown or ambiguous."""
+    by_native: dict[str, list[Instrument]] = {}
+    for inst in known.values():
+        by_native.setdefault(inst.native, []).append(inst)
+    out: list[Instrument] = []
+    for name in names:
+        found = known.get(name)
+        if found is None:
+            matches = by_native.get(name, [])
+            if len(matches) > 1:
+                ids = ", ".join(sorted(i.symbol for i in matches))
+                raise ConfigError(f"{name!r} is on several venues: use its id ({ids})")
+            if not matches:
+                venues = ", ".join(sorted({i.venue for i in known.values()})) or "none"
+                raise ConfigError(f"unknown symbol {name!r} (venues connected: {venues})")
+            found = matches[0]
+        out.append(found)
+    return out
+
+
 async def run_live(
     strategies: Sequence[Strategy],
-    gateway: ExecutionClient,
+    gateway: ExecutionClient | Sequence[ExecutionClient],
     config: LiveConfig,
     stop: asyncio.Event | None = None,
 ) -> LiveResult:
-    if not (isinstance(gateway, DataClient) and isinstance(gateway, Lifecycle)):
-        raise TypeError(f"{type(gateway).__name__} is not a live gateway (needs data + lifecycle)")
+    """Run ``strategies`` live on one gateway or several (one per venue, one process)."""
+    gateways = list(gateway) if isinstance(gateway, Sequence) else [gateway]
+    for gw in gateways:
+        if not (isinstance(gw, DataClient) and isinstance(gw, Lifecycle)):
+            raise TypeError(f"{type(gw).__name__} is not a live gateway (needs data + lifecycle)")
+    if len({gw.venue for gw in gateways}) != len(gateways):
+        raise ConfigError("one gateway per venue")
     stop = stop or asyncio.Event()
     clock = LiveClock()
-    await start_gateway(gateway, gateway.venue, config.start_attempts, config.start_backoff_s)
+    started: list[Lifecycle] = []
     try:
-        known = gateway.instruments()
-        missing = [s for s in config.symbols if s not in known]
-        if missing:
-            raise ConfigError(f"unknown symbol(s) at {gateway.venue}: {', '.join(missing)}")
-        instruments: list[Instrument] = [known[s] for s in config.symbols]
+        for gw in gateways:
+            assert isinstance(gw, Lifecycle)
+            await start_gateway(gw, gw.venue, config.start_attempts, config.start_backoff_s)
+            started.append(gw)
+        known: dict[str, Instrument] = {}
+        for gw in gateways:
+            known.update(gw.instruments())
+        instruments = resolve_instruments(config.symbols, known)
+        by_venue = {gw.venue: gw for gw in gateways}
         kernel = Kernel(
             instruments,
             config.cash,
-            gateway,
+            by_venue if len(gateways) > 1 else gateways[0],
             clock,
             config.risk,
             config.execution,
             IdGenerator.live(),
+            on_strategy_error=config.on_strategy_error,
         )
         for s in strategies:
             kernel.add_strategy(s)
@@ -148,7 +185,9 @@ async def run_live(
             aggs[inst.symbol] = TimeBarAggregator(
                 inst.symbol, config.bar_interval, feed.on_bar, config.empty_bars
             )
-        gateway.bind_data(feed)
+        for gw in gateways:
+            assert isinstance(gw, DataClient)
+            gw.bind_data(feed)
         interval = next(iter(aggs.values())).interval_ns
         first = (clock.now() // interval + 1) * interval
 
@@ -159,11 +198,13 @@ async def run_live(
         kernel.start()
         clock.set_timer("bars", interval, close_bars, start_ns=first)
         for inst in instruments:
-            await gateway.subscribe(inst.symbol, ("trades", "quotes"))
+            data = by_venue[inst.venue]
+            assert isinstance(data, DataClient)
+            await data.subscribe(inst.symbol, ("trades", "quotes"))
         log.info(
             "live: %s on %s, bars %s",
             ", ".join(s.id for s in strategies),
-            ", ".join(config.symbols),
+            ", ".join(i.symbol for i in instruments),
             config.bar_interval,
         )
         with contextlib.suppress(TimeoutError):
@@ -171,8 +212,10 @@ async def run_live(
         clock.cancel_timer("bars")
         kernel.stop()
         if config.cancel_on_stop and kernel.oms.cancel_all():
-            await gateway.drain(10.0)
+            for life in started:
+                await life.drain(10.0)
             await asyncio.sleep(0.5)  # let the cancel acknowledgements arrive
         return LiveResult(kernel, fills, reports, feed.bars)
     finally:
-        await gateway.stop()
+        for life in started:
+            await life.stop()
