@@ -97,10 +97,10 @@ def redact_secrets(text: str) -> str:
     n = MIN_SECRET_LEN
     if len(text) < n or not _INDEX:
         return text
-    grams = {text[i : i + n] for i in range(len(text) - n + 1)}
+    index = _INDEX
     hits: list[str] = []
-    for g in grams & _INDEX.keys():
-        bucket = _INDEX.get(g)
+    for gram in {text[i : i + n] for i in range(len(text) - n + 1)}:
+        bucket = index.get(gram)
         if bucket:
             hits.extend(s for s in tuple(bucket) if s in text)
     for s in sorted(hits, key=len, reverse=True):
@@ -108,9 +108,17 @@ def redact_secrets(text: str) -> str:
     return text
 
 
+#: every name _FIELD_RE can match contains one of these: lines without any skip the regex
+_FIELD_HINTS = ("secret", "pass", "key", "sign", "authorization")
+
+
 def redact(text: str) -> str:
     """Registered secrets and credential-looking fields masked."""
-    return _FIELD_RE.sub(_mask_field, redact_secrets(text))
+    text = redact_secrets(text)
+    lowered = text.lower()
+    if any(h in lowered for h in _FIELD_HINTS):
+        text = _FIELD_RE.sub(_mask_field, text)
+    return text
 
 
 #: LogRecord attributes that are never user data (everything else that is a str gets redacted)

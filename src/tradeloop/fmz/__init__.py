@@ -2,6 +2,8 @@
 
 Layers, one module each: :mod:`.protocol` (wire format), :mod:`.symbols`, :mod:`.dispatch`
 (methods and aliases), :mod:`.venue` (the adapter contract), :mod:`.venues` (one adapter per
-exchange), :mod:`.server` (aiohttp), :mod:`.capture`, :mod:`.config` and :mod:`.cli`.
-See docs/fmz.md for the request and reply shapes.
+exchange), :mod:`.server` (aiohttp app and lifecycle), :mod:`.listen` (sockets, accept loop),
+:mod:`.conn` (connection cap and deadlines), :mod:`.quietlog` (rate-limited, byte-free logs of
+peer misbehaviour), :mod:`.redaction` and :mod:`.capture` (credentials out of logs and capture
+files), :mod:`.config` and :mod:`.cli`. See docs/fmz.md for the request and reply shapes.
 """

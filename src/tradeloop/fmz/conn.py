@@ -162,7 +162,7 @@ class ConnectionGuard:
             return False
         self.stats["evicted"] += 1
         self._log_evicted(
-            "%s: closed the oldest connection that had not sent a request (%s for %.1fs)",
+            "%s: closed the oldest connection without a request in service (%s for %.1fs)",
             why,
             conn.state.value,
             age,

@@ -89,7 +89,13 @@ class Listener:
                 seen.add((family, addr[0]))
                 if self.sockets and port == 0:  # same port on every address
                     addr = (addr[0], self.sockets[0].getsockname()[1], *addr[2:])
-                self.sockets.append(_bind(family, kind, proto, addr, self.backlog))
+                try:
+                    sock = socket.socket(family, kind, proto)
+                except OSError:  # e.g. no IPv6 on this host: skip, as asyncio does
+                    continue
+                self.sockets.append(_bind(sock, family, addr, self.backlog))
+            if not self.sockets:
+                raise OSError(errno.EADDRNOTAVAIL, f"no usable address for {host!r}")
         except OSError:
             self._close_sockets()
             raise
@@ -132,7 +138,11 @@ class Listener:
         if proto is None:
             wait = self.guard.next_evictable_in()
             if wait is not None:  # slots held by young connections: wait for the oldest
-                await asyncio.sleep(wait)
+                try:
+                    await asyncio.sleep(wait)
+                except asyncio.CancelledError:  # stop() while waiting
+                    conn.close()
+                    raise
                 proto = self.guard.admit()
         if proto is None:
             self.guard.refused()
@@ -169,13 +179,12 @@ class Listener:
 
 
 def _bind(
-    family: int, kind: int, proto: int, addr: tuple[object, ...], backlog: int
+    sock: socket.socket, family: int, addr: tuple[object, ...], backlog: int
 ) -> socket.socket:
-    sock = socket.socket(family, kind, proto)
     try:
-        if hasattr(socket, "SO_REUSEADDR") and family != socket.AF_UNIX:
+        if hasattr(socket, "SO_REUSEADDR"):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+        if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind(addr)
         sock.listen(backlog)
