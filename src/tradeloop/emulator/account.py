@@ -27,7 +27,11 @@ from tradeloop.model import (
     Liquidity,
     Order,
     OrderReport,
+    OrderStatus,
+    OrderType,
+    RejectReason,
     Side,
+    TimeInForce,
     TradeTick,
 )
 from tradeloop.model.instrument import Instrument
@@ -156,6 +160,34 @@ class SimAccount:
     def record(self, info: OrderInfo) -> SimOrder | None:
         return self.sim.order(info.order_id)
 
+    def orders(self, symbol: str = "", open_only: bool = False) -> list[tuple[OrderInfo, SimOrder]]:
+        """Every order placed here (newest first), with its current simulator record."""
+        out = []
+        for oid in sorted(self.infos, key=int, reverse=True):
+            info = self.infos[oid]
+            rec = self.sim.order(oid)
+            if rec is None or (symbol and info.symbol != symbol):
+                continue
+            if not (open_only and rec.status.is_terminal):
+                out.append((info, rec))
+        return out
+
+    def fills(self, symbol: str = "", order_id: str = "") -> list[tuple[OrderInfo, Fill]]:
+        """The account's fills (newest first) with the order each belongs to."""
+        found = [
+            (info, f)
+            for info in self.infos.values()
+            if (not symbol or info.symbol == symbol) and (not order_id or info.order_id == order_id)
+            for f in info.fills
+        ]
+        found.sort(key=lambda x: x[1].ts)  # stable: same-time fills keep their order
+        found.reverse()
+        return found
+
+    def cancel_all(self, symbol: str = "") -> int:
+        """Cancel every working order (of ``symbol``); returns how many were canceled."""
+        return sum(self.cancel(info) for info, _ in self.orders(symbol, open_only=True))
+
     # -- order entry ---------------------------------------------------------------------
     def submit(self, info: OrderInfo, order: Order) -> SimOrder | None:
         """Hand ``order`` (``client_order_id`` = ``info.order_id``) to the simulator; returns
@@ -165,6 +197,51 @@ class SimAccount:
             self.by_client[info.client_id] = info.order_id
         self.sim.submit(order, now_ms() * NS_PER_MS)
         return self.sim.order(info.order_id)
+
+    def place(
+        self,
+        symbol: str,
+        side: Side,
+        qty: float,
+        price: float | None,
+        tif: TimeInForce = TimeInForce.GTC,
+        reduce_only: bool = False,
+        client_id: str = "",
+        extra: dict[str, Any] | None = None,
+        quote_qty: float = 0.0,
+        keep: Callable[[RejectReason], bool] = lambda code: False,
+    ) -> tuple[OrderInfo, SimOrder]:
+        """Enter an order the front-end has validated (``price`` None = market): a new venue
+        id, the front-end's record and the simulator's answer. A refused order (status
+        REJECTED, typed ``code``) is forgotten -- venues keep no record of it and its ids stay
+        free -- unless ``keep(code)`` (a venue that accepts a crossing post-only order and
+        closes it at once)."""
+        t = now_ms()
+        info = OrderInfo(self.new_order_id(), client_id, symbol, t, t, dict(extra or {}))
+        order = Order(
+            client_order_id=info.order_id,
+            symbol=symbol,
+            side=side,
+            qty=qty,
+            order_type=OrderType.MARKET if price is None else OrderType.LIMIT,
+            price=price or 0.0,
+            tif=tif,
+            reduce_only=reduce_only,
+            quote_qty=quote_qty,
+            ts_created=t,
+        )
+        rec = self.submit(info, order)
+        assert rec is not None  # the simulator keeps every submit it answered
+        if rec.status is OrderStatus.REJECTED and not keep(rec.code):
+            self.forget(info)
+        return info, rec
+
+    def working_qty(self, symbol: str) -> tuple[float, float]:
+        """Size still working on (buy, sell) orders of ``symbol``."""
+        out = {Side.BUY: 0.0, Side.SELL: 0.0}
+        for o in self.sim.open_orders(symbol):
+            out[o.side] += o.qty - o.filled_qty
+        return out[Side.BUY], out[Side.SELL]
 
     def forget(self, info: OrderInfo) -> None:
         """Drop a rejected order so its ids may be reused (OKX keeps no record of them)."""

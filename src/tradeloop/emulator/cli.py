@@ -1,9 +1,9 @@
 """``tradeloop emulator <venue> ...``: run a wire-compatible exchange emulator until Ctrl-C.
 
 The flags shared by every venue (bind address, credentials, balances, symbols, seed, market
-pace, faults) live here; each venue module maps them onto its own config through
-:data:`VENUES`. Binds 127.0.0.1 unless told otherwise: the emulator accepts any order from
-anyone who knows the (test) key, so it should not face a network.
+pace, faults) live here; :data:`VENUES` -- the one table of front-ends -- maps them onto each
+venue's config and holds its defaults. Binds 127.0.0.1 unless told otherwise: the emulator
+accepts any order from anyone who knows the (test) key, so it should not face a network.
 
 Secrets come from the environment (:data:`SECRET_ENV`): a flag's value shows in ``ps`` and
 shell history. The flags still work and win over the environment. The admin token guards
@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from tradeloop.core.errors import ConfigError
@@ -47,43 +48,82 @@ def resolve_secrets(args: argparse.Namespace) -> None:
             setattr(args, dest, os.environ.get(env) or default)
 
 
-def _okx_server(args: argparse.Namespace) -> Any:
-    from tradeloop.emulator.okx.server import EmulatorConfig, OkxEmulator
-
+def _common(args: argparse.Namespace) -> dict[str, Any]:
+    """The :class:`~tradeloop.emulator.venue.VenueConfig` fields every front-end takes."""
     resolve_secrets(args)
-    cfg = EmulatorConfig(
-        api_key=args.api_key,
-        api_secret=args.api_secret,
-        passphrase=args.passphrase or "",
-        admin_token=args.admin_token,
-        balances=parse_pairs(args.balance, "--balance"),
-        symbols=[s for s in args.symbols.split(",") if s.strip()],
-        seed=args.seed,
-        latency_ms=args.latency_ms,
-        tick_interval_ms=args.tick_ms,
-        book_levels=args.levels,
-        start_prices=parse_pairs(args.start_price, "--start-price"),
-        instruments_file=args.instruments_file,
-        leverage=args.leverage,
-        inst_id_code=args.inst_id_code,
-        ws_idle_timeout_s=args.ws_idle_timeout,
-        replay_file=args.replay,
-        funding_rate=args.funding_rate,
-        funding_interval_s=args.funding_interval_s,
-        periodic_faults=PeriodicFaults(
+    return {
+        "api_key": args.api_key,
+        "api_secret": args.api_secret,
+        "admin_token": args.admin_token,
+        "balances": parse_pairs(args.balance, "--balance"),
+        "symbols": [s.strip() for s in args.symbols.split(",") if s.strip()],
+        "seed": args.seed,
+        "latency_ms": args.latency_ms,
+        "tick_interval_ms": args.tick_ms,
+        "book_levels": args.levels,
+        "start_prices": parse_pairs(args.start_price, "--start-price"),
+        "leverage": args.leverage,
+        "ws_idle_timeout_s": args.ws_idle_timeout,
+        "periodic_faults": PeriodicFaults(
             drop_ws_every_s=args.drop_ws_every,
             skip_seq_every_s=args.skip_seq_every,
             corrupt_checksum_every_s=args.corrupt_checksum_every,
         ),
+    }
+
+
+def _okx_server(args: argparse.Namespace) -> Any:
+    from tradeloop.emulator.okx.server import EmulatorConfig, OkxEmulator
+
+    cfg = EmulatorConfig(
+        **_common(args),
+        passphrase=args.passphrase or "",
+        instruments_file=args.instruments_file,
+        inst_id_code=args.inst_id_code,
+        replay_file=args.replay,
+        funding_rate=args.funding_rate,
+        funding_interval_s=args.funding_interval_s,
     )
-    try:
-        return OkxEmulator(cfg)
-    except ValueError as exc:  # e.g. an admin token too short to guard anything
-        raise ConfigError(str(exc)) from None
+    return OkxEmulator(cfg)
 
 
-#: venue -> factory building the (not yet started) server from parsed args.
-VENUES: dict[str, Callable[[argparse.Namespace], Any]] = {"okx": _okx_server}
+def _ftx_server(args: argparse.Namespace) -> Any:
+    from tradeloop.emulator.ftx.server import FtxConfig, FtxEmulator
+
+    return FtxEmulator(FtxConfig(**_common(args)))
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    """One venue front-end: how to build it from flags, and its defaults."""
+
+    build: Callable[[argparse.Namespace], Any]
+    symbols: str
+    balances: tuple[str, ...]
+    ws_hint: str  # where its WebSockets live, for the start-up line
+
+    def __call__(self, args: argparse.Namespace) -> Any:
+        """The (not yet started) server; flags left unset take this venue's defaults."""
+        if not getattr(args, "symbols", None):
+            args.symbols = self.symbols
+        if not getattr(args, "balance", None):
+            args.balance = list(self.balances)
+        try:
+            return self.build(args)
+        except ValueError as exc:  # a bad symbol, an admin token too short to guard anything
+            raise ConfigError(str(exc)) from None
+
+
+#: venue -> front-end. Adding a venue here is all the CLI needs.
+VENUES: dict[str, FrontEnd] = {
+    "okx": FrontEnd(
+        _okx_server,
+        "BTC-USDT,ETH-USDT,BTC-USDT-SWAP",
+        ("USDT=100000",),
+        "/ws/v5/{public,private,business}",
+    ),
+    "ftx": FrontEnd(_ftx_server, "BTC-PERP,ETH-PERP,BTC/USD", ("USD=100000",), "/ws/"),
+}
 
 
 def parse_pairs(items: list[str] | None, flag: str) -> dict[str, float]:
@@ -127,10 +167,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--balance",
         action="append",
         metavar="CCY=AMOUNT",
-        help="starting balance, repeatable (default USDT=100000)",
+        help="starting balance, repeatable (default okx USDT=100000, ftx USD=100000)",
     )
     parser.add_argument(
-        "--symbols", default="BTC-USDT,ETH-USDT,BTC-USDT-SWAP", help="comma-separated venue symbols"
+        "--symbols",
+        default=None,
+        help="comma-separated venue symbols (default okx BTC-USDT,ETH-USDT,BTC-USDT-SWAP; "
+        "ftx BTC-PERP,ETH-PERP,BTC/USD)",
     )
     parser.add_argument("--seed", type=int, default=1, help="synthetic market seed")
     parser.add_argument(
@@ -149,26 +192,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--instruments-file",
         default=None,
-        help="cryptofeed OKX.0 capture with real instrument specs",
+        help="(okx) cryptofeed OKX.0 capture with real instrument specs",
     )
     parser.add_argument(
         "--inst-id-code",
         action="store_true",
-        help="include OKX instIdCode in instruments (ccxt then uses it in WS)",
+        help="(okx) include instIdCode in instruments (ccxt then uses it in WS)",
     )
     parser.add_argument("--leverage", type=float, default=3.0, help="default swap leverage")
-    parser.add_argument("--funding-rate", type=float, default=0.0001)
+    parser.add_argument("--funding-rate", type=float, default=0.0001, help="(okx)")
     parser.add_argument(
         "--funding-interval-s",
         type=float,
         default=8 * 3600.0,
-        help="seconds between funding settlements (0 = never)",
+        help="(okx) seconds between funding settlements (0 = never)",
     )
     parser.add_argument(
         "--replay",
         default=None,
         metavar="CAPTURE",
-        help="replay recorded books/trades for the symbols found in this WS capture",
+        help="(okx) replay recorded books/trades for the symbols found in this WS capture",
     )
     parser.add_argument(
         "--ws-idle-timeout",
@@ -235,14 +278,13 @@ def run(args: argparse.Namespace) -> int:
     resolve_secrets(args)
     for dest in SECRET_ENV:
         register_secret(getattr(args, dest))
-    if not args.balance:
-        args.balance = ["USDT=100000"]
-    server = VENUES[args.venue](args)
+    front = VENUES[args.venue]
+    server = front(args)
     try:
         apply_fault_flags(server.faults, args)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    asyncio.run(_serve(server, args.host, args.port))
+    asyncio.run(_serve(server, args.host, args.port, front.ws_hint))
     return 0
 
 
@@ -257,7 +299,7 @@ def apply_fault_flags(faults: Faults, args: argparse.Namespace) -> None:
         faults.lose_replies(args.lose_reply, args.lose_reply_kind, args.lose_reply_target)
 
 
-async def _serve(server: Any, host: str, port: int) -> None:
+async def _serve(server: Any, host: str, port: int, ws_hint: str) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -267,8 +309,8 @@ async def _serve(server: Any, host: str, port: int) -> None:
         url = await server.start(host, port)
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc}") from None
-    ws_url = url.replace("http://", "ws://") + "/ws/v5"
-    log.info("REST %s  WS %s/{public,private,business}  admin %s/__admin/faults", url, ws_url, url)
+    ws_url = url.replace("http://", "ws://") + ws_hint
+    log.info("REST %s  WS %s  admin %s/__admin/faults", url, ws_url, url)
     if server.admin_token_generated:  # on stdout, not the log: the log masks secrets
         print(
             f"admin token (Authorization: Bearer ...; set {ADMIN_TOKEN_ENV} to choose one): "

@@ -47,7 +47,9 @@ class MarketDriver:
             # A swap shares its spot twin's start price so basis stays small.
             spot = inst.symbol.removesuffix("-SWAP")
             px = (
-                start_prices.get(inst.symbol) or start_prices.get(spot) or default_start_price(spot)
+                start_prices.get(inst.symbol)
+                or start_prices.get(spot)
+                or default_start_price(inst.base)
             )
             rng_seed, id_base = seed * 1_000_003 + i, 100_000_000 * (i + 1)
             recorded = (replays or {}).get(inst.symbol)

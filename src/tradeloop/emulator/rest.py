@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from aiohttp import web
@@ -47,6 +48,33 @@ class RestDialect(Protocol):
 
     def crash(self) -> web.Response:
         """A handler raised unexpectedly (an emulator bug; never a plumbing 500)."""
+
+
+@dataclass(frozen=True)
+class TextDialect:
+    """A :class:`RestDialect` for venues whose every error is one shape -- a status and a
+    text -- rendered by ``render`` (FTX: ``{"success": false, "error": text}``)."""
+
+    render: Callable[[int, str], web.Response]
+    rate_limited: str
+    unavailable: str
+    too_large_text: str
+    bad_body_text: str
+    crash_text: str
+
+    def refused(self, kind: FailKind) -> web.Response:
+        if kind == "429":
+            return self.render(429, self.rate_limited)
+        return self.render(503, self.unavailable)
+
+    def too_large(self) -> web.Response:
+        return self.render(413, self.too_large_text)
+
+    def bad_body(self) -> web.Response:
+        return self.render(400, self.bad_body_text)
+
+    def crash(self) -> web.Response:
+        return self.render(500, self.crash_text)
 
 
 def guard(

@@ -1,0 +1,56 @@
+"""The top-N book a client holds, so a front-end can send deltas that keep it exact.
+
+Venues that stream "the top N levels" (FTX 100, Bitfinex 25, BitMEX 25) promise that a client
+applying the updates holds exactly that view: a level entering the top N is sent, a level
+leaving it is sent as deleted -- even when the level itself did not change, only its rank. The
+synthetic ladder is deeper than N when ``--levels`` says so, so "what changed in the market"
+is not the same as "what the client must be told". :class:`BookViews` remembers, per symbol,
+the view last published and turns each market step into exactly the deltas between views.
+Prices are the market's integer ticks and sizes its wire strings (``"0"`` = deleted); the
+venue renders them.
+"""
+
+from __future__ import annotations
+
+from tradeloop.emulator.market import SymbolMarket
+
+Levels = list[tuple[int, str]]
+_View = tuple[dict[int, str], dict[int, str]]
+
+
+class BookViews:
+    """Per-symbol top-``depth`` views as last published (bids best first, asks best first)."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self._views: dict[str, _View] = {}
+
+    def _top(self, m: SymbolMarket) -> _View:
+        return dict(m.sorted_bids()[: self.depth]), dict(m.sorted_asks()[: self.depth])
+
+    def snapshot(self, m: SymbolMarket) -> tuple[Levels, Levels]:
+        """The view a new subscriber starts from (the one the next deltas apply to)."""
+        bids, asks = self._views.setdefault(m.instrument.symbol, self._top(m))
+        return sorted(bids.items(), reverse=True), sorted(asks.items())
+
+    def advance(self, m: SymbolMarket) -> tuple[Levels, Levels] | None:
+        """Move the view to the market's current top and return (bid, ask) deltas, best
+        first; None when nothing a client holds changed."""
+        sym = m.instrument.symbol
+        new = self._top(m)
+        old = self._views.get(sym, new)
+        self._views[sym] = new
+        deltas = []
+        for is_bid, was, now in ((True, old[0], new[0]), (False, old[1], new[1])):
+            changed = [(p, s) for p, s in now.items() if was.get(p) != s]
+            changed += [(p, "0") for p in was.keys() - now.keys()]
+            deltas.append(sorted(changed, reverse=is_bid))
+        return (deltas[0], deltas[1]) if deltas[0] or deltas[1] else None
+
+    def current(self, symbol: str) -> tuple[Levels, Levels]:
+        bids, asks = self._views.get(symbol, ({}, {}))
+        return sorted(bids.items(), reverse=True), sorted(asks.items())
+
+    def drop(self, symbol: str) -> None:
+        """Forget a symbol nobody listens to (the next subscriber starts afresh)."""
+        self._views.pop(symbol, None)

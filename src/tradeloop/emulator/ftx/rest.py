@@ -1,0 +1,195 @@
+"""FTX REST (``/api``): the ``{"success", "result"}`` envelope, FTX's signing, and the routes.
+
+Signing, as FTX documents it: ``FTX-KEY``, ``FTX-TS`` (ms) and ``FTX-SIGN`` = hex
+HMAC-SHA256(secret, ts + METHOD + path_with_query + body), optional URI-encoded
+``FTX-SUBACCOUNT``; more than 30 s off the server clock is refused. Every refusal is FTX's
+``{"success": false, "error": "..."}`` with its HTTP status ("Not logged in..." 401, "Order not
+found" 404, "Too many requests" 429). Faults, bounds and lost replies come from the shared
+:func:`tradeloop.emulator.rest.guard`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+import msgspec
+from aiohttp import web
+
+from tradeloop.emulator import rest
+from tradeloop.emulator.auth import parse_number, same, sign_hex, within
+from tradeloop.emulator.feed import now_ms
+from tradeloop.emulator.ftx import markets as mk
+from tradeloop.emulator.limits import clip
+from tradeloop.emulator.market import SECOND_MS, SymbolMarket
+
+if TYPE_CHECKING:
+    from tradeloop.emulator.ftx.server import FtxEmulator
+
+_enc = msgspec.json.Encoder()
+#: resolutions (seconds) FTX serves besides any multiple of a day
+RESOLUTIONS = (15, 60, 300, 900, 3600, 14400)
+
+
+class FtxError(Exception):
+    """Becomes ``{"success": false, "error": msg}`` with ``status``."""
+
+    def __init__(self, msg: str, status: int = 400) -> None:
+        super().__init__(msg)
+        self.msg, self.status = msg, status
+
+
+@dataclass
+class Req:
+    """One parsed request: path params, query and (for POST/DELETE) the JSON object body."""
+
+    match: Mapping[str, str]
+    query: Mapping[str, str]
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+#: Handlers are synchronous: the simulator answers at once, and nothing here waits.
+Handler = Callable[["FtxEmulator", Req], Any]
+
+
+def answer(payload: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(body=_enc.encode(payload), status=status, content_type="application/json")
+
+
+def failure(status: int, msg: str) -> web.Response:
+    return answer({"success": False, "error": msg}, status)
+
+
+#: How FTX words what the shared guard decides: 429, 503, 413, bad body, internal error.
+DIALECT = rest.TextDialect(
+    failure,
+    "Too many requests",
+    "Please retry request",
+    "Request Entity Too Large",
+    "Invalid JSON",
+    "An unexpected error occurred, please try again later.",
+)
+
+
+def verify(emu: FtxEmulator, request: web.Request, body: str, now_s: float) -> None:
+    """Raise FTX's 401 unless ``request`` is signed with the emulator's key."""
+    h = request.headers
+    key, ts, sig = h.get("FTX-KEY", ""), h.get("FTX-TS", ""), h.get("FTX-SIGN", "")
+    if not (key and ts and sig):
+        raise FtxError("Not logged in", 401)
+    if not same(key, emu.config.api_key):
+        raise FtxError("Not logged in: Invalid API key", 401)
+    t = parse_number(ts)
+    if t is None or not within(now_s, t / 1000):
+        raise FtxError("Not logged in: Timestamp too far from current time", 401)
+    expected = sign_hex(emu.config.api_secret, ts + request.method + request.raw_path + body)
+    if not same(sig, expected):
+        raise FtxError("Not logged in: Invalid signature", 401)
+    sub = unquote(h.get("FTX-SUBACCOUNT", ""))
+    if sub and sub not in emu.config.subaccounts:
+        raise FtxError("Not logged in: No such subaccount", 401)
+
+
+def route(
+    emu: FtxEmulator, handler: Handler, private: bool
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def run(request: web.Request, body: str) -> web.StreamResponse:
+        try:
+            if private:
+                verify(emu, request, body, time.time())
+            doc: Any = {}
+            if body.strip() and request.method in ("POST", "DELETE"):
+                try:
+                    doc = json.loads(body)
+                except (ValueError, RecursionError):
+                    raise FtxError("Invalid JSON") from None
+                if not isinstance(doc, dict):
+                    raise FtxError("Invalid JSON")
+            result = handler(emu, Req(request.match_info, request.query, doc))
+        except FtxError as err:
+            return failure(err.status, err.msg)
+        return answer({"success": True, "result": result})
+
+    return rest.guard(emu.faults, DIALECT, run)
+
+
+async def not_found(request: web.Request) -> web.Response:
+    return failure(404, "Not Found")
+
+
+# -- parameters ---------------------------------------------------------------------------
+def market_of(emu: FtxEmulator, name: Any) -> SymbolMarket:
+    m = emu.driver.markets.get(name) if isinstance(name, str) else None
+    if m is None:
+        raise FtxError(f"No such market: {clip(name, 64)}", 404)
+    return m
+
+
+def int_arg(q: Mapping[str, str], key: str, default: int, lo: int, hi: int) -> int:
+    raw = q.get(key, "")
+    if raw == "":
+        return default
+    v = parse_number(raw)
+    if v is None or v < lo or v != int(v):
+        raise FtxError(f"Invalid parameter {key}")
+    return min(int(v), hi)
+
+
+def time_range(q: Mapping[str, str]) -> tuple[float, float]:
+    """``start_time`` / ``end_time`` (Unix seconds) as ms; unbounded when absent."""
+    bounds = []
+    for key, default in (("start_time", 0.0), ("end_time", float("inf"))):
+        raw = q.get(key, "")
+        v = parse_number(raw) if raw else default
+        if v is None:
+            raise FtxError(f"Invalid parameter {key}")
+        bounds.append(v * 1000)
+    return bounds[0], bounds[1]
+
+
+# -- public endpoints -----------------------------------------------------------------------
+def markets(emu: FtxEmulator, req: Req) -> Any:
+    t = now_ms()
+    return [mk.market_row(m, t) for m in emu.driver.markets.values()]
+
+
+def market(emu: FtxEmulator, req: Req) -> Any:
+    return mk.market_row(market_of(emu, req.match["name"]), now_ms())
+
+
+def orderbook(emu: FtxEmulator, req: Req) -> Any:
+    m = market_of(emu, req.match["name"])
+    bids, asks = mk.levels(m, int_arg(req.query, "depth", 20, 1, 100))
+    return {"bids": bids, "asks": asks}
+
+
+def trades(emu: FtxEmulator, req: Req) -> Any:
+    m = market_of(emu, req.match["name"])
+    limit = int_arg(req.query, "limit", 20, 1, 5000)
+    start, end = time_range(req.query)
+    rows = [mk.trade(t) for t in reversed(m.trades) if start <= t.ts <= end]
+    return rows[:limit]
+
+
+def candles(emu: FtxEmulator, req: Req) -> Any:
+    m = market_of(emu, req.match["name"])
+    res = int_arg(req.query, "resolution", 0, 0, 30 * 86_400)
+    if res not in RESOLUTIONS and (res == 0 or res % 86_400):
+        raise FtxError("Invalid parameter resolution")
+    limit = int_arg(req.query, "limit", 1500, 1, 5000)
+    start, end = time_range(req.query)
+    rows = [c for c in m.aggregate(res * SECOND_MS) if start <= c.start <= end]
+    return [mk.candle(m, c) for c in rows[-limit:]]
+
+
+PUBLIC: list[tuple[str, str, Handler, bool]] = [
+    ("GET", "/api/markets", markets, False),
+    ("GET", "/api/markets/{name:.+}/orderbook", orderbook, False),
+    ("GET", "/api/markets/{name:.+}/trades", trades, False),
+    ("GET", "/api/markets/{name:.+}/candles", candles, False),
+    ("GET", "/api/markets/{name:.+}", market, False),
+]

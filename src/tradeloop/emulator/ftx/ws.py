@@ -1,0 +1,206 @@
+"""FTX WebSocket (``/ws/``): channels, login and the orderbook checksum.
+
+Requests are ``{"op": ...}``: ``ping`` -> ``{"type": "pong"}``; ``login`` with
+``args = {key, time (ms), sign = hex HMAC-SHA256(secret, f"{time}websocket_login"),
+subaccount?}`` (FTX sends nothing on success; a second login, or a bad one, is an error);
+``subscribe`` / ``unsubscribe`` to ``ticker``, ``trades``, ``orderbook`` (with ``market``) or,
+once logged in, ``fills`` / ``orders``. Errors are ``{"type": "error", "code": 400, "msg"}``.
+
+``orderbook`` sends a ``partial`` of the top 100 levels per side, then ``update``s that keep a
+client's copy equal to that top-100 view (levels entering it are added, levels leaving it are
+sent with size 0), each with FTX's checksum: the unsigned CRC32 of
+``bid1_px:bid1_sz:ask1_px:ask1_sz:bid2_px:...`` over the top 100 levels, numbers written as
+Python writes floats (``60012.0``, ``1e-05``), a side that runs out simply left out.
+The connection loop itself (latency, guarded dispatch, login throttle) is the shared
+:mod:`tradeloop.emulator.ws`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import zlib
+from itertools import zip_longest
+from typing import TYPE_CHECKING, Any
+
+from tradeloop.emulator import hub
+from tradeloop.emulator.auth import same, sign_hex, within
+from tradeloop.emulator.bookview import BookViews, Levels
+from tradeloop.emulator.faults import wrong_checksum
+from tradeloop.emulator.feed import now_ms
+from tradeloop.emulator.ftx import markets as mk
+from tradeloop.emulator.hub import Conn
+from tradeloop.emulator.limits import clip
+from tradeloop.emulator.market import BookChange, PublicTrade, SymbolMarket
+
+if TYPE_CHECKING:
+    from tradeloop.emulator.ftx.server import FtxEmulator
+
+log = logging.getLogger(__name__)
+
+DEPTH = 100
+PUBLIC = ("ticker", "trades", "orderbook")
+PRIVATE = ("fills", "orders")
+Book = list[list[float]]
+
+
+def checksum(bids: Book, asks: Book) -> int:
+    """FTX's orderbook checksum of best-first ``[price, size]`` lists (see the docstring)."""
+    parts: list[str] = []
+    for bid, ask in zip_longest(bids[:DEPTH], asks[:DEPTH]):
+        for level in (bid, ask):
+            if level is not None:
+                parts += (repr(float(level[0])), repr(float(level[1])))
+    return zlib.crc32(":".join(parts).encode()) & 0xFFFFFFFF
+
+
+def _floats(m: SymbolMarket, levels: Levels) -> Book:
+    return [[float(m.px(p)), float(s)] for p, s in levels]
+
+
+class FtxHub(hub.Hub):
+    """FTX's channels on the shared hub; ``books`` holds the top 100 each client holds."""
+
+    def __init__(self, emu: FtxEmulator) -> None:
+        super().__init__()
+        self.emu = emu
+        self.books = BookViews(DEPTH)
+
+    def message(self, channel: str, sym: str, data: Any, kind: str = "update") -> dict[str, Any]:
+        return {"channel": channel, "market": sym, "type": kind, "data": data}
+
+    def partial(self, m: SymbolMarket) -> dict[str, Any]:
+        bids, asks = (_floats(m, side) for side in self.books.snapshot(m))
+        data = {"time": now_ms() / 1000, "checksum": checksum(bids, asks), "bids": bids}
+        data.update(asks=asks, action="partial")
+        return self.message("orderbook", m.instrument.symbol, data, "partial")
+
+    def on_step(self, m: SymbolMarket, change: BookChange) -> None:
+        sym = m.instrument.symbol
+        if self.listening(("orderbook", sym)):
+            self._book_update(m, change.ts)
+        else:
+            self.books.drop(sym)
+        if self.listening(("ticker", sym)):
+            self.broadcast(("ticker", sym), self.message("ticker", sym, mk.ticker(m, change.ts)))
+        if change.trades:
+            self.push_trades(m, change.trades)
+
+    def _book_update(self, m: SymbolMarket, ts_ms: int) -> None:
+        sym = m.instrument.symbol
+        deltas = self.books.advance(m)
+        if deltas is None:
+            return
+        if self.emu.faults.take_skip_seq():
+            log.info("fault: dropped orderbook update %s", sym)
+            return
+        value = checksum(*(_floats(m, side) for side in self.books.current(sym)))
+        if self.emu.faults.take_corrupt_checksum():
+            log.info("fault: corrupted orderbook checksum %s", sym)
+            value = wrong_checksum(value)
+        bids, asks = (_floats(m, side) for side in deltas)
+        data = {"time": ts_ms / 1000, "checksum": value, "bids": bids, "asks": asks}
+        data["action"] = "update"
+        self.broadcast(("orderbook", sym), self.message("orderbook", sym, data))
+
+    def push_trades(self, m: SymbolMarket, trades: list[PublicTrade]) -> None:
+        key = ("trades", m.instrument.symbol)
+        if self.listening(key):
+            msg = self.message("trades", m.instrument.symbol, [mk.trade(t) for t in trades])
+            self.defer(lambda: self.broadcast(key, msg))
+
+    def push_private(self, channel: str, data: dict[str, Any]) -> None:
+        msg = {"channel": channel, "type": "update", "data": data}
+
+        def send(conn: Conn) -> None:
+            if channel in conn.private_subs:
+                conn.send_json(msg)
+
+        self.to_logged_in(send)
+
+
+class FtxWs:
+    """FTX's WebSocket dialect for the shared connection loop."""
+
+    login_close = (1008, b"Too many failed logins")
+
+    def __init__(self, emu: FtxEmulator) -> None:
+        self.emu = emu
+
+    def on_text(self, conn: Conn, text: str) -> None:
+        try:
+            req = json.loads(text)
+        except (ValueError, RecursionError):
+            req = None
+        if not isinstance(req, dict):
+            return _error(conn, "Invalid JSON")
+        op = req.get("op")
+        if op == "ping":
+            conn.send_json({"type": "pong"})
+        elif op == "login":
+            self._login(conn, req.get("args"))
+        elif op in ("subscribe", "unsubscribe"):
+            self._subscribe(conn, op, req.get("channel"), req.get("market"))
+        else:
+            _error(conn, f"Invalid op: {clip(op, 32)}")
+
+    def on_binary(self, conn: Conn, data: bytes) -> None:
+        _error(conn, "Invalid JSON")
+
+    def on_crash(self, conn: Conn) -> None:
+        _error(conn, "Internal server error", 500)
+
+    def _login(self, conn: Conn, args: Any) -> None:
+        if conn.logged_in:
+            return _error(conn, "Already logged in")
+        cfg = self.emu.config
+        a = args if isinstance(args, dict) else {}
+        key, sign, t, sub = a.get("key"), a.get("sign"), a.get("time"), a.get("subaccount")
+        ok = (
+            isinstance(key, str)
+            and isinstance(sign, str)
+            and isinstance(t, int)
+            and not isinstance(t, bool)
+            and 0 < t < 10**15
+            and (sub in (None, "") or sub in cfg.subaccounts)
+            and within(time.time(), t / 1000)
+            and same(key, cfg.api_key)
+            and same(sign, sign_hex(cfg.api_secret, f"{t}websocket_login"))
+        )
+        if not ok:
+            conn.login_failures += 1  # the shared loop closes the socket past the limit
+            return _error(conn, "Invalid login credentials")
+        conn.logged_in = True
+
+    def _subscribe(self, conn: Conn, op: str, channel: Any, market: Any) -> None:
+        ack: dict[str, Any] = {"type": f"{op}d", "channel": channel}
+        if channel in PRIVATE:
+            if not conn.logged_in:
+                return _error(conn, "Not logged in")
+            if (op == "subscribe") == (channel in conn.private_subs):
+                return _error(conn, "Already subscribed" if op == "subscribe" else "Not subscribed")
+            if op == "subscribe":
+                conn.private_subs[channel] = {"channel": channel}
+            else:
+                del conn.private_subs[channel]
+            return conn.send_json(ack)
+        if channel not in PUBLIC:
+            return _error(conn, f"Invalid channel: {clip(channel, 32)}")
+        m = self.emu.driver.markets.get(market) if isinstance(market, str) else None
+        if m is None:
+            return _error(conn, f"No such market: {clip(market, 64)}", 404)
+        key = (channel, m.instrument.symbol)
+        hub_ = self.emu.hub
+        done = hub_.subscribe(conn, key) if op == "subscribe" else hub_.unsubscribe(conn, key)
+        if not done:
+            return _error(conn, "Already subscribed" if op == "subscribe" else "Not subscribed")
+        conn.send_json({**ack, "market": market})
+        if op == "subscribe" and channel == "orderbook":
+            conn.send_json(hub_.partial(m))
+        elif op == "subscribe" and channel == "ticker":
+            conn.send_json(hub_.message("ticker", market, mk.ticker(m, now_ms())))
+
+
+def _error(conn: Conn, msg: str, code: int = 400) -> None:
+    conn.send_json({"type": "error", "code": code, "msg": msg})
