@@ -70,7 +70,8 @@ async def test_paper_cli_runs_sma_cross_against_emulator_cli(tmp_path: Path) -> 
         _, err = emu.communicate(timeout=20)
     assert emu.returncode == 0
     result = json.loads((out / "result.json").read_text())
-    assert result["venue"] == "okx" and result["symbols"] == ["BTC-USDT"]
+    # --symbol BTC-USDT (the bare instId) resolves to the instrument id
+    assert result["venue"] == "okx" and result["symbols"] == ["BTC-USDT.OKX"]
     assert result["bars"] >= 5  # 8 s of 1 s bars, closed by the wall clock
     assert re.search(r"paper: \d+ bars, \d+ fills", paper.stdout)
     with (out / "trades.csv").open() as fh:

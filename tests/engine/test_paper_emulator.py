@@ -57,6 +57,8 @@ async def test_strategy_trades_on_the_emulator_and_books_reconcile() -> None:
     assert [b.ts for b in strat.bars] == sorted(b.ts for b in strat.bars)
     assert all(b.ts % 1_000_000_000 == 0 for b in strat.bars)  # closed on the clock's boundary
     assert len(result.fills) >= 2
+    # LiveConfig's bare instId resolved to the instrument id everything carries
+    assert {b.symbol for b in strat.bars} == {f.symbol for f in result.fills} == {"BTC-USDT.OKX"}
     orders = list(result.kernel.oms.orders.values())
     assert all(o.is_terminal for o in orders)  # nothing left working after stop
     # never two orders in flight for one target: each order ended before the next was created
@@ -65,7 +67,7 @@ async def test_strategy_trades_on_the_emulator_and_books_reconcile() -> None:
         assert prev.ts_updated <= nxt.ts_created
     # the venue's account and the engine's portfolio agree on what was bought
     venue_btc = emu.trading.account.sim.balances()["BTC"].total
-    engine_btc = result.kernel.portfolio.position_qty("BTC-USDT")
+    engine_btc = result.kernel.portfolio.position_qty("BTC-USDT.OKX")
     assert engine_btc == pytest.approx(venue_btc, abs=1e-12)
     venue_usdt = emu.trading.account.sim.balances()["USDT"].total
     spent = 50_000.0 - venue_usdt

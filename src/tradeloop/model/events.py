@@ -98,9 +98,13 @@ class Fill(Event, frozen=True, gc=False):
 
 
 class BalanceUpdate(Event, frozen=True, gc=False):
+    """A venue's word on one currency of our account. ``venue`` says whose (accounts are per
+    venue); empty only from producers that predate multi-venue runs."""
+
     asset: str
     total: float
     free: float
+    venue: str = ""
 
 
 class PositionUpdate(Event, frozen=True, gc=False):

@@ -19,6 +19,7 @@ from tradeloop.model import (
     OrderReport,
     OrderStatus,
     OrderType,
+    QuoteTick,
     Side,
     TradeTick,
 )
@@ -32,6 +33,8 @@ from .e2e import FAST_WS, until
 emulator = pytest.importorskip("tradeloop.emulator.okx.server")
 
 KEY, SECRET, PASS = "e2e-key-123", "e2e-secret-456", "e2e-pass-789"
+#: Instrument ids (what the engine and the gateway speak); the wire and books keep instIds.
+BTC, ETH = "BTC-USDT.OKX", "ETH-USDT.OKX"
 
 
 class Sink:
@@ -95,7 +98,7 @@ async def test_rest_public_and_private(emu: tuple[Any, str]) -> None:
     async with OkxRestClient(url, KEY, SECRET, PASS) as rest:
         assert await rest.server_time() > 0
         insts = P.parse_instruments(await rest.instruments("SPOT"))
-        btc = insts["BTC-USDT"]
+        btc = insts[BTC]
         assert btc.venue == "OKX" and btc.tick_size > 0 and btc.lot_size > 0
         t = P.parse_ticker(await rest.ticker("BTC-USDT"), 0)
         assert 0 < t.bid < t.ask
@@ -108,7 +111,7 @@ async def test_rest_public_and_private(emu: tuple[Any, str]) -> None:
 
 async def test_book_sync_checksums_and_market_data(gw: tuple[Any, OkxGateway, Sink]) -> None:
     _, gateway, sink = gw
-    await gateway.subscribe("BTC-USDT", ("book", "trades", "quotes"))
+    await gateway.subscribe(BTC, ("book", "trades", "quotes"))
     public = gateway.public
     assert public is not None
     await until(lambda: public.books["BTC-USDT"].checksums_ok >= 10)
@@ -116,6 +119,9 @@ async def test_book_sync_checksums_and_market_data(gw: tuple[Any, OkxGateway, Si
     books = [e for e in sink.events if isinstance(e, BookLevels)]
     assert books[0].snapshot and not any(b.snapshot for b in books[1:])
     await until(lambda: any(isinstance(e, TradeTick) for e in sink.events))
+    # events carry instrument ids, never bare instIds
+    market = [e for e in sink.events if isinstance(e, BookLevels | TradeTick | QuoteTick)]
+    assert {e.symbol for e in market} == {BTC}
     bb, ba = public.books["BTC-USDT"].book.best_bid(), public.books["BTC-USDT"].book.best_ask()
     assert bb is not None and ba is not None and bb[0] < ba[0]
 
@@ -125,7 +131,7 @@ async def test_gap_or_bad_checksum_triggers_resync(
     gw: tuple[Any, OkxGateway, Sink], fault: str
 ) -> None:
     e, gateway, sink = gw
-    await gateway.subscribe("BTC-USDT", ("book",))
+    await gateway.subscribe(BTC, ("book",))
     public = gateway.public
     assert public is not None
     sync = public.books["BTC-USDT"]
@@ -142,7 +148,7 @@ async def test_gap_or_bad_checksum_triggers_resync(
 
 def _order(cid: str, side: Side, qty: float, price: float = 0.0) -> Order:
     kind = OrderType.LIMIT if price else OrderType.MARKET
-    return Order(cid, "BTC-USDT", side, qty, order_type=kind, price=price)
+    return Order(cid, BTC, side, qty, order_type=kind, price=price)
 
 
 async def test_place_cancel_and_fill_over_private_channel(
@@ -165,6 +171,7 @@ async def test_place_cancel_and_fill_over_private_channel(
     assert fills and sum(f.qty for f in fills) == pytest.approx(final.filled_qty)
     assert final.filled_qty == pytest.approx(0.02)
     assert all(f.fee >= 0 and f.side is Side.BUY and f.trade_id for f in fills)
+    assert {f.symbol for f in fills} == {BTC} and final.symbol == BTC
     assert len({f.trade_id for f in fills}) == len(fills)
     # A fill is delivered before the report that accounts for it.
     assert sink.order.index("fill") < sink.order.index("report:filled")
@@ -176,7 +183,7 @@ async def test_place_cancel_and_fill_over_private_channel(
 
 async def test_unknown_symbol_and_too_small_are_rejected(gw: tuple[Any, OkxGateway, Sink]) -> None:
     _, gateway, sink = gw
-    gateway.submit_order(Order("nosuch1", "NOPE-USDT", Side.BUY, 1.0))
+    gateway.submit_order(Order("nosuch1", "NOPE-USDT.OKX", Side.BUY, 1.0))
     gateway.submit_order(_order("tiny1", Side.BUY, 1e-12))
     await gateway.drain()
     assert sink.statuses("nosuch1") == [OrderStatus.REJECTED]
@@ -187,8 +194,8 @@ async def test_dropped_websockets_reconnect_and_resubscribe(
     gw: tuple[Any, OkxGateway, Sink],
 ) -> None:
     e, gateway, sink = gw
-    await gateway.subscribe("BTC-USDT", ("book", "trades"))
-    await gateway.subscribe("ETH-USDT", ("book",))
+    await gateway.subscribe(BTC, ("book", "trades"))
+    await gateway.subscribe(ETH, ("book",))
     public, private = gateway.public, gateway.private
     assert public is not None and private is not None
     await until(lambda: all(public.books[s].checksums_ok >= 2 for s in ("BTC-USDT", "ETH-USDT")))
@@ -253,7 +260,7 @@ async def test_ws_order_entry_ops(gw: tuple[Any, OkxGateway, Sink]) -> None:
     private = gateway.private
     assert private is not None
     q = P.parse_ticker(await gateway.rest.ticker("BTC-USDT"), 0)
-    px = gateway.instruments()["BTC-USDT"].format_price(q.bid * 0.8)
+    px = gateway.instruments()[BTC].format_price(q.bid * 0.8)
     (ack,) = await private.send_op(
         "order",
         [

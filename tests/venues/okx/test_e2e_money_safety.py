@@ -27,7 +27,7 @@ from tradeloop.model import (
 from tradeloop.venues.okx import parse as P
 
 from .e2e import until
-from .test_e2e_recovery import FAST_RECOVERY, SYMBOL, Engine, start_engine
+from .test_e2e_recovery import FAST_RECOVERY, NATIVE, SYMBOL, Engine, start_engine
 from .test_e2e_recovery import emu as emu  # the emulator fixture
 
 FAST_RETRY = TargetRetryPolicy(base_s=0.05, cap_s=0.2)
@@ -38,7 +38,7 @@ async def engine_with(url: str, emu: Any, algo: ExecAlgo = ExecAlgo.MARKET) -> E
     eng = await start_engine(url, emu, FAST_RECOVERY)
     # the engine's execution config is fixed at construction: rebuild the OMS config in place
     eng.kernel.oms.config = ExecConfig(algo, FAST_RETRY)
-    q = P.parse_ticker(await eng.gateway.rest.ticker(SYMBOL), 0)
+    q = P.parse_ticker(await eng.gateway.rest.ticker(NATIVE), 0)
     eng.kernel.portfolio.marks[SYMBOL] = (q.bid + q.ask) / 2
     eng.kernel.oms.on_best(SYMBOL, q.bid, q.ask)
     return eng
@@ -119,7 +119,7 @@ async def test_limit_chase_keeps_working_after_a_refused_repriced_order(
     eng = await engine_with(url, e, ExecAlgo.LIMIT_CHASE)
     try:
         oms = eng.kernel.oms
-        q = P.parse_ticker(await eng.gateway.rest.ticker(SYMBOL), 0)
+        q = P.parse_ticker(await eng.gateway.rest.ticker(NATIVE), 0)
         far = q.bid * 0.7  # rest far from the market: nothing fills during the test
         oms.on_best(SYMBOL, far, q.ask)
         e.faults.fail_next_429(8)
@@ -140,7 +140,7 @@ async def test_limit_chase_keeps_working_after_a_refused_repriced_order(
         oms.set_target(SYMBOL, 0.0)  # nothing held: the chase stops and its order goes
         await until(lambda: not oms.open_orders, "all canceled")
         await eng.gateway.drain()
-        assert not await eng.gateway.rest.orders_pending(inst_id=SYMBOL)
+        assert not await eng.gateway.rest.orders_pending(inst_id=NATIVE)
     finally:
         await eng.gateway.stop()
 

@@ -45,7 +45,8 @@ from .e2e import FAST_WS, until
 emulator = pytest.importorskip("tradeloop.emulator.okx.server")
 
 KEY, SECRET, PASS = "recon-key-123", "recon-secret-456", "recon-pass-789"
-SPOT, SWAP = "BTC-USDT", "BTC-USDT-SWAP"
+#: instrument ids (what the engine and gateway speak); P.native() gives the instIds on the wire
+SPOT, SWAP = "BTC-USDT.OKX", "BTC-USDT-SWAP.OKX"
 S = OrderStatus
 
 
@@ -134,7 +135,7 @@ async def emu() -> AsyncIterator[Any]:
             api_secret=SECRET,
             passphrase=PASS,
             balances={"USDT": 100_000.0, "BTC": 2.0},
-            symbols=[SPOT, SWAP],
+            symbols=[P.native(SPOT), P.native(SWAP)],
             seed=7,
             tick_interval_ms=0,  # frozen: the market moves only on emu.step()
         )
@@ -165,7 +166,7 @@ async def eng(emu: Any, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Engin
 
 
 async def venue_book(gateway: OkxGateway, symbol: str) -> BookLevels:
-    return P.parse_book_levels(symbol, await gateway.rest.books(symbol, sz=5), True, 0)
+    return P.parse_book_levels(symbol, await gateway.rest.books(P.native(symbol), sz=5), True, 0)
 
 
 def venue_order(emu: Any, okx_cl_ord_id: str) -> Any:
@@ -197,7 +198,7 @@ async def assert_fills_match_venue(
     got = tee.fills(cid)
     venue_id = tee.reports(cid)[-1].venue_order_id
     assert venue_id
-    rows = await gateway.rest.fills(inst_id=symbol, ord_id=venue_id)
+    rows = await gateway.rest.fills(inst_id=P.native(symbol), ord_id=venue_id)
     venue = [P.parse_fill_row(r, 0, cid) for r in rows]
 
     def key(f: Fill) -> tuple[str, float, float, float, Side]:
@@ -301,7 +302,7 @@ async def test_cancel_at_venue_while_down_is_caught_up_after_reconnect(eng: Engi
 
     assert e.faults.drop_ws() >= 1
     # Canceled at the venue by someone else (web UI, another session) while we are away.
-    ack = e.trading.cancel({"instId": SPOT, "clOrdId": "rcgone1"})
+    ack = e.trading.cancel({"instId": P.native(SPOT), "clOrdId": "rcgone1"})
     assert ack["sCode"] == "0", ack
     assert venue_order(e, "rcgone1")[1].status is S.CANCELED
 

@@ -25,7 +25,8 @@ from .e2e import FAST_WS, until
 emulator = pytest.importorskip("tradeloop.emulator.okx.server")
 
 KEY, SECRET, PASS = "rec-key-123", "rec-secret-456", "rec-pass-789"
-SYMBOL = "BTC-USDT"
+NATIVE = "BTC-USDT"  # OKX instId: what the wire and REST speak
+SYMBOL = NATIVE + ".OKX"  # instrument id: what the engine and gateway speak
 #: Same shape as the production default (4 tries per request), only with short waits.
 FAST_REST = RetryConfig(max_attempts=4, base=0.01, cap=0.05)
 FAST_RECOVERY = RecoveryPolicy(
@@ -74,8 +75,8 @@ class Engine:
     async def venue_rows(self, cid: str) -> list[dict[str, Any]]:
         """Every order the venue holds under ``cid`` (open and finished)."""
         rest = self.gateway.rest
-        rows = await rest.orders_pending(inst_id=SYMBOL, limit=100)
-        rows += await rest.orders_history("SPOT", inst_id=SYMBOL, limit=100)
+        rows = await rest.orders_pending(inst_id=NATIVE, limit=100)
+        rows += await rest.orders_history("SPOT", inst_id=NATIVE, limit=100)
         return [r for r in rows if r.get("clOrdId") == cid]
 
 
@@ -100,7 +101,7 @@ async def emu() -> AsyncIterator[tuple[Any, str]]:
             api_secret=SECRET,
             passphrase=PASS,
             balances={"USDT": 100_000.0, "BTC": 2.0},
-            symbols=[SYMBOL],
+            symbols=[NATIVE],
             seed=11,
             tick_interval_ms=40,
         )
@@ -124,7 +125,7 @@ async def engine(emu: tuple[Any, str]) -> AsyncIterator[Engine]:
 
 async def resting_buy(eng: Engine, cid: str) -> Order:
     """A limit buy far below the market, submitted through the OMS and acknowledged."""
-    q = P.parse_ticker(await eng.gateway.rest.ticker(SYMBOL), 0)
+    q = P.parse_ticker(await eng.gateway.rest.ticker(NATIVE), 0)
     order = Order(cid, SYMBOL, Side.BUY, 0.01, OrderType.LIMIT, q.bid * 0.7)
     eng.kernel.oms.submit(order)
     await until(lambda: order.status is OrderStatus.ACCEPTED)
@@ -220,7 +221,7 @@ async def test_placement_whose_answer_was_lost_is_one_order_not_a_rejection(
 async def test_resting_order_whose_every_answer_was_lost_is_reported_accepted(
     engine: Engine,
 ) -> None:
-    q = P.parse_ticker(await engine.gateway.rest.ticker(SYMBOL), 0)
+    q = P.parse_ticker(await engine.gateway.rest.ticker(NATIVE), 0)
     order = Order("lostall1", SYMBOL, Side.BUY, 0.01, OrderType.LIMIT, q.bid * 0.7)
     # Every REST attempt's answer is lost (first: placed; the rest: duplicates), so the
     # REST call ends in a server error; the lookup by clOrdId (a GET) settles it.

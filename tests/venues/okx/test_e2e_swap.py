@@ -39,7 +39,8 @@ from .e2e import FAST_WS, until
 emulator = pytest.importorskip("tradeloop.emulator.okx.server")
 
 KEY, SECRET, PASS = "swap-key-123", "swap-secret-456", "swap-pass-789"
-SWAP = "BTC-USDT-SWAP"
+NATIVE = "BTC-USDT-SWAP"  # OKX instId: the wire and REST
+SWAP = NATIVE + ".OKX"  # instrument id: the engine and the gateway
 START_USDT = 100_000.0
 S = OrderStatus
 
@@ -134,7 +135,7 @@ async def assert_fills_match_venue(gateway: OkxGateway, rec: Recorder, cid: str)
     got = rec.fills(cid)
     venue_id = rec.reports(cid)[-1].venue_order_id
     assert venue_id
-    rows = await gateway.rest.fills(inst_id=SWAP, ord_id=venue_id)
+    rows = await gateway.rest.fills(inst_id=NATIVE, ord_id=venue_id)
     venue = [P.parse_fill_row(r, 0, cid) for r in rows]
 
     def key(f: Fill) -> tuple[str, float, float, float, Side]:
@@ -152,7 +153,7 @@ def vwap(fills: list[Fill]) -> float:
 
 async def book(gateway: OkxGateway) -> BookLevels:
     """The venue's book now (REST snapshot)."""
-    return P.parse_book_levels(SWAP, await gateway.rest.books(SWAP, sz=10), True, 0)
+    return P.parse_book_levels(SWAP, await gateway.rest.books(NATIVE, sz=10), True, 0)
 
 
 @pytest.fixture
@@ -163,7 +164,7 @@ async def emu() -> AsyncIterator[Any]:
             api_secret=SECRET,
             passphrase=PASS,
             balances={"USDT": START_USDT},
-            symbols=[SWAP],
+            symbols=[NATIVE],
             seed=11,
             tick_interval_ms=0,  # frozen: the book moves only when our orders take liquidity
         )
@@ -207,8 +208,8 @@ async def test_swap_leverage_resting_partial_market_fills_position_and_close(
     ct = inst.contract_value
 
     # -- leverage --------------------------------------------------------------------------
-    lev = await gateway.rest.set_leverage(5, "cross", inst_id=SWAP)
-    assert lev["lever"] == "5" and lev["instId"] == SWAP
+    lev = await gateway.rest.set_leverage(5, "cross", inst_id=NATIVE)
+    assert lev["lever"] == "5" and lev["instId"] == NATIVE
 
     b0 = await book(gateway)
     (bid_px, _), (ask_px, ask_sz) = b0.bids[0], b0.asks[0]
@@ -281,7 +282,7 @@ async def test_swap_leverage_resting_partial_market_fills_position_and_close(
     assert (rest_pos.symbol, rest_pos.qty) == (SWAP, long_qty)
     assert rest_pos.avg_price == pytest.approx(pos.avg_price)
     assert rest_pos.unrealized_pnl == pytest.approx(pos.unrealized_pnl)
-    (raw,) = await gateway.rest.positions(inst_id=SWAP)
+    (raw,) = await gateway.rest.positions(inst_id=NATIVE)
     assert (raw["lever"], raw["posSide"], raw["mgnMode"]) == ("5", "net", "cross")
 
     # -- the account: equity = cash - fees + unrealised PnL; margin and the open order hold -----
@@ -341,7 +342,7 @@ async def test_swap_short_position_is_signed_and_closes_flat(
     gw: tuple[Any, OkxGateway, Recorder, Instrument],
 ) -> None:
     _, gateway, rec, inst = gw
-    lev = await gateway.rest.set_leverage(3, "cross", inst_id=SWAP)
+    lev = await gateway.rest.set_leverage(3, "cross", inst_id=NATIVE)
     assert lev["lever"] == "3"
     b0 = await book(gateway)
     qty = b0.bids[0][1] + 2  # sweeps the best bid and part of the next level
@@ -354,7 +355,7 @@ async def test_swap_short_position_is_signed_and_closes_flat(
     assert pos.avg_price == pytest.approx(vwap(sells), abs=inst.tick_size)
     (rest_pos,) = await gateway.fetch_positions("SWAP")
     assert (rest_pos.qty, rest_pos.avg_price) == (pos.qty, pos.avg_price)
-    (raw,) = await gateway.rest.positions(inst_id=SWAP)
+    (raw,) = await gateway.rest.positions(inst_id=NATIVE)
     assert raw["lever"] == "3" and float(raw["pos"]) == -qty
 
     rec.submit(

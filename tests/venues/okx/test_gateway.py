@@ -87,6 +87,7 @@ def test_replayed_pushes_never_double_count() -> None:
     ]
     fills = [x for x in sink.log if isinstance(x, Fill)]
     assert [f.trade_id for f in fills] == ["t1", "t2"]
+    assert {x.symbol for x in sink.log} == {"BTC-USDT.OKX"}  # ids, not instIds
     assert [f.fee for f in fills] == [0.1, 0.2]
     assert sum(f.qty for f in fills) == 3.0
 
@@ -106,23 +107,23 @@ def test_client_ids_and_order_params() -> None:
     mapped = okx_client_id("strat-1/order_7")
     assert is_valid_client_order_id(mapped) and mapped == okx_client_id("strat-1/order_7")
     gw, _ = make()
-    spot = Instrument("BTC-USDT", "BTC", "USDT", tick_size=0.1, lot_size=1e-8, venue="OKX")
-    swap = Instrument(
+    spot = Instrument.of("BTC-USDT", "OKX", "BTC", "USDT", tick_size=0.1, lot_size=1e-8)
+    swap = Instrument.of(
         "BTC-USDT-SWAP",
+        "OKX",
         "BTC",
         "USDT",
         tick_size=0.1,
         lot_size=0.01,
         contract_value=0.01,
         kind=InstrumentKind.SWAP,
-        venue="OKX",
     )
     limit = Order(
-        "a", "BTC-USDT", Side.SELL, 0.123456789, OrderType.LIMIT, 100.04, TimeInForce.POST_ONLY
+        "a", "BTC-USDT.OKX", Side.SELL, 0.123456789, OrderType.LIMIT, 100.04, TimeInForce.POST_ONLY
     )
     p = gw.order_params(limit, spot, "a")
     assert p == {
-        "inst_id": "BTC-USDT",
+        "inst_id": "BTC-USDT",  # the native instId on the wire
         "side": "sell",
         "td_mode": "cash",
         "cl_ord_id": "a",
@@ -130,14 +131,14 @@ def test_client_ids_and_order_params() -> None:
         "px": "100",
         "sz": "0.12345678",
     }
-    qbuy = Order("b", "BTC-USDT", Side.BUY, 0.0, quote_qty=250.5)
+    qbuy = Order("b", "BTC-USDT.OKX", Side.BUY, 0.0, quote_qty=250.5)
     assert gw.order_params(qbuy, spot, "b")["tgt_ccy"] == "quote_ccy"
     assert gw.order_params(qbuy, spot, "b")["sz"] == "250.5"
-    mkt = Order("c", "BTC-USDT", Side.BUY, 0.5)
+    mkt = Order("c", "BTC-USDT.OKX", Side.BUY, 0.5)
     assert gw.order_params(mkt, spot, "c")["tgt_ccy"] == "base_ccy"
     red = Order(
         "d",
-        "BTC-USDT-SWAP",
+        "BTC-USDT-SWAP.OKX",
         Side.SELL,
         3.0,
         OrderType.LIMIT,

@@ -75,6 +75,7 @@ class FakeRest:
         self.lookups: Script = []
         self.fill_rows: list[dict[str, Any]] = []
         self.calls: list[str] = []
+        self.inst_ids: set[str] = set()  # what went on the wire
         self.cancel_gate: asyncio.Event | None = None
 
     @staticmethod
@@ -86,16 +87,19 @@ class FakeRest:
 
     async def cancel_order(self, inst_id: str, cl_ord_id: str | None = None) -> dict[str, Any]:
         self.calls.append("cancel")
+        self.inst_ids.add(inst_id)
         if self.cancel_gate is not None:
             await self.cancel_gate.wait()
         return cast(dict[str, Any], self._next(self.cancels, {"sCode": "0"}))
 
     async def place_order(self, **params: Any) -> dict[str, Any]:
         self.calls.append("place")
+        self.inst_ids.add(params["inst_id"])
         return cast(dict[str, Any], self._next(self.places, {"ordId": "77", "sCode": "0"}))
 
     async def get_order(self, inst_id: str, cl_ord_id: str | None = None) -> dict[str, Any]:
         self.calls.append("get_order")
+        self.inst_ids.add(inst_id)
         return cast(dict[str, Any], self._next(self.lookups, row("live")))
 
     async def fills(self, inst_id: str | None = None, ord_id: str | None = None) -> list[Any]:
@@ -120,7 +124,8 @@ class Sink:
         return [x for x in self.log if isinstance(x, OrderReport)]
 
 
-BTC = Instrument("BTC-USDT", "BTC", "USDT", tick_size=0.1, lot_size=0.01, venue="OKX")
+BTC = Instrument.of("BTC-USDT", "OKX", "BTC", "USDT", tick_size=0.1, lot_size=0.01)
+SYM = BTC.symbol  # BTC-USDT.OKX: what the engine speaks; the wire gets BTC-USDT
 
 
 def make(policy: RecoveryPolicy = FAST) -> tuple[OkxGateway, FakeRest, Sink]:
@@ -134,7 +139,7 @@ def make(policy: RecoveryPolicy = FAST) -> tuple[OkxGateway, FakeRest, Sink]:
 def working(gw: OkxGateway, state: str = "live", acc: str = "0") -> Order:
     """An order the gateway tracks as working (learned from an ``orders`` push)."""
     gw.on_orders([row(state, acc)])
-    return Order("c1", "BTC-USDT", Side.BUY, 2.0, OrderType.LIMIT, 100.0)
+    return Order("c1", SYM, Side.BUY, 2.0, OrderType.LIMIT, 100.0)
 
 
 def rate_limited() -> RateLimited:
@@ -152,6 +157,7 @@ async def test_cancel_is_resent_through_rate_limits_until_confirmed() -> None:
     assert fake.calls == ["cancel"] * 4 + ["get_order"]
     assert [r.status for r in sink.reports()] == [OrderStatus.ACCEPTED, OrderStatus.CANCELED]
     assert not any(r.reason.startswith("cancel failed") for r in sink.reports())
+    assert {r.symbol for r in sink.reports()} == {SYM} and fake.inst_ids == {"BTC-USDT"}
 
 
 async def test_cancel_answered_already_finished_resolves_from_the_order_state() -> None:
@@ -220,13 +226,14 @@ def test_recovery_policy_needs_a_positive_deadline() -> None:
 
 async def test_lookup_after_an_unknown_placement_outcome_finds_the_order() -> None:
     gw, fake, sink = make()
-    gw._instruments["BTC-USDT"] = BTC
+    gw._instruments[SYM] = BTC
     fake.places = [RequestTimeout("POST /api/v5/trade/order: no response")]
     fake.lookups = [rate_limited(), row("live")]
-    gw.submit_order(Order("c1", "BTC-USDT", Side.BUY, 2.0, OrderType.LIMIT, 100.0))
+    gw.submit_order(Order("c1", SYM, Side.BUY, 2.0, OrderType.LIMIT, 100.0))
     await gw.drain()
     assert [r.status for r in sink.reports()] == [OrderStatus.ACCEPTED]
     assert fake.calls == ["place", "get_order", "get_order"]
+    assert sink.reports()[0].symbol == SYM and fake.inst_ids == {"BTC-USDT"}
 
 
 def not_found() -> VenueError:
@@ -234,10 +241,10 @@ def not_found() -> VenueError:
 
 
 async def place(gw: OkxGateway, fake: FakeRest, error: VenueError, *lookups: Any) -> None:
-    gw._instruments["BTC-USDT"] = BTC
+    gw._instruments[SYM] = BTC
     fake.places = [error]
     fake.lookups = list(lookups)
-    gw.submit_order(Order("c1", "BTC-USDT", Side.BUY, 2.0, OrderType.LIMIT, 100.0))
+    gw.submit_order(Order("c1", SYM, Side.BUY, 2.0, OrderType.LIMIT, 100.0))
     await gw.drain()
 
 

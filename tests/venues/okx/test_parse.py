@@ -21,21 +21,23 @@ def fx(shared: Path, name: str) -> Any:
 
 def test_instruments_spot_swap_futures(shared_data: Path) -> None:
     spot = P.parse_instruments(fx(shared_data, "http_get_instruments_spot.json")["data"])
-    btc = spot["BTC-USD"]
+    btc = spot["BTC-USD.OKX"]  # keyed by instrument id; the instId is the native symbol
     assert (btc.base, btc.quote, btc.kind) == ("BTC", "USD", InstrumentKind.SPOT)
+    assert (btc.symbol, btc.native, btc.id.venue) == ("BTC-USD.OKX", "BTC-USD", "OKX")
     assert (btc.tick_size, btc.lot_size, btc.min_size, btc.contract_value) == (0.1, 1e-8, 1e-5, 1)
     assert btc.format_price(41000.123) == "41000.1" and btc.format_qty(0.123456789) == "0.12345678"
     assert btc.venue == "OKX"
     swap = P.parse_instruments(fx(shared_data, "http_get_instruments_swap.json")["data"])
-    eth = swap["ETH-USDT-SWAP"]
+    eth = swap["ETH-USDT-SWAP.OKX"]
     assert (eth.base, eth.quote, eth.settle, eth.kind) == (
         "ETH",
         "USDT",
         "USDT",
         InstrumentKind.SWAP,
     )
-    assert eth.contract_value == 0.1
-    assert swap["BTC-USD-SWAP"].settle == "BTC"
+    assert eth.contract_value == 0.1 and not eth.inverse
+    inv = swap["BTC-USD-SWAP.OKX"]  # inverse: contracts of ctVal USD, margin and PnL in BTC
+    assert (inv.settle, inv.inverse, inv.native) == ("BTC", True, "BTC-USD-SWAP")
     fut = P.parse_instruments(fx(shared_data, "http_get_instruments_futures.json")["data"])
     assert all(i.kind is InstrumentKind.FUTURE for i in fut.values()) and fut
     assert P.parse_instruments(fx(shared_data, "http_get_instruments_option.json")["data"]) == {}
@@ -57,7 +59,7 @@ def test_recorded_instrument_lists_all_parse(shared_data: Path) -> None:
 def test_trades_and_tickers(shared_data: Path) -> None:
     (t,) = [P.parse_trade(d, TS) for d in fx(shared_data, "ws_trades.json")["data"]]
     assert (t.symbol, t.price, t.qty, t.side, t.trade_id) == (
-        "BTC-USD",
+        "BTC-USD.OKX",
         42219.9,
         0.12060306,
         Side.BUY,
@@ -66,11 +68,12 @@ def test_trades_and_tickers(shared_data: Path) -> None:
     rest = [P.parse_trade(d, TS) for d in fx(shared_data, "http_get_trades.json")["data"]]
     assert [r.side for r in rest] == [Side.SELL, Side.BUY]
     q = P.parse_ticker(fx(shared_data, "ws_tickers.json")["data"][0], TS)
+    assert q.symbol.endswith(".OKX")
     assert (q.bid, q.bid_qty, q.ask, q.ask_qty) == (8888.88, 5.0, 9999.99, 11.0)
     bbo = fx(shared_data, "ws_bbo_tbt.json")
-    q2 = P.parse_bbo(bbo["arg"]["instId"], bbo["data"][0], TS)
+    q2 = P.parse_bbo(P.symbol_id(bbo["arg"]["instId"]), bbo["data"][0], TS)
     assert (q2.symbol, q2.bid, q2.bid_qty, q2.ask, q2.ask_qty) == (
-        "BTC-USDT",
+        "BTC-USDT.OKX",
         8476.97,
         256.0,
         8476.98,
@@ -108,6 +111,12 @@ def test_candles_only_confirmed_and_sorted(shared_data: Path) -> None:
     assert wb.ts - wb.start == 86400 * 10**9
 
 
+def test_symbol_ids_round_trip() -> None:
+    assert P.symbol_id("BTC-USDT") == "BTC-USDT.OKX"
+    assert P.native("BTC-USDT.OKX") == "BTC-USDT"
+    assert P.native("BTC-USDT") == "BTC-USDT"  # not an OKX id: left for the lookup to refuse
+
+
 def test_bar_durations() -> None:
     assert P.bar_duration_ns("4H") == 4 * 3600 * 10**9
     assert P.bar_duration_ns("1Dutc") == 86400 * 10**9
@@ -122,12 +131,13 @@ def test_orders_channel_report_and_fill(shared_data: Path) -> None:
     assert (r.client_order_id, r.venue_order_id, r.symbol, r.status) == (
         "001BTCUSDT20250106001",
         "2497956918703120384",
-        "BTC-USDT-SWAP",
+        "BTC-USDT-SWAP.OKX",
         OrderStatus.FILLED,
     )
     assert (r.filled_qty, r.avg_price) == (0.03, 103698.9)
     fill = P.parse_order_fill(d, TS)
     assert fill is not None
+    assert fill.symbol == "BTC-USDT-SWAP.OKX"
     assert (fill.trade_id, fill.price, fill.qty, fill.side) == (
         "1518905529",
         103698.9,
@@ -184,14 +194,14 @@ def test_rest_orders(shared_data: Path) -> None:
 
 def test_balances_and_positions(shared_data: Path) -> None:
     (bal,) = P.parse_balances(fx(shared_data, "http_get_account_balance.json")["data"], TS)
-    assert bal.asset == "USDT"
+    assert (bal.asset, bal.venue) == ("USDT", "OKX")
     assert bal.total == pytest.approx(99.89469657000001) and bal.free == pytest.approx(
         94.42612990333333
     )
     ws = P.parse_balances(fx(shared_data, "ws_account.json")["data"], TS)
     assert {b.asset for b in ws} >= {"USDT"}
     (pos,) = P.parse_positions(fx(shared_data, "http_get_positions.json")["data"], TS)
-    assert (pos.symbol, pos.qty, pos.avg_price) == ("BTC-USDT-SWAP", 0.5, 10000.0)
+    assert (pos.symbol, pos.qty, pos.avg_price) == ("BTC-USDT-SWAP.OKX", 0.5, 10000.0)
     short = P.parse_position({"instId": "X", "pos": "3", "posSide": "short", "avgPx": "1"}, TS)
     net = P.parse_position({"instId": "X", "pos": "-2", "posSide": "net", "avgPx": "1"}, TS)
     assert (short.qty, net.qty) == (-3.0, -2.0)

@@ -23,7 +23,7 @@ from tradeloop.model import OrderStatus
 
 from .e2e import until
 from .test_e2e_money_safety import engine_with, position, venue_balance
-from .test_e2e_recovery import SYMBOL, Engine
+from .test_e2e_recovery import NATIVE, SYMBOL, Engine
 from .test_e2e_recovery import emu as emu  # the emulator fixture
 
 SECONDS = float(os.environ.get("TRADELOOP_SOAK_SECONDS", "40"))
@@ -95,7 +95,7 @@ async def describe(eng: Engine) -> str:
     oms = eng.kernel.oms
     ex = oms._execs[SYMBOL]
     w = ex.working
-    venue_open = await eng.gateway.rest.orders_pending(inst_id=SYMBOL)
+    venue_open = await eng.gateway.rest.orders_pending(inst_id=NATIVE)
     tracks = {k: (t.status.value, t.placing, t.cancelling) for k, t in eng.gateway._orders.items()
               if not t.status.is_terminal}  # fmt: skip
     return "\n".join(
@@ -130,7 +130,7 @@ async def test_fault_soak_leaves_engine_and_venue_in_agreement(
         await settle(eng, final)
         oms = eng.kernel.oms
         # the venue has no open order, and the engine believes none open
-        assert not await eng.gateway.rest.orders_pending(inst_id=SYMBOL)
+        assert not await eng.gateway.rest.orders_pending(inst_id=NATIVE)
         assert not oms.open_orders
         stuck = [o for o in oms.orders.values() if not o.status.is_terminal
                  and o.status is not OrderStatus.CREATED]  # fmt: skip

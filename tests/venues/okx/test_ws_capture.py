@@ -145,7 +145,7 @@ async def test_fast_path_events_equal_generic_path(shared_data: Path) -> None:
     assert fast_sink.events == generic_sink.events and len(fast_sink.events) == 290
     first = fast_sink.events[0]
     assert isinstance(first, BookLevels) and first.snapshot and first.ts == 42
-    assert first.symbol == json.loads(raws[0])["arg"]["instId"]
+    assert first.symbol == json.loads(raws[0])["arg"]["instId"] + ".OKX"  # the instrument id
     m0 = json.loads(raws[0])["data"][0]
     assert first.bids == [(float(p), float(s)) for p, s, *_ in m0["bids"]]
     assert first.asks == [(float(p), float(s)) for p, s, *_ in m0["asks"]]
@@ -189,7 +189,7 @@ async def test_fast_path_sequence_gap_resyncs() -> None:
     upd["checksum"] = okx_checksum([["100.2", "3"], *bids], asks)
     stream._on_text(_compact({"arg": arg, "action": "update", "data": [upd]}))
     assert [e.sequence for e in sink.events if isinstance(e, BookLevels)] == [10, 11]
-    assert sink.events[-1] == BookLevels(7, "X-USDT", [(100.2, 3.0)], [], False, 11)
+    assert sink.events[-1] == BookLevels(7, "X-USDT.OKX", [(100.2, 3.0)], [], False, 11)
     gap = dict(upd, prevSeqId=12, seqId=13)
     stream._on_text(_compact({"arg": arg, "action": "update", "data": [gap]}))
     await asyncio.sleep(0)

@@ -128,11 +128,15 @@ TIMESTAMP_EXPIRED: Final = "50102"
 DUPLICATE_CLORDID: Final = "51016"
 ORDER_NOT_FOUND: Final = "51603"
 CANCEL_FAILED: Final = "51400"
+#: A cancel/amend of an order that is already filled, canceled or gone (51400 "cancellation
+#: failed", 51401 "already canceled", 51402 "already completed", 51503 "amend failed: filled,
+#: canceled or does not exist"): only the order's state says which.
+ORDER_FINISHED_CODES: Final = frozenset({CANCEL_FAILED, "51401", "51402", "51503"})
 INSTRUMENT_NOT_FOUND: Final = "51001"
 INSUFFICIENT_BALANCE: Final = "51008"
 
 #: OKX refusal codes -> the engine's typed reasons (anything else: OTHER, or transient when
-#: the code is a rate limit / "try again"; see ``gateway.reject_reason``).
+#: the code is a rate limit / "try again"; see ``orders.reject_reason``).
 REJECT_REASONS: Final[dict[str, RejectReason]] = {
     INSUFFICIENT_BALANCE: RejectReason.INSUFFICIENT_FUNDS,
     "51004": RejectReason.INSUFFICIENT_FUNDS,  # exceeds position tier / leverage limit

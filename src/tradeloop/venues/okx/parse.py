@@ -4,6 +4,10 @@ Pure functions over decoded JSON (dicts / lists of strings, as OKX sends numbers
 shared by the REST and WS paths so both yield identical events. ``ts`` arguments are the engine
 time (ns) at which the data became known; venue timestamps are kept where the model has a slot
 for them (bar start).
+
+Symbols: OKX's ``instId`` is the native symbol; every model object carries the instrument id
+``instId + ".OKX"`` (:func:`symbol_id`). Functions that take a ``symbol`` argument put it in the
+event as given (callers pass the id, computed once per subscription).
 """
 
 from __future__ import annotations
@@ -33,6 +37,22 @@ from tradeloop.model import (
 from tradeloop.venues.okx.constants import SPOT_FEES, SWAP_FEES, VENUE
 
 log = get_logger(__name__)
+
+#: What turns an OKX instId into an instrument id.
+SUFFIX = "." + VENUE
+_SUFFIX_LEN = len(SUFFIX)
+
+
+def symbol_id(inst_id: str) -> str:
+    """OKX instId -> instrument id (``BTC-USDT`` -> ``BTC-USDT.OKX``)."""
+    return inst_id + SUFFIX
+
+
+def native(symbol: str) -> str:
+    """Instrument id -> OKX instId; anything without the ``.OKX`` suffix is returned as is
+    (it is then not an OKX instrument, and lookups by id will say so)."""
+    return symbol[:-_SUFFIX_LEN] if symbol.endswith(SUFFIX) else symbol
+
 
 Json = Mapping[str, Any]
 
@@ -67,8 +87,9 @@ def parse_instrument(d: Json) -> Instrument | None:
     """Instrument from ``/public/instruments`` (SPOT, SWAP, FUTURES); other types → None.
 
     tick = ``tickSz``, lot = ``lotSz``, min = ``minSz``; derivatives size in contracts of
-    ``ctVal`` (``ctValCcy`` units). Fees are OKX's regular tier (account rates need
-    ``/account/trade-fee``). Inverse contracts parse, but the model has no inverse flag.
+    ``ctVal`` (``ctValCcy`` units: the base currency for linear contracts, the quote currency
+    for inverse ones, ``ctType == "inverse"``, which settle in the base). Fees are OKX's regular
+    tier (account rates need ``/account/trade-fee``). Keyed by id, ``native`` = instId.
     """
     kind = _KINDS.get(str(d.get("instType", "")))
     if kind is None:
@@ -86,10 +107,12 @@ def parse_instrument(d: Json) -> Instrument | None:
     if not base or not quote:
         parts = inst_id.split("-")
         base, quote = parts[0], parts[1] if len(parts) > 1 else ""
-    return Instrument(
-        symbol=inst_id,
-        base=base,
-        quote=quote,
+    inverse = kind is not InstrumentKind.SPOT and d.get("ctType") == "inverse"
+    return Instrument.of(
+        inst_id,
+        VENUE,
+        base,
+        quote,
         tick_size=f(d["tickSz"]),
         lot_size=f(d["lotSz"]),
         min_size=f(d.get("minSz")),
@@ -97,12 +120,13 @@ def parse_instrument(d: Json) -> Instrument | None:
         maker_fee=maker,
         taker_fee=taker,
         kind=kind,
-        settle=str(d.get("settleCcy") or quote),
-        venue=VENUE,
+        settle=str(d.get("settleCcy") or (base if inverse else quote)),
+        inverse=inverse,
     )
 
 
 def parse_instruments(data: Iterable[Json]) -> dict[str, Instrument]:
+    """Instruments keyed by instrument id (``BTC-USDT.OKX``)."""
     out: dict[str, Instrument] = {}
     for d in data:
         try:
@@ -120,7 +144,7 @@ def parse_trade(d: Json, ts: int) -> TradeTick:
     """``trades`` push / ``/market/trades`` row; ``side`` is the taker's."""
     return TradeTick(
         ts=ts,
-        symbol=str(d["instId"]),
+        symbol=symbol_id(str(d["instId"])),
         price=float(d["px"]),
         qty=float(d["sz"]),
         side=_SIDES[str(d["side"])],
@@ -132,7 +156,7 @@ def parse_ticker(d: Json, ts: int) -> QuoteTick:
     """Top of book from ``tickers`` push / ``/market/ticker``."""
     return QuoteTick(
         ts=ts,
-        symbol=str(d["instId"]),
+        symbol=symbol_id(str(d["instId"])),
         bid=f(d.get("bidPx")),
         bid_qty=f(d.get("bidSz")),
         ask=f(d.get("askPx")),
@@ -228,7 +252,7 @@ def parse_order_report(d: Json, ts: int, client_order_id: str | None = None) -> 
         if client_order_id is not None
         else str(d.get("clOrdId", "")),
         venue_order_id=str(d.get("ordId", "")),
-        symbol=str(d["instId"]),
+        symbol=symbol_id(str(d["instId"])),
         status=order_status(str(d["state"])),
         filled_qty=f(d.get("accFillSz")),
         avg_price=f(d.get("avgPx")),
@@ -266,7 +290,7 @@ def parse_order_fill(
         else str(d.get("clOrdId", "")),
         venue_order_id=str(d.get("ordId", "")),
         trade_id=trade_id,
-        symbol=str(d["instId"]),
+        symbol=symbol_id(str(d["instId"])),
         side=_SIDES[str(d["side"])],
         price=float(d["fillPx"]),
         qty=fill_sz,
@@ -285,7 +309,7 @@ def parse_fill_row(d: Json, ts: int, client_order_id: str | None = None) -> Fill
         else str(d.get("clOrdId", "")),
         venue_order_id=str(d.get("ordId", "")),
         trade_id=str(d["tradeId"]),
-        symbol=str(d["instId"]),
+        symbol=symbol_id(str(d["instId"])),
         side=_SIDES[str(d["side"])],
         price=float(d["fillPx"]),
         qty=float(d["fillSz"]),
@@ -307,7 +331,7 @@ def parse_balances(data: Iterable[Json], ts: int) -> list[BalanceUpdate]:
                 if det.get("availBal") not in (None, "")
                 else f(det.get("availEq"))
             )
-            out.append(BalanceUpdate(ts=ts, asset=str(det["ccy"]), total=total, free=free))
+            out.append(BalanceUpdate(ts, str(det["ccy"]), total, free, VENUE))
     return out
 
 
@@ -318,7 +342,7 @@ def parse_position(d: Json, ts: int) -> PositionUpdate:
     qty = abs(pos) if side == "long" else -abs(pos) if side == "short" else pos
     return PositionUpdate(
         ts=ts,
-        symbol=str(d["instId"]),
+        symbol=symbol_id(str(d["instId"])),
         qty=qty,
         avg_price=f(d.get("avgPx")),
         unrealized_pnl=f(d.get("upl")),

@@ -498,8 +498,17 @@ class OkxRestClient:
         inst_id: str | None = None,
         ord_id: str | None = None,
         limit: int | None = None,
+        after: str | None = None,
     ) -> list[JsonDict]:
-        params = {"instType": inst_type, "instId": inst_id, "ordId": ord_id, "limit": limit}
+        """One page of our fills (≤100, newest first); ``after`` = a billId to page to
+        older ones."""
+        params = {
+            "instType": inst_type,
+            "instId": inst_id,
+            "ordId": ord_id,
+            "limit": limit,
+            "after": after,
+        }
         return await self._get(C.FILLS, params, True)
 
 

@@ -2,11 +2,12 @@
 
 One :class:`OkxStream` per socket (``/public``, ``/business`` for candles, ``/private`` for
 orders/account/positions). It decodes frames with msgspec (typed structs for the hot ``books``
-path), keeps an :class:`OkxBookSync` per instrument and turns pushes into model events for an
-:class:`OkxStreamHandler`. On a sequence gap or checksum mismatch the book is re-synced by
-unsubscribing and re-subscribing that one channel, which makes OKX send a fresh snapshot; other
-subscriptions are untouched. Private sockets log in (``on_connect`` hook) before every
-(re)subscribe, as OKX forgets logins with the connection.
+path), keeps an :class:`OkxBookSync` per instrument (keyed by instId) and turns pushes into
+model events for an :class:`OkxStreamHandler`; events carry instrument ids (``BTC-USDT.OKX``),
+the wire and :attr:`OkxStream.books` keep OKX's instIds. On a sequence gap or checksum mismatch
+the book is re-synced by unsubscribing and re-subscribing that one channel, which makes OKX send
+a fresh snapshot; other subscriptions are untouched. Private sockets log in (``on_connect``
+hook) before every (re)subscribe, as OKX forgets logins with the connection.
 """
 
 from __future__ import annotations
@@ -173,6 +174,9 @@ class OkxStream:
         self._clock = clock
         self.verify_checksum = verify_checksum
         self.books: dict[str, OkxBookSync] = {}
+        #: instId -> instrument id, computed once per subscription (the book path reads it
+        #: per message; a lookup, not a string build)
+        self._symbols: dict[str, str] = {}
         self._ids = itertools.count(1)
         self._bars: dict[str, str] = {}  # candle channel -> bar
         self._tasks: set[asyncio.Task[None]] = set()
@@ -226,6 +230,7 @@ class OkxStream:
             if channel in BOOK_CHANNELS:
                 inst = str(a["instId"])
                 self.books.setdefault(inst, OkxBookSync(inst, verify=self.verify_checksum))
+                self._symbols[inst] = P.symbol_id(inst)
             if channel.startswith("candle"):
                 self._bars[channel] = channel[len("candle") :]
             await self.client.subscribe(arg_key(a), op_payload("subscribe", [a]))
@@ -236,6 +241,7 @@ class OkxStream:
             await self.client.unsubscribe(arg_key(a), op_payload("unsubscribe", [a]))
             if a["channel"] in BOOK_CHANNELS:
                 self.books.pop(str(a.get("instId")), None)
+                self._symbols.pop(str(a.get("instId")), None)
 
     async def resync_book(self, channel: str, inst_id: str) -> None:
         """Fresh snapshot for one book: unsubscribe + subscribe that channel only."""
@@ -316,6 +322,7 @@ class OkxStream:
         sync = self.books.get(inst)
         if sync is None:
             return  # unsubscribed meanwhile
+        sym = self._symbols.get(inst) or P.symbol_id(inst)
         now = self.now_ns()
         snapshot = action == "snapshot"
         for item in items:
@@ -325,9 +332,7 @@ class OkxStream:
             if res is _APPLIED:
                 fb, fa = sync.last_levels
                 # Positional: BookLevels(ts, symbol, bids, asks, snapshot, sequence).
-                self.handler.on_market_data(
-                    BookLevels(now, inst, fb, fa, snapshot, item.seqId or 0)
-                )
+                self.handler.on_market_data(BookLevels(now, sym, fb, fa, snapshot, item.seqId or 0))
             elif res is SyncResult.RESYNC:
                 self._resync_later(channel, inst, sync.last_error)
                 return
@@ -357,7 +362,7 @@ class OkxStream:
                 self.handler.on_market_data(
                     BookLevels(
                         ts=now,
-                        symbol=inst,
+                        symbol=P.symbol_id(inst),
                         bids=fb,
                         asks=fa,
                         snapshot=action == "snapshot",
@@ -381,14 +386,14 @@ class OkxStream:
                 for d in data:
                     emit(P.parse_ticker(d, now))
             elif channel in TOP_CHANNELS:
-                inst = str(frame.arg.get("instId", ""))
+                sym = P.symbol_id(str(frame.arg.get("instId", "")))
                 for d in data:
-                    emit(P.parse_bbo(inst, d, now))
+                    emit(P.parse_bbo(sym, d, now))
             elif channel.startswith("candle"):
-                inst = str(frame.arg.get("instId", ""))
+                sym = P.symbol_id(str(frame.arg.get("instId", "")))
                 bar = self._bars.get(channel, channel[len("candle") :])
                 for row in data:
-                    b = P.parse_candle(inst, row, bar)
+                    b = P.parse_candle(sym, row, bar)
                     if b is not None:
                         emit(b)
             elif channel == "orders":

@@ -1,0 +1,193 @@
+"""OKX's side of the order lifecycle: the :class:`~tradeloop.venues.execution.VenueHooks`.
+
+Only OKX knowledge lives here — place/cancel/amend/lookup over ``/api/v5/trade/*`` by
+``clOrdId``, the order fields OKX wants, its clOrdId alphabet, and what its error codes mean.
+When to retry, what to tell the engine and in which order is the lifecycle's business
+(:mod:`tradeloop.venues.execution`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tradeloop.core.errors import RateLimited, VenueError
+from tradeloop.model import (
+    Fill,
+    Instrument,
+    InstrumentKind,
+    Order,
+    OrderReport,
+    OrderType,
+    RejectReason,
+    TimeInForce,
+)
+from tradeloop.venues.execution import ErrorKind, OrderTrack, PlaceAck, VenueHooks, Verdict
+from tradeloop.venues.http import outcome_unknown
+from tradeloop.venues.okx import constants as C
+from tradeloop.venues.okx import parse as P
+from tradeloop.venues.okx.rest import OkxRestClient, is_valid_client_order_id
+
+_FILLS_PAGE = 100
+
+
+def reject_reason(exc: VenueError) -> RejectReason:
+    """The typed reason behind an OKX refusal: transient (rate limit, busy, 5xx) or not."""
+    if isinstance(exc, RateLimited):
+        return RejectReason.RATE_LIMITED
+    known = C.REJECT_REASONS.get(exc.code)
+    if known is not None:
+        return known
+    return RejectReason.VENUE_UNAVAILABLE if exc.retryable else RejectReason.OTHER
+
+
+def classify(exc: VenueError) -> Verdict:
+    """What an OKX error means for the order it was about (see ``ErrorKind``)."""
+    code = exc.code
+    if isinstance(exc, RateLimited):
+        return Verdict(ErrorKind.RATE_LIMITED, retry_after=exc.retry_after)
+    if code == C.DUPLICATE_CLORDID:  # also an UnknownOutcome carrying 51016: it exists
+        return Verdict(ErrorKind.DUPLICATE_ID)
+    if code == C.ORDER_NOT_FOUND:
+        return Verdict(ErrorKind.NOT_FOUND)
+    if code in C.ORDER_FINISHED_CODES:
+        return Verdict(ErrorKind.FINISHED)
+    if outcome_unknown(exc):  # timeout, dropped connection, 5xx, 50001 "try again"
+        return Verdict(ErrorKind.UNKNOWN_OUTCOME)
+    if exc.retryable:
+        return Verdict(ErrorKind.TRANSIENT, reject_reason(exc))
+    return Verdict(ErrorKind.PERMANENT, reject_reason(exc))
+
+
+def okx_client_id(client_order_id: str) -> str:
+    """OKX wants clOrdId = 1–32 alphanumerics; other ids map to a stable hash of themselves
+    (stable so a restart can find its orders again)."""
+    if is_valid_client_order_id(client_order_id):
+        return client_order_id
+    return "tl" + hashlib.sha1(client_order_id.encode()).hexdigest()[:30]
+
+
+def order_params(
+    order: Order,
+    inst: Instrument,
+    okx_id: str,
+    spot_td_mode: str = "cash",
+    derivative_td_mode: str = "cross",
+) -> dict[str, Any]:
+    """OKX place-order fields for a tradeloop order (wire strings via the Instrument; the
+    native instId on the wire)."""
+    spot = inst.kind is InstrumentKind.SPOT
+    p: dict[str, Any] = {
+        "inst_id": inst.native,
+        "side": order.side.value,
+        "td_mode": spot_td_mode if spot else derivative_td_mode,
+        "cl_ord_id": okx_id,
+    }
+    if order.order_type is OrderType.MARKET:
+        p["ord_type"] = "market"
+    else:
+        p["ord_type"] = {
+            TimeInForce.GTC: "limit",
+            TimeInForce.IOC: "ioc",
+            TimeInForce.FOK: "fok",
+            TimeInForce.POST_ONLY: "post_only",
+        }[order.tif]
+        p["px"] = inst.format_price(order.price)
+    if spot and order.order_type is OrderType.MARKET and order.quote_qty > 0:
+        p["sz"] = inst.format_quote(order.quote_qty)
+        p["tgt_ccy"] = "quote_ccy"
+    else:
+        p["sz"] = inst.format_qty(order.qty)
+        if spot and order.order_type is OrderType.MARKET:
+            p["tgt_ccy"] = "base_ccy"
+    if not spot and order.reduce_only:
+        p["reduce_only"] = True
+    return p
+
+
+class OkxOrderHooks(VenueHooks):
+    """OKX REST order requests for the lifecycle. ``instruments`` is the gateway's own dict
+    (keyed by id, filled by ``load_instruments``); ``streaming`` says whether the private
+    ``orders`` channel is up."""
+
+    venue = C.VENUE
+
+    def __init__(
+        self,
+        rest: OkxRestClient,
+        instruments: Mapping[str, Instrument],
+        streaming: Callable[[], bool],
+        *,
+        spot_td_mode: str = "cash",
+        derivative_td_mode: str = "cross",
+        now_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.rest = rest
+        self.instruments = instruments
+        self._streaming = streaming
+        self.spot_td_mode = spot_td_mode
+        self.derivative_td_mode = derivative_td_mode
+        self.now_ns = now_ns
+
+    # -- ids ------------------------------------------------------------------------------
+    def instrument(self, symbol: str) -> Instrument | None:
+        return self.instruments.get(symbol)
+
+    def venue_client_id(self, client_order_id: str) -> str:
+        return okx_client_id(client_order_id)
+
+    def native_symbol(self, symbol: str) -> str:
+        inst = self.instruments.get(symbol)
+        return inst.native if inst is not None else P.native(symbol)
+
+    def symbol_id(self, native: str) -> str:
+        return P.symbol_id(native)
+
+    def streaming(self) -> bool:
+        return self._streaming()
+
+    def classify(self, exc: VenueError) -> Verdict:
+        return classify(exc)
+
+    # -- requests -------------------------------------------------------------------------
+    def order_params(self, order: Order, inst: Instrument, okx_id: str) -> dict[str, Any]:
+        return order_params(order, inst, okx_id, self.spot_td_mode, self.derivative_td_mode)
+
+    async def place(self, order: Order, track: OrderTrack) -> PlaceAck:
+        inst = self.instruments[order.symbol]  # the lifecycle checked it is there
+        res = await self.rest.place_order(**self.order_params(order, inst, track.venue_client_id))
+        return PlaceAck(str(res.get("ordId", "")), existing=isinstance(res.get("existing"), dict))
+
+    async def cancel(self, track: OrderTrack) -> None:
+        inst_id = self.native_symbol(track.symbol)
+        await self.rest.cancel_order(inst_id, cl_ord_id=track.venue_client_id)
+
+    async def amend(self, track: OrderTrack, qty: float | None, price: float | None) -> None:
+        inst = self.instruments.get(track.symbol)
+        if inst is None:
+            raise VenueError(f"unknown OKX instrument {track.symbol}", C.INSTRUMENT_NOT_FOUND)
+        await self.rest.amend_order(
+            inst.native,
+            cl_ord_id=track.venue_client_id,
+            new_sz=inst.format_qty(qty) if qty is not None else None,
+            new_px=inst.format_price(price) if price is not None else None,
+        )
+
+    async def fetch_order(self, track: OrderTrack) -> OrderReport:
+        inst_id = self.native_symbol(track.symbol)
+        d = await self.rest.get_order(inst_id, cl_ord_id=track.venue_client_id)
+        return P.parse_order_report(d, self.now_ns(), track.client_order_id)
+
+    async def fetch_fills(self, track: OrderTrack) -> list[Fill]:
+        """Every fill of the order, paging ``/trade/fills`` (newest first) back to its first."""
+        inst_id = self.native_symbol(track.symbol)
+        rows = await self.rest.fills(inst_id=inst_id, ord_id=track.venue_order_id)
+        page = rows
+        while len(page) >= _FILLS_PAGE and page[-1].get("billId"):  # a full page: older ones
+            after = str(page[-1]["billId"])
+            page = await self.rest.fills(inst_id=inst_id, ord_id=track.venue_order_id, after=after)
+            rows += page
+        now = self.now_ns()
+        return [P.parse_fill_row(r, now, track.client_order_id) for r in reversed(rows)]
