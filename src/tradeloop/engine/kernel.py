@@ -69,6 +69,21 @@ def _symbol_filter(
     return filtered
 
 
+def _bar_filter(
+    handler: Callable[[Any], None], periods: Mapping[str, frozenset[int]]
+) -> Callable[[Any], None]:
+    """Bars of the wanted instruments *and* bar periods only (a run may publish 1m, 15m and
+    1h bars of one instrument; a bar's period is ``ts - start``)."""
+    get = periods.get
+
+    def filtered(ev: Bar) -> None:
+        ps = get(ev.symbol)
+        if ps is not None and ev.ts - ev.start in ps:
+            handler(ev)
+
+    return filtered
+
+
 class Kernel:
     def __init__(
         self,
@@ -90,6 +105,7 @@ class Kernel:
         if on_strategy_error is not OnStrategyError.RAISE:
             self.bus.on_error = self._handler_failed
         self._owners: dict[Handler, Strategy] = {}
+        self._bar_periods: dict[str, dict[str, frozenset[int]]] = {}
         self._names = self._symbol_names()
         self.portfolio = Portfolio(self.instruments, cash, currency)
         p = self.portfolio
@@ -98,6 +114,9 @@ class Kernel:
             client = ExecutionRouter(client, self.instruments)
         self.oms = OMS(self.bus, clock, client, self.risk, p, self.instruments, execution, ids)
         self.client = client
+        self.oms.on_venue_fill = self._venue_fill
+        #: vwap instruments -> the bar period that paces them (the first, finest one seen)
+        self._vwap: dict[str, int] = dict.fromkeys(self.oms.vwap, 0)
         self.strategies: list[Strategy] = []
         self._marks = p.marks
         self.risk.on_breach = self._on_breach
@@ -135,9 +154,23 @@ class Kernel:
         return sym
 
     # -- strategies ------------------------------------------------------------------------
-    def add_strategy(self, strategy: Strategy) -> None:
+    def add_strategy(
+        self,
+        strategy: Strategy,
+        symbols: Iterable[str] | None = None,
+        bar_periods: Mapping[str, Iterable[int]] | None = None,
+    ) -> None:
+        """Add ``strategy``; ``symbols`` overrides the instruments it trades (its class's
+        ``symbols``), ``bar_periods`` (name -> periods in ns) limits its ``on_bar`` to those
+        bar periods of those instruments (multi-timeframe runs publish several)."""
         if self._started:
             raise RuntimeError("add strategies before start()")
+        if symbols is not None:
+            vars(strategy)["symbols"] = tuple(symbols)
+        if bar_periods is not None:
+            self._bar_periods[strategy.id] = {
+                self._wanted_id(strategy, n): frozenset(ps) for n, ps in bar_periods.items()
+            }
         self.portfolio.add_strategy(strategy.id, strategy.capital)
         strategy._attach(self)
         self.strategies.append(strategy)
@@ -154,8 +187,15 @@ class Kernel:
         for s in self.strategies:
             s.on_stop()
 
+    def _wanted_id(self, s: Strategy, name: str) -> str:
+        try:
+            return self.symbol_of(name)
+        except ConfigError as exc:
+            raise ConfigError(f"strategy {s.id} wants {name!r}: {exc}") from None
+
     def _subscribe(self, s: Strategy) -> None:
-        wanted = {self.symbol_of(name) for name in s.symbols}
+        wanted = {self._wanted_id(s, name) for name in s.symbols}
+        periods = self._bar_periods.get(s.id)
         cls = type(s)
 
         def overridden(name: str) -> bool:
@@ -170,7 +210,9 @@ class Kernel:
             if not overridden(name):
                 continue  # don't pay a call per event for a no-op handler
             handler = getattr(s, name)
-            if wanted and wanted != set(self.instruments):
+            if ev_type is Bar and periods is not None:
+                handler = _bar_filter(handler, periods)
+            elif wanted and wanted != set(self.instruments):
                 handler = _symbol_filter(handler, frozenset(wanted))
             self._owners[handler] = s
             self.bus.subscribe(ev_type, handler)
@@ -189,6 +231,18 @@ class Kernel:
             self.risk.on_time(bar.ts)
         if self.oms.chasing:
             self.oms.on_best(bar.symbol, bar.close, bar.close)
+        if self._vwap and bar.symbol in self._vwap:
+            period = self._vwap[bar.symbol] or bar.ts - bar.start
+            self._vwap[bar.symbol] = period
+            if bar.ts - bar.start == period:
+                self.oms.on_bar_volume(bar.symbol, bar.volume)
+
+    def _venue_fill(self, fill: Fill) -> None:
+        """A venue-initiated trade (liquidation) moved targets: strategies must be able to
+        set the same target again, so their "unchanged target" shortcuts are forgotten."""
+        for s in self.strategies:
+            s._last_qty.clear()
+            s._last_pct.clear()
 
     def _on_trade(self, t: TradeTick) -> None:
         self.portfolio.marks[t.symbol] = t.price

@@ -17,6 +17,8 @@ from tradeloop.engine.strategy import Strategy
 
 
 def load_module(path: str | Path) -> ModuleType:
+    """Import a strategy file. Its folder goes on ``sys.path`` first, so the file can import
+    helper modules kept beside it (``from mysignals import zscore``), as a script could."""
     p = Path(path)
     if not p.is_file():
         raise StrategyLoadError(f"{p}: strategy file not found")
@@ -26,6 +28,9 @@ def load_module(path: str | Path) -> ModuleType:
         raise StrategyLoadError(f"{p}: not a Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    folder = str(p.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
@@ -50,14 +55,7 @@ def build_strategies(path: str | Path, params: Mapping[str, Any]) -> list[Strate
         if not strategies or not all(isinstance(s, Strategy) for s in strategies):
             raise StrategyLoadError(f"{path}: create_strategies() must return Strategy objects")
         return list(strategies)
-    classes = [
-        obj
-        for obj in vars(module).values()
-        if inspect.isclass(obj)
-        and issubclass(obj, Strategy)
-        and obj is not Strategy
-        and obj.__module__ == module.__name__
-    ]
+    classes = _strategy_classes(module)
     if not classes:
         raise StrategyLoadError(f"{path}: defines no Strategy subclass")
     if len(classes) > 1:
@@ -75,11 +73,48 @@ def build_strategies(path: str | Path, params: Mapping[str, Any]) -> list[Strate
         ) from None
 
 
+def _strategy_classes(module: ModuleType) -> list[type[Strategy]]:
+    return [
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj)
+        and issubclass(obj, Strategy)
+        and obj is not Strategy
+        and obj.__module__ == module.__name__
+    ]
+
+
+def build_strategy(
+    path: str | Path, class_name: str | None, params: Mapping[str, Any], strategy_id: str | None
+) -> Strategy:
+    """One strategy of a run config: the file's single Strategy subclass, or ``class_name``
+    when it holds several; ``strategy_id`` defaults to the class name."""
+    module = load_module(path)
+    classes = _strategy_classes(module)
+    if class_name is not None:
+        classes = [c for c in classes if c.__name__ == class_name]
+        if not classes:
+            raise StrategyLoadError(f"{path}: defines no Strategy subclass {class_name!r}")
+    if not classes:
+        raise StrategyLoadError(f"{path}: defines no Strategy subclass")
+    if len(classes) > 1:
+        names = ", ".join(c.__name__ for c in classes)
+        raise StrategyLoadError(f"{path}: defines several strategies ({names}); set class = ...")
+    try:
+        return classes[0](strategy_id=strategy_id, params=params)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except Exception as exc:
+        raise StrategyLoadError(
+            f"{path}: {classes[0].__name__}() failed: {type(exc).__name__}: {exc}"
+        ) from None
+
+
 @contextlib.contextmanager
-def strategy_errors(path: str | Path) -> Iterator[None]:
-    """Turn an exception raised *inside the user's strategy file* into one clear line naming
-    the file, line and callback; engine bugs (no frame in that file) keep their traceback."""
-    target = str(Path(path).resolve())
+def strategy_errors(path: str | Path, *more: str | Path) -> Iterator[None]:
+    """Turn an exception raised *inside the user's strategy file(s)* into one clear line naming
+    the file, line and callback; engine bugs (no frame in those files) keep their traceback."""
+    targets = {str(Path(p).resolve()): p for p in (path, *more)}
     try:
         yield
     except UserError:
@@ -88,11 +123,12 @@ def strategy_errors(path: str | Path) -> Iterator[None]:
         frames = [
             f
             for f in traceback.extract_tb(exc.__traceback__)
-            if str(Path(f.filename).resolve()) == target
+            if str(Path(f.filename).resolve()) in targets
         ]
         if not frames:
             raise
         f = frames[-1]
+        where = targets[str(Path(f.filename).resolve())]
         raise StrategyLoadError(
-            f"{path}: line {f.lineno} in {f.name}: {type(exc).__name__}: {exc}"
+            f"{where}: line {f.lineno} in {f.name}: {type(exc).__name__}: {exc}"
         ) from None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -64,8 +64,55 @@ log = logging.getLogger(__name__)
 
 
 class ExecAlgo(str, Enum):
+    """How a target is traded (``engine.algos`` explains each)."""
+
     MARKET = "market"
     LIMIT_CHASE = "limit_chase"
+    TWAP = "twap"
+    VWAP = "vwap"
+    ICEBERG = "iceberg"
+
+
+_MARKET_ALGO, _CHASE, _TWAP, _VWAP, _ICEBERG = (
+    ExecAlgo.MARKET,
+    ExecAlgo.LIMIT_CHASE,
+    ExecAlgo.TWAP,
+    ExecAlgo.VWAP,
+    ExecAlgo.ICEBERG,
+)
+#: algos that trade a target in slices rather than at once
+_SLICED = frozenset({_TWAP, _VWAP, _ICEBERG})
+#: algos that rest limit orders at the best price and re-price them when it moves
+_CHASING = frozenset({_CHASE, _ICEBERG})
+
+
+@dataclass(frozen=True, slots=True)
+class AlgoSpec:
+    """One instrument's execution algorithm and its knobs.
+
+    * ``market`` — one market order per target change (quote-sized for all-in spot buys).
+    * ``limit_chase`` — a limit at our side's best price, re-priced when it moves; a spot buy
+      is sized so price × size plus the fee fits the free cash (an all-in target fills).
+    * ``twap`` — the change is cut into ``slices`` market orders ``interval_ns`` apart.
+    * ``vwap`` — each bar, a market order of at most ``participation`` × that bar's volume,
+      so the target is reached at the market's own pace (participation of bar volume).
+    * ``iceberg`` — limit orders at the best price showing at most ``display`` (base units /
+      contracts) at a time; each filled piece is followed by the next.
+    """
+
+    algo: ExecAlgo = ExecAlgo.MARKET
+    slices: int = 10
+    interval_ns: int = 60 * NS_PER_S
+    participation: float = 0.1
+    display: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.slices < 1 or self.interval_ns <= 0:
+            raise ValueError("twap needs slices >= 1 and a positive interval")
+        if not 0 < self.participation <= 1:
+            raise ValueError("vwap participation must be in (0, 1]")
+        if self.display < 0:
+            raise ValueError("iceberg display size must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +151,20 @@ class ExecConfig:
     #: first. ``None`` keeps every order (backtests report them all); a long live run sets a
     #: bound so memory stays flat.
     max_finished_orders: int | None = None
+    #: algorithm per instrument id, overriding ``algo`` (a run config sets each strategy's
+    #: algo on its instruments)
+    per_symbol: Mapping[str, AlgoSpec] = field(default_factory=dict)
+    #: exposure caps, multiples of equity: Σ|notional| of the targets and |Σ notional|
+    max_gross: float | None = None
+    max_net: float | None = None
 
     def __post_init__(self) -> None:
         if self.max_finished_orders is not None and self.max_finished_orders < 1:
             raise ValueError("max_finished_orders must be >= 1 (or None to keep all)")
+
+    def spec_for(self, symbol: str) -> AlgoSpec:
+        spec = self.per_symbol.get(symbol)
+        return spec if spec is not None else AlgoSpec(self.algo)
 
 
 @dataclass(slots=True)
@@ -124,6 +181,11 @@ class _Execution:
     blocked: bool = False
     repricing: bool = False
     retries: int = 0  # consecutive transient refusals of this target's orders
+    spec: AlgoSpec = AlgoSpec()
+    algo: ExecAlgo = ExecAlgo.MARKET
+    slice_qty: float = 0.0  # twap: size of each slice of the current target change
+    plan_gen: int = -1  # generation the slices were planned for
+    slice_due: int = 0  # twap: earliest time of the next slice
 
 
 @dataclass(slots=True)
@@ -168,6 +230,15 @@ class OMS:
             s: _Execution(s, i, portfolio.positions[s], max(i.min_size, i.lot_size) * 0.999999)
             for s, i in instruments.items()
         }
+        for s, ex in self._execs.items():
+            ex.spec = config.spec_for(s)
+            ex.algo = ex.spec.algo
+        #: last bar volume per instrument, kept only while a vwap execution needs it
+        self.volumes: dict[str, float] = {}
+        self.vwap = {s for s, ex in self._execs.items() if ex.algo is _VWAP}
+        self._caps = config.max_gross is not None or config.max_net is not None
+        #: called with a fill the venue made on its own (a liquidation)
+        self.on_venue_fill: Callable[[Fill], None] | None = None
         self._by_target: set[str] = set()  # client ids of target-driven orders
         self._seen_trades: set[tuple[str, str]] = set()
         self._finished: deque[str] = deque()  # client ids in the order they finished
@@ -226,6 +297,8 @@ class OMS:
     # -- targets ----------------------------------------------------------------------------
     def set_target(self, symbol: str, qty: float, prefer_quote: bool = False) -> None:
         ex = self._execs[symbol]
+        if self._caps:
+            qty = self._capped(symbol, qty)
         if qty == ex.target and ex.working is None and not ex.blocked:
             return
         ex.target = qty
@@ -233,11 +306,52 @@ class OMS:
         ex.generation += 1
         w = ex.working
         if w is not None:
-            if self.config.algo is ExecAlgo.LIMIT_CHASE and w.status is not PENDING_CANCEL:
+            if ex.algo in _CHASING and w.status is not PENDING_CANCEL:
                 ex.repricing = True
                 self.cancel(w)
             return
         self._work(ex)
+
+    def _capped(self, symbol: str, qty: float) -> float:
+        """``qty`` shrunk so the targets' gross and net notional stay within the caps
+        (multiples of equity); reducing a target is never limited."""
+        marks = self.portfolio.marks
+        inst = self.instruments[symbol]
+        mark = marks.get(symbol)
+        if not mark:
+            return qty
+        unit = inst.notional(1.0, mark)
+        equity = self.portfolio.equity()
+        gross = net = 0.0
+        for s, ex in self._execs.items():
+            if s != symbol and ex.target:
+                n = ex.inst.notional(ex.target, marks.get(s, 0.0))
+                gross += abs(n)
+                net += n
+        want = qty * unit
+        c = self.config
+        if c.max_gross is not None:
+            room = max(c.max_gross * equity - gross, 0.0)
+            want = max(-room, min(room, want))
+        if c.max_net is not None:
+            room = c.max_net * equity
+            want = max(-room - net, min(room - net, want))
+        current = self._execs[symbol].target
+        if abs(qty) <= abs(current) and qty * current >= 0:
+            return qty  # a reduction always passes
+        if want * qty < 0:
+            want = 0.0
+        capped = want / unit
+        if abs(capped) >= abs(qty):
+            return qty
+        return inst.round_qty(abs(capped)) * (1.0 if qty > 0 else -1.0)
+
+    def on_bar_volume(self, symbol: str, volume: float) -> None:
+        """VWAP executions pace themselves on each bar's volume (called by the kernel)."""
+        self.volumes[symbol] = volume
+        ex = self._execs[symbol]
+        if ex.working is None and not ex.blocked and abs(ex.target - ex.position.qty) >= ex.min_qty:
+            self._work(ex)
 
     def target(self, symbol: str) -> float:
         return self._execs[symbol].target
@@ -264,11 +378,11 @@ class OMS:
         quote = 0.0
         order_type = MARKET
         price = 0.0
-        if self.config.algo is ExecAlgo.LIMIT_CHASE:
-            order_type = LIMIT
-            price = self._chase_price(ex.symbol, side, mark)
-            self.chasing.add(ex.symbol)
-        elif side is BUY and not inst.is_derivative:
+        algo = ex.algo
+        if algo is not _MARKET_ALGO:
+            self._work_algo(ex, delta, side, now, mark)
+            return
+        if side is BUY and not inst.is_derivative:
             cash = self.portfolio.cash_of(ex.symbol)
             if ex.prefer_quote or delta * mark * (1.0 + inst.taker_fee) > cash:
                 quote = min(delta * mark, cash)
@@ -299,6 +413,71 @@ class OMS:
         if refusal is not None:
             self._reject_locally(order, refusal, now)
             if refusal[0].transient:  # e.g. our own order-rate limit: try again shortly
+                self._schedule_retry(ex)
+            else:
+                ex.blocked = True
+            return
+        order.transition(SUBMITTED, now)
+        ex.working = order
+        ex.working_gen = ex.generation
+        self.open_orders[order.client_order_id] = order
+        self.client.submit_order(order)
+
+    def _work_algo(self, ex: _Execution, delta: float, side: Side, now: int, mark: float) -> None:
+        """Plan the next order of a non-market algo (see :class:`AlgoSpec`)."""
+        inst, spec, algo = ex.inst, ex.spec, ex.algo
+        want = abs(delta)
+        order_type, price = MARKET, 0.0
+        if algo in _CHASING:
+            order_type = LIMIT
+            price = self._chase_price(ex.symbol, side, mark)
+            self.chasing.add(ex.symbol)
+        if algo is _TWAP:
+            if ex.plan_gen != ex.generation:
+                ex.plan_gen = ex.generation
+                ex.slice_qty = want / spec.slices
+                ex.slice_due = now
+            if now < ex.slice_due:
+                self._slice_later(ex, ex.slice_due)
+                return
+            want = min(want, max(ex.slice_qty, ex.min_qty))
+            ex.slice_due = now + spec.interval_ns
+        elif algo is _VWAP:
+            want = min(want, spec.participation * self.volumes.get(ex.symbol, 0.0))
+        elif algo is _ICEBERG:
+            display = spec.display or abs(ex.target - ex.position.qty) / 10
+            want = min(want, max(display, ex.min_qty))
+        if side is BUY and not inst.is_derivative:
+            # Spot buys never ask for more than the free cash pays for, fee included (the
+            # venue reserves price × size × (1 + fee)): an all-in target then fills.
+            px = price or mark
+            if px > 0:
+                fee = max(inst.taker_fee, inst.maker_fee, 0.0)
+                unit = px * inst.contract_value * (1.0 + fee)
+                want = min(want, self.portfolio.cash_of(ex.symbol) / unit * (1.0 - 1e-9))
+        flatten = ex.target == 0.0 and want >= abs(delta)
+        qty = abs(ex.position.qty) if flatten else inst.round_qty(want)
+        if qty < ex.min_qty:
+            return
+        order = Order(self.ids.next(), ex.symbol, side, qty, order_type, price, ts_created=now)
+        self._send_target_order(ex, order, now)
+
+    def _slice_later(self, ex: _Execution, due: int) -> None:
+        gen = ex.generation
+
+        def again(_name: str, _ts: int) -> None:
+            if ex.working is None and ex.generation == gen and not ex.blocked:
+                self._work(ex)
+
+        self.clock.set_timer(f"oms.slice.{ex.symbol}", 0, again, due)
+
+    def _send_target_order(self, ex: _Execution, order: Order, now: int) -> None:
+        self.orders[order.client_order_id] = order
+        self._by_target.add(order.client_order_id)
+        refusal = self.risk.refusal(order, now)
+        if refusal is not None:
+            self._reject_locally(order, refusal, now)
+            if refusal[0].transient:
                 self._schedule_retry(ex)
             else:
                 ex.blocked = True
@@ -346,6 +525,8 @@ class OMS:
                 log.warning("late fill %s for %s order %s booked", fill.trade_id,
                             order.status.value, order.client_order_id)  # fmt: skip
         allocation = self.portfolio.apply_fill(fill, strategy_id)
+        if order is None and not fill.client_order_id:
+            self._venue_initiated(fill, allocation)
         self.bus.publish(fill)
         fills = self.listeners.fills
         if fills:
@@ -369,6 +550,22 @@ class OMS:
                             sid,
                         )
                     )
+
+    def _venue_initiated(self, fill: Fill, allocation: list[tuple[str, float, float]]) -> None:
+        """The venue traded on its own (a liquidation): the strategies' targets follow the
+        position it left, so the OMS does not buy straight back into what was liquidated."""
+        books = self.portfolio.books
+        for sid, signed, _fee in allocation:
+            book = books.get(sid)
+            if book is not None:
+                book.percent_targets.pop(fill.symbol, None)
+                if fill.symbol in book.targets:
+                    book.targets[fill.symbol] += signed
+        ex = self._execs[fill.symbol]
+        ex.target = self.portfolio.account_target(fill.symbol)
+        ex.generation += 1
+        if self.on_venue_fill is not None:
+            self.on_venue_fill(fill)
 
     def on_order_report(self, report: OrderReport) -> None:
         order = self.orders.get(report.client_order_id)
@@ -437,8 +634,11 @@ class OMS:
         if ex.generation != ex.working_gen or ex.repricing:
             ex.repricing = False
             self._work(ex)
-        elif self.config.algo is ExecAlgo.LIMIT_CHASE and order.status is not FILLED:
+        elif ex.algo in _CHASING and order.status is not FILLED:
             self._work(ex)
+        elif ex.algo in _SLICED:
+            if ex.algo is not _VWAP:  # vwap waits for the next bar's volume
+                self._work(ex)
         elif order.status is FILLED and not order.quote_qty:
             # Filled, yet short of the target by more than a lot: a fee taken out of the base
             # received (OKX spot buys). Top up; each round's gap is only the last round's fee,

@@ -39,6 +39,8 @@ class StrategyBook:
     targets: dict[str, float] = field(default_factory=dict)
     percent_targets: dict[str, float] = field(default_factory=dict)
     fills: int = 0
+    #: funding paid by this strategy's positions (negative = received), settle currency
+    funding: float = 0.0
 
     def position(self, symbol: str, multiplier: float = 1.0, inverse: bool = False) -> Position:
         p = self.positions.get(symbol)
@@ -68,6 +70,8 @@ class Portfolio:
         "_cells",
         "_cash_cells",
         "_single",
+        "funding",
+        "fees_by_symbol",
     )
 
     def __init__(
@@ -93,6 +97,10 @@ class Portfolio:
         #: fees charged in a currency that is neither cash nor a position here, per currency
         self.other_fees: dict[str, float] = {}
         self.fill_count = 0
+        #: funding paid per instrument (negative = received), in its settle currency
+        self.funding: dict[str, float] = {}
+        #: fees paid per instrument, valued in the quote currency as in positions
+        self.fees_by_symbol: dict[str, float] = {}
         # symbols with a non-zero account position (the only ones whose marks move equity),
         # with their Position, whether it is a derivative and the currency its value is in,
         # so equity() does no lookups
@@ -291,6 +299,7 @@ class Portfolio:
         else:
             cell.amount -= signed * fill.price * inst.contract_value + cash_fee
         self.fees_paid += fee if self._single else fee * self.accounts.rate(inst.settle)
+        self.fees_by_symbol[fill.symbol] = self.fees_by_symbol.get(fill.symbol, 0.0) + fee
         self.fill_count += 1
         if pos.qty:
             self._exposed[fill.symbol] = (pos, inst.is_derivative, inst.settle)
@@ -299,6 +308,30 @@ class Portfolio:
         if fill.symbol not in self.marks:
             self.marks[fill.symbol] = fill.price
         return self._allocate(fill, booked, fee, strategy_id)
+
+    def _holders(self, symbol: str, signed: float) -> list[tuple[StrategyBook, float]]:
+        """Strategies a fill nobody asked for reduces (pro rata to what they hold), else
+        every strategy evenly."""
+        held = [(b, p.qty) for b in self.books.values()
+                if (p := b.positions.get(symbol)) is not None and p.qty * signed < 0]  # fmt: skip
+        return held or [(b, 1.0) for b in self.books.values()]
+
+    def apply_funding(self, symbol: str, paid: float) -> None:
+        """Book a funding payment the venue settled on ``symbol`` (``paid`` by the account,
+        negative = received, in the settle currency): out of the cash cell, and shared by the
+        strategies in proportion to their positions (booked as their realised PnL, so their
+        PnL still sums to the account's)."""
+        self._cells[symbol].amount -= paid
+        self.funding[symbol] = self.funding.get(symbol, 0.0) + paid
+        total = self.positions[symbol].qty
+        if not total or not self.books:
+            return
+        for b in self.books.values():
+            p = b.positions.get(symbol)
+            if p is not None and p.qty:
+                share = paid * p.qty / total
+                p.realized_pnl -= share
+                b.funding += share
 
     def _foreign_fee(self, fill: Fill) -> None:
         """A fee in a third currency (e.g. a venue token) is not in this account's cash or
@@ -324,8 +357,8 @@ class Portfolio:
         if not self.books:
             return []
         needs = [(b, n) for b, n in self._needs(fill.symbol) if (n > 0) == (signed > 0)]
-        if not needs:  # nobody asked for it (e.g. a manual/reconciled fill): spread evenly
-            needs = [(b, 1.0) for b in self.books.values()]
+        if not needs:  # nobody asked for it (a liquidation, a manual/reconciled fill)
+            needs = self._holders(fill.symbol, signed)
         total = sum(abs(n) for _, n in needs)
         out = []
         for b, n in needs:

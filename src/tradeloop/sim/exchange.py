@@ -119,6 +119,7 @@ class SimExchange:
         self._delayed: list[_Request] = []
         self._fills: list[Fill] = []
         self._funding: list[FundingPayment] = []
+        self._liquidations: list[Fill] = []
         self._oid = 0
         self._tid = 0
         self._seq = 0
@@ -322,6 +323,39 @@ class SimExchange:
         paid = self.account.apply_funding(inst, rate, mark_price)
         self._funding.append(FundingPayment(ts, symbol, rate, mark_price, paid))
         return paid
+
+    @property
+    def instruments_by_symbol(self) -> dict[str, Instrument]:
+        """The venue's instruments by symbol (the live dict: read, don't change)."""
+        return self._inst
+
+    def liquidations(self) -> list[Fill]:
+        return list(self._liquidations)
+
+    def liquidate(self, symbol: str, price: float, ts: int) -> Fill | None:
+        """Close ``symbol``'s whole position at ``price`` as the venue does on a margin
+        breach (``sim.margin``): its working orders are canceled first, the close is a taker
+        execution with the taker fee, reported as a Fill with no client order id."""
+        inst = self._inst[symbol]
+        qty = self.account.position_qty(symbol)
+        if not qty:
+            return None
+        for rec in [r for r in self._open.values() if r.symbol == symbol]:
+            self._finish(rec, S.CANCELED, ts, "canceled by liquidation")
+        side = SELL if qty > 0 else BUY
+        size = abs(qty)
+        fee = inst.settle_value(size, price) * inst.taker_fee
+        self.account.apply_derivative_fill(inst, side, size, price, fee)
+        self._last[symbol] = price
+        self._tid += 1
+        fill = Fill(ts, "", "", f"liq{self._tid}", symbol, side, price, size, fee, inst.settle,
+                    _TAKER)  # fmt: skip
+        self._liquidations.append(fill)
+        if self.config.keep_fill_history:
+            self._fills.append(fill)
+        log.warning("liquidated %s %g at %g", symbol, qty, price)
+        self._sink.on_fill(fill)
+        return fill
 
     def unrealized_pnl(self, symbol: str, mark: float | None = None) -> float:
         px = mark if mark is not None else self.last_price(symbol)
