@@ -8,8 +8,8 @@ orders a previous process placed, the catch-up after a private reconnect (rounds
 ``reconcile_failed``), and pruning of finished orders so a long live run stays bounded.
 
 Layout: :mod:`.policy` (``RecoveryPolicy``, ``Retention``), :mod:`.hooks` (the seam below),
-:mod:`.tracker` (tracks and the emission rules), :mod:`.lifecycle` (``OrderLifecycle``, the
-request loops).
+:mod:`.checks` (pre-trade checks), :mod:`.tracker` (tracks and the emission rules),
+:mod:`.lifecycle` (``OrderLifecycle``, the request loops).
 
 The hooks a venue implements (:class:`VenueHooks`) — every venue (OKX today; FTX, Bitfinex,
 BitMEX, Binance next) implements exactly these and nothing else of the order lifecycle:
@@ -39,6 +39,7 @@ A gateway owns one :class:`OrderLifecycle`, forwards ``submit_order`` / ``cancel
 ``report``) and calls ``reconcile()`` when that stream reconnects.
 """
 
+from tradeloop.venues.execution.checks import amend_problem, preflight
 from tradeloop.venues.execution.hooks import (
     ErrorKind,
     OrderTrack,
@@ -46,7 +47,7 @@ from tradeloop.venues.execution.hooks import (
     VenueHooks,
     Verdict,
 )
-from tradeloop.venues.execution.lifecycle import OrderLifecycle, preflight
+from tradeloop.venues.execution.lifecycle import OrderLifecycle
 from tradeloop.venues.execution.policy import (
     DEFAULT_RECOVERY,
     DEFAULT_RETENTION,
@@ -67,5 +68,6 @@ __all__ = [
     "Retention",
     "VenueHooks",
     "Verdict",
+    "amend_problem",
     "preflight",
 ]

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import math
 import random
 import time
 from collections.abc import Callable, Coroutine
@@ -32,18 +31,16 @@ from typing import Any
 from tradeloop.core.errors import VenueError
 from tradeloop.core.log import get_logger
 from tradeloop.model import (
-    Instrument,
-    InstrumentKind,
+    Fill,
     Order,
     OrderReport,
     OrderStatus,
-    OrderType,
     RejectReason,
     Side,
     VenueStatus,
 )
-from tradeloop.model.checks import order_problem
 from tradeloop.venues.base import ExecutionSink
+from tradeloop.venues.execution.checks import amend_problem, preflight
 from tradeloop.venues.execution.hooks import ErrorKind, OrderTrack, VenueHooks
 from tradeloop.venues.execution.policy import (
     DEFAULT_RECOVERY,
@@ -71,55 +68,6 @@ class _Try:
 
 
 _DONE = _Try(done=True)
-
-
-def preflight(order: Order, hooks: VenueHooks) -> tuple[RejectReason, str] | None:
-    """Why ``order`` cannot go on the wire at all (unknown instrument, insane numbers, a size
-    or price that rounds to zero), or None. Checked before the venue is asked, by every venue."""
-    inst = hooks.instrument(order.symbol)
-    if inst is None:
-        return RejectReason.INVALID_INSTRUMENT, f"unknown {hooks.venue} instrument {order.symbol}"
-    problem = order_problem(order)
-    if problem is not None:  # NaN, inf, <= 0, None, text: never onto the wire
-        return problem
-    quote_sized = (
-        order.order_type is OrderType.MARKET
-        and order.quote_qty > 0
-        and inst.kind is InstrumentKind.SPOT
-    )
-    if quote_sized:
-        if inst.format_quote(order.quote_qty) == "0":
-            return RejectReason.INVALID_SIZE, f"quote size {order.quote_qty} rounds to 0"
-    elif inst.format_qty(order.qty) == "0":
-        return RejectReason.INVALID_SIZE, f"size {order.qty} rounds to 0 lots of {inst.lot_size}"
-    if order.order_type is OrderType.LIMIT and inst.format_price(order.price) == "0":
-        why = f"price {order.price} rounds to 0 ticks of {inst.tick_size}"
-        return RejectReason.INVALID_PRICE, why
-    return None
-
-
-def amend_problem(
-    qty: float | None, price: float | None, inst: Instrument | None
-) -> tuple[RejectReason, str] | None:
-    """Why an amend to ``qty``/``price`` cannot go on the wire (nothing to change, not a finite
-    positive number, rounds to zero), or None."""
-    if qty is None and price is None:
-        return RejectReason.OTHER, "nothing to amend"
-    for value, code, name, is_size in (
-        (qty, RejectReason.INVALID_SIZE, "size", True),
-        (price, RejectReason.INVALID_PRICE, "price", False),
-    ):
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return code, f"new {name} {value!r} is not a number"
-        if not (math.isfinite(value) and value > 0):
-            return code, f"new {name} must be finite and > 0 (got {value!r})"
-        if inst is not None:
-            text = inst.format_qty(value) if is_size else inst.format_price(value)
-            if text == "0":
-                return code, f"new {name} {value} rounds to 0"
-    return None
 
 
 class OrderLifecycle:
@@ -222,10 +170,12 @@ class OrderLifecycle:
         )
         return self.tracker.add(track)
 
-    def fill(self, track: OrderTrack, fill: Any) -> bool:
+    def fill(self, track: OrderTrack, fill: Fill) -> bool:
+        """A pushed fill, through the emission rules (delivered once per trade id)."""
         return self.tracker.fill(track, fill)
 
     def report(self, track: OrderTrack, report: OrderReport) -> bool:
+        """A pushed report, through the emission rules (never backwards)."""
         return self.tracker.report(track, report)
 
     def _reject(self, track: OrderTrack, reason: str, code: RejectReason) -> None:

@@ -29,7 +29,7 @@ from tradeloop.model import (
 from tradeloop.sim.config import SimConfig
 from tradeloop.sim.exchange import SimExchange
 from tradeloop.venues.base import ExecutionSink, Gateway, MarketDataSink
-from tradeloop.venues.execution.lifecycle import amend_problem
+from tradeloop.venues.execution.checks import amend_problem
 
 _LIVE = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
 
