@@ -24,7 +24,6 @@ from tradeloop.emulator.okx.limits import clip, is_multiple, wire_decimal
 from tradeloop.emulator.okx.views import next_funding_ms, num
 from tradeloop.model import (
     Fill,
-    Order,
     OrderReport,
     OrderStatus,
     OrderType,
@@ -259,47 +258,27 @@ class OkxTrading:
         reduce_only = str(a.get("reduceOnly", "")).lower() == "true"
         if not inst.is_derivative and td == "cash":
             reduce_only = False
-        acct = self.account
-        oid = acct.new_order_id()
-        t = now_ms()
-        info = OrderInfo(
-            oid,
-            cl,
-            inst.symbol,
-            t,
-            t,
-            extra={
-                "ordType": ord_type,
-                "tdMode": td,
-                "tag": tag,
-                "sz": str(a.get("sz")),
-                "px": px_s,
-                "posSide": ("net" if inst.is_derivative else ""),
-                "tgtCcy": tgt,
-            },
-        )
-        order = Order(
-            client_order_id=oid,
-            symbol=inst.symbol,
-            side=Side(side_s),
-            qty=0.0 if quote_sized else float(sz),
-            order_type=otype,
-            price=price,
-            tif=tif,
-            reduce_only=reduce_only,
-            quote_qty=float(sz) if quote_sized else 0.0,
-            ts_created=t,
-        )
+        extra = {
+            "ordType": ord_type,
+            "tdMode": td,
+            "tag": tag,
+            "sz": str(a.get("sz")),
+            "px": px_s,
+            "posSide": ("net" if inst.is_derivative else ""),
+            "tgtCcy": tgt,
+        }
         if inst.is_derivative:
             self.mgn_mode[inst.symbol] = td
-        rec = acct.submit(info, order)
-        if rec is None or rec.status is S.REJECTED:
-            code = rec.code if rec is not None else RejectReason.OTHER
-            if code is RejectReason.POST_ONLY_WOULD_TAKE:  # OKX accepts, then cancels it
-                return _item((oid, cl, tag))
-            acct.forget(info)
-            raise OrderError(*REJECT_CODES.get(code, _PARAM_ORDER))
-        return _item((oid, cl, tag))
+        post_only = RejectReason.POST_ONLY_WOULD_TAKE
+        info, rec = self.account.place(
+            inst.symbol, Side(side_s), 0.0 if quote_sized else float(sz),
+            price if otype is OrderType.LIMIT else None, tif, reduce_only, cl, extra,
+            quote_qty=float(sz) if quote_sized else 0.0,
+            keep=lambda code: code is post_only,  # OKX accepts it, then cancels it
+        )  # fmt: skip
+        if rec.status is S.REJECTED and rec.code is not post_only:
+            raise OrderError(*REJECT_CODES.get(rec.code, _PARAM_ORDER))
+        return _item((info.order_id, cl, tag))
 
     # -- cancel / amend ------------------------------------------------------------------
     def cancel(self, a: dict[str, Any]) -> dict[str, str]:
