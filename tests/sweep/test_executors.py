@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tradeloop.cli import main
-from tradeloop.sweep.executors import PoolExecutor
+from tradeloop.sweep.executors import InlineExecutor, PoolExecutor
 from tradeloop.sweep.sweep import SweepOptions, run_sweep
 
 from .helpers import SMA, context, table
@@ -16,22 +16,23 @@ from .helpers import SMA, context, table
 PARAMS = ["fast=3:15:4", "slow=20,35"]
 
 
-def sweep(tmp: Path, name: str, **kw: object) -> list[dict[str, object]]:
+def sweep(tmp: Path, name: str, inline: bool = False, **kw: object) -> list[dict[str, object]]:
     ctx = context(SMA, "--bars", "2500")
     opts = SweepOptions(list(PARAMS), ["fast < slow"], report=False, **kw)  # type: ignore[arg-type]
-    return table(run_sweep(ctx, opts, tmp / name).rows)
+    executor = InlineExecutor(ctx) if inline else None
+    return table(run_sweep(ctx, opts, tmp / name, executor=executor).rows)
 
 
-def test_pool_equals_one_worker(tmp_path: Path) -> None:
-    one = sweep(tmp_path, "one", workers=1)
-    pool = sweep(tmp_path, "pool", workers=2)
-    assert len(one) == 8 and all(r["status"] == "ok" for r in one)
-    assert pool == one
+def test_pool_equals_one_worker_equals_in_process(tmp_path: Path) -> None:
+    ref = sweep(tmp_path, "inline", inline=True)
+    assert len(ref) == 8 and all(r["status"] == "ok" for r in ref)
+    assert sweep(tmp_path, "one", workers=1) == ref
+    assert sweep(tmp_path, "pool", workers=2) == ref
 
 
 def test_random_search_same_seed_same_table(tmp_path: Path) -> None:
     a = sweep(tmp_path, "a", workers=2, search="random", samples=3, search_seed=5)
-    b = sweep(tmp_path, "b", workers=1, search="random", samples=3, search_seed=5)
+    b = sweep(tmp_path, "b", inline=True, search="random", samples=3, search_seed=5)
     assert a == b and len(a) == 3
 
 
@@ -48,7 +49,7 @@ def test_a_dying_worker_only_costs_its_own_point(tmp_path: Path, misbehaving: Pa
 @pytest.mark.ray
 def test_ray_local_equals_pool_and_one_worker(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
-    one = sweep(tmp_path, "one", workers=1)
+    one = sweep(tmp_path, "one", inline=True)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         on_ray = sweep(tmp_path, "ray", ray="auto")
