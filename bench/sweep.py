@@ -3,10 +3,10 @@
     .venv/bin/python bench/sweep.py [--runs 200] [--repeat 2] [--no-ray]
 
 Runs the same 200-point grid (fast 5..100 x slow 110..200) through ``run_sweep`` — the real
-thing: planning, executor, per-row journal and Parquet, no HTML page — in the driver process
-(``--workers 1``), then on the local process pool and on a local Ray runtime with 1 and 2
-workers. Prints runs/s, overhead per run as a share of a single run's time, and the 1 -> 2
-worker scaling, and checks every executor produced the same table.
+thing: planning, executor, per-row journal and Parquet, no HTML page — in the driver's own
+process (``InlineExecutor``, for reference), then on the local process pool and on a local Ray
+runtime with 1 and 2 workers. Prints runs/s, overhead per run as a share of a single run's
+time, and the 1 -> 2 worker scaling, and checks every executor produced the same table.
 
     overhead share = (wall x workers / runs - single) / single
 
@@ -140,7 +140,7 @@ def main() -> int:
     for name, (wall, tab) in results.items():
         workers = 1 if name == "inline" else int(name[-1])
         over = (wall * workers / args.runs - single) / single
-        label = name.rstrip("12")
+        label = "in-process" if name == "inline" else name.rstrip("12")
         print(
             f"| {label} | {workers} | {wall:.2f} | {args.runs / wall:.2f} "
             f"| {run_times[name] * 1e3:.1f} ms | {over * 100:+.1f} % "
