@@ -1,14 +1,13 @@
 """``tradeloop paper STRATEGY.py --venue okx --url URL ...``: run a strategy through the live
 plugs against a venue — normally the local emulator — with the exact same strategy code as a
-backtest. Keys come from flags or the environment (``TRADELOOP_OKX_API_KEY``,
-``TRADELOOP_OKX_API_SECRET``, ``TRADELOOP_OKX_PASSPHRASE``) and are never logged."""
+backtest. The venues and the environment variables their keys are read from come from
+``venues.registry`` (e.g. ``TRADELOOP_OKX_API_KEY``); keys are never logged."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
-import os
 import signal
 from pathlib import Path
 
@@ -20,19 +19,22 @@ from tradeloop.engine.live import LiveConfig, run_live
 from tradeloop.engine.loader import build_strategies, strategy_errors
 from tradeloop.engine.oms import ExecAlgo, ExecConfig
 from tradeloop.engine.risk import RiskConfig
+from tradeloop.venues import registry
 from tradeloop.venues.base import ExecutionClient
-
-VENUES = ("okx",)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("strategy", help="strategy file")
-    p.add_argument("--venue", choices=VENUES, default="okx")
+    p.add_argument("--venue", choices=registry.cli_choices(), default="okx")
     p.add_argument("--url", default="http://127.0.0.1:8100", help="venue REST base URL")
     p.add_argument("--ws-url", help="WebSocket base (default: derived from --url)")
-    p.add_argument("--api-key", default=os.environ.get("TRADELOOP_OKX_API_KEY", ""))
-    p.add_argument("--api-secret", default=os.environ.get("TRADELOOP_OKX_API_SECRET", ""))
-    p.add_argument("--passphrase", default=os.environ.get("TRADELOOP_OKX_PASSPHRASE", ""))
+    keys = p.add_argument_group(
+        "credentials (prefer the environment: TRADELOOP_<VENUE>_API_KEY, ..._API_SECRET, "
+        "..._PASSPHRASE; flag values show in ps)"
+    )
+    keys.add_argument("--api-key", default="")
+    keys.add_argument("--api-secret", default="")
+    keys.add_argument("--passphrase", default="")
     p.add_argument("--simulated", action="store_true", help="send x-simulated-trading: 1")
     p.add_argument("--symbol", action="append", default=[], help="instrument (repeatable)")
     p.add_argument("--cash", type=float, default=10_000.0, help="capital for the strategies")
@@ -46,18 +48,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_gateway(args: argparse.Namespace) -> ExecutionClient:
-    for secret in (args.api_key, args.api_secret, args.passphrase):
+    spec = registry.get(args.venue)
+    given = {"api_key": args.api_key, "secret": args.api_secret, "passphrase": args.passphrase}
+    for secret in given.values():
         register_secret(secret)
-    if not (args.api_key and args.api_secret and args.passphrase):
-        raise ConfigError(
-            "paper trading needs --api-key, --api-secret and --passphrase "
-            "(or TRADELOOP_OKX_* environment variables)"
-        )
-    from tradeloop.venues.okx.gateway import OkxGateway
-
-    return OkxGateway(
-        args.url, args.api_key, args.api_secret, args.passphrase, args.simulated, ws_url=args.ws_url
-    )
+    creds = spec.credentials_from({k: v for k, v in given.items() if k in spec.credentials})
+    missing = spec.missing_credentials(creds)
+    if missing:
+        raise ConfigError(f"paper trading on {spec.name} needs {', '.join(missing)} set")
+    options = {"simulated": True} if args.simulated else {}
+    return spec.build(url=args.url, ws_url=args.ws_url, credentials=creds, **options)
 
 
 def run(args: argparse.Namespace) -> int:
