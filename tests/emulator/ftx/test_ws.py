@@ -141,7 +141,7 @@ async def test_orderbook_partial_and_updates_keep_the_checksum(
     assert (fresh.bids, fresh.asks) == (book.bids, book.asks)
 
 
-async def test_top_100_view_with_a_deeper_ladder(connect: Connect) -> None:
+async def test_top_100_view_with_a_deeper_ladder() -> None:
     """With 150 levels a side the stream must still describe exactly the top 100."""
     from .conftest import config
 
