@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from tradeloop.core.errors import ConfigError
+from tradeloop.data.intervals import format_interval, parse_interval
 from tradeloop.data.series import BarSeries
 from tradeloop.engine.backtest import (
     BacktestConfig,
@@ -26,18 +27,31 @@ from tradeloop.engine.loader import build_strategies, strategy_errors
 from tradeloop.engine.oms import ExecAlgo, ExecConfig
 from tradeloop.engine.risk import RiskConfig
 from tradeloop.model import Instrument, native_of, venue_of
+from tradeloop.sim.config import SimConfig
 
 DEFAULT_SYNTHETIC_BARS = 100_000
 
 
+class _Default(str):
+    """A default the user did not type (argparse keeps the object, so ``is`` tells)."""
+
+
+DEFAULT_SYMBOL = _Default("BTC-USDT")
+DEFAULT_INTERVAL = _Default("1m")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("strategy", help="strategy file (a Strategy subclass or create_strategies())")
+    p.add_argument(
+        "strategy",
+        help="strategy file (a Strategy subclass or create_strategies()), or a run config "
+        "CONFIG.toml (many instruments, bar periods and strategies: engine/runconfig.py)",
+    )
     p.add_argument("--data", help="OHLCV file (CSV/Parquet/feather/JSON); omit for synthetic")
     p.add_argument(
         "--symbol",
-        default="BTC-USDT",
-        help="instrument, BASE-QUOTE or its id BASE-QUOTE.VENUE (default %(default)s on the "
-        "simulated venue SIM)",
+        default=DEFAULT_SYMBOL,
+        help="instrument, BASE-QUOTE[-SWAP|-YYMMDD] or its id NATIVE.VENUE (default: the pair "
+        "the --data file name names, else %(default)s; venue SIM)",
     )
     p.add_argument("--cash", type=float, default=10_000.0, help="starting cash in quote currency")
     p.add_argument("--fee", type=float, default=0.001, help="maker and taker fee (0.001 = 0.1%%)")
@@ -59,7 +73,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=7, help="synthetic data seed")
     p.add_argument(
-        "--interval", default="1m", help="bar interval for synthetic data or --trades aggregation"
+        "--interval",
+        default=DEFAULT_INTERVAL,
+        help="bar period: of synthetic data, of --trades aggregation, or the period the "
+        "strategy sees (--data bars are resampled to it; finer than the data is an error)",
     )
     p.add_argument(
         "--trades",
@@ -81,6 +98,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--daily-loss-limit", type=float, help="risk: max loss per UTC day (quote)")
     p.add_argument("--max-order-notional", type=float, help="risk: max notional per order")
     p.add_argument("--max-position", type=float, help="risk: max absolute position size")
+    p.add_argument("--leverage", type=float, help="derivatives: leverage (default 1)")
+    p.add_argument("--margin", choices=["cross", "isolated"], help="derivatives: margin mode")
+    p.add_argument(
+        "--maintenance-margin", type=float, help="derivatives: maintenance margin rate (0.005)"
+    )
+    p.add_argument(
+        "--funding", help="perpetuals: a funding-rate file, or a constant rate per 8h (0.0001)"
+    )
+    p.add_argument("--slippage-bps", type=float, help="adverse slippage of taker fills (bps)")
+    p.add_argument("--latency", help="order latency to the venue, e.g. 50ms")
+    p.add_argument(
+        "--max-volume-share", type=float, help="max share of a bar's volume our orders take"
+    )
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument(
         "--progress",
@@ -189,21 +219,46 @@ def _progress(enabled: bool | None) -> tuple[Callable[[int, int], None] | None, 
 
 
 def run(args: argparse.Namespace) -> int:
+    if str(args.strategy).lower().endswith(".toml"):
+        from tradeloop.engine.cli_multi import run_config
+
+        progress, stop_progress = _progress(args.progress)
+        try:
+            return run_config(args, progress)
+        finally:
+            stop_progress()
+    from tradeloop.engine.cli_simple import needs_multi, resolve_symbol, run_simple_multi
+
     params = parse_params(args.param)
     strategies = build_strategies(args.strategy, params)
+    args.symbol = resolve_symbol(args)
     native, _ = parse_symbol(args.symbol)
+    kind = needs_multi(args, native)
+    if kind is not None:
+        return run_simple_multi(args, strategies, kind, _progress(args.progress))
     split_symbol(native)  # a bad --symbol is reported before any data is read
     bars = load_data(args, native)
     if len(bars) < 2:
         raise ConfigError(f"{bars.source}: need at least 2 bars, got {len(bars)}")
     instrument = backtest_instrument(args, bars)
     symbol = instrument.symbol
+    print(
+        f"instrument {symbol}: spot, quote {instrument.quote}; {len(bars):,} bars of "
+        f"{format_interval(bars.interval_ns)} from {args.data or 'synthetic data'}"
+    )
     risk = RiskConfig(
         daily_loss_limit=args.daily_loss_limit,
         max_order_notional=args.max_order_notional,
         max_position_qty=args.max_position,
     )
-    config = BacktestConfig(cash=args.cash, risk=risk, execution=ExecConfig(ExecAlgo(args.algo)))
+    sim = SimConfig(
+        latency_ns=parse_interval(args.latency) if args.latency else 0,
+        slippage_bps=args.slippage_bps or 0.0,
+        max_volume_fraction=args.max_volume_share,
+    )
+    config = BacktestConfig(
+        cash=args.cash, risk=risk, execution=ExecConfig(ExecAlgo(args.algo)), sim=sim
+    )
     progress, stop_progress = _progress(args.progress)
     try:
         with strategy_errors(args.strategy):

@@ -447,9 +447,18 @@ class OMS:
         elif algo is _ICEBERG:
             display = spec.display or abs(ex.target - ex.position.qty) / 10
             want = min(want, max(display, ex.min_qty))
+        if side is BUY and not inst.is_derivative and order_type is MARKET:
+            # a spot market slice spends quote (its fill price is unknown): never overdraws
+            quote = min(want * mark, self.portfolio.cash_of(ex.symbol))
+            if quote <= 0.0 or want < ex.min_qty:
+                return
+            order = Order(self.ids.next(), ex.symbol, side, 0.0, MARKET, 0.0, quote_qty=quote,
+                          ts_created=now)  # fmt: skip
+            self._send_target_order(ex, order, now)
+            return
         if side is BUY and not inst.is_derivative:
-            # Spot buys never ask for more than the free cash pays for, fee included (the
-            # venue reserves price × size × (1 + fee)): an all-in target then fills.
+            # Spot limit buys never ask for more than the free cash pays for, fee included
+            # (the venue reserves price × size × (1 + fee)): an all-in target then fills.
             px = price or mark
             if px > 0:
                 fee = max(inst.taker_fee, inst.maker_fee, 0.0)

@@ -31,7 +31,7 @@ key: an unknown key is an error (a typo must not silently fall back to a default
     algo_params = { slices = 10, interval = "1m" }
 
     [execution]                      # the simulated venue (backtest only)
-    slippage_bps = 0; latency = "0ms"; max_volume_share = 0.1
+    slippage_bps = 0; latency = "50ms"; max_volume_share = 0.1
 
     [allocation]
     method = "weights"               # weights | equal | risk_parity
@@ -104,7 +104,7 @@ class StrategySpec:
 @dataclass(frozen=True, slots=True)
 class ExecutionSpec:
     slippage_bps: float = 0.0
-    latency: str = "0ms"
+    latency: str | None = None
     max_volume_share: float | None = None
 
 
@@ -260,7 +260,7 @@ def parse_run_config(data: Mapping[str, Any], source: str = "<config>",
     ex = _Table(top.get("execution", dict, {}), f"{source}: [execution]")
     execution = ExecutionSpec(
         slippage_bps=ex.number("slippage_bps", 0.0),
-        latency=ex.interval("latency", "0ms") or "0ms",
+        latency=ex.interval("latency", None),
         max_volume_share=ex.number("max_volume_share", None),
     )
     if execution.max_volume_share is not None and not 0 < execution.max_volume_share <= 1:

@@ -89,6 +89,9 @@ class Strategy:
         self._kernel: Kernel | None = None
         self._last_qty: dict[str, float] = {}
         self._last_pct: dict[str, float] = {}
+        #: target multipliers by instrument name (a run config's strategy x instrument
+        #: multipliers); empty = 1 everywhere, at no cost
+        self.multipliers: dict[str, float] = {}
 
     # -- wiring (called by the kernel) ------------------------------------------------------
     def _attach(self, kernel: Kernel) -> None:
@@ -145,6 +148,8 @@ class Strategy:
         sym = self.kernel.symbol_of(symbol)
         self._last_qty[symbol] = qty
         self._last_pct.pop(symbol, None)
+        if self.multipliers:
+            qty *= self.multipliers.get(symbol, self.multipliers.get(sym, 1.0))
         self.kernel.portfolio.set_target(self.id, sym, qty)
 
     def target_percent(self, symbol: str, fraction: float) -> None:
@@ -155,6 +160,8 @@ class Strategy:
         sym = self.kernel.symbol_of(symbol)
         self._last_pct[symbol] = fraction
         self._last_qty.pop(symbol, None)
+        if self.multipliers:
+            fraction *= self.multipliers.get(symbol, self.multipliers.get(sym, 1.0))
         self.kernel.portfolio.set_target_percent(self.id, sym, fraction)
 
     # -- orders ---------------------------------------------------------------------------
