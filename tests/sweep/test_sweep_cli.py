@@ -165,3 +165,15 @@ def test_config_file(tmp_path: Path) -> None:
     rows = rows_of(out)
     assert [(r["fast"], r["slow"]) for r in rows] == [("5", "20"), ("10", "20"), ("15", "20")]
     assert rows[0]["objective"] == rows[0]["total_return"] and rows[0]["bars"] == "2000"
+
+
+def test_backtest_options_a_sweep_does_not_apply_are_refused() -> None:
+    import argparse
+
+    from tradeloop.core.errors import ConfigError
+    from tradeloop.sweep.inputs import refuse_unsupported
+
+    declared = {"cash": 10_000.0, "leverage": None}
+    refuse_unsupported(argparse.Namespace(cash=5.0, leverage=None), declared)
+    with pytest.raises(ConfigError, match="--leverage is not supported by sweeps yet"):
+        refuse_unsupported(argparse.Namespace(cash=5.0, leverage=3.0), declared)

@@ -26,6 +26,8 @@ PARAM_HELP = (
 
 def add_arguments(p: argparse.ArgumentParser, out_default: str) -> None:
     cli_backtest.add_arguments(p)
+    # what the backtest declared, so options a sweep does not apply can be refused
+    p.set_defaults(_backtest_options={a.dest: a.default for a in p._actions if a.dest != "help"})
     p.set_defaults(out=out_default)
     for action in p._actions:  # argparse has no public way to edit a help text
         if action.dest == "param":
