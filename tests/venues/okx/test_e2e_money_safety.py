@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 
+from tradeloop.core.clock import LiveClock
+from tradeloop.engine.kernel import Kernel
 from tradeloop.engine.oms import ExecAlgo, ExecConfig, TargetRetryPolicy
 from tradeloop.model import (
+    Fill,
     Order,
     OrderReport,
     OrderStatus,
@@ -27,7 +30,7 @@ from tradeloop.model import (
 from tradeloop.venues.okx import parse as P
 
 from .e2e import until
-from .test_e2e_recovery import FAST_RECOVERY, NATIVE, SYMBOL, Engine, start_engine
+from .test_e2e_recovery import FAST_RECOVERY, NATIVE, SYMBOL, Engine, Tap, start_engine
 from .test_e2e_recovery import emu as emu  # the emulator fixture
 
 FAST_RETRY = TargetRetryPolicy(base_s=0.05, cap_s=0.2)
@@ -36,11 +39,17 @@ LOT = 0.01
 
 async def engine_with(url: str, emu: Any, algo: ExecAlgo = ExecAlgo.MARKET) -> Engine:
     eng = await start_engine(url, emu, FAST_RECOVERY)
-    # the engine's execution config is fixed at construction: rebuild the OMS config in place
-    eng.kernel.oms.config = ExecConfig(algo, FAST_RETRY)
-    q = P.parse_ticker(await eng.gateway.rest.ticker(NATIVE), 0)
-    eng.kernel.portfolio.marks[SYMBOL] = (q.bid + q.ask) / 2
-    eng.kernel.oms.on_best(SYMBOL, q.bid, q.ask)
+    # the same engine, with the algo under test and short target retries
+    gw = eng.gateway
+    kernel = Kernel(gw.instruments().values(), 50_000.0, gw, LiveClock(),
+                    execution=ExecConfig(algo, FAST_RETRY))  # fmt: skip
+    eng.kernel, eng.tap = kernel, Tap(kernel.oms)
+    gw.bind(eng.tap)
+    kernel.bus.subscribe(OrderReport, eng.reports.append)
+    kernel.bus.subscribe(Fill, eng.fills.append)
+    q = P.parse_ticker(await gw.rest.ticker(NATIVE), 0)
+    kernel.portfolio.marks[SYMBOL] = (q.bid + q.ask) / 2
+    kernel.oms.on_best(SYMBOL, q.bid, q.ask)
     return eng
 
 
