@@ -170,8 +170,9 @@ class Gateway(ExecutionClient, DataClient):
 
     @abstractmethod
     def quote(self, symbol: str) -> QuoteTick | None:
-        """The latest best bid/ask (a quote push, else the verified book's top); None when
-        unknown or possibly stale (e.g. while the public stream is down)."""
+        """The best bid/ask now: the verified book's top when the book is subscribed, else the
+        latest quote push; None when unknown or possibly stale (e.g. while the public stream
+        is down, or since it came back and before fresh data arrived)."""
 
     # -- helpers shared by implementations --------------------------------------------------
     def emit_account_event(self, event: Event, data_sink: MarketDataSink | None) -> None:
