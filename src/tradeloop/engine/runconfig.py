@@ -29,6 +29,8 @@ key: an unknown key is an error (a typo must not silently fall back to a default
     multiplier = 1.0                 # scales every target the strategy sets
     algo = "market"                  # market | limit_chase | twap | vwap | iceberg
     algo_params = { slices = 10, interval = "1m" }
+    account = "okx-main"             # live: account(s) its orders go to (one per venue)
+    mode = "live"                    # live | shadow (live data, simulated fills)
 
     [execution]                      # the simulated venue (backtest only)
     slippage_bps = 0; latency = "50ms"; max_volume_share = 0.1
@@ -40,6 +42,9 @@ key: an unknown key is an error (a typo must not silently fall back to a default
 
     [risk]
     daily_loss_limit = 500; max_order_notional = 5000; max_position = 2
+
+``[live]``, ``[[account]]`` and ``[filter]`` belong to ``tradeloop live`` (documented in
+``tradeloop.live.config``); a backtest of the same file skips them.
 """
 
 from __future__ import annotations
@@ -57,6 +62,10 @@ ALGOS = ("market", "limit_chase", "twap", "vwap", "iceberg")
 KINDS = ("spot", "swap", "future")
 MARGIN_MODES = ("cross", "isolated")
 ALLOCATION_METHODS = ("weights", "equal", "risk_parity")
+MODES = ("live", "shadow")
+#: tables only ``tradeloop live`` / ``paper`` read (``tradeloop.live.config``); a backtest of
+#: the same file ignores them
+LIVE_TABLES = ("live", "account", "filter")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +108,9 @@ class StrategySpec:
     multiplier: float = 1.0
     algo: str = "market"
     algo_params: Mapping[str, Any] = field(default_factory=dict)
+    #: live only: the account(s) its orders go to (one per venue); ``shadow``: simulated fills
+    accounts: tuple[str, ...] = ()
+    mode: str = "live"
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +297,7 @@ def parse_run_config(data: Mapping[str, Any], source: str = "<config>",
         max_position=rk.number("max_position", None),
     )
     rk.done()
+    top.used.update(LIVE_TABLES)
     top.done()
     ids = [s.id for s in strategies if s.id]
     dup = next((i for i in ids if ids.count(i) > 1), None)
@@ -355,6 +368,8 @@ def _strategy(t: _Table) -> StrategySpec:
         multiplier=t.number("multiplier", 1.0, low=-1e300),
         algo=t.choice("algo", ALGOS, "market"),
         algo_params=t.mapping("algo_params"),
+        accounts=t.strings("account"),
+        mode=t.choice("mode", MODES, "live"),
     )
     t.done()
     return spec
