@@ -67,6 +67,9 @@ class Strategy:
     params: ClassVar[dict[str, Any]] = {}
     #: instruments this strategy trades; empty = every instrument the kernel has
     symbols: ClassVar[tuple[str, ...]] = ()
+    #: bars of history ``on_bar`` needs before its signals mean anything: a live run feeds
+    #: this many closed bars from the venue's history before the first live bar (warm-up)
+    lookback: ClassVar[int] = 0
 
     def __init__(
         self,
@@ -92,6 +95,9 @@ class Strategy:
         #: target multipliers by instrument name (a run config's strategy x instrument
         #: multipliers); empty = 1 everywhere, at no cost
         self.multipliers: dict[str, float] = {}
+        #: the strategy's own state (JSON values); a live run journals it and gives it back
+        #: after a restart, so counters, flags and stops survive a crash
+        self.state: dict[str, Any] = {}
 
     # -- wiring (called by the kernel) ------------------------------------------------------
     def _attach(self, kernel: Kernel) -> None:
