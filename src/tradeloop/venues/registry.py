@@ -167,6 +167,21 @@ register(
 )
 register(
     VenueSpec(
+        name="FTX",
+        gateway="tradeloop.venues.ftx.gateway:create",
+        credentials={
+            "api_key": "TRADELOOP_FTX_API_KEY",
+            "secret": "TRADELOOP_FTX_API_SECRET",
+            "subaccount": "TRADELOOP_FTX_SUBACCOUNT",
+        },
+        emulator="tradeloop.emulator.ftx.server",
+        fmz_label="FTX",
+        rest_url="https://ftx.com",
+        ws_url="wss://ftx.com/ws/",
+    )
+)
+register(
+    VenueSpec(
         name="SIM",
         gateway="tradeloop.venues.sim.client:create",
     )

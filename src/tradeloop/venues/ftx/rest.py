@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from datetime import datetime
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -31,7 +31,7 @@ from tradeloop.venues.retry import DEFAULT_RETRY, RetryConfig, Rng
 
 Json = dict[str, Any]
 #: Decimals as JSON numbers (``0.0001``, never ``1e-04`` or ``"0.0001"``).
-_body_encoder = msgspec.json.Encoder(decimal_format="number")
+_body = msgspec.json.Encoder(decimal_format="number")
 
 
 def ftx_error(text: str, status: int, context: str = "") -> VenueError:
@@ -121,7 +121,7 @@ class FtxRestClient:
         """Any FTX endpoint; returns ``result`` (also for passthroughs such as the FMZ
         bridge)."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
-        text = body if body is None or isinstance(body, str) else _body_encoder.encode(body).decode()
+        text = body if body is None or isinstance(body, str) else _body.encode(body).decode()
         env = await self.http.request(
             method, path, clean, text, signed=signed, retry_safe=retry_safe
         )
