@@ -287,3 +287,33 @@ def test_finished_orders_are_pruned_when_bounded() -> None:
     assert len(k.oms.orders) <= 5 + 1  # the bound plus the one still working
     assert len(k.oms._seen_trades) <= 5
     assert k.portfolio.position_qty(OKX_BTC.symbol) == pytest.approx(0.39)
+
+
+# -- amend --------------------------------------------------------------------------------------
+def test_amend_moves_a_resting_order_and_a_refused_amend_keeps_its_values() -> None:
+    clock = SimClock(0)
+    client = SimExecutionClient([OKX_BTC], {"USDT": 1e6}, clock)
+    k = Kernel([OKX_BTC], 1e6, client, clock)
+    s = Counter("c")
+    k.add_strategy(s)
+    k.start()
+    clock.advance_to(MIN)
+    b = bar(OKX_BTC.symbol, 0, 100.0)
+    client.exchange.on_bar(b)
+    k.on_market_data(b)
+    order = s.buy(OKX_BTC.symbol, 0.5, price=90.0)
+    assert order.status is OrderStatus.ACCEPTED
+    assert s.amend(order, qty=0.7, price=91.0)
+    assert order.status is OrderStatus.ACCEPTED
+    assert (order.qty, order.price) == (0.7, 91.0)
+    (venue_side,) = [
+        o for o in client.exchange.open_orders() if o.client_order_id == order.client_order_id
+    ]
+    assert (venue_side.qty, venue_side.price) == (0.7, 91.0)
+    # a refused amend (a price that is not positive) leaves the order as it was
+    assert s.amend(order, price=-5.0)
+    assert order.status is OrderStatus.ACCEPTED
+    assert (order.qty, order.price) == (0.7, 91.0)
+    # a filled or unacknowledged order cannot be amended
+    s.cancel(order)
+    assert not s.amend(order, price=92.0)

@@ -242,6 +242,7 @@ class OMS:
         self._by_target: set[str] = set()  # client ids of target-driven orders
         self._seen_trades: set[tuple[str, str]] = set()
         self._finished: deque[str] = deque()  # client ids in the order they finished
+        self._amends: dict[str, tuple[float | None, float | None]] = {}  # asked, not answered
         self._trades_of: dict[str, list[str]] = {}  # only kept when pruning is on
         self._best: dict[str, _Best] = {s: _Best() for s in instruments}
         self.listeners = _Listeners()
@@ -272,6 +273,21 @@ class OMS:
         if order.is_open and order.status is not PENDING_CANCEL:
             order.transition(PENDING_CANCEL, self.clock.now())
             self.client.cancel_order(order)
+
+    def amend(self, order: Order, qty: float | None = None, price: float | None = None) -> bool:
+        """Change a working order's total size and/or limit price at the venue. Only an
+        acknowledged order (ACCEPTED / PARTIALLY_FILLED) can be amended — before the venue
+        has it, its ack could not be told from the amend's answer. Returns whether the amend
+        was sent; its outcome arrives as a report (``code`` NONE: done; otherwise why not)."""
+        if order.status is not _ACCEPTED and order.status is not PARTIALLY_FILLED:
+            log.info("amend of %s in %s ignored", order.client_order_id, order.status.value)
+            return False
+        if qty is None and price is None:
+            return False
+        self._amends[order.client_order_id] = (qty, price)
+        order.transition(_PENDING_AMEND, self.clock.now())
+        self.client.amend_order(order, qty, price)
+        return True
 
     def cancel_all(self, symbol: str | None = None) -> int:
         n = 0
@@ -588,8 +604,14 @@ class OMS:
             order.venue_order_id = report.venue_order_id
         new = report.status
         pending = order.status is PENDING_CANCEL or order.status is _PENDING_AMEND
-        if pending and new is _ACCEPTED and report.code is not _CANCEL_FAILED:
-            return  # the placement's ack overtaken by our cancel/amend: still pending
+        if (
+            order.status is PENDING_CANCEL
+            and new is _ACCEPTED
+            and report.code is not _CANCEL_FAILED
+        ):
+            return  # the placement's ack overtaken by our cancel: still pending
+        if order.status is _PENDING_AMEND:
+            self._amend_settled(order, report)
         if new is not order.status or new is PARTIALLY_FILLED:
             if not new.is_terminal and report.filled_qty + 1e-12 < order.filled_qty:
                 log.debug("stale report for %s ignored", order.client_order_id)
@@ -612,6 +634,21 @@ class OMS:
                 self._target_order_done(order, order_was_canceling=pending)
             elif pending and report.code is _CANCEL_FAILED:
                 self._cancel_failed(order)
+
+    def _amend_settled(self, order: Order, report: OrderReport) -> None:
+        """The venue's answer to our amend: new values on success, the old ones otherwise."""
+        wish = self._amends.pop(order.client_order_id, None)
+        if wish is None or report.status.is_terminal:
+            return
+        if report.code is RejectReason.NONE:
+            qty, price = wish
+            if qty is not None:
+                order.qty = qty
+            if price is not None:
+                order.price = price
+        else:
+            log.warning("amend of %s refused (%s): %s", order.client_order_id,
+                        report.code.value, report.reason)  # fmt: skip
 
     def _notify_order(self, order: Order) -> None:
         if order.strategy_id:

@@ -51,3 +51,8 @@ class ExecutionRouter(ExecutionClient):
 
     def cancel_order(self, order: Order) -> None:
         self._by_symbol[order.symbol].cancel_order(order)
+
+    def amend_order(
+        self, order: Order, qty: float | None = None, price: float | None = None
+    ) -> None:
+        self._by_symbol[order.symbol].amend_order(order, qty, price)

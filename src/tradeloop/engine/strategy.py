@@ -203,6 +203,10 @@ class Strategy:
     def cancel(self, order: Order) -> None:
         self.kernel.oms.cancel(order)
 
+    def amend(self, order: Order, qty: float | None = None, price: float | None = None) -> bool:
+        """Change a working order's size and/or price in place (``on_order`` says how it went)."""
+        return self.kernel.oms.amend(order, qty, price)
+
     def set_timer(self, name: str, interval_ns: int, start_ns: int | None = None) -> None:
         """Call ``on_timer(name, ts)`` every ``interval_ns`` of engine time."""
         self.kernel.clock.set_timer(
