@@ -64,7 +64,9 @@ class Sink:
         return [e for e in self.log if isinstance(e, kind)]
 
 
-async def until(cond: Callable[[], bool], what: str = "the condition", timeout: float = 15.0) -> None:
+async def until(
+    cond: Callable[[], bool], what: str = "the condition", timeout: float = 15.0
+) -> None:
     """Poll ``cond`` until it holds; fail naming ``what`` if it never does."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
