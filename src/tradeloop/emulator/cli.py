@@ -123,6 +123,22 @@ VENUES: dict[str, FrontEnd] = {
         "/ws/v5/{public,private,business}",
     ),
     "ftx": FrontEnd(_ftx_server, "BTC-PERP,ETH-PERP,BTC/USD", ("USD=100000",), "/ws/"),
+    "bitmex": FrontEnd(
+        lambda a: __import__("tradeloop.emulator.bitmex.server", fromlist=["build"]).build(
+            _common(a)
+        ),
+        "XBTUSD,ETHUSD,XBTUSDT",
+        ("XBt=100000000",),
+        "/realtime",
+    ),
+    "binance": FrontEnd(
+        lambda a: __import__("tradeloop.emulator.binance.server", fromlist=["from_cli"]).from_cli(
+            a, _common(a)
+        ),
+        "BTCUSDT,ETHUSDT",
+        ("USDT=100000",),
+        "/ws/<stream>, /stream?streams=..., /ws-api/v3",
+    ),
 }
 
 

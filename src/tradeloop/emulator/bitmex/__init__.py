@@ -1,0 +1,1 @@
+"""BitMEX front-end of the emulator (REST ``/api/v1`` + WS ``/realtime``)."""

@@ -1,0 +1,184 @@
+"""The BitMEX emulator: REST ``/api/v1`` and WebSocket ``/realtime`` on one port, built from
+the emulator core (:mod:`tradeloop.emulator.venue`, ``rest``, ``ws``, ``hub``) and the shared
+simulator, which already does inverse margin, fees, PnL and funding in the settle currency.
+
+Besides the market timer it runs one housekeeping loop: the ``cancelAllAfter`` dead-man
+switch, funding settlement on the epoch-aligned ``funding_interval_s`` boundaries (BitMEX:
+04:00, 12:00, 20:00 UTC every 8 h; here 00/08/16 like the rest of the emulator unless the
+interval is changed) and liquidation when a position's margin falls to the maintenance
+margin at the mark price (the mid), through :class:`tradeloop.sim.margin.Liquidator`.
+
+In process::
+
+    emu = BitmexEmulator(BitmexConfig(api_key="K", api_secret="S",
+                                      balances={"XBt": 100_000_000}))
+    base_url = await emu.start("127.0.0.1", 0)   # REST base_url + "/api/v1", WS .../realtime
+    await emu.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tradeloop.emulator.bitmex import contracts as ct
+from tradeloop.emulator.bitmex import rest
+from tradeloop.emulator.bitmex.trading import PRIVATE, BitmexTrading
+from tradeloop.emulator.bitmex.ws import BitmexHub, BitmexWs, upgrade_handler
+from tradeloop.emulator.venue import VenueConfig, VenueEmulator
+from tradeloop.model import NS_PER_MS
+from tradeloop.sim import margin as sim_margin
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BitmexConfig(VenueConfig):
+    """The shared settings with BitMEX's defaults. ``balances`` take BitMEX currency codes in
+    minor units (``XBt`` satoshi, ``USDt``) or major codes (``BTC``, ``USDT``).
+    ``rate_limit`` is requests per minute per key (BitMEX: 120 authenticated);
+    ``key_permissions`` without ``"order"`` makes order and position writes 403."""
+
+    balances: dict[str, float] = field(default_factory=lambda: {"XBt": 100_000_000.0})
+    symbols: list[str] = field(default_factory=lambda: list(ct.DEFAULT_SYMBOLS))
+    leverage: float = 10.0
+    funding_rate: float = 0.0001
+    funding_interval_s: float = 8 * 3600.0
+    rate_limit: int = 120
+    key_permissions: tuple[str, ...] = ("order",)
+    housekeeping_s: float = 0.1
+
+
+class BitmexEmulator(VenueEmulator):
+    venue = "bitmex"
+    config: BitmexConfig
+    hub: BitmexHub
+
+    def __init__(self, config: BitmexConfig | None = None) -> None:
+        config = config or BitmexConfig()
+        instruments = {i.symbol: i for i in map(ct.instrument, config.symbols)}
+        self.initial = ct.balances_major(config.balances)
+        self.raw_balances = dict(config.balances)
+        config.balances = dict(self.initial)  # the simulator keeps major units
+        if not config.start_prices:
+            config.start_prices = {"ETHUSD": 3000.0}
+        super().__init__(config, instruments)
+        self.index = {sym: i for i, sym in enumerate(instruments)}
+        self.limiter = rest.Limiter(config.rate_limit)
+        self.funding_history: deque[dict[str, Any]] = deque(maxlen=1000)
+        self.hub = BitmexHub(self)
+        self.ws_protocol = BitmexWs(self)
+        self.driver.listeners.append(self.hub.on_step)
+        self.trading = BitmexTrading(self)
+        self.liquidator = sim_margin.Liquidator(self.trading.account.sim, {})
+        self.liquidations = 0
+        self._next_funding = self.next_funding_ms(int(time.time() * 1000))
+
+    # -- helpers used by routes and the hub ------------------------------------------------
+    def funding_rate(self, symbol: str) -> float:
+        return self.config.funding_rate
+
+    def next_funding_ms(self, now_ms: int) -> int:
+        step = max(int(self.config.funding_interval_s * 1000), 1)
+        return (now_ms // step + 1) * step
+
+    def instrument_row(self, m: Any, now_ms: int) -> dict[str, Any]:
+        sym = m.instrument.symbol
+        return ct.instrument_row(m, now_ms, self.funding_rate(sym), self._next_funding, m.mid())
+
+    def currencies_held(self) -> set[str]:
+        out = {c for c in self.initial}
+        out.update(i.settle for i in self.instruments.values())
+        return out
+
+    def liquidation_price(self, symbol: str) -> float | None:
+        """Where an isolated view of the position reaches its maintenance margin."""
+        sim = self.trading.account.sim
+        pos = sim.positions().get(symbol)
+        if pos is None or not pos.qty:
+            return None
+        inst = self.instruments[symbol]
+        lev, rate = sim.leverage(symbol), ct.SPECS[symbol].maint
+
+        def excess(mark: float) -> float:
+            eq = sim_margin.position_equity(inst, pos, lev, mark)
+            return eq - sim_margin.maintenance(inst, pos, rate, mark)
+
+        safe = self.driver.markets[symbol].mid()
+        bad = safe * (0.001 if pos.qty > 0 else 1000.0)
+        if excess(safe) <= 0 or excess(bad) > 0:
+            return None
+        return float(inst.format_price(sim_margin.liquidation_price(excess, safe, bad)))
+
+    # -- housekeeping ----------------------------------------------------------------------
+    def settle_funding(self) -> None:
+        """Settle funding on every open position now (also what the timer does)."""
+        sim = self.trading.account.sim
+        now = int(time.time() * 1000)
+        for sym in self.instruments:
+            rate = self.funding_rate(sym)
+            self.funding_history.append(
+                {
+                    "timestamp": ct.iso(now),
+                    "symbol": sym,
+                    "fundingInterval": "2000-01-01T08:00:00.000Z",
+                    "fundingRate": rate,
+                    "fundingRateDaily": rate * 3,
+                }
+            )
+            pos = sim.positions().get(sym)
+            if pos is not None and pos.qty:
+                self.trading.account.settle_funding(sym, rate, self.driver.markets[sym].mid())
+
+    def check_liquidations(self) -> None:
+        sim = self.trading.account.sim
+        tr = self.trading
+        for sym, pos in sim.positions().items():
+            if not pos.qty:
+                continue
+            mode = "cross" if tr.cross.get(sym) else "isolated"
+            self.liquidator.rules[sym] = sim_margin.MarginRule(mode, ct.SPECS[sym].maint)
+            mid = self.driver.markets[sym].mid()
+            if self.liquidator.check(sym, mid, mid, mid, mid, int(time.time() * 1000) * NS_PER_MS):
+                self.liquidations += 1
+                settle = self.instruments[sym].settle
+                self.hub.push_private("position", "update", [tr.position_row(sym)])
+                self.hub.push_private("margin", "update", [tr.margin_row(settle)])
+
+    def housekeeping(self, now_s: float) -> None:
+        self.trading.check_dead_man(now_s)
+        if now_s * 1000 >= self._next_funding:
+            self._next_funding = self.next_funding_ms(int(now_s * 1000))
+            self.settle_funding()
+        self.check_liquidations()
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.housekeeping_s)
+            try:
+                self.housekeeping(time.time())
+            except Exception:  # one bad round must not stop the switch
+                log.exception("bitmex emulator housekeeping failed")
+
+    # -- server ----------------------------------------------------------------------------
+    def setup_routes(self, app: web.Application) -> None:
+        for method, path, handler, private in rest.PUBLIC + PRIVATE:
+            app.router.add_route(method, path, rest.route(self, handler, private))
+        app.router.add_get("/realtime", upgrade_handler(self))
+        app.router.add_route("*", "/api/v1/{tail:.*}", rest.not_found)
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        self.spawn(self._housekeeping(), "bitmex-housekeeping")
+
+
+def build(common: dict[str, Any]) -> BitmexEmulator:
+    """The CLI's constructor (``tradeloop emulator bitmex``): the shared flags, BitMEX's
+    defaults for the rest; balances are BitMEX codes in minor units (``XBt=100000000``)."""
+    return BitmexEmulator(BitmexConfig(**common))

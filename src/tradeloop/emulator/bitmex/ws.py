@@ -1,0 +1,477 @@
+"""BitMEX WebSocket (``/realtime``): the table protocol, its commands and authentication.
+
+Every push is ``{"table", "action": partial|insert|update|delete, "data"}``. A subscription
+starts with a ``partial`` (the full image, with ``keys`` / ``types`` / ``filter``); later
+messages change rows identified by the table's keys. ``orderBookL2`` keys levels by
+``(symbol, id, side)``: an ``update`` carries only the new size (the client looks the price
+up by id), a ``delete`` only the keys -- so a client's book is exactly ours after every
+message (:class:`~tradeloop.emulator.bookview.BookViews` turns market steps into those
+deltas: the full ladder for ``orderBookL2``, the top 25 for ``orderBookL2_25``).
+
+Commands are ``{"op", "args"}``: ``subscribe`` / ``unsubscribe`` (``table`` or
+``table:SYMBOL``; acks one per arg), ``authKeyExpires`` ([key, expires, hex HMAC-SHA256 of
+``"GET/realtime" + expires``]; any expires later than now is accepted, so ccxt's millisecond
+value works), ``cancelAllAfter`` (the dead-man switch); the text ``ping`` is answered
+``pong``. The ``api-key`` / ``api-expires`` / ``api-signature`` headers (or query params) on
+the upgrade request authenticate the connection too, as BitMEX's own connectors do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from tradeloop.emulator import hub as hub_mod
+from tradeloop.emulator import ws as ws_mod
+from tradeloop.emulator.auth import same, sign_hex
+from tradeloop.emulator.bitmex import contracts as ct
+from tradeloop.emulator.bookview import BookViews, Levels
+from tradeloop.emulator.feed import now_ms
+from tradeloop.emulator.hub import Conn
+from tradeloop.emulator.limits import clip
+from tradeloop.emulator.market import MINUTE_MS, BookChange, PublicTrade, SymbolMarket
+
+if TYPE_CHECKING:
+    from tradeloop.emulator.bitmex.server import BitmexEmulator
+
+log = logging.getLogger(__name__)
+
+WELCOME = "Welcome to the BitMEX Realtime API."
+PUBLIC = (
+    "orderBookL2",
+    "orderBookL2_25",
+    "orderBook10",
+    "quote",
+    "trade",
+    "tradeBin1m",
+    "instrument",
+)
+PRIVATE = ("order", "execution", "position", "margin", "wallet")
+KEYS: dict[str, list[str]] = {
+    "orderBookL2": ["symbol", "id", "side"],
+    "orderBookL2_25": ["symbol", "id", "side"],
+    "orderBook10": ["symbol"],
+    "quote": [],
+    "trade": [],
+    "tradeBin1m": [],
+    "instrument": ["symbol"],
+    "order": ["orderID"],
+    "execution": ["execID"],
+    "position": ["account", "symbol"],
+    "margin": ["account", "currency"],
+    "wallet": ["account", "currency"],
+}
+L2_TYPES = {
+    "symbol": "symbol",
+    "id": "long",
+    "side": "symbol",
+    "size": "long",
+    "price": "float",
+    "timestamp": "timestamp",
+}
+FULL_DEPTH = 10**6
+
+
+class BitmexHub(hub_mod.Hub):
+    """BitMEX's tables on the shared hub."""
+
+    def __init__(self, emu: BitmexEmulator) -> None:
+        super().__init__()
+        self.emu = emu
+        self.views = {
+            "orderBookL2": BookViews(FULL_DEPTH),
+            "orderBookL2_25": BookViews(25),
+            "orderBook10": BookViews(10),
+        }
+        self._top: dict[str, tuple[int, str, int, str]] = {}
+        self._minute: dict[str, int] = {}
+        self._steps = 0
+
+    def open(self, ws: web.WebSocketResponse, kind: str = "") -> Conn:
+        conn = super().open(ws, kind)
+        conn.send_json(
+            {
+                "info": WELCOME,
+                "version": "2024-11-01T00:00:00.000Z",
+                "timestamp": ct.iso(now_ms()),
+                "docs": "https://www.bitmex.com/app/wsAPI",
+                "limit": {"remaining": 39},
+            }
+        )
+        auth, _, subs = kind.partition("|")
+        if auth == "auth":
+            conn.logged_in = True
+        if subs:
+            self.emu.ws_protocol.subscribe(conn, "subscribe", subs.split(","), None)
+        return conn
+
+    # -- messages ----------------------------------------------------------------------------
+    @staticmethod
+    def msg(table: str, action: str, data: list[Any]) -> dict[str, Any]:
+        return {"table": table, "action": action, "data": data}
+
+    def partial(self, table: str, data: list[Any], sym: str = "") -> dict[str, Any]:
+        out = {
+            "table": table,
+            "action": "partial",
+            "keys": KEYS[table],
+            "types": L2_TYPES if table.startswith("orderBookL2") else {},
+            "foreignKeys": {"symbol": "instrument"} if sym else {},
+            "attributes": {"symbol": "grouped"} if sym else {},
+            "filter": {"symbol": sym} if sym else {"account": 1234567},
+            "data": data,
+        }
+        return out
+
+    def level(
+        self, m: SymbolMarket, p: int, size: str, side: str, t: str, price: bool = True
+    ) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "symbol": m.instrument.symbol,
+            "id": ct.level_id(self.emu.index[m.instrument.symbol], p),
+            "side": side,
+        }
+        if size != "0":
+            row["size"] = ct.num(size)
+        if price:
+            row["price"] = ct.num(m.px(p))
+        if size != "0" or price:
+            row["timestamp"] = t
+        return row
+
+    def book_image(self, table: str, m: SymbolMarket) -> list[dict[str, Any]]:
+        bids, asks = self.views[table].snapshot(m)
+        t = ct.iso(now_ms())
+        return [self.level(m, p, s, "Sell", t) for p, s in asks[::-1]] + [
+            self.level(m, p, s, "Buy", t) for p, s in bids
+        ]
+
+    def book10(self, m: SymbolMarket, levels: tuple[Levels, Levels], ts: int) -> dict[str, Any]:
+        bids, asks = levels
+        return {
+            "symbol": m.instrument.symbol,
+            "bids": [[ct.num(m.px(p)), ct.num(s)] for p, s in bids],
+            "asks": [[ct.num(m.px(p)), ct.num(s)] for p, s in asks],
+            "timestamp": ct.iso(ts),
+        }
+
+    def image(self, table: str, m: SymbolMarket) -> list[dict[str, Any]]:
+        """The rows a new subscriber's ``partial`` carries (it also anchors the view the next
+        deltas apply to)."""
+        t = now_ms()
+        if table.startswith("orderBookL2"):
+            return self.book_image(table, m)
+        if table == "orderBook10":
+            return [self.book10(m, self.views[table].snapshot(m), t)]
+        if table == "quote":
+            return [ct.quote_row(m, t)]
+        if table == "trade":
+            return [ct.trade_row(m, x) for x in list(m.trades)[-100:]]
+        if table == "instrument":
+            return [self.emu.instrument_row(m, t)]
+        return []
+
+    # -- market steps ------------------------------------------------------------------------
+    def on_step(self, m: SymbolMarket, change: BookChange) -> None:
+        sym = m.instrument.symbol
+        self._steps += 1
+        for table in ("orderBookL2", "orderBookL2_25"):
+            if self.listening((table, sym)):
+                self._l2(table, m, change.ts)
+            else:
+                self.views[table].drop(sym)
+        if self.listening(("orderBook10", sym)):
+            if self.views["orderBook10"].advance(m) is not None:
+                row = self.book10(m, self.views["orderBook10"].current(sym), change.ts)
+                self.broadcast(("orderBook10", sym), self.msg("orderBook10", "update", [row]))
+        else:
+            self.views["orderBook10"].drop(sym)
+        top = (m.best_bid(), m.bids[m.best_bid()], m.best_ask(), m.asks[m.best_ask()])
+        if self._top.get(sym) != top:
+            self._top[sym] = top
+            if self.listening(("quote", sym)):
+                self.broadcast(
+                    ("quote", sym), self.msg("quote", "insert", [ct.quote_row(m, change.ts)])
+                )
+        if change.trades:
+            self.push_trades(m, change.trades)
+        self._bins(m, change.ts)
+        if self._steps % 10 == 0 and self.listening(("instrument", sym)):
+            row = {
+                k: v
+                for k, v in self.emu.instrument_row(m, change.ts).items()
+                if k
+                in (
+                    "symbol",
+                    "lastPrice",
+                    "bidPrice",
+                    "askPrice",
+                    "midPrice",
+                    "markPrice",
+                    "fairPrice",
+                    "fundingRate",
+                    "timestamp",
+                )
+            }
+            self.broadcast(("instrument", sym), self.msg("instrument", "update", [row]))
+
+    def _l2(self, table: str, m: SymbolMarket, ts: int) -> None:
+        view = self.views[table]
+        sym = m.instrument.symbol
+        had_bids, had_asks = (dict(x) for x in view.current(sym))
+        deltas = view.advance(m)
+        if deltas is None:
+            return
+        t = ct.iso(ts)
+        dels: list[dict[str, Any]] = []
+        ups: list[dict[str, Any]] = []
+        ins: list[dict[str, Any]] = []
+        for side, had, levels in (("Buy", had_bids, deltas[0]), ("Sell", had_asks, deltas[1])):
+            for p, s in levels:
+                if s == "0":
+                    dels.append(self.level(m, p, "0", side, t, price=False))
+                elif p in had:
+                    ups.append(self.level(m, p, s, side, t, price=False))
+                else:
+                    ins.append(self.level(m, p, s, side, t))
+        for action, rows in (("delete", dels), ("update", ups), ("insert", ins)):
+            if rows:
+                self.broadcast((table, sym), self.msg(table, action, rows))
+
+    def _bins(self, m: SymbolMarket, ts: int) -> None:
+        sym = m.instrument.symbol
+        minute = ts // MINUTE_MS
+        last = self._minute.setdefault(sym, minute)
+        if minute == last:
+            return
+        self._minute[sym] = minute
+        if not self.listening(("tradeBin1m", sym)):
+            return
+        fp = m.instrument.format_price
+        rows = []
+        for c in m.since(MINUTE_MS, 0, last * MINUTE_MS)[:-1]:
+            rows.append(
+                {
+                    "timestamp": ct.iso(c.start + MINUTE_MS),
+                    "symbol": sym,
+                    "open": ct.num(fp(c.open)),
+                    "high": ct.num(fp(c.high)),
+                    "low": ct.num(fp(c.low)),
+                    "close": ct.num(fp(c.close)),
+                    "trades": 0,
+                    "volume": round(c.vol),
+                    "turnover": round(c.vol_quote),
+                    "homeNotional": c.vol_ccy,
+                    "foreignNotional": c.vol_quote,
+                }
+            )
+        if rows:
+            self.broadcast(("tradeBin1m", sym), self.msg("tradeBin1m", "insert", rows))
+
+    def push_trades(self, m: SymbolMarket, trades: list[PublicTrade]) -> None:
+        key = ("trade", m.instrument.symbol)
+        if self.listening(key):
+            msg = self.msg("trade", "insert", [ct.trade_row(m, t) for t in trades])
+            self.defer(lambda: self.broadcast(key, msg))
+
+    def push_private(self, table: str, action: str, rows: list[dict[str, Any]]) -> None:
+        msg = self.msg(table, action, rows)
+
+        def send(conn: Conn) -> None:
+            if table in conn.private_subs:
+                conn.send_json(msg)
+
+        self.to_logged_in(send)
+
+
+class BitmexWs:
+    """BitMEX's WebSocket dialect for the shared connection loop."""
+
+    login_close = (1008, b"Too many failed authentication attempts")
+
+    def __init__(self, emu: BitmexEmulator) -> None:
+        self.emu = emu
+
+    def on_text(self, conn: Conn, text: str) -> None:
+        if text == "ping":
+            return conn.send("pong")
+        if text == "help":
+            return conn.send_json(
+                {
+                    "op": "help",
+                    "ops": ["authKeyExpires", "cancelAllAfter", "subscribe", "unsubscribe"],
+                    "subscriptionSubjects": {
+                        "public": list(PUBLIC),
+                        "authenticationRequired": list(PRIVATE),
+                    },
+                }
+            )
+        try:
+            req = json.loads(text)
+        except (ValueError, RecursionError):
+            req = None
+        if not isinstance(req, dict):
+            return _error(
+                conn, 400, "Unrecognized request. See the docs or send 'help' for more details.", {}
+            )
+        op, args = req.get("op"), req.get("args")
+        if op in ("subscribe", "unsubscribe"):
+            items = args if isinstance(args, list) else [args]
+            self.subscribe(conn, op, items, req)
+        elif op == "authKeyExpires":
+            self._auth(conn, args, req)
+        elif op == "cancelAllAfter":
+            self._dead_man(conn, args, req)
+        else:
+            _error(conn, 400, f"Unknown or unsupported command: {clip(op, 32)}", req)
+
+    def on_binary(self, conn: Conn, data: bytes) -> None:
+        _error(conn, 400, "Unrecognized request. See the docs or send 'help' for more details.", {})
+
+    def on_crash(self, conn: Conn) -> None:
+        _error(conn, 500, "Internal error", {})
+
+    def _auth(self, conn: Conn, args: Any, req: dict[str, Any]) -> None:
+        if conn.logged_in:
+            return _error(conn, 400, "Already authenticated", req)
+        cfg = self.emu.config
+        a = args if isinstance(args, list) and len(args) == 3 else [None, None, None]
+        key, exp, sig = a
+        ok = (
+            isinstance(key, str)
+            and isinstance(sig, str)
+            and isinstance(exp, int | str)
+            and not isinstance(exp, bool)
+            and str(exp).isdigit()
+            and len(str(exp)) <= 16
+            and int(exp) > time.time()
+            and same(key, cfg.api_key)
+            and same(sig, sign_hex(cfg.api_secret, f"GET/realtime{exp}"))
+        )
+        if not ok:
+            conn.login_failures += 1  # the shared loop closes the socket past the limit
+            why = (
+                "Signature not valid."
+                if isinstance(key, str) and same(key, cfg.api_key)
+                else "Invalid API Key."
+            )
+            if isinstance(exp, int | str) and str(exp).isdigit() and int(exp) <= time.time():
+                why = "Signature expired."
+            return _error(conn, 401, why, req)
+        conn.logged_in = True
+        conn.send_json({"success": True, "request": req})
+
+    def _dead_man(self, conn: Conn, args: Any, req: dict[str, Any]) -> None:
+        if not conn.logged_in:
+            return _error(conn, 401, "Not authenticated", req)
+        timeout = args[0] if isinstance(args, list) and args else args
+        if isinstance(timeout, bool) or not isinstance(timeout, int):
+            return _error(conn, 400, "Invalid timeout", req)
+        res = self.emu.trading.cancel_all_after({"timeout": timeout})
+        conn.send_json({**res, "request": req})
+
+    def subscribe(self, conn: Conn, op: str, items: list[Any], req: dict[str, Any] | None) -> None:
+        request = req or {"op": op, "args": items}
+        hub = self.emu.hub
+        for item in items[:64]:
+            if not isinstance(item, str):
+                _error(conn, 400, "Invalid subscription arg", request)
+                continue
+            table, _, sym = item.partition(":")
+            if table in PRIVATE:
+                if not conn.logged_in:
+                    _error(
+                        conn,
+                        401,
+                        "User requested an account-locked subscription but no "
+                        "authorization was provided.",
+                        request,
+                    )
+                    continue
+                if op == "subscribe":
+                    conn.private_subs[table] = {}
+                else:
+                    conn.private_subs.pop(table, None)
+                conn.send_json({"success": True, op: item, "request": request})
+                if op == "subscribe":
+                    conn.send_json(hub.partial(table, self._private_image(table)))
+                continue
+            if table not in PUBLIC:
+                _error(conn, 400, f"Unknown table: {clip(table, 32)}", request)
+                continue
+            markets = self.emu.driver.markets
+            if sym in ("", "*"):
+                syms = list(markets)
+            elif sym in markets:
+                syms = [sym]
+            else:
+                _error(conn, 400, f"Unknown symbol: {clip(sym, 32)}", request)
+                continue
+            for s in syms:
+                key = (table, s)
+                if op == "subscribe":
+                    if not hub.subscribe(conn, key):
+                        _error(
+                            conn,
+                            400,
+                            f"You are already subscribed to this topic: {table}:{s}",
+                            request,
+                        )
+                        continue
+                else:
+                    hub.unsubscribe(conn, key)
+            conn.send_json({"success": True, op: item, "request": request})
+            if op == "subscribe":
+                for s in syms:
+                    if (table, s) in conn.public_keys:
+                        data = hub.image(table, markets[s])
+                        conn.send_json(hub.partial(table, data, s))
+
+    def _private_image(self, table: str) -> list[dict[str, Any]]:
+        tr = self.emu.trading
+        if table == "order":
+            return [tr.order_row(i, r) for i, r in tr.account.orders(open_only=True)][::-1]
+        if table == "position":
+            return tr.positions({"count": 1000})
+        if table == "margin":
+            return [tr.margin_row(c) for c in tr.currencies("all")]
+        if table == "wallet":
+            return [tr.wallet_row(c) for c in tr.currencies("all")]
+        return []
+
+
+def _error(conn: Conn, status: int, message: str, request: Any) -> None:
+    conn.send_json({"status": status, "error": message, "meta": {}, "request": request})
+
+
+def upgrade_handler(emu: BitmexEmulator) -> Any:
+    """``/realtime``: authenticate from the upgrade's api-* headers (or query), then serve."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        h, q = request.headers, request.query
+        key = h.get("api-key") or q.get("api-key", "")
+        exp = h.get("api-expires") or q.get("api-expires", "")
+        sig = h.get("api-signature") or q.get("api-signature", "")
+        auth = "anon"
+        if key or sig:
+            cfg = emu.config
+            ok = (
+                exp.isdigit()
+                and len(exp) <= 16
+                and int(exp) > time.time()
+                and same(key, cfg.api_key)
+                and same(sig, sign_hex(cfg.api_secret, f"GET/realtime{exp}"))
+            )
+            if not ok:
+                from tradeloop.emulator.bitmex.rest import failure
+
+                return failure(401, "Signature not valid.")
+            auth = "auth"
+        subs = q.get("subscribe", "")
+        return await ws_mod.serve(emu, emu.hub, emu.ws_protocol, request, f"{auth}|{subs}")
+
+    return handle
