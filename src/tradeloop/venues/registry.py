@@ -182,6 +182,19 @@ register(
 )
 register(
     VenueSpec(
+        name="BITMEX",
+        gateway="tradeloop.venues.bitmex.gateway:create",
+        credentials={
+            "api_key": "TRADELOOP_BITMEX_API_KEY",
+            "secret": "TRADELOOP_BITMEX_API_SECRET",
+        },
+        emulator="tradeloop.emulator.bitmex.server",
+        rest_url="https://www.bitmex.com",
+        ws_url="wss://ws.bitmex.com/realtime",
+    )
+)
+register(
+    VenueSpec(
         name="SIM",
         gateway="tradeloop.venues.sim.client:create",
     )

@@ -1,0 +1,1 @@
+"""BitMEX connector (REST ``/api/v1`` + WebSocket ``/realtime``), inverse contracts included."""

@@ -1,0 +1,333 @@
+"""BitMEX WebSocket (``/realtime``) on top of :class:`tradeloop.venues.wsclient.WsClient`.
+
+One :class:`BitmexStream` carries everything: public tables and, once authenticated
+(``authKeyExpires`` on every (re)connect, before the stored subscriptions are re-sent), the
+private ``order`` / ``execution`` / ``position`` / ``margin`` tables. BitMEX needs from a
+client beyond the kit's:
+
+* the text ``ping`` when the socket is quiet (answered ``pong``), which the kit's heartbeat
+  does with :data:`BITMEX_WS_CONFIG`;
+* the L2 book kept by level **id**: ``orderBookL2`` rows are keyed by ``(symbol, id, side)``;
+  an ``update`` carries only the new size and a ``delete`` only the keys, so the price must be
+  remembered from the ``partial`` / ``insert`` that introduced the id (:class:`L2Book`). An
+  update or delete naming an id we never saw means a message was lost: the book is dropped and
+  that one subscription re-sent, which brings a fresh ``partial`` (BitMEX has no sequence
+  numbers or checksums: this is the only way to notice). A reconnect clears every book the
+  same way;
+* the dead-man switch: with ``dead_man_ms`` set, ``cancelAllAfter`` is re-armed every third
+  of the timeout while connected, so a crashed process has its orders canceled by BitMEX.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import msgspec
+
+from tradeloop.book.okx_sync import SyncResult
+from tradeloop.book.orderbook import FloatLevels, OrderBook
+from tradeloop.core.errors import AuthError
+from tradeloop.core.log import get_logger
+from tradeloop.model import BookLevels, Event
+from tradeloop.venues.bitmex import parse as P
+from tradeloop.venues.bitmex.auth import BitmexCredentials
+from tradeloop.venues.wsclient import WsClient, WsConfig
+
+log = get_logger(__name__)
+
+BITMEX_WS_CONFIG = WsConfig(heartbeat_interval=5.0, heartbeat_timeout=10.0,
+                            ping_text="ping", pong_text="pong")  # fmt: skip
+PRIVATE_TABLES = ("order", "execution", "position", "margin")
+L2_TABLES = frozenset({"orderBookL2", "orderBookL2_25"})
+
+
+class _Frame(msgspec.Struct):
+    table: str = ""
+    action: str = ""
+    data: msgspec.Raw = msgspec.Raw()
+    success: bool | None = None
+    error: str | None = None
+    status: int | None = None
+    request: Any = None
+
+
+class L2Row(msgspec.Struct):
+    symbol: str
+    id: int
+    side: str
+    size: int | float | None = None
+    price: float | None = None
+
+
+_frame = msgspec.json.Decoder(_Frame)
+_l2 = msgspec.json.Decoder(list[L2Row])
+_any = msgspec.json.Decoder()
+_enc = msgspec.json.Encoder()
+
+
+def op(name: str, args: Any) -> str:
+    return _enc.encode({"op": name, "args": args}).decode()
+
+
+def _num(v: int | float) -> str:
+    return str(v) if type(v) is int else repr(float(v))
+
+
+class L2Book:
+    """One symbol's BitMEX L2 book: the kit's :class:`OrderBook` plus id -> (side, price)."""
+
+    __slots__ = ("book", "ids", "synced", "resyncs", "last_error", "last_levels")
+
+    def __init__(self, symbol: str) -> None:
+        self.book = OrderBook(symbol)
+        self.ids: dict[int, tuple[bool, str]] = {}
+        self.synced = False
+        self.resyncs = 0
+        self.last_error = ""
+        self.last_levels: FloatLevels = ([], [])
+
+    def reset(self) -> None:
+        self.book.clear()
+        self.ids.clear()
+        self.synced = False
+
+    def apply(self, action: str, rows: list[L2Row]) -> SyncResult:
+        ids = self.ids
+        bids: list[tuple[str, str]] = []
+        asks: list[tuple[str, str]] = []
+        if action == "partial":
+            ids.clear()
+            for r in rows:
+                if r.price is None or r.size is None:
+                    return self._fail(f"partial level {r.id} without price or size")
+                px = _num(r.price)
+                is_bid = r.side == "Buy"
+                ids[r.id] = (is_bid, px)
+                (bids if is_bid else asks).append((px, _num(r.size)))
+            self.last_levels = self.book.apply_snapshot(bids, asks)
+            self.synced = True
+            return SyncResult.APPLIED
+        if not self.synced:
+            return SyncResult.IGNORED  # rows of an old subscription: wait for the partial
+        for r in rows:
+            if action == "insert":
+                if r.price is None or r.size is None:
+                    return self._fail(f"insert of level {r.id} without price or size")
+                px, is_bid = _num(r.price), r.side == "Buy"
+                ids[r.id] = (is_bid, px)
+                size = _num(r.size)
+            else:
+                known = ids.get(r.id)
+                if known is None:
+                    return self._fail(f"{action} of unknown level id {r.id}")
+                is_bid, px = known
+                if action == "delete":
+                    del ids[r.id]
+                    size = "0"
+                elif r.size is None:
+                    return self._fail(f"update of level {r.id} without size")
+                else:
+                    size = _num(r.size)
+            (bids if is_bid else asks).append((px, size))
+        self.last_levels = self.book.apply_deltas(bids, asks)
+        return SyncResult.APPLIED
+
+    def _fail(self, why: str) -> SyncResult:
+        self.last_error = f"{self.book.symbol}: {why}"
+        self.resyncs += 1
+        self.reset()
+        return SyncResult.RESYNC
+
+
+class BitmexStreamHandler(Protocol):
+    def on_market_data(self, event: Event) -> None: ...
+
+    def on_private(self, table: str, action: str, rows: list[dict[str, Any]]) -> None: ...
+
+    def on_status(self, status: str, detail: str) -> None: ...
+
+
+class BitmexStream:
+    """The one BitMEX WebSocket (see the module docstring)."""
+
+    def __init__(
+        self,
+        url: str,
+        handler: BitmexStreamHandler,
+        *,
+        credentials: BitmexCredentials | None = None,
+        config: WsConfig = BITMEX_WS_CONFIG,
+        now_ns: Callable[[], int] = time.time_ns,
+        dead_man_ms: int = 0,
+        name: str = "bitmex",
+    ) -> None:
+        self.url = url
+        self.handler = handler
+        self.credentials = credentials
+        self.now_ns = now_ns
+        self.dead_man_ms = dead_man_ms
+        self.books: dict[str, L2Book] = {}
+        self._book_table: dict[str, str] = {}
+        self.resyncs = 0
+        self.authenticated = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._dead_man: asyncio.Task[None] | None = None
+        self.client = WsClient(url, self._on_text, config=config, on_connect=self._on_connect,
+                               on_state=self._on_state, name=name)  # fmt: skip
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start(self, wait: float | None = 10.0) -> None:
+        if self.dead_man_ms > 0 and self.credentials is not None and self._dead_man is None:
+            self._dead_man = asyncio.create_task(self._keep_dead_man(), name="bitmex-deadman")
+        await self.client.start(wait)
+
+    async def stop(self) -> None:
+        for task in [self._dead_man, *self._tasks]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._dead_man = None
+        await self.client.stop()
+
+    @property
+    def connected(self) -> bool:
+        return self.client.connected
+
+    async def _on_connect(self, client: WsClient) -> None:
+        self.authenticated = False
+        if self.credentials is None:
+            return
+        payload = op("authKeyExpires", self.credentials.ws_auth_args(time.time()))
+        reply = _frame.decode(await client.request(payload, _auth_answer, 10.0))
+        if not reply.success:
+            raise AuthError(f"BitMEX WS authentication refused: {reply.error}", reply.error or "")
+        self.authenticated = True
+        if self.dead_man_ms > 0:
+            await client.send(op("cancelAllAfter", self.dead_man_ms))
+        log.info("%s: authenticated", client.name)
+
+    async def _keep_dead_man(self) -> None:
+        while True:
+            await asyncio.sleep(max(self.dead_man_ms / 3000, 0.05))
+            if self.client.connected and self.authenticated:
+                with contextlib.suppress(ConnectionError):
+                    await self.client.send(op("cancelAllAfter", self.dead_man_ms))
+
+    def _on_state(self, status: str, detail: str) -> None:
+        if status == "disconnected":
+            for book in self.books.values():
+                book.reset()  # stale from here on; the resubscribe brings partials
+        self.handler.on_status(status, detail)
+
+    # -- subscriptions --------------------------------------------------------------------
+    async def subscribe(self, topic: str) -> None:
+        table, _, sym = topic.partition(":")
+        if table in L2_TABLES:
+            self.books.setdefault(sym, L2Book(sym))
+            self._book_table[sym] = topic
+        await self.client.subscribe(topic, op("subscribe", [topic]))
+
+    async def unsubscribe(self, topic: str) -> None:
+        await self.client.unsubscribe(topic, op("unsubscribe", [topic]))
+        table, _, sym = topic.partition(":")
+        if table in L2_TABLES and self._book_table.get(sym) == topic:
+            self.books.pop(sym, None)
+            self._book_table.pop(sym, None)
+
+    async def resync_book(self, sym: str) -> None:
+        """A fresh partial for one symbol: unsubscribe + subscribe its book table only."""
+        topic = self._book_table.get(sym)
+        if topic is None:
+            return
+        self.resyncs += 1
+        await self.client.unsubscribe(topic, op("unsubscribe", [topic]))
+        book = self.books.get(sym)
+        if book is not None:
+            book.reset()
+        await self.client.subscribe(topic, op("subscribe", [topic]))
+
+    # -- receive --------------------------------------------------------------------------
+    def _on_text(self, text: str) -> None:
+        try:
+            frame = _frame.decode(text)
+        except msgspec.DecodeError:
+            log.warning("%s: undecodable frame %r", self.client.name, text[:120])
+            return
+        if frame.table:
+            try:
+                self._on_table(frame)
+            except (KeyError, ValueError, TypeError, msgspec.DecodeError) as exc:
+                log.warning("%s: bad %s message (%s): %r", self.client.name, frame.table, exc,
+                            text[:200])  # fmt: skip
+        elif frame.error is not None:
+            log.warning("%s: BitMEX error %s %s", self.client.name, frame.status, frame.error)
+            self.handler.on_status("error", f"{frame.status} {frame.error}")
+
+    def _on_table(self, frame: _Frame) -> None:
+        table, action = frame.table, frame.action
+        if table in L2_TABLES:
+            self._on_l2(action, _l2.decode(frame.data))
+            return
+        rows: list[dict[str, Any]] = _any.decode(frame.data)
+        now = self.now_ns()
+        emit = self.handler.on_market_data
+        if table == "quote" and action in ("insert", "partial"):
+            for d in rows[-1:]:  # the newest row is the quote now
+                emit(P.parse_quote(d, now))
+        elif table == "trade" and action == "insert":
+            for d in rows:
+                emit(P.parse_trade(d, now))
+        elif table == "orderBook10":
+            for d in rows:
+                bids = [(float(p), float(s)) for p, s in d.get("bids", [])]
+                asks = [(float(p), float(s)) for p, s in d.get("asks", [])]
+                emit(BookLevels(now, P.symbol_id(str(d["symbol"])), bids, asks, True))
+        elif table in PRIVATE_TABLES or table == "wallet":
+            self.handler.on_private(table, action, rows)
+
+    def _on_l2(self, action: str, rows: list[L2Row]) -> None:
+        if not rows:
+            return
+        sym = rows[0].symbol
+        if rows[-1].symbol != sym or any(r.symbol != sym for r in rows):
+            groups: dict[str, list[L2Row]] = {}
+            for r in rows:
+                groups.setdefault(r.symbol, []).append(r)
+            for group in groups.values():
+                self._on_l2(action, group)
+            return
+        book = self.books.get(sym)
+        if book is None:
+            return  # unsubscribed meanwhile
+        res = book.apply(action, rows)
+        if res is SyncResult.APPLIED:
+            bids, asks = book.last_levels
+            snapshot = action == "partial"
+            self.handler.on_market_data(BookLevels(self.now_ns(), P.symbol_id(sym), bids, asks,
+                                                   snapshot))  # fmt: skip
+        elif res is SyncResult.RESYNC:
+            log.warning("%s: %s; resubscribing", self.client.name, book.last_error)
+            self.handler.on_status("resync", book.last_error)
+            self._later(self.resync_book(sym))
+
+    def _later(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _auth_answer(text: str) -> bool:
+    """Matches the answer to ``authKeyExpires``: its ack or an error about it."""
+    if "authKeyExpires" not in text:
+        return False
+    try:
+        d = _any.decode(text)
+    except msgspec.DecodeError:
+        return False
+    req = d.get("request") if isinstance(d, dict) else None
+    return isinstance(req, dict) and req.get("op") == "authKeyExpires"
