@@ -1,6 +1,6 @@
-"""FTX request signing (``specs/exchanges.md`` §5): pure functions plus a credentials holder,
-so the published WS-login vector is testable without I/O. Secrets are registered for log
-redaction the moment they are held."""
+"""FTX signing (``specs/exchanges.md`` §5): hex HMAC-SHA256 for REST and the WS login, as pure
+functions (testable against the published vector) plus a credentials holder that registers
+its secrets for log redaction."""
 
 from __future__ import annotations
 
@@ -15,22 +15,20 @@ from tradeloop.core.log import register_secret
 
 
 def sign(secret: str, payload: str) -> str:
-    """Hex HMAC-SHA256 — FTX's only signature primitive (REST and WS login alike)."""
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-
-
-def rest_signature(secret: str, ts_ms: int, method: str, path: str, body: str = "") -> str:
-    """``ts + METHOD + path_with_query + body``."""
-    return sign(secret, f"{ts_ms}{method.upper()}{path}{body}")
 
 
 def ws_login_signature(secret: str, ts_ms: int) -> str:
     return sign(secret, f"{ts_ms}websocket_login")
 
 
+def _ms(now: float | None) -> int:
+    return int((time.time() if now is None else now) * 1000)
+
+
 @dataclass(frozen=True, slots=True)
 class FtxCredentials:
-    """API key, secret and optional subaccount nickname (sent URI-encoded, as FTX asks)."""
+    """Key, secret and optional subaccount nickname."""
 
     api_key: str
     secret: str = field(repr=False)
@@ -43,25 +41,20 @@ class FtxCredentials:
     def rest_headers(
         self, method: str, path: str, body: str = "", now: float | None = None
     ) -> dict[str, str]:
-        """Headers for one signed request; call per attempt (the timestamp is signed)."""
-        ts = int((time.time() if now is None else now) * 1000)
-        headers = {
-            "FTX-KEY": self.api_key,
-            "FTX-TS": str(ts),
-            "FTX-SIGN": rest_signature(self.secret, ts, method, path, body),
-        }
-        if self.subaccount:
+        """Headers for one attempt (the timestamp is signed: a retry is signed afresh):
+        ``FTX-SIGN`` = sign(ts + METHOD + path_with_query + body)."""
+        ts = _ms(now)
+        sig = sign(self.secret, f"{ts}{method.upper()}{path}{body}")
+        headers = {"FTX-KEY": self.api_key, "FTX-TS": str(ts), "FTX-SIGN": sig}
+        if self.subaccount:  # URI-encoded, as FTX asks
             headers["FTX-SUBACCOUNT"] = quote(self.subaccount, safe="")
         return headers
 
     def ws_login(self, now: float | None = None) -> dict[str, Any]:
-        """The ``login`` op's ``args``."""
-        ts = int((time.time() if now is None else now) * 1000)
-        args: dict[str, Any] = {
-            "key": self.api_key,
-            "sign": ws_login_signature(self.secret, ts),
-            "time": ts,
-        }
+        """The ``login`` op's ``args`` (``time`` in ms)."""
+        ts = _ms(now)
+        args: dict[str, Any] = {"key": self.api_key, "sign": ws_login_signature(self.secret, ts),
+                                "time": ts}  # fmt: skip
         if self.subaccount:
             args["subaccount"] = self.subaccount
         return args

@@ -1,8 +1,8 @@
-"""FTX wire constants: hosts, REST paths, the rate limit and the error texts we act on.
+"""FTX wire constants: hosts, paths, the rate limit, and the error texts we act on.
 
-FTX answers errors as ``{"success": false, "error": "<text>"}`` with no numeric codes, so the
-text *is* the code: :mod:`.rest` puts it in ``VenueError.code`` and :mod:`.orders` reads it
-from the tables here. Values from FTX's public API docs (``specs/exchanges.md`` §5).
+FTX errors are ``{"success": false, "error": "<text>"}`` without numeric codes, so the text is
+the code: :mod:`.rest` puts it in ``VenueError.code`` and :mod:`.orders` reads it against the
+tables here (FTX's public API docs; ``specs/exchanges.md`` §5).
 """
 
 from __future__ import annotations
@@ -13,13 +13,10 @@ from tradeloop.model.enums import RejectReason
 from tradeloop.venues.ratelimit import Limit
 
 VENUE: Final = "FTX"
-
 REST_URL: Final = "https://ftx.com"
 WS_URL: Final = "wss://ftx.com/ws/"
-#: FTX wants a client ping this often, whether or not data is flowing.
-PING_INTERVAL: Final = 15.0
-#: Levels per side an ``orderbook`` subscription holds and its checksum covers.
-BOOK_DEPTH: Final = 100
+PING_INTERVAL: Final = 15.0  # FTX wants a ping this often, data flowing or not
+BOOK_DEPTH: Final = 100  # levels per side an orderbook subscription holds and checksums
 
 MARKETS: Final = "/api/markets"
 BALANCES: Final = "/api/wallet/balances"
@@ -27,23 +24,20 @@ POSITIONS: Final = "/api/positions"
 ORDERS: Final = "/api/orders"
 BY_CLIENT_ID: Final = "/api/orders/by_client_id/"
 FILLS: Final = "/api/fills"
-
-#: "Please do not send more than 30 requests per second" (one budget for the whole API).
+#: "Please do not send more than 30 requests per second": one budget for the whole API.
 RATE_LIMIT: Final = Limit(30, 1.0)
-RATE_GROUP: Final = "ftx"
 
 NOT_FOUND: Final = "Order not found"
 ALREADY_CLOSED: Final = "Order already closed"
 DUPLICATE_ID: Final = "Duplicate client order ID"
 TOO_MANY: Final = "Too many requests"
 RETRY: Final = "Please retry request"
-#: The code our amend hook raises: FTX's modify cancels and re-places under a new order id.
-AMEND_UNSUPPORTED: Final = "amend unsupported"
+AMEND_UNSUPPORTED: Final = "amend unsupported"  # ours: see orders.py
 
-#: FTX refusal texts -> the engine's typed reasons (prefix match: "No such market: X").
+#: Refusal texts (matched as prefixes: "No such market: X") -> the engine's typed reasons.
 REJECT_REASONS: Final[dict[str, RejectReason]] = {
     "Not enough balances": RejectReason.INSUFFICIENT_FUNDS,
-    "Account does not have enough margin for order": RejectReason.INSUFFICIENT_FUNDS,
+    "Account does not have enough margin": RejectReason.INSUFFICIENT_FUNDS,
     "Size too small": RejectReason.INVALID_SIZE,
     "Invalid parameter size": RejectReason.INVALID_SIZE,
     "Invalid price": RejectReason.INVALID_PRICE,
@@ -53,6 +47,4 @@ REJECT_REASONS: Final[dict[str, RejectReason]] = {
     "Spot orders cannot be reduce-only": RejectReason.REDUCE_ONLY,
     DUPLICATE_ID: RejectReason.DUPLICATE_ID,
 }
-
-#: FTX's base fee tier (maker, taker); account rates need ``/account``.
-FEES: Final = (0.0002, 0.0007)
+FEES: Final = (0.0002, 0.0007)  # FTX's base tier (maker, taker)

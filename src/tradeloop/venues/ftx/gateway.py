@@ -1,19 +1,16 @@
 """FtxGateway: FTX as the engine sees it (a :class:`~tradeloop.venues.base.Gateway`).
 
-Only FTX knowledge lives here: the two sockets (public market data; private ``fills`` and
-``orders``), markets as instruments, channel names, the REST queries, and routing pushes to
-orders. The order lifecycle — client-id idempotency, fill de-duplication, never-backwards
-reports, placements in doubt, cancel retries, the catch-up after a private reconnect,
-pruning — is the kit's :class:`~tradeloop.venues.execution.OrderLifecycle`, fed through
-:class:`~tradeloop.venues.ftx.orders.FtxOrderHooks`.
+Only FTX knowledge lives here: the public and private sockets, markets as instruments, channel
+names, REST queries, and routing pushes to orders. The order lifecycle (idempotency, fill
+de-dup, never-backwards reports, placements in doubt, cancel retries, the catch-up after a
+private reconnect, pruning) is the kit's :class:`~tradeloop.venues.execution.OrderLifecycle`,
+driven through :class:`~tradeloop.venues.ftx.orders.FtxOrderHooks`.
 
 FTX pushes an order's ``fills`` before its ``orders`` update, and a fill names only the
-venue's order id. A fill for an order id not yet known (its placement answer still in flight,
-or an order placed elsewhere) waits for the ``orders`` push that names its clientId, so fills
-still precede the report that accounts for them.
-
-Identity: everything the engine sees carries instrument ids (``BTC-PERP.FTX``); the wire keeps
-FTX's market names (``BTC-PERP``, ``BTC/USD``).
+venue's order id. A fill for an order id not known yet (its placement answer still on the way,
+or an order placed elsewhere) waits for the ``orders`` push naming its clientId, so fills still
+precede the report that counts them. Events carry instrument ids (``BTC-PERP.FTX``); the wire
+keeps FTX's market names.
 """
 
 from __future__ import annotations
@@ -54,10 +51,8 @@ from tradeloop.venues.wsclient import WsConfig
 
 log = get_logger(__name__)
 
-#: tradeloop channel -> FTX channel
 CHANNELS = {"trades": "trades", "quotes": "ticker", "tickers": "ticker", "book": "orderbook"}
-#: orders whose early fills are held at most (a bound, not a working figure)
-MAX_WAITING = 1000
+MAX_WAITING = 1000  # orders whose early fills are held, at most
 
 
 def default_ws_url(rest_url: str) -> str:
@@ -88,8 +83,7 @@ class FtxGateway(Gateway):
     ) -> None:
         self.rest = rest or FtxRestClient(base_url, api_key, secret, subaccount)
         self.ws_url = ws_url or default_ws_url(self.rest.base_url)
-        self.ws_config = ws_config
-        self.now_ns = now_ns
+        self.ws_config, self.now_ns = ws_config, now_ns
         self._instruments: dict[str, Instrument] = {}
         self._data_sink: MarketDataSink | None = None
         self._quotes: dict[str, QuoteTick] = {}
@@ -98,15 +92,12 @@ class FtxGateway(Gateway):
         self.private: FtxStream | None = None
         self.on_account_event: Callable[[Event], None] | None = None
         self.hooks = FtxOrderHooks(self.rest, self._instruments, self._private_up, now_ns)
-        self.orders = OrderLifecycle(
-            self.hooks, recovery=recovery, retention=retention, now_ns=now_ns,
-            on_status=self._account_event,
-        )  # fmt: skip
+        self.orders = OrderLifecycle(self.hooks, recovery=recovery, retention=retention,
+                                     now_ns=now_ns, on_status=self._account_event)  # fmt: skip
 
     def _private_up(self) -> bool:
         return self.private is not None and self.private.connected
 
-    # -- plumbing -------------------------------------------------------------------------
     def bind(self, sink: ExecutionSink) -> None:
         self.orders.bind(sink)
 
@@ -116,13 +107,9 @@ class FtxGateway(Gateway):
     def instruments(self) -> dict[str, Instrument]:
         return dict(self._instruments)
 
-    async def load_instruments(self) -> dict[str, Instrument]:
-        self._instruments.update(P.parse_markets(await self.rest.markets()))
-        return self.instruments()
-
     async def start(self) -> None:
         """Load markets; open the private stream (login, fills, orders) when keyed."""
-        await self.load_instruments()
+        self._instruments.update(P.parse_markets(await self.rest.markets()))
         if self.rest.credentials is not None:
             self.private = self._stream(private=True)
             await self.private.start()
@@ -140,8 +127,7 @@ class FtxGateway(Gateway):
         await self.orders.drain(timeout)
 
     def _stream(self, private: bool = False) -> FtxStream:
-        creds = self.rest.credentials if private else None
-        name = "ftx/private" if private else "ftx/public"
+        creds, name = (self.rest.credentials, "ftx/private") if private else (None, "ftx/public")
         return FtxStream(self.ws_url, self, credentials=creds, config=self.ws_config,
                          now_ns=self.now_ns, name=name)  # fmt: skip
 
@@ -155,10 +141,9 @@ class FtxGateway(Gateway):
     def on_status(self, stream: FtxStream, status: str, detail: str) -> None:
         self._account_event(VenueStatus(self.now_ns(), self.venue, status, detail))
         if status in (CONNECTED, RECONNECTED) and stream is self.public:
-            self._quotes.clear()  # whatever came before a drop may be stale
+            self._quotes.clear()  # what came before a drop may be stale
         if status == RECONNECTED and stream is self.private:
-            # FTX replays nothing: what happened while we were away comes from REST.
-            self.orders.reconcile_later()
+            self.orders.reconcile_later()  # FTX replays nothing: catch up over REST
 
     def _account_event(self, ev: Event) -> None:
         self.emit_account_event(ev, self._data_sink)
@@ -173,26 +158,27 @@ class FtxGateway(Gateway):
             log.warning("FTX: bad %s push %r: %s", channel, data, exc)
 
     def _on_fill(self, d: dict[str, Any]) -> None:
-        vcid = self.hooks.order_ids.get(str(d["orderId"]))
-        if vcid is None:  # its clientId is not known yet: hold it for the orders push
-            self._waiting.setdefault(str(d["orderId"]), []).append(d)
-            while len(self._waiting) > MAX_WAITING:
-                oid, _ = self._waiting.popitem(last=False)
-                log.warning("FTX: dropped early fills of order %s (REST catch-up has them)", oid)
+        oid = str(d["orderId"])
+        vcid = self.hooks.order_ids.get(oid)
+        if vcid is None:  # held for the orders push that names its clientId
+            self._waiting.setdefault(oid, []).append(d)
+            if len(self._waiting) > MAX_WAITING:
+                gone, _ = self._waiting.popitem(last=False)
+                log.warning("FTX: dropped early fills of order %s (the catch-up has them)", gone)
             return
         track = self.orders.push_track(vcid, str(d["market"]), Side(d["side"]))
         self.orders.fill(track, P.parse_fill(d, self.now_ns(), track.client_order_id))
 
     def _on_order(self, d: dict[str, Any]) -> None:
         oid = str(d["id"])
-        vcid = str(d.get("clientId") or oid)
+        vcid = str(d.get("clientId") or oid)  # one placed elsewhere without a clientId: its id
         self.hooks.remember(oid, vcid)
         for held in self._waiting.pop(oid, []):
             self._on_fill(held)
         track = self.orders.push_track(vcid, str(d["market"]), Side(d["side"]))
         self.orders.report(track, P.parse_order(d, self.now_ns(), track.client_order_id))
 
-    # -- orders -----------------------------------------------------------------------------
+    # -- orders and queries -----------------------------------------------------------------
     def submit_order(self, order: Order) -> None:
         self.orders.submit(order)
 
@@ -202,27 +188,20 @@ class FtxGateway(Gateway):
     def amend_order(
         self, order: Order, qty: float | None = None, price: float | None = None
     ) -> None:
-        """FTX cannot amend in place: the outcome is the kit's ``amend failed`` report (see
-        :mod:`.orders`), never a request."""
+        """FTX cannot amend in place: the outcome is the kit's ``amend failed`` report."""
         self.orders.amend(order, qty, price)
 
-    async def reconcile(self) -> None:
-        await self.orders.reconcile()
-
-    # -- queries ----------------------------------------------------------------------------
     def _client_id(self, venue_order_id: str, venue_client_id: str | None = None) -> str:
         vcid = venue_client_id or self.hooks.order_ids.get(venue_order_id, "")
         return self.orders.client_id_of(vcid) or vcid
 
     async def fetch_open_orders(self) -> list[OrderReport]:
-        now = self.now_ns()
-        rows = await self.rest.open_orders()
+        now, rows = self.now_ns(), await self.rest.open_orders()
         return [P.parse_order(d, now, self._client_id(str(d["id"]), d.get("clientId")))
                 for d in rows]  # fmt: skip
 
     async def fetch_fills(self, since_ns: int = 0) -> list[Fill]:
-        """Our fills at or after ``since_ns``, oldest first (FTX pages by time)."""
-        rows = await self.rest.all_fills(start_s=since_ns / 1e9 if since_ns else None)
+        rows = await self.rest.fills(start_s=since_ns / 1e9 if since_ns else None)
         now = self.now_ns()
         return [P.parse_fill(r, now, self._client_id(str(r["orderId"]))) for r in reversed(rows)]
 
@@ -233,27 +212,19 @@ class FtxGateway(Gateway):
         return P.parse_positions(await self.rest.positions(), self.now_ns())
 
     # -- market data ------------------------------------------------------------------------
-    def _native(self, symbol: str) -> str:
+    def _wanted(self, symbol: str, channels: tuple[str, ...]) -> tuple[str, list[str]]:
         inst = self._instruments.get(symbol)
-        if inst is not None:
-            return inst.native
-        if self._instruments:
-            raise ValueError(f"unknown FTX instrument {symbol!r} (expected an id such as "
-                             f"BTC-PERP.FTX)")  # fmt: skip
-        return P.native(symbol)
-
-    def _channels(self, channels: tuple[str, ...]) -> list[str]:
-        out = []
-        for ch in channels:
-            if ch not in CHANNELS:
-                bars = ch.startswith("bars:")
-                raise ValueError(f"unknown channel {ch!r}" + (" (FTX streams no candles)" * bars))
-            out.append(CHANNELS[ch])
-        return list(dict.fromkeys(out))
+        if inst is None and self._instruments:
+            raise ValueError(f"unknown FTX instrument {symbol!r} (ids look like BTC-PERP.FTX)")
+        unknown = [ch for ch in channels if ch not in CHANNELS]
+        if unknown:  # bars come from trades (the live runner aggregates them)
+            raise ValueError(f"unknown channel(s) {unknown}: FTX streams {sorted(CHANNELS)}")
+        wanted = list(dict.fromkeys(CHANNELS[ch] for ch in channels))
+        return (inst.native if inst else P.native(symbol)), wanted
 
     async def subscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
         """Channels: ``trades``, ``quotes`` (FTX's ``ticker``), ``book`` (``orderbook``)."""
-        market, wanted = self._native(symbol), self._channels(channels)
+        market, wanted = self._wanted(symbol, channels)
         if self.public is None:
             self.public = self._stream()
             await self.public.start()
@@ -261,18 +232,16 @@ class FtxGateway(Gateway):
             await self.public.subscribe(ch, market)
 
     async def unsubscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
-        market, wanted = self._native(symbol), self._channels(channels)
-        if self.public is not None:
-            for ch in wanted:
-                await self.public.unsubscribe(ch, market)
+        market, wanted = self._wanted(symbol, channels)
+        for ch in wanted if self.public is not None else []:
+            await self.public.unsubscribe(ch, market)  # type: ignore[union-attr]
         if "ticker" in wanted:
             self._quotes.pop(symbol, None)
 
     def book(self, symbol: str, depth: int = 20) -> BookLevels | None:
-        public, inst = self.public, self._instruments.get(symbol)
-        if public is None or not public.connected or inst is None:
+        if self.public is None or not self.public.connected:
             return None
-        sync = public.books.get(inst.native)
+        sync = self.public.books.get(P.native(symbol))
         if sync is None or not sync.synced:
             return None
         bids, asks = sync.book.top(depth)
@@ -283,8 +252,7 @@ class FtxGateway(Gateway):
             return None
         top = self.book(symbol, 1)
         if top is not None and top.bids and top.asks:
-            (bid, bid_qty), (ask, ask_qty) = top.bids[0], top.asks[0]
-            return QuoteTick(top.ts, symbol, bid, bid_qty, ask, ask_qty)
+            return QuoteTick(top.ts, symbol, *top.bids[0], *top.asks[0])
         return self._quotes.get(symbol)
 
 
@@ -295,8 +263,8 @@ def create(
     credentials: Mapping[str, str] | None = None,
     **options: Any,
 ) -> FtxGateway:
-    """The registry's factory (``venues.registry``): credentials ``api_key``, ``secret``,
-    ``subaccount``; other options go to :class:`FtxGateway`."""
+    """The registry's factory: credentials ``api_key``, ``secret``, ``subaccount``; other
+    options go to :class:`FtxGateway`."""
     c = credentials or {}
     return FtxGateway(url, c.get("api_key", ""), c.get("secret", ""), c.get("subaccount", ""),
                       ws_url=ws_url, **options)  # fmt: skip

@@ -1,11 +1,7 @@
-"""FTX JSON -> tradeloop model objects.
-
-Pure functions over decoded JSON, shared by the REST and WS paths so both yield identical
-events. FTX sends numbers as JSON numbers (``null`` where not applicable). ``ts`` arguments
-are the engine time (ns) at which the data became known.
-
-Symbols: an FTX market name (``BTC-PERP``, ``BTC/USD``) is the native symbol; every model
-object carries the instrument id ``name + ".FTX"``.
+"""FTX JSON -> tradeloop model objects, shared by the REST and WS paths so both yield the same
+events. FTX sends JSON numbers (``null`` where not applicable); ``ts`` arguments are the engine
+time (ns) at which the data became known. An FTX market name (``BTC-PERP``, ``BTC/USD``) is the
+native symbol; model objects carry the instrument id ``name + ".FTX"``.
 """
 
 from __future__ import annotations
@@ -33,82 +29,58 @@ log = get_logger(__name__)
 
 Json = Mapping[str, Any]
 SUFFIX = "." + VENUE
-_SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 
 
 def symbol_id(name: str) -> str:
-    """FTX market name -> instrument id (``BTC-PERP`` -> ``BTC-PERP.FTX``)."""
     return name + SUFFIX
 
 
 def native(symbol: str) -> str:
-    """Instrument id -> FTX market name (anything else is returned unchanged)."""
     return symbol[: -len(SUFFIX)] if symbol.endswith(SUFFIX) else symbol
 
 
 def f(value: Any) -> float:
-    """A JSON number, ``null`` as 0.0."""
-    return 0.0 if value is None or value == "" else float(value)
+    return 0.0 if value is None else float(value)
 
 
-def text(value: Any) -> str:
-    """A received number as FTX writes it in its checksum (Python's float notation): the
-    book keeps this text, so the checksum is computed from exactly what FTX summed."""
+def text(value: float) -> str:
+    """A number in Python's float notation, which is how FTX writes it in its book checksum:
+    the local book keeps this text, so the checksum sums exactly what FTX summed."""
     return repr(float(value))
 
 
-# -- instruments -------------------------------------------------------------------------------
-def parse_market(d: Json) -> Instrument | None:
-    """A ``GET /markets`` row: spot (``BTC/USD``) or a linear USD-margined future
-    (``BTC-PERP`` perpetual, dated ones FUTURE); others (disabled, MOVE, prediction) -> None."""
-    name = str(d["name"])
-    if d.get("enabled") is False:
-        return None
-    if d.get("type") == "spot":
-        base, quote = str(d.get("baseCurrency") or ""), str(d.get("quoteCurrency") or "")
-        kind = InstrumentKind.SPOT
-    elif d.get("type") == "future" and d.get("underlying"):
-        base, quote = str(d["underlying"]), "USD"
-        kind = InstrumentKind.SWAP if name.endswith("-PERP") else InstrumentKind.FUTURE
-    else:
-        return None
-    if not base or not quote:
-        return None
-    maker, taker = FEES
-    return Instrument.of(
-        name,
-        VENUE,
-        base,
-        quote,
-        tick_size=f(d["priceIncrement"]),
-        lot_size=f(d["sizeIncrement"]),
-        min_size=f(d.get("minProvideSize")),
-        maker_fee=maker,
-        taker_fee=taker,
-        kind=kind,
-        settle=quote,
-    )
-
-
 def parse_markets(rows: Iterable[Json]) -> dict[str, Instrument]:
-    """Instruments keyed by instrument id; malformed rows are skipped with a warning."""
+    """``GET /markets`` -> instruments by id: spot (``BTC/USD``) and linear USD-margined
+    futures (``-PERP`` perpetuals, dated ones FUTURE); others and disabled ones are left out."""
     out: dict[str, Instrument] = {}
     for d in rows:
-        try:
-            inst = parse_market(d)
-        except (KeyError, ValueError, TypeError) as exc:
-            log.warning("skipping malformed FTX market %s: %s", d.get("name"), exc)
+        name, kind = str(d.get("name")), d.get("type")
+        if kind == "spot":
+            base, quote, ik = d.get("baseCurrency"), d.get("quoteCurrency"), InstrumentKind.SPOT
+        else:
+            perp = name.endswith("-PERP")
+            base, quote = d.get("underlying"), "USD"
+            ik = InstrumentKind.SWAP if perp else InstrumentKind.FUTURE
+        if kind not in ("spot", "future") or not base or not quote or d.get("enabled") is False:
             continue
-        if inst is not None:
-            out[inst.symbol] = inst
+        try:
+            inst = Instrument.of(
+                name, VENUE, str(base), str(quote),
+                tick_size=f(d["priceIncrement"]), lot_size=f(d["sizeIncrement"]),
+                min_size=f(d.get("minProvideSize")), maker_fee=FEES[0], taker_fee=FEES[1],
+                kind=ik, settle=str(quote),
+            )  # fmt: skip
+        except (KeyError, ValueError, TypeError) as exc:
+            log.warning("skipping malformed FTX market %s: %s", name, exc)
+            continue
+        out[inst.symbol] = inst
     return out
 
 
-# -- market data -------------------------------------------------------------------------------
 def parse_trade(symbol: str, d: Json, ts: int) -> TradeTick:
     """A ``trades`` push item (``side`` is the taker's)."""
-    side = _SIDES[str(d["side"])]
-    return TradeTick(ts, symbol, float(d["price"]), float(d["size"]), side, str(d.get("id", "")))
+    return TradeTick(ts, symbol, float(d["price"]), float(d["size"]), Side(d["side"]),
+                     str(d.get("id", "")))  # fmt: skip
 
 
 def parse_ticker(symbol: str, d: Json, ts: int) -> QuoteTick:
@@ -116,13 +88,12 @@ def parse_ticker(symbol: str, d: Json, ts: int) -> QuoteTick:
                      f(d.get("askSize")))  # fmt: skip
 
 
-# -- orders and fills --------------------------------------------------------------------------
 def order_status(d: Json) -> OrderStatus:
-    """FTX has ``new``, ``open`` and ``closed``; a closed order is FILLED when its whole size
-    traded and CANCELED otherwise (FTX says no more)."""
-    status, filled, size = d.get("status"), f(d.get("filledSize")), f(d.get("size"))
+    """FTX says only ``new``, ``open`` and ``closed``: a closed order whose whole size traded
+    is FILLED, any other closed one CANCELED."""
+    status, filled = d.get("status"), f(d.get("filledSize"))
     if status == "closed":
-        full = filled > 0 and filled >= size * (1 - 1e-9)
+        full = filled > 0 and filled >= f(d.get("size")) * (1 - 1e-9)
         return OrderStatus.FILLED if full else OrderStatus.CANCELED
     if status in ("new", "open"):
         return OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.ACCEPTED
@@ -130,47 +101,34 @@ def order_status(d: Json) -> OrderStatus:
 
 
 def parse_order(d: Json, ts: int, client_order_id: str | None = None) -> OrderReport:
-    """An order (REST or ``orders`` push); ``client_order_id`` replaces FTX's ``clientId``
-    when the gateway maps tradeloop ids to the ones it sent."""
+    """An order (REST or push); ``client_order_id`` replaces ``clientId`` when the gateway
+    maps tradeloop ids to the ones it sent."""
     cid = client_order_id if client_order_id is not None else str(d.get("clientId") or "")
-    return OrderReport(
-        ts, cid, str(d["id"]), symbol_id(str(d["market"])), order_status(d),
-        f(d.get("filledSize")), f(d.get("avgFillPrice")),
-    )  # fmt: skip
+    return OrderReport(ts, cid, str(d["id"]), symbol_id(str(d["market"])), order_status(d),
+                       f(d.get("filledSize")), f(d.get("avgFillPrice")))  # fmt: skip
 
 
 def parse_fill(d: Json, ts: int, client_order_id: str = "") -> Fill:
-    """A fill (REST ``/fills`` row or ``fills`` push). FTX's fill ``id`` is the trade id we
-    de-duplicate by (``tradeId`` is shared with the counterparty); ``fee`` is positive when
-    paid, as ``Fill.fee``."""
+    """A fill (REST row or push). Its ``id`` is our trade id (``tradeId`` is shared with the
+    counterparty); ``fee`` is positive when paid, as in ``Fill``."""
+    maker = d.get("liquidity") == "maker"
     return Fill(
-        ts,
-        client_order_id,
-        str(d["orderId"]),
-        str(d["id"]),
-        symbol_id(str(d["market"])),
-        _SIDES[str(d["side"])],
-        float(d["price"]),
-        float(d["size"]),
-        f(d.get("fee")),
-        str(d.get("feeCurrency") or ""),
-        Liquidity.MAKER if d.get("liquidity") == "maker" else Liquidity.TAKER,
-    )
+        ts, client_order_id, str(d["orderId"]), str(d["id"]), symbol_id(str(d["market"])),
+        Side(d["side"]), float(d["price"]), float(d["size"]), f(d.get("fee")),
+        str(d.get("feeCurrency") or ""), Liquidity.MAKER if maker else Liquidity.TAKER,
+    )  # fmt: skip
 
 
-# -- account -----------------------------------------------------------------------------------
 def parse_balances(rows: Iterable[Json], ts: int) -> list[BalanceUpdate]:
     return [BalanceUpdate(ts, str(d["coin"]), f(d.get("total")), f(d.get("free")), VENUE)
             for d in rows]  # fmt: skip
 
 
 def parse_positions(rows: Iterable[Json], ts: int) -> list[PositionUpdate]:
-    """Open positions only (FTX lists every future ever traded, most at ``netSize`` 0)."""
+    """Open positions only (FTX lists every future traded, most at ``netSize`` 0)."""
     out = []
     for d in rows:
-        qty = f(d.get("netSize"))
-        if qty:
-            avg = f(d.get("entryPrice") or d.get("recentAverageOpenPrice"))
-            pnl = f(d.get("unrealizedPnl"))
-            out.append(PositionUpdate(ts, symbol_id(str(d["future"])), qty, avg, pnl))
+        if d.get("netSize"):
+            sym, pnl = symbol_id(str(d["future"])), f(d.get("unrealizedPnl"))
+            out.append(PositionUpdate(ts, sym, f(d["netSize"]), f(d.get("entryPrice")), pnl))
     return out
