@@ -195,6 +195,19 @@ register(
 )
 register(
     VenueSpec(
+        name="BINANCE",
+        gateway="tradeloop.venues.binance.gateway:create",
+        credentials={
+            "api_key": "TRADELOOP_BINANCE_API_KEY",
+            "secret": "TRADELOOP_BINANCE_API_SECRET",
+        },
+        emulator="tradeloop.emulator.binance.server",
+        rest_url="https://api.binance.com",
+        ws_url="wss://stream.binance.com:9443",
+    )
+)
+register(
+    VenueSpec(
         name="SIM",
         gateway="tradeloop.venues.sim.client:create",
     )

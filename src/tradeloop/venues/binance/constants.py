@@ -1,0 +1,71 @@
+"""Binance facts the connector needs: URLs, request weights, error codes and what they mean.
+
+Weights are the documented ``REQUEST_WEIGHT`` cost of each REST path (exchanges.md §1.3); the
+client pays them to its own weight gate *before* sending, so it slows down ahead of the
+venue's limit instead of collecting 429s (which Binance escalates to 418 IP bans).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from tradeloop.model import RejectReason
+
+VENUE: Final = "BINANCE"
+REST_URL: Final = "https://api.binance.com"
+WS_URL: Final = "wss://stream.binance.com:9443"
+WS_API_URL: Final = "wss://ws-api.binance.com:443/ws-api/v3"
+
+#: the REQUEST_WEIGHT limit per minute Binance advertises (exchangeInfo.rateLimits)
+WEIGHT_LIMIT: Final = 6000
+#: fraction of the limit the client allows itself (the rest is margin for other processes)
+WEIGHT_MARGIN: Final = 0.9
+DEFAULT_RECV_WINDOW: Final = 5000
+
+WEIGHTS: dict[tuple[str, str], int] = {
+    ("GET", "/api/v3/ping"): 1,
+    ("GET", "/api/v3/time"): 1,
+    ("GET", "/api/v3/exchangeInfo"): 20,
+    ("GET", "/api/v3/trades"): 25,
+    ("GET", "/api/v3/klines"): 2,
+    ("GET", "/api/v3/account"): 20,
+    ("POST", "/api/v3/order"): 1,
+    ("GET", "/api/v3/order"): 4,
+    ("DELETE", "/api/v3/order"): 1,
+    ("GET", "/api/v3/openOrders"): 6,
+    ("GET", "/api/v3/allOrders"): 20,
+    ("GET", "/api/v3/myTrades"): 20,
+}
+
+
+def depth_weight(limit: int) -> int:
+    return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+
+
+# -- error codes (errors.md) -------------------------------------------------------------
+TOO_MANY_REQUESTS: Final = "-1003"
+TIMEOUT: Final = "-1007"
+TOO_MANY_ORDERS: Final = "-1015"
+INVALID_TIMESTAMP: Final = "-1021"
+INVALID_SIGNATURE: Final = "-1022"
+BAD_SYMBOL: Final = "-1121"
+NEW_ORDER_REJECTED: Final = "-2010"
+CANCEL_REJECTED: Final = "-2011"
+NO_SUCH_ORDER: Final = "-2013"
+BAD_API_KEY: Final = "-2014"
+REJECTED_KEY: Final = "-2015"
+FILTER_FAILURE: Final = "-1013"
+
+DUPLICATE_ORDER_MSG: Final = "Duplicate order sent."
+INSUFFICIENT_MSG: Final = "Account has insufficient balance for requested action."
+WOULD_TAKE_MSG: Final = "Order would immediately match and take."
+
+#: codes that refuse an order for good -> the typed reason the engine sees
+REJECT_REASONS: dict[str, RejectReason] = {
+    BAD_SYMBOL: RejectReason.INVALID_INSTRUMENT,
+    "-1100": RejectReason.OTHER,
+    "-1102": RejectReason.OTHER,
+    "-1111": RejectReason.INVALID_SIZE,
+    BAD_API_KEY: RejectReason.OTHER,
+    REJECTED_KEY: RejectReason.OTHER,
+}

@@ -1,0 +1,301 @@
+"""BinanceGateway: Binance spot as the engine sees it (a :class:`~tradeloop.venues.base.Gateway`).
+
+Only Binance knowledge lives here: the market-stream socket (books synced by
+:mod:`.booksync`, trades, book tickers), the WS API session for orders and account events
+(``executionReport`` -> fills and reports, ``outboundAccountPosition`` -> balances), REST for
+instruments, snapshots, lookups and as the order fallback. The order lifecycle is the
+venue-neutral :class:`~tradeloop.venues.execution.OrderLifecycle` with
+:class:`~tradeloop.venues.binance.orders.BinanceOrderHooks`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tradeloop.core.errors import VenueError
+from tradeloop.core.log import get_logger
+from tradeloop.model import (
+    BalanceUpdate,
+    BookLevels,
+    Event,
+    Fill,
+    Instrument,
+    Order,
+    OrderReport,
+    PositionUpdate,
+    QuoteTick,
+    Side,
+    TradeTick,
+    VenueStatus,
+)
+from tradeloop.venues.base import RECONNECTED, ExecutionSink, Gateway, MarketDataSink
+from tradeloop.venues.binance import constants as C
+from tradeloop.venues.binance import parse as P
+from tradeloop.venues.binance.auth import Credentials
+from tradeloop.venues.binance.booksync import BinanceBookSync
+from tradeloop.venues.binance.orders import BinanceOrderHooks, WsCall
+from tradeloop.venues.binance.rest import BinanceRestClient
+from tradeloop.venues.binance.ws import ApiSession, MarketStream
+from tradeloop.venues.execution import OrderLifecycle
+
+log = get_logger(__name__)
+
+#: file holding an Ed25519 private key (PEM) to sign with instead of the HMAC secret
+ED25519_FILE_ENV = "TRADELOOP_BINANCE_ED25519_KEY_FILE"
+
+
+def default_ws_urls(rest_url: str) -> tuple[str, str]:
+    """(market streams base, WS API url) for a REST base (the emulator serves all three)."""
+    if rest_url.rstrip("/") == C.REST_URL:
+        return C.WS_URL, C.WS_API_URL
+    scheme, _, host = rest_url.rstrip("/").partition("://")
+    base = ("wss" if scheme == "https" else "ws") + "://" + host
+    return base, base + "/ws-api/v3"
+
+
+class BinanceGateway(Gateway):
+    venue = C.VENUE
+
+    def __init__(
+        self,
+        base_url: str = C.REST_URL,
+        credentials: Credentials | None = None,
+        *,
+        ws_url: str | None = None,
+        ws_api_url: str | None = None,
+        use_ws_api: bool = True,
+        now_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.rest = BinanceRestClient(base_url, credentials)
+        stream_base, api = default_ws_urls(base_url)
+        self.ws_url = (ws_url or stream_base).rstrip("/")
+        self.ws_api_url = ws_api_url or api
+        self.use_ws_api = use_ws_api
+        self.now_ns = now_ns
+        self._instruments: dict[str, Instrument] = {}
+        self._data_sink: MarketDataSink | None = None
+        self._quotes: dict[str, QuoteTick] = {}
+        self.stream: MarketStream | None = None
+        self.api: ApiSession | None = None
+        self.on_account_event: Callable[[Event], None] | None = None
+        self.hooks = BinanceOrderHooks(
+            self.rest, self._instruments, self._streaming, self._ws_call, now_ns
+        )
+        self.orders = OrderLifecycle(self.hooks, now_ns=now_ns, on_status=self._account_event)
+
+    def _streaming(self) -> bool:
+        return self.api is not None and self.api.connected
+
+    def _ws_call(self) -> WsCall:
+        return self.api.call if self.use_ws_api and self._streaming() and self.api else None
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def bind(self, sink: ExecutionSink) -> None:
+        self.orders.bind(sink)
+
+    def bind_data(self, sink: MarketDataSink) -> None:
+        self._data_sink = sink
+
+    def instruments(self) -> dict[str, Instrument]:
+        return dict(self._instruments)
+
+    async def start(self) -> None:
+        try:
+            await self.rest.sync_time()
+        except VenueError as exc:
+            log.warning("Binance time sync failed (%s); signing with the local clock", exc)
+        self._instruments.update(
+            P.parse_instruments(await self.rest.call("GET", "/api/v3/exchangeInfo"))
+        )
+        cred = self.rest.credentials
+        if cred is not None:
+            self.api = ApiSession(self.ws_api_url, cred, self.rest.now_ms, self._on_user,
+                                  self._api_status)  # fmt: skip
+            await self.api.start(wait=10.0)
+
+    async def stop(self) -> None:
+        await self.orders.close()
+        for s in (self.stream, self.api):
+            if s is not None:
+                await s.stop()
+        self.stream = self.api = None
+        await self.rest.close()
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        await self.orders.drain(timeout)
+
+    def _account_event(self, ev: Event) -> None:
+        self.emit_account_event(ev, self._data_sink)
+
+    def _api_status(self, status: str, detail: str) -> None:
+        self._account_event(VenueStatus(self.now_ns(), self.venue, status, detail))
+        if status == RECONNECTED:
+            self.orders.reconcile_later()
+
+    def _stream_status(self, status: str, detail: str) -> None:
+        if status in ("connected", "reconnected", "disconnected"):
+            self._quotes.clear()
+        self._account_event(VenueStatus(self.now_ns(), self.venue, status, detail))
+
+    # -- user data --------------------------------------------------------------------------
+    def _on_user(self, ev: dict[str, Any]) -> None:
+        kind = ev.get("e")
+        now = self.now_ns()
+        if kind == "executionReport":
+            try:
+                self._on_execution(ev, now)
+            except (KeyError, ValueError) as exc:
+                log.warning("Binance: bad executionReport: %s", exc)
+        elif kind == "outboundAccountPosition":
+            for b in P.parse_balances(ev.get("B", []), now, "f", "l", "a"):
+                self._account_event(b)
+
+    def _on_execution(self, ev: dict[str, Any], now: int) -> None:
+        # a cancel's executionReport carries the cancel's own id in "c", the order's in "C"
+        vcid = str(ev.get("C") or ev.get("c"))
+        side = Side.BUY if ev.get("S") == "BUY" else Side.SELL
+        track = self.orders.push_track(vcid, str(ev["s"]), side)
+        fill = P.fill_from_execution(ev, now, track.client_order_id)
+        if fill is not None:
+            self.orders.fill(track, fill)
+        self.orders.report(track, P.report_from_execution(ev, now, track.client_order_id))
+
+    # -- orders -----------------------------------------------------------------------------
+    def submit_order(self, order: Order) -> None:
+        self.orders.submit(order)
+
+    def cancel_order(self, order: Order) -> None:
+        self.orders.cancel(order)
+
+    def amend_order(
+        self, order: Order, qty: float | None = None, price: float | None = None
+    ) -> None:
+        self.orders.amend(order, qty, price)
+
+    # -- queries ----------------------------------------------------------------------------
+    async def fetch_balances(self) -> list[BalanceUpdate]:
+        acct = await self.rest.call("GET", "/api/v3/account", signed=True)
+        return P.parse_balances(acct.get("balances", []), self.now_ns())
+
+    async def fetch_positions(self) -> list[PositionUpdate]:
+        return []  # spot has no positions
+
+    async def fetch_open_orders(self) -> list[OrderReport]:
+        rows = await self.rest.call("GET", "/api/v3/openOrders", signed=True)
+        now = self.now_ns()
+        return [
+            P.parse_order(d, now, self.orders.client_id_of(str(d.get("clientOrderId"))) or "")
+            for d in rows
+        ]
+
+    async def fetch_fills(self, since_ns: int = 0) -> list[Fill]:
+        out: list[Fill] = []
+        for inst in self._instruments.values():
+            if not any(t.symbol == inst.symbol for t in self.orders.tracker):
+                continue
+            p = {"symbol": inst.native, "startTime": since_ns // 1_000_000 or None}
+            for r in await self.rest.call("GET", "/api/v3/myTrades", p, signed=True):
+                out.append(P.fill_from_trade(r, ""))
+        return sorted(out, key=lambda f: f.ts)
+
+    # -- market data ------------------------------------------------------------------------
+    def _names(self, symbol: str, channels: tuple[str, ...]) -> list[str]:
+        inst = self._instruments.get(symbol)
+        low = (inst.native if inst else P.native(symbol)).lower()
+        out = []
+        for ch in channels:
+            if ch == "trades":
+                out.append(f"{low}@trade")
+            elif ch == "quotes":
+                out.append(f"{low}@bookTicker")
+            elif ch == "book":
+                out.append(f"{low}@depth@100ms")
+            elif ch.startswith("bars:"):
+                out.append(f"{low}@kline_{ch[5:]}")
+            else:
+                raise ValueError(f"unknown channel {ch!r}")
+        return out
+
+    async def _snapshot(self, native: str) -> dict[str, Any]:
+        res: dict[str, Any] = await self.rest.call(
+            "GET", "/api/v3/depth", {"symbol": native, "limit": 1000}
+        )
+        return res
+
+    async def subscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
+        names = self._names(symbol, channels)
+        if self.stream is None:
+            self.stream = MarketStream(self.ws_url + "/ws", self._snapshot, self._on_event,
+                                       self._on_book, self._stream_status)  # fmt: skip
+            await self.stream.start()
+        await self.stream.subscribe(names)
+
+    async def unsubscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
+        if self.stream is not None:
+            await self.stream.unsubscribe(self._names(symbol, channels))
+        self._quotes.pop(symbol, None)
+
+    def _emit(self, ev: Event) -> None:
+        if self._data_sink is not None:
+            self._data_sink.on_market_data(ev)
+
+    def _on_book(self, native: str, sync: BinanceBookSync) -> None:
+        bids, asks = sync.last_levels
+        self._emit(BookLevels(self.now_ns(), P.symbol_id(native), bids, asks, False, sync.last_id))
+
+    def _on_event(self, ev: dict[str, Any]) -> None:
+        now = self.now_ns()
+        kind = ev.get("e")
+        if kind == "trade":
+            side = Side.SELL if ev.get("m") else Side.BUY
+            self._emit(TradeTick(now, P.symbol_id(ev["s"]), P.f(ev["p"]), P.f(ev["q"]), side,
+                                 str(ev.get("t", ""))))  # fmt: skip
+        elif kind is None and "b" in ev and "u" in ev:  # bookTicker
+            q = QuoteTick(now, P.symbol_id(ev["s"]), P.f(ev["b"]), P.f(ev["B"]), P.f(ev["a"]),
+                          P.f(ev["A"]))  # fmt: skip
+            self._quotes[q.symbol] = q
+            self._emit(q)
+
+    def book(self, symbol: str, depth: int = 20) -> BookLevels | None:
+        stream, inst = self.stream, self._instruments.get(symbol)
+        if stream is None or not stream.connected or inst is None:
+            return None
+        sync = stream.books.get(inst.native)
+        if sync is None or not sync.synced:
+            return None
+        bids, asks = sync.top(depth)
+        return BookLevels(self.now_ns(), symbol, bids, asks, True, sync.last_id)
+
+    def quote(self, symbol: str) -> QuoteTick | None:
+        if self.stream is None or not self.stream.connected:
+            return None
+        top = self.book(symbol, 1)
+        if top is not None and top.bids and top.asks:
+            (b, bq), (a, aq) = top.bids[0], top.asks[0]
+            return QuoteTick(top.ts, symbol, b, bq, a, aq)
+        return self._quotes.get(symbol)
+
+
+def create(
+    *,
+    url: str = C.REST_URL,
+    ws_url: str | None = None,
+    credentials: Mapping[str, str] | None = None,
+    **options: Any,
+) -> BinanceGateway:
+    """The registry's factory: credentials ``api_key`` and ``secret`` (HMAC); an Ed25519
+    private key (PEM) as ``ed25519_key``, or in the file ``$TRADELOOP_BINANCE_ED25519_KEY_FILE``,
+    signs instead (and enables ``session.logon``)."""
+    c = credentials or {}
+    cred = None
+    ed = c.get("ed25519_key", "")
+    path = os.environ.get(ED25519_FILE_ENV, "")
+    if not ed and path:
+        with open(path, encoding="ascii") as fh:
+            ed = fh.read()
+    if c.get("api_key"):
+        cred = Credentials(c["api_key"], c.get("secret", ""), ed)
+    return BinanceGateway(url, cred, ws_url=ws_url, **options)

@@ -1,0 +1,161 @@
+"""Binance's side of the order lifecycle: the :class:`~tradeloop.venues.execution.VenueHooks`.
+
+Orders go over the WS API session when it is up (one round trip on an open socket, no new
+TLS/HTTP request), else over REST; lookups and fills use REST. Everything is keyed by
+``newClientOrderId`` / ``origClientOrderId``. Binance only refuses a *duplicate* client id
+while the first order is still open (``-2010 Duplicate order sent.``), so the lifecycle's
+idempotency relies on looking an order up before re-sending it -- which it does: a placement
+in doubt is resolved by ``GET /api/v3/order?origClientOrderId=`` and never blindly re-sent.
+
+Binance spot cannot amend size or price in place; :meth:`amend` raises a permanent error (the
+engine cancels and re-places instead).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from tradeloop.core.errors import RateLimited, VenueError
+from tradeloop.model import (
+    Fill,
+    Instrument,
+    Order,
+    OrderReport,
+    OrderType,
+    RejectReason,
+    TimeInForce,
+)
+from tradeloop.venues.binance import constants as C
+from tradeloop.venues.binance import parse as P
+from tradeloop.venues.binance.rest import BinanceRestClient
+from tradeloop.venues.execution import ErrorKind, OrderTrack, PlaceAck, VenueHooks, Verdict
+from tradeloop.venues.http import outcome_unknown
+
+_CLIENT_ID = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")
+#: sends a WS API request (method, params) and returns its ``result``; None: session down
+WsCall = Callable[[str, dict[str, Any]], Awaitable[Any]] | None
+
+
+def binance_client_id(client_order_id: str) -> str:
+    """Binance takes ``^[.A-Z:/a-z0-9_-]{1,36}$``; other ids map to a stable hash."""
+    if _CLIENT_ID.fullmatch(client_order_id):
+        return client_order_id
+    return "tl" + hashlib.sha1(client_order_id.encode()).hexdigest()[:30]
+
+
+def classify(exc: VenueError) -> Verdict:
+    code, text = exc.code, str(exc)
+    if isinstance(exc, RateLimited) or code in (C.TOO_MANY_REQUESTS, C.TOO_MANY_ORDERS):
+        return Verdict(ErrorKind.RATE_LIMITED, retry_after=getattr(exc, "retry_after", 0.0))
+    if code == C.NEW_ORDER_REJECTED and C.DUPLICATE_ORDER_MSG in text:
+        return Verdict(ErrorKind.DUPLICATE_ID)
+    if code == C.NO_SUCH_ORDER or (code == C.CANCEL_REJECTED and "Unknown order" in text):
+        return Verdict(ErrorKind.NOT_FOUND)
+    if code == C.TIMEOUT or outcome_unknown(exc):
+        return Verdict(ErrorKind.UNKNOWN_OUTCOME)
+    if code == C.INVALID_TIMESTAMP:
+        return Verdict(ErrorKind.TRANSIENT)
+    if code == C.NEW_ORDER_REJECTED:
+        if C.INSUFFICIENT_MSG in text:
+            return Verdict(ErrorKind.PERMANENT, RejectReason.INSUFFICIENT_FUNDS)
+        if C.WOULD_TAKE_MSG in text:
+            return Verdict(ErrorKind.PERMANENT, RejectReason.POST_ONLY_WOULD_TAKE)
+    if code == C.FILTER_FAILURE:
+        reason = RejectReason.INVALID_PRICE if "PRICE" in text else RejectReason.INVALID_SIZE
+        return Verdict(ErrorKind.PERMANENT, reason)
+    return Verdict(ErrorKind.PERMANENT, C.REJECT_REASONS.get(code, RejectReason.OTHER))
+
+
+def order_params(order: Order, inst: Instrument, client_id: str) -> dict[str, Any]:
+    """``order.place`` / ``POST /api/v3/order`` fields (exact decimal strings)."""
+    p: dict[str, Any] = {
+        "symbol": inst.native,
+        "side": "BUY" if order.side.value == "buy" else "SELL",
+        "newClientOrderId": client_id,
+        "newOrderRespType": "RESULT",
+    }
+    if order.order_type is OrderType.MARKET:
+        p["type"] = "MARKET"
+        if order.quote_qty > 0 and order.side.value == "buy":
+            p["quoteOrderQty"] = inst.format_quote(order.quote_qty)
+        else:
+            p["quantity"] = inst.format_qty(order.qty)
+        return p
+    p["quantity"] = inst.format_qty(order.qty)
+    p["price"] = inst.format_price(order.price)
+    if order.tif is TimeInForce.POST_ONLY:
+        p["type"] = "LIMIT_MAKER"
+    else:
+        p["type"] = "LIMIT"
+        p["timeInForce"] = {TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK"}.get(order.tif, "GTC")
+    return p
+
+
+class BinanceOrderHooks(VenueHooks):
+    venue = C.VENUE
+
+    def __init__(
+        self,
+        rest: BinanceRestClient,
+        instruments: Mapping[str, Instrument],
+        streaming: Callable[[], bool],
+        ws_call: Callable[[], WsCall],
+        now_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.rest = rest
+        self.instruments = instruments
+        self._streaming = streaming
+        self._ws_call = ws_call
+        self.now_ns = now_ns
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        return self.instruments.get(symbol)
+
+    def venue_client_id(self, client_order_id: str) -> str:
+        return binance_client_id(client_order_id)
+
+    def native_symbol(self, symbol: str) -> str:
+        inst = self.instruments.get(symbol)
+        return inst.native if inst is not None else P.native(symbol)
+
+    def symbol_id(self, native: str) -> str:
+        return P.symbol_id(native)
+
+    def streaming(self) -> bool:
+        return self._streaming()
+
+    def classify(self, exc: VenueError) -> Verdict:
+        return classify(exc)
+
+    async def _send(self, method: str, rest_method: str, path: str, p: dict[str, Any]) -> Any:
+        call = self._ws_call()
+        if call is not None:
+            return await call(method, p)
+        return await self.rest.call(rest_method, path, p, signed=True, retry_safe=False)
+
+    async def place(self, order: Order, track: OrderTrack) -> PlaceAck:
+        inst = self.instruments[order.symbol]
+        p = order_params(order, inst, track.venue_client_id)
+        res = await self._send("order.place", "POST", "/api/v3/order", p)
+        return PlaceAck(str(res.get("orderId", "")))
+
+    async def cancel(self, track: OrderTrack) -> None:
+        p = {"symbol": self.native_symbol(track.symbol), "origClientOrderId": track.venue_client_id}
+        await self._send("order.cancel", "DELETE", "/api/v3/order", p)
+
+    async def amend(self, track: OrderTrack, qty: float | None, price: float | None) -> None:
+        raise VenueError("Binance spot cannot amend an order in place", "amend-unsupported")
+
+    async def fetch_order(self, track: OrderTrack) -> OrderReport:
+        p = {"symbol": self.native_symbol(track.symbol), "origClientOrderId": track.venue_client_id}
+        d = await self.rest.call("GET", "/api/v3/order", p, signed=True)
+        return P.parse_order(d, self.now_ns(), track.client_order_id)
+
+    async def fetch_fills(self, track: OrderTrack) -> list[Fill]:
+        p = {"symbol": self.native_symbol(track.symbol), "orderId": track.venue_order_id}
+        rows = await self.rest.call("GET", "/api/v3/myTrades", p, signed=True)
+        return [P.fill_from_trade(r, track.client_order_id) for r in rows]

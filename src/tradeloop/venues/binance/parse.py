@@ -1,0 +1,158 @@
+"""Binance JSON -> tradeloop model events (instruments, orders, fills, balances).
+
+Identity: the venue symbol ``BTCUSDT`` is the instrument id ``BTCUSDT.BINANCE``. Order status
+words map to tradeloop's (``NEW`` -> ACCEPTED, ``EXPIRED``/``EXPIRED_IN_MATCH`` -> EXPIRED,
+...). Numbers arrive as strings and are read once with ``float``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tradeloop.model import (
+    BalanceUpdate,
+    Fill,
+    Instrument,
+    InstrumentKind,
+    Liquidity,
+    OrderReport,
+    OrderStatus,
+    Side,
+)
+from tradeloop.venues.binance.constants import VENUE
+
+STATUS = {
+    "NEW": OrderStatus.ACCEPTED,
+    "PENDING_NEW": OrderStatus.SUBMITTED,
+    "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
+    "FILLED": OrderStatus.FILLED,
+    "CANCELED": OrderStatus.CANCELED,
+    "PENDING_CANCEL": OrderStatus.PENDING_CANCEL,
+    "REJECTED": OrderStatus.REJECTED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,
+}
+
+
+def symbol_id(native: str) -> str:
+    return f"{native}.{VENUE}"
+
+
+def native(symbol: str) -> str:
+    return symbol.removesuffix("." + VENUE)
+
+
+def f(x: Any) -> float:
+    return float(x) if x not in (None, "") else 0.0
+
+
+def parse_instruments(info: dict[str, Any]) -> dict[str, Instrument]:
+    """``exchangeInfo`` -> instruments by id (TRADING spot symbols only)."""
+    out = {}
+    for s in info.get("symbols", []):
+        if s.get("status") != "TRADING":
+            continue
+        flt = {x["filterType"]: x for x in s.get("filters", [])}
+        price, lot = flt.get("PRICE_FILTER", {}), flt.get("LOT_SIZE", {})
+        inst = Instrument(
+            symbol=symbol_id(s["symbol"]),
+            base=s["baseAsset"],
+            quote=s["quoteAsset"],
+            tick_size=f(price.get("tickSize")) or 1e-8,
+            lot_size=f(lot.get("stepSize")) or 1e-8,
+            min_size=f(lot.get("minQty")),
+            maker_fee=0.001,
+            taker_fee=0.001,
+            kind=InstrumentKind.SPOT,
+            settle=s["quoteAsset"],
+            venue=VENUE,
+            native=s["symbol"],
+        )
+        out[inst.symbol] = inst
+    return out
+
+
+def parse_order(d: dict[str, Any], now_ns: int, client_order_id: str) -> OrderReport:
+    """A REST/WS API order object (``GET /api/v3/order``, order.place RESULT/FULL)."""
+    filled = f(d.get("executedQty"))
+    quote = f(d.get("cummulativeQuoteQty"))
+    return OrderReport(
+        ts=now_ns,
+        client_order_id=client_order_id,
+        venue_order_id=str(d.get("orderId", "")),
+        symbol=symbol_id(str(d.get("symbol", ""))),
+        status=STATUS.get(str(d.get("status")), OrderStatus.ACCEPTED),
+        filled_qty=filled,
+        avg_price=quote / filled if filled else 0.0,
+    )
+
+
+def report_from_execution(ev: dict[str, Any], now_ns: int, client_order_id: str) -> OrderReport:
+    filled = f(ev.get("z"))
+    quote = f(ev.get("Z"))
+    return OrderReport(
+        ts=now_ns,
+        client_order_id=client_order_id,
+        venue_order_id=str(ev.get("i", "")),
+        symbol=symbol_id(str(ev.get("s", ""))),
+        status=STATUS.get(str(ev.get("X")), OrderStatus.ACCEPTED),
+        filled_qty=filled,
+        avg_price=quote / filled if filled else 0.0,
+        reason=str(ev.get("r", "")) if ev.get("r") not in (None, "NONE") else "",
+    )
+
+
+def fill_from_execution(ev: dict[str, Any], now_ns: int, client_order_id: str) -> Fill | None:
+    """The fill in a ``TRADE`` executionReport (None for any other execution type)."""
+    if ev.get("x") != "TRADE":
+        return None
+    return Fill(
+        ts=now_ns,
+        client_order_id=client_order_id,
+        venue_order_id=str(ev.get("i", "")),
+        trade_id=str(ev.get("t", "")),
+        symbol=symbol_id(str(ev.get("s", ""))),
+        side=Side.BUY if ev.get("S") == "BUY" else Side.SELL,
+        price=f(ev.get("L")),
+        qty=f(ev.get("l")),
+        fee=f(ev.get("n")),
+        fee_ccy=str(ev.get("N") or ""),
+        liquidity=Liquidity.MAKER if ev.get("m") else Liquidity.TAKER,
+    )
+
+
+def fill_from_trade(d: dict[str, Any], client_order_id: str) -> Fill:
+    """A ``myTrades`` row."""
+    return Fill(
+        ts=int(d.get("time", 0)) * 1_000_000,
+        client_order_id=client_order_id,
+        venue_order_id=str(d.get("orderId", "")),
+        trade_id=str(d.get("id", "")),
+        symbol=symbol_id(str(d.get("symbol", ""))),
+        side=Side.BUY if d.get("isBuyer") else Side.SELL,
+        price=f(d.get("price")),
+        qty=f(d.get("qty")),
+        fee=f(d.get("commission")),
+        fee_ccy=str(d.get("commissionAsset") or ""),
+        liquidity=Liquidity.MAKER if d.get("isMaker") else Liquidity.TAKER,
+    )
+
+
+def parse_balances(
+    rows: list[dict[str, Any]],
+    now_ns: int,
+    free: str = "free",
+    locked: str = "locked",
+    asset: str = "asset",
+) -> list[BalanceUpdate]:
+    """``account.balances`` (or ``outboundAccountPosition.B`` with ``a``/``f``/``l``)."""
+    return [
+        BalanceUpdate(
+            ts=now_ns,
+            asset=str(r[asset]),
+            total=f(r.get(free)) + f(r.get(locked)),
+            free=f(r.get(free)),
+            venue=VENUE,
+        )
+        for r in rows
+    ]
