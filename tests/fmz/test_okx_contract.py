@@ -14,9 +14,9 @@ import aiohttp
 import pytest
 
 from tradeloop.emulator.okx.server import EmulatorConfig, OkxEmulator
+from tradeloop.fmz.adapter import GatewayVenue
 from tradeloop.fmz.server import BridgeConfig, FmzBridge
 from tradeloop.fmz.venue import VenueSpec
-from tradeloop.fmz.venues.okx import OkxFmzVenue
 
 from .conftest import call, post_raw
 from .guide_examples import GUIDE_INCOMPLETE_SYMBOL, GUIDE_PARAMS, GUIDE_TICKER, guide_request
@@ -43,9 +43,9 @@ class Env:
         return reply["data"]
 
     @property
-    def venue(self) -> OkxFmzVenue:
+    def venue(self) -> GatewayVenue:
         v = self.bridge.venue("OKX")
-        assert isinstance(v, OkxFmzVenue)
+        assert isinstance(v, GatewayVenue)
         return v
 
 
@@ -71,11 +71,12 @@ async def env() -> AsyncIterator[Env]:
 
 
 async def wait_live(env: Env, inst: str) -> None:
-    """Bounded wait until the bridge serves ``inst`` from its live feed."""
-    live = env.venue._live
-    assert live is not None
+    """Bounded wait until the bridge serves ``inst`` (an OKX instId) from the gateway's live
+    book and quote."""
+    market = env.venue.market
+    assert market.live
     for _ in range(200):
-        if live.is_live(inst):
+        if market.is_live(inst + ".OKX"):
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"{inst} never became live")
@@ -119,8 +120,6 @@ async def test_ticker_and_depth_rest_then_live(env: Env, symbol: str, inst: str)
     assert float(t["buy"]) < float(t["sell"])
     d0 = await env.call("depth", {"symbol": symbol, "limit": "5"})
     assert "raw" in d0  # REST
-    live = env.venue._live
-    assert live is not None
     await wait_live(env, inst)
     t2 = await env.call("ticker", {"symbol": symbol})
     assert t2["data"]["symbol"] == t["symbol"] and t2["raw"]["instId"] == inst
@@ -226,8 +225,8 @@ async def test_spot_order_lifecycle(env: Env) -> None:
     assert [h["time"] for h in hist] == sorted(h["time"] for h in hist)
     statuses = {h["id"]: h["status"] for h in hist}
     assert statuses[oid] == "canceled" and statuses[mid] == "filled"
-    # one REST client for this key, reused by every call
-    assert len(env.venue._clients) == 1
+    # one gateway for this key, reused by every call
+    assert len(env.venue.keys) == 1
 
 
 async def test_swap_positions_and_close(env: Env) -> None:
@@ -315,14 +314,15 @@ async def test_many_keys_at_once(env: Env) -> None:
     assert all("data" in r for r in replies[:20])
     assert all("authentication failed" in r["error"] for r in replies[20:30])
     assert all(r["data"]["symbol"] == "ETH_USDT" for r in replies[30:])
-    assert len(env.venue._clients) == 11
+    # the good key's 20 concurrent first calls shared one gateway; refused keys are not kept
+    assert len(env.venue.keys) == 1 and len(env.venue.keys.started()) == 1
 
 
 async def test_balance_cache_follows_account_pushes(env: Env) -> None:
     from tradeloop.venues.okx.rest import OkxRestClient
 
     first = await env.data("accounts")
-    live = env.venue._accounts[(KEY, PACKED)]
+    (live,) = env.venue.keys.started()
     for _ in range(200):  # bounded: the first call after the socket's first push is cached
         if live.cached() is not None:
             break

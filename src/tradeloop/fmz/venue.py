@@ -1,9 +1,11 @@
 """The venue adapter contract: what the protocol layer asks of one exchange.
 
 The server and dispatcher never speak an exchange's API; they parse the docker's request into
-typed arguments and call one of these coroutines. Adding Binance, Bitfinex, BitMEX or a ccxt
-venue means writing one :class:`FmzVenue` subclass in ``fmz/venues/`` and registering a
-factory — nothing else changes. Handlers return :class:`Reply` and signal problems by raising
+typed arguments and call one of these coroutines. Every registry venue with an ``fmz_label`` is
+served by one implementation, :class:`~tradeloop.fmz.adapter.GatewayVenue`, over that venue's
+Gateway; a venue adds only its :class:`~tradeloop.fmz.conventions.Conventions`. Hand-written
+adapters (tests' fakes) register a factory here. Handlers return :class:`Reply` and signal
+problems by raising
 ``FmzError`` (bad input), ``tradeloop.core.errors.VenueError`` (the exchange refused) or letting a
 timeout/connection error escape; the server turns all of them into ``{"error": ...}``.
 """
@@ -36,8 +38,9 @@ class OrderRequest:
 
 @dataclass(frozen=True, slots=True)
 class VenueSpec:
-    """How to reach one venue: ``kind`` picks the adapter, ``rest_url``/``ws_url`` the host
-    (an emulator on loopback in tests), ``options`` adapter-specific knobs."""
+    """How to reach one venue: ``kind`` is the registry venue's FMZ label (or a registered
+    adapter), ``rest_url``/``ws_url`` the host (an emulator on loopback in tests), ``options``
+    the adapter's and the venue's knobs."""
 
     kind: str
     rest_url: str
@@ -130,32 +133,42 @@ class FmzVenue(ABC):
 
 VenueFactory = Callable[[str, VenueSpec], FmzVenue]
 
+#: adapters other than the generic one (tests' fakes, an experimental venue), by kind
 _FACTORIES: dict[str, VenueFactory] = {}
 
 
 def register_venue(kind: str, factory: VenueFactory) -> None:
+    """Serve ``kind`` with a hand-written adapter instead of the generic one."""
     _FACTORIES[kind.upper()] = factory
 
 
 def create_venue(label: str, spec: VenueSpec) -> FmzVenue:
-    """Build the adapter for ``spec.kind``; imports the built-in adapters on first use."""
-    _load_builtins()
-    factory = _FACTORIES.get(spec.kind.upper())
-    if factory is None:
-        known = ", ".join(sorted(_FACTORIES)) or "none"
-        raise FmzError(f"unknown venue kind {spec.kind!r} (known: {known})")
-    venue = factory(label, spec)
+    """The adapter for ``spec.kind``: a registered factory, else the generic
+    :class:`~tradeloop.fmz.adapter.GatewayVenue` over the registry venue whose ``fmz_label``
+    is ``kind``, with that venue's conventions."""
+    kind = spec.kind.upper()
+    factory = _FACTORIES.get(kind)
+    if factory is not None:
+        venue = factory(label, spec)
+    else:
+        from tradeloop.fmz.adapter import GatewayVenue
+        from tradeloop.fmz.conventions import conventions_for
+        from tradeloop.venues import registry
+
+        reg = registry.fmz_labels().get(kind)
+        conv = conventions_for(reg.name) if reg is not None else None
+        if reg is None or conv is None:
+            raise FmzError(f"unknown venue kind {spec.kind!r} (known: {', '.join(known_kinds())})")
+        venue = GatewayVenue(label, spec, reg, conv)
     venue.label = label
     return venue
 
 
 def known_kinds() -> list[str]:
-    _load_builtins()
-    return sorted(_FACTORIES)
+    """Kinds the bridge can serve: registry labels whose venue has FMZ conventions, plus
+    hand-written adapters."""
+    from tradeloop.fmz.conventions import has_conventions
+    from tradeloop.venues import registry
 
-
-def _load_builtins() -> None:
-    if "OKX" not in _FACTORIES:
-        from tradeloop.fmz.venues import okx  # registers itself
-
-        register_venue("OKX", okx.OkxFmzVenue.create)
+    labels = {label for label, v in registry.fmz_labels().items() if has_conventions(v.name)}
+    return sorted(labels | set(_FACTORIES))

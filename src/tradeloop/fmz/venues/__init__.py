@@ -1,1 +1,1 @@
-"""One FMZ adapter per venue (see :mod:`tradeloop.fmz.venue` for the contract)."""
+"""Per-venue FMZ conventions (see :mod:`tradeloop.fmz.conventions`)."""
