@@ -352,18 +352,18 @@ async def lost_reply_drop(v: VenueHarness) -> None:
 
 
 async def in_doubt_resolved_by_lookup(v: VenueHarness) -> None:
-    """Every attempt's answer is lost, so the placement's outcome is unknown: the order is
-    looked up by client id and reported ACCEPTED (it exists), never REJECTED (rule 3)."""
-    assert v.rest_attempts > 0
+    """The placement ran but every answer about it was lost, so its outcome is unknown: the
+    order is looked up by client id and reported ACCEPTED (it exists), never REJECTED
+    (rule 3)."""
     order = limit_order(v, new_id("doubt"), BUY, v.resting_price(BUY))
     cid = order.client_order_id
-    v.lose_place_replies(v.rest_attempts, "5xx")
+    v.make_placement_in_doubt()
     submit(v, order)
     await until(lambda: bool(v.rec.reports(cid)), f"{cid}'s outcome", timeout=15)
     await v.gateway.drain()
-    assert v.faults_pending() == 0, "the lost-reply fault was not served"
-    one_venue_order(v, cid)
     assert v.rec.statuses(cid) == [S.ACCEPTED], f"in-doubt order: {v.rec.reports(cid)}"
+    one_venue_order(v, cid)
+    assert v.faults_pending() == 0, "the lost-reply fault was not served"
     v.gateway.cancel_order(order)
     await finished(v, order)
 

@@ -369,6 +369,13 @@ class VenueHarness(ABC):
         """Run the next ``n`` placement requests, then lose their answers."""
         raise NotImplementedError(self.why_not(Can.LOST_REPLY))
 
+    def make_placement_in_doubt(self) -> None:
+        """Arm faults so the next placement runs at the venue but its outcome cannot be
+        learned by the transport alone: its answers *and* the look-ups the transport makes on
+        its own are lost, so the outcome reaches the gateway's order lifecycle as unknown.
+        Look-ups after that are answered."""
+        raise NotImplementedError(self.why_not(Can.LOST_REPLY))
+
     def drop_private(self) -> int:
         """Cut the private stream now (the venue's side); returns how many sockets went."""
         raise NotImplementedError(self.why_not(Can.PRIVATE_DROP))

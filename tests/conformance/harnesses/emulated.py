@@ -191,6 +191,11 @@ class EmulatedHarness(VenueHarness):
     def lose_place_replies(self, n: int, kind: LostReplyKind) -> None:
         self.running.faults.lose_replies(n, kind, self.place_route)
 
+    def make_placement_in_doubt(self) -> None:
+        # Every request's answer (no target): the placement's attempts, the transport's own
+        # look-ups (as many again) and one look-up of the lifecycle's.
+        self.running.faults.lose_replies(2 * self.rest_attempts + 1, "5xx")
+
     def drop_private(self) -> int:
         # The core switch cuts every socket at once (there is no per-stream target).
         return self.running.faults.drop_ws()
