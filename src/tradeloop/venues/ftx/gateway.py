@@ -1,9 +1,7 @@
 """FtxGateway: FTX as the engine sees it (a :class:`~tradeloop.venues.base.Gateway`).
 
-Only FTX knowledge lives here: the public and private sockets, markets as instruments, channel
-names, REST queries, and routing pushes to orders. The order lifecycle (idempotency, fill
-de-dup, never-backwards reports, placements in doubt, cancel retries, the catch-up after a
-private reconnect, pruning) is the kit's :class:`~tradeloop.venues.execution.OrderLifecycle`,
+Only FTX knowledge lives here: sockets, markets, channels, REST queries, routing pushes to
+orders. The order lifecycle is the kit's :class:`~tradeloop.venues.execution.OrderLifecycle`,
 driven through :class:`~tradeloop.venues.ftx.orders.FtxOrderHooks`.
 
 FTX pushes an order's ``fills`` before its ``orders`` update, and a fill names only the
@@ -67,20 +65,12 @@ class FtxGateway(Gateway):
 
     venue = C.VENUE
 
-    def __init__(
-        self,
-        base_url: str = C.REST_URL,
-        api_key: str = "",
-        secret: str = "",
-        subaccount: str = "",
-        *,
-        ws_url: str | None = None,
-        rest: FtxRestClient | None = None,
-        ws_config: WsConfig = FTX_WS_CONFIG,
-        recovery: RecoveryPolicy = DEFAULT_RECOVERY,
-        retention: Retention = DEFAULT_RETENTION,
-        now_ns: Callable[[], int] = time.time_ns,
-    ) -> None:
+    def __init__(self, base_url: str = C.REST_URL, api_key: str = "", secret: str = "",
+                 subaccount: str = "", *, ws_url: str | None = None,
+                 rest: FtxRestClient | None = None, ws_config: WsConfig = FTX_WS_CONFIG,
+                 recovery: RecoveryPolicy = DEFAULT_RECOVERY,
+                 retention: Retention = DEFAULT_RETENTION,
+                 now_ns: Callable[[], int] = time.time_ns) -> None:  # fmt: skip
         self.rest = rest or FtxRestClient(base_url, api_key, secret, subaccount)
         self.ws_url = ws_url or default_ws_url(self.rest.base_url)
         self.ws_config, self.now_ns = ws_config, now_ns
@@ -256,13 +246,8 @@ class FtxGateway(Gateway):
         return self._quotes.get(symbol)
 
 
-def create(
-    *,
-    url: str = C.REST_URL,
-    ws_url: str | None = None,
-    credentials: Mapping[str, str] | None = None,
-    **options: Any,
-) -> FtxGateway:
+def create(*, url: str = C.REST_URL, ws_url: str | None = None,
+           credentials: Mapping[str, str] | None = None, **options: Any) -> FtxGateway:  # fmt: skip
     """The registry's factory: credentials ``api_key``, ``secret``, ``subaccount``; other
     options go to :class:`FtxGateway`."""
     c = credentials or {}

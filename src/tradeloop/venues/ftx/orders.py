@@ -63,13 +63,9 @@ class FtxOrderHooks(VenueHooks):
 
     venue = C.VENUE
 
-    def __init__(
-        self,
-        rest: FtxRestClient,
-        instruments: Mapping[str, Instrument],
-        streaming: Callable[[], bool],
-        now_ns: Callable[[], int] = time.time_ns,
-    ) -> None:
+    def __init__(self, rest: FtxRestClient, instruments: Mapping[str, Instrument],
+                 streaming: Callable[[], bool],
+                 now_ns: Callable[[], int] = time.time_ns) -> None:  # fmt: skip
         self.rest, self.instruments, self._streaming, self.now_ns = (
             rest, instruments, streaming, now_ns
         )  # fmt: skip

@@ -66,19 +66,10 @@ class FtxRestClient:
     """Async FTX REST; private methods need keys. Errors raise ``VenueError`` /
     ``AuthError`` / ``RateLimited`` with FTX's text in ``.code``."""
 
-    def __init__(
-        self,
-        base_url: str = C.REST_URL,
-        api_key: str = "",
-        secret: str = "",
-        subaccount: str = "",
-        *,
-        timeout: float = 10.0,
-        retry: RetryConfig = DEFAULT_RETRY,
-        session: aiohttp.ClientSession | None = None,
-        rng: Rng = random.random,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
+    def __init__(self, base_url: str = C.REST_URL, api_key: str = "", secret: str = "",
+                 subaccount: str = "", *, timeout: float = 10.0,
+                 retry: RetryConfig = DEFAULT_RETRY, session: aiohttp.ClientSession | None = None,
+                 rng: Rng = random.random, sleep: Sleep = asyncio.sleep) -> None:  # fmt: skip
         self.credentials = FtxCredentials(api_key, secret, subaccount) if api_key else None
         self.http = _FtxTransport(
             base_url, signer=self._sign if self.credentials else None, timeout=timeout,
@@ -94,15 +85,9 @@ class FtxRestClient:
     async def close(self) -> None:
         await self.http.close()
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        signed: bool = False,
-        retry_safe: bool | None = None,
-    ) -> Any:
+    async def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
+                      body: Any = None, signed: bool = False,
+                      retry_safe: bool | None = None) -> Any:  # fmt: skip
         """Any endpoint (passthroughs too); returns ``result``."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         text = body if body is None or isinstance(body, str) else _body.encode(body).decode()

@@ -121,16 +121,9 @@ class FtxBook:
 class FtxStream:
     """One FTX socket: subscriptions, books, and (with credentials) login + private channels."""
 
-    def __init__(
-        self,
-        url: str,
-        handler: FtxStreamHandler,
-        *,
-        credentials: FtxCredentials | None = None,
-        config: WsConfig = FTX_WS_CONFIG,
-        now_ns: Callable[[], int] = time.time_ns,
-        name: str = "",
-    ) -> None:
+    def __init__(self, url: str, handler: FtxStreamHandler, *,
+                 credentials: FtxCredentials | None = None, config: WsConfig = FTX_WS_CONFIG,
+                 now_ns: Callable[[], int] = time.time_ns, name: str = "") -> None:  # fmt: skip
         self.url, self.handler, self.credentials, self.now_ns = url, handler, credentials, now_ns
         self.books: dict[str, FtxBook] = {}
         self.resyncs = 0
