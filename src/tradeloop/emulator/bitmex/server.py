@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from tradeloop.emulator.bitmex import contracts as ct
 from tradeloop.emulator.bitmex import rest
 from tradeloop.emulator.bitmex.trading import PRIVATE, BitmexTrading
 from tradeloop.emulator.bitmex.ws import BitmexHub, BitmexWs, upgrade_handler
+from tradeloop.emulator.market import SymbolMarket
 from tradeloop.emulator.venue import VenueConfig, VenueEmulator
 from tradeloop.model import NS_PER_MS
 from tradeloop.sim import margin as sim_margin
@@ -69,6 +71,9 @@ class BitmexEmulator(VenueEmulator):
         if not config.start_prices:
             config.start_prices = {"ETHUSD": 3000.0}
         super().__init__(config, instruments)
+        for m in self.driver.markets.values():
+            if m.instrument.inverse:
+                _inverse_sizes(m)
         self.index = {sym: i for i, sym in enumerate(instruments)}
         self.limiter = rest.Limiter(config.rate_limit)
         self.funding_history: deque[dict[str, Any]] = deque(maxlen=1000)
@@ -176,6 +181,23 @@ class BitmexEmulator(VenueEmulator):
     async def on_start(self) -> None:
         await super().on_start()
         self.spawn(self._housekeeping(), "bitmex-housekeeping")
+
+
+def _inverse_sizes(m: SymbolMarket) -> None:
+    """Core gap: the synthetic market sizes levels as ``notional / (price x contract_value)``,
+    which for an inverse contract (1 USD each) is a fraction of one lot, so every level would
+    be the 100-contract minimum. Size them in USD contracts instead, and re-size the ladder
+    before any account sees it."""
+    inst = m.instrument
+
+    def size() -> str:
+        usd = math.exp(m.rng.uniform(math.log(2_000.0), math.log(200_000.0)))
+        return inst.format_qty(max(usd / inst.contract_value, inst.lot_size))
+
+    m._random_size = size  # type: ignore[method-assign]
+    for side in (m.bids, m.asks):
+        for p in side:
+            side[p] = size()
 
 
 def build(common: dict[str, Any]) -> BitmexEmulator:

@@ -16,7 +16,7 @@ from tradeloop.emulator.account import OrderInfo, SimAccount
 from tradeloop.emulator.bitmex import contracts as ct
 from tradeloop.emulator.bitmex.rest import BitmexError
 from tradeloop.emulator.limits import clip
-from tradeloop.model import Fill, Liquidity, OrderStatus, Side
+from tradeloop.model import Fill, Liquidity, OrderStatus, RejectReason, Side
 from tradeloop.model.instrument import Instrument
 from tradeloop.sim import margin as sim_margin
 from tradeloop.sim.records import SimOrder
@@ -58,6 +58,8 @@ class BitmexViews:
     def order_row(self, info: OrderInfo, rec: SimOrder) -> dict[str, Any]:
         inst, x = self.inst(info.symbol), info.extra
         status = STATUS.get(rec.status, "New")
+        if rec.code is RejectReason.POST_ONLY_WOULD_TAKE:  # BitMEX accepts, then cancels it
+            status = "Canceled"
         leaves = 0.0 if rec.status.is_terminal else rec.qty - rec.filled_qty
         return {
             "orderID": x["uuid"],

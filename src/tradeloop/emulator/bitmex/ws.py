@@ -411,25 +411,18 @@ class BitmexWs:
             else:
                 _error(conn, 400, f"Unknown symbol: {clip(sym, 32)}", request)
                 continue
-            for s in syms:
-                key = (table, s)
-                if op == "subscribe":
-                    if not hub.subscribe(conn, key):
-                        _error(
-                            conn,
-                            400,
-                            f"You are already subscribed to this topic: {table}:{s}",
-                            request,
-                        )
-                        continue
-                else:
-                    hub.unsubscribe(conn, key)
-            conn.send_json({"success": True, op: item, "request": request})
             if op == "subscribe":
+                added = [s for s in syms if hub.subscribe(conn, (table, s))]
+                if not added:
+                    _error(conn, 400, f"You are already subscribed to this topic: {item}", request)
+                    continue
+                conn.send_json({"success": True, op: item, "request": request})
+                for s in added:
+                    conn.send_json(hub.partial(table, hub.image(table, markets[s]), s))
+            else:
                 for s in syms:
-                    if (table, s) in conn.public_keys:
-                        data = hub.image(table, markets[s])
-                        conn.send_json(hub.partial(table, data, s))
+                    hub.unsubscribe(conn, (table, s))
+                conn.send_json({"success": True, op: item, "request": request})
 
     def _private_image(self, table: str) -> list[dict[str, Any]]:
         tr = self.emu.trading
