@@ -191,6 +191,20 @@ async def cancel(v: VenueHarness) -> None:
     assert v.venue_orders(ghost.client_order_id) == []
 
 
+async def cancel_while_placing(v: VenueHarness) -> None:
+    """A cancel asked before the placement's answer is back is held and sent once the order
+    is placed (sent at once it would find nothing and be lost): one order, CANCELED."""
+    order = limit_order(v, new_id("cwp"), BUY, v.resting_price(BUY))
+    cid = order.client_order_id
+    submit(v, order)
+    v.gateway.cancel_order(order)  # no await in between: the placement is still in flight
+    await finished(v, order)
+    assert v.rec.statuses(cid)[-1] is S.CANCELED, v.rec.reports(cid)
+    assert not [r for r in v.rec.reports(cid) if r.code is R.CANCEL_FAILED], v.rec.reports(cid)
+    one_venue_order(v, cid)
+    assert v.venue_orders(cid)[0].status is S.CANCELED
+
+
 async def fill_marketable(v: VenueHarness) -> None:
     """A marketable limit buy and a market sell fill as taker: fills first, each trade once,
     cumulative ``filled_qty``, ``avg_price`` the fills' VWAP, the venue's fills exactly."""
@@ -388,6 +402,27 @@ async def rate_limit_storm_on_cancel(v: VenueHarness) -> None:
     assert v.faults_pending() == 0, f"{v.faults_pending()} storm answers never asked for"
     assert v.rec.statuses(cid) == [S.ACCEPTED, S.CANCELED], v.rec.reports(cid)
     assert v.venue_orders(cid)[0].status is S.CANCELED
+
+
+async def rate_limited_placement(v: VenueHarness) -> None:
+    """A placement refused by a 429 storm outlasting the transport's retries is a REJECTED
+    report typed as *transient* (so the engine retries it later), not an exception, and leaves
+    nothing at the venue; once the storm is over the same order goes through."""
+    order = limit_order(v, new_id("rl"), BUY, v.resting_price(BUY))
+    cid = order.client_order_id
+    v.fail_next(2 * max(v.rest_attempts, 1))
+    submit(v, order)
+    await finished(v, order, timeout=15)
+    final = v.rec.last(cid)
+    assert final is not None and final.status is S.REJECTED, v.rec.reports(cid)
+    assert final.code.transient, f"a rate-limit refusal typed {final.code} (not transient)"
+    assert v.venue_orders(cid) == [], "refused, yet at the venue"
+    v.fail_next(0)
+    again = limit_order(v, new_id("rl"), BUY, order.price)
+    submit(v, again)
+    await until(lambda: v.rec.has(again.client_order_id, S.ACCEPTED), "the retry placed")
+    v.gateway.cancel_order(again)
+    await finished(v, again)
 
 
 async def amend(v: VenueHarness) -> None:
@@ -671,6 +706,7 @@ CHECKS: list[Spec] = [
     Spec(identity),
     Spec(place_resting),
     Spec(cancel),
+    Spec(cancel_while_placing),
     Spec(fill_marketable),
     Spec(partial_fill),
     Spec(reject),
@@ -681,6 +717,7 @@ CHECKS: list[Spec] = [
     Spec(lost_reply_drop, (Can.LOST_REPLY,)),
     Spec(in_doubt_resolved_by_lookup, (Can.LOST_REPLY,)),
     Spec(rate_limit_storm_on_cancel, (Can.RATE_LIMIT_FAULT,)),
+    Spec(rate_limited_placement, (Can.RATE_LIMIT_FAULT,)),
     Spec(amend),
     Spec(private_drop_fill_caught_up, (Can.PRIVATE_DROP,)),
     Spec(private_drop_partial_no_duplicate, (Can.PRIVATE_DROP,)),
