@@ -1,0 +1,83 @@
+"""Fixtures for the BitMEX connector suites: a BitMEX emulator on an ephemeral port and a
+gateway built through the registry, keyed for it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from tradeloop.emulator.bitmex.server import BitmexConfig, BitmexEmulator
+from tradeloop.model import Event, Fill, OrderReport
+from tradeloop.venues import registry
+from tradeloop.venues.bitmex.gateway import BitmexGateway
+from tradeloop.venues.execution import RecoveryPolicy
+
+XBTUSD = "XBTUSD.BITMEX"
+
+
+class Sink:
+    """Collects what a gateway hands the engine."""
+
+    def __init__(self) -> None:
+        self.reports: list[OrderReport] = []
+        self.fills: list[Fill] = []
+        self.data: list[Event] = []
+
+    def on_order_report(self, r: OrderReport) -> None:
+        self.reports.append(r)
+
+    def on_fill(self, f: Fill) -> None:
+        self.fills.append(f)
+
+    def on_market_data(self, e: Event) -> None:
+        self.data.append(e)
+
+
+async def until(pred: Callable[[], Any], what: str, timeout: float = 5.0) -> None:
+    end = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def make_gateway(url: str, **kw: Any) -> BitmexGateway:
+    kw.setdefault("recovery", RecoveryPolicy(cancel_deadline_s=5.0, reconcile_deadline_s=10.0))
+    gw = registry.get("bitmex").build(url=url, credentials={"api_key": "K", "secret": "S"}, **kw)
+    assert isinstance(gw, BitmexGateway)
+    return gw
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[BitmexEmulator]:
+    cfg = BitmexConfig(
+        api_key="K",
+        api_secret="S",
+        tick_interval_ms=40,
+        seed=5,
+        balances={"XBt": 100_000_000.0, "USDt": 10_000_000_000.0},
+        admin_token="t" * 32,
+    )
+    server = BitmexEmulator(cfg)
+    await server.start("127.0.0.1", 0)
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def gw(emu: BitmexEmulator) -> AsyncIterator[tuple[BitmexGateway, Sink]]:
+    gateway = make_gateway(emu.base_url)
+    sink = Sink()
+    gateway.bind(sink)
+    gateway.bind_data(sink)
+    await gateway.start()
+    try:
+        yield gateway, sink
+    finally:
+        await gateway.stop()
