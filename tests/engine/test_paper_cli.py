@@ -45,7 +45,7 @@ def _start_emulator(env: dict[str, str]) -> tuple[subprocess.Popen[str], str, li
 
 
 async def test_paper_cli_runs_sma_cross_against_emulator_cli(tmp_path: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), TRADELOOP_STATE_DIR=str(tmp_path))
     emu, url, emu_log = _start_emulator(env)
     try:
         out = tmp_path / "paper"

@@ -8,6 +8,7 @@ import asyncio
 import os
 import socket
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ async def paper(url: str, passphrase: str = PASS) -> tuple[int, str]:
         TRADELOOP_OKX_PASSPHRASE=passphrase,
         PYTHONWARNINGS="default",  # make an unclosed session visible on stderr
         PYTHONASYNCIODEBUG="1",
+        TRADELOOP_STATE_DIR=tempfile.mkdtemp(prefix="tl-paper-state-"),
     )
     proc = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "tradeloop.cli", "paper", str(REPO / "examples/sma_cross.py")),

@@ -97,7 +97,11 @@ class LiveRuntime:
         gateways: Mapping[str, Gateway] | None = None,
         resume: bool = False,
         env: Mapping[str, str] | None = None,
+        prebuilt: list[Strategy] | None = None,
     ) -> None:
+        #: strategies built by the caller (``tradeloop paper`` files with create_strategies);
+        #: they all take the config's first [[strategy]] settings
+        self.prebuilt = prebuilt
         self.cfg = config
         self.settings = config.live
         self.prefix = deployment_prefix(self.settings.deployment)
@@ -193,7 +197,8 @@ class LiveRuntime:
             gw = self.gateways[name]
             acc = self.cfg.account(name)
             gw.on_account_event = lambda ev, a=name: self.feed.on_account(a, ev)
-            await start_gateway(gw, f"{acc.venue} ({name})", 3, 1.0)
+            label = acc.venue if name.lower() == acc.venue.lower() else f"{acc.venue} {name}"
+            await start_gateway(gw, label, 3, 1.0)
             self.started.append(gw)
         self.data_gw: dict[str, Gateway] = {}
         for acc in self.cfg.accounts:
@@ -227,9 +232,12 @@ class LiveRuntime:
         default_acc = self.cfg.accounts[0].name
         uf = _Union()
         specs = []
-        for i, spec in enumerate(run.strategies, 1):
+        pairs: list[tuple[Any, Strategy | None]] = [(spec, None) for spec in run.strategies]
+        if self.prebuilt is not None:
+            pairs = [(run.strategies[0], s) for s in self.prebuilt]
+        for i, (spec, built) in enumerate(pairs, 1):
             where = f"{run.source}: [[strategy]] #{i} ({spec.id or spec.file})"
-            strategy = build_strategy(run.path(spec.file), spec.cls, spec.params, spec.id)
+            strategy = built or build_strategy(run.path(spec.file), spec.cls, spec.params, spec.id)
             syms = self._strategy_ids(spec.instruments, where)
             accs = list(spec.accounts) or [default_acc]
             for a in accs[1:]:
