@@ -18,7 +18,7 @@ from tradeloop.core.errors import UserError
 #: subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "backtest": ("tradeloop.engine.cli_backtest", "backtest a strategy file on data or synthetic"),
-    "paper": ("tradeloop.engine.cli_paper", "run a strategy live against a venue (or emulator)"),
+    "paper": ("tradeloop.live.cli_paper", "run a strategy live against a venue (or emulator)"),
     "live": ("tradeloop.live.cli", "run a deployment from a TOML config (journal, reconcile)"),
     "emulator": ("tradeloop.emulator.cli", "run a local wire-compatible exchange emulator"),
     "fmz": ("tradeloop.fmz.cli", "serve the FMZ custom-protocol bridge"),
