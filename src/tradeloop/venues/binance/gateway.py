@@ -38,11 +38,14 @@ from tradeloop.venues.binance.auth import Credentials
 from tradeloop.venues.binance.booksync import BinanceBookSync
 from tradeloop.venues.binance.orders import BinanceOrderHooks, WsCall
 from tradeloop.venues.binance.rest import BinanceRestClient
-from tradeloop.venues.binance.ws import ApiSession, MarketStream
-from tradeloop.venues.execution import OrderLifecycle
+from tradeloop.venues.binance.ws import WS_CONFIG, ApiSession, MarketStream
+from tradeloop.venues.execution import DEFAULT_RECOVERY, OrderLifecycle, RecoveryPolicy
+from tradeloop.venues.wsclient import WsConfig
 
 log = get_logger(__name__)
 
+#: levels handed to the data sink as the snapshot after a (re)sync (the REST snapshot's 1000)
+SNAPSHOT_LEVELS = 5000
 #: file holding an Ed25519 private key (PEM) to sign with instead of the HMAC secret
 ED25519_FILE_ENV = "TRADELOOP_BINANCE_ED25519_KEY_FILE"
 
@@ -67,9 +70,15 @@ class BinanceGateway(Gateway):
         ws_url: str | None = None,
         ws_api_url: str | None = None,
         use_ws_api: bool = True,
+        rest: BinanceRestClient | None = None,
+        ws_config: WsConfig = WS_CONFIG,
+        recovery: RecoveryPolicy = DEFAULT_RECOVERY,
         now_ns: Callable[[], int] = time.time_ns,
     ) -> None:
-        self.rest = BinanceRestClient(base_url, credentials)
+        # ``rest``/``ws_config``/``recovery``: the production shapes unless a caller (tests,
+        # the conformance harness) needs shorter retry and reconnect waits.
+        self.rest = rest or BinanceRestClient(base_url, credentials)
+        self.ws_config = ws_config
         stream_base, api = default_ws_urls(base_url)
         self.ws_url = (ws_url or stream_base).rstrip("/")
         self.ws_api_url = ws_api_url or api
@@ -84,7 +93,9 @@ class BinanceGateway(Gateway):
         self.hooks = BinanceOrderHooks(
             self.rest, self._instruments, self._streaming, self._ws_call, now_ns
         )
-        self.orders = OrderLifecycle(self.hooks, now_ns=now_ns, on_status=self._account_event)
+        self.orders = OrderLifecycle(
+            self.hooks, recovery=recovery, now_ns=now_ns, on_status=self._account_event
+        )
 
     def _streaming(self) -> bool:
         return self.api is not None and self.api.connected
@@ -113,7 +124,7 @@ class BinanceGateway(Gateway):
         cred = self.rest.credentials
         if cred is not None:
             self.api = ApiSession(self.ws_api_url, cred, self.rest.now_ms, self._on_user,
-                                  self._api_status)  # fmt: skip
+                                  self._api_status, self.ws_config)  # fmt: skip
             await self.api.start(wait=10.0)
 
     async def stop(self) -> None:
@@ -192,13 +203,24 @@ class BinanceGateway(Gateway):
         ]
 
     async def fetch_fills(self, since_ns: int = 0) -> list[Fill]:
+        """Our fills at or after ``since_ns``, oldest first, on the symbols we have traded.
+
+        ``myTrades`` rows carry the venue's ``orderId`` only, so the client id comes from the
+        order tracker, and for an order it no longer holds (pruned, another session) from
+        ``allOrders`` over the same window."""
         out: list[Fill] = []
-        for inst in self._instruments.values():
-            if not any(t.symbol == inst.symbol for t in self.orders.tracker):
-                continue
-            p = {"symbol": inst.native, "startTime": since_ns // 1_000_000 or None}
-            for r in await self.rest.call("GET", "/api/v3/myTrades", p, signed=True):
-                out.append(P.fill_from_trade(r, ""))
+        start = since_ns // 1_000_000 or None
+        for sym in sorted({t.symbol for t in self.orders.tracker}):
+            native = self.hooks.native_symbol(sym)
+            p = {"symbol": native, "startTime": start}
+            rows = await self.rest.call("GET", "/api/v3/myTrades", p, signed=True)
+            cids = {t.venue_order_id: t.client_order_id for t in self.orders.tracker
+                    if t.symbol == sym and t.venue_order_id}  # fmt: skip
+            if any(str(r.get("orderId")) not in cids for r in rows):
+                for o in await self.rest.call("GET", "/api/v3/allOrders", p, signed=True):
+                    cid = self.orders.client_id_of(str(o.get("clientOrderId")))
+                    cids.setdefault(str(o.get("orderId")), cid or "")
+            out += [P.fill_from_trade(r, cids.get(str(r.get("orderId")), "")) for r in rows]
         return sorted(out, key=lambda f: f.ts)
 
     # -- market data ------------------------------------------------------------------------
@@ -229,7 +251,8 @@ class BinanceGateway(Gateway):
         names = self._names(symbol, channels)
         if self.stream is None:
             self.stream = MarketStream(self.ws_url + "/ws", self._snapshot, self._on_event,
-                                       self._on_book, self._stream_status)  # fmt: skip
+                                       self._on_book, self._stream_status,
+                                       self.ws_config)  # fmt: skip
             await self.stream.start()
         await self.stream.subscribe(names)
 
@@ -242,9 +265,12 @@ class BinanceGateway(Gateway):
         if self._data_sink is not None:
             self._data_sink.on_market_data(ev)
 
-    def _on_book(self, native: str, sync: BinanceBookSync) -> None:
-        bids, asks = sync.last_levels
-        self._emit(BookLevels(self.now_ns(), P.symbol_id(native), bids, asks, False, sync.last_id))
+    def _on_book(self, native: str, sync: BinanceBookSync, snapshot: bool) -> None:
+        # after a (re)sync the sink gets the whole book as a snapshot -- it replaces whatever
+        # the sink built before the gap; afterwards each diff's changed levels
+        bids, asks = sync.top(SNAPSHOT_LEVELS) if snapshot else sync.last_levels
+        self._emit(BookLevels(self.now_ns(), P.symbol_id(native), bids, asks, snapshot,
+                              sync.last_id))  # fmt: skip
 
     def _on_event(self, ev: dict[str, Any]) -> None:
         now = self.now_ns()

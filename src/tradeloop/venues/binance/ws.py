@@ -60,7 +60,7 @@ class MarketStream:
         url: str,
         snapshot: Snapshot,
         on_event: Callable[[dict[str, Any]], None],
-        on_book: Callable[[str, BinanceBookSync], None],
+        on_book: Callable[[str, BinanceBookSync, bool], None],
         on_status: Callable[[str, str], None],
         config: WsConfig = WS_CONFIG,
     ) -> None:
@@ -130,7 +130,7 @@ class MarketStream:
                 continue
             r = book.on_snapshot(int(snap["lastUpdateId"]), snap["bids"], snap["asks"])
             if r is SyncResult.APPLIED:
-                self.on_book(sym, book)
+                self.on_book(sym, book, True)  # the whole book, after the buffered diffs
                 return
             log.info("Binance %s snapshot %s; fetching again", sym, r.value)
         self.on_status("resync", f"{sym}: no usable snapshot")
@@ -143,7 +143,7 @@ class MarketStream:
                 return
             r = book.on_diff(Diff(d.U, d.u, d.b, d.a, d.pu))
             if r is SyncResult.APPLIED:
-                self.on_book(d.s, book)
+                self.on_book(d.s, book, False)
             elif r is SyncResult.RESYNC:
                 log.warning("Binance book %s", book.last_error)
                 self.on_status("resync", book.last_error)

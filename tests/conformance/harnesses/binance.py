@@ -1,0 +1,156 @@
+"""BINANCE: the Binance spot gateway (``venues/binance``) against the in-process Binance emulator
+over loopback REST + WebSockets, with short retry/backoff policies so fault checks finish in
+about a second.
+
+Two choices, both about what the emulator core's fault switches can reach:
+
+* **orders over REST.** The gateway places and cancels over the WS API session by default;
+  the core's request faults (429 storm, lost replies, the wire tap) act on REST requests. The
+  harness builds the gateway with ``use_ws_api=False`` -- the connector's documented REST
+  fallback, the same hooks and lifecycle -- so every fault and wire check exercises it. The WS
+  API session still carries the account events (``executionReport``,
+  ``outboundAccountPosition``), so the private-drop checks cut and recover the real one.
+* **book faults.** Binance's diff-depth stream has no checksum: the only damage a client can
+  notice is a break of the ``U``/``u`` chain. Both of the suite's book faults are therefore a
+  lost diff (the core's ``skip_seq``), and each must still end in a resync that equals the
+  venue's REST book.
+
+Spot only: the emulator serves no ``/fapi`` perpetual yet, so the derivatives check is
+declared lacking.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+from urllib.parse import parse_qsl
+
+import aiohttp
+from aiohttp import web
+
+from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
+from tradeloop.emulator.venue import VenueEmulator
+from tradeloop.model import BookLevels
+from tradeloop.venues import registry
+from tradeloop.venues.base import Gateway
+from tradeloop.venues.binance.auth import Credentials
+from tradeloop.venues.binance.orders import binance_client_id
+from tradeloop.venues.binance.rest import BinanceRestClient
+from tradeloop.venues.binance.ws import WS_CONFIG
+from tradeloop.venues.execution import RecoveryPolicy
+from tradeloop.venues.retry import RetryConfig
+
+from ..harness import BookFault, Can, WireOrder
+from .emulated import EmulatedHarness, Handler
+
+KEY, SECRET = "conf-binance-key", "conf-binance-secret"
+SPOT = "BTCUSDT"
+
+#: The production shape (4 tries per request), with waits of 10-50 ms.
+FAST_REST = RetryConfig(max_attempts=4, base=0.01, cap=0.05)
+#: Reconnect within ~0.2 s; heartbeats too slow to fire during a check on a loaded machine.
+FAST_WS = dataclasses.replace(
+    WS_CONFIG,
+    heartbeat_interval=5.0,
+    heartbeat_timeout=5.0,
+    reconnect=RetryConfig(max_attempts=0, base=0.05, cap=0.2),
+)
+#: Cancel rounds and lookups every 20-100 ms; deadlines far beyond any check.
+FAST_RECOVERY = RecoveryPolicy(
+    cancel_backoff=RetryConfig(max_attempts=0, base=0.02, cap=0.1),
+    cancel_deadline_s=20.0,
+    lookup_backoff=RetryConfig(max_attempts=6, base=0.02, cap=0.1),
+    reconcile_backoff=RetryConfig(max_attempts=0, base=0.05, cap=0.2),
+    reconcile_deadline_s=20.0,
+)
+
+
+class BinanceHarness(EmulatedHarness):
+    name = "binance"
+    lacks = {
+        Can.AMEND: "Binance spot cannot amend price or size in place (order/cancelReplace "
+        "is a new order); the gateway refuses amends",
+        Can.DERIVATIVES: "the Binance emulator serves spot only (no /fapi perpetual yet)",
+    }
+    rest_attempts = FAST_REST.max_attempts
+    place_route = "POST /api/v3/order"
+    symbol = SPOT + ".BINANCE"
+    derivative = ""
+
+    def make_emulator(self) -> VenueEmulator:
+        return BinanceEmulator(
+            BinanceConfig(
+                api_key=KEY,
+                api_secret=SECRET,
+                balances={"USDT": 100_000.0, "BTC": 2.0},
+                symbols=[SPOT],
+                seed=5,
+                tick_interval_ms=0,  # frozen: the market moves only on step_market()
+            )
+        )
+
+    def build_gateway(self, url: str) -> Gateway:
+        spec = registry.get("BINANCE")
+        return spec.build(
+            url=url,
+            credentials={"api_key": KEY, "secret": SECRET},
+            # the factory's own client, only with short REST retries
+            rest=BinanceRestClient(url, Credentials(KEY, SECRET), retry=FAST_REST),
+            use_ws_api=False,  # orders over REST, where the core's faults act (docstring)
+            ws_config=FAST_WS,
+            recovery=FAST_RECOVERY,
+        )
+
+    @property
+    def order_qty(self) -> float:
+        return 0.01
+
+    def venue_client_id(self, client_order_id: str) -> str:
+        return binance_client_id(client_order_id)
+
+    def corrupt_book(self, kind: BookFault) -> None:
+        # no checksum on Binance: both faults are a lost diff (module docstring)
+        self.running.faults.skip_seqs(1)
+
+    async def venue_book(self, symbol: str, depth: int) -> BookLevels:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                f"{self.url}/api/v3/depth",
+                params={"symbol": self.native(symbol), "limit": str(max(depth, 5))},
+            ) as resp,
+        ):
+            book = await resp.json()
+
+        def side(rows: list[list[str]]) -> list[tuple[float, float]]:
+            return [(float(r[0]), float(r[1])) for r in rows[:depth]]
+
+        return BookLevels(0, symbol, side(book["bids"]), side(book["asks"]), True)
+
+    def _tap(self) -> Any:
+        # Binance takes a signed request's parameters in the query string as well as the form
+        # body (the connector sends them all in the query): keep both, as received.
+        wire = self.wire
+
+        @web.middleware
+        async def tap(request: web.Request, handler: Handler) -> web.StreamResponse:
+            try:
+                return await handler(request)
+            finally:
+                raw = (await request.read()).decode("utf-8", "replace")
+                text = "&".join(p for p in (request.rel_url.raw_query_string, raw) if p)
+                if text:
+                    wire.append((request.method, request.path, text))
+
+        return tap
+
+    def parse_wire(self, method: str, path: str, body: str) -> list[WireOrder]:
+        # ``body``: query string and form body joined (see ``_tap``), numbers as sent
+        if method != "POST" or path != "/api/v3/order":
+            return []
+        d = dict(parse_qsl(body, keep_blank_values=True))
+        return [WireOrder("place", d.get("newClientOrderId", ""), d.get("price"),
+                          d.get("quantity"))]  # fmt: skip
+
+
+HARNESS = BinanceHarness
