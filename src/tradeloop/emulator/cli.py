@@ -139,6 +139,14 @@ VENUES: dict[str, FrontEnd] = {
         ("USDT=100000",),
         "/ws/<stream>, /stream?streams=..., /ws-api/v3",
     ),
+    "bitfinex": FrontEnd(
+        lambda a: __import__("tradeloop.emulator.bitfinex.server", fromlist=["build"]).build(
+            _common(a)
+        ),
+        "tBTCUSD,tETHUSD,tBTCF0:USTF0",
+        ("USD=100000", "BTC=2", "USTF0=100000"),
+        "/ws/2",
+    ),
 }
 
 
