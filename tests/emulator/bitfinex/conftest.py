@@ -14,8 +14,9 @@ from .helpers import KEY, SECRET, Ws
 
 
 def make_config(**kw: object) -> BitfinexConfig:
-    base: dict[str, object] = {"api_key": KEY, "api_secret": SECRET, "tick_interval_ms": 0,
-                               "balances": {"USD": 100_000.0, "BTC": 2.0, "USTF0": 50_000.0}}  # fmt: skip
+    balances = {"USD": 100_000.0, "BTC": 2.0, "USTF0": 50_000.0}
+    base: dict[str, object] = {"api_key": KEY, "api_secret": SECRET, "tick_interval_ms": 0}
+    base["balances"] = balances
     base.update(kw)
     return BitfinexConfig(**base)  # type: ignore[arg-type]
 
