@@ -177,3 +177,13 @@ def test_backtest_options_a_sweep_does_not_apply_are_refused() -> None:
     refuse_unsupported(argparse.Namespace(cash=5.0, leverage=None), declared)
     with pytest.raises(ConfigError, match="--leverage is not supported by sweeps yet"):
         refuse_unsupported(argparse.Namespace(cash=5.0, leverage=3.0), declared)
+
+
+def test_sigterm_is_handled_like_ctrl_c() -> None:
+    from tradeloop.sweep.cli_sweep import term_as_interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt), term_as_interrupt():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the signal arrives first
+    assert signal.getsignal(signal.SIGTERM) is before

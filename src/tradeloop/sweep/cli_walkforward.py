@@ -12,7 +12,7 @@ from tradeloop.core.errors import ConfigError
 from tradeloop.report.tables import fmt_pct, fmt_ratio
 from tradeloop.sweep.cli_common import add_arguments as _add_common
 from tradeloop.sweep.cli_common import apply_config, sweep_options
-from tradeloop.sweep.cli_sweep import finish
+from tradeloop.sweep.cli_sweep import finish, term_as_interrupt
 from tradeloop.sweep.inputs import build_context
 from tradeloop.sweep.walkforward import WalkForwardSpec, run_walkforward
 
@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     opts = sweep_options(args)
     spec = WalkForwardSpec(str(args.train), str(args.test), args.step, bool(args.anchored))
     ctx = build_context(args)
-    wf = run_walkforward(ctx, opts, spec, Path(args.out))
+    with term_as_interrupt():
+        wf = run_walkforward(ctx, opts, spec, Path(args.out))
     s = wf.summary
     if s:
         print(
