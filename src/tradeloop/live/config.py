@@ -9,7 +9,7 @@ unknown key is an error::
     [live]
     deployment = "btc-desk"          # keys the journal and client ids (default: file name)
     journal = "/var/lib/tradeloop/btc-desk.sqlite"   # default: see default_journal_path
-    durability = "full"              # full | normal (journal fsync; see tradeloop.live.journal)
+    durability = "normal"            # normal | full (fsync per commit; see tradeloop.live.journal)
     bar = "1m"                       # bar period of strategies that do not set one
     status_interval = "60s"          # the periodic status line
     on_stop = "cancel"               # cancel | leave: working orders at SIGINT/SIGTERM
@@ -71,7 +71,7 @@ class AccountSpec:
 class LiveSettings:
     deployment: str
     journal: Path
-    durability: str = "full"
+    durability: str = "normal"
     bar: str = "1m"
     status_interval_s: float = 60.0
     on_stop: str = "cancel"
@@ -151,7 +151,7 @@ def parse_live_config(
     settings = LiveSettings(
         deployment=name,
         journal=_journal_path(run, jpath, name),
-        durability=lv.choice("durability", ("full", "normal"), "full"),
+        durability=lv.choice("durability", ("normal", "full"), "normal"),
         bar=lv.interval("bar", "1m") or "1m",
         status_interval_s=parse_interval(status) / 1e9,
         on_stop=lv.choice("on_stop", ON_STOP, "cancel"),
