@@ -1,0 +1,82 @@
+"""Config and key problems are one line naming the key, exit 2; ``--check`` validates against
+the venue without trading; keys never go in the config."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tradeloop.core.errors import ConfigError
+from tradeloop.live.config import parse_live_config
+from tradeloop.live.keys import read_key_file
+
+from .helpers import STRATS
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _cfg(**over: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "run": {"cash": 1000},
+        "instrument": [{"symbol": "BTC-USDT.OKX"}],
+        "strategy": [{"file": str(STRATS), "class": "Flip", "account": "a"}],
+        "account": [{"name": "a", "venue": "okx", "url": "http://127.0.0.1:1"}],
+    }
+    data.update(over)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("over", "needle"),
+    [
+        ({"live": {"on_mismach": "halt"}}, "[live]: unknown key 'on_mismach'"),
+        ({"live": {"on_mismatch": "panic"}}, "on_mismatch = 'panic'"),
+        ({"live": {"dashboard": "0.0.0.0:80"}}, "loopback only"),
+        ({"account": [{"name": "a", "venue": "nope"}]}, "venue: unknown venue 'nope'"),
+        (
+            {"account": [{"name": "a", "venue": "okx", "keys": {"secret": "s3cr3t-v@lue!"}}]},
+            "environment variable NAME",
+        ),
+        ({"strategy": [{"file": "x.py", "account": "zz"}]}, "account 'zz' is not declared"),
+        ({"strategy": [{"file": "x.py", "mode": "paper"}]}, "mode = 'paper'"),
+        ({"filter": {"instrument": {"BTC-USDT.OKX": {"k": -1}}}}, "k must be >= 0"),
+    ],
+)
+def test_config_errors_name_the_key(over: dict[str, object], needle: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        parse_live_config(_cfg(**over), "live.toml", Path("."), "d")
+    assert needle in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_key_file_inside_a_repo_or_readable_by_others_is_refused(tmp_path: Path) -> None:
+    inside = REPO / "tests" / "live" / "never-a-key-file.toml"
+    with pytest.raises(ConfigError, match="inside the git work tree"):
+        read_key_file(inside, "a")
+    f = tmp_path / "keys.toml"
+    f.write_text('api_key = "abcd1234"\n')
+    f.chmod(0o644)
+    with pytest.raises(ConfigError, match="readable by others"):
+        read_key_file(f, "a")
+    f.chmod(0o600)
+    assert read_key_file(f, "a") == {"api_key": "abcd1234"}
+
+
+def test_cli_missing_key_is_one_line_exit_2(tmp_path: Path) -> None:
+    cfg = tmp_path / "live.toml"
+    cfg.write_text(
+        f'[[instrument]]\nsymbol = "BTC-USDT.OKX"\n[[strategy]]\nfile = "{STRATS}"\n'
+        'class = "Flip"\n[[account]]\nname = "a"\nvenue = "okx"\nurl = "http://127.0.0.1:9"\n'
+        'keys = { api_key = "NOPE_KEY_1", secret = "NOPE_SECRET_1", passphrase = "NOPE_P_1" }\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOPE_")}
+    env.update(PYTHONPATH=str(REPO / "src"), TRADELOOP_STATE_DIR=str(tmp_path))
+    r = subprocess.run([sys.executable, "-m", "tradeloop.cli", "live", str(cfg), "--check"],
+                       capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "set NOPE_KEY_1, NOPE_SECRET_1, NOPE_P_1" in lines[0]
+    assert "Traceback" not in r.stderr

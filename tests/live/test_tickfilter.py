@@ -1,0 +1,56 @@
+"""The abnormal-tick filter: bad prints are counted and never passed; a real level shift is
+accepted after a few agreeing ticks; the same rules clean bars for a backtest."""
+
+from __future__ import annotations
+
+import math
+
+from tradeloop.live.tickfilter import (
+    CROSSED,
+    JUMP,
+    NON_POSITIVE,
+    OUT_OF_ORDER,
+    FilterConfig,
+    TickFilter,
+    filter_bars,
+)
+from tradeloop.model import Bar, QuoteTick, Side, TradeTick
+
+SYM = "BTC-USDT.OKX"
+
+
+def t(ts: int, px: float, qty: float = 1.0) -> TradeTick:
+    return TradeTick(ts, SYM, px, qty, Side.BUY)
+
+
+def test_each_rule() -> None:
+    f = TickFilter(FilterConfig(k=8.0, min_scale=1e-4))
+    prices = [100.0 + 0.01 * math.sin(i) for i in range(50)]
+    assert all(f.accept(t(i, p)) for i, p in enumerate(prices))
+    assert not f.accept(t(60, 150.0))  # fat finger
+    assert not f.accept(t(61, -1.0))
+    assert not f.accept(t(62, float("nan")))
+    assert not f.accept(t(10, 100.0))  # older than the last accepted trade
+    assert not f.accept(QuoteTick(63, SYM, 100.1, 1.0, 100.0, 1.0))  # crossed
+    assert not f.accept(QuoteTick(64, SYM, 100.0, 1.0, 100.0, 1.0))  # locked
+    assert f.accept(QuoteTick(65, SYM, 99.99, 1.0, 100.01, 1.0))
+    assert f.accept(t(66, 100.02))
+    c = f.counts
+    assert c[(SYM, JUMP)] == 1 and c[(SYM, NON_POSITIVE)] == 2
+    assert c[(SYM, OUT_OF_ORDER)] == 1 and c[(SYM, CROSSED)] == 2
+
+
+def test_level_shift_is_accepted_after_confirmations() -> None:
+    f = TickFilter(FilterConfig(k=8.0, min_scale=1e-4, confirm=3))
+    for i in range(30):
+        assert f.accept(t(i, 100.0 + 0.01 * (i % 3)))
+    got = [f.accept(t(100 + i, 110.0 + 0.01 * i)) for i in range(5)]
+    assert got == [False, False, True, True, True]
+
+
+def test_same_filter_cleans_backtest_bars() -> None:
+    bars = [Bar(i + 1, SYM, i, 100, 101, 99, 100 + 0.1 * (i % 2), 5) for i in range(40)]
+    bars[20] = Bar(21, SYM, 20, 100, 101, 99, 1000, 5)  # a bad close
+    bars[30] = Bar(31, SYM, 30, 100, 99, 101, 100, 5)  # high < low
+    kept, f = filter_bars(bars, FilterConfig(k=10.0))
+    assert len(kept) == 38 and f.dropped == 2
