@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.engine import cli_backtest
-from tradeloop.sweep.sweep import SweepOptions
+
+if TYPE_CHECKING:
+    from tradeloop.sweep.sweep import SweepOptions
 
 PARAM_HELP = (
     "NAME=SPEC, repeatable: START:END[:STEP] (END included), A,B,C, one value, "
@@ -128,6 +130,8 @@ def apply_config(args: argparse.Namespace) -> None:
 
 
 def sweep_options(args: argparse.Namespace) -> SweepOptions:
+    from tradeloop.sweep.sweep import SweepOptions
+
     if args.top < 0:
         raise ConfigError("--top must not be negative")
     return SweepOptions(

@@ -10,12 +10,13 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tradeloop.report.tables import fmt_value
 from tradeloop.sweep.cli_common import add_arguments as _add_common
 from tradeloop.sweep.cli_common import apply_config, sweep_options
-from tradeloop.sweep.inputs import build_context
-from tradeloop.sweep.sweep import SweepOutcome, run_sweep
+
+if TYPE_CHECKING:  # the CLI imports the machinery only when a sweep runs (fast --help)
+    from tradeloop.sweep.sweep import SweepOutcome
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,6 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def summary_line(o: SweepOutcome, show_best: bool = True) -> str:
+    from tradeloop.report.tables import fmt_value
+
     best = o.best
     text = (
         f"{o.ran:,} runs ({o.errors} errors"
@@ -71,6 +74,9 @@ def term_as_interrupt() -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tradeloop.sweep.inputs import build_context
+    from tradeloop.sweep.sweep import run_sweep
+
     apply_config(args)
     opts = sweep_options(args)
     ctx = build_context(args)

@@ -9,12 +9,9 @@ import argparse
 from pathlib import Path
 
 from tradeloop.core.errors import ConfigError
-from tradeloop.report.tables import fmt_pct, fmt_ratio
 from tradeloop.sweep.cli_common import add_arguments as _add_common
 from tradeloop.sweep.cli_common import apply_config, sweep_options
 from tradeloop.sweep.cli_sweep import finish, term_as_interrupt
-from tradeloop.sweep.inputs import build_context
-from tradeloop.sweep.walkforward import WalkForwardSpec, run_walkforward
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,6 +27,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tradeloop.report.tables import fmt_pct, fmt_ratio
+    from tradeloop.sweep.inputs import build_context
+    from tradeloop.sweep.walkforward import WalkForwardSpec, run_walkforward
+
     apply_config(args)
     if not args.train or not args.test:
         raise ConfigError("--train and --test are required (bars, e.g. 5000, or a duration, 20d)")
