@@ -122,7 +122,7 @@ class BitfinexTrading:
         x = info.extra
         sign = 1 if rec.side is Side.BUY else -1
         filled = 0.0 if fresh else rec.filled_qty
-        remaining = 0.0 if (rec.status.is_terminal and not fresh) else rec.qty - filled
+        remaining = rec.qty - filled  # a canceled order keeps its unfilled rest, as on Bitfinex
         inst = self.emu.instruments[info.symbol]
         amount = inst.format_qty(remaining) if remaining > 0 else "0"
         avg = mk.num(inst.format_price(rec.avg_price)) if filled else 0
