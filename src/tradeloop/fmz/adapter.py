@@ -10,7 +10,7 @@ public data (:class:`~tradeloop.fmz.market.LiveMarket`) and one started gateway 
 * ``markets`` from the gateway's instruments;
 * ``accounts``, ``positions``, ``orders`` from the contract's queries;
 * ``trade`` / ``cancel`` through the order lifecycle (``submit_order`` / ``cancel_order``),
-  awaiting the report that answers the docker.
+  awaiting the report that answers the docker (:mod:`.orders`).
 
 What the contract lacks (24 h statistics, public trades, candles, one order by venue id,
 history, leverage, FMZ's extra position and balance fields ...) comes from the venue's
@@ -23,9 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from decimal import Decimal
 from typing import Any, TypeVar
-from uuid import uuid4
 
 import aiohttp
 
@@ -35,28 +33,21 @@ from tradeloop.fmz.cache import SingleFlight
 from tradeloop.fmz.conventions import (
     Balance,
     Conventions,
-    OrderInfo,
     PositionInfo,
     Ticker,
     Transport,
 )
 from tradeloop.fmz.keyed import KeyedGateway, KeyPool
 from tradeloop.fmz.market import LiveMarket
+from tradeloop.fmz.orders import OrderMethods
 from tradeloop.fmz.protocol import Credentials, FmzError, Reply
 from tradeloop.fmz.symbols import FmzSymbol
-from tradeloop.fmz.venue import FmzVenue, OrderRequest, VenueSpec
+from tradeloop.fmz.venue import VenueSpec
 from tradeloop.model import (
     NS_PER_MS,
     Instrument,
     InstrumentKind,
-    Order,
-    OrderReport,
-    OrderStatus,
-    OrderType,
-    RejectReason,
-    Side,
 )
-from tradeloop.model.identity import native_of
 from tradeloop.venues import registry
 from tradeloop.venues.base import Gateway
 from tradeloop.venues.retry import RetryConfig
@@ -69,10 +60,9 @@ FMZ_RETRY = RetryConfig(max_attempts=2, base=0.1, cap=1.0)
 MAX_SOURCE_CANDLES = 3000
 #: a venue without a REST book: how long ``depth`` waits for the live one to be verified
 BOOK_WAIT = 2.0
-#: an unknown instrument triggers at most one instrument reload per this many seconds
-RELOAD_EVERY = 10.0
 MAX_FUNDINGS = 50
-_SIDES = {"buy": Side.BUY, "sell": Side.SELL, "closebuy": Side.SELL, "closesell": Side.BUY}
+#: memoised symbol <-> id translations kept at most (the docker chooses the symbols)
+MAX_NAMES = 10_000
 
 
 def _flag(value: Any) -> bool:
@@ -82,7 +72,7 @@ def _flag(value: Any) -> bool:
     return bool(value)
 
 
-class GatewayVenue(FmzVenue):
+class GatewayVenue(OrderMethods):
     """FMZ over one registry venue. Options (``VenueSpec.options``): ``timeout`` per upstream
     attempt (s, 5), ``rate_limits`` (``venue`` / ``off``), ``live`` (books over WS, true),
     ``live_account`` (balance cache, true), ``markets_ttl`` (s, 300), ``ticker_stats_ttl``
@@ -115,8 +105,12 @@ class GatewayVenue(FmzVenue):
         #: REST tickers by instrument id: (monotonic time, ticker, raw) — a live ticker's 24 h
         #: statistics, which no stream of the contract carries
         self._stats: dict[str, tuple[float, Ticker, Any]] = {}
+        self._refreshing: set[str] = set()
+        #: the venue's instruments as last read from a gateway (naming; refreshed on reloads)
+        self._insts: dict[str, Instrument] = {}
+        self._names: dict[str, str] = {}
+        self._ids: dict[FmzSymbol, str] = {}
         self._markets_at = float("-inf")
-        self._reloaded_at = float("-inf")
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -166,34 +160,57 @@ class GatewayVenue(FmzVenue):
         result: T = await self._flight.do(key, fn)
         return result
 
-    # -- naming -------------------------------------------------------------------------------
-    def _fmz(self, symbol_id: str, insts: Mapping[str, Instrument] | None = None) -> str:
-        if insts is None:
-            gw = self.market.started
-            insts = gw.instruments() if gw is not None else {}
-        return self.conv.fmz_symbol(symbol_id, insts.get(symbol_id))
+    # -- gateways and naming ------------------------------------------------------------------
+    async def _public(self) -> Gateway:
+        gw = await self.market.gateway()
+        if not self._insts:
+            self._learn(gw)
+        return gw
+
+    async def _key(self, creds: Credentials) -> KeyedGateway:
+        kg = await self.keys.get(creds)
+        if not self._insts:
+            self._learn(kg.gw)
+        return kg
+
+    def _learn(self, gw: Gateway) -> None:
+        """Take ``gw``'s instrument list for naming (once, and after every reload: a gateway
+        copies its dict on each ``instruments()`` call, too dear for every reply)."""
+        self._insts = gw.instruments()
+        self._names.clear()
+
+    def _id(self, symbol: FmzSymbol) -> str:
+        """The instrument id of an FMZ symbol (memoised: ``depth``/``ticker`` are hot)."""
+        sid = self._ids.get(symbol)
+        if sid is None:
+            sid = self.conv.instrument_id(symbol)
+            if len(self._ids) >= MAX_NAMES:
+                self._ids.clear()
+            self._ids[symbol] = sid
+        return sid
+
+    def _fmz(self, symbol_id: str) -> str:
+        """The FMZ name of an instrument id (memoised once the instrument is known)."""
+        name = self._names.get(symbol_id)
+        if name is None:
+            inst = self._insts.get(symbol_id)
+            name = self.conv.fmz_symbol(symbol_id, inst)
+            if inst is not None and len(self._names) < MAX_NAMES:
+                self._names[symbol_id] = name
+        return name
 
     def _need(self, query: str, method: str) -> None:
         if not self.q.has(query):
             raise FmzError(f"{self.label}: {method} is not supported (the {self.venue.name} "
                            f"gateway has no such query)")  # fmt: skip
 
-    async def _instrument(self, gw: Gateway, symbol_id: str, since: float) -> Instrument | None:
-        """``symbol_id`` among ``gw``'s instruments, reloading them once if the last reload is
-        older than :data:`RELOAD_EVERY` (a listing since start)."""
-        inst = gw.instruments().get(symbol_id)
-        stale = time.monotonic() - since > RELOAD_EVERY
-        if inst is None and stale and await self.conv.reload_instruments(gw):
-            inst = gw.instruments().get(symbol_id)
-        return inst
-
     # -- public market data ---------------------------------------------------------------------
     async def ticker(self, symbol: FmzSymbol) -> Reply:
-        sid = self.conv.instrument_id(symbol)
+        sid = self._id(symbol)
         live = self._live_ticker(sid)
         if live is not None:
             return live
-        gw = await self.market.gateway()
+        gw = await self._public()
         if self.q.has("ticker"):
             t, raw = await self._read(("ticker", sid), lambda: self.q.ticker(gw, sid))
             self._stats[sid] = (time.monotonic(), t, raw)
@@ -226,7 +243,8 @@ class GatewayVenue(FmzVenue):
             t = Ticker(sid, q.bid, q.ask, last, q.ask, q.bid, last, 0.0, now_ms)
         else:
             at, base, raw = stats
-            if has_rest and time.monotonic() - at > self.stats_ttl:
+            if has_rest and sid not in self._refreshing and time.monotonic() - at > self.stats_ttl:
+                self._refreshing.add(sid)
                 self._spawn(self._refresh_stats(sid))
             last = lt.price if lt is not None else base.last
             high = max(base.high, last) if base.high else last
@@ -235,15 +253,18 @@ class GatewayVenue(FmzVenue):
         return Reply(shapes.ticker(t, self._fmz(sid)), raw)
 
     async def _refresh_stats(self, sid: str) -> None:
-        gw = await self.market.gateway()
-        t, raw = await self._read(("ticker", sid), lambda: self.q.ticker(gw, sid))
-        self._stats[sid] = (time.monotonic(), t, raw)
+        try:
+            gw = await self.market.gateway()
+            t, raw = await self._read(("ticker", sid), lambda: self.q.ticker(gw, sid))
+            self._stats[sid] = (time.monotonic(), t, raw)
+        finally:
+            self._refreshing.discard(sid)
 
     async def depth(self, symbol: FmzSymbol, limit: int) -> Reply:
-        sid = self.conv.instrument_id(symbol)
+        sid = self._id(symbol)
         b = self.market.book(sid, limit)
         if b is None:
-            gw = await self.market.gateway()
+            gw = await self._public()
             if self.q.has("book"):
                 n = min(max(limit, 1), 400)
                 book, raw = await self._read(("book", sid, n), lambda: self.q.book(gw, sid, n))
@@ -257,16 +278,16 @@ class GatewayVenue(FmzVenue):
 
     async def trades(self, symbol: FmzSymbol, limit: int) -> Reply:
         self._need("trades", "trades")
-        sid = self.conv.instrument_id(symbol)
-        gw = await self.market.gateway()
+        sid = self._id(symbol)
+        gw = await self._public()
         n = min(limit, 500)
         ticks, raw = await self._read(("trades", sid, n), lambda: self.q.trades(gw, sid, n))
         return Reply(shapes.trades(ticks), raw)
 
     async def records(self, symbol: FmzSymbol, period_min: int, limit: int) -> Reply:
         self._need("candles", "records")
-        sid = self.conv.instrument_id(symbol)
-        gw = await self.market.gateway()
+        sid = self._id(symbol)
+        gw = await self._public()
         native = self.q.bar_minutes
 
         def candles(minutes: int, count: int) -> Awaitable[list[Any]]:
@@ -284,12 +305,13 @@ class GatewayVenue(FmzVenue):
         return Reply(out[-limit:])
 
     async def markets(self) -> Reply:
-        gw = await self.market.gateway()
+        gw = await self._public()
         if time.monotonic() - self._markets_at > self.markets_ttl:
             if self._markets_at > float("-inf"):
                 await self._read(("reload",), lambda: self.conv.reload_instruments(gw))
             self._markets_at = time.monotonic()
-        insts = gw.instruments()
+            self._learn(gw)
+        insts = self._insts
         out = {}
         for sid, inst in insts.items():
             name = self.conv.fmz_symbol(sid, inst)
@@ -298,30 +320,25 @@ class GatewayVenue(FmzVenue):
 
     async def tickers(self, contract: str | None) -> Reply:
         self._need("tickers", "tickers")
-        gw = await self.market.gateway()
+        gw = await self._public()
         rows, _ = await self._read(("tickers", contract), lambda: self.q.tickers(gw, contract))
-        insts = gw.instruments()
-        return Reply([shapes.ticker(t, self._fmz(t.symbol, insts)) for t in rows])
+        return Reply([shapes.ticker(t, self._fmz(t.symbol)) for t in rows])
 
     async def fundings(self, symbol: FmzSymbol | None) -> Reply:
         self._need("funding", "fundings")
-        gw = await self.market.gateway()
+        gw = await self._public()
         if symbol is not None and symbol.base:
-            sid = self.conv.instrument_id(symbol)
+            sid = self._id(symbol)
             f, raw = await self._read(("funding", sid), lambda: self.q.funding(gw, sid))
             return Reply([shapes.funding(f, self._fmz(sid))], [raw])
         quote = symbol.quote if symbol is not None else ""
-        insts = gw.instruments()
-        ids = [s for s, i in insts.items()
+        ids = [s for s, i in self._insts.items()
                if i.kind is InstrumentKind.SWAP and (not quote or i.quote == quote)]  # fmt: skip
         got = await asyncio.gather(*(self.q.funding(gw, s) for s in ids[:MAX_FUNDINGS]))
-        return Reply([shapes.funding(f, self._fmz(f.symbol, insts)) for f, _ in got],
+        return Reply([shapes.funding(f, self._fmz(f.symbol)) for f, _ in got],
                      [raw for _, raw in got])  # fmt: skip
 
     # -- private --------------------------------------------------------------------------------
-    async def _key(self, creds: Credentials) -> KeyedGateway:
-        return await self.keys.get(creds)
-
     async def accounts(self, creds: Credentials) -> Reply:
         kg = await self._key(creds)
         cached: tuple[list[Balance], Any] | None = kg.cached() if self.live_account else None
@@ -343,7 +360,7 @@ class GatewayVenue(FmzVenue):
 
     async def positions(self, creds: Credentials, symbol: FmzSymbol | None) -> Reply:
         kg = await self._key(creds)
-        sid = self.conv.instrument_id(symbol) if symbol is not None and symbol.base else None
+        sid = self._id(symbol) if symbol is not None and symbol.base else None
         raw: Any = None
         if self.q.has("positions"):
             infos, raw = await self._read(("positions", kg, kg.writes, sid),
@@ -353,7 +370,7 @@ class GatewayVenue(FmzVenue):
             infos = [PositionInfo(u.symbol, u.qty, u.avg_price, u.unrealized_pnl) for u in ups]
         out = []
         for p in infos:
-            name = self._fmz(p.symbol, kg.gw.instruments())
+            name = self._fmz(p.symbol)
             if p.qty == 0 or (sid is not None and p.symbol != sid):
                 continue
             if symbol is not None and not symbol.base and not _in_range(name, symbol):
@@ -367,127 +384,14 @@ class GatewayVenue(FmzVenue):
         self._need("set_leverage", "setmarginlevel")
         kg = await self._key(creds)
         with kg.writing():
-            raw = await self.q.set_leverage(kg.gw, self.conv.instrument_id(symbol), level)
+            raw = await self.q.set_leverage(kg.gw, self._id(symbol), level)
         return Reply(True, raw)
-
-    async def trade(self, creds: Credentials, order: OrderRequest) -> Reply:
-        kg = await self._key(creds)
-        sid = self.conv.instrument_id(order.symbol)
-        inst = await self._instrument(kg.gw, sid, kg.reloaded_at)
-        if inst is None:
-            kg.reloaded_at = time.monotonic()
-            raise FmzError(f"{self.label}: unknown instrument {native_of(sid)}")
-        o = _order(order, sid, inst)
-        with kg.writing():
-            report = await kg.place(o)
-        if report.status is OrderStatus.REJECTED or not report.venue_order_id:
-            code = f" [{report.code.value}]" if report.code is not RejectReason.NONE else ""
-            raise FmzError(f"{self.label}: order rejected{code}: {report.reason or 'no reason'}")
-        return Reply({"id": self.conv.order_id(sid, report.venue_order_id)})
-
-    async def orders(self, creds: Credentials, symbol: FmzSymbol | None) -> Reply:
-        kg = await self._key(creds)
-        sid = self.conv.instrument_id(symbol) if symbol is not None else None
-        if self.q.has("open_orders"):
-            infos, raw = await self.q.open_orders(kg.gw, sid)
-        else:
-            reports = await kg.gw.fetch_open_orders()
-            infos = [_info(r, kg.watch.get(r.client_order_id)) for r in reports]
-            raw = None
-        return Reply([self._order(i, kg) for i in infos if sid is None or i.symbol == sid], raw)
-
-    def _order(self, info: OrderInfo, kg: KeyedGateway) -> dict[str, Any]:
-        name = self._fmz(info.symbol, kg.gw.instruments())
-        return shapes.order(info, self.conv.order_id(info.symbol, info.venue_order_id), name)
-
-    def _split(self, order_id: str, symbol: FmzSymbol | None) -> tuple[str, str]:
-        fallback = self.conv.instrument_id(symbol) if symbol is not None else None
-        return self.conv.split_order_id(order_id, fallback)
-
-    async def order(self, creds: Credentials, order_id: str, symbol: FmzSymbol | None) -> Reply:
-        kg = await self._key(creds)
-        sid, vid = self._split(order_id, symbol)
-        if self.q.has("order"):
-            info, raw = await self.q.order(kg.gw, sid, vid)
-            return Reply(self._order(info, kg), raw)
-        info = await self._known_order(kg, sid, vid)
-        return Reply(self._order(info, kg))
-
-    async def _known_order(self, kg: KeyedGateway, sid: str, vid: str) -> OrderInfo:
-        """Contract-only lookup: an order this bridge placed, else an open one."""
-        mine = kg.watch.by_venue_id(vid)
-        if mine is not None:
-            return _info(None, mine)
-        for r in await kg.gw.fetch_open_orders():
-            if r.venue_order_id == vid and r.symbol == sid:
-                return _info(r, kg.watch.get(r.client_order_id))
-        raise FmzError(f"{self.label}: order {vid} not found (this venue's gateway can only "
-                       "look up open orders and those placed through the bridge)")  # fmt: skip
-
-    async def history_orders(
-        self, creds: Credentials, symbol: FmzSymbol | None, since_ms: int, limit: int
-    ) -> Reply:
-        kg = await self._key(creds)
-        sid = self.conv.instrument_id(symbol) if symbol is not None else None
-        raw: Any = None
-        if self.q.has("history_orders"):
-            infos, raw = await self.q.history_orders(kg.gw, sid, since_ms, limit)
-        else:  # what this bridge placed since it started (the contract has no history)
-            infos = [_info(None, o) for o in kg.watch.orders() if o.is_terminal]
-        rows = [i for i in infos if (sid is None or i.symbol == sid) and i.time_ms >= since_ms]
-        rows.sort(key=lambda i: i.time_ms)
-        return Reply([self._order(i, kg) for i in rows[-limit:]], raw)
-
-    async def cancel(self, creds: Credentials, order_id: str, symbol: FmzSymbol | None) -> Reply:
-        kg = await self._key(creds)
-        sid, vid = self._split(order_id, symbol)
-        o = kg.watch.by_venue_id(vid)
-        if o is None:
-            found = await self._adoptable(kg, sid, vid)
-            if isinstance(found, Reply):
-                return found
-            o = found
-        if o.is_terminal:
-            raise FmzError(f"{self.label}: order {order_id[:60]} is already "
-                           f"{shapes.status(o.status, o.filled_qty)}")  # fmt: skip
-        with kg.writing():
-            report = await kg.cancel(o)
-        if report.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED):
-            return Reply(True)
-        if report.status.is_terminal:
-            raise FmzError(f"{self.label}: order {order_id[:60]} is already "
-                           f"{shapes.status(report.status, report.filled_qty)}")  # fmt: skip
-        raise FmzError(f"{self.label}: {report.reason or 'cancel failed'}")
-
-    async def _adoptable(self, kg: KeyedGateway, sid: str, vid: str) -> Order | Reply:
-        """An order the bridge did not place (another session, a restart) as an Order the
-        gateway can adopt by its client id; one without a client id is canceled by venue id
-        (a Reply)."""
-        if self.q.has("order"):
-            info, _ = await self.q.order(kg.gw, sid, vid)
-        else:
-            info = await self._known_order(kg, sid, vid)
-        if not info.client_order_id and not info.status.is_terminal:
-            self._need("cancel", "cancel of an order without a client id")
-            with kg.writing():
-                raw = await self.q.cancel(kg.gw, sid, vid)
-            return Reply(True, raw)
-        o = Order(
-            info.client_order_id, sid, info.side or Side.BUY, info.amount,
-            OrderType.MARKET if info.price is None else OrderType.LIMIT, info.price or 0.0,
-            status=OrderStatus.ACCEPTED if not info.status.is_terminal else info.status,
-            venue_order_id=vid, filled_qty=info.filled, avg_price=info.avg_price,
-            ts_created=info.time_ms * NS_PER_MS,
-        )  # fmt: skip
-        if not o.is_terminal:
-            kg.watch.add(o)
-        return o
 
     async def api(
         self, creds: Credentials, http_method: str, path: str, params: Mapping[str, Any]
     ) -> Reply:
         if not creds.present:
-            gw = await self.market.gateway()
+            gw = await self._public()
             return Reply(await self.conv.api(gw, http_method, path, params, False))
         kg = await self._key(creds)
         if http_method == "GET":
@@ -506,51 +410,6 @@ def _in_range(fmz_symbol: str, rng: FmzSymbol) -> bool:
     if rng.contract in ("futures", "future"):
         return contract not in ("", "swap")
     return True
-
-
-def _order(req: OrderRequest, sid: str, inst: Instrument) -> Order:
-    """The tradeloop order for a ``trade`` call, refusing sizes and prices that round to 0 at
-    the instrument's lot/tick (what goes upstream is ``Instrument.format_*`` of these)."""
-    side = _SIDES[req.side]
-    spot = inst.kind is InstrumentKind.SPOT
-    quote_sized = req.price is None and spot and side is Side.BUY
-    size = inst.format_quote(req.amount) if quote_sized else inst.format_qty(req.amount)
-    if size == "0":
-        step = inst.quote_step if quote_sized else inst.lot_size
-        raise FmzError(f"amount {req.amount} rounds to 0 at lot size {step:g}")
-    if req.price is not None and inst.format_price(req.price) == "0":
-        raise FmzError(f"price {req.price} rounds to 0 at tick {inst.tick_size:g}")
-    amount = float(Decimal(size))
-    return Order(
-        client_order_id="fmz" + uuid4().hex[:29],
-        symbol=sid,
-        side=side,
-        qty=0.0 if quote_sized else amount,
-        quote_qty=amount if quote_sized else 0.0,
-        order_type=OrderType.MARKET if req.price is None else OrderType.LIMIT,
-        price=0.0 if req.price is None else float(req.price),
-        reduce_only=req.side.startswith("close"),
-        ts_created=time.time_ns(),
-    )
-
-
-def _info(report: OrderReport | None, order: Order | None) -> OrderInfo:
-    """What the contract says about an order (its report) completed by what the bridge knows
-    (the order it placed): side, size, price and creation time exist only in the latter."""
-    if order is None:
-        assert report is not None
-        return OrderInfo(report.symbol, report.venue_order_id, report.client_order_id, None,
-                         0.0, 0.0, report.status, report.filled_qty, report.avg_price,
-                         report.ts // NS_PER_MS)  # fmt: skip
-    market = order.order_type is OrderType.MARKET
-    status = report.status if report is not None else order.status
-    filled = max(order.filled_qty, report.filled_qty if report is not None else 0.0)
-    return OrderInfo(
-        order.symbol, order.venue_order_id, order.client_order_id, order.side,
-        order.quote_qty or order.qty, None if market else order.price, status, filled,
-        (report.avg_price if report is not None else 0.0) or order.avg_price,
-        order.ts_created // NS_PER_MS, order.reduce_only,
-    )  # fmt: skip
 
 
 __all__ = ["FMZ_RETRY", "GatewayVenue"]

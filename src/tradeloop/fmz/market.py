@@ -46,6 +46,7 @@ class LiveMarket:
         self._gw: Gateway | None = None
         self._starting: asyncio.Task[Gateway] | None = None
         self._watched: set[str] = set()
+        self._unlisted: set[str] = set()
         self._last: dict[str, TradeTick] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -116,8 +117,12 @@ class LiveMarket:
         gw = self._gw
         if not self.live or gw is None or symbol in self._watched:
             return
-        if len(self._watched) >= MAX_WATCHED or symbol not in gw.instruments():
-            return  # not listed by the gateway (e.g. a dated future): REST only
+        if len(self._watched) >= MAX_WATCHED or symbol in self._unlisted:
+            return
+        if symbol not in gw.instruments():  # e.g. a dated future: REST only
+            if len(self._unlisted) < 10 * MAX_WATCHED:
+                self._unlisted.add(symbol)
+            return
         self._watched.add(symbol)
         self._spawn(self._subscribe(gw, symbol))
 

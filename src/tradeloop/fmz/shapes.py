@@ -22,8 +22,12 @@ _WORKING = frozenset({S.CREATED, S.SUBMITTED, S.ACCEPTED, S.PENDING_CANCEL, S.PE
 
 
 def text(x: float) -> str:
-    """A float as plain decimal text, shortest exact form (``3000.0`` -> ``"3000"``)."""
-    return plain_decimal(Decimal(repr(float(x))))
+    """A float as plain decimal text, shortest exact form (``3000.0`` -> ``"3000"``,
+    ``1e-05`` -> ``"0.00001"``)."""
+    r = repr(float(x))
+    if "e" in r or "n" in r:  # exponent (or inf/nan, which Decimal spells out)
+        return plain_decimal(Decimal(r))
+    return r[:-2] if r.endswith(".0") else r
 
 
 def ms(ts_ns: int) -> int:
@@ -49,12 +53,9 @@ def ticker(t: Ticker, fmz_symbol: str) -> dict[str, str]:
 def depth(
     time_ms: int, bids: Sequence[Sequence[float]], asks: Sequence[Sequence[float]], limit: int
 ) -> dict[str, Any]:
-    """``{"time", "asks" ascending, "bids" descending}``; levels are ``[price, amount]``."""
-    return {
-        "time": time_ms,
-        "asks": [[a[0], a[1]] for a in asks[:limit]],
-        "bids": [[b[0], b[1]] for b in bids[:limit]],
-    }
+    """``{"time", "asks" ascending, "bids" descending}``; levels are ``[price, amount]`` (the
+    model's (price, size) pairs, which encode as JSON arrays)."""
+    return {"time": time_ms, "asks": asks[:limit], "bids": bids[:limit]}
 
 
 def trades(ticks: Iterable[TradeTick]) -> list[dict[str, Any]]:

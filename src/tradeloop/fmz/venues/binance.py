@@ -1,0 +1,268 @@
+"""Binance's FMZ conventions (spot): symbols, keys, ``__api_`` under ``/api/v3/``, and the reads
+the Gateway contract lacks (interim, as :mod:`.okx_queries` is for OKX).
+
+Everything else -- live books, orders, balances, instruments -- is the Binance connector's
+(:mod:`tradeloop.venues.binance`) through the generic adapter. Each query here is one call of
+the gateway's own REST client (its signing, clock offset and weight gate apply), read with the
+connector's parsers where they exist. ``BTC_USDT.swap`` is refused until the connector trades
+USD-M futures.
+
+Keys: the docker's ``access_key`` is the API key; its ``secret_key`` is the HMAC secret, or an
+Ed25519 private key in PEM (then requests are signed with it and the WS API session logs on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tradeloop.fmz.conventions import (
+    Balance,
+    Candle,
+    Conventions,
+    OrderInfo,
+    Queries,
+    Ticker,
+    Transport,
+)
+from tradeloop.fmz.protocol import Credentials, FmzError
+from tradeloop.fmz.symbols import FmzSymbol
+from tradeloop.model import NS_PER_MS, BookLevels, Instrument, OrderStatus, Side, TradeTick
+from tradeloop.model.identity import native_of
+from tradeloop.venues.base import Gateway
+from tradeloop.venues.binance import constants as C
+from tradeloop.venues.binance import parse as P
+from tradeloop.venues.binance.auth import Credentials as BinanceCredentials
+from tradeloop.venues.binance.gateway import BinanceGateway
+from tradeloop.venues.binance.rest import BinanceRestClient, WeightGate
+
+Json = Mapping[str, Any]
+
+#: FMZ period (minutes) -> Binance kline interval
+NATIVE_BARS: dict[int, str] = {
+    1: "1m", 3: "3m", 5: "5m", 15: "15m", 30: "30m", 60: "1h", 120: "2h", 240: "4h",
+    360: "6h", 480: "8h", 720: "12h", 1440: "1d", 4320: "3d", 10080: "1w",
+}  # fmt: skip
+KLINE_PAGE = 1000
+MAX_PAGES = 10
+#: ``historyorders`` without a symbol asks ``allOrders`` per listed symbol; beyond this many
+#: (a real exchangeInfo lists thousands) the docker must name one
+MAX_HISTORY_SYMBOLS = 20
+
+
+def binance_rest(gw: Gateway) -> BinanceRestClient:
+    """The Binance gateway's REST client (labels' gateways come from the registry)."""
+    if not isinstance(gw, BinanceGateway):
+        raise TypeError(f"expected a Binance gateway, got {type(gw).__name__}")
+    return gw.rest
+
+
+def _int(x: Any) -> int:
+    try:
+        return int(x)
+    except (TypeError, ValueError):
+        return 0
+
+
+# -- Binance JSON -> query records (pure) -------------------------------------------------------
+def ticker_of(t: Json) -> Ticker:
+    """A ``ticker/24hr`` row; ``time_ms`` = its ``closeTime``."""
+    return Ticker(
+        P.symbol_id(str(t.get("symbol", ""))), P.f(t.get("bidPrice")), P.f(t.get("askPrice")),
+        P.f(t.get("lastPrice")), P.f(t.get("highPrice")), P.f(t.get("lowPrice")),
+        P.f(t.get("openPrice")), P.f(t.get("volume")), _int(t.get("closeTime")),
+    )  # fmt: skip
+
+
+def trades_of(symbol: str, rows: Sequence[Json]) -> list[TradeTick]:
+    """``/api/v3/trades`` rows; the taker sold when the buyer was the maker."""
+    return [
+        TradeTick(_int(r.get("time")) * NS_PER_MS, symbol, P.f(r.get("price")), P.f(r.get("qty")),
+                  Side.SELL if r.get("isBuyerMaker") else Side.BUY, str(r.get("id", "")))
+        for r in rows
+    ]  # fmt: skip
+
+
+def candles_of(rows: Sequence[Sequence[Any]]) -> list[Candle]:
+    """Kline rows ``[openTime, o, h, l, c, volume, ...]`` -> ascending candles."""
+    out = [(_int(r[0]), P.f(r[1]), P.f(r[2]), P.f(r[3]), P.f(r[4]), P.f(r[5]))
+           for r in rows if len(r) >= 6]  # fmt: skip
+    out.sort(key=lambda c: c[0])
+    return out
+
+
+def order_of(o: Json) -> OrderInfo:
+    """An order row (``order``, ``openOrders``, ``allOrders``). A market buy sized in quote
+    (``quoteOrderQty``) reports that amount, as FMZ shows it."""
+    market = o.get("type") == "MARKET"
+    filled = P.f(o.get("executedQty"))
+    quote = P.f(o.get("cummulativeQuoteQty"))
+    amount = P.f(o.get("origQty"))
+    if market and o.get("side") == "BUY" and P.f(o.get("origQuoteOrderQty")) > 0:
+        amount = P.f(o.get("origQuoteOrderQty"))
+    return OrderInfo(
+        symbol=P.symbol_id(str(o.get("symbol", ""))),
+        venue_order_id=str(o.get("orderId", "")),
+        client_order_id=str(o.get("clientOrderId") or ""),
+        side=Side.BUY if o.get("side") == "BUY" else Side.SELL,
+        amount=amount,
+        price=None if market else P.f(o.get("price")),
+        status=P.STATUS.get(str(o.get("status", "")), OrderStatus.ACCEPTED),
+        filled=filled,
+        avg_price=quote / filled if filled else 0.0,
+        time_ms=_int(o.get("time")),
+    )
+
+
+def balances_of(account: Json) -> list[Balance]:
+    return [
+        Balance(str(b.get("asset", "")), P.f(b.get("free")), P.f(b.get("locked")))
+        for b in account.get("balances") or []
+    ]
+
+
+# -- the queries ------------------------------------------------------------------------------
+class BinanceQueries(Queries):
+    bar_minutes = tuple(NATIVE_BARS)
+
+    async def ticker(self, gw: Gateway, symbol: str) -> tuple[Ticker, Any]:
+        t = await binance_rest(gw).call("GET", "/api/v3/ticker/24hr", {"symbol": P.native(symbol)})
+        return ticker_of(t), t
+
+    async def tickers(self, gw: Gateway, contract: str | None) -> tuple[list[Ticker], Any]:
+        if contract not in (None, "spot"):
+            return [], None  # no USD-M yet
+        rows = await binance_rest(gw).call("GET", "/api/v3/ticker/24hr")
+        return [ticker_of(t) for t in rows], None
+
+    async def book(self, gw: Gateway, symbol: str, depth: int) -> tuple[BookLevels, Any]:
+        limit = max(1, min(depth, 5000))
+        b = await binance_rest(gw).call(
+            "GET", "/api/v3/depth", {"symbol": P.native(symbol), "limit": limit}
+        )
+
+        def side(rows: Sequence[Sequence[Any]]) -> list[tuple[float, float]]:
+            return [(P.f(r[0]), P.f(r[1])) for r in rows[:depth]]
+
+        levels = BookLevels(0, symbol, side(b.get("bids", [])), side(b.get("asks", [])), True,
+                            _int(b.get("lastUpdateId")))  # fmt: skip
+        return levels, b
+
+    async def trades(self, gw: Gateway, symbol: str, limit: int) -> tuple[list[TradeTick], Any]:
+        rows = await binance_rest(gw).call(
+            "GET", "/api/v3/trades", {"symbol": P.native(symbol), "limit": max(1, min(limit, 1000))}
+        )
+        return trades_of(symbol, rows), rows
+
+    async def candles(self, gw: Gateway, symbol: str, minutes: int, count: int) -> list[Candle]:
+        """Newest ``count`` candles, ascending, paging back by ``endTime`` (bounded)."""
+        rest, native, interval = binance_rest(gw), P.native(symbol), NATIVE_BARS[minutes]
+        got: list[Candle] = []
+        end: int | None = None
+        for _ in range(MAX_PAGES):
+            n = min(KLINE_PAGE, (count or KLINE_PAGE) - len(got))
+            if n <= 0:
+                break
+            p: dict[str, Any] = {"symbol": native, "interval": interval, "limit": n}
+            if end is not None:
+                p["endTime"] = end
+            page = candles_of(await rest.call("GET", "/api/v3/klines", p))
+            page = [c for c in page if not got or c[0] < got[0][0]]
+            if not page:
+                break
+            got = page + got
+            end = page[0][0] - 1
+        return got[-count:] if count else got
+
+    async def balances(self, gw: Gateway) -> tuple[list[Balance], Any]:
+        acct = await binance_rest(gw).call("GET", "/api/v3/account", signed=True)
+        return balances_of(acct), acct
+
+    async def open_orders(self, gw: Gateway, symbol: str | None) -> tuple[list[OrderInfo], Any]:
+        p = {"symbol": P.native(symbol)} if symbol is not None else {}
+        rows = await binance_rest(gw).call("GET", "/api/v3/openOrders", p, signed=True)
+        return [order_of(o) for o in rows], rows
+
+    async def order(self, gw: Gateway, symbol: str, venue_order_id: str) -> tuple[OrderInfo, Any]:
+        p = {"symbol": P.native(symbol), "orderId": venue_order_id}
+        o = await binance_rest(gw).call("GET", "/api/v3/order", p, signed=True)
+        return order_of(o), o
+
+    async def history_orders(
+        self, gw: Gateway, symbol: str | None, since_ms: int, limit: int
+    ) -> tuple[list[OrderInfo], Any]:
+        """``allOrders`` takes one symbol; without one, each listed symbol (few: an
+        emulator or a short list), else the docker must name one."""
+        if symbol is not None:
+            symbols = [symbol]
+        else:
+            symbols = sorted(gw.instruments())
+            if len(symbols) > MAX_HISTORY_SYMBOLS:
+                raise FmzError("Binance: historyorders needs a symbol (allOrders is per symbol)")
+        rows: list[Any] = []
+        for sym in symbols:
+            p: dict[str, Any] = {"symbol": P.native(sym), "limit": max(1, min(limit or 500, 1000))}
+            if since_ms:
+                p["startTime"] = since_ms
+            rows += await binance_rest(gw).call("GET", "/api/v3/allOrders", p, signed=True)
+        out = sorted((order_of(o) for o in rows), key=lambda o: o.time_ms)
+        return out, rows
+
+    async def cancel(self, gw: Gateway, symbol: str, venue_order_id: str) -> Any:
+        p = {"symbol": P.native(symbol), "orderId": venue_order_id}
+        return await binance_rest(gw).call(
+            "DELETE", "/api/v3/order", p, signed=True, retry_safe=False
+        )
+
+
+class BinanceConventions(Conventions):
+    """``BTC_USDT`` = ``BTCUSDT.BINANCE``; FMZ order ids ``BTCUSDT,<orderId>``."""
+
+    venue = C.VENUE
+    api_prefixes = ("/api/v3/",)
+
+    def __init__(self) -> None:
+        self.queries = BinanceQueries()
+
+    def instrument_id(self, symbol: FmzSymbol) -> str:
+        if not symbol.is_spot:
+            raise FmzError(f"Binance: unsupported contract type {symbol.contract!r} (spot only "
+                           "for now: use BASE_QUOTE)")  # fmt: skip
+        return self.symbol_id(f"{symbol.base}{symbol.quote}")
+
+    def fmz_symbol(self, symbol_id: str, inst: Instrument | None = None) -> str:
+        """``BTCUSDT`` cannot be split without the instrument (base/quote from exchangeInfo)."""
+        if inst is not None and inst.base and inst.quote:
+            return f"{inst.base}_{inst.quote}"
+        return native_of(symbol_id)
+
+    def credentials(self, creds: Credentials) -> tuple[dict[str, str], dict[str, Any]]:
+        secret = creds.secret_key.strip()
+        if secret.startswith("-----BEGIN"):
+            return {"api_key": creds.access_key, "secret": "", "ed25519_key": secret}, {}
+        return {"api_key": creds.access_key, "secret": secret}, {}
+
+    def gateway_options(
+        self,
+        url: str,
+        transport: Transport,
+        credentials: Mapping[str, str],
+        options: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """The gateway's REST client on the bridge's HTTP pool and retry policy; the weight
+        gate at Binance's limit unless ``rate_limits = "off"`` (an emulator)."""
+        cred = None
+        if credentials.get("api_key"):
+            cred = BinanceCredentials(credentials["api_key"], credentials.get("secret", ""),
+                                      credentials.get("ed25519_key", ""))  # fmt: skip
+        gate = WeightGate() if transport.rate_limits else WeightGate(limit=10**9)
+        rest = BinanceRestClient(url, cred, gate=gate, timeout=transport.timeout,
+                                 retry=transport.retry, session=transport.session)  # fmt: skip
+        return {"rest": rest}
+
+    async def api(
+        self, gw: Gateway, method: str, path: str, params: Mapping[str, Any], signed: bool
+    ) -> Any:
+        """The endpoint's reply as ``data`` (a Binance error raises and becomes the docker's
+        ``error``)."""
+        return await binance_rest(gw).call(method, path, dict(params), signed=signed)

@@ -1,0 +1,149 @@
+"""Contract tests for the FMZ label BINANCE: every spot FMZ method through the bridge, the
+Binance connector and the Binance emulator (in process, real loopback sockets), plus the error
+paths. USD-M (``.swap``) is refused cleanly until the connector trades it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
+from tradeloop.fmz.adapter import GatewayVenue
+from tradeloop.fmz.server import BridgeConfig, FmzBridge
+from tradeloop.fmz.venue import VenueSpec
+
+from .conftest import call
+
+KEY, SECRET = "fmz-binance-key-1", "fmz-binance-secret-1"
+
+
+@dataclass
+class Env:
+    emu: BinanceEmulator
+    bridge: FmzBridge
+    http: aiohttp.ClientSession
+    url: str
+
+    async def call(self, method: str, params: dict[str, Any] | None = None, **kw: Any) -> Any:
+        kw.setdefault("access_key", KEY)
+        kw.setdefault("secret_key", SECRET)
+        return await call(self.http, self.url, method, params, **kw)
+
+    async def data(self, method: str, params: dict[str, Any] | None = None, **kw: Any) -> Any:
+        reply = await self.call(method, params, **kw)
+        assert "error" not in reply, (method, params, reply)
+        return reply["data"]
+
+    async def error(self, method: str, params: dict[str, Any] | None = None, **kw: Any) -> str:
+        reply = await self.call(method, params, **kw)
+        assert set(reply) == {"error"}, (method, reply)
+        return str(reply["error"])
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[Env]:
+    emu = BinanceEmulator(
+        BinanceConfig(
+            api_key=KEY, api_secret=SECRET, balances={"USDT": 100000.0, "BTC": 2.0},
+            symbols=["BTCUSDT", "ETHUSDT"], seed=1, tick_interval_ms=50,
+        )
+    )  # fmt: skip
+    base = await emu.start("127.0.0.1", 0)
+    spec = VenueSpec("BINANCE", base, options={"rate_limits": "off", "timeout": 2.0})
+    bridge = FmzBridge(BridgeConfig(venues={"BINANCE": spec}, request_timeout=3.0))
+    url = await bridge.start("127.0.0.1", 0)
+    async with aiohttp.ClientSession() as http:
+        try:
+            yield Env(emu, bridge, http, url + "/BINANCE")
+        finally:
+            await bridge.stop()
+            await emu.stop()
+
+
+async def test_public_data(env: Env) -> None:
+    markets = await env.data("markets")
+    assert {"BTC_USDT", "ETH_USDT"} <= set(markets)
+    m = markets["BTC_USDT"]
+    assert m["base_asset"] == "BTC" and m["quote_asset"] == "USDT" and m["tick_size"] == 0.01
+    first = await env.call("ticker", {"symbol": "BTC_USDT"})
+    assert first["raw"]["symbol"] == "BTCUSDT"
+    t = first["data"]
+    assert t["symbol"] == "BTC_USDT" and 0 < float(t["buy"]) < float(t["sell"])
+    d = await env.data("depth", {"symbol": "BTC_USDT", "limit": 5})
+    assert len(d["bids"]) == len(d["asks"]) == 5 and d["bids"][0][0] < d["asks"][0][0]
+    venue = env.bridge.venue("BINANCE")
+    assert isinstance(venue, GatewayVenue)
+    for _ in range(200):  # the live book: synced from the diff stream after a snapshot
+        if venue.market.is_live("BTCUSDT.BINANCE"):
+            break
+        await asyncio.sleep(0.02)
+    live = await env.call("depth", {"symbol": "BTC_USDT", "limit": 7})
+    assert "raw" not in live and len(live["data"]["asks"]) == 7
+    await asyncio.sleep(0.3)  # a few prints on the tape
+    trades = await env.data("trades", {"symbol": "BTC_USDT", "limit": 20})
+    assert trades and {x["type"] for x in trades} <= {"buy", "sell"}
+    for period, limit in ((1, 5), (60, 3), (7, 4)):
+        rows = await env.data("records", {"symbol": "BTC_USDT", "period": period,
+                                          "limit": limit})  # fmt: skip
+        times = [r[0] for r in rows]
+        assert 0 < len(rows) <= limit and times == sorted(times)
+        assert all(t % (period * 60) == 0 for t in times)
+    tickers = await env.data("tickers")
+    assert {x["symbol"] for x in tickers} >= {"BTC_USDT", "ETH_USDT"}
+
+
+def _free(accounts: list[dict[str, Any]], ccy: str) -> float:
+    return sum(float(a["free"]) for a in accounts if a["currency"] == ccy)
+
+
+async def test_spot_order_lifecycle(env: Env) -> None:
+    acc = await env.data("accounts")
+    assert _free(acc, "USDT") == 100000.0 and _free(acc, "BTC") == 2.0
+    r = await env.data("trade", {"symbol": "BTC_USDT", "type": "buy",
+                                 "price": "30000.004999", "amount": 0.1 + 0.2})  # fmt: skip
+    oid = r["id"]
+    assert oid.startswith("BTCUSDT,")
+    o = await env.call("order", {"id": oid})
+    assert o["raw"]["price"] == "30000.00000000" and o["raw"]["origQty"] == "0.30000000"
+    assert o["data"]["status"] == "pending" and o["data"]["type"] == "buy"
+    assert [p["id"] for p in await env.data("orders", {"symbol": "BTC_USDT"})] == [oid]
+    acc = await env.data("accounts")
+    assert float(next(a for a in acc if a["currency"] == "USDT")["frozen"]) > 0
+    assert await env.data("cancel", {"id": oid}) is True
+    assert (await env.data("order", {"id": oid}))["status"] == "canceled"
+    assert await env.data("orders", {"symbol": "BTC_USDT"}) == []
+    # market buy: FMZ's amount is the quote to spend
+    mid = (await env.data("trade", {"symbol": "BTC_USDT", "type": "buy", "price": -1,
+                                    "amount": "1000"}))["id"]  # fmt: skip
+    mo = await env.data("order", {"id": mid})
+    assert mo["status"] == "filled" and mo["price"] == -1
+    assert mo["deal_amount"] * mo["avg_price"] == pytest.approx(1000, rel=0.01)
+    sid = (await env.data("trade", {"symbol": "BTC_USDT", "type": "sell", "price": -1,
+                                    "amount": "0.01"}))["id"]  # fmt: skip
+    assert (await env.data("order", {"id": sid}))["deal_amount"] == pytest.approx(0.01)
+    hist = await env.data("historyorders", {"symbol": "BTC_USDT"})
+    statuses = {h["id"]: h["status"] for h in hist}
+    assert statuses[oid] == "canceled" and statuses[mid] == "filled" and sid in statuses
+    assert {oid, mid, sid} <= {h["id"] for h in await env.data("historyorders")}  # all symbols
+    io = await env.call("__api_/api/v3/openOrders", {"symbol": "BTCUSDT"},
+                        headers={"Http-Method": "GET"})  # fmt: skip
+    assert io["data"] == []
+
+
+async def test_errors(env: Env) -> None:
+    assert "unsupported contract" in await env.error("ticker", {"symbol": "BTC_USDT.swap"})
+    assert "unknown instrument" in await env.error(
+        "trade", {"symbol": "XXX_YYY", "type": "buy", "price": "1", "amount": "1"}
+    )
+    assert "-2013" in await env.error("order", {"id": "BTCUSDT,999"})
+    assert "authentication failed" in await env.error("accounts", access_key="wrong-key-123")
+    assert "authentication failed" in await env.error("accounts", secret_key="wrong-secret")
+    assert "venue API path" in await env.error("__api_/api/v5/account/balance")
+    await env.data("trades", {"symbol": "ETH_USDT"})  # the public gateway is up
+    env.emu.faults.fail_next_429(10)  # honoured Retry-After (1 s), one retry, then refused
+    assert "rate limited" in await env.error("trades", {"symbol": "ETH_USDT"})
