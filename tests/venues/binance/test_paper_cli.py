@@ -58,8 +58,11 @@ async def test_paper_cli_spot_against_emulator_cli(tmp_path: Path) -> None:
         ]  # fmt: skip
         paper = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
         assert paper.returncode == 0, paper.stderr[-3000:]
-        async with BinanceRestClient(url, Credentials(KEY, SECRET)) as rest:
+        rest = BinanceRestClient(url, Credentials(KEY, SECRET))
+        try:
             account = await rest.call("GET", "/api/v3/account", signed=True)
+        finally:
+            await rest.close()
     finally:
         emu.send_signal(signal.SIGTERM)
         _, err = emu.communicate(timeout=20)
