@@ -202,6 +202,7 @@ register(
             "secret": "TRADELOOP_BINANCE_API_SECRET",
         },
         emulator="tradeloop.emulator.binance.server",
+        fmz_label="BINANCE",
         rest_url="https://api.binance.com",
         ws_url="wss://stream.binance.com:9443",
     )
