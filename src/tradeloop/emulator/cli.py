@@ -187,6 +187,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"bearer token for /__admin/faults; env {ADMIN_TOKEN_ENV}; "
         "default: generated and printed at start",
     )
+    secrets.add_argument(
+        "--ed25519-public-key",
+        default=None,
+        metavar="FILE",
+        help="binance: PEM file of an Ed25519 public key that may sign for --api-key "
+        "(session.logon); env TRADELOOP_EMULATOR_ED25519_PUBLIC_KEY",
+    )
     parser.add_argument(
         "--balance",
         action="append",
