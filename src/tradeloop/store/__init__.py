@@ -1,0 +1,1 @@
+"""Market data store: recorder, Parquet layout, DuckDB catalog, importers, tick replay."""
