@@ -92,9 +92,10 @@ async def test_kill_9_then_restart_reconciles_everything(tmp_path: Path) -> None
             assert [o["clOrdId"] for o in pending] == [limit_cid]
             # the venue fills the working order while nobody is watching
             market = emu.driver.markets["BTC-USDT"]
-            for _ in range(200):
+            for _ in range(300):
                 market.grid -= 2
                 emu.step()
+                await asyncio.sleep(0.02)
                 if not await rest.orders_pending():
                     break
             assert not await rest.orders_pending(), "the resting order did not fill"
