@@ -118,7 +118,7 @@ th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:right;white
 th{position:sticky;top:0;background:#fff;cursor:pointer;user-select:none;color:var(--muted);
  font-size:12px}
 th.asc::after{content:" ▲"}th.desc::after{content:" ▼"}
-td.err{color:#b91c1c;text-align:left;white-space:normal;min-width:240px}
+td.err{color:#b91c1c;text-align:left;max-width:360px;overflow:hidden;text-overflow:ellipsis}
 tbody tr:nth-child(even){background:#f8fafc}
 label{margin-right:14px}select{margin-left:4px}
 """
@@ -143,8 +143,9 @@ function table(id,cols,rows){
    rows.sort(function(a,b){var r=cmp(a[i],b[i]);return (a[i]===null||b[i]===null)?r:dir*r;});
    fill();};head.appendChild(th);});
  function fill(){var h=[];rows.forEach(function(r){h.push('<tr>');r.forEach(function(v,i){
-  var cls=cols[i]==='error'?' class="err"':'';var s=fmt(v,cols[i]).replace(/&/g,'&amp;')
-  .replace(/</g,'&lt;');h.push('<td'+cls+'>'+s+'</td>');});h.push('</tr>');});
+  var s=fmt(v,cols[i]).replace(/&/g,'&amp;').replace(/</g,'&lt;').replace(/"/g,'&quot;');
+  var cls=cols[i]==='error'?' class="err" title="'+s+'"':'';
+  h.push('<td'+cls+'>'+s+'</td>');});h.push('</tr>');});
   body.innerHTML=h.join('');}
  fill();}
 table('runs',D.columns,D.rows);
@@ -190,7 +191,7 @@ def _cards(items: Sequence[tuple[str, str]]) -> str:
 
 
 def _table_rows(outcome: SweepOutcome) -> tuple[list[str], list[list[Any]], int]:
-    cols = [c for c in outcome.columns if c not in HIDDEN and c != "error"] + ["error"]
+    cols = [c for c in outcome.columns if c not in HIDDEN]
     ranked = sorted(
         outcome.rows, key=lambda r: outcome.objective.sort_key(r.get("objective"), r["run"])
     )
