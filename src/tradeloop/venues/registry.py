@@ -209,6 +209,19 @@ register(
 )
 register(
     VenueSpec(
+        name="BITFINEX",
+        gateway="tradeloop.venues.bitfinex.gateway:create",
+        credentials={
+            "api_key": "TRADELOOP_BITFINEX_API_KEY",
+            "secret": "TRADELOOP_BITFINEX_API_SECRET",
+        },
+        emulator="tradeloop.emulator.bitfinex.server",
+        rest_url="https://api.bitfinex.com",
+        ws_url="wss://api.bitfinex.com/ws/2",
+    )
+)
+register(
+    VenueSpec(
         name="SIM",
         gateway="tradeloop.venues.sim.client:create",
     )

@@ -48,7 +48,7 @@ def test_capture_replay(shared_data: Path) -> None:
     last_seq = None
     applied = 0
     for line in (shared_data / "captures/BITFINEX.ws.11.0").read_text().splitlines():
-        if " <- " in line or " <-> " in line:
+        if " <- " in line or " <-> " in line or ": " not in line:
             continue
         text = line.split(": ", 1)[1]
         if text.startswith("{"):

@@ -1,0 +1,238 @@
+"""Bitfinex's side of the order lifecycle: the kit's
+:class:`~tradeloop.venues.execution.VenueHooks`.
+
+Orders go over the authenticated WebSocket (channel 0: ``on`` / ``oc`` / ``ou``, answered by an
+``n`` notification), as the seed script trades; when that socket is down they go over REST
+(``w/order/submit`` ...). The client key is Bitfinex's ``cid`` (an integer) plus ``cid_date``
+(the UTC day the order was placed): a tradeloop client id maps to a stable cid (digits as they
+are, anything else hashed to 45 bits), so a restarted process finds its orders again.
+
+Bitfinex does not refuse a repeated cid, so a placement is never blindly re-sent: a lost answer
+is an unknown outcome that the lifecycle resolves by looking the cid up (open orders, then
+history) -- never two orders for one client id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from tradeloop.core.errors import RateLimited, VenueError
+from tradeloop.model import Fill, Instrument, InstrumentKind, Order, OrderReport, RejectReason
+from tradeloop.model.enums import FOK, IOC, MARKET, POST_ONLY
+from tradeloop.venues.bitfinex import constants as C
+from tradeloop.venues.bitfinex import parse as P
+from tradeloop.venues.bitfinex.rest import BitfinexRestClient
+from tradeloop.venues.bitfinex.ws import BitfinexStream
+from tradeloop.venues.execution import ErrorKind, OrderTrack, PlaceAck, VenueHooks, Verdict
+from tradeloop.venues.http import outcome_unknown
+
+MAX_CID = 2**45
+MAX_REMEMBERED = 20_000
+NOT_FOUND = "not_found"  # our code for "no order under that cid/id"
+
+
+def bitfinex_cid(client_order_id: str) -> str:
+    """A tradeloop client id as Bitfinex's integer ``cid`` (as text)."""
+    if client_order_id.isdigit() and 0 < int(client_order_id) < MAX_CID:
+        return str(int(client_order_id))
+    digest = int(hashlib.sha1(client_order_id.encode()).hexdigest()[:16], 16)
+    return str(digest % (MAX_CID - 1) + 1)
+
+
+def day(ms: float | None = None) -> str:
+    t = time.time() if ms is None else ms / 1000
+    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%d")
+
+
+def reject_reason(text: str) -> RejectReason:
+    low = text.lower()
+    return next((r for t, r in C.REJECT_REASONS.items() if t in low), RejectReason.OTHER)
+
+
+def classify(exc: VenueError) -> Verdict:
+    """What a Bitfinex error means for the order it was about."""
+    if isinstance(exc, RateLimited):
+        return Verdict(ErrorKind.RATE_LIMITED, retry_after=exc.retry_after)
+    code = exc.code.lower()
+    if code == NOT_FOUND or "not found" in code:
+        return Verdict(ErrorKind.NOT_FOUND)
+    if exc.code in (C.ERR_NONCE, C.ERR_MAINTENANCE) or code == "maintenance":
+        return Verdict(ErrorKind.TRANSIENT)  # refused before it ran
+    if outcome_unknown(exc):
+        return Verdict(ErrorKind.UNKNOWN_OUTCOME)
+    return Verdict(ErrorKind.PERMANENT, reject_reason(exc.code))
+
+
+def order_type(order: Order, inst: Instrument) -> tuple[str, int]:
+    """(Bitfinex type, flags) for an order: ``EXCHANGE`` types on spot, margin types on
+    derivatives; post-only is LIMIT + flag 4096, reduce-only flag 1024."""
+    if order.order_type is MARKET:
+        kind = "MARKET"
+    else:
+        kind = {FOK: "FOK", IOC: "IOC"}.get(order.tif, "LIMIT")
+    flags = C.FLAG_POST_ONLY if order.tif is POST_ONLY and order.order_type is not MARKET else 0
+    spot = inst.kind is InstrumentKind.SPOT
+    if order.reduce_only and not spot:
+        flags |= C.FLAG_REDUCE_ONLY
+    return ("EXCHANGE " + kind if spot else kind), flags
+
+
+class BitfinexOrderHooks(VenueHooks):
+    """Order requests for the lifecycle: channel 0 when the private socket is up, else REST."""
+
+    venue = C.VENUE
+
+    def __init__(self, rest: BitfinexRestClient, instruments: Mapping[str, Instrument],
+                 private: Callable[[], BitfinexStream | None],
+                 now_ns: Callable[[], int] = time.time_ns) -> None:  # fmt: skip
+        self.rest, self.instruments, self._private, self.now_ns = (
+            rest, instruments, private, now_ns)  # fmt: skip
+        #: cid -> cid_date of orders placed or seen; venue order id -> cid
+        self.cid_days: OrderedDict[str, str] = OrderedDict()
+        self.order_ids: OrderedDict[str, str] = OrderedDict()
+        self.ws_orders = self.rest_orders = 0
+
+    def remember(self, cid: str, order_id: str = "", cid_day: str = "") -> None:
+        if cid_day:
+            self.cid_days[cid] = cid_day
+        if order_id:
+            self.order_ids[order_id] = cid
+        for d in (self.cid_days, self.order_ids):
+            while len(d) > MAX_REMEMBERED:
+                d.popitem(last=False)
+
+    def remember_row(self, d: list[Any]) -> str:
+        """Note an ORDER array's ids; returns the venue client id it belongs to."""
+        oid = str(d[0])
+        cid = str(d[2]) if d[2] else self.order_ids.get(oid, f"id{oid}")
+        self.remember(cid, oid, day(P.f(d[4])) if d[2] and d[4] else "")
+        return cid
+
+    # -- ids --------------------------------------------------------------------------------
+    def instrument(self, symbol: str) -> Instrument | None:
+        return self.instruments.get(symbol)
+
+    def venue_client_id(self, client_order_id: str) -> str:
+        return bitfinex_cid(client_order_id)
+
+    def native_symbol(self, symbol: str) -> str:
+        return P.native(symbol)
+
+    def symbol_id(self, native: str) -> str:
+        return P.symbol_id(native)
+
+    def streaming(self) -> bool:
+        s = self._private()
+        return s is not None and s.connected
+
+    def classify(self, exc: VenueError) -> Verdict:
+        return classify(exc)
+
+    def _ws(self) -> BitfinexStream | None:
+        s = self._private()
+        return s if s is not None and s.connected else None
+
+    # -- requests ---------------------------------------------------------------------------
+    async def place(self, order: Order, track: OrderTrack) -> PlaceAck:
+        inst = self.instruments[order.symbol]
+        kind, flags = order_type(order, inst)
+        if order.order_type is MARKET and order.quote_qty > 0 and order.qty <= 0:
+            qty = await self._size_for_spend(inst, order.quote_qty)
+        else:
+            qty = inst.format_qty(order.qty)
+        amount = qty if order.side.value == "buy" else "-" + qty
+        body: dict[str, Any] = {"cid": int(track.venue_client_id), "type": kind,
+                                "symbol": inst.native, "amount": amount}  # fmt: skip
+        if order.order_type is not MARKET:
+            body["price"] = inst.format_price(order.price)
+        if flags:
+            body["flags"] = flags
+        self.remember(track.venue_client_id, cid_day=day())
+        ws = self._ws()
+        if ws is not None:
+            self.ws_orders += 1
+            row = await ws.order_op("on", body)
+        else:
+            self.rest_orders += 1
+            row = await self.rest.submit(body)
+        self.remember(track.venue_client_id, str(row[0]))
+        return PlaceAck(str(row[0]))
+
+    async def _size_for_spend(self, inst: Instrument, spend: float) -> str:
+        """Bitfinex sizes orders in the base currency: "spend this much" is sized at the
+        best ask (fresh from REST), floored to the lot."""
+        rows = await self.rest.book(inst.native, 25)
+        asks = [r for r in rows if P.f(r[2]) < 0]
+        size = inst.format_qty(spend / P.f(asks[0][0])) if asks else "0"
+        if size == "0":
+            raise VenueError(f"{spend} buys less than a lot of {inst.native}", "minimum size")
+        return size
+
+    def _ref(self, track: OrderTrack) -> dict[str, Any]:
+        if track.venue_order_id.isdigit():
+            return {"id": int(track.venue_order_id)}
+        cid = track.venue_client_id
+        if not cid.isdigit():
+            raise VenueError(f"{cid}: no Bitfinex id known", NOT_FOUND)
+        return {"cid": int(cid), "cid_date": self.cid_days.get(cid, day())}
+
+    async def cancel(self, track: OrderTrack) -> None:
+        ref = self._ref(track)
+        ws = self._ws()
+        if ws is not None:
+            await ws.order_op("oc", ref)
+        else:
+            await self.rest.cancel(ref)
+
+    async def amend(self, track: OrderTrack, qty: float | None, price: float | None) -> None:
+        inst = self.instruments.get(track.symbol)
+        if inst is None or not track.venue_order_id.isdigit():
+            raise VenueError(f"{track.venue_client_id}: no Bitfinex order id yet", NOT_FOUND)
+        body: dict[str, Any] = {"id": int(track.venue_order_id)}
+        if price is not None:
+            body["price"] = inst.format_price(price)
+        if qty is not None:
+            q = inst.format_qty(qty)
+            body["amount"] = q if track.side.value == "buy" else "-" + q
+        ws = self._ws()
+        if ws is not None:
+            await ws.order_op("ou", body)
+        else:
+            await self.rest.update(body)
+
+    async def find_row(self, track: OrderTrack) -> list[Any]:
+        """The ORDER array of ``track`` (by id when known, else by cid + day), open or not."""
+        oid = track.venue_order_id
+        ids = [int(oid)] if oid.isdigit() else None
+        cid = int(track.venue_client_id) if track.venue_client_id.isdigit() else None
+        days = {self.cid_days.get(track.venue_client_id, day())}
+        days.add(day((time.time() - 86_400) * 1000))
+
+        def mine(d: list[Any]) -> bool:
+            if ids:
+                return str(d[0]) == oid
+            return cid is not None and d[2] == cid and (not d[4] or day(P.f(d[4])) in days)
+
+        for rows in (await self.rest.open_orders(ids), await self.rest.order_history(ids)):
+            found = [d for d in rows if mine(d)]
+            if found:
+                return found[0]
+        raise VenueError(f"{track.venue_client_id}: Order not found", NOT_FOUND)
+
+    async def fetch_order(self, track: OrderTrack) -> OrderReport:
+        d = await self.find_row(track)
+        self.remember(track.venue_client_id, str(d[0]))
+        return P.parse_order(d, self.now_ns(), track.client_order_id)
+
+    async def fetch_fills(self, track: OrderTrack) -> list[Fill]:
+        if not track.venue_order_id:
+            return []
+        rows = await self.rest.order_trades(P.native(track.symbol), track.venue_order_id)
+        now = self.now_ns()
+        fills = [P.parse_fill(r, now, track.client_order_id) for r in rows]
+        return sorted(fills, key=lambda fl: int(fl.trade_id) if fl.trade_id.isdigit() else 0)
