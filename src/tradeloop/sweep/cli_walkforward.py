@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     with term_as_interrupt():
         wf = run_walkforward(ctx, opts, spec, Path(args.out))
     s = wf.summary
-    if s:
+    if s and not wf.sweep.interrupted:
         print(
             f"walkforward: {len(wf.windows)} windows; stitched out-of-sample return "
             f"{fmt_pct(s['total_return'])}, sharpe {fmt_ratio(s['sharpe'])}, "

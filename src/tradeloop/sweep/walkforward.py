@@ -318,7 +318,9 @@ def _assemble(
         oos = by_run.get(n_is + w.index)
         curve = curves.get(n_is + w.index)
         note = ""
-        if best is None:
+        if sweep.interrupted and oos is None:
+            note = "interrupted: not run (finish with --resume)"
+        elif best is None:
             note = "no in-sample run with a score: flat"
         elif oos is None or oos["status"] != "ok" or curve is None:
             note = f"out-of-sample run failed: {oos['error'] if oos else 'not run'}: flat"
