@@ -85,7 +85,7 @@ def test_constraints_are_expressions_not_code() -> None:
         Constraint("fast < slwo", ["fast", "slow"])
 
 
-def test_objectives_by_name_alias_or_function(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_objectives_by_name_alias_or_function(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     cols = ["sharpe", "total_return", "max_drawdown", "calmar"]
     assert resolve("return", cols).name == "total_return"
     assert resolve("sharpe", cols).maximize
@@ -101,6 +101,9 @@ def test_objectives_by_name_alias_or_function(tmp_path) -> None:  # type: ignore
     with pytest.raises(ConfigError, match="no function"):
         resolve(f"{f}:nope", cols)
     assert resolve("math:fabs", cols).name == "math:fabs"
+    (tmp_path / "my_objective_mod.py").write_text("def f(row):\n    return 1\n")
+    monkeypatch.chdir(tmp_path)  # a module in the working directory, as a user would have it
+    assert resolve("my_objective_mod:f", cols).score({}) == 1.0
 
 
 def test_params_are_checked_and_typed_by_the_strategy() -> None:

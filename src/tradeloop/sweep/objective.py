@@ -13,6 +13,8 @@ import importlib
 import importlib.util
 import logging
 import math
+import os
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,10 +82,18 @@ def _load_function(spec: str) -> Callable[[Mapping[str, Any]], Any]:
         except Exception as exc:  # user code: report in one line
             raise ConfigError(f"--objective {spec}: {type(exc).__name__}: {exc}") from None
     else:
+        # the console script does not put the working directory on sys.path; a user's
+        # module beside their data is the common case, so look there too
+        added = os.getcwd() not in sys.path
+        if added:
+            sys.path.insert(0, os.getcwd())
         try:
             module = importlib.import_module(where)
         except Exception as exc:  # ImportError or the module's own failure
             raise ConfigError(f"--objective {spec}: {type(exc).__name__}: {exc}") from None
+        finally:
+            if added:
+                sys.path.remove(os.getcwd())
     fn = getattr(module, fname, None)
     if not callable(fn):
         raise ConfigError(f"--objective {spec}: {where} has no function {fname!r}")
