@@ -13,8 +13,15 @@ from tradeloop.emulator.bitfinex.server import BitfinexEmulator
 from .helpers import KEY, nonce, sig
 
 
-async def signed(s: aiohttp.ClientSession, emu: BitfinexEmulator, path: str, body: Any = None,
-                 n: int | None = None, key: str = KEY, secret: str = "S") -> tuple[int, Any]:  # fmt: skip
+async def signed(
+    s: aiohttp.ClientSession,
+    emu: BitfinexEmulator,
+    path: str,
+    body: Any = None,
+    n: int | None = None,
+    key: str = KEY,
+    secret: str = "S",
+) -> tuple[int, Any]:
     text = json.dumps(body if body is not None else {})
     n = nonce() if n is None else n
     headers = {"bfx-nonce": str(n), "bfx-apikey": key, "Content-Type": "application/json",

@@ -4,7 +4,6 @@ heartbeats' sequence numbers, auth (and each way it fails), channel-0 orders, dm
 from __future__ import annotations
 
 import asyncio
-
 from typing import Any
 
 import aiohttp
@@ -212,4 +211,3 @@ async def test_unauthenticated_input_refused(wsc: Ws) -> None:
     assert (await wsc.recv())["code"] == 10100
     await wsc.ws.send_str("{nope")
     assert (await wsc.recv())["event"] == "error"
-
