@@ -7,16 +7,27 @@ same object under ``error`` with a ``status`` (WS API). The texts are Binance's 
 
 from __future__ import annotations
 
+from typing import Any
+
 from tradeloop.model.enums import RejectReason
 
 
 class BinanceError(Exception):
     """Becomes ``{"code": code, "msg": msg}`` with HTTP ``status``; ``retry_after`` (seconds)
-    adds a ``Retry-After`` header (429/418)."""
+    adds a ``Retry-After`` header (429/418); ``data`` is added as ``"data"`` (what each half of
+    a failed cancel-replace did)."""
 
-    def __init__(self, code: int, msg: str, status: int = 400, retry_after: int = 0) -> None:
+    def __init__(
+        self,
+        code: int,
+        msg: str,
+        status: int = 400,
+        retry_after: int = 0,
+        data: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(msg)
         self.code, self.msg, self.status, self.retry_after = code, msg, status, retry_after
+        self.data = data
 
 
 UNKNOWN = -1000
@@ -39,6 +50,8 @@ CANCEL_REJECTED = -2011
 NO_SUCH_ORDER = -2013
 BAD_API_KEY_FMT = -2014
 REJECTED_MBX_KEY = -2015
+REPLACE_PARTIALLY_FAILED = -2021
+REPLACE_FAILED = -2022
 
 INSUFFICIENT_BALANCE = "Account has insufficient balance for requested action."
 UNKNOWN_ORDER = "Unknown order sent."

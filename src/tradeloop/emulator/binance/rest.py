@@ -25,6 +25,7 @@ from tradeloop.emulator.auth import same
 from tradeloop.emulator.binance import auth
 from tradeloop.emulator.binance import errors as E
 from tradeloop.emulator.binance import markets as mk
+from tradeloop.emulator.binance.replace import cancel_replace
 from tradeloop.emulator.faults import FailKind
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.market import MINUTE_MS, SECOND_MS
@@ -59,7 +60,10 @@ def failure(err: E.BinanceError, headers: dict[str, str] | None = None) -> web.R
     h = dict(headers or {})
     if err.retry_after:
         h["Retry-After"] = str(err.retry_after)
-    return answer({"code": err.code, "msg": err.msg}, err.status, h)
+    body: dict[str, Any] = {"code": err.code, "msg": err.msg}
+    if err.data is not None:
+        body["data"] = err.data
+    return answer(body, err.status, h)
 
 
 class Dialect:
@@ -317,6 +321,8 @@ ROUTES: list[tuple[str, str, Handler, bool, Weight, bool]] = [
     ("POST", "/api/v3/order/test", _test_order, True, 1, False),
     ("GET", "/api/v3/order", lambda e, p: _t(e).get(p), True, 4, False),
     ("DELETE", "/api/v3/order", lambda e, p: _t(e).cancel(p), True, 1, True),
+    ("POST", "/api/v3/order/cancelReplace", lambda e, p: cancel_replace(_t(e), p), True, 1,
+     True),
     ("GET", "/api/v3/openOrders", lambda e, p: _t(e).open_orders(p), True,
      _all_weight(6, 80), False),
     ("DELETE", "/api/v3/openOrders", lambda e, p: _t(e).cancel_all(p), True, 1, True),
