@@ -21,8 +21,10 @@ what the contract gives or refused as unsupported (docs/fmz.md, "Gateway gaps").
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import aiohttp
@@ -375,8 +377,17 @@ class GatewayVenue(OrderMethods):
                 continue
             if symbol is not None and not symbol.base and not _in_range(name, symbol):
                 continue
-            out.append(shapes.position(p, name))
+            out.append(shapes.position(self._whole_lots(p), name))
         return Reply(out, raw)
+
+    def _whole_lots(self, p: PositionInfo) -> PositionInfo:
+        """Sizes snapped to the instrument's lot: a venue's float arithmetic can report
+        ``0.5000000000000001`` contracts, which no docker should have to round."""
+        inst = self._insts.get(p.symbol)
+        if inst is None:
+            return p
+        qty = math.copysign(float(inst.qty_decimal(abs(p.qty))), p.qty)
+        return replace(p, qty=qty, frozen=float(inst.qty_decimal(p.frozen)) if p.frozen else 0.0)
 
     async def set_margin_level(self, creds: Credentials, symbol: FmzSymbol, level: int) -> Reply:
         if symbol.is_spot:

@@ -295,6 +295,7 @@ ConventionsFactory = Callable[[], Conventions]
 #: registry venue name -> "module:attribute" of its conventions (imported on first use)
 _BUILTIN: dict[str, str] = {
     "OKX": "tradeloop.fmz.venues.okx:OkxConventions",
+    "FTX": "tradeloop.fmz.venues.ftx:FtxConventions",
     "BINANCE": "tradeloop.fmz.venues.binance:BinanceConventions",
 }
 _FACTORIES: dict[str, ConventionsFactory] = {}
