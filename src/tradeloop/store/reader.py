@@ -139,10 +139,14 @@ def stream_events(
     d = t.to_pydict()
     if channel == S.TRADES:
         sides = {"buy": Side.BUY, "sell": Side.SELL}
+        last = 0.0
         for ts, p, q, sd, tid in zip(
             d["ts_recv"], d["price"], d["qty"], d["side"], d["trade_id"], strict=True
         ):
-            yield TradeTick(ts, symbol, p, q, sides[sd], tid)
+            # unknown side (some imported files): the tick rule
+            side = sides.get(sd) or (Side.BUY if p >= last else Side.SELL)
+            last = p
+            yield TradeTick(ts, symbol, p, q, side, tid)
     elif channel == S.QUOTES:
         for row in zip(d["ts_recv"], d["bid"], d["bid_qty"], d["ask"], d["ask_qty"], strict=True):
             yield QuoteTick(row[0], symbol, *row[1:])

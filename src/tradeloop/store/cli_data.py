@@ -1,0 +1,141 @@
+"""``tradeloop data``: the market data store's catalog.
+
+tradeloop data list [--store DIR]
+tradeloop data query "SELECT ... FROM trades ..." [--store DIR]
+tradeloop data import FILE... [--venue V] [--symbol S] [--kind bars|trades] [--store DIR]
+tradeloop data resample --venue V --instrument I --interval 5m [--from trades|bars]
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from tradeloop.core.errors import ConfigError, UserError
+from tradeloop.data.aggregate import EmptyBarPolicy, TimeBarAggregator
+from tradeloop.data.intervals import parse_interval
+from tradeloop.model import Bar
+from tradeloop.model.identity import InstrumentId
+from tradeloop.store import schema as S
+from tradeloop.store.catalog import query, summary
+from tradeloop.store.importers import import_capture, import_file
+from tradeloop.store.reader import read_stream, stream_events
+from tradeloop.store.recorder import _interval
+from tradeloop.store.writer import StoreWriter
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    for name in ("list", "query", "import", "resample"):
+        sp = sub.add_parser(name)
+        sp.add_argument("--store", help="store folder (default $TRADELOOP_STORE or "
+                        "~/.local/share/tradeloop/store)")  # fmt: skip
+        if name == "query":
+            sp.add_argument("sql")
+            sp.add_argument("--limit", type=int, default=50, help="rows printed (0: all)")
+        elif name == "import":
+            sp.add_argument("files", nargs="+", help="captures (NAME.ws.N.M) or data files")
+            sp.add_argument("--venue", default="IMPORT", help="venue of data files")
+            sp.add_argument("--symbol", help="instrument of data files (else from the name)")
+            sp.add_argument("--kind", choices=("bars", "trades"), default="bars")
+        elif name == "resample":
+            sp.add_argument("--venue", required=True)
+            sp.add_argument("--instrument", required=True)
+            sp.add_argument("--interval", required=True, help="e.g. 1m, 5m, 1h")
+            sp.add_argument("--from", dest="source", choices=("trades", "bars"), default="trades")
+
+
+def _ts(ns: int | None) -> str:
+    if ns is None:
+        return "-"
+    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def run(args: argparse.Namespace) -> int:
+    root = S.store_root(args.store)
+    if args.action != "import" and not root.is_dir():
+        raise UserError(f"--store {root}: no such folder")
+    if args.action == "list":
+        rows = summary(root)
+        print(f"{'venue':10} {'channel':8} {'instrument':22} {'rows':>10} {'first':20} "
+              f"{'last':20} days")  # fmt: skip
+        for v, ch, inst, n, t0, t1, days in rows:
+            print(f"{v:10} {ch:8} {inst:22} {n:>10} {_ts(t0):20} {_ts(t1):20} {days}")
+        return 0
+    if args.action == "query":
+        cols, rows = query(root, args.sql)
+        print("\t".join(cols))
+        for r in rows[: args.limit or None]:
+            print("\t".join(str(x) for x in r))
+        if args.limit and len(rows) > args.limit:
+            print(f"... {len(rows) - args.limit} more rows")
+        return 0
+    if args.action == "import":
+        root.mkdir(parents=True, exist_ok=True)
+        writer = StoreWriter(root)
+        for f in map(Path, args.files):
+            if not f.is_file():
+                raise UserError(f"{f}: no such file")
+            if ".ws." in f.name:
+                n = import_capture(f, writer)
+            else:
+                n = import_file(f, writer, args.venue.upper(), args.symbol, args.kind)
+            print(f"{f}: {n} rows")
+        writer.roll()
+        return 0
+    return resample(root, args.venue.upper(), args.instrument, args.interval, args.source)
+
+
+def resample(root: Path, venue: str, instrument: str, interval: str, source: str) -> int:
+    """Bars from the store's trades (the live ``TimeBarAggregator``) or coarser bars from
+    finer ones, written back as ``bars`` with their interval."""
+    try:
+        period = parse_interval(interval)
+    except ValueError as exc:
+        raise ConfigError(f"--interval: {exc}") from exc
+    symbol = InstrumentId.of(instrument, venue)
+    out: list[Bar] = []
+    if source == "trades":
+        agg = TimeBarAggregator(symbol, period, out.append, EmptyBarPolicy.SKIP)
+        for ev in stream_events(root, symbol, S.TRADES):
+            agg.on_trade(ev)  # type: ignore[arg-type]
+        agg.flush()
+    else:
+        t = read_stream(root, venue, S.BARS, instrument).to_pydict()
+        cur: list[float] | None = None
+        start = 0
+        for st, o, h, lo, c, v in zip(t["start"], t["open"], t["high"], t["low"], t["close"],
+                                      t["volume"], strict=True):  # fmt: skip
+            b0 = st - st % period
+            if cur is not None and b0 != start:
+                out.append(Bar(start + period, symbol, start, *cur))
+                cur = None
+            if cur is None:
+                cur, start = [o, h, lo, c, v], b0
+            else:
+                cur = [cur[0], max(cur[1], h), min(cur[2], lo), c, cur[4] + v]
+        if cur is not None:
+            out.append(Bar(start + period, symbol, start, *cur))
+    if not out:
+        raise UserError(f"{venue}/{instrument}: no {source} in the store to resample")
+    n = len(out)
+    end = np.array([b.ts for b in out], dtype=np.int64)
+    table = pa.table({
+        "ts_recv": end, "ts_event": end, "rec_seq": np.arange(1, n + 1),
+        "gap": np.zeros(n, bool), "start": [b.start for b in out], "open": [b.open for b in out],
+        "high": [b.high for b in out], "low": [b.low for b in out],
+        "close": [b.close for b in out], "volume": [b.volume for b in out],
+        "interval": [_interval(period)] * n,
+    })  # fmt: skip
+    from tradeloop.store.importers import _by_date
+
+    writer = StoreWriter(root)
+    for date, part in _by_date(table.cast(S.SCHEMAS[S.BARS])):
+        writer.append_table((venue, S.BARS, instrument, date), part)
+    writer.roll()
+    print(f"{venue}/{instrument}: {n} {_interval(period)} bars from {source}")
+    return 0

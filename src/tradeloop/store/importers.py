@@ -1,0 +1,172 @@
+"""Bringing outside data into the store: cryptofeed captures and candle/trade files.
+
+Why import rather than read in place: once in the store, every source answers the same DuckDB
+queries and drives the same tick replay. Rows keep both times: ``ts_recv`` is the capture's
+receive time (files without one use the event time) and ``ts_event`` the venue's stamp.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+
+from tradeloop.core.errors import DataError, UserError
+from tradeloop.data.loaders import load_bars, load_trades
+from tradeloop.store import schema as S
+from tradeloop.store.recorder import _interval
+from tradeloop.store.writer import StoreWriter
+
+log = logging.getLogger(__name__)
+
+_dec = msgspec.json.Decoder()
+
+
+def capture_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """Received messages of a cryptofeed capture as (receive ns, decoded JSON); sent lines
+    (``URL <- ts: msg``) and connect lines (``URL <-> ts``) are skipped."""
+    with path.open("rb") as f:
+        for raw in f:
+            head, sep, body = raw.partition(b": ")
+            if not sep or b" " in head:
+                continue
+            try:
+                ts = round(float(head) * 1e9)
+                msg = _dec.decode(body)
+            except (ValueError, msgspec.DecodeError):
+                continue
+            yield ts, msg
+
+
+class _Rows:
+    """Column lists per (channel, instrument), turned into tables at the end."""
+
+    def __init__(self) -> None:
+        self.data: dict[tuple[str, str], list[list[Any]]] = {}
+        self.n = 0
+
+    def add(self, channel: str, inst: str, ts_recv: int, ts_event: int, *values: Any,
+            gap: bool = False, msg: int | None = None) -> None:  # fmt: skip
+        cols = self.data.get((channel, inst))
+        if cols is None:
+            cols = self.data[(channel, inst)] = [[] for _ in S.SCHEMAS[channel].names]
+        if msg is None:
+            self.n += 1
+        for col, v in zip(cols, (ts_recv, ts_event, msg or self.n, gap, *values), strict=True):
+            col.append(v)
+
+    def write(self, writer: StoreWriter, venue: str) -> int:
+        rows = 0
+        for (channel, inst), cols in self.data.items():
+            schema = S.SCHEMAS[channel]
+            t = pa.Table.from_arrays(
+                [pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)],
+                schema=schema,
+            )
+            for date, part in _by_date(t):
+                writer.append_table((venue, channel, inst, date), part)
+            rows += t.num_rows
+        return rows
+
+
+def _by_date(t: pa.Table) -> Iterator[tuple[str, pa.Table]]:
+    days = np.asarray(t.column("ts_recv")) // (86_400 * 10**9)
+    for d in np.unique(days):
+        mask = pa.array(days == d)
+        date = np.datetime_as_string(np.datetime64(int(d), "D"))
+        yield str(date), t.filter(mask)
+
+
+def import_okx_capture(path: Path, writer: StoreWriter) -> int:
+    """OKX v5 public: ``books`` (snapshot/update, seqId when present), ``trades``,
+    ``tickers`` (-> quotes)."""
+    rows = _Rows()
+    for ts, msg in capture_lines(path):
+        if not isinstance(msg, dict) or "data" not in msg:
+            continue
+        arg = msg.get("arg", {})
+        ch, inst = arg.get("channel", ""), arg.get("instId", "")
+        for d in msg["data"]:
+            ev = int(d.get("ts", 0)) * 1_000_000 or ts
+            if ch == "books":
+                rows.n += 1
+                kind = S.SNAPSHOT if msg.get("action") == "snapshot" else S.DELTA
+                seq = int(d.get("seqId", 0) or 0)
+                for side, levels in ((S.BID, d.get("bids", [])), (S.ASK, d.get("asks", []))):
+                    for lv in levels:
+                        rows.add(S.BOOK, inst, ts, ev, seq, kind, side, float(lv[0]),
+                                 float(lv[1]), msg=rows.n)  # fmt: skip
+            elif ch == "trades":
+                rows.add(S.TRADES, inst, ts, ev, float(d["px"]), float(d["sz"]), d["side"],
+                         str(d.get("tradeId", "")))  # fmt: skip
+            elif ch == "tickers" and d.get("bidPx") and d.get("askPx"):
+                rows.add(S.QUOTES, inst, ts, ev, float(d["bidPx"]), float(d["bidSz"]),
+                         float(d["askPx"]), float(d["askSz"]))  # fmt: skip
+    return rows.write(writer, "OKX")
+
+
+def import_trades_only(path: Path, writer: StoreWriter, venue: str) -> int:
+    """Other venues' captures: their public trades (Binance ``trade``/``aggTrade``, BitMEX
+    ``trade``); their books need venue-specific sync (see the store README's gaps)."""
+    rows = _Rows()
+    for ts, msg in capture_lines(path):
+        if not isinstance(msg, dict):
+            continue
+        data = msg.get("data", msg)
+        if isinstance(data, dict) and data.get("e") in ("trade", "aggTrade"):
+            side = "sell" if data.get("m") else "buy"
+            rows.add(S.TRADES, data["s"], ts, int(data["T"]) * 1_000_000, float(data["p"]),
+                     float(data["q"]), side, str(data.get("t", data.get("a", ""))))  # fmt: skip
+        elif msg.get("table") == "trade" and isinstance(data, list):
+            for d in data:
+                rows.add(S.TRADES, d["symbol"], ts, ts, float(d["price"]), float(d["size"]),
+                         d["side"].lower(), str(d.get("trdMatchID", "")))  # fmt: skip
+    return rows.write(writer, venue)
+
+
+def import_capture(path: Path, writer: StoreWriter) -> int:
+    """A cryptofeed capture, by its file name (``OKX.ws.1.0``, ``BINANCE.ws.1.0`` ...)."""
+    venue = path.name.split(".")[0].upper()
+    if ".ws." not in path.name:
+        raise UserError(f"{path}: not a cryptofeed WebSocket capture (expected NAME.ws.N.M)")
+    if venue == "OKX":
+        return import_okx_capture(path, writer)
+    return import_trades_only(path, writer, venue.split("_")[0])
+
+
+def import_file(path: Path, writer: StoreWriter, venue: str, symbol: str | None,
+                kind: str) -> int:  # fmt: skip
+    """CSV / Parquet / feather / JSON candles (``kind="bars"``) or trades (``"trades"``)."""
+    try:
+        if kind == "bars":
+            b = load_bars(path, symbol)
+            n = len(b.start)
+            t = pa.table({
+                "ts_recv": b.end, "ts_event": b.end, "rec_seq": np.arange(1, n + 1),
+                "gap": np.zeros(n, bool), "start": b.start, "open": b.open, "high": b.high,
+                "low": b.low, "close": b.close, "volume": b.volume,
+                "interval": [_interval(b.interval_ns)] * n,
+            })  # fmt: skip
+            inst, channel = b.symbol, S.BARS
+        else:
+            tr = load_trades(path, symbol)
+            n = len(tr)
+            sides = np.where(tr.side > 0, "buy", np.where(tr.side < 0, "sell", ""))
+            t = pa.table({
+                "ts_recv": tr.ts, "ts_event": tr.ts, "rec_seq": np.arange(1, n + 1),
+                "gap": np.zeros(n, bool), "price": tr.price, "qty": tr.qty,
+                "side": sides.tolist(), "trade_id": [""] * n,
+            })  # fmt: skip
+            inst, channel = tr.symbol, S.TRADES
+    except DataError:
+        raise
+    t = t.cast(S.SCHEMAS[channel])
+    native = inst.rpartition(".")[0] if "." in inst and inst.rpartition(".")[2].isupper() else inst
+    for date, part in _by_date(t):
+        writer.append_table((venue, channel, native, date), part)
+    return t.num_rows
