@@ -47,8 +47,10 @@ def test_a_dying_worker_only_costs_its_own_point(tmp_path: Path, misbehaving: Pa
 
 
 @pytest.mark.ray
-def test_ray_local_equals_pool_and_one_worker(tmp_path: Path) -> None:
+def test_ray_local_equals_pool_and_one_worker(tmp_path: Path, misbehaving: Path) -> None:
     ray = pytest.importorskip("ray")
+    from tradeloop.sweep.rayexec import RayExecutor
+
     one = sweep(tmp_path, "one", inline=True)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
@@ -59,6 +61,20 @@ def test_ray_local_equals_pool_and_one_worker(tmp_path: Path) -> None:
                      PARAMS[1], "--constraint", "fast < slow", "--ray", "auto",
                      "--out", str(out), "--top", "2"]) == 0  # fmt: skip
         assert ray.is_initialized()
+        # a dying Ray worker, and a raising run, cost only their own points
+        bad = context(misbehaving, "--bars", "400")
+        crash = run_sweep(
+            bad,
+            SweepOptions(["fast=6:8", "slow=20"], report=False),
+            tmp_path / "crash",
+            executor=RayExecutor(bad, "auto", 2),
+        )
+        assert [(r["fast"], r["status"]) for r in crash.rows] == [
+            (6, "ok"),
+            (7, "error"),
+            (8, "error"),
+        ]
+        assert crash.rows[1]["error"] == "worker process died while running it"
     finally:
         ray.shutdown()
     assert on_ray == one
