@@ -11,6 +11,7 @@ from tradeloop.store.catalog import query
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 pytestmark = pytest.mark.shared
+pytest.importorskip("duckdb", reason="the catalog needs the store extra (duckdb)")
 
 
 def need(p: Path) -> Path:
