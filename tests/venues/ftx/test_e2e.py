@@ -6,9 +6,12 @@ dropped while the order filled."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from tradeloop.core.errors import AuthError
 from tradeloop.model import (
@@ -26,7 +29,7 @@ from tradeloop.model import (
 )
 from tradeloop.venues.ftx.gateway import FtxGateway
 
-from .conftest import KEY, PERP, SPOT, Sink, make_gateway, until
+from .conftest import KEY, PERP, SPOT, Sink, make_emulator, make_gateway, until
 
 S = OrderStatus
 GW = tuple[FtxGateway, Sink]
@@ -146,8 +149,48 @@ async def test_amend_is_reported_unsupported_without_touching_the_order(emu: Any
     assert (info.extra["size"], info.extra["price"], rec.status) == (0.01, bid - 40, S.ACCEPTED)
 
 
-async def test_market_order_sends_price_null_and_fill_precedes_report(emu: Any, gw: GW) -> None:
-    gateway, sink = gw
+@pytest.fixture
+async def tapped() -> AsyncIterator[tuple[Any, list[str]]]:
+    """An emulator that keeps the raw body of every POST /api/orders."""
+    bodies: list[str] = []
+
+    @web.middleware
+    async def tap(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        finally:
+            if request.method == "POST" and request.path == "/api/orders":
+                bodies.append((await request.read()).decode())
+
+    e = make_emulator()
+    e.app.middlewares.append(tap)
+    await e.start("127.0.0.1", 0)
+    try:
+        yield e, bodies
+    finally:
+        await e.stop()
+
+
+async def test_market_order_sends_price_null_and_fill_precedes_report(
+    tapped: tuple[Any, list[str]],
+) -> None:
+    emu, bodies = tapped
+    gateway, sink = make_gateway(emu.base_url), Sink()
+    gateway.bind(sink)
+    await gateway.start()
+    try:
+        await _market_order(gateway, sink)
+    finally:
+        await gateway.stop()
+    assert bodies == [
+        '{"market":"BTC-PERP","side":"buy","price":null,"size":0.01,"clientId":"mkt1",'
+        '"type":"market","reduceOnly":false,"ioc":false,"postOnly":false}'
+    ]
+
+
+async def _market_order(gateway: FtxGateway, sink: Sink) -> None:
     _, ask = await best(gateway)
     gateway.submit_order(Order("mkt1", PERP, Side.BUY, 0.01, OrderType.MARKET))
     await until(lambda: S.FILLED in sink.statuses("mkt1"), "mkt1 filled")
@@ -194,19 +237,13 @@ async def test_duplicate_client_id_never_makes_a_second_order(emu: Any, gw: GW) 
     gateway, sink = gw
     bid, _ = await best(gateway)
     # an earlier process placed "dup1" (its answer lost); this one places it again
-    await gateway.rest.place_order("BTC-PERP", "buy", *_dec(0.01, bid - 60), "dup1")
+    await gateway.rest.place_order("BTC-PERP", "buy", Decimal("0.01"), Decimal(bid - 60), "dup1")
     gateway.submit_order(limit("dup1", Side.BUY, 0.01, bid - 60))
     await until(lambda: S.ACCEPTED in sink.statuses("dup1"), "dup1 resolved as placed")
     await gateway.drain()
     assert venue_orders(emu).count("dup1") == 1
     assert S.REJECTED not in sink.statuses("dup1")
     assert sink.reports("dup1")[0].venue_order_id == venue(emu, "dup1")[0].order_id
-
-
-def _dec(qty: float, price: float) -> tuple[Any, Any]:
-    from decimal import Decimal
-
-    return Decimal(repr(qty)), Decimal(repr(price))
 
 
 async def test_429_storm_is_ridden_out_or_reported_transient(emu: Any, gw: GW) -> None:
