@@ -317,3 +317,19 @@ def test_amend_moves_a_resting_order_and_a_refused_amend_keeps_its_values() -> N
     # a filled or unacknowledged order cannot be amended
     s.cancel(order)
     assert not s.amend(order, price=92.0)
+
+
+def test_a_fill_of_an_order_that_is_not_ours_moves_no_strategy() -> None:
+    """Another client on the same account (or the venue's web UI) trades: the venue's money
+    moved, but no strategy asked for it, so none is charged with it."""
+    clock = SimClock(0)
+    client = SimExecutionClient([OKX_BTC], {"USDT": 1e6}, clock)
+    k = Kernel([OKX_BTC], 1e6, client, clock)
+    k.add_strategy(Counter("c"))
+    k.start()
+    foreign = Fill(MIN, "web-ui-123", "v9", "t9", OKX_BTC.symbol, Side.BUY, 100.0, 0.15, 0.01,
+                   "USDT", Liquidity.TAKER, "")  # fmt: skip
+    k.oms.on_fill(foreign)
+    assert k.portfolio.position_qty(OKX_BTC.symbol) == 0.0
+    assert k.portfolio.books["c"].positions.get(OKX_BTC.symbol) is None
+    assert k.oms.foreign_fills == 1

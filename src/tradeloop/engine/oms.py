@@ -243,6 +243,8 @@ class OMS:
         self._seen_trades: set[tuple[str, str]] = set()
         self._finished: deque[str] = deque()  # client ids in the order they finished
         self._amends: dict[str, tuple[float | None, float | None]] = {}  # asked, not answered
+        #: fills of orders this OMS does not know (never booked; see ``on_fill``)
+        self.foreign_fills = 0
         self._trades_of: dict[str, list[str]] = {}  # only kept when pruning is on
         self._best: dict[str, _Best] = {s: _Best() for s in instruments}
         self.listeners = _Listeners()
@@ -536,6 +538,13 @@ class OMS:
     # -- ExecutionSink ----------------------------------------------------------------------
     def on_fill(self, fill: Fill) -> None:
         order = self.orders.get(fill.client_order_id)
+        if order is None and fill.client_order_id:
+            # Not one of ours (another client on the same account, the venue's web UI): money
+            # moved at the venue, but no strategy asked for it, so none is charged with it.
+            self.foreign_fills += 1
+            log.warning("fill %s of order %s is not ours: not booked to any strategy",
+                        fill.trade_id, fill.client_order_id)  # fmt: skip
+            return
         key = (fill.client_order_id, fill.trade_id)
         if key in self._seen_trades:
             return  # a replay after reconnect: already booked
