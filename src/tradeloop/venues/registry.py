@@ -57,6 +57,8 @@ class VenueSpec:
     fmz_label: str | None = None
     rest_url: str = ""
     ws_url: str = ""
+    #: credentials that may be left empty (e.g. an FTX subaccount)
+    optional: frozenset[str] = frozenset()
 
     @property
     def cli_name(self) -> str:
@@ -88,7 +90,11 @@ class VenueSpec:
 
     def missing_credentials(self, credentials: Mapping[str, str]) -> list[str]:
         """Environment variable names of the credentials still empty (for an error line)."""
-        return [var for name, var in self.credentials.items() if not credentials.get(name)]
+        return [
+            var
+            for name, var in self.credentials.items()
+            if not credentials.get(name) and name not in self.optional
+        ]
 
     def build(
         self,
@@ -174,6 +180,7 @@ register(
             "secret": "TRADELOOP_FTX_API_SECRET",
             "subaccount": "TRADELOOP_FTX_SUBACCOUNT",
         },
+        optional=frozenset({"subaccount"}),
         emulator="tradeloop.emulator.ftx.server",
         fmz_label="FTX",
         rest_url="https://ftx.com",
