@@ -140,7 +140,8 @@ class OrderMethods(FmzVenue):
         if self.q.has("history_orders"):
             infos, raw = await self.q.history_orders(kg.gw, sid, since_ms, limit)
         else:  # what this bridge placed since it started (the contract has no history)
-            infos = [_info(None, o) for o in kg.watch.orders() if o.is_terminal]
+            infos = [_info(None, o) for o in kg.watch.orders()
+                     if o.is_terminal and o.status is not OrderStatus.REJECTED]  # fmt: skip
         rows = [i for i in infos if (sid is None or i.symbol == sid) and i.time_ms >= since_ms]
         rows.sort(key=lambda i: i.time_ms)
         return Reply([self._shape(i, kg) for i in rows[-limit:]], raw)
