@@ -142,5 +142,4 @@ async def test_seed_script_trades_on_the_emulator(bfx: BitfinexEmulator) -> None
     finally:
         if seed.ws is not None:
             seed.ws.close()
-        thread.join(5)
-    assert seed.closed
+        await asyncio.to_thread(thread.join, 5)

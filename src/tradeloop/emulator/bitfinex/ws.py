@@ -369,6 +369,8 @@ class BitfinexWs:
             return _error(conn, "subscribe: dup", ERR_DUP_SUB, err)
         if len(st.subs) >= MAX_CHANNELS:
             return _error(conn, "subscribe: limit", ERR_SUB_LIMIT, err)
+        if not self.hub.listening(key):
+            self.hub.books.pop(key, None)  # nobody held it: start from the market as it is
         chan = self.hub.new_chan()
         ack["chanId"] = chan
         st.subs[chan] = Sub(chan, key, ack)

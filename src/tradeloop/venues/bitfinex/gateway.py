@@ -144,8 +144,11 @@ class BitfinexGateway(Gateway):
             if kind in ("on", "ou", "oc"):
                 self._on_order(data)
             elif kind == "os":
-                for row in data:
-                    self._on_order(row)
+                for row in data:  # what is working now; orders we do not track stay unknown
+                    vcid = self.hooks.remember_row(row)  # (a re-submit of one is recognised)
+                    self.hooks.note_state(vcid, str(row[0]), True)
+                    if self.orders.tracker.get(vcid) is not None:
+                        self._on_order(row)
             elif kind == "tu":
                 self._on_fill(data)
             elif kind in ("ws", "wu"):
@@ -160,6 +163,7 @@ class BitfinexGateway(Gateway):
 
     def _on_order(self, d: list[Any]) -> None:
         vcid = self.hooks.remember_row(d)
+        self.hooks.note_state(vcid, str(d[0]), str(d[13] or "").startswith(("ACTIVE", "PARTIALLY")))
         track = self.orders.push_track(vcid, str(d[3]), P.order_side(d))
         report = P.parse_order(d, self.now_ns(), track.client_order_id)
         if report.filled_qty > self._delivered.get(vcid, track.filled) + 1e-12:

@@ -95,6 +95,8 @@ class BitfinexOrderHooks(VenueHooks):
         #: cid -> cid_date of orders placed or seen; venue order id -> cid
         self.cid_days: OrderedDict[str, str] = OrderedDict()
         self.order_ids: OrderedDict[str, str] = OrderedDict()
+        #: cid -> venue order id of orders working at the venue (from ``os`` / ``on`` / ``oc``)
+        self.working: dict[str, str] = {}
         self.ws_orders = self.rest_orders = 0
 
     def remember(self, cid: str, order_id: str = "", cid_day: str = "") -> None:
@@ -138,7 +140,19 @@ class BitfinexOrderHooks(VenueHooks):
         return s if s is not None and s.connected else None
 
     # -- requests ---------------------------------------------------------------------------
+    def note_state(self, cid: str, order_id: str, working: bool) -> None:
+        if working:
+            self.working[cid] = order_id
+        else:
+            self.working.pop(cid, None)
+
     async def place(self, order: Order, track: OrderTrack) -> PlaceAck:
+        """Bitfinex does not refuse a repeated cid, so an order already working under this
+        cid (seen in the ``os`` snapshot of this session's auth, or pushed since) is not
+        placed again: it is the same order (a restarted process re-submitting it)."""
+        known = self.working.get(track.venue_client_id)
+        if known is not None:
+            return PlaceAck(known, existing=True)
         inst = self.instruments[order.symbol]
         kind, flags = order_type(order, inst)
         if order.order_type is MARKET and order.quote_qty > 0 and order.qty <= 0:

@@ -134,11 +134,25 @@ class BitfinexStream:
                              lambda t: '"conf"' in t, 10.0)  # fmt: skip
         if self.credentials is None:
             return
-        reply = await client.request(_enc.encode(self.credentials.ws_auth(self.dms)).decode(),
-                                     lambda t: '"event":"auth"' in t, 10.0)  # fmt: skip
-        doc = _any.decode(reply)
-        if doc.get("status") != "OK":
-            raise AuthError(f"Bitfinex WS auth refused: {doc.get('msg')}", str(doc.get("code")))
+        # the open-orders snapshot follows the ack: wait for it too (listening before the auth
+        # goes out), so an order placed right after start is checked against what is
+        # already working under its cid
+        snapshot = asyncio.ensure_future(
+            client.request(None, lambda t: t.startswith('[0,"os"'), 10.0)
+        )
+        await asyncio.sleep(0)
+        try:
+            reply = await client.request(
+                _enc.encode(self.credentials.ws_auth(self.dms)).decode(),
+                lambda t: '"event":"auth"' in t, 10.0)  # fmt: skip
+            doc = _any.decode(reply)
+            if doc.get("status") != "OK":
+                why = f"Bitfinex WS auth refused: {doc.get('msg')}"
+                raise AuthError(why, str(doc.get("code")))
+            with contextlib.suppress(TimeoutError, ConnectionError):
+                await snapshot
+        finally:
+            snapshot.cancel()
         log.info("%s: authenticated (dms %s)", client.name, self.dms)
 
     def _on_state(self, status: str, detail: str) -> None:
