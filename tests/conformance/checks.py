@@ -278,8 +278,11 @@ async def reject(v: VenueHarness) -> None:
     negative size."""
     inst = v.instrument()
     price = v.resting_price(BUY)
-    quote = {b.asset: b.total for b in await v.gateway.fetch_balances()}.get(inst.quote, 0.0)
-    too_much = inst.round_qty(max(quote, 1.0) * 10 / price)
+    # A buy pays (spot) or margins (derivatives) in this currency: ask for 10x its balance in
+    # notional (beyond any leverage up to 10; far more trips venues' max-size filters).
+    pays = inst.quote if not inst.is_derivative else inst.settle
+    funds = {b.asset: b.total for b in await v.gateway.fetch_balances()}.get(pays, 0.0)
+    too_much = inst.round_qty(max(funds, 1.0) * 10 / inst.settle_value(1.0, price))
     await _refused(v, [
         (limit_order(v, new_id("funds"), BUY, price, too_much), {R.INSUFFICIENT_FUNDS}),
         (limit_order(v, new_id("inst"), BUY, price, symbol=f"NOPE-USDT.{v.venue}"),
@@ -583,11 +586,34 @@ async def unsubscribe(v: VenueHarness) -> None:
 
 
 # -- queries ---------------------------------------------------------------------------------------
+def money_moves(v: VenueHarness, fills: list[Fill]) -> dict[str, float]:
+    """How much each currency's balance moves by these fills (a closed round trip, so no
+    position is left to value): spot swaps base for quote; a linear contract pays its PnL in
+    the settle currency, an inverse one in the base; each fee comes out of its own currency."""
+    moves: dict[str, float] = {}
+
+    def add(ccy: str, amount: float) -> None:
+        moves[ccy] = moves.get(ccy, 0.0) + amount
+
+    for f in fills:
+        inst = v.instrument(f.symbol)
+        sign = f.side.sign
+        if inst.inverse:
+            add(inst.settle, sign * f.qty * inst.contract_value / f.price)
+        else:
+            pays = inst.settle if inst.is_derivative else inst.quote
+            add(pays, -sign * f.qty * f.price * inst.contract_value)
+            if not inst.is_derivative:
+                add(inst.base, sign * f.qty)
+        add(f.fee_ccy, -f.fee)
+    return moves
+
+
 async def queries(v: VenueHarness) -> None:
-    """``fetch_open_orders`` / ``fetch_fills`` / ``fetch_balances`` agree with what happened:
-    the working order and only it, every fill with our ids oldest first, balances moved by
-    exactly the fills (fees in their currency)."""
-    inst = v.instrument()
+    """``fetch_open_orders`` / ``fetch_fills`` / ``fetch_balances`` / ``fetch_positions`` agree
+    with what happened: the working order and only it, every fill with our ids oldest first,
+    balances moved by exactly a round trip's fills (fees in their currency), no position
+    left."""
     since = time.time_ns() - 1_000_000_000
     before = {b.asset: b.total for b in await v.gateway.fetch_balances()}
     open_one = await resting(v, "qopen")
@@ -597,10 +623,10 @@ async def queries(v: VenueHarness) -> None:
     taken = limit_order(v, new_id("qtake"), BUY, v.marketable_price(BUY))
     submit(v, taken)
     await finished(v, taken)
-    sold = Order(new_id("qsell"), v.symbol, SELL, v.order_qty / 2)
-    submit(v, sold)
-    await finished(v, sold)
-    ours = {o.client_order_id for o in (open_one, gone, taken, sold)}
+    back = Order(new_id("qback"), v.symbol, SELL, v.rec.filled(taken.client_order_id))
+    submit(v, back)  # the round trip's way back, at market
+    await finished(v, back)
+    ours = {o.client_order_id for o in (open_one, gone, taken, back)}
 
     listed = [r for r in await v.gateway.fetch_open_orders() if r.client_order_id in ours]
     assert [r.client_order_id for r in listed] == [open_one.client_order_id], listed
@@ -608,6 +634,7 @@ async def queries(v: VenueHarness) -> None:
 
     fetched = [f for f in await v.gateway.fetch_fills(since) if f.client_order_id in ours]
     delivered = [f for f in v.rec.log if type(f) is Fill and f.client_order_id in ours]
+    assert {f.client_order_id for f in delivered} == {taken.client_order_id, back.client_order_id}
     assert sorted(f.trade_id for f in fetched) == sorted(f.trade_id for f in delivered), (
         f"fetch_fills {fetched} != delivered {delivered}"
     )
@@ -618,13 +645,7 @@ async def queries(v: VenueHarness) -> None:
     after = await v.gateway.fetch_balances()
     assert {b.venue for b in after} == {v.venue}, "BalanceUpdate.venue not set (rule 8)"
     totals = {b.asset: b.total for b in after}
-    base = sum(f.side.sign * f.qty for f in delivered) - sum(
-        f.fee for f in delivered if f.fee_ccy == inst.base
-    )
-    quote = -sum(f.side.sign * f.qty * f.price for f in delivered) - sum(
-        f.fee for f in delivered if f.fee_ccy == inst.quote
-    )
-    for asset, moved in ((inst.base, base), (inst.quote, quote)):
+    for asset, moved in money_moves(v, delivered).items():
         got = totals.get(asset, 0.0) - before.get(asset, 0.0)
         assert math.isclose(got, moved, rel_tol=1e-6, abs_tol=1e-8), (
             f"{asset} moved {got}, the fills say {moved}"

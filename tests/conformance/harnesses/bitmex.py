@@ -52,15 +52,6 @@ class BitmexHarness(EmulatedHarness):
         "there is no corrupt checksum or skipped sequence to inject (an unknown level id "
         "triggers the resync, tested in tests/venues/bitmex)",
     }
-    #: The two checks below assume ``symbol`` is spot (sizes in base units, the base balance
-    #: moving with fills); BitMEX here has only contracts (XBTUSDT: 1e-6 BTC each, margined
-    #: in USDT), so their arithmetic does not apply -- a gap in the checks' assumptions.
-    known_gaps = {
-        "reject": "the short-funds size is computed as quote balance x 10 / price in base "
-        "units; for XBTUSDT contracts (1e-6 BTC) it rounds below one lot",
-        "queries": "expects the base (BTC) balance to move by the filled size, as on spot; a "
-        "linear XBTUSDT fill moves only USDT margin",
-    }
     rest_attempts = FAST_REST.max_attempts
     place_route = "POST /api/v1/order"
     symbol = LINEAR + ".BITMEX"
