@@ -232,14 +232,16 @@ class BitfinexHub(hub.Hub):
             return
         rows: list[list[Any]] = []
         for was, now, sign in ((old.bids, bids, "1"), (old.asks, asks, "-1")):
-            for k, v in now.items():
-                if was.get(k) != v:
-                    rows.append(self._row(prec, k, *v))
-            for k in was.keys() - now.keys():
+            # levels leaving first: a client capping its book at ``len`` levels must not drop
+            # a level entering before the one it replaces is gone (ccxt.pro does cap)
+            for k in sorted(was.keys() - now.keys()):
                 if prec == "R0":
                     rows.append([int(k), 0, mk.num(sign)])
                 else:
                     rows.append([mk.num(k), 0, mk.num(sign)])
+            for k, v in now.items():
+                if was.get(k) != v:
+                    rows.append(self._row(prec, k, *v))
         if not rows:
             return
         faults = self.emu.faults
