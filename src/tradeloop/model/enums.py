@@ -125,3 +125,22 @@ SUBMITTED, PARTIALLY_FILLED, PENDING_CANCEL = (
     OrderStatus.PENDING_CANCEL,
 )
 FILLED, REJECTED = OrderStatus.FILLED, OrderStatus.REJECTED
+
+
+class TriggerKind(str, Enum):
+    """What arms a trigger order (``model.order.Trigger``); the order's ``order_type`` is the
+    kind of child (market or limit) it turns into when it fires.
+
+    * ``STOP`` — fires when the price moves *against* the side's entry: a sell when the last
+      price falls to the trigger (price <= trigger), a buy when it rises to it (>=).
+    * ``TAKE_PROFIT`` — the opposite direction: a sell fires at price >= trigger, a buy at <=.
+    * ``TRAILING`` — a stop whose trigger follows the best price seen since it became active,
+      at a callback rate (fraction) or amount behind it.
+    * ``OCO`` — one order with a stop-loss and a take-profit leg; whichever fires first is the
+      child and the other leg is gone with it (OKX ``oco``).
+    """
+
+    STOP = "stop"
+    TAKE_PROFIT = "take_profit"
+    TRAILING = "trailing"
+    OCO = "oco"

@@ -3,13 +3,35 @@
 An ``Order`` is owned by the OMS and changes only through :meth:`Order.apply_report` /
 :meth:`Order.transition`, which refuse transitions the venue could not have made (e.g. FILLED →
 ACCEPTED). Refusing loudly beats silently corrupting positions when a venue feed misbehaves.
+
+Trigger orders (stop, take-profit, trailing stop, OCO) use the same machine, no extra states,
+so every consumer of reports keeps working unchanged:
+
+* an **untriggered** trigger order the venue holds is *working*: ACCEPTED, cancelable, open;
+* when it fires it **turns into its child** — the market or limit order named by
+  ``order_type``/``price`` — keeping its client id, so the child's fills and reports are the
+  trigger order's own (ACCEPTED → PARTIALLY_FILLED → FILLED, or CANCELED if the venue refuses
+  the child, e.g. for funds). One id end to end is what lets the OMS book a stop's fill to the
+  strategy that placed it, in the simulator and behind an OKX algo id alike;
+* a **bracket** is an entry order with ``attached`` set: a protective trigger order (OCO when it
+  has both a stop-loss and a take-profit) that the venue places only once the entry has filled
+  (sized to what filled); until then it is SUBMITTED in the OMS, and it is ended there if the
+  entry ends without a fill. An OCO's legs cancel each other by construction: it is one order,
+  and the leg that fires first is what it turns into.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tradeloop.model.enums import OrderStatus, OrderType, RejectReason, Side, TimeInForce
+from tradeloop.model.enums import (
+    OrderStatus,
+    OrderType,
+    RejectReason,
+    Side,
+    TimeInForce,
+    TriggerKind,
+)
 
 S = OrderStatus
 
@@ -48,6 +70,31 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 _DONE = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
 
 
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """When a trigger order fires (see the module docstring for its states).
+
+    * ``STOP`` / ``TAKE_PROFIT``: ``price`` is the trigger price; the child is the order's own
+      ``order_type`` (a LIMIT child uses ``Order.price``: stop-limit, take-profit-limit).
+    * ``TRAILING``: ``callback_rate`` (a fraction, 0.02 = 2 %) *or* ``callback_amount`` (in
+      price units) behind the best price seen while active; ``price`` is an optional
+      activation price (0 = active at once; a sell activates at price >= it, a buy at <=).
+      The child is a market order.
+    * ``OCO``: ``price`` is the stop-loss leg's trigger and ``tp_price`` the take-profit leg's;
+      the stop-loss child is ``order_type``/``Order.price``, the take-profit child a limit at
+      ``tp_limit`` or a market order when it is 0.
+
+    Prices are triggered by the last trade price (OKX's default ``triggerPxType=last``).
+    """
+
+    kind: TriggerKind
+    price: float = 0.0
+    tp_price: float = 0.0
+    tp_limit: float = 0.0
+    callback_rate: float = 0.0
+    callback_amount: float = 0.0
+
+
 class IllegalTransition(Exception):
     """An order was asked to move to a state it cannot reach from its current one."""
 
@@ -80,6 +127,10 @@ class Order:
     ts_updated: int = 0
     reason: str = ""
     code: RejectReason = RejectReason.NONE
+    #: set on trigger orders (stop, take-profit, trailing, OCO); None = an ordinary order
+    trigger: Trigger | None = None
+    #: a bracket's protective order, placed by the venue once this entry fills
+    attached: Order | None = None
 
     @property
     def is_open(self) -> bool:

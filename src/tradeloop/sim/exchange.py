@@ -49,12 +49,12 @@ from tradeloop.model import (
     TradeTick,
 )
 from tradeloop.model.enums import BUY, FOK, IOC, LIMIT, MARKET, POST_ONLY, SELL
-from tradeloop.sim import rules
+from tradeloop.sim import rules, triggers
 from tradeloop.sim.account import Account
 from tradeloop.sim.config import SimConfig
 from tradeloop.sim.liquidity import ExternalBook
 from tradeloop.sim.matching import RestingBook
-from tradeloop.sim.records import NOWHERE, PENDING, RESTING, SimOrder
+from tradeloop.sim.records import ARMED, NOWHERE, PENDING, RESTING, SimOrder
 from tradeloop.sim.rules import Refusal
 
 if TYPE_CHECKING:  # typing only: sim/ sits below venues/ and must not import it at run time
@@ -113,6 +113,10 @@ class SimExchange:
         self._by_vid: dict[str, SimOrder] = {}
         self._open: dict[str, SimOrder] = {}  # client id -> working orders
         self._pending: dict[str, list[SimOrder]] = {}  # bar mode: waiting for a first bar
+        self._armed: dict[str, list[SimOrder]] = {}  # untriggered trigger orders
+        #: called with a trigger order the moment it fires, before its child trades (the
+        #: emulator pushes the algo order's state change from here)
+        self.on_triggered: Callable[[SimOrder], None] | None = None
         self._books: dict[str, RestingBook] = {}
         self._ext: dict[str, ExternalBook] = {}
         self._last: dict[str, float] = {}
@@ -238,6 +242,8 @@ class SimExchange:
             resting = self._books.get(trade.symbol)
             if resting:
                 self._trade_hits(self._inst[trade.symbol], resting, trade)
+            if self._armed.get(trade.symbol):
+                self._fire_armed(trade.symbol, (trade.price,), trade.ts, None)
 
     # ======================================================================================
     # queries
@@ -405,14 +411,21 @@ class SimExchange:
             rec.fee_ccy = inst.base
         else:
             rec.fee_ccy = inst.quote
-        asset, amount = self._lock_need(rec, inst, rec.qty, rec.price)
+        armed = rec.trigger is not None and not rec.triggered
+        asset, amount = self._lock_need(rec, inst, rec.qty, rec.price) if not armed else ("", 0.0)
         rec.lock_asset, rec.lock = asset, amount
-        self.account.lock(asset, amount)
+        if amount:
+            self.account.lock(asset, amount)
         self._orders[rec.client_order_id] = rec
         self._rejected.pop(rec.client_order_id, None)
         self._by_vid[rec.venue_order_id] = rec
         self._open[rec.client_order_id] = rec
         self._report(rec, S.ACCEPTED, ts)
+        if armed:
+            rec.where = ARMED
+            self._armed.setdefault(rec.symbol, []).append(rec)
+            triggers.arm_trailing(rec, self.last_price(rec.symbol))
+            return
         ext = self._ext.get(rec.symbol)
         if ext is not None and ext.has_data:
             self._take(rec, inst, ts)
@@ -451,6 +464,12 @@ class SimExchange:
         problem = rules.order_problem(rec, inst)
         if problem is not None:
             return problem
+        if rec.trigger is not None and not rec.triggered:
+            return None  # funds, reduce-only and post-only are judged when it fires
+        return self._child_problem(rec, inst)
+
+    def _child_problem(self, rec: SimOrder, inst: Instrument) -> Refusal | None:
+        """Account checks of an order about to work: at submit, or when a trigger fires."""
         if rec.reduce_only:
             problem = self._reduce_only_problem(rec, inst, rec.qty)
             if problem is not None:
@@ -544,7 +563,7 @@ class SimExchange:
         rec = self._find_open(order_id)
         if rec is None:
             return self._refuse(self._not_open(order_id))
-        if rec.order_type is MARKET:
+        if rec.order_type is MARKET or rec.where == ARMED:
             return self._refuse(R.OTHER)
         inst = self._inst[rec.symbol]
         qty = rec.qty if new_qty is None else float(new_qty)
@@ -605,6 +624,8 @@ class SimExchange:
                 else:
                     rec.where = NOWHERE
                     budget = self._bar_open(rec, inst, bar, budget)
+        if self._armed.get(sym):
+            self._fire_armed(sym, triggers.bar_path(bar), bar.start, bar)
         book = self._books.get(sym)  # fresh limits may have just started resting
         if book is None or budget <= 0:
             return
@@ -1002,8 +1023,12 @@ class SimExchange:
             pend = self._pending.get(rec.symbol)
             if pend is not None and rec in pend:
                 pend.remove(rec)
+        elif rec.where == ARMED:
+            self._armed[rec.symbol].remove(rec)
         rec.where = NOWHERE
         self._report(rec, status, ts, reason)
+        if rec.attached is not None and rec.filled_qty > 0:
+            self._place_attached(rec, ts)
 
     def _report(self, rec: SimOrder, status: OrderStatus, ts: int, reason: str = "") -> None:
         if status not in TRANSITIONS[rec.status]:  # a bug here would corrupt the OMS
@@ -1024,3 +1049,79 @@ class SimExchange:
                 reason=reason,
             )
         )
+
+    # ======================================================================================
+    # trigger orders (rules in sim/triggers.py)
+    # ======================================================================================
+    def _fire_armed(
+        self, symbol: str, path: tuple[float, ...], start: int, bar: Bar | None
+    ) -> None:
+        """Fire the symbol's armed orders that ``path`` reaches, in path order (then time
+        priority). On a bar only orders accepted by its start are eligible, as for the
+        pending ones; a fire at the open (a gap) is stamped ``bar.start``, a touch ``bar.ts``."""
+        hits: list[tuple[int, int, float, str, SimOrder]] = []
+        for rec in self._armed[symbol]:
+            if bar is not None and rec.accept_ts > bar.start:
+                continue
+            hit = triggers.fire_on_path(rec, path)
+            if hit is not None:
+                hits.append((hit[0], rec.seq, hit[1], hit[2], rec))
+        if not hits:
+            return
+        hits.sort(key=lambda h: (h[0], h[1]))
+        inst = self._inst[symbol]
+        for i, _seq, px, leg, rec in hits:
+            ts = start if bar is None or i == 0 else bar.ts
+            self._fire(rec, inst, px, leg, ts, bar)
+
+    def _fire(
+        self, rec: SimOrder, inst: Instrument, px: float, leg: str, ts: int, bar: Bar | None
+    ) -> None:
+        """The trigger order turns into its child and trades as a fresh order would: in L2
+        mode against the book, in bar mode as if the bar opened at ``px`` (a market child
+        fills at ``px`` ± slippage; a limit child not marketable there rests), from a trade
+        without a book at the next bar's open. Account checks run now; a refusal ends it
+        CANCELED with the reason (the venue could not place the child)."""
+        self._armed[rec.symbol].remove(rec)
+        rec.where = NOWHERE
+        triggers.become_child(rec, leg, px)
+        if self.on_triggered is not None:
+            self.on_triggered(rec)
+        problem = self._child_problem(rec, inst)
+        if problem is not None:
+            self._finish(rec, S.CANCELED, ts, f"triggered, not placed: {problem[1]}")
+            return
+        rec.lock_asset, rec.lock = rules.lock_need(
+            rec, inst, rec.qty, rec.price, market_ref=px,
+            market_buffer=self.config.market_lock_buffer,
+            position_qty=self.account.position_qty(inst.symbol),
+            leverage=self.account.leverage(inst.symbol),
+        )  # fmt: skip
+        self.account.lock(rec.lock_asset, rec.lock)
+        rec.accept_ts = ts
+        ext = self._ext.get(rec.symbol)
+        if ext is not None and ext.has_data:
+            self._take(rec, inst, ts)
+        elif bar is not None:
+            at = Bar(ts=bar.ts, symbol=bar.symbol, start=ts, open=px, high=bar.high,
+                     low=bar.low, close=bar.close, volume=bar.volume)  # fmt: skip
+            self._bar_open(rec, inst, at, _INF)
+        else:
+            rec.where = PENDING
+            self._pending.setdefault(rec.symbol, []).append(rec)
+
+    def _place_attached(self, entry: SimOrder, ts: int) -> None:
+        """A bracket's entry has filled (all, or part and then ended): the venue places its
+        protective order for the size received (a spot fee taken in the base is not there
+        to sell), as OKX does with ``attachAlgoOrds``."""
+        child = entry.attached
+        assert child is not None
+        entry.attached = None
+        inst = self._inst[entry.symbol]
+        got = entry.filled_qty
+        if entry.fee_ccy == inst.base and not inst.is_derivative:
+            got -= entry.fee
+        child.qty = rules.floor_fit(inst, got, 1.0) if got < entry.filled_qty else got
+        child.ts_created = ts
+        child.strategy_id = child.strategy_id or entry.strategy_id
+        self._accept(child, ts)

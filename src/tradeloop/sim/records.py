@@ -7,8 +7,11 @@ import copy
 from dataclasses import dataclass
 
 from tradeloop.model import Order, OrderStatus, OrderType, RejectReason, Side, TimeInForce
+from tradeloop.model.order import Trigger
 
-NOWHERE, PENDING, RESTING = 0, 1, 2
+#: where a working order is: NOWHERE, PENDING (waiting for its first bar), RESTING (in the
+#: book), ARMED (an untriggered trigger order watching the last price)
+NOWHERE, PENDING, RESTING, ARMED = 0, 1, 2, 3
 
 
 @dataclass(slots=True, eq=False)
@@ -40,6 +43,11 @@ class SimOrder:
     fee_ccy: str = ""
     reason: str = ""
     code: RejectReason = RejectReason.NONE  # typed ``reason`` of a refusal (REJECTED)
+    trigger: Trigger | None = None  # a trigger order (``model.order.Trigger``)
+    attached: SimOrder | None = None  # a bracket's protective order, placed on the fill
+    triggered: bool = False  # fired: now the market/limit child (``order_type``/``price``)
+    leg: str = ""  # which leg fired: "sl" (stop/trailing/OCO stop-loss) or "tp"
+    trigger_px: float = 0.0  # the price it fired at (a gap: the open, else the trigger level)
     # -- venue internals ------------------------------------------------------------------
     seq: int = 0  # time priority (renewed when an amend loses priority)
     accept_ts: int = 0  # when the venue accepted it (bar mode: first eligible bar start)
@@ -47,7 +55,8 @@ class SimOrder:
     lock_asset: str = ""
     spent_quote: float = 0.0  # quote-sized buys: notional + fee spent so far
     queue_ahead: float = 0.0  # L2: external size ahead of us at our price
-    where: int = 0  # NOWHERE / PENDING (waiting for its first bar) / RESTING (in the book)
+    where: int = 0  # NOWHERE / PENDING / RESTING / ARMED
+    extreme: float = 0.0  # trailing stop: best price seen while active (0 = not active yet)
 
     @classmethod
     def from_order(cls, order: Order, ts: int) -> SimOrder:
@@ -64,6 +73,8 @@ class SimOrder:
             strategy_id=order.strategy_id,
             ts_created=ts,
             ts_updated=ts,
+            trigger=order.trigger,
+            attached=None if order.attached is None else cls.from_order(order.attached, ts),
         )
 
     @property
