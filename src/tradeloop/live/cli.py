@@ -36,6 +36,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="clear a journaled HALTED state (after checking the account)",
     )
     p.add_argument("--json-logs", action="store_true", help="one JSON object per log line")
+    p.add_argument(
+        "--dashboard",
+        default="127.0.0.1:0",
+        metavar="HOST:PORT",
+        help="serve the live dashboard here (default: loopback, a free port)",
+    )
+    p.add_argument("--no-dashboard", action="store_true", help="do not serve the dashboard")
+
+
+def add_dashboard(rt: LiveRuntime, args: argparse.Namespace) -> None:
+    """Start the dashboard with the runtime unless ``--no-dashboard`` (imported lazily: it
+    sits above this layer and pulls in the web server only when used)."""
+    if args.no_dashboard:
+        return
+    from tradeloop.dashboard import DashboardOptions, hook, parse_bind, print_line
+
+    host, port = parse_bind(args.dashboard)
+    rt.start_hooks.append(hook(DashboardOptions(host, port, announce=print_line)))
 
 
 async def check(rt: LiveRuntime) -> list[str]:
@@ -67,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json_logs or cfg.live.json_logs:
         use_json_logs()
     rt = LiveRuntime(cfg, resume=args.resume)
+    if not args.check:
+        add_dashboard(rt, args)
 
     async def main() -> int:
         if args.check:

@@ -23,6 +23,7 @@ from tradeloop.engine import cli_paper as flags
 from tradeloop.engine.backtest import dump_json, trades_fingerprint, write_outputs, write_trades_csv
 from tradeloop.engine.cli_backtest import parse_params
 from tradeloop.engine.loader import build_strategies, strategy_errors
+from tradeloop.live.cli import add_dashboard
 from tradeloop.live.config import parse_live_config
 from tradeloop.live.logs import use_json_logs
 from tradeloop.live.runtime import LiveRuntime
@@ -35,6 +36,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--journal", help="journal path (default: the deployment's state file)")
     p.add_argument("--resume", action="store_true", help="clear a journaled HALTED state")
     p.add_argument("--json-logs", action="store_true", help="one JSON object per log line")
+    p.add_argument(
+        "--dashboard",
+        default="127.0.0.1:0",
+        metavar="HOST:PORT",
+        help="serve the live dashboard here (default: loopback, a free port)",
+    )
+    p.add_argument("--no-dashboard", action="store_true", help="do not serve the dashboard")
 
 
 def paper_deployment(args: argparse.Namespace, symbols: list[str]) -> str:
@@ -74,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = parse_live_config(data, "tradeloop paper", Path("."), name, args.journal)
     rt = LiveRuntime(cfg, gateways={args.venue: gateway}, resume=args.resume,
                      prebuilt=strategies)  # fmt: skip
+    add_dashboard(rt, args)
 
     async def main() -> int:
         stop = asyncio.Event()

@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -122,6 +122,11 @@ class LiveRuntime:
         self.warmed: dict[str, int] = {}
         self.fills: list[Fill] = []
         self.started_at = 0.0
+        #: awaited with the runtime once its kernels exist, before reconciliation; each
+        #: returns an object with ``async stop()``, called after shutdown (the dashboard:
+        #: the CLIs add it, so this module never imports the layer above)
+        self.start_hooks: list[Callable[[LiveRuntime], Awaitable[Any]]] = []
+        self.hooked: list[Any] = []
 
     # -- dashboard API -------------------------------------------------------------------------
     def _emit(self, kind: str, payload: dict[str, Any]) -> None:
@@ -521,10 +526,18 @@ class LiveRuntime:
         stop = stop or asyncio.Event()
         try:
             await self.start()
+            for hook in self.start_hooks:
+                self.hooked.append(await hook(self))
             self.restore()
             await self.reconcile()
             await self.go_live()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), duration_s)
         finally:
-            await self.shutdown()
+            try:
+                await self.shutdown()
+            finally:
+                for h in reversed(self.hooked):
+                    with contextlib.suppress(Exception):
+                        await h.stop()
+                self.hooked.clear()

@@ -1,0 +1,129 @@
+"""The dashboard's push and controls without a browser: snapshot then deltas over the
+WebSocket, bounded per-client queues, a stalled client that does not slow the engine, controls
+through risk and the journal, and the access rules."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import msgspec
+import pytest
+from tests.dashboard.conftest import paper_run
+
+from tradeloop.dashboard import parse_bind
+from tradeloop.dashboard.push import ClientQueue
+from tradeloop.dashboard.server import is_loopback
+from tradeloop.live.journal import Journal
+
+
+def test_client_queue_coalesces_and_overflows_to_a_resync() -> None:
+    q = ClientQueue(max_keys=3)
+    for i in range(100):
+        q.put("candle", i)  # one key: only the newest survives
+    q.put("a", 1)
+    assert q.take() == (False, [99, 1])
+    for i in range(10):
+        q.put(i, i)  # more distinct keys than allowed: dropped, a snapshot is owed
+    resync, items = q.take()
+    assert resync and len(items) <= 3
+
+
+def test_bind_parsing_and_loopback() -> None:
+    assert parse_bind("127.0.0.1:0") == ("127.0.0.1", 0)
+    assert parse_bind("8080") == ("127.0.0.1", 8080)
+    assert parse_bind("[::1]:9000") == ("::1", 9000)
+    assert parse_bind("0.0.0.0") == ("0.0.0.0", 0)
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("")
+
+
+async def _form_key(session: aiohttp.ClientSession, url: str) -> str:
+    html = await (await session.get(url)).text()
+    return html.split('name="tl-form" content="', 1)[1].split('"', 1)[0]
+
+
+async def test_snapshot_then_deltas_and_controls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with paper_run(tmp_path, monkeypatch) as run, aiohttp.ClientSession() as s:
+        assert run.url.startswith("http://127.0.0.1:")
+        ws = await s.ws_connect(run.url + "ws")
+        first = msgspec.json.decode(await ws.receive_bytes(timeout=5))
+        assert first["type"] == "snapshot"
+        assert first["data"]["instruments"] == ["BTC-USDT.OKX"]
+        kinds: set[str] = set()
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and not {"candle", "fill", "order", "line"} <= kinds:
+            msg = msgspec.json.decode(await ws.receive_bytes(timeout=5))
+            assert msg["type"] == "batch"
+            kinds |= {it["k"] for it in msg["items"]}
+        assert {"candle", "fill", "order", "line"} <= kinds, kinds
+        # controls: refused without the page's form key, applied through risk with it
+        body = {"action": "halt", "scope": "account", "target": "okx-a", "confirm": True,
+                "who": "tester"}  # fmt: skip
+        r = await s.post(run.url + "api/control", json=body)
+        assert r.status == 403
+        key = await _form_key(s, run.url)
+        hdr = {"X-Tradeloop-Form": key}
+        r = await s.post(run.url + "api/control", json=dict(body, confirm=False), headers=hdr)
+        assert r.status == 400
+        r = await s.post(run.url + "api/control", json=body, headers=hdr)
+        assert r.status == 200, await r.text()
+        g = run.rt.groups[0]
+        assert g.kernel.risk.state.value == "halted"
+        assert "tester" in g.risk_reason
+        r = await s.post(run.url + "api/control", headers=hdr,
+                         json=dict(body, action="resume"))  # fmt: skip
+        assert g.kernel.risk.state.value == "active"
+        r = await s.post(run.url + "api/control", headers=hdr,
+                         json=dict(body, scope="strategy", target="busy"))  # fmt: skip
+        assert r.status == 200 and g.strategies[0].gate == "halted"
+        await ws.close()
+        journal = run.rt.settings.journal
+    j = Journal(journal)
+    controls = [e for e in j.events("control")]
+    assert len(controls) == 3 and all("tester" in e[3] for e in controls)
+    j.db.close()
+
+
+async def test_a_stalled_client_leaves_the_engine_rate_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that connects and never reads: its queue stays bounded, the engine's event
+    rate (trades dispatched per second) is the same as with no client, and it is dropped."""
+    async with paper_run(tmp_path, monkeypatch, window_s=0.0) as run:
+        feed = run.rt.feed
+
+        async def rate(seconds: float) -> float:
+            n0, t0 = feed.events, time.monotonic()
+            await asyncio.sleep(seconds)
+            return (feed.events - n0) / (time.monotonic() - t0)
+
+        base = await rate(2.0)
+        host, port = run.url.removeprefix("http://").rstrip("/").split(":")
+        sock = socket.create_connection((host, int(port)))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(b"GET /ws HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     b"Sec-WebSocket-Version: 13\r\n\r\n" % (host.encode(), port.encode()))  # fmt: skip
+        hub: Any = run.dash.hub
+        for _ in range(50):
+            if hub.clients:
+                break
+            await asyncio.sleep(0.05)
+        assert hub.clients
+        # flood the stalled client: many distinct keys (marks) on top of the market data
+        strat = run.rt.groups[0].strategies[0]
+        for i in range(5_000):
+            strat.mark(f"m{i}")
+        stalled = await rate(3.0)
+        sizes = [len(c.queue.pending) for c in hub.clients]
+        sock.close()
+    assert base > 5, base  # the emulator's tape is running
+    assert stalled >= 0.8 * base, (base, stalled)
+    assert all(n <= hub.max_keys for n in sizes)
