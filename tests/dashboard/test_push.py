@@ -108,9 +108,10 @@ async def test_a_stalled_client_leaves_the_engine_rate_unchanged(
         host, port = run.url.removeprefix("http://").rstrip("/").split(":")
         sock = socket.create_connection((host, int(port)))
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.sendall(b"GET /ws HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\n"
-                     b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     b"Sec-WebSocket-Version: 13\r\n\r\n" % (host.encode(), port.encode()))  # fmt: skip
+        head = (f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n")  # fmt: skip
+        sock.sendall(head.encode())
         hub: Any = run.dash.hub
         for _ in range(50):
             if hub.clients:
