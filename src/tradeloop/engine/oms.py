@@ -15,6 +15,12 @@ stands; a permanent one (insufficient funds, bad instrument or size) parks the t
 WARNING until the strategy sets a new one or the risk state changes. Every order's numbers are
 checked before risk and the wire (``model.checks``): garbage becomes a REJECTED report, never
 an order stuck in SUBMITTED.
+
+Trigger orders (stops, take-profits, trailing stops, OCO) are explicit orders like any other:
+the venue holds them and reports their fills under their own id. A bracket's protective order
+(``Order.attached``) is registered here with the entry — SUBMITTED, so its later reports and
+fills book to the strategy — and ended CANCELED here if the entry ends without a fill (the
+venue never placed it). It cannot be canceled before the entry fills (cancel the entry).
 """
 
 from __future__ import annotations
@@ -243,6 +249,7 @@ class OMS:
         self._seen_trades: set[tuple[str, str]] = set()
         self._finished: deque[str] = deque()  # client ids in the order they finished
         self._amends: dict[str, tuple[float | None, float | None]] = {}  # asked, not answered
+        self._brackets: dict[str, Order] = {}  # entry id -> protective order not yet placed
         #: fills of orders this OMS does not know (never booked; see ``on_fill``)
         self.foreign_fills = 0
         self._trades_of: dict[str, list[str]] = {}  # only kept when pruning is on
@@ -262,17 +269,62 @@ class OMS:
         now = self.clock.now()
         order.ts_created = order.ts_created or now
         self.orders[order.client_order_id] = order
+        child = order.attached
+        if child is not None:
+            self._register_attached(order, child, now)
         refusal = self.risk.refusal(order, now)
         if refusal is not None:
             self._reject_locally(order, refusal, now)
+            if child is not None:
+                self._end_attached(order, now, REJECTED, refusal)
             return order
         order.transition(SUBMITTED, now)
         self.open_orders[order.client_order_id] = order
         self.client.submit_order(order)
         return order
 
+    def _register_attached(self, entry: Order, child: Order, now: int) -> None:
+        """A bracket's protective order is known from the start, under its own id."""
+        if not child.client_order_id:
+            child.client_order_id = self.ids.next()
+        if child.client_order_id in self.orders:
+            raise ValueError(f"duplicate client order id {child.client_order_id}")
+        child.strategy_id = child.strategy_id or entry.strategy_id
+        child.ts_created = now
+        self.orders[child.client_order_id] = child
+        child.transition(SUBMITTED, now)
+        self.open_orders[child.client_order_id] = child
+        self._brackets[entry.client_order_id] = child
+
+    def _end_attached(
+        self,
+        entry: Order,
+        ts: int,
+        status: OrderStatus = OrderStatus.CANCELED,
+        refusal: tuple[RejectReason, str] | None = None,
+    ) -> None:
+        """The entry ended: its protective order is placed by the venue if anything filled
+        (sized to the fill), else it never will be and ends here."""
+        child = self._brackets.pop(entry.client_order_id, None)
+        if child is None:
+            return
+        if entry.filled_qty > 0 and status is not REJECTED:
+            child.qty = entry.filled_qty
+            return
+        code, reason = refusal or (RejectReason.NONE, "entry ended without a fill")
+        child.transition(status, ts, reason)
+        child.code = code
+        self.open_orders.pop(child.client_order_id, None)
+        self.bus.publish(OrderReport(ts, child.client_order_id, "", child.symbol, status,
+                                     reason=reason, code=code))  # fmt: skip
+        self._notify_order(child)
+
     def cancel(self, order: Order) -> None:
         if order.is_open and order.status is not PENDING_CANCEL:
+            if order.status is SUBMITTED and order in self._brackets.values():
+                log.info("protective order %s is placed when its entry fills: cancel the entry",
+                         order.client_order_id)  # fmt: skip
+                return
             order.transition(PENDING_CANCEL, self.clock.now())
             self.client.cancel_order(order)
 
@@ -636,6 +688,8 @@ class OMS:
             self.open_orders.pop(order.client_order_id, None)
             if self.config.max_finished_orders is not None:
                 self._prune(order.client_order_id)
+            if self._brackets:
+                self._end_attached(order, report.ts)
         self.bus.publish(report)
         self._notify_order(order)
         if order.client_order_id in self._by_target:
