@@ -535,27 +535,37 @@ async def _book_matches_venue(v: VenueHarness, depth: int, what: str) -> None:
 
 
 async def book_resync(v: VenueHarness) -> None:
-    """The local book is verified: a bad checksum or a lost update (sequence gap) is noticed
-    (VenueStatus 'resync'), the book re-fetched, and it then equals the venue's REST book."""
+    """The local book is verified: ``book()``/``quote()`` serve nothing before a subscription,
+    then the venue's book and its top; a bad checksum or a lost update (sequence gap) is
+    noticed (VenueStatus 'resync'), a fresh snapshot goes to the data sink, and the book then
+    equals the venue's REST book again."""
     depth = 10
+    assert v.gateway.book(v.symbol) is None, "book() before any subscription"
+    assert v.gateway.quote(v.symbol) is None, "quote() before any subscription"
     await v.gateway.subscribe(v.symbol, ("book",))
     await until(lambda: v.gateway.book(v.symbol) is not None, "a verified local book")
     for _ in range(3):
         v.step_market()
         await asyncio.sleep(0.02)
     await _book_matches_venue(v, depth, "before any fault")
+    top, quote = v.gateway.book(v.symbol, 1), v.gateway.quote(v.symbol)
+    assert top is not None and quote is not None and quote.symbol == v.symbol
+    assert (quote.bid, quote.ask) == (top.bids[0][0], top.asks[0][0]), (quote, top)
+
+    def snapshots() -> int:
+        return sum(1 for e in v.rec.market(v.symbol) if type(e) is BookLevels and e.snapshot)
+
     kinds: tuple[BookFault, ...] = ("checksum", "gap")
     for kind in kinds:
-        before = len(v.rec.status_events(RESYNC))
+        resyncs, snaps = len(v.rec.status_events(RESYNC)), snapshots()
         v.corrupt_book(kind)
         for _ in range(3):  # the faulty update, then ordinary ones
             v.step_market()
             await asyncio.sleep(0.02)
-        await until(lambda b=before: len(v.rec.status_events(RESYNC)) > b,  # type: ignore[misc]
+        await until(lambda n=resyncs: len(v.rec.status_events(RESYNC)) > n,  # type: ignore[misc]
                     f"a resync after a bad {kind}")  # fmt: skip
         await _book_matches_venue(v, depth, f"after the {kind} resync")
-        snaps = [e for e in v.rec.market(v.symbol) if type(e) is BookLevels and e.snapshot]
-        assert len(snaps) >= 2, "the resync delivered no fresh snapshot to the data sink"
+        assert snapshots() > snaps, f"the {kind} resync delivered no fresh snapshot"
     await v.gateway.unsubscribe(v.symbol, ("book",))
 
 
@@ -573,6 +583,9 @@ async def unsubscribe(v: VenueHarness) -> None:
         v.step_market()
         await asyncio.sleep(0.01)
     await until(lambda: seen(BookLevels) and seen(TradeTick), "book and trade events")
+    now = time.time_ns()
+    for e in v.rec.market(v.symbol):  # rule 7: stamped on the engine clock's (wall) time base
+        assert abs(e.ts - now) < 60_000_000_000, f"ts {e.ts} is not wall-clock ns: {e}"
     await v.gateway.unsubscribe(v.symbol, ("book", "trades"))
     await asyncio.sleep(0.1)  # frames already on the way
     n = len(v.rec.market(v.symbol))
