@@ -210,12 +210,13 @@ class SimAccount:
         extra: dict[str, Any] | None = None,
         quote_qty: float = 0.0,
         keep: Callable[[RejectReason], bool] = lambda code: False,
+        attached: Order | None = None,
     ) -> tuple[OrderInfo, SimOrder]:
         """Enter an order the front-end has validated (``price`` None = market): a new venue
         id, the front-end's record and the simulator's answer. A refused order (status
         REJECTED, typed ``code``) is forgotten -- venues keep no record of it and its ids stay
         free -- unless ``keep(code)`` (a venue that accepts a crossing post-only order and
-        closes it at once)."""
+        closes it at once). ``attached`` is a bracket's protective order (``Order.attached``)."""
         t = now_ms()
         info = OrderInfo(self.new_order_id(), client_id, symbol, t, t, dict(extra or {}))
         order = Order(
@@ -229,6 +230,7 @@ class SimAccount:
             reduce_only=reduce_only,
             quote_qty=quote_qty,
             ts_created=t,
+            attached=attached,
         )
         rec = self.submit(info, order)
         assert rec is not None  # the simulator keeps every submit it answered

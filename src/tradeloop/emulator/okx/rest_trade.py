@@ -286,7 +286,31 @@ async def trade_fee(emu: OkxEmulator, ctx: Ctx) -> list[Any]:
     ]
 
 
+async def place_algo(emu: OkxEmulator, ctx: Ctx) -> Reply:
+    return _reply([_t(emu).algo.place(_body(ctx))])
+
+
+async def cancel_algos(emu: OkxEmulator, ctx: Ctx) -> Reply:
+    return _reply([_t(emu).algo.cancel(a) for a in _batch(ctx)])
+
+
+async def algos_pending(emu: OkxEmulator, ctx: Ctx) -> list[Any]:
+    if not ctx.get("ordType"):
+        raise OkxError("50014", "", "ordType")
+    return _t(emu).algo.rows(dict(ctx.params), pending=True)
+
+
+async def algos_history(emu: OkxEmulator, ctx: Ctx) -> list[Any]:
+    if not ctx.get("ordType"):
+        raise OkxError("50014", "", "ordType")
+    return _t(emu).algo.rows(dict(ctx.params), pending=False)
+
+
 ROUTES: list[tuple[str, str, Handler, bool]] = [
+    ("POST", "/api/v5/trade/order-algo", place_algo, True),
+    ("POST", "/api/v5/trade/cancel-algos", cancel_algos, True),
+    ("GET", "/api/v5/trade/orders-algo-pending", algos_pending, True),
+    ("GET", "/api/v5/trade/orders-algo-history", algos_history, True),
     ("POST", "/api/v5/trade/order", place, True),
     ("POST", "/api/v5/trade/batch-orders", batch_place, True),
     ("POST", "/api/v5/trade/cancel-order", cancel, True),

@@ -19,6 +19,7 @@ from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.market import PublicTrade, SymbolMarket
 from tradeloop.emulator.okx import render
 from tradeloop.emulator.okx.account_views import AccountViews
+from tradeloop.emulator.okx.algo import OkxAlgo
 from tradeloop.emulator.okx.errors import OrderError, message
 from tradeloop.emulator.okx.limits import clip, is_multiple, wire_decimal
 from tradeloop.emulator.okx.views import next_funding_ms, num
@@ -102,6 +103,7 @@ class OkxTrading:
         }
         self.views = AccountViews(emu, self.account, self.mgn_mode)
         self._amend_req: dict[str, str] = {}
+        self.algo = OkxAlgo(self)
         interval_ms = self.funding_interval_ms()
         if interval_ms:
             for m in emu.driver.markets.values():
@@ -193,7 +195,11 @@ class OkxTrading:
         if rec is None:
             return None
         inst = self.emu.instruments[info.symbol]
-        return render.order_row(info, rec, inst, self.lever(inst))
+        child = self.algo.child_fields(info)
+        if child is not None and not rec.triggered:
+            return None  # an untriggered algo order is not an order (yet)
+        row = render.order_row(info, rec, inst, self.lever(inst))
+        return row if child is None else {**row, **child}
 
     # -- place ---------------------------------------------------------------------------
     def place(self, args: dict[str, Any]) -> dict[str, str]:
@@ -270,12 +276,16 @@ class OkxTrading:
         if inst.is_derivative:
             self.mgn_mode[inst.symbol] = td
         post_only = RejectReason.POST_ONLY_WOULD_TAKE
+        attached = self.algo.attached(a.get("attachAlgoOrds"), inst, Side(side_s))
         info, rec = self.account.place(
             inst.symbol, Side(side_s), 0.0 if quote_sized else float(sz),
             price if otype is OrderType.LIMIT else None, tif, reduce_only, cl, extra,
             quote_qty=float(sz) if quote_sized else 0.0,
             keep=lambda code: code is post_only,  # OKX accepts it, then cancels it
+            attached=attached,
         )  # fmt: skip
+        if attached is not None and rec.status is S.REJECTED:
+            self.account.infos.pop(attached.client_order_id, None)
         if rec.status is S.REJECTED and rec.code is not post_only:
             raise OrderError(*REJECT_CODES.get(rec.code, _PARAM_ORDER))
         return _item((info.order_id, cl, tag))
@@ -378,6 +388,9 @@ class OkxTrading:
     ) -> None:
         inst = self.emu.instruments[info.symbol]
         lever = self.lever(inst)
+        child = self.algo.child_fields(info)
+        if child is not None and not rec.triggered:
+            return  # an untriggered algo order is not on the ``orders`` channel
         if rep.status is S.REJECTED:
             if rep.code is not RejectReason.POST_ONLY_WOULD_TAKE:
                 return
@@ -391,6 +404,9 @@ class OkxTrading:
                 rows.append(render.ws_order_row(info, rec, inst, lever, n - k + i + 1, st, f))
         else:
             rows.append(render.ws_order_row(info, rec, inst, lever, len(info.fills), state, None))
+        if child is not None:
+            for row in rows:
+                row.update(child)
         self._push_orders(inst, rows)
         self._push_account()
         if inst.is_derivative and fills:

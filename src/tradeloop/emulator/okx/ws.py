@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PUBLIC_CHANNELS = {"tickers", "trades", "books", "books5", "bbo-tbt", "mark-price", "funding-rate"}
-PRIVATE_CHANNELS = {"orders", "account", "positions"}
+PRIVATE_CHANNELS = {"orders", "account", "positions", "orders-algo"}
 INST_TYPES = {"SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "ANY"}
 ORDER_OPS = {
     "order",
@@ -229,7 +229,8 @@ def _sub_private(
     clean = {k: str(v) for k, v in arg.items() if k in _ARG_KEYS}
     # values are echoed in every push on this subscription: keep them short
     if any(len(v) > MAX_ARG_VALUE for v in clean.values()) or (
-        channel in ("orders", "positions") and clean.get("instType") not in INST_TYPES
+        channel in ("orders", "positions", "orders-algo")
+        and clean.get("instType") not in INST_TYPES
     ):
         _error(conn, "60012", invalid, req_id)
         return False
