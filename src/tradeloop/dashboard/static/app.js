@@ -145,7 +145,8 @@
     const stamped = [];
     for (const it of items) {
       const h = handlers[it.k];
-      if (h && h(it) && it.w) stamped.push([it.k, it.w]);
+      const w = it.w || (it.o && it.o.w) || (it.f && it.f.w);
+      if (h && h(it) && w) stamped.push([it.k, w]);
     }
     if (stamped.length) {
       requestAnimationFrame(() => {
