@@ -157,6 +157,11 @@ class OkxOrderHooks(VenueHooks):
 
     async def place(self, order: Order, track: OrderTrack) -> PlaceAck:
         inst = self.instruments[order.symbol]  # the lifecycle checked it is there
+        if order.trigger is not None or order.attached is not None:
+            # Not wired to order-algo / attachAlgoOrds yet: sent as a plain order, a stop
+            # would trade at once. Refused (permanent, never sent) until it is.
+            raise VenueError("trigger orders and brackets are not supported by the OKX "
+                             "connector yet", "51000")  # fmt: skip
         res = await self.rest.place_order(**self.order_params(order, inst, track.venue_client_id))
         return PlaceAck(str(res.get("ordId", "")), existing=isinstance(res.get("existing"), dict))
 
