@@ -36,20 +36,6 @@ class SimHarness(VenueHarness):
         Can.BOOK_FAULTS: "SIM has no book stream (no sequence numbers or checksums to break)",
         Can.SECOND_SESSION: "SIM's account lives inside its one client: no second connection",
     }
-    known_gaps = {
-        "duplicate_client_id": (
-            "SimExecutionClient.submit_order forwards a repeated client id to "
-            "SimExchange.submit, which answers REJECTED(DUPLICATE_ID) under the id of the "
-            "order still working at the venue: the engine is told its live order was "
-            "rejected, and the order's later reports come after a terminal one "
-            "(venues/base.py rules 2 and 3)"
-        ),
-        "reject_rounding_to_zero": (
-            "SimExecutionClient skips the kit's pre-trade checks (venues.execution.preflight) "
-            "and SimExchange does not check the tick: a limit price of a tenth of a tick "
-            "(rounds to 0) is accepted and rests at that price (venues/base.py rule 5)"
-        ),
-    }
     symbol = SPOT.symbol
     derivative = PERP.symbol
 

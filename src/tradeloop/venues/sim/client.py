@@ -10,6 +10,8 @@ The submit/cancel path stays exactly as thin as before: backtests call it once p
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -22,16 +24,19 @@ from tradeloop.model import (
     Order,
     OrderReport,
     OrderStatus,
+    OrderType,
     PositionUpdate,
     QuoteTick,
     RejectReason,
 )
+from tradeloop.model.checks import order_problem
 from tradeloop.sim.config import SimConfig
 from tradeloop.sim.exchange import SimExchange
 from tradeloop.venues.base import ExecutionSink, Gateway, MarketDataSink
 from tradeloop.venues.execution.checks import amend_problem
 
 _LIVE = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+log = logging.getLogger(__name__)
 
 
 class SimExecutionClient(Gateway):
@@ -55,6 +60,7 @@ class SimExecutionClient(Gateway):
         self._sink: ExecutionSink | None = None
         self._data_sink: MarketDataSink | None = None
         self.subscriptions: dict[str, set[str]] = {}
+        self._submitted: set[str] = set()
         self.exchange = SimExchange(
             self._instruments.values(), balances, self, config or SimConfig()
         )
@@ -80,7 +86,38 @@ class SimExecutionClient(Gateway):
 
     # -- orders --------------------------------------------------------------------------------
     def submit_order(self, order: Order) -> None:
+        """Rules 3 and 5 as cheaply as a backtest needs (float fast paths, once per order): a
+        repeated client id is ignored, a size or price that rounds to nothing is refused, and
+        an off-tick limit price goes to the venue rounded to the tick."""
+        cid = order.client_order_id
+        if cid in self._submitted:
+            log.warning("SIM: %s already submitted; ignoring the duplicate", cid)
+            return
+        self._submitted.add(cid)
+        inst = self._instruments.get(order.symbol)
+        if inst is not None:
+            refusal = self._refusal(order, inst)
+            if refusal is not None:
+                self.on_order_report(OrderReport(self._clock.now(), cid, "", order.symbol,
+                                                 OrderStatus.REJECTED, reason=refusal[1],
+                                                 code=refusal[0]))  # fmt: skip
+                return
+            if order.order_type is OrderType.LIMIT:
+                px = inst.round_price(order.price)
+                if px != order.price:
+                    order = dataclasses.replace(order, price=px)
         self.exchange.submit(order, self._clock.now())
+
+    @staticmethod
+    def _refusal(order: Order, inst: Instrument) -> tuple[RejectReason, str] | None:
+        problem = order_problem(order)
+        if problem is not None:
+            return problem
+        if not order.quote_qty and inst.round_qty(order.qty) <= 0.0:
+            return RejectReason.INVALID_SIZE, f"size {order.qty} rounds to 0 lots"
+        if order.order_type is OrderType.LIMIT and inst.round_price(order.price) <= 0.0:
+            return RejectReason.INVALID_PRICE, f"price {order.price} rounds to 0 ticks"
+        return None
 
     def cancel_order(self, order: Order) -> None:
         if self.exchange.cancel(order.client_order_id, self._clock.now()) or order.is_terminal:
