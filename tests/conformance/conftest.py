@@ -16,7 +16,7 @@ import pytest
 from .harness import VenueHarness
 
 #: Venues the suite runs against (module names under ``harnesses/``, the registry's names).
-HARNESSES: tuple[str, ...] = ("sim", "okx", "ftx", "binance", "bitmex")
+HARNESSES: tuple[str, ...] = ("sim", "okx", "ftx", "binance", "bitmex", "bitfinex")
 
 
 def load_harness(name: str) -> type[VenueHarness]:
