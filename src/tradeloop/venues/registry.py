@@ -223,6 +223,7 @@ register(
             "secret": "TRADELOOP_BITFINEX_API_SECRET",
         },
         emulator="tradeloop.emulator.bitfinex.server",
+        fmz_label="BITFINEX",
         rest_url="https://api.bitfinex.com",
         ws_url="wss://api.bitfinex.com/ws/2",
     )
