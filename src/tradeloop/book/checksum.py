@@ -29,3 +29,12 @@ def okx_checksum_string(bids: Sequence[Level], asks: Sequence[Level], depth: int
 def okx_checksum(bids: Sequence[Level], asks: Sequence[Level], depth: int = 25) -> int:
     """Signed 32-bit CRC32 of :func:`okx_checksum_string` (what OKX puts in ``checksum``)."""
     return _signed32(zlib.crc32(okx_checksum_string(bids, asks, depth).encode()))
+
+
+def crc32_interleaved(
+    bids: Sequence[Level], asks: Sequence[Level], depth: int, *, signed: bool
+) -> int:
+    """CRC32 of :func:`okx_checksum_string`, the layout OKX and FTX share: signed 32-bit as
+    OKX sends it, or unsigned as FTX does."""
+    crc = zlib.crc32(okx_checksum_string(bids, asks, depth).encode())
+    return _signed32(crc) if signed else crc

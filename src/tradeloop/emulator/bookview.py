@@ -12,7 +12,12 @@ venue renders them.
 
 from __future__ import annotations
 
+import logging
+
+from tradeloop.emulator.faults import Faults, wrong_checksum
 from tradeloop.emulator.market import SymbolMarket
+
+log = logging.getLogger(__name__)
 
 Levels = list[tuple[int, str]]
 _View = tuple[dict[int, str], dict[int, str]]
@@ -47,6 +52,21 @@ class BookViews:
             deltas.append(sorted(changed, reverse=is_bid))
         return (deltas[0], deltas[1]) if deltas[0] or deltas[1] else None
 
+    def advance_under(
+        self, m: SymbolMarket, faults: Faults
+    ) -> tuple[tuple[Levels, Levels], bool] | None:
+        """:meth:`advance` under the book faults: None also when ``skip_seq`` drops this
+        update (the view moves on, so every client's copy now lacks it, as after a lost
+        message); else the deltas and whether ``corrupt_checksum`` wants this checksum
+        wrong (:func:`checksum_under`)."""
+        deltas = self.advance(m)
+        if deltas is None:
+            return None
+        if faults.take_skip_seq():
+            log.info("fault: dropped book update %s", m.instrument.symbol)
+            return None
+        return deltas, faults.take_corrupt_checksum()
+
     def current(self, symbol: str) -> tuple[Levels, Levels]:
         bids, asks = self._views.get(symbol, ({}, {}))
         return sorted(bids.items(), reverse=True), sorted(asks.items())
@@ -54,3 +74,11 @@ class BookViews:
     def drop(self, symbol: str) -> None:
         """Forget a symbol nobody listens to (the next subscriber starts afresh)."""
         self._views.pop(symbol, None)
+
+
+def checksum_under(value: int, corrupt: bool) -> int:
+    """``value``, or a wrong one when the ``corrupt_checksum`` fault fired."""
+    if corrupt:
+        log.info("fault: corrupted book checksum")
+        return wrong_checksum(value)
+    return value

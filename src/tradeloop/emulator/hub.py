@@ -165,6 +165,17 @@ class Hub:
         self.subs[key].discard(conn)
         return True
 
+    def toggle_private(self, conn: Conn, channel: str, subscribe: bool) -> bool:
+        """Add or remove ``conn``'s private subscription to ``channel`` (a venue whose private
+        channels take no arguments); False if it already was, or was not, subscribed."""
+        if subscribe == (channel in conn.private_subs):
+            return False
+        if subscribe:
+            conn.private_subs[channel] = {"channel": channel}
+        else:
+            del conn.private_subs[channel]
+        return True
+
     def listening(self, key: SubKey) -> bool:
         return bool(self.subs.get(key))
 

@@ -141,6 +141,20 @@ class SymbolMarket:
     def sorted_bids(self) -> list[tuple[int, str]]:
         return sorted(self.bids.items(), reverse=True)
 
+    def float_levels(self, depth: int) -> tuple[list[list[float]], list[list[float]]]:
+        """(bids, asks) best first, ``depth`` per side, as ``[price, size]`` floats (for
+        venues that send JSON numbers; prices on the tick grid are always the same float)."""
+        bids = [[float(self.px(p)), float(s)] for p, s in self.sorted_bids()[:depth]]
+        asks = [[float(self.px(p)), float(s)] for p, s in self.sorted_asks()[:depth]]
+        return bids, asks
+
+    def open_since(self, ts_ms: int) -> float:
+        """The open of the first minute bar at or before ``ts_ms`` (the base of a change)."""
+        for c in reversed(self.candles):
+            if c.start <= ts_ms:
+                return c.open
+        return self.candles[0].open
+
     def sorted_asks(self) -> list[tuple[int, str]]:
         return sorted(self.asks.items())
 

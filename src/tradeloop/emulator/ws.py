@@ -17,9 +17,10 @@ and :func:`serve` does the rest the same way for every venue:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import WSMsgType, web
 
@@ -30,6 +31,16 @@ if TYPE_CHECKING:
     from tradeloop.emulator.base import EmulatorServer
 
 log = logging.getLogger(__name__)
+
+
+def json_object(text: str) -> dict[str, Any] | None:
+    """A JSON object request, or None for anything else (a venue answers that with its
+    "invalid request" error; deep nesting is refused, not a crash)."""
+    try:
+        req = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return req if isinstance(req, dict) else None
 
 
 class WsProtocol(Protocol):

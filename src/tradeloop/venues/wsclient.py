@@ -9,7 +9,9 @@ cut sockets, maintenance closes them. This client owns that lifecycle so venue c
 * reconnects use exponential backoff with full jitter (:mod:`tradeloop.venues.retry`);
 * heartbeat: when nothing has been received for ``heartbeat_interval`` it sends ``ping_text``
   (OKX: the text ``ping``, answered by ``pong``; ``None`` = protocol ping frames) and drops the
-  connection if still nothing arrives within ``heartbeat_timeout`` — a silent socket is dead;
+  connection if still nothing arrives within ``heartbeat_timeout`` — a silent socket is dead.
+  Venues that close sockets without a ping every so often, data flowing or not (FTX: 15 s),
+  set ``ping_always``: then the ping goes out every ``heartbeat_interval`` regardless;
 * request/response helpers (``request``) let hooks await a specific reply (login ack, order
   ack) while the reader keeps running.
 """
@@ -20,8 +22,9 @@ import asyncio
 import contextlib
 import inspect
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
@@ -44,6 +47,8 @@ class WsConfig:
     heartbeat_timeout: float = 10.0
     ping_text: str | None = "ping"
     pong_text: str | None = "pong"
+    #: ping every ``heartbeat_interval`` even while data flows (not only when idle)
+    ping_always: bool = False
     connect_timeout: float = 10.0
     reconnect: RetryConfig = field(default=RECONNECT_RETRY)
     max_msg_size: int = 16 * 1024 * 1024
@@ -78,6 +83,7 @@ class WsClient:
         self._subs: dict[str, str] = {}
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._task: asyncio.Task[None] | None = None
+        self._jobs: set[asyncio.Task[None]] = set()
         self._ready = asyncio.Event()
         #: why the last connection attempt or its setup (login) failed, for start errors
         self.last_error: BaseException | None = None
@@ -129,6 +135,10 @@ class WsClient:
 
     async def stop(self) -> None:
         self._stopping = True
+        for job in list(self._jobs):
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
         ws = self._ws
         if ws is not None:
             await ws.close()
@@ -146,6 +156,13 @@ class WsClient:
         ws = self._ws
         if ws is not None:
             await ws.close()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` beside the reader: what a message handler must not await inline (a
+        book resync, a reconnect the venue asked for). :meth:`stop` cancels what still runs."""
+        job = asyncio.get_running_loop().create_task(coro)
+        self._jobs.add(job)
+        job.add_done_callback(self._jobs.discard)
 
     # -- sending --------------------------------------------------------------------------
     async def send(self, text: str) -> None:
@@ -297,12 +314,15 @@ class WsClient:
         if cfg.ping_text is None:
             return  # aiohttp sends protocol pings (heartbeat=...)
         loop = asyncio.get_running_loop()
+        next_ping = loop.time() + cfg.heartbeat_interval
         while not ws.closed:
-            idle = loop.time() - self._last_recv
-            if idle < cfg.heartbeat_interval:
-                await asyncio.sleep(cfg.heartbeat_interval - idle)
+            now = loop.time()
+            due = next_ping if cfg.ping_always else self._last_recv + cfg.heartbeat_interval
+            if now < due:
+                await asyncio.sleep(due - now)
                 continue
             sent_at = loop.time()
+            next_ping = sent_at + cfg.heartbeat_interval
             await ws.send_str(cfg.ping_text)
             await asyncio.sleep(cfg.heartbeat_timeout)
             if self._last_recv < sent_at:

@@ -8,9 +8,9 @@ float, and the orderbook checksum a client computes from what it received matche
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
+from tradeloop.emulator.api import iso
 from tradeloop.emulator.market import MINUTE_MS, Candle, PublicTrade, SymbolMarket
 from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.instrument import Instrument
@@ -53,31 +53,6 @@ def instrument(name: str) -> Instrument:
     )
 
 
-def n(x: float) -> float:
-    """A computed amount without float noise (12 significant digits: ``59993.00000000001``
-    is sent as ``59993.0``)."""
-    return float(f"{x:.12g}")
-
-
-def iso(ms: float) -> str:
-    """FTX's timestamps: ISO 8601 with microseconds and ``+00:00``."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()
-
-
-def levels(m: SymbolMarket, depth: int) -> tuple[list[list[float]], list[list[float]]]:
-    """(bids best first, asks best first), ``[price, size]`` floats, ``depth`` per side."""
-    bids = [[float(m.px(p)), float(s)] for p, s in m.sorted_bids()[:depth]]
-    asks = [[float(m.px(p)), float(s)] for p, s in m.sorted_asks()[:depth]]
-    return bids, asks
-
-
-def _open_since(m: SymbolMarket, ts_ms: int) -> float:
-    for c in reversed(m.candles):
-        if c.start <= ts_ms:
-            return c.open
-    return m.candles[0].open
-
-
 def market_row(m: SymbolMarket, now_ms: int) -> dict[str, Any]:
     """One ``GET /markets`` row."""
     inst = m.instrument
@@ -86,7 +61,7 @@ def market_row(m: SymbolMarket, now_ms: int) -> dict[str, Any]:
     last = float(m.last_trade.price)
     o24, _, _, _, vol_quote = m.stats_24h(now_ms)
     change = {
-        "change1h": _open_since(m, now_ms - 60 * MINUTE_MS),
+        "change1h": m.open_since(now_ms - 60 * MINUTE_MS),
         "change24h": o24,
         "changeBod": m.start_of_day_open(now_ms, 0),
     }

@@ -13,8 +13,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator.account import OrderInfo
-from tradeloop.emulator.ftx import markets as mk
-from tradeloop.emulator.ftx.rest import FtxError, Handler, Req, int_arg, market_of, time_range
+from tradeloop.emulator.api import iso, n
+from tradeloop.emulator.ftx.rest import FtxError, Handler, Req, market_of, window
 from tradeloop.emulator.limits import is_multiple, positive_decimal
 from tradeloop.model import Fill, Liquidity, OrderReport, Side, TimeInForce
 from tradeloop.model.enums import OrderStatus, RejectReason
@@ -82,13 +82,13 @@ class FtxTrading:
             "size": x["size"],
             "status": "closed" if done else ("new" if fresh or new else "open"),
             "filledSize": filled,
-            "remainingSize": 0.0 if done else mk.n(max(x["size"] - filled, 0.0)),
-            "avgFillPrice": mk.n(rec.avg_price) if filled else None,
+            "remainingSize": 0.0 if done else n(max(x["size"] - filled, 0.0)),
+            "avgFillPrice": n(rec.avg_price) if filled else None,
             "reduceOnly": rec.reduce_only,
             "ioc": x["ioc"],
             "postOnly": x["postOnly"],
             "liquidation": False,
-            "createdAt": mk.iso(info.c_time),
+            "createdAt": iso(info.c_time),
         }
 
     def fill_row(self, info: OrderInfo, f: Fill) -> dict[str, Any]:
@@ -105,10 +105,10 @@ class FtxTrading:
             "price": f.price,
             "size": f.qty,
             "orderId": int(info.order_id),
-            "time": mk.iso(f.ts / 1_000_000),
+            "time": iso(f.ts / 1_000_000),
             "tradeId": int(f.trade_id),
             "feeRate": inst.maker_fee if maker else inst.taker_fee,
-            "fee": mk.n(f.fee),
+            "fee": n(f.fee),
             "feeCurrency": f.fee_ccy,
             "liquidity": f.liquidity.value,
         }
@@ -182,21 +182,15 @@ class FtxTrading:
         name, oid = req.query.get("market", ""), req.query.get("orderId", "")
         if name:
             market_of(self.emu, name)
-        start, end = time_range(req.query)
-        limit = int_arg(req.query, "limit", 100, 1, 5000)
-        found = self.account.fills(name, oid)
-        rows = [self.fill_row(i, f) for i, f in found if start <= f.ts / 1_000_000 <= end]
-        return rows[:limit]
+        found = window(self.account.fills(name, oid), req.query, lambda r: r[1].ts / 1e6, 100)
+        return [self.fill_row(i, f) for i, f in found]
 
     def listing(self, req: Req, open_only: bool) -> list[dict[str, Any]]:
         name = req.query.get("market", "")
         if name:
             market_of(self.emu, name)
-        start, end = time_range(req.query)
-        limit = int_arg(req.query, "limit", 100, 1, 5000)
-        found = self.account.orders(name, open_only)
-        rows = [self.order_row(i, rec) for i, rec in found if start <= i.c_time <= end]
-        return rows[:limit]
+        found = window(self.account.orders(name, open_only), req.query, lambda r: r[0].c_time, 100)
+        return [self.order_row(i, rec) for i, rec in found]
 
     # -- pushes ------------------------------------------------------------------------------
     def _on_order(
@@ -220,10 +214,10 @@ class FtxTrading:
         return [
             {
                 "coin": coin,
-                "free": mk.n(b.free),
-                "total": mk.n(b.total),
-                "usdValue": mk.n(b.total * self.usd_value(coin)),
-                "availableWithoutBorrow": mk.n(b.free),
+                "free": n(b.free),
+                "total": n(b.total),
+                "usdValue": n(b.total * self.usd_value(coin)),
+                "availableWithoutBorrow": n(b.free),
                 "spotBorrow": 0.0,
             }
             for coin, b in sorted(self.account.sim.balances().items())
@@ -236,11 +230,11 @@ class FtxTrading:
             if not inst.is_derivative:
                 continue
             pos = sim.positions().get(sym)
-            qty, avg = (pos.qty, mk.n(pos.avg_price)) if pos else (0.0, 0.0)
+            qty, avg = (pos.qty, n(pos.avg_price)) if pos else (0.0, 0.0)
             mark = self.emu.driver.markets[sym].mid()
             lev = sim.leverage(sym)
-            upnl = mk.n(sim.unrealized_pnl(sym, mark))
-            long_sz, short_sz = (mk.n(q) for q in self.account.working_qty(sym))
+            upnl = n(sim.unrealized_pnl(sym, mark))
+            long_sz, short_sz = (n(q) for q in self.account.working_qty(sym))
             out.append(
                 {
                     "future": sym,
@@ -249,14 +243,14 @@ class FtxTrading:
                     "netSize": qty,
                     "longOrderSize": long_sz,
                     "shortOrderSize": short_sz,
-                    "cost": mk.n(qty * avg),
+                    "cost": n(qty * avg),
                     "entryPrice": avg or None,
                     "unrealizedPnl": upnl,
-                    "realizedPnl": mk.n(pos.realized_pnl) if pos else 0.0,
+                    "realizedPnl": n(pos.realized_pnl) if pos else 0.0,
                     "initialMarginRequirement": 1.0 / lev,
                     "maintenanceMarginRequirement": 0.03,
                     "openSize": abs(qty) + max(long_sz, short_sz),
-                    "collateralUsed": mk.n(abs(qty) * mark / lev),
+                    "collateralUsed": n(abs(qty) * mark / lev),
                     "estimatedLiquidationPrice": None,
                     "recentAverageOpenPrice": avg or None,
                     "recentPnl": upnl,

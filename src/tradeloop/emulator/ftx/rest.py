@@ -10,17 +10,17 @@ found" 404, "Too many requests" 429). Faults, bounds and lost replies come from 
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import msgspec
 from aiohttp import web
 
-from tradeloop.emulator import rest
+from tradeloop.emulator import api, rest
+from tradeloop.emulator.api import ApiError as FtxError
+from tradeloop.emulator.api import Req, int_arg, window
 from tradeloop.emulator.auth import parse_number, same, sign_hex, within
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.ftx import markets as mk
@@ -30,40 +30,22 @@ from tradeloop.emulator.market import SECOND_MS, SymbolMarket
 if TYPE_CHECKING:
     from tradeloop.emulator.ftx.server import FtxEmulator
 
-_enc = msgspec.json.Encoder()
+__all__ = ["FtxError", "Req", "int_arg", "window"]
 #: resolutions (seconds) FTX serves besides any multiple of a day
 RESOLUTIONS = (15, 60, 300, 900, 3600, 14400)
-
-
-class FtxError(Exception):
-    """Becomes ``{"success": false, "error": msg}`` with ``status``."""
-
-    def __init__(self, msg: str, status: int = 400) -> None:
-        super().__init__(msg)
-        self.msg, self.status = msg, status
-
-
-@dataclass
-class Req:
-    """One parsed request: path params, query and (for POST/DELETE) the JSON object body."""
-
-    match: Mapping[str, str]
-    query: Mapping[str, str]
-    body: dict[str, Any] = field(default_factory=dict)
-
-
-#: Handlers are synchronous: the simulator answers at once, and nothing here waits.
+#: A handler: synchronous (the simulator answers at once), its result goes in ``result``.
 Handler = Callable[["FtxEmulator", Req], Any]
 
 
-def answer(payload: dict[str, Any], status: int = 200) -> web.Response:
-    return web.Response(body=_enc.encode(payload), status=status, content_type="application/json")
-
-
 def failure(status: int, msg: str) -> web.Response:
-    return answer({"success": False, "error": msg}, status)
+    return api.json_response({"success": False, "error": msg}, status)
 
 
+def success(result: Any) -> web.Response:
+    return api.json_response({"success": True, "result": result})
+
+
+ENVELOPE = api.Envelope(success, failure)
 #: How FTX words what the shared guard decides: 429, 503, 413, bad body, internal error.
 DIALECT = rest.TextDialect(
     failure,
@@ -75,8 +57,9 @@ DIALECT = rest.TextDialect(
 )
 
 
-def verify(emu: FtxEmulator, request: web.Request, body: str, now_s: float) -> None:
+def verify(emu: FtxEmulator, request: web.Request, body: str, now_s: float | None = None) -> None:
     """Raise FTX's 401 unless ``request`` is signed with the emulator's key."""
+    now_s = time.time() if now_s is None else now_s
     h = request.headers
     key, ts, sig = h.get("FTX-KEY", ""), h.get("FTX-TS", ""), h.get("FTX-SIGN", "")
     if not (key and ts and sig):
@@ -97,24 +80,8 @@ def verify(emu: FtxEmulator, request: web.Request, body: str, now_s: float) -> N
 def route(
     emu: FtxEmulator, handler: Handler, private: bool
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def run(request: web.Request, body: str) -> web.StreamResponse:
-        try:
-            if private:
-                verify(emu, request, body, time.time())
-            doc: Any = {}
-            if body.strip() and request.method in ("POST", "DELETE"):
-                try:
-                    doc = json.loads(body)
-                except (ValueError, RecursionError):
-                    raise FtxError("Invalid JSON") from None
-                if not isinstance(doc, dict):
-                    raise FtxError("Invalid JSON")
-            result = handler(emu, Req(request.match_info, request.query, doc))
-        except FtxError as err:
-            return failure(err.status, err.msg)
-        return answer({"success": True, "result": result})
-
-    return rest.guard(emu.faults, DIALECT, run)
+    check = partial(verify, emu) if private else None
+    return api.route(emu.faults, DIALECT, ENVELOPE, partial(handler, emu), check)
 
 
 async def not_found(request: web.Request) -> web.Response:
@@ -129,28 +96,6 @@ def market_of(emu: FtxEmulator, name: Any) -> SymbolMarket:
     return m
 
 
-def int_arg(q: Mapping[str, str], key: str, default: int, lo: int, hi: int) -> int:
-    raw = q.get(key, "")
-    if raw == "":
-        return default
-    v = parse_number(raw)
-    if v is None or v < lo or v != int(v):
-        raise FtxError(f"Invalid parameter {key}")
-    return min(int(v), hi)
-
-
-def time_range(q: Mapping[str, str]) -> tuple[float, float]:
-    """``start_time`` / ``end_time`` (Unix seconds) as ms; unbounded when absent."""
-    bounds = []
-    for key, default in (("start_time", 0.0), ("end_time", float("inf"))):
-        raw = q.get(key, "")
-        v = parse_number(raw) if raw else default
-        if v is None:
-            raise FtxError(f"Invalid parameter {key}")
-        bounds.append(v * 1000)
-    return bounds[0], bounds[1]
-
-
 # -- public endpoints -----------------------------------------------------------------------
 def markets(emu: FtxEmulator, req: Req) -> Any:
     t = now_ms()
@@ -163,16 +108,13 @@ def market(emu: FtxEmulator, req: Req) -> Any:
 
 def orderbook(emu: FtxEmulator, req: Req) -> Any:
     m = market_of(emu, req.match["name"])
-    bids, asks = mk.levels(m, int_arg(req.query, "depth", 20, 1, 100))
+    bids, asks = m.float_levels(int_arg(req.query, "depth", 20, 1, 100))
     return {"bids": bids, "asks": asks}
 
 
 def trades(emu: FtxEmulator, req: Req) -> Any:
     m = market_of(emu, req.match["name"])
-    limit = int_arg(req.query, "limit", 20, 1, 5000)
-    start, end = time_range(req.query)
-    rows = [mk.trade(t) for t in reversed(m.trades) if start <= t.ts <= end]
-    return rows[:limit]
+    return [mk.trade(t) for t in window(reversed(m.trades), req.query, lambda t: t.ts, 20)]
 
 
 def candles(emu: FtxEmulator, req: Req) -> Any:
@@ -181,7 +123,7 @@ def candles(emu: FtxEmulator, req: Req) -> Any:
     if res not in RESOLUTIONS and (res == 0 or res % 86_400):
         raise FtxError("Invalid parameter resolution")
     limit = int_arg(req.query, "limit", 1500, 1, 5000)
-    start, end = time_range(req.query)
+    start, end = api.time_range(req.query)
     rows = [c for c in m.aggregate(res * SECOND_MS) if start <= c.start <= end]
     return [mk.candle(m, c) for c in rows[-limit:]]
 

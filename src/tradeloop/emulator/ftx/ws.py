@@ -17,22 +17,20 @@ The connection loop itself (latency, guarded dispatch, login throttle) is the sh
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-import zlib
-from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
+from tradeloop.book.checksum import crc32_interleaved
 from tradeloop.emulator import hub
 from tradeloop.emulator.auth import same, sign_hex, within
-from tradeloop.emulator.bookview import BookViews, Levels
-from tradeloop.emulator.faults import wrong_checksum
+from tradeloop.emulator.bookview import BookViews, Levels, checksum_under
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.ftx import markets as mk
 from tradeloop.emulator.hub import Conn
 from tradeloop.emulator.limits import clip
 from tradeloop.emulator.market import BookChange, PublicTrade, SymbolMarket
+from tradeloop.emulator.ws import json_object
 
 if TYPE_CHECKING:
     from tradeloop.emulator.ftx.server import FtxEmulator
@@ -47,12 +45,8 @@ Book = list[list[float]]
 
 def checksum(bids: Book, asks: Book) -> int:
     """FTX's orderbook checksum of best-first ``[price, size]`` lists (see the docstring)."""
-    parts: list[str] = []
-    for bid, ask in zip_longest(bids[:DEPTH], asks[:DEPTH]):
-        for level in (bid, ask):
-            if level is not None:
-                parts += (repr(float(level[0])), repr(float(level[1])))
-    return zlib.crc32(":".join(parts).encode()) & 0xFFFFFFFF
+    text = [[(repr(float(p)), repr(float(s))) for p, s in side[:DEPTH]] for side in (bids, asks)]
+    return crc32_interleaved(text[0], text[1], DEPTH, signed=False)
 
 
 def _floats(m: SymbolMarket, levels: Levels) -> Book:
@@ -89,19 +83,13 @@ class FtxHub(hub.Hub):
 
     def _book_update(self, m: SymbolMarket, ts_ms: int) -> None:
         sym = m.instrument.symbol
-        deltas = self.books.advance(m)
-        if deltas is None:
-            return
-        if self.emu.faults.take_skip_seq():
-            log.info("fault: dropped orderbook update %s", sym)
+        step = self.books.advance_under(m, self.emu.faults)
+        if step is None:
             return
         value = checksum(*(_floats(m, side) for side in self.books.current(sym)))
-        if self.emu.faults.take_corrupt_checksum():
-            log.info("fault: corrupted orderbook checksum %s", sym)
-            value = wrong_checksum(value)
-        bids, asks = (_floats(m, side) for side in deltas)
-        data = {"time": ts_ms / 1000, "checksum": value, "bids": bids, "asks": asks}
-        data["action"] = "update"
+        bids, asks = (_floats(m, side) for side in step[0])
+        data = {"time": ts_ms / 1000, "checksum": checksum_under(value, step[1]), "bids": bids}
+        data.update(asks=asks, action="update")
         self.broadcast(("orderbook", sym), self.message("orderbook", sym, data))
 
     def push_trades(self, m: SymbolMarket, trades: list[PublicTrade]) -> None:
@@ -129,11 +117,8 @@ class FtxWs:
         self.emu = emu
 
     def on_text(self, conn: Conn, text: str) -> None:
-        try:
-            req = json.loads(text)
-        except (ValueError, RecursionError):
-            req = None
-        if not isinstance(req, dict):
+        req = json_object(text)
+        if req is None:
             return _error(conn, "Invalid JSON")
         op = req.get("op")
         if op == "ping":
@@ -178,12 +163,8 @@ class FtxWs:
         if channel in PRIVATE:
             if not conn.logged_in:
                 return _error(conn, "Not logged in")
-            if (op == "subscribe") == (channel in conn.private_subs):
+            if not self.emu.hub.toggle_private(conn, channel, op == "subscribe"):
                 return _error(conn, "Already subscribed" if op == "subscribe" else "Not subscribed")
-            if op == "subscribe":
-                conn.private_subs[channel] = {"channel": channel}
-            else:
-                del conn.private_subs[channel]
             return conn.send_json(ack)
         if channel not in PUBLIC:
             return _error(conn, f"Invalid channel: {clip(channel, 32)}")

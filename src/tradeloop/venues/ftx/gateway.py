@@ -19,24 +19,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tradeloop.core.log import get_logger
-from tradeloop.model import (
-    BalanceUpdate,
-    BookLevels,
-    Event,
-    Fill,
-    Instrument,
-    Order,
-    OrderReport,
-    PositionUpdate,
-    QuoteTick,
-    Side,
-    VenueStatus,
-)
-from tradeloop.venues.base import CONNECTED, RECONNECTED, ExecutionSink, Gateway, MarketDataSink
+from tradeloop.model import BalanceUpdate, Fill, OrderReport, PositionUpdate, Side
 from tradeloop.venues.execution import (
     DEFAULT_RECOVERY,
     DEFAULT_RETENTION,
-    OrderLifecycle,
     RecoveryPolicy,
     Retention,
 )
@@ -45,6 +31,7 @@ from tradeloop.venues.ftx import parse as P
 from tradeloop.venues.ftx.orders import FtxOrderHooks
 from tradeloop.venues.ftx.rest import FtxRestClient
 from tradeloop.venues.ftx.ws import FTX_WS_CONFIG, FtxStream
+from tradeloop.venues.gateway_base import StreamGateway, ws_url_for
 from tradeloop.venues.wsclient import WsConfig
 
 log = get_logger(__name__)
@@ -54,16 +41,15 @@ MAX_WAITING = 1000  # orders whose early fills are held, at most
 
 
 def default_ws_url(rest_url: str) -> str:
-    if rest_url.rstrip("/") == C.REST_URL:
-        return C.WS_URL
-    scheme, _, rest = rest_url.rstrip("/").partition("://")
-    return ("wss" if scheme == "https" else "ws") + "://" + rest + "/ws/"
+    return ws_url_for(rest_url, C.REST_URL, C.WS_URL, "/ws/")
 
 
-class FtxGateway(Gateway):
+class FtxGateway(StreamGateway):
     """FTX over REST + WebSocket. ``await start()`` before use, ``await stop()`` after."""
 
     venue = C.VENUE
+    id_example = "BTC-PERP.FTX"
+    rest: FtxRestClient
 
     def __init__(self, base_url: str = C.REST_URL, api_key: str = "", secret: str = "",
                  subaccount: str = "", *, ws_url: str | None = None,
@@ -71,31 +57,15 @@ class FtxGateway(Gateway):
                  recovery: RecoveryPolicy = DEFAULT_RECOVERY,
                  retention: Retention = DEFAULT_RETENTION,
                  now_ns: Callable[[], int] = time.time_ns) -> None:  # fmt: skip
+        super().__init__(now_ns)
         self.rest = rest or FtxRestClient(base_url, api_key, secret, subaccount)
         self.ws_url = ws_url or default_ws_url(self.rest.base_url)
-        self.ws_config, self.now_ns = ws_config, now_ns
-        self._instruments: dict[str, Instrument] = {}
-        self._data_sink: MarketDataSink | None = None
-        self._quotes: dict[str, QuoteTick] = {}
+        self.ws_config = ws_config
         self._waiting: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         self.public: FtxStream | None = None
         self.private: FtxStream | None = None
-        self.on_account_event: Callable[[Event], None] | None = None
         self.hooks = FtxOrderHooks(self.rest, self._instruments, self._private_up, now_ns)
-        self.orders = OrderLifecycle(self.hooks, recovery=recovery, retention=retention,
-                                     now_ns=now_ns, on_status=self._account_event)  # fmt: skip
-
-    def _private_up(self) -> bool:
-        return self.private is not None and self.private.connected
-
-    def bind(self, sink: ExecutionSink) -> None:
-        self.orders.bind(sink)
-
-    def bind_data(self, sink: MarketDataSink) -> None:
-        self._data_sink = sink
-
-    def instruments(self) -> dict[str, Instrument]:
-        return dict(self._instruments)
+        self.orders = self.lifecycle(self.hooks, recovery, retention)
 
     async def start(self) -> None:
         """Load markets; open the private stream (login, fills, orders) when keyed."""
@@ -104,39 +74,16 @@ class FtxGateway(Gateway):
             self.private = self._stream(private=True)
             await self.private.start()
 
-    async def stop(self) -> None:
-        await self.orders.close()
-        for s in (self.public, self.private):
-            if s is not None:
-                await s.stop()
-        self.public = self.private = None
-        self._quotes.clear()
-        await self.rest.close()
-
-    async def drain(self, timeout: float = 30.0) -> None:
-        await self.orders.drain(timeout)
-
     def _stream(self, private: bool = False) -> FtxStream:
         creds, name = (self.rest.credentials, "ftx/private") if private else (None, "ftx/public")
         return FtxStream(self.ws_url, self, credentials=creds, config=self.ws_config,
                          now_ns=self.now_ns, name=name)  # fmt: skip
 
     # -- FtxStreamHandler -----------------------------------------------------------------
-    def on_market_data(self, event: Event) -> None:
-        if type(event) is QuoteTick:
-            self._quotes[event.symbol] = event
-        if self._data_sink is not None:
-            self._data_sink.on_market_data(event)
-
     def on_status(self, stream: FtxStream, status: str, detail: str) -> None:
-        self._account_event(VenueStatus(self.now_ns(), self.venue, status, detail))
-        if status in (CONNECTED, RECONNECTED) and stream is self.public:
-            self._quotes.clear()  # what came before a drop may be stale
-        if status == RECONNECTED and stream is self.private:
-            self.orders.reconcile_later()  # FTX replays nothing: catch up over REST
-
-    def _account_event(self, ev: Event) -> None:
-        self.emit_account_event(ev, self._data_sink)
+        # FTX replays nothing after a reconnect: the base catches orders up over REST
+        self.stream_status(status, detail, public=stream is self.public,
+                           private=stream is self.private)  # fmt: skip
 
     def on_private(self, channel: str, data: dict[str, Any]) -> None:
         try:
@@ -168,19 +115,7 @@ class FtxGateway(Gateway):
         track = self.orders.push_track(vcid, str(d["market"]), Side(d["side"]))
         self.orders.report(track, P.parse_order(d, self.now_ns(), track.client_order_id))
 
-    # -- orders and queries -----------------------------------------------------------------
-    def submit_order(self, order: Order) -> None:
-        self.orders.submit(order)
-
-    def cancel_order(self, order: Order) -> None:
-        self.orders.cancel(order)
-
-    def amend_order(
-        self, order: Order, qty: float | None = None, price: float | None = None
-    ) -> None:
-        """FTX cannot amend in place: the outcome is the kit's ``amend failed`` report."""
-        self.orders.amend(order, qty, price)
-
+    # -- queries --------------------------------------------------------------------------
     def _client_id(self, venue_order_id: str, venue_client_id: str | None = None) -> str:
         vcid = venue_client_id or self.hooks.order_ids.get(venue_order_id, "")
         return self.orders.client_id_of(vcid) or vcid
@@ -203,14 +138,10 @@ class FtxGateway(Gateway):
 
     # -- market data ------------------------------------------------------------------------
     def _wanted(self, symbol: str, channels: tuple[str, ...]) -> tuple[str, list[str]]:
-        inst = self._instruments.get(symbol)
-        if inst is None and self._instruments:
-            raise ValueError(f"unknown FTX instrument {symbol!r} (ids look like BTC-PERP.FTX)")
         unknown = [ch for ch in channels if ch not in CHANNELS]
         if unknown:  # bars come from trades (the live runner aggregates them)
             raise ValueError(f"unknown channel(s) {unknown}: FTX streams {sorted(CHANNELS)}")
-        wanted = list(dict.fromkeys(CHANNELS[ch] for ch in channels))
-        return (inst.native if inst else P.native(symbol)), wanted
+        return self.native(symbol), list(dict.fromkeys(CHANNELS[ch] for ch in channels))
 
     async def subscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
         """Channels: ``trades``, ``quotes`` (FTX's ``ticker``), ``book`` (``orderbook``)."""
@@ -227,23 +158,6 @@ class FtxGateway(Gateway):
             await self.public.unsubscribe(ch, market)  # type: ignore[union-attr]
         if "ticker" in wanted:
             self._quotes.pop(symbol, None)
-
-    def book(self, symbol: str, depth: int = 20) -> BookLevels | None:
-        if self.public is None or not self.public.connected:
-            return None
-        sync = self.public.books.get(P.native(symbol))
-        if sync is None or not sync.synced:
-            return None
-        bids, asks = sync.book.top(depth)
-        return BookLevels(self.now_ns(), symbol, bids, asks, True)
-
-    def quote(self, symbol: str) -> QuoteTick | None:
-        if self.public is None or not self.public.connected:
-            return None
-        top = self.book(symbol, 1)
-        if top is not None and top.bids and top.asks:
-            return QuoteTick(top.ts, symbol, *top.bids[0], *top.asks[0])
-        return self._quotes.get(symbol)
 
 
 def create(*, url: str = C.REST_URL, ws_url: str | None = None,

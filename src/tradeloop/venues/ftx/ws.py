@@ -3,29 +3,27 @@
 The gateway opens one public stream (market data) and, when keyed, one private stream
 (``fills``, ``orders``). What FTX needs beyond the kit's client:
 
-* ``{"op": "ping"}`` every 15 s whether or not data flows (the kit pings only idle sockets);
+* ``{"op": "ping"}`` every 15 s whether or not data flows (the kit's ``ping_always``);
 * login on every (re)connect. FTX answers a good login with nothing, so the login hook sends
   the private subscriptions itself and awaits their acks: a refused login shows up as an
   error instead, raised as :class:`AuthError`;
 * ``orderbook``: a ``partial`` of the top 100 levels per side, then ``update``s, each carrying
   the unsigned CRC32 of ``bid1:size:ask1:size:bid2:...`` (Python float notation).
-  :class:`FtxBook` keeps that text in the kit's :class:`~tradeloop.book.orderbook.OrderBook`
-  and checks every message; FTX has no sequence numbers, so a mismatch is how a lost update
-  shows, and the cure is a fresh partial: unsubscribe + subscribe that one market.
+  :class:`FtxBook` is the kit's :class:`~tradeloop.book.topn.TopNBookSync` with those
+  parameters; FTX has no sequence numbers, so a mismatch is how a lost update shows, and the
+  cure is a fresh partial: unsubscribe + subscribe that one market.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import msgspec
 
 from tradeloop.book.okx_sync import SyncResult
-from tradeloop.book.orderbook import FloatLevels, OrderBook
+from tradeloop.book.topn import TopNBookSync
 from tradeloop.core.errors import AuthError
 from tradeloop.core.log import get_logger
 from tradeloop.model import BookLevels, Event
@@ -38,7 +36,7 @@ log = get_logger(__name__)
 
 PING = '{"op":"ping"}'
 FTX_WS_CONFIG = WsConfig(heartbeat_interval=C.PING_INTERVAL, heartbeat_timeout=10.0,
-                         ping_text=PING, pong_text='{"type":"pong"}')  # fmt: skip
+                         ping_text=PING, pong_text='{"type":"pong"}', ping_always=True)  # fmt: skip
 PRIVATE = ("fills", "orders")
 RESTARTING = 20001  # an ``info`` code: the server restarts, reconnect now
 
@@ -77,45 +75,11 @@ class FtxStreamHandler(Protocol):
     def on_status(self, stream: FtxStream, status: str, detail: str) -> None: ...
 
 
-class FtxBook:
-    """One market's copy of FTX's top-100 book, checked against every message's checksum."""
+class FtxBook(TopNBookSync):
+    """One market's copy of FTX's top-100 book (unsigned CRC32, Python float notation)."""
 
     def __init__(self, market: str) -> None:
-        self.book = OrderBook(market)
-        self.synced = False
-        self.checksums_ok = self.resyncs = 0
-        self.last_error = ""
-        self.last_levels: FloatLevels = ([], [])
-
-    def reset(self) -> None:
-        self.book.clear()
-        self.synced = False
-
-    def apply(self, data: _BookData) -> SyncResult:
-        bids = [(P.text(p), P.text(s)) for p, s in data.bids]
-        asks = [(P.text(p), P.text(s)) for p, s in data.asks]
-        try:
-            if data.action == "partial":
-                self.last_levels, self.synced = self.book.apply_snapshot(bids, asks), True
-            elif not self.synced:
-                return SyncResult.IGNORED  # of the old subscription: wait for the partial
-            else:
-                self.last_levels = self.book.apply_deltas(bids, asks)
-        except (ValueError, TypeError) as exc:
-            return self._fail(f"malformed level ({exc})")
-        if data.checksum is not None:
-            # the kit's interleaving is OKX's (= FTX's); FTX sends it unsigned over 100 levels
-            local = self.book.okx_checksum(C.BOOK_DEPTH) & 0xFFFFFFFF
-            if local != data.checksum:
-                return self._fail(f"checksum mismatch (local {local} != FTX {data.checksum})")
-            self.checksums_ok += 1
-        return SyncResult.APPLIED
-
-    def _fail(self, why: str) -> SyncResult:
-        self.last_error = f"{self.book.symbol}: {why}"
-        self.resyncs += 1
-        self.reset()
-        return SyncResult.RESYNC
+        super().__init__(market, C.BOOK_DEPTH, signed=False, snapshot="partial", text=P.text)
 
 
 class FtxStream:
@@ -127,33 +91,19 @@ class FtxStream:
         self.url, self.handler, self.credentials, self.now_ns = url, handler, credentials, now_ns
         self.books: dict[str, FtxBook] = {}
         self.resyncs = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
         self.client = WsClient(url, self._on_text, config=config, name=name or url,
                                on_connect=self._login if credentials else None,
                                on_state=self._on_state)  # fmt: skip
 
     async def start(self, wait: float | None = 10.0) -> None:
-        if not self._tasks:
-            self._later(self._ping())
         await self.client.start(wait)
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         await self.client.stop()
 
     @property
     def connected(self) -> bool:
         return self.client.connected
-
-    async def _ping(self) -> None:
-        while True:
-            await asyncio.sleep(C.PING_INTERVAL)
-            if self.client.connected:
-                with contextlib.suppress(ConnectionError):
-                    await self.client.send(PING)
 
     async def _login(self, client: WsClient) -> None:
         assert self.credentials is not None
@@ -208,7 +158,7 @@ class FtxStream:
             self.handler.on_status(self, "error", f"{frame.code} {frame.msg}")
         elif frame.type == "info" and frame.code == RESTARTING:
             log.warning("%s: FTX restarting (%s); reconnecting", self.client.name, frame.msg)
-            self._later(self.client.drop())
+            self.client.spawn(self.client.drop())
 
     def _on_data(self, frame: _Frame) -> None:
         channel, market, now = frame.channel, frame.market, self.now_ns()
@@ -235,9 +185,4 @@ class FtxStream:
         elif res is SyncResult.RESYNC:
             log.warning("%s: %s; resubscribing", self.client.name, book.last_error)
             self.handler.on_status(self, "resync", book.last_error)
-            self._later(self.resync_book(market))
-
-    def _later(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+            self.client.spawn(self.resync_book(market))

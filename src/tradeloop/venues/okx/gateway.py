@@ -22,32 +22,21 @@ from tradeloop.core.errors import VenueError
 from tradeloop.core.log import get_logger
 from tradeloop.model import (
     BalanceUpdate,
-    BookLevels,
-    Event,
     Fill,
     Instrument,
     Order,
     OrderReport,
     PositionUpdate,
-    QuoteTick,
     Side,
-    VenueStatus,
-)
-from tradeloop.venues.base import (
-    CONNECTED,
-    RECONNECTED,
-    ExecutionSink,
-    Gateway,
-    MarketDataSink,
 )
 from tradeloop.venues.execution import (
     DEFAULT_RECOVERY,
     DEFAULT_RETENTION,
-    OrderLifecycle,
     OrderTrack,
     RecoveryPolicy,
     Retention,
 )
+from tradeloop.venues.gateway_base import StreamGateway, ws_url_for
 from tradeloop.venues.okx import constants as C
 from tradeloop.venues.okx import parse as P
 from tradeloop.venues.okx.orders import OkxOrderHooks, okx_client_id, reject_reason
@@ -87,16 +76,16 @@ def okx_bar(interval: str) -> str:
 
 
 def default_ws_url(rest_url: str, simulated: bool) -> str:
-    if rest_url.rstrip("/") == C.REST_URL:
-        return C.WS_URL_DEMO if simulated else C.WS_URL
-    scheme, _, rest = rest_url.rstrip("/").partition("://")
-    return ("wss" if scheme == "https" else "ws") + "://" + rest + "/ws/v5"
+    return ws_url_for(rest_url, C.REST_URL, C.WS_URL_DEMO if simulated else C.WS_URL, "/ws/v5")
 
 
-class OkxGateway(Gateway):
+class OkxGateway(StreamGateway):
     """OKX over REST + WebSocket. ``await start()`` before use, ``await stop()`` after."""
 
     venue = C.VENUE
+    id_example = "BTC-USDT.OKX"
+    stream_names = ("public", "business", "private")
+    rest: OkxRestClient
 
     def __init__(
         self,
@@ -117,34 +106,24 @@ class OkxGateway(Gateway):
         retention: Retention = DEFAULT_RETENTION,
         now_ns: Callable[[], int] = time.time_ns,
     ) -> None:
+        super().__init__(now_ns)
         self.rest = rest or OkxRestClient(base_url, api_key, secret, passphrase, simulated)
         self.ws_url = (ws_url or default_ws_url(self.rest.base_url, simulated)).rstrip("/")
         self.inst_types = inst_types
         self.quote_channel = quote_channel
         self.ws_config = ws_config
-        self.now_ns = now_ns
-        self._instruments: dict[str, Instrument] = {}  # by instrument id
-        self._data_sink: MarketDataSink | None = None
-        self._quotes: dict[str, QuoteTick] = {}  # last quote push per instrument id
         self.public: OkxStream | None = None
         self.business: OkxStream | None = None
         self.private: OkxStream | None = None
-        self.on_account_event: Callable[[Event], None] | None = None
         self.hooks = OkxOrderHooks(
             self.rest,
             self._instruments,
-            self._order_stream_up,
+            self._private_up,
             spot_td_mode=spot_td_mode,
             derivative_td_mode=derivative_td_mode,
             now_ns=now_ns,
         )
-        self.orders = OrderLifecycle(
-            self.hooks,
-            recovery=recovery,
-            retention=retention,
-            now_ns=now_ns,
-            on_status=self._account_event,
-        )
+        self.orders = self.lifecycle(self.hooks, recovery, retention)
 
     @property
     def recovery(self) -> RecoveryPolicy:
@@ -164,19 +143,7 @@ class OkxGateway(Gateway):
         """Tracked orders by clOrdId (diagnostics)."""
         return {t.venue_client_id: t for t in self.orders.tracker}
 
-    def _order_stream_up(self) -> bool:
-        return self.private is not None and self.private.connected
-
     # -- plumbing -------------------------------------------------------------------------
-    def bind(self, sink: ExecutionSink) -> None:
-        self.orders.bind(sink)
-
-    def bind_data(self, sink: MarketDataSink) -> None:
-        self._data_sink = sink
-
-    def instruments(self) -> dict[str, Instrument]:
-        return dict(self._instruments)
-
     async def load_instruments(
         self, inst_types: Iterable[str] | None = None
     ) -> dict[str, Instrument]:
@@ -202,19 +169,6 @@ class OkxGateway(Gateway):
             await self.private.subscribe(*args)
             await self.private.start()
 
-    async def stop(self) -> None:
-        await self.orders.close()
-        for s in (self.public, self.business, self.private):
-            if s is not None:
-                await s.stop()
-        self.public = self.business = self.private = None
-        self._quotes.clear()
-        await self.rest.close()
-
-    async def drain(self, timeout: float = 30.0) -> None:
-        """Wait for scheduled order tasks to finish (tests, orderly shutdown)."""
-        await self.orders.drain(timeout)
-
     def _stream(self, path: str, private: bool = False) -> OkxStream:
         return OkxStream(
             self.ws_url + path,
@@ -228,24 +182,16 @@ class OkxGateway(Gateway):
         )
 
     # -- OkxStreamHandler -----------------------------------------------------------------
-    def on_market_data(self, event: Event) -> None:
-        if type(event) is QuoteTick:
-            self._quotes[event.symbol] = event
-        if self._data_sink is not None:
-            self._data_sink.on_market_data(event)
-
     def on_status(self, status: str, detail: str) -> None:
-        self._account_event(VenueStatus(self.now_ns(), self.venue, status, detail))
+        # A stream's url is its detail. The orders channel has no snapshot: whatever happened
+        # while we were away must be fetched over REST (the base does on a private reconnect).
         public, private = self.public, self.private
-        if status in (CONNECTED, RECONNECTED) and public is not None and detail == public.url:
-            self._quotes.clear()  # whatever came before the drop may be stale
-        if status == RECONNECTED and private is not None and detail == private.url:
-            # The orders channel has no snapshot: whatever happened while we were away must
-            # be fetched over REST.
-            self.orders.reconcile_later()
-
-    def _account_event(self, ev: Event) -> None:
-        self.emit_account_event(ev, self._data_sink)
+        self.stream_status(
+            status,
+            detail,
+            public=public is not None and detail == public.url,
+            private=private is not None and detail == private.url,
+        )
 
     def on_account(self, channel: str, items: list[dict[str, Any]]) -> None:
         now = self.now_ns()
@@ -276,17 +222,6 @@ class OkxGateway(Gateway):
         self.orders.report(track, P.parse_order_report(d, now, track.client_order_id))
 
     # -- orders -----------------------------------------------------------------------------
-    def submit_order(self, order: Order) -> None:
-        self.orders.submit(order)
-
-    def cancel_order(self, order: Order) -> None:
-        self.orders.cancel(order)
-
-    def amend_order(
-        self, order: Order, qty: float | None = None, price: float | None = None
-    ) -> None:
-        self.orders.amend(order, qty, price)
-
     def order_params(self, order: Order, inst: Instrument, okx_id: str) -> dict[str, Any]:
         """OKX place-order fields for a tradeloop order (wire strings via the Instrument)."""
         return self.hooks.order_params(order, inst, okx_id)
@@ -338,19 +273,10 @@ class OkxGateway(Gateway):
         return P.parse_positions(await self.rest.positions(inst_type=inst_type), self.now_ns())
 
     # -- market data ------------------------------------------------------------------------
-    def _native(self, symbol: str) -> str:
-        inst = self._instruments.get(symbol)
-        if inst is not None:
-            return inst.native
-        if self._instruments:
-            raise ValueError(f"unknown OKX instrument {symbol!r} (expected an id such as "
-                             f"BTC-USDT.OKX)")  # fmt: skip
-        return P.native(symbol)  # instruments not loaded (no start()): trust the caller
-
     def _channel_args(
         self, symbol: str, channels: tuple[str, ...]
     ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-        inst_id = self._native(symbol)
+        inst_id = self.native(symbol)
         public: list[dict[str, str]] = []
         business: list[dict[str, str]] = []
         for ch in channels:
@@ -391,27 +317,6 @@ class OkxGateway(Gateway):
             await self.business.unsubscribe(*business)
         if "quotes" in channels or "tickers" in channels:
             self._quotes.pop(symbol, None)
-
-    def book(self, symbol: str, depth: int = 20) -> BookLevels | None:
-        public = self.public
-        inst = self._instruments.get(symbol)
-        if public is None or not public.connected or inst is None:
-            return None
-        sync = public.books.get(inst.native)
-        if sync is None or not sync.synced:
-            return None
-        bids, asks = sync.book.top(depth)
-        return BookLevels(self.now_ns(), symbol, bids, asks, True, sync.seq_id or 0)
-
-    def quote(self, symbol: str) -> QuoteTick | None:
-        public = self.public
-        if public is None or not public.connected:
-            return None
-        top = self.book(symbol, 1)
-        if top is not None and top.bids and top.asks:
-            (bid, bid_qty), (ask, ask_qty) = top.bids[0], top.asks[0]
-            return QuoteTick(top.ts, symbol, bid, bid_qty, ask, ask_qty)
-        return self._quotes.get(symbol)
 
 
 def create(

@@ -1,0 +1,187 @@
+"""What every REST + WebSocket gateway repeats, written once (the venue kit, gateway side).
+
+A venue gateway is venue knowledge (which sockets, which channels, how a push becomes a
+report) around the same plumbing: sinks to bind, order calls forwarded to the shared
+:class:`~tradeloop.venues.execution.OrderLifecycle`, the latest quote pushes, ``book()`` /
+``quote()`` served only from verified state, account and status events routed by rule 8 of
+:mod:`tradeloop.venues.base`, and start/stop/drain. :class:`StreamGateway` is that plumbing;
+the OKX and FTX gateways subclass it, so a rule fixed here (a quote gone stale over a
+reconnect, a socket ``stop`` forgot) is fixed for every venue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from tradeloop.book.orderbook import OrderBook
+from tradeloop.model import BookLevels, Event, Instrument, Order, QuoteTick, VenueStatus
+from tradeloop.venues.base import CONNECTED, RECONNECTED, ExecutionSink, Gateway, MarketDataSink
+from tradeloop.venues.execution import OrderLifecycle, RecoveryPolicy, Retention, VenueHooks
+
+
+class VerifiedBook(Protocol):
+    """A local book kept in sync with a venue stream (``book.okx_sync``, ``book.topn``)."""
+
+    book: OrderBook
+    synced: bool
+    seq_id: int | None
+
+
+class Stream(Protocol):
+    """One venue socket as the gateway base uses it."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    async def stop(self) -> None: ...
+
+
+class Closable(Protocol):
+    async def close(self) -> None: ...
+
+
+def ws_url_for(rest_url: str, venue_rest: str, venue_ws: str, path: str) -> str:
+    """The WebSocket URL that goes with a REST URL: the venue's own for the venue's REST
+    host, else the same host (an emulator, a proxy) with ``ws(s)://`` and ``path``."""
+    if rest_url.rstrip("/") == venue_rest:
+        return venue_ws
+    scheme, _, rest = rest_url.rstrip("/").partition("://")
+    return ("wss" if scheme == "https" else "ws") + "://" + rest + path
+
+
+class StreamGateway(Gateway):
+    """The shared half of a gateway (see the module docstring).
+
+    A subclass calls ``super().__init__(now_ns)``, sets ``rest``, its streams (attributes
+    named in :attr:`stream_names`, None until opened; ``public`` carries the books and
+    quotes, ``private`` the order pushes) and ``orders = self.lifecycle(hooks, ...)``, and
+    routes its streams' state changes to :meth:`stream_status`.
+    """
+
+    #: the attributes holding this gateway's sockets; ``stop`` closes them in this order
+    stream_names: tuple[str, ...] = ("public", "private")
+    #: an instrument id of this venue, for error messages
+    id_example: str = ""
+
+    rest: Closable
+    orders: OrderLifecycle
+    public: Any
+    private: Any
+
+    def __init__(self, now_ns: Callable[[], int]) -> None:
+        self.now_ns = now_ns
+        self._instruments: dict[str, Instrument] = {}  # by instrument id
+        self._data_sink: MarketDataSink | None = None
+        self._quotes: dict[str, QuoteTick] = {}  # last quote push per instrument id
+        self.on_account_event: Callable[[Event], None] | None = None
+
+    def lifecycle(
+        self, hooks: VenueHooks, recovery: RecoveryPolicy, retention: Retention
+    ) -> OrderLifecycle:
+        """The order lifecycle over ``hooks``; its status news goes out by rule 8."""
+        return OrderLifecycle(
+            hooks,
+            recovery=recovery,
+            retention=retention,
+            now_ns=self.now_ns,
+            on_status=self._account_event,
+        )
+
+    def _private_up(self) -> bool:
+        """Whether order pushes flow (the lifecycle's ``streaming`` hook)."""
+        return self.private is not None and self.private.connected
+
+    # -- plumbing -------------------------------------------------------------------------
+    def bind(self, sink: ExecutionSink) -> None:
+        self.orders.bind(sink)
+
+    def bind_data(self, sink: MarketDataSink) -> None:
+        self._data_sink = sink
+
+    def instruments(self) -> dict[str, Instrument]:
+        return dict(self._instruments)
+
+    async def stop(self) -> None:
+        """Close the order tasks, every socket and the REST session (also after a failed
+        start); forget quotes, which nothing refreshes any more."""
+        await self.orders.close()
+        for name in self.stream_names:
+            stream: Stream | None = getattr(self, name)
+            if stream is not None:
+                await stream.stop()
+            setattr(self, name, None)
+        self._quotes.clear()
+        await self.rest.close()
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait for scheduled order tasks to finish (tests, orderly shutdown)."""
+        await self.orders.drain(timeout)
+
+    # -- events ---------------------------------------------------------------------------
+    def on_market_data(self, event: Event) -> None:
+        if type(event) is QuoteTick:
+            self._quotes[event.symbol] = event
+        if self._data_sink is not None:
+            self._data_sink.on_market_data(event)
+
+    def _account_event(self, ev: Event) -> None:
+        self.emit_account_event(ev, self._data_sink)
+
+    def stream_status(self, status: str, detail: str, *, public: bool, private: bool) -> None:
+        """A socket's state change, as a ``VenueStatus``. After the public socket (re)connects
+        the quotes from before may be stale; after the private one reconnects, what happened
+        to our orders meanwhile is fetched over REST (no venue replays missed pushes)."""
+        self._account_event(VenueStatus(self.now_ns(), self.venue, status, detail))
+        if public and status in (CONNECTED, RECONNECTED):
+            self._quotes.clear()
+        if private and status == RECONNECTED:
+            self.orders.reconcile_later()
+
+    # -- orders ---------------------------------------------------------------------------
+    def submit_order(self, order: Order) -> None:
+        self.orders.submit(order)
+
+    def cancel_order(self, order: Order) -> None:
+        self.orders.cancel(order)
+
+    def amend_order(
+        self, order: Order, qty: float | None = None, price: float | None = None
+    ) -> None:
+        self.orders.amend(order, qty, price)
+
+    # -- market data ----------------------------------------------------------------------
+    def native(self, symbol: str) -> str:
+        """The wire symbol of an instrument id; an id this venue does not list is an error
+        once instruments are loaded (before, the caller is trusted)."""
+        if symbol not in self._instruments and self._instruments:
+            example = self.id_example
+            raise ValueError(
+                f"unknown {self.venue} instrument {symbol!r} (ids look like {example})"
+            )
+        return self.orders.hooks.native_symbol(symbol)
+
+    def _books(self) -> Mapping[str, VerifiedBook]:
+        """The public stream's books by wire symbol."""
+        books: Mapping[str, VerifiedBook] = self.public.books
+        return books
+
+    def book(self, symbol: str, depth: int = 20) -> BookLevels | None:
+        """By instrument id only (rule 4): a native symbol or an unlisted id has no book."""
+        inst = self._instruments.get(symbol)
+        if self.public is None or not self.public.connected or inst is None:
+            return None
+        sync = self._books().get(inst.native)
+        if sync is None or not sync.synced:
+            return None
+        bids, asks = sync.book.top(depth)
+        return BookLevels(self.now_ns(), symbol, bids, asks, True, sync.seq_id or 0)
+
+    def quote(self, symbol: str) -> QuoteTick | None:
+        if self.public is None or not self.public.connected:
+            return None
+        top = self.book(symbol, 1)
+        if top is not None and top.bids and top.asks:
+            (bid, bid_qty), (ask, ask_qty) = top.bids[0], top.asks[0]
+            return QuoteTick(top.ts, symbol, bid, bid_qty, ask, ask_qty)
+        return self._quotes.get(symbol)
