@@ -40,3 +40,14 @@ class Flip(Strategy):
     def on_bar(self, bar: Bar) -> None:
         self.n += 1
         self.target(bar.symbol, self.p.qty if (self.n // self.p.every) % 2 else 0.0)
+
+
+class BuyOnce(Strategy):
+    """Buys ``qty`` at market on its first live bar, once per deployment (``self.state``)."""
+
+    params = {"qty": 0.01}
+
+    def on_bar(self, bar: Bar) -> None:
+        if not self.state.get("bought"):
+            self.state["bought"] = True
+            self.buy(bar.symbol, self.p.qty)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.live.helpers import account_block, emulator, strategy_block, write_config
 
 from tradeloop.live.config import load_live_config
 from tradeloop.live.journal import Journal
 from tradeloop.live.runtime import LiveRuntime
+
+from .helpers import account_block, emulator, strategy_block, write_config
 
 K, S, P = "smoke-key", "smoke-secret", "smoke-pass"
 
@@ -66,5 +67,5 @@ async def test_warm_up_feeds_history_bars_without_trading(
         await emu.stop()
     assert list(rt.warmed.values()) == [3]
     strat = rt.groups[0].strategies[0]
-    assert strat.bars == 3
+    assert vars(strat)["bars"] == 3
     assert rt.groups[0].kernel.oms.orders == {}  # history never trades

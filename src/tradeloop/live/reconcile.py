@@ -302,12 +302,19 @@ class Reconciler:
             elif self.policy == "adopt":
                 log.warning("%s: %s: the venue's number is adopted as outside holdings",
                             self.acct.account, msg)  # fmt: skip
-                raw = self.journal.meta(f"baseline:{self.acct.account}")
-                base = json.loads(raw) if raw else {}
-                base[key] = base.get(key, 0.0) + diff
-                self.journal.set_meta(f"baseline:{self.acct.account}", json.dumps(base))
+                self._add_outside(key, diff)
             else:
+                # the unexplained difference becomes outside, and the corrective fill (also
+                # outside) takes it back out: the next start compares equal instead of
+                # flattening the same difference again
+                self._add_outside(key, diff)
                 self._flatten(key, diff, msg)
+
+    def _add_outside(self, key: str, diff: float) -> None:
+        raw = self.journal.meta(f"baseline:{self.acct.account}")
+        base = json.loads(raw) if raw else {}
+        base[key] = base.get(key, 0.0) + diff
+        self.journal.set_meta(f"baseline:{self.acct.account}", json.dumps(base))
 
     def _flatten(self, key: str, diff: float, msg: str) -> None:
         inst = next(i for i in self.insts.values() if holding_key(i) == key)
@@ -316,8 +323,9 @@ class Reconciler:
             return
         side = Side.SELL if diff > 0 else Side.BUY
         cid = self.kernel.oms.ids.next()
-        log.warning("%s: %s: sending %s %g %s to restore the journal's position",
-                    self.acct.account, msg, side.value, qty, inst.symbol)  # fmt: skip
+        log.warning("%s: %s: sending %s %g %s (corrective, no strategy's) to restore the "
+                    "journal's position", self.acct.account, msg, side.value, qty,
+                    inst.symbol)  # fmt: skip
         self.acct.submit_corrective(Order(cid, inst.symbol, side, qty))
 
 

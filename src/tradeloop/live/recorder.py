@@ -114,7 +114,7 @@ class AccountClient(ExecutionClient):
         order.strategy_id = RECONCILE
         order.status = OrderStatus.SUBMITTED
         self.journal.order_intent(order, self.account, self.group, self.now())
-        log.warning("order %s %s %s %s -> %s: corrective (not booked into strategies)",
+        log.info("order %s %s %s %s -> %s: corrective (not booked into strategies)",
                     order.client_order_id, order.side.value, order.qty, order.symbol,
                     self.account)  # fmt: skip
         self.gateway.submit_order(order)
