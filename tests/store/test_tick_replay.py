@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tradeloop.engine.strategy import Strategy
 from tradeloop.engine.tick_replay import run_tick_backtest
-from tradeloop.model import BookLevels, Instrument, QuoteTick, Side, TradeTick
+from tradeloop.model import BookLevels, Instrument, Liquidity, QuoteTick, Side, TradeTick
 from tradeloop.store import schema as S
 from tradeloop.store.reader import merged
 from tradeloop.store.recorder import Recorder
@@ -71,7 +71,9 @@ class BookScalper(Strategy):
             self.target(b.symbol, 0.0)
 
 
-def run(root: Path) -> tuple[list[tuple[object, ...]], BookScalper, int, int]:
+def run(
+    root: Path,
+) -> tuple[list[tuple[int, str, Side, float, float, Liquidity]], BookScalper, int, int]:
     insts = [Instrument.of(s.split(".")[0], "OKX", s[:3], "USDT") for s in SYMS]
     strat = BookScalper()
     streams = [(s, ch) for s in SYMS for ch in (S.BOOK, S.TRADES)]

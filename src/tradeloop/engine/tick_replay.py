@@ -30,6 +30,7 @@ from tradeloop.engine.kernel import Kernel
 from tradeloop.engine.strategy import Strategy
 from tradeloop.model import Bar, BookLevels, Event, Fill, Instrument, QuoteTick, TradeTick
 from tradeloop.sim.config import SimConfig
+from tradeloop.sim.liquidity import ExternalBook
 from tradeloop.venues.sim.client import SimExecutionClient
 
 
@@ -41,14 +42,6 @@ class TickResult:
     quotes: int = 0
     bars: int = 0
     tops: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-
-class _Top:
-    __slots__ = ("asks", "bids")
-
-    def __init__(self) -> None:
-        self.bids: dict[float, float] = {}
-        self.asks: dict[float, float] = {}
 
 
 def run_tick_backtest(
@@ -71,7 +64,7 @@ def run_tick_backtest(
     kernel.record(fills)
     ex = client.exchange
     publish = kernel.bus.publish
-    tops: dict[str, _Top] = {}
+    tops: dict[str, ExternalBook] = {}
     last_top: dict[str, tuple[float, float, float, float]] = {}
     aggs: dict[str, TimeBarAggregator] = {}
     res = TickResult(kernel, fills, 0)
@@ -95,20 +88,15 @@ def run_tick_backtest(
             b: BookLevels = ev  # type: ignore[assignment]
             ex.on_book(b)
             publish(b)
+            # the venue's own book (the simulator's copy is consumed by our fills): sorted
+            # price lists make the top O(1), where max()/min() over a dict of levels was
+            # O(depth) per message (the bench's largest cost)
             top = tops.get(b.symbol)
             if top is None:
-                top = tops[b.symbol] = _Top()
-            if b.snapshot:
-                top.bids.clear()
-                top.asks.clear()
-            for side, levels in ((top.bids, b.bids), (top.asks, b.asks)):
-                for px, sz in levels:
-                    if sz:
-                        side[px] = sz
-                    else:
-                        side.pop(px, None)
-            if top.bids and top.asks:
-                bp, ap = max(top.bids), min(top.asks)
+                top = tops[b.symbol] = ExternalBook()
+            top.apply(b)
+            if top.bid_px and top.ask_px:
+                bp, ap = top.bid_px[-1], top.ask_px[0]
                 q = (bp, top.bids[bp], ap, top.asks[ap])
                 if last_top.get(b.symbol) != q:
                     last_top[b.symbol] = q
