@@ -33,9 +33,35 @@ def account_block(name: str, url: str, prefix: str) -> str:
         """)  # noqa: E501
 
 
-def strategy_block(cls: str, sid: str, account: str | None, params: str = "",
-                   mode: str = "live", bar: str = "1s") -> str:  # fmt: skip
-    acc = f'account = "{account}"\n' if account else ""
+def ftx_emulator(key: str, secret: str, **kw: Any) -> Any:
+    from tradeloop.emulator.ftx.server import FtxConfig, FtxEmulator
+
+    cfg: dict[str, Any] = dict(api_key=key, api_secret=secret, balances={"USD": 100_000.0},
+                               symbols=["BTC-PERP"], seed=9, tick_interval_ms=50)  # fmt: skip
+    cfg.update(kw)
+    return FtxEmulator(FtxConfig(**cfg))
+
+
+def ftx_account_block(name: str, url: str, prefix: str) -> str:
+    return textwrap.dedent(f"""
+        [[account]]
+        name = "{name}"
+        venue = "ftx"
+        url = "{url}"
+        keys = {{ api_key = "{prefix}_KEY", secret = "{prefix}_SECRET" }}
+        capital = 10000
+        """)
+
+
+def strategy_block(cls: str, sid: str, account: str | list[str] | None, params: str = "",
+                   mode: str = "live", bar: str = "1s",
+                   instruments: list[str] | None = None) -> str:  # fmt: skip
+    if isinstance(account, list):
+        acc = "account = [" + ", ".join(f'"{a}"' for a in account) + "]\n"
+    else:
+        acc = f'account = "{account}"\n' if account else ""
+    if instruments:
+        acc += "instruments = [" + ", ".join(f'"{i}"' for i in instruments) + "]\n"
     return (
         textwrap.dedent(f"""
         [[strategy]]
@@ -51,7 +77,9 @@ def strategy_block(cls: str, sid: str, account: str | None, params: str = "",
 
 
 def write_config(path: Path, journal: Path, body: str, deployment: str = "t",
-                 extra_live: str = "", risk: str = "") -> Path:  # fmt: skip
+                 extra_live: str = "", risk: str = "",
+                 instruments: tuple[str, ...] = ("BTC-USDT.OKX",)) -> Path:  # fmt: skip
+    insts = "".join(f'[[instrument]]\nsymbol = "{i}"\n' for i in instruments)
     text = (
         textwrap.dedent(f"""
         [run]
@@ -64,12 +92,10 @@ def write_config(path: Path, journal: Path, body: str, deployment: str = "t",
         status_interval = "2s"
         {extra_live}
 
-        [[instrument]]
-        symbol = "BTC-USDT.OKX"
-
         [risk]
         {risk}
         """)
+        + insts
         + body
     )
     path.write_text(text)

@@ -62,11 +62,13 @@ def resolve_keys(
     key_file: Path | None,
     where: str,
     env: Mapping[str, str] | None = None,
+    optional: frozenset[str] = frozenset(),
 ) -> dict[str, str]:
     """Credentials for a venue whose factory takes ``needed`` (name -> the registry's default
     environment variable). ``env_names`` overrides the variable per credential (several
     accounts of one venue need several); ``key_file`` supplies values directly. Missing
-    values are one ConfigError naming what to set."""
+    values (other than the venue's ``optional`` ones, e.g. an FTX subaccount) are one
+    ConfigError naming what to set."""
     env = os.environ if env is None else env
     unknown = sorted(set(env_names) - set(needed))
     if unknown:
@@ -80,14 +82,15 @@ def resolve_keys(
         if value is None:
             var = env_names.get(name, default_var)
             value = env.get(var, "")
-            if not value:
+            if not value and name not in optional:
                 missing.append(var)
-        register_secret(value)
+        if value:
+            register_secret(value)
         out[name] = value
     if missing and not from_file:
         raise ConfigError(f"{where}: set {', '.join(missing)} (API keys come from the "
                           "environment or keys_file, never the config)")  # fmt: skip
     if missing:
-        raise ConfigError(f"{where}: keys_file {key_file} lacks "
-                          f"{', '.join(n for n in needed if n not in from_file)}")  # fmt: skip
+        lacking = [n for n in needed if n not in from_file and n not in optional]
+        raise ConfigError(f"{where}: keys_file {key_file} lacks {', '.join(lacking)}")
     return out

@@ -178,7 +178,8 @@ class LiveRuntime:
         acc = self.cfg.account(name)
         spec = registry.get(acc.venue)
         where = f"{self.cfg.run.source}: account {name!r}"
-        creds = resolve_keys(spec.credentials, acc.key_env, acc.key_file, where, self.env)
+        creds = resolve_keys(spec.credentials, acc.key_env, acc.key_file, where, self.env,
+                             spec.optional)  # fmt: skip
         options = {"simulated": True} if acc.simulated else {}
         return spec.build(url=acc.url, ws_url=acc.ws_url, credentials=creds, **options)
 
