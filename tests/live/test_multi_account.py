@@ -49,10 +49,10 @@ async def test_two_venues_three_accounts_three_strategies_one_shadow_with_ws_dro
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     keys = {"A": ("ka", "sa-secret", "pa-pass"), "B": ("kb", "sb-secret", "pb-pass")}
-    for pre, (k, s, p) in keys.items():
+    for pre, (k, s, pw) in keys.items():
         monkeypatch.setenv(f"{pre}_KEY", k)
         monkeypatch.setenv(f"{pre}_SECRET", s)
-        monkeypatch.setenv(f"{pre}_PASS", p)
+        monkeypatch.setenv(f"{pre}_PASS", pw)
     monkeypatch.setenv("F_KEY", "kf")
     monkeypatch.setenv("F_SECRET", "sf-secret")
     emus: dict[str, Any] = {pre: emulator(*keys[pre], seed=i + 3) for i, pre in enumerate(keys)}
