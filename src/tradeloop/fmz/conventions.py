@@ -297,6 +297,7 @@ _BUILTIN: dict[str, str] = {
     "OKX": "tradeloop.fmz.venues.okx:OkxConventions",
     "FTX": "tradeloop.fmz.venues.ftx:FtxConventions",
     "BINANCE": "tradeloop.fmz.venues.binance:BinanceConventions",
+    "BITMEX": "tradeloop.fmz.venues.bitmex:BitmexConventions",
     "BITFINEX": "tradeloop.fmz.venues.bitfinex:BitfinexConventions",
 }
 _FACTORIES: dict[str, ConventionsFactory] = {}

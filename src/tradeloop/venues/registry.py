@@ -196,6 +196,7 @@ register(
             "secret": "TRADELOOP_BITMEX_API_SECRET",
         },
         emulator="tradeloop.emulator.bitmex.server",
+        fmz_label="BITMEX",
         rest_url="https://www.bitmex.com",
         ws_url="wss://ws.bitmex.com/realtime",
     )

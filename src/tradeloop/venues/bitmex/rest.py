@@ -102,16 +102,23 @@ class BitmexRestClient:
         retry: RetryConfig = DEFAULT_RETRY,
         rng: Rng = random.random,
         sleep: Sleep = asyncio.sleep,
+        session: aiohttp.ClientSession | None = None,
+        rate_limits: bool = True,
     ) -> None:
+        """``session``: a shared HTTP pool (the FMZ bridge's), not closed here; answer headers
+        are tracked only on the client's own session. ``rate_limits=False`` drops the
+        client-side budget (an emulator)."""
         self.credentials = BitmexCredentials(api_key, secret) if api_key else None
+        budget = {C.RATE_GROUP: C.RATE_LIMIT, C.ORDER_GROUP: C.ORDER_RATE_LIMIT}
         self.http = _Transport(
             base_url,
             signer=self._sign if self.credentials else None,
             timeout=timeout,
             retry=retry,
-            limiter=RateLimiter({C.RATE_GROUP: C.RATE_LIMIT, C.ORDER_GROUP: C.ORDER_RATE_LIMIT}),
+            limiter=RateLimiter(budget) if rate_limits else None,
             rng=rng,
             sleep=sleep,
+            session=session,
         )
         self.http.ratelimit = {}
 
