@@ -149,14 +149,15 @@ def instruments() -> list[Instrument]:
     ]
 
 
-def bench_replay(root: Path) -> tuple[float, int, Listener]:
+def bench_replay(root: Path) -> tuple[float, float, int, Listener]:
+    """(wall s, CPU s, events, strategy) of a tick backtest over the whole store."""
     streams = [(s, ch) for s in SYMS for ch in (S.BOOK, S.TRADES)]
     strat = Listener()
-    w0 = time.perf_counter()
+    w0, c0 = time.perf_counter(), time.process_time()
     res = run_tick_backtest(
         [strat], instruments(), merged(root, streams), {"USDT": 1_000_000.0}, bar_interval="1m"
     )
-    return time.perf_counter() - w0, res.events, strat
+    return time.perf_counter() - w0, time.process_time() - c0, res.events, strat
 
 
 def bench_duckdb(root: Path, n: int) -> list[tuple[str, float, object]]:
@@ -221,8 +222,9 @@ def main() -> None:
               f"{bb / n_book:.1f} B/msg = {bb / n_book:.1f} MB per million book messages; "
               f"trades {tb / max(1, len(events) - n_book):.1f} B/trade")  # fmt: skip
         del events
-        wall, n, st = bench_replay(tmp)
-        print(f"replay:  {n:,} events in {wall:.2f} s -> {n / wall:,.0f} events/s "
+        wall, cpu, n, st = bench_replay(tmp)
+        print(f"replay:  {n:,} events in {wall:.2f} s wall / {cpu:.2f} s CPU -> "
+              f"{n / wall:,.0f} events/s wall, {n / cpu:,.0f} events/s per core (CPU) "
               f"(strategy saw {st.books:,} books, {st.trades:,} trades, {st.quotes:,} quotes, "
               f"{st.bars:,} bars)")  # fmt: skip
         qroot = tmp / "duck"
@@ -230,7 +232,8 @@ def main() -> None:
             print(f"duckdb:  {name}: {secs * 1000:.0f} ms {r}")
         print(f"duckdb:  day file {store_bytes(qroot, S.TRADES) / 1e6:.1f} MB, "
               f"{args.day_trades:,} trades")  # fmt: skip
-        print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+              f"on {os.cpu_count()} CPUs")  # fmt: skip
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
