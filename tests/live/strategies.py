@@ -51,3 +51,16 @@ class BuyOnce(Strategy):
         if not self.state.get("bought"):
             self.state["bought"] = True
             self.buy(bar.symbol, self.p.qty)
+
+
+class Ladder(Strategy):
+    """Steps its target up by ``qty`` each bar for ``steps`` bars, then back to flat."""
+
+    params = {"qty": 0.01, "steps": 3}
+
+    def on_start(self) -> None:
+        self.n = 0
+
+    def on_bar(self, bar: Bar) -> None:
+        self.n += 1
+        self.target(bar.symbol, (self.n % (self.p.steps + 1)) * self.p.qty)

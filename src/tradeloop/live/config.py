@@ -27,6 +27,7 @@ unknown key is an error::
     # or keys_file = "/etc/tradeloop/okx-main.toml" (outside any repo, chmod 600)
     capital = 10000                  # what this account's strategies may use (default: [run] cash)
     simulated = false
+    orders_per_second = 10           # pool routing budget (several accounts of one venue)
 
     [filter]                         # abnormal ticks (tradeloop.live.tickfilter)
     k = 12.0; window = 64; max_lag = "5s"
@@ -65,6 +66,9 @@ class AccountSpec:
     key_file: Path | None = None
     capital: float | None = None
     simulated: bool = False
+    #: the order rate this account may use; an account pool sends each order to the account
+    #: with the most headroom under it (tradeloop.live.pool)
+    orders_per_second: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,9 +184,9 @@ def parse_live_config(
                                   f"(accounts: {', '.join(names)})")  # fmt: skip
         if not s.accounts and len(accounts) > 1 and s.mode == "live":
             raise ConfigError(f"{where}: account is required when several are declared")
-        venues = [next(x.venue for x in accounts if x.name == a) for a in s.accounts]
-        if len(set(venues)) != len(venues):
-            raise ConfigError(f"{where}: one account per venue (got {', '.join(s.accounts)})")
+        if len(set(s.accounts)) != len(s.accounts):
+            raise ConfigError(f"{where}: account lists an account twice")
+        # several accounts of one venue are a pool (tradeloop.live.pool)
     fcfg, overrides = _filter(data.get("filter", {}), f"{source}: [filter]")
     return LiveRunConfig(run, settings, accounts, fcfg, overrides)
 
@@ -227,9 +231,12 @@ def _account(t: _Table, run: RunConfig) -> AccountSpec:
         key_file=run.path(key_file) if key_file else None,
         capital=capital,
         simulated=t.get("simulated", bool, False),
+        orders_per_second=t.number("orders_per_second", 10.0),
     )
     if capital is not None and not capital > 0:
         raise ConfigError(f"{t.where}: capital must be > 0")
+    if not acc.orders_per_second > 0:
+        raise ConfigError(f"{t.where}: orders_per_second must be > 0")
     t.done()
     return acc
 

@@ -27,6 +27,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +97,7 @@ class Reconciler:
         journal: Journal,
         policy: str = "halt",
         restart_orders: str = "cancel",
+        share: Callable[[str], float] | None = None,
     ) -> None:
         self.kernel = kernel
         self.acct = acct
@@ -103,6 +105,9 @@ class Reconciler:
         self.journal = journal
         self.policy = policy
         self.restart_orders = restart_orders
+        #: this account's part of the engine's position (an account pool's member); None:
+        #: the account holds the whole engine position of its venue's instruments
+        self.share = share
         self.insts = {s: i for s, i in kernel.instruments.items() if i.venue == acct.venue}
 
     # -- venue views --------------------------------------------------------------------------
@@ -123,7 +128,8 @@ class Reconciler:
         out: dict[str, float] = {}
         for s, inst in self.insts.items():
             k = holding_key(inst)
-            out[k] = out.get(k, 0.0) + self.kernel.portfolio.positions[s].qty
+            qty = self.share(s) if self.share else self.kernel.portfolio.positions[s].qty
+            out[k] = out.get(k, 0.0) + qty
         return out
 
     def outside(self) -> dict[str, float]:

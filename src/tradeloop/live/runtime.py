@@ -46,6 +46,7 @@ from tradeloop.live.feed import MarketFeed
 from tradeloop.live.ids import deployment_prefix, session_ids
 from tradeloop.live.journal import Journal
 from tradeloop.live.keys import resolve_keys
+from tradeloop.live.pool import AccountPool
 from tradeloop.live.reconcile import Reconciler, ReconcileReport
 from tradeloop.live.recorder import AccountClient
 from tradeloop.live.state import portfolio_state, restore_portfolio, restore_risk, risk_state
@@ -127,6 +128,8 @@ class LiveRuntime:
         #: the CLIs add it, so this module never imports the layer above)
         self.start_hooks: list[Callable[[LiveRuntime], Awaitable[Any]]] = []
         self.hooked: list[Any] = []
+        #: account pools by group key, then venue (several accounts of one venue)
+        self.pools: dict[str, dict[str, AccountPool]] = {}
 
     # -- dashboard API -------------------------------------------------------------------------
     def _emit(self, kind: str, payload: dict[str, Any]) -> None:
@@ -264,7 +267,9 @@ class LiveRuntime:
         syms: list[str] = list(dict.fromkeys(s for it in items for s in it[2]))
         insts = [self.instruments[s] for s in syms]
         accounts = list(dict.fromkeys(a for it in items for a in it[3]))
-        by_venue = {self.cfg.account(a).venue: a for a in accounts}
+        by_venue: dict[str, list[str]] = {}
+        for a in accounts:
+            by_venue.setdefault(self.cfg.account(a).venue, []).append(a)
         algos: dict[str, AlgoSpec] = {}
         for spec, _s, ids, _a, _p, where in items:
             algo = _algo_spec(spec.algo, dict(spec.algo_params), where)
@@ -274,10 +279,11 @@ class LiveRuntime:
                                       "another strategy's (one algo per instrument)")  # fmt: skip
                 algos[s] = algo
         cash: dict[tuple[str, str], float] = {}
-        for venue, acc_name in by_venue.items():
+        for venue, names in by_venue.items():
             settle = next((i.settle for i in insts if i.venue == venue), None)
             if settle is not None:
-                cash[(venue, settle)] = self.cfg.account(acc_name).capital or run.cash
+                cash[(venue, settle)] = sum(self.cfg.account(a).capital or run.cash
+                                            for a in names)  # fmt: skip
         for inst in insts:
             if inst.venue not in by_venue:
                 raise ConfigError(f"group {key}: {inst.symbol} is on {inst.venue}, and none of "
@@ -291,18 +297,24 @@ class LiveRuntime:
             clients[key] = acc
             client: Any = acc
         else:
-            for acc_name in by_venue.values():
-                clients[acc_name] = AccountClient(
-                    self.gateways[acc_name],
-                    acc_name,
-                    key,
-                    self.journal,
-                    self.prefix,
-                    self.clock.now,
-                )
-            client = {self.cfg.account(a).venue: c for a, c in clients.items()}
-            if len(client) == 1:
-                client = next(iter(client.values()))
+            per_venue: dict[str, Any] = {}
+            for venue, names in by_venue.items():
+                members = []
+                for acc_name in names:
+                    clients[acc_name] = AccountClient(
+                        self.gateways[acc_name], acc_name, key, self.journal, self.prefix,
+                        self.clock.now,
+                    )  # fmt: skip
+                    members.append(clients[acc_name])
+                if len(members) == 1:
+                    per_venue[venue] = members[0]
+                else:
+                    pool = AccountPool(members, [self.cfg.account(a).orders_per_second
+                                                 for a in names])  # fmt: skip
+                    pool.load_shares(self.journal)
+                    per_venue[venue] = pool
+                    self.pools[key] = {**self.pools.get(key, {}), venue: pool}
+            client = per_venue if len(per_venue) > 1 else next(iter(per_venue.values()))
         rk = run.risk
         kernel = Kernel(
             insts, cash or run.cash, client, self.clock,
@@ -405,8 +417,10 @@ class LiveRuntime:
                 continue
             for name, acc in g.accounts.items():
                 st = self.settings
+                pool = self.pools.get(g.key, {}).get(acc.venue)
                 rec = Reconciler(g.kernel, acc, self.gateways[name], self.journal,
-                                 st.on_mismatch, st.restart_orders)  # fmt: skip
+                                 st.on_mismatch, st.restart_orders,
+                                 partial(pool.share, name) if pool else None)  # fmt: skip
                 self.reports.append(await rec.run(self.clock.now()))
             self._journal_group(g)
 
