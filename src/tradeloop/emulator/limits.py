@@ -11,14 +11,21 @@ shapes (OKX ``51000``, FTX ``"Invalid parameter ..."``):
 * **echoes** of client text are clipped to a short prefix, so an error answer is never larger
   than a small constant;
 * **bodies and messages** are capped (:data:`MAX_BODY`, :data:`MAX_WS_MESSAGE`), and a
-  connection that keeps failing to log in is closed after :data:`MAX_LOGIN_FAILURES`.
+  connection that keeps failing to log in is closed after :data:`MAX_LOGIN_FAILURES`;
+* **order entry** (:func:`check_entry`): an order's own fields are checked the way venues
+  check them before matching, in one place, with each venue's wording passed in.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
+
+from tradeloop.model import Side, TimeInForce
+from tradeloop.model.instrument import Instrument
 
 #: Longest number string accepted (real venues' values are far shorter).
 MAX_NUMBER_CHARS = 40
@@ -71,3 +78,90 @@ def is_multiple(value: Decimal, step: float) -> bool:
             return value % Decimal(repr(step)) == 0
         except InvalidOperation:
             return False
+
+
+#: Order fields by role, named as camelCase JSON venues name them (FTX).
+CAMEL_KEYS = {
+    "side": "side",
+    "type": "type",
+    "size": "size",
+    "price": "price",
+    "ioc": "ioc",
+    "post_only": "postOnly",
+    "reduce_only": "reduceOnly",
+    "client_id": "clientId",
+}
+
+
+@dataclass(frozen=True)
+class EntryTexts:
+    """A venue's refusal text for each order-entry check (``{}`` = the parameter's wire name);
+    the defaults are the common wording (FTX's, and ``Invalid parameter <name>`` of
+    :mod:`tradeloop.emulator.api`)."""
+
+    bad_param: str = "Invalid parameter {}"
+    missing_price: str = "Missing parameter price"
+    too_small: str = "Size too small"
+    bad_price: str = "Invalid price"
+    spot_reduce_only: str = "Spot orders cannot be reduce-only"
+
+
+@dataclass(frozen=True)
+class OrderEntry:
+    """An order's own fields, checked; funds, reduce-only and matching are the simulator's."""
+
+    side: Side
+    size: Decimal
+    price: Decimal | None  # None: a market order
+    tif: TimeInForce
+    reduce_only: bool
+    client_id: str
+
+
+def check_entry(
+    inst: Instrument,
+    body: Mapping[str, Any],
+    keys: Mapping[str, str],
+    texts: EntryTexts,
+    fail: Callable[[str], Exception],
+    max_client_id: int = 64,
+) -> OrderEntry:
+    """Check the fields a venue checks before its matching engine sees an order: side, type
+    (``limit`` / ``market``), a bounded positive size on the lot grid and at least the minimum,
+    a limit price on the tick grid, boolean flags, post-only neither IOC nor market, no
+    reduce-only on spot, a client id of 1..``max_client_id`` characters. ``keys`` maps the
+    roles (``side type size price ioc post_only reduce_only client_id``) to the venue's wire
+    names; each refusal is ``fail(text)`` with the venue's wording from ``texts``."""
+    side, kind = body.get(keys["side"]), body.get(keys["type"])
+    if side not in ("buy", "sell"):
+        raise fail(texts.bad_param.format(keys["side"]))
+    if kind not in ("limit", "market"):
+        raise fail(texts.bad_param.format(keys["type"]))
+    size = positive_decimal(body.get(keys["size"]))
+    if size is None:
+        raise fail(texts.bad_param.format(keys["size"]))
+    if size < Decimal(repr(inst.min_size)) or not is_multiple(size, inst.lot_size):
+        raise fail(texts.too_small)
+    price: Decimal | None = None
+    if kind == "limit":
+        if body.get(keys["price"]) is None:
+            raise fail(texts.missing_price)
+        price = positive_decimal(body.get(keys["price"]))
+        if price is None or not is_multiple(price, inst.tick_size):
+            raise fail(texts.bad_price)
+    flags = {}
+    for role in ("ioc", "post_only", "reduce_only"):
+        v = body.get(keys[role])
+        if v is not None and not isinstance(v, bool):
+            raise fail(texts.bad_param.format(keys[role]))
+        flags[role] = bool(v)
+    ioc, post = flags["ioc"], flags["post_only"]
+    if post and (ioc or kind == "market"):
+        raise fail(texts.bad_param.format(keys["post_only"]))
+    if flags["reduce_only"] and not inst.is_derivative:
+        raise fail(texts.spot_reduce_only)
+    cid = body.get(keys["client_id"])
+    if cid is not None and (not isinstance(cid, str) or not 0 < len(cid) <= max_client_id):
+        raise fail(texts.bad_param.format(keys["client_id"]))
+    tif = TimeInForce.POST_ONLY if post else (TimeInForce.IOC if ioc else TimeInForce.GTC)
+    return OrderEntry(Side(side), size, price, tif, flags["reduce_only"], cid or "")

@@ -118,8 +118,12 @@ class RestClient:
         rng: Rng = random.random,
         sleep: Sleep = asyncio.sleep,
         max_connections: int = 32,
+        budget: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        #: one limiter group every request pays into (a venue with one budget for its whole
+        #: API); "" charges each path its own bucket (see :meth:`rate_limit_charges`)
+        self._one_budget = (Charge(budget),) if budget else ()
         self.signer = signer
         self.timeout = timeout
         self.retry = retry
@@ -158,9 +162,9 @@ class RestClient:
         self, method: str, path: str, params: Mapping[str, Any] | None, body: Any
     ) -> Sequence[Charge]:
         """What one attempt of this request takes from the limiter: by default one token of
-        the path's bucket. Venues override it for per-instrument buckets and item-counted
-        (batch) limits."""
-        return (Charge(path),)
+        the path's bucket, or of the single ``budget`` group when one was given. Venues
+        override it for per-instrument buckets and item-counted (batch) limits."""
+        return self._one_budget or (Charge(path),)
 
     def check_response(self, method: str, path: str, status: int, payload: Any) -> None:
         """Raise the venue's typed error for an error payload. The base only knows HTTP."""

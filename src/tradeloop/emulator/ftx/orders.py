@@ -1,22 +1,22 @@
 """FTX order entry and account queries over the shared simulated account.
 
 FTX checks an order's own fields (market, side, type, size and price increments, flags,
-``clientId``) before it reaches the matching engine; the simulator decides funds, reduce-only
-and matching, and its typed refusal becomes FTX's error text through :data:`REFUSALS`. A
-crossing post-only order is accepted and closed at once, as FTX does. Every simulator report
+``clientId``) before it reaches the matching engine: the shared
+:func:`~tradeloop.emulator.limits.check_entry`, in FTX's words. The simulator decides funds,
+reduce-only and matching; its typed refusal becomes FTX's error text through :data:`REFUSALS`.
+A crossing post-only order is accepted and closed at once, as FTX does. Every simulator report
 becomes a ``fills`` push per fill, then an ``orders`` push.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator.account import OrderInfo
 from tradeloop.emulator.api import iso, n
 from tradeloop.emulator.ftx.rest import FtxError, Handler, Req, market_of, window
-from tradeloop.emulator.limits import is_multiple, positive_decimal
-from tradeloop.model import Fill, Liquidity, OrderReport, Side, TimeInForce
+from tradeloop.emulator.limits import CAMEL_KEYS, EntryTexts, check_entry
+from tradeloop.model import Fill, Liquidity, OrderReport, TimeInForce
 from tradeloop.model.enums import OrderStatus, RejectReason
 from tradeloop.sim.records import SimOrder
 
@@ -40,15 +40,6 @@ REFUSALS: dict[RejectReason, tuple[int, str]] = {
 def refusal(code: RejectReason) -> FtxError:
     status, msg = REFUSALS.get(code, (400, "Invalid parameter"))
     return FtxError(msg, status)
-
-
-def _flag(body: dict[str, Any], key: str) -> bool:
-    v = body.get(key)
-    if v is None:
-        return False
-    if not isinstance(v, bool):
-        raise FtxError(f"Invalid parameter {key}")
-    return v
 
 
 class FtxTrading:
@@ -115,42 +106,24 @@ class FtxTrading:
 
     # -- orders ------------------------------------------------------------------------------
     def place(self, body: dict[str, Any]) -> dict[str, Any]:
-        m = market_of(self.emu, body.get("market"))
-        inst = m.instrument
-        side, kind = body.get("side"), body.get("type")
-        if side not in ("buy", "sell"):
-            raise FtxError("Invalid parameter side")
-        if kind not in ("limit", "market"):
-            raise FtxError("Invalid parameter type")
-        size = positive_decimal(body.get("size"))
-        if size is None:
-            raise FtxError("Invalid parameter size")
-        if size < Decimal(repr(inst.min_size)) or not is_multiple(size, inst.lot_size):
-            raise FtxError("Size too small")
-        price: Decimal | None = None
-        if kind == "limit":
-            if body.get("price") is None:
-                raise FtxError("Missing parameter price")
-            price = positive_decimal(body.get("price"))
-            if price is None or not is_multiple(price, inst.tick_size):
-                raise FtxError("Invalid price")
-        ioc, post, reduce = (_flag(body, k) for k in ("ioc", "postOnly", "reduceOnly"))
-        if post and (ioc or kind == "market"):
-            raise FtxError("Invalid parameter postOnly")
-        if reduce and not inst.is_derivative:
-            raise FtxError("Spot orders cannot be reduce-only")
-        cid = body.get("clientId")
-        if cid is not None and (not isinstance(cid, str) or not 0 < len(cid) <= 64):
-            raise FtxError("Invalid parameter clientId")
-        if cid and self.account.find(client_id=cid) is not None:
+        inst = market_of(self.emu, body.get("market")).instrument
+        e = check_entry(inst, body, CAMEL_KEYS, EntryTexts(), FtxError)
+        if e.client_id and self.account.find(client_id=e.client_id) is not None:
             raise refusal(R.DUPLICATE_ID)
-        px = float(price) if price else None
-        extra = {"type": kind, "size": float(size), "price": px, "ioc": ioc, "postOnly": post}
-        tif = TimeInForce.POST_ONLY if post else (TimeInForce.IOC if ioc else TimeInForce.GTC)
+        px = float(e.price) if e.price else None
+        extra = {"type": body["type"], "size": float(e.size), "price": px}
+        extra |= {"ioc": e.tif is TimeInForce.IOC, "postOnly": e.tif is TimeInForce.POST_ONLY}
         info, rec = self.account.place(
-            inst.symbol, Side(side), float(size), px, tif, reduce, cid or "", extra,
+            inst.symbol,
+            e.side,
+            float(e.size),
+            px,
+            e.tif,
+            e.reduce_only,
+            e.client_id,
+            extra,
             keep=lambda code: code is R.POST_ONLY_WOULD_TAKE,  # FTX accepts, then closes it
-        )  # fmt: skip
+        )
         if rec.status is OrderStatus.REJECTED and rec.code is not R.POST_ONLY_WOULD_TAKE:
             raise refusal(rec.code)
         return self.order_row(info, rec, fresh=True)

@@ -40,6 +40,8 @@ A gateway owns one :class:`OrderLifecycle`, forwards ``submit_order`` / ``cancel
 """
 
 from tradeloop.venues.execution.checks import amend_problem, preflight
+from tradeloop.venues.execution.early import EarlyFills, OrderIds
+from tradeloop.venues.execution.errors import ErrorTable, stable_client_id
 from tradeloop.venues.execution.hooks import (
     ErrorKind,
     OrderTrack,
@@ -59,7 +61,10 @@ from tradeloop.venues.execution.tracker import OrderTracker
 __all__ = [
     "DEFAULT_RECOVERY",
     "DEFAULT_RETENTION",
+    "EarlyFills",
     "ErrorKind",
+    "ErrorTable",
+    "OrderIds",
     "OrderLifecycle",
     "OrderTrack",
     "OrderTracker",
@@ -70,4 +75,5 @@ __all__ = [
     "Verdict",
     "amend_problem",
     "preflight",
+    "stable_client_id",
 ]

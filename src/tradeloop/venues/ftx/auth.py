@@ -1,29 +1,20 @@
-"""FTX signing (``specs/exchanges.md`` §5): hex HMAC-SHA256 for REST and the WS login, as pure
-functions (testable against the published vector) plus a credentials holder that registers
-its secrets for log redaction."""
+"""FTX signing (``specs/exchanges.md`` §5): the kit's hex HMAC-SHA256 for REST and the WS login
+(testable against the published vector) plus a credentials holder that registers its secrets
+for log redaction."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from tradeloop.core.log import register_secret
-
-
-def sign(secret: str, payload: str) -> str:
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+from tradeloop.venues.signing import ms
+from tradeloop.venues.signing import sign_hex as sign
 
 
 def ws_login_signature(secret: str, ts_ms: int) -> str:
     return sign(secret, f"{ts_ms}websocket_login")
-
-
-def _ms(now: float | None) -> int:
-    return int((time.time() if now is None else now) * 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +34,7 @@ class FtxCredentials:
     ) -> dict[str, str]:
         """Headers for one attempt (the timestamp is signed: a retry is signed afresh):
         ``FTX-SIGN`` = sign(ts + METHOD + path_with_query + body)."""
-        ts = _ms(now)
+        ts = ms(now)
         sig = sign(self.secret, f"{ts}{method.upper()}{path}{body}")
         headers = {"FTX-KEY": self.api_key, "FTX-TS": str(ts), "FTX-SIGN": sig}
         if self.subaccount:  # URI-encoded, as FTX asks
@@ -52,9 +43,9 @@ class FtxCredentials:
 
     def ws_login(self, now: float | None = None) -> dict[str, Any]:
         """The ``login`` op's ``args`` (``time`` in ms)."""
-        ts = _ms(now)
-        args: dict[str, Any] = {"key": self.api_key, "sign": ws_login_signature(self.secret, ts),
-                                "time": ts}  # fmt: skip
+        ts = ms(now)
+        sig = ws_login_signature(self.secret, ts)
+        args: dict[str, Any] = {"key": self.api_key, "sign": sig, "time": ts}
         if self.subaccount:
             args["subaccount"] = self.subaccount
         return args

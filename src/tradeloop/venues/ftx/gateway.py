@@ -14,7 +14,6 @@ keeps FTX's market names.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,6 +22,7 @@ from tradeloop.model import BalanceUpdate, Fill, OrderReport, PositionUpdate, Si
 from tradeloop.venues.execution import (
     DEFAULT_RECOVERY,
     DEFAULT_RETENTION,
+    EarlyFills,
     RecoveryPolicy,
     Retention,
 )
@@ -37,7 +37,6 @@ from tradeloop.venues.wsclient import WsConfig
 log = get_logger(__name__)
 
 CHANNELS = {"trades": "trades", "quotes": "ticker", "tickers": "ticker", "book": "orderbook"}
-MAX_WAITING = 1000  # orders whose early fills are held, at most
 
 
 def default_ws_url(rest_url: str) -> str:
@@ -51,17 +50,25 @@ class FtxGateway(StreamGateway):
     id_example = "BTC-PERP.FTX"
     rest: FtxRestClient
 
-    def __init__(self, base_url: str = C.REST_URL, api_key: str = "", secret: str = "",
-                 subaccount: str = "", *, ws_url: str | None = None,
-                 rest: FtxRestClient | None = None, ws_config: WsConfig = FTX_WS_CONFIG,
-                 recovery: RecoveryPolicy = DEFAULT_RECOVERY,
-                 retention: Retention = DEFAULT_RETENTION,
-                 now_ns: Callable[[], int] = time.time_ns) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str = C.REST_URL,
+        api_key: str = "",
+        secret: str = "",
+        subaccount: str = "",
+        *,
+        ws_url: str | None = None,
+        rest: FtxRestClient | None = None,
+        ws_config: WsConfig = FTX_WS_CONFIG,
+        recovery: RecoveryPolicy = DEFAULT_RECOVERY,
+        retention: Retention = DEFAULT_RETENTION,
+        now_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
         super().__init__(now_ns)
         self.rest = rest or FtxRestClient(base_url, api_key, secret, subaccount)
         self.ws_url = ws_url or default_ws_url(self.rest.base_url)
         self.ws_config = ws_config
-        self._waiting: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self._waiting: EarlyFills[dict[str, Any]] = EarlyFills("FTX")
         self.public: FtxStream | None = None
         self.private: FtxStream | None = None
         self.hooks = FtxOrderHooks(self.rest, self._instruments, self._private_up, now_ns)
@@ -76,14 +83,17 @@ class FtxGateway(StreamGateway):
 
     def _stream(self, private: bool = False) -> FtxStream:
         creds, name = (self.rest.credentials, "ftx/private") if private else (None, "ftx/public")
-        return FtxStream(self.ws_url, self, credentials=creds, config=self.ws_config,
-                         now_ns=self.now_ns, name=name)  # fmt: skip
+        cfg = self.ws_config
+        return FtxStream(
+            self.ws_url, self, credentials=creds, config=cfg, now_ns=self.now_ns, name=name
+        )
 
     # -- FtxStreamHandler -----------------------------------------------------------------
     def on_status(self, stream: FtxStream, status: str, detail: str) -> None:
         # FTX replays nothing after a reconnect: the base catches orders up over REST
-        self.stream_status(status, detail, public=stream is self.public,
-                           private=stream is self.private)  # fmt: skip
+        self.stream_status(
+            status, detail, public=stream is self.public, private=stream is self.private
+        )
 
     def on_private(self, channel: str, data: dict[str, Any]) -> None:
         try:
@@ -98,11 +108,7 @@ class FtxGateway(StreamGateway):
         oid = str(d["orderId"])
         vcid = self.hooks.order_ids.get(oid)
         if vcid is None:  # held for the orders push that names its clientId
-            self._waiting.setdefault(oid, []).append(d)
-            if len(self._waiting) > MAX_WAITING:
-                gone, _ = self._waiting.popitem(last=False)
-                log.warning("FTX: dropped early fills of order %s (the catch-up has them)", gone)
-            return
+            return self._waiting.hold(oid, d)
         track = self.orders.push_track(vcid, str(d["market"]), Side(d["side"]))
         self.orders.fill(track, P.parse_fill(d, self.now_ns(), track.client_order_id))
 
@@ -110,7 +116,7 @@ class FtxGateway(StreamGateway):
         oid = str(d["id"])
         vcid = str(d.get("clientId") or oid)  # one placed elsewhere without a clientId: its id
         self.hooks.remember(oid, vcid)
-        for held in self._waiting.pop(oid, []):
+        for held in self._waiting.release(oid):
             self._on_fill(held)
         track = self.orders.push_track(vcid, str(d["market"]), Side(d["side"]))
         self.orders.report(track, P.parse_order(d, self.now_ns(), track.client_order_id))
@@ -122,8 +128,9 @@ class FtxGateway(StreamGateway):
 
     async def fetch_open_orders(self) -> list[OrderReport]:
         now, rows = self.now_ns(), await self.rest.open_orders()
-        return [P.parse_order(d, now, self._client_id(str(d["id"]), d.get("clientId")))
-                for d in rows]  # fmt: skip
+        return [
+            P.parse_order(d, now, self._client_id(str(d["id"]), d.get("clientId"))) for d in rows
+        ]
 
     async def fetch_fills(self, since_ns: int = 0) -> list[Fill]:
         rows = await self.rest.fills(start_s=since_ns / 1e9 if since_ns else None)
@@ -160,10 +167,15 @@ class FtxGateway(StreamGateway):
             self._quotes.pop(symbol, None)
 
 
-def create(*, url: str = C.REST_URL, ws_url: str | None = None,
-           credentials: Mapping[str, str] | None = None, **options: Any) -> FtxGateway:  # fmt: skip
+def create(
+    *,
+    url: str = C.REST_URL,
+    ws_url: str | None = None,
+    credentials: Mapping[str, str] | None = None,
+    **options: Any,
+) -> FtxGateway:
     """The registry's factory: credentials ``api_key``, ``secret``, ``subaccount``; other
     options go to :class:`FtxGateway`."""
     c = credentials or {}
-    return FtxGateway(url, c.get("api_key", ""), c.get("secret", ""), c.get("subaccount", ""),
-                      ws_url=ws_url, **options)  # fmt: skip
+    key, secret, sub = c.get("api_key", ""), c.get("secret", ""), c.get("subaccount", "")
+    return FtxGateway(url, key, secret, sub, ws_url=ws_url, **options)

@@ -12,50 +12,53 @@ re-price by cancel + place.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
-from tradeloop.core.errors import RateLimited, VenueError
+from tradeloop.core.errors import VenueError
 from tradeloop.model import Fill, Instrument, InstrumentKind, Order, OrderReport, RejectReason
 from tradeloop.model.enums import FOK, IOC, MARKET, POST_ONLY
-from tradeloop.venues.execution import ErrorKind, OrderTrack, PlaceAck, VenueHooks, Verdict
+from tradeloop.venues.execution import (
+    ErrorKind,
+    ErrorTable,
+    OrderIds,
+    OrderTrack,
+    PlaceAck,
+    VenueHooks,
+    Verdict,
+    stable_client_id,
+)
 from tradeloop.venues.ftx import constants as C
 from tradeloop.venues.ftx import parse as P
 from tradeloop.venues.ftx.rest import FtxRestClient
-from tradeloop.venues.http import outcome_unknown
 
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-#: venue order id -> clientId, remembered for ``fills`` pushes (they name only the order id)
-MAX_ORDER_IDS = 20_000
-_KINDS = {C.DUPLICATE_ID: ErrorKind.DUPLICATE_ID, C.NOT_FOUND: ErrorKind.NOT_FOUND,
-          C.ALREADY_CLOSED: ErrorKind.FINISHED}  # fmt: skip
+#: FTX's error texts are its codes; refusal reasons match as prefixes ("No such market: X").
+ERRORS = ErrorTable(
+    {
+        C.DUPLICATE_ID: ErrorKind.DUPLICATE_ID,
+        C.NOT_FOUND: ErrorKind.NOT_FOUND,
+        C.ALREADY_CLOSED: ErrorKind.FINISHED,
+    },
+    C.REJECT_REASONS,
+    prefix=True,
+)
 
 
 def reject_reason(code: str) -> RejectReason:
-    return next((r for t, r in C.REJECT_REASONS.items() if code.startswith(t)), RejectReason.OTHER)
+    return ERRORS.reason(VenueError(code, code))
 
 
 def classify(exc: VenueError) -> Verdict:
     """What an FTX error means for the order it was about."""
-    if isinstance(exc, RateLimited):
-        return Verdict(ErrorKind.RATE_LIMITED, retry_after=exc.retry_after)
-    if exc.code in _KINDS:
-        return Verdict(_KINDS[exc.code])
-    if outcome_unknown(exc):  # timeout, dropped connection, 5xx, "Please retry request"
-        return Verdict(ErrorKind.UNKNOWN_OUTCOME)
-    return Verdict(ErrorKind.PERMANENT, reject_reason(exc.code))
+    return ERRORS.classify(exc)
 
 
 def ftx_client_id(client_order_id: str) -> str:
-    """FTX takes clientIds up to 64 characters; others map to a stable hash (stable so a
-    restarted process finds its orders again)."""
-    if _PLAIN_ID.fullmatch(client_order_id):
-        return client_order_id
-    return "tl" + hashlib.sha1(client_order_id.encode()).hexdigest()[:30]
+    """FTX takes clientIds up to 64 characters; others map to the kit's stable hash."""
+    return stable_client_id(client_order_id, _PLAIN_ID.fullmatch)
 
 
 class FtxOrderHooks(VenueHooks):
@@ -63,18 +66,18 @@ class FtxOrderHooks(VenueHooks):
 
     venue = C.VENUE
 
-    def __init__(self, rest: FtxRestClient, instruments: Mapping[str, Instrument],
-                 streaming: Callable[[], bool],
-                 now_ns: Callable[[], int] = time.time_ns) -> None:  # fmt: skip
-        self.rest, self.instruments, self._streaming, self.now_ns = (
-            rest, instruments, streaming, now_ns
-        )  # fmt: skip
-        self.order_ids: OrderedDict[str, str] = OrderedDict()
-
-    def remember(self, venue_order_id: str, venue_client_id: str) -> None:
-        self.order_ids[venue_order_id] = venue_client_id
-        if len(self.order_ids) > MAX_ORDER_IDS:
-            self.order_ids.popitem(last=False)
+    def __init__(
+        self,
+        rest: FtxRestClient,
+        instruments: Mapping[str, Instrument],
+        streaming: Callable[[], bool],
+        now_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.rest, self.instruments, self._streaming = rest, instruments, streaming
+        self.now_ns = now_ns
+        #: venue order id -> clientId, for ``fills`` pushes (they name only the order id)
+        self.order_ids = OrderIds()
+        self.remember = self.order_ids.remember
 
     def instrument(self, symbol: str) -> Instrument | None:
         return self.instruments.get(symbol)
@@ -104,10 +107,17 @@ class FtxOrderHooks(VenueHooks):
             size = await self._size_for_spend(inst, order.quote_qty)
         else:
             size = Decimal(inst.format_qty(order.qty))
-        flags = {"reduceOnly": order.reduce_only and not spot, "ioc": order.tif is IOC,
-                 "postOnly": order.tif is POST_ONLY}  # fmt: skip
-        res = await self.rest.place_order(inst.native, order.side.value, size, price,
-                                          track.venue_client_id, **flags)  # fmt: skip
+        reduce, ioc, post = order.reduce_only and not spot, order.tif is IOC, order.tif is POST_ONLY
+        res = await self.rest.place_order(
+            inst.native,
+            order.side.value,
+            size,
+            price,
+            track.venue_client_id,
+            reduceOnly=reduce,
+            ioc=ioc,
+            postOnly=post,
+        )
         self.remember(str(res["id"]), track.venue_client_id)
         return PlaceAck(str(res["id"]))
 

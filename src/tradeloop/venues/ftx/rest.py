@@ -3,8 +3,9 @@ return FTX's own JSON (the envelope's ``result``).
 
 Added to the kit's transport: the ``{"success", "result" | "error"}`` envelope as typed errors
 (the error text becomes ``VenueError.code``), FTX signing, and one request budget for the whole
-API. Order bodies carry exact decimals as JSON numbers (``Instrument.format_*`` text), so what
-is signed is what is sent and no float noise reaches the wire.
+API (the kit's ``budget`` option). Order bodies carry exact decimals as JSON numbers
+(``Instrument.format_*`` text), so what is signed is what is sent and no float noise reaches
+the wire.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,12 +26,11 @@ from tradeloop.core.errors import AuthError, RateLimited, VenueError
 from tradeloop.venues.ftx import constants as C
 from tradeloop.venues.ftx.auth import FtxCredentials
 from tradeloop.venues.http import RestClient, Sleep
-from tradeloop.venues.ratelimit import Charge, RateLimiter
+from tradeloop.venues.ratelimit import RateLimiter
 from tradeloop.venues.retry import DEFAULT_RETRY, RetryConfig, Rng
 
 Json = dict[str, Any]
 _body = msgspec.json.Encoder(decimal_format="number")  # Decimal("0.0001") -> 0.0001
-_ONE_BUDGET = (Charge("ftx"),)
 
 
 def ftx_error(text: str, status: int, context: str = "") -> VenueError:
@@ -43,11 +43,6 @@ def ftx_error(text: str, status: int, context: str = "") -> VenueError:
 
 
 class _FtxTransport(RestClient):
-    def rate_limit_charges(
-        self, method: str, path: str, params: Mapping[str, Any] | None, body: Any
-    ) -> Sequence[Charge]:
-        return _ONE_BUDGET
-
     def check_response(self, method: str, path: str, status: int, payload: Any) -> None:
         if isinstance(payload, dict) and payload.get("success") is True:
             return
@@ -66,16 +61,31 @@ class FtxRestClient:
     """Async FTX REST; private methods need keys. Errors raise ``VenueError`` /
     ``AuthError`` / ``RateLimited`` with FTX's text in ``.code``."""
 
-    def __init__(self, base_url: str = C.REST_URL, api_key: str = "", secret: str = "",
-                 subaccount: str = "", *, timeout: float = 10.0,
-                 retry: RetryConfig = DEFAULT_RETRY, session: aiohttp.ClientSession | None = None,
-                 rng: Rng = random.random, sleep: Sleep = asyncio.sleep) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str = C.REST_URL,
+        api_key: str = "",
+        secret: str = "",
+        subaccount: str = "",
+        *,
+        timeout: float = 10.0,
+        retry: RetryConfig = DEFAULT_RETRY,
+        session: aiohttp.ClientSession | None = None,
+        rng: Rng = random.random,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         self.credentials = FtxCredentials(api_key, secret, subaccount) if api_key else None
         self.http = _FtxTransport(
-            base_url, signer=self._sign if self.credentials else None, timeout=timeout,
-            retry=retry, limiter=RateLimiter({"ftx": C.RATE_LIMIT}), session=session, rng=rng,
+            base_url,
+            signer=self._sign if self.credentials else None,
+            timeout=timeout,
+            retry=retry,
+            limiter=RateLimiter({"ftx": C.RATE_LIMIT}),
+            session=session,
+            rng=rng,
             sleep=sleep,
-        )  # fmt: skip
+            budget="ftx",
+        )
         self.base_url = self.http.base_url
 
     def _sign(self, method: str, path: str, body: str) -> Mapping[str, str]:
@@ -85,14 +95,21 @@ class FtxRestClient:
     async def close(self) -> None:
         await self.http.close()
 
-    async def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
-                      body: Any = None, signed: bool = False,
-                      retry_safe: bool | None = None) -> Any:  # fmt: skip
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        signed: bool = False,
+        retry_safe: bool | None = None,
+    ) -> Any:
         """Any endpoint (passthroughs too); returns ``result``."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         text = body if body is None or isinstance(body, str) else _body.encode(body).decode()
-        env = await self.http.request(method, path, query, text, signed=signed,
-                                      retry_safe=retry_safe)  # fmt: skip
+        env = await self.http.request(
+            method, path, query, text, signed=signed, retry_safe=retry_safe
+        )
         return env.get("result")
 
     async def markets(self) -> list[Json]:
@@ -110,14 +127,28 @@ class FtxRestClient:
     async def open_orders(self, market: str | None = None) -> list[Json]:
         return list(await self.request("GET", C.ORDERS, {"market": market}, signed=True))
 
-    async def place_order(self, market: str, side: str, size: Decimal, price: Decimal | None,
-                          client_id: str, **flags: bool) -> Json:  # fmt: skip
+    async def place_order(
+        self,
+        market: str,
+        side: str,
+        size: Decimal,
+        price: Decimal | None,
+        client_id: str,
+        **flags: bool,
+    ) -> Json:
         """``POST /orders``; ``price`` None is a market order (``"price": null``); ``flags``:
         ``reduceOnly``, ``ioc``, ``postOnly``. The transport may retry it: ``clientId`` makes
         it idempotent (a retry meeting the first attempt's order is "Duplicate client order
         ID", which the lifecycle resolves by looking the order up)."""
-        body = {"market": market, "side": side, "price": price, "size": size, "clientId": client_id,
-                "type": "market" if price is None else "limit", **flags}  # fmt: skip
+        body = {
+            "market": market,
+            "side": side,
+            "price": price,
+            "size": size,
+            "clientId": client_id,
+            "type": "market" if price is None else "limit",
+            **flags,
+        }
         return dict(await self.request("POST", C.ORDERS, None, body, True, retry_safe=True))
 
     async def cancel_by_client_id(self, client_id: str) -> None:
@@ -125,8 +156,8 @@ class FtxRestClient:
         await self.request("DELETE", path, signed=True, retry_safe=True)
 
     async def order_by_client_id(self, client_id: str) -> Json:
-        return dict(await self.request("GET", C.BY_CLIENT_ID + quote(client_id, safe=""),
-                                       signed=True))  # fmt: skip
+        path = C.BY_CLIENT_ID + quote(client_id, safe="")
+        return dict(await self.request("GET", path, signed=True))
 
     async def fills(
         self, market: str | None = None, order_id: str | None = None, start_s: float | None = None
@@ -135,8 +166,12 @@ class FtxRestClient:
         followed back with ``end_time`` = its oldest time, de-duplicated by fill id (fills of
         that same second come again)."""
         rows: dict[Any, Json] = {}
-        params: dict[str, Any] = {"market": market, "orderId": order_id, "start_time": start_s,
-                                  "limit": 100}  # fmt: skip
+        params: dict[str, Any] = {
+            "market": market,
+            "orderId": order_id,
+            "start_time": start_s,
+            "limit": 100,
+        }
         while True:
             page = await self.request("GET", C.FILLS, params, signed=True)
             fresh = [r for r in page if r.get("id") not in rows]

@@ -6,21 +6,16 @@ vectors without any I/O. Secrets are registered for log redaction the moment the
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tradeloop.core.log import register_secret
 from tradeloop.venues.okx.constants import WS_LOGIN_PATH
+from tradeloop.venues.signing import sign_b64
 
-
-def sign(secret: str, prehash: str) -> str:
-    """Base64(HMAC-SHA256(secret, prehash)) — OKX's only signature primitive."""
-    mac = hmac.new(secret.encode(), prehash.encode(), hashlib.sha256).digest()
-    return base64.b64encode(mac).decode()
+#: Base64(HMAC-SHA256(secret, prehash)) — OKX's only signature primitive.
+sign = sign_b64
 
 
 def iso_timestamp(epoch_s: float) -> str:

@@ -8,12 +8,11 @@ When to retry, what to tell the engine and in which order is the lifecycle's bus
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tradeloop.core.errors import RateLimited, VenueError
+from tradeloop.core.errors import VenueError
 from tradeloop.model import (
     Fill,
     Instrument,
@@ -24,8 +23,15 @@ from tradeloop.model import (
     RejectReason,
     TimeInForce,
 )
-from tradeloop.venues.execution import ErrorKind, OrderTrack, PlaceAck, VenueHooks, Verdict
-from tradeloop.venues.http import outcome_unknown
+from tradeloop.venues.execution import (
+    ErrorKind,
+    ErrorTable,
+    OrderTrack,
+    PlaceAck,
+    VenueHooks,
+    Verdict,
+    stable_client_id,
+)
 from tradeloop.venues.okx import constants as C
 from tradeloop.venues.okx import parse as P
 from tradeloop.venues.okx.rest import OkxRestClient, is_valid_client_order_id
@@ -33,40 +39,31 @@ from tradeloop.venues.okx.rest import OkxRestClient, is_valid_client_order_id
 _FILLS_PAGE = 100
 
 
+#: OKX's codes for the kit's classifier (a 51016 inside an UnknownOutcome still means the
+#: order exists).
+ERRORS = ErrorTable(
+    {
+        C.DUPLICATE_CLORDID: ErrorKind.DUPLICATE_ID,
+        C.ORDER_NOT_FOUND: ErrorKind.NOT_FOUND,
+        **dict.fromkeys(C.ORDER_FINISHED_CODES, ErrorKind.FINISHED),
+    },
+    C.REJECT_REASONS,
+)
+
+
 def reject_reason(exc: VenueError) -> RejectReason:
     """The typed reason behind an OKX refusal: transient (rate limit, busy, 5xx) or not."""
-    if isinstance(exc, RateLimited):
-        return RejectReason.RATE_LIMITED
-    known = C.REJECT_REASONS.get(exc.code)
-    if known is not None:
-        return known
-    return RejectReason.VENUE_UNAVAILABLE if exc.retryable else RejectReason.OTHER
+    return ERRORS.reason(exc)
 
 
 def classify(exc: VenueError) -> Verdict:
     """What an OKX error means for the order it was about (see ``ErrorKind``)."""
-    code = exc.code
-    if isinstance(exc, RateLimited):
-        return Verdict(ErrorKind.RATE_LIMITED, retry_after=exc.retry_after)
-    if code == C.DUPLICATE_CLORDID:  # also an UnknownOutcome carrying 51016: it exists
-        return Verdict(ErrorKind.DUPLICATE_ID)
-    if code == C.ORDER_NOT_FOUND:
-        return Verdict(ErrorKind.NOT_FOUND)
-    if code in C.ORDER_FINISHED_CODES:
-        return Verdict(ErrorKind.FINISHED)
-    if outcome_unknown(exc):  # timeout, dropped connection, 5xx, 50001 "try again"
-        return Verdict(ErrorKind.UNKNOWN_OUTCOME)
-    if exc.retryable:
-        return Verdict(ErrorKind.TRANSIENT, reject_reason(exc))
-    return Verdict(ErrorKind.PERMANENT, reject_reason(exc))
+    return ERRORS.classify(exc)
 
 
 def okx_client_id(client_order_id: str) -> str:
-    """OKX wants clOrdId = 1–32 alphanumerics; other ids map to a stable hash of themselves
-    (stable so a restart can find its orders again)."""
-    if is_valid_client_order_id(client_order_id):
-        return client_order_id
-    return "tl" + hashlib.sha1(client_order_id.encode()).hexdigest()[:30]
+    """OKX wants clOrdId = 1–32 alphanumerics; other ids map to the kit's stable hash."""
+    return stable_client_id(client_order_id, is_valid_client_order_id)
 
 
 def order_params(
