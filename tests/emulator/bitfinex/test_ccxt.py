@@ -74,3 +74,40 @@ async def test_ccxt_pro_book_with_checksum(bfx: BitfinexEmulator) -> None:
         assert t["bid"] < t["ask"]
     finally:
         await ex.close()
+
+
+async def _stepping(bfx: BitfinexEmulator, coro: Any) -> Any:
+    """Await a ccxt.pro watch while the frozen market is stepped (at most ~2 s)."""
+    task = asyncio.ensure_future(coro)
+    for _ in range(200):
+        if task.done():
+            break
+        bfx.step()
+        await asyncio.sleep(0.01)
+    return await asyncio.wait_for(task, 5)
+
+
+async def test_ccxt_pro_trades_and_orders(bfx: BitfinexEmulator) -> None:
+    """watch_trades on the public stream; watch_orders on ccxt's own authenticated socket
+    (its ``auth`` event, signature and nonce), fed by orders ccxt places over REST."""
+    ex = _point(ccxtpro.bitfinex({"apiKey": KEY, "secret": SECRET}), bfx)
+    try:
+        trades = await _stepping(bfx, ex.watch_trades("BTC/USD"))
+        assert trades and all(t["symbol"] == "BTC/USD" and t["amount"] > 0 for t in trades)
+        assert {t["side"] for t in trades} <= {"buy", "sell"}
+        watching = asyncio.ensure_future(ex.watch_orders("BTC/USD"))
+        await asyncio.sleep(0.3)  # authenticated and subscribed before the order
+        o = await ex.create_order("BTC/USD", "limit", "buy", 0.01, 30000)
+        seen = await asyncio.wait_for(watching, 5)
+        assert [(x["id"], x["status"], x["amount"]) for x in seen] == [(o["id"], "open", 0.01)]
+        await ex.cancel_order(o["id"], "BTC/USD")
+        seen = await asyncio.wait_for(ex.watch_orders("BTC/USD"), 5)
+        assert seen[-1]["id"] == o["id"] and seen[-1]["status"] == "canceled"
+        m = await ex.create_order("BTC/USD", "market", "sell", 0.01)
+        for _ in range(5):
+            seen = await asyncio.wait_for(ex.watch_orders("BTC/USD"), 5)
+            if seen[-1]["id"] == m["id"] and seen[-1]["status"] == "closed":
+                break
+        assert seen[-1]["id"] == m["id"] and seen[-1]["status"] == "closed"
+    finally:
+        await ex.close()
