@@ -44,9 +44,11 @@ def main() -> int:
     res = run_multi_backtest(feeds, runs, MultiConfig(cash=100_000.0))
     cpu = time.process_time() - c0
     print(f"instruments          {args.instruments} x {args.bars:,} bars, {len(runs)} strategies")
-    print(f"events               {res.events:,} ({len(res.fills):,} fills)")
+    print(f"events               {res.events:,} ({len(res.fills):,} fills, "
+          f"final equity {res.final_equity:.6f})")  # fmt: skip
     print(f"replay               {res.events / res.elapsed_s:,.0f} bar-events/s wall "
           f"({res.elapsed_s:.2f}s)")  # fmt: skip
+    print(f"replay CPU           {res.events / res.cpu_s:,.0f} bar-events/s ({res.cpu_s:.2f}s)")
     print(f"whole run            {res.events / cpu:,.0f} bar-events/s CPU incl. setup")
     return 0
 

@@ -84,7 +84,75 @@ def _bar_filter(
     return filtered
 
 
+class _BarRoute:
+    """Strategies' ``on_bar`` handlers, dispatched by (instrument, bar period) from one bus
+    handler. A run with many strategies publishes every bar to all of them; filtering in each
+    strategy's own wrapper costs a call per strategy per bar (measured: 20 wrappers made 60 %
+    of a 10-instrument run). Here each (symbol, period) resolves once to the tuple of handlers
+    that want it, in subscription order, so a bar costs one dict lookup plus its real readers.
+    Errors go through the bus's own error path, so a raising strategy behaves exactly as a
+    directly subscribed one (later handlers still run; the first error is re-raised after)."""
+
+    __slots__ = ("_bus", "_cache", "_by_period", "subs")
+
+    #: resolved keys kept at most (bars of irregular periods must not grow it without bound)
+    MAX_KEYS = 4096
+
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+        #: (handler, wanted symbols or None = all, periods by symbol or None = any period)
+        self.subs: list[tuple[Handler, frozenset[str] | None, Mapping[str, frozenset[int]] | None]]
+        self.subs = []
+        self._cache: dict[tuple[str, int], tuple[Handler, ...]] = {}
+        self._by_period = False
+
+    def add(
+        self,
+        handler: Handler,
+        symbols: frozenset[str] | None,
+        periods: Mapping[str, frozenset[int]] | None,
+    ) -> None:
+        self.subs.append((handler, symbols, periods))
+        self._by_period = self._by_period or periods is not None
+        self._cache.clear()
+
+    def remove(self, handlers: set[Handler]) -> None:
+        self.subs = [s for s in self.subs if s[0] not in handlers]
+        self._cache.clear()
+
+    def _resolve(self, key: tuple[str, int]) -> tuple[Handler, ...]:
+        sym, period = key
+        out = []
+        for h, symbols, periods in self.subs:
+            if periods is not None:
+                ps = periods.get(sym)
+                if ps is None or period not in ps:
+                    continue
+            elif symbols is not None and sym not in symbols:
+                continue
+            out.append(h)
+        if len(self._cache) >= self.MAX_KEYS:
+            self._cache.clear()
+        hs = self._cache[key] = tuple(out)
+        return hs
+
+    def __call__(self, bar: Bar) -> None:
+        key = (bar.symbol, bar.ts - bar.start if self._by_period else 0)
+        hs = self._cache.get(key)
+        if hs is None:
+            hs = self._resolve(key)
+        for h in hs:
+            try:
+                h(bar)
+            except Exception as exc:
+                self._bus._failed(h, bar, exc)
+
+
 class Kernel:
+    #: route strategies' bars through one ``_BarRoute`` (False: one filtered bus handler per
+    #: strategy, the original path; kept as the reference the routed path is tested against)
+    route_bars: bool = True
+
     def __init__(
         self,
         instruments: Iterable[Instrument],
@@ -105,6 +173,7 @@ class Kernel:
         if on_strategy_error is not OnStrategyError.RAISE:
             self.bus.on_error = self._handler_failed
         self._owners: dict[Handler, Strategy] = {}
+        self._bars = _BarRoute(self.bus)
         self._bar_periods: dict[str, dict[str, frozenset[int]]] = {}
         self._names = self._symbol_names()
         self.portfolio = Portfolio(self.instruments, cash, currency)
@@ -179,6 +248,11 @@ class Kernel:
         self.portfolio.split_capital_evenly()
         for s in self.strategies:
             self._subscribe(s)
+        if any(sy is not None or ps is not None for _h, sy, ps in self._bars.subs):
+            self.bus.subscribe(Bar, self._bars)
+        else:  # nobody filters (one instrument, one period): the bus calls them directly
+            for h, _sy, _ps in self._bars.subs:
+                self.bus.subscribe(Bar, h)
         self._started = True
         for s in self.strategies:
             s.on_start()
@@ -210,6 +284,11 @@ class Kernel:
             if not overridden(name):
                 continue  # don't pay a call per event for a no-op handler
             handler = getattr(s, name)
+            if ev_type is Bar and self.route_bars:
+                symbols = frozenset(wanted) if wanted and wanted != set(self.instruments) else None
+                self._owners[handler] = s
+                self._bars.add(handler, symbols, periods)
+                continue
             if ev_type is Bar and periods is not None:
                 handler = _bar_filter(handler, periods)
             elif wanted and wanted != set(self.instruments):
@@ -275,6 +354,7 @@ class Kernel:
             for h in self.bus.handlers(ev_type):
                 if self._owners.get(h) is strategy:
                     self.bus.unsubscribe(ev_type, h)
+        self._bars.remove({h for h, o in self._owners.items() if o is strategy})
         self.oms.listeners.orders.pop(strategy.id, None)
         self.oms.listeners.fills.pop(strategy.id, None)
         log.error("strategy %s stopped: %s", strategy.id, reason)

@@ -105,6 +105,8 @@ class MultiResult:
     initial_cash: float
     funding: list[FundingPayment]
     liquidations: list[Fill]
+    #: CPU time of the replay (the wall ``elapsed_s`` also counts other processes' load)
+    cpu_s: float = 0.0
 
     @property
     def final_equity(self) -> float:
@@ -223,17 +225,17 @@ def run_multi_backtest(
     kernel.start()
     sampler = _Sampler(kernel, feeds, clock, config.sample_points, streams)
     n = int(streams.ts.shape[0])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with _quiet_gc():
         _replay(streams, kernel, clock, exchange.on_bar, liq, exchange, progress)
     kernel.stop()
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     sampler.sample("final", clock.now())
     ts, eq, per_strat, per_inst, pos = sampler.arrays()
     return MultiResult(
         kernel, fills, ts, eq, per_strat, per_inst, pos, n,
         {f.instrument.symbol: len(f.bars) for f in feeds}, elapsed,
-        kernel.portfolio.initial_cash, exchange.funding_payments(), exchange.liquidations(),
+        kernel.portfolio.initial_cash, exchange.funding_payments(), exchange.liquidations(), cpu,
     )  # fmt: skip
 
 
@@ -254,7 +256,12 @@ def _replay(
     has_mark = {syms[k] for k, kind in enumerate(kinds) if kind == MARK}
     watch = [liq is not None and kinds[k] == BARS and venue[k] and syms[k] in liq.rules
              and syms[k] not in has_mark for k in range(len(kinds))]  # fmt: skip
-    plain = [kinds[k] == BARS and not watch[k] for k in range(len(kinds))]
+    # what each stream's rows do, decided once: 0 venue + engine bars, 1 engine-only bars
+    # (resampled periods), 2 venue bars watched for liquidation, 3 mark prices, 4 funding
+    modes = [
+        (2 if watch[k] else 0 if venue[k] else 1) if kind == BARS else 3 if kind == MARK else 4
+        for k, kind in enumerate(kinds)
+    ]
     check = liq.check if liq is not None else None
     n = int(s.ts.shape[0])
     o_, h_, l_, c_, v_ = s.cols
@@ -269,18 +276,20 @@ def _replay(
                 clock.advance_to(ts)
             else:
                 clock._now = ts
-            if plain[k]:
+            mode = modes[k]
+            if mode == 0:
                 bar = Bar(ts, syms[k], st, o, h, lo, c, v)
-                if venue[k]:
-                    venue_bar(bar)
+                venue_bar(bar)
                 publish(bar)
-            elif kinds[k] == BARS:  # a derivative watched for liquidation on its own bars
+            elif mode == 1:
+                publish(Bar(ts, syms[k], st, o, h, lo, c, v))
+            elif mode == 2:  # a derivative watched for liquidation on its own bars
                 bar = Bar(ts, syms[k], st, o, h, lo, c, v)
                 venue_bar(bar)
                 assert check is not None
                 check(syms[k], o, h, lo, c, ts)
                 publish(bar)
-            elif kinds[k] == MARK:
+            elif mode == 3:
                 if check is not None:
                     check(syms[k], o, h, lo, c, ts)
             else:  # FUNDING: o is the rate; valued at the latest mark

@@ -227,9 +227,16 @@ class Portfolio:
             b = next(iter(self.books.values()))
             t = b.targets.get(symbol)
             return t if t is not None else self._book_position(b, symbol).qty
-        return sum(
-            b.targets.get(symbol, self._book_position(b, symbol).qty) for b in self.books.values()
-        )
+        # a book without a target holds its position; looked up, never created (creating a
+        # Position in every book for every instrument made each strategy's PnL walk them all)
+        total: float = 0
+        for b in self.books.values():
+            t = b.targets.get(symbol)
+            if t is None:
+                p = b.positions.get(symbol)
+                t = p.qty if p is not None else 0.0
+            total += t
+        return total
 
     def _set_target_qty(
         self, book: StrategyBook, symbol: str, qty: float, prefer_quote: bool
@@ -310,11 +317,18 @@ class Portfolio:
         return self._allocate(fill, booked, fee, strategy_id)
 
     def _holders(self, symbol: str, signed: float) -> list[tuple[StrategyBook, float]]:
-        """Strategies a fill nobody asked for reduces (pro rata to what they hold), else
-        every strategy evenly."""
-        held = [(b, p.qty) for b in self.books.values()
+        """Who takes a fill nobody asked for: the strategies it reduces (pro rata to what they
+        hold), else those that trade ``symbol`` (hold a target there) evenly, else every
+        strategy evenly. Such fills are routine in a shared account — an order in flight whose
+        need was crossed internally meanwhile — and the OMS trades the excess back at once;
+        giving it to a strategy that never trades the instrument would park it there for
+        good (no target of its own ever sells it), starving the others' cash."""
+        books = self.books.values()
+        held = [(b, p.qty) for b in books
                 if (p := b.positions.get(symbol)) is not None and p.qty * signed < 0]  # fmt: skip
-        return held or [(b, 1.0) for b in self.books.values()]
+        if held:
+            return held
+        return [(b, 1.0) for b in books if symbol in b.targets] or [(b, 1.0) for b in books]
 
     def apply_funding(self, symbol: str, paid: float) -> None:
         """Book a funding payment the venue settled on ``symbol`` (``paid`` by the account,
