@@ -200,7 +200,19 @@ def _inverse_sizes(m: SymbolMarket) -> None:
             side[p] = size()
 
 
+#: the shared CLI upper-cases ``--balance`` names, so ``XBt`` / ``USDt`` arrive as these
+_CLI_MINOR = {"XBT": "XBt", "USDT": "USDt"}
+
+
 def build(common: dict[str, Any]) -> BitmexEmulator:
     """The CLI's constructor (``tradeloop emulator bitmex``): the shared flags, BitMEX's
-    defaults for the rest; balances are BitMEX codes in minor units (``XBt=100000000``)."""
-    return BitmexEmulator(BitmexConfig(**common))
+    defaults for the rest. Balances are BitMEX codes in minor units (``XBt=100000000``,
+    ``USDt=10000000000``, as the issue's command and the default spell them); the shared flag
+    parser upper-cases names, so on the command line ``XBT`` / ``USDT`` are those minor units
+    too and ``BTC=1`` is the way to give whole bitcoin."""
+    common = dict(common)
+    balances = common.get("balances") or {}
+    common["balances"] = {_CLI_MINOR.get(k, k): v for k, v in balances.items()}
+    emu = BitmexEmulator(BitmexConfig(**common))
+    log.info("bitmex balances: %s", ", ".join(f"{c} {v:g}" for c, v in emu.initial.items()))
+    return emu
