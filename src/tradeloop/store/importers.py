@@ -136,6 +136,16 @@ def import_capture(path: Path, writer: StoreWriter) -> int:
         raise UserError(f"{path}: not a cryptofeed WebSocket capture (expected NAME.ws.N.M)")
     if venue == "OKX":
         return import_okx_capture(path, writer)
+    # books need the venue connectors' sync rules: a CLI-level module, imported lazily so the
+    # store itself stays below ``venues``
+    from tradeloop.store import import_books as B
+
+    if venue in ("BINANCE", "BINANCE_FUTURES"):
+        return B.import_binance(path, writer, venue)
+    if venue == "BITMEX":
+        return B.import_bitmex(path, writer)
+    if venue == "BITFINEX":
+        return B.import_bitfinex(path, writer)
     return import_trades_only(path, writer, venue.split("_")[0])
 
 
