@@ -20,7 +20,7 @@ us forward (cancels are assumed to come from behind us: the conservative choice)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tradeloop.core.clock import SimClock
@@ -41,6 +41,7 @@ class TickResult:
     events: int
     quotes: int = 0
     bars: int = 0
+    filtered: int = 0
     tops: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
@@ -52,8 +53,14 @@ def run_tick_backtest(
     *,
     bar_interval: str | None = "1m",
     sim: SimConfig | None = None,
+    accept: Callable[[Event], bool] | None = None,
 ) -> TickResult:
-    """Replay ``events`` (time-ordered) through a Kernel over the simulated venue."""
+    """Replay ``events`` (time-ordered) through a Kernel over the simulated venue.
+
+    ``accept`` is the abnormal-tick filter, as in the live runtime and the recorder (pass
+    ``tradeloop.live.tickfilter.TickFilter(...).accept``; the engine does not import ``live``):
+    an event it refuses reaches neither the simulated venue nor the strategies, and is counted
+    in ``TickResult.filtered``."""
     clock = SimClock(0)
     client = SimExecutionClient(instruments, balances, clock, sim)
     cash = sum(balances.values())
@@ -75,6 +82,9 @@ def run_tick_backtest(
 
     started = False
     for ev in events:
+        if accept is not None and not accept(ev):
+            res.filtered += 1
+            continue
         ts = ev.ts
         if not started:
             clock._now = ts
