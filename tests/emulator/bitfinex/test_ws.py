@@ -151,6 +151,8 @@ async def test_market_order_on_channel0(bfx: BitfinexEmulator, wsc: Ws) -> None:
     assert tu[2][4] == 0.01 and tu[2][9] < 0 and tu[2][10] == "BTC"  # fee charged in BTC
     wu = await wsc.until(lambda m: m[1] == "wu")
     assert wu[2][0] == "exchange"
+    bu = await wsc.until(lambda m: m[1] == "bu")  # the account's worth in USD after the fill
+    assert bu[2][0] == bu[2][1] and 100_000 < bu[2][0] < 100_000 + 2 * 10**6
 
 
 async def test_order_errors_and_cancel(bfx: BitfinexEmulator, wsc: Ws) -> None:

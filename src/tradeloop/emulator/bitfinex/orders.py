@@ -165,6 +165,19 @@ class BitfinexTrading:
         total, free = (b.total, b.free) if b else (0.0, 0.0)
         return [self.wallet_type(ccy), ccy, mk.fnum(total), 0, mk.fnum(free), None, None]
 
+    def balance_info(self) -> list[Any]:
+        """``bu``: ``[AUM, AUM_NET]`` -- the account's worth in USD (dollar currencies 1:1,
+        others at the mid of their ``t{CCY}USD`` market; unpriced ones count 0)."""
+        markets = self.emu.driver.markets
+        aum = 0.0
+        for ccy, b in self.account.sim.balances().items():
+            name = ccy.removesuffix("F0")
+            if name in ("USD", "UST"):
+                aum += b.total
+            elif (m := markets.get(f"t{name}USD")) is not None:
+                aum += b.total * m.mid()
+        return [mk.fnum(aum, 2), mk.fnum(aum, 2)]
+
     def position_array(self, sym: str, status: str = "ACTIVE") -> list[Any] | None:
         pos = self.account.sim.positions().get(sym)
         qty = pos.qty if pos else 0.0
@@ -416,6 +429,7 @@ class BitfinexTrading:
             for ccy in dict.fromkeys((inst.base, inst.quote, inst.settle)):
                 if ccy in self.account.sim.balances():
                     push("wu", self.wallet(ccy))
+            push("bu", self.balance_info())
         if fills and inst.is_derivative:
             pos = self.position_array(info.symbol)
             if pos is None:
