@@ -4,6 +4,9 @@ accepted after a few agreeing ticks; the same rules clean bars for a backtest.""
 from __future__ import annotations
 
 import math
+from pathlib import Path
+
+import pytest
 
 from tradeloop.live.tickfilter import (
     CROSSED,
@@ -54,3 +57,47 @@ def test_same_filter_cleans_backtest_bars() -> None:
     bars[30] = Bar(31, SYM, 30, 100, 99, 101, 100, 5)  # high < low
     kept, f = filter_bars(bars, FilterConfig(k=10.0))
     assert len(kept) == 38 and f.dropped == 2
+
+
+def _csv(spike_at: int | None, n: int = 120) -> str:
+    rows = ["timestamp,open,high,low,close,volume"]
+    for i in range(n):
+        c = 100.0 + 0.3 * math.sin(i / 3)
+        if i == spike_at:
+            c = 1000.0  # a print no one could trade at
+        rows.append(f"2024-01-01 {i // 60:02d}:{i % 60:02d}:00,{c},{c + 0.1},{c - 0.1},{c},5")
+    return "\n".join(rows) + "\n"
+
+
+def test_filter_series_drops_the_spike_bar_only(tmp_path: Path) -> None:
+    from tradeloop.data.loaders import load_bars
+    from tradeloop.live.tickfilter import filter_series
+
+    path = tmp_path / "spike.csv"
+    path.write_text(_csv(spike_at=70))
+    bars = load_bars(path, symbol="BTC-USDT")
+    kept, f = filter_series(bars, FilterConfig(k=12.0))
+    assert len(kept) == len(bars) - 1 and 1000.0 not in kept.close
+    assert f.counts == {("BTC-USDT", JUMP): 1}
+    clean, f2 = filter_series(load_bars(_write(tmp_path, _csv(None)), symbol="BTC-USDT"))
+    assert len(clean) == 120 and not f2.counts
+
+
+def _write(tmp: Path, text: str) -> Path:
+    p = tmp / "clean.csv"
+    p.write_text(text)
+    return p
+
+
+def test_backtest_tick_filter_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tradeloop.cli import main
+
+    data = tmp_path / "spike.csv"
+    data.write_text(_csv(spike_at=70))
+    sma = Path(__file__).resolve().parents[2] / "examples" / "sma_cross.py"
+    common = [str(sma), "--data", str(data), "--no-report", "--no-progress"]
+    assert main(["backtest", *common, "--out", str(tmp_path / "a"), "--tick-filter"]) == 0
+    out = capsys.readouterr().out
+    assert "tick filter (k=12): 1 of 120 bars dropped (1 price_jump)" in out
+    assert main(["backtest", *common, "--out", str(tmp_path / "b")]) == 0
+    assert "tick filter" not in capsys.readouterr().out  # off unless asked

@@ -111,6 +111,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-volume-share", type=float, help="max share of a bar's volume our orders take"
     )
+    p.add_argument(
+        "--tick-filter",
+        type=float,
+        nargs="?",
+        const=12.0,
+        metavar="K",
+        help="drop abnormal bars before the run with the live runtime's filter (price jump "
+        "beyond K x a robust rolling scale, default K 12; bad values; time out of order)",
+    )
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument(
         "--progress",
@@ -176,6 +185,22 @@ def split_symbol(symbol: str) -> tuple[str, str]:
 
 
 def load_data(args: argparse.Namespace, symbol: str) -> BarSeries:
+    bars = _load_data(args, symbol)
+    k = getattr(args, "tick_filter", None)
+    if k is None:
+        return bars
+    from tradeloop.live.tickfilter import FilterConfig, filter_series
+
+    if not k > 0:
+        raise ConfigError(f"--tick-filter: K must be > 0, got {k:g}")
+    kept, f = filter_series(bars, FilterConfig(k=k))
+    dropped = ", ".join(f"{n} {why}" for (_s, why), n in sorted(f.counts.items()))
+    print(f"tick filter (k={k:g}): {len(bars) - len(kept)} of {len(bars):,} bars dropped"
+          f"{f' ({dropped})' if dropped else ''}")  # fmt: skip
+    return kept
+
+
+def _load_data(args: argparse.Namespace, symbol: str) -> BarSeries:
     if args.data and args.trades:
         from tradeloop.data.aggregate import EmptyBarPolicy, resample_trades
         from tradeloop.data.intervals import parse_interval

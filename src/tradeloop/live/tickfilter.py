@@ -30,6 +30,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from statistics import median
 
+import numpy as np
+
+from tradeloop.data.series import BarSeries
 from tradeloop.model import Bar, BookLevels, Event, QuoteTick, TradeTick
 
 log = logging.getLogger(__name__)
@@ -199,3 +202,22 @@ def filter_bars(
     """The bars that pass (backtests use the same rules as live), and the filter's counts."""
     f = TickFilter(config)
     return [b for b in bars if f.accept(b)], f
+
+
+def filter_series(
+    series: BarSeries, config: FilterConfig = FilterConfig()
+) -> tuple[BarSeries, TickFilter]:
+    """:func:`filter_bars` on a columnar :class:`~tradeloop.data.series.BarSeries` (what
+    ``tradeloop backtest --tick-filter`` runs before the backtest); the filter's ``counts``
+    say what was dropped and why."""
+    f = TickFilter(config)
+    keep = np.fromiter((f.accept(b) for b in series.iter_bars()), dtype=bool, count=len(series))
+    if keep.all():
+        return series, f
+    out = BarSeries(
+        start=series.start[keep], end=series.end[keep], open=series.open[keep],
+        high=series.high[keep], low=series.low[keep], close=series.close[keep],
+        volume=series.volume[keep], symbol=series.symbol, interval_ns=series.interval_ns,
+        source=f"{series.source} (tick filter: {int((~keep).sum())} bar(s) dropped)",
+    )  # fmt: skip
+    return out, f
