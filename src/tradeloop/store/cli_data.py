@@ -6,6 +6,8 @@ tradeloop data import FILE... [--venue V] [--symbol S] [--kind bars|trades] [--s
 tradeloop data resample --venue V --instrument I --interval 5m [--from trades|bars]
 tradeloop data download --venue okx --instrument I --kind candles|trades [--bar 1m]
     --from DATE [--to DATE] [--url URL]
+tradeloop data export --venue V --instruments I[,I...] --out FILE   (OKX WS capture format:
+    ``tradeloop emulator okx --replay FILE`` replays it)
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from tradeloop.store.writer import StoreWriter
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", required=True)
-    for name in ("list", "query", "import", "resample", "download"):
+    for name in ("list", "query", "import", "resample", "download", "export"):
         sp = sub.add_parser(name)
         sp.add_argument("--store", help="store folder (default $TRADELOOP_STORE or "
                         "~/.local/share/tradeloop/store)")  # fmt: skip
@@ -58,6 +60,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
             sp.add_argument("--to", dest="end", help="exclusive end (default: now)")
             sp.add_argument("--url", help="REST base URL (an emulator; default the venue)")
             sp.add_argument("--max-pages", type=int, default=0, help="stop after N pages")
+        elif name == "export":
+            sp.add_argument("--venue", required=True, help="the stored venue (OKX, BINANCE ...)")
+            sp.add_argument("--instruments", required=True, help="comma-separated, as stored")
+            sp.add_argument("--out", required=True, help="capture file for the emulator")
 
 
 def _ts(ns: int | None) -> str:
@@ -100,6 +106,17 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "download":
         return download(root, args)
+    if args.action == "export":
+        from tradeloop.store.emulator_source import export_okx
+
+        insts = [i.strip() for i in args.instruments.split(",") if i.strip()]
+        counts = export_okx(root, args.venue.upper(), insts, Path(args.out))
+        if not counts:
+            raise UserError(f"{args.venue}: no book snapshot stored for {', '.join(insts)}")
+        for inst, n in counts.items():
+            print(f"{inst}: {n} records")
+        print(f"wrote {args.out} (replay: tradeloop emulator okx --replay {args.out})")
+        return 0
     return resample(root, args.venue.upper(), args.instrument, args.interval, args.source)
 
 
