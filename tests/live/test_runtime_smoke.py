@@ -69,3 +69,28 @@ async def test_warm_up_feeds_history_bars_without_trading(
     strat = rt.groups[0].strategies[0]
     assert vars(strat)["bars"] == 3
     assert rt.groups[0].kernel.oms.orders == {}  # history never trades
+
+
+async def test_warm_up_from_ftx_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same on FTX (a perpetual): three closed 1m candles from its REST before going live."""
+    from .helpers import ftx_account_block, ftx_emulator
+
+    monkeypatch.setenv("F_KEY", "fk")
+    monkeypatch.setenv("F_SECRET", "fs-secret")
+    emu = ftx_emulator("fk", "fs-secret")
+    url = await emu.start("127.0.0.1", 0)
+    try:
+        cfg_path = write_config(
+            tmp_path / "live.toml", tmp_path / "j.sqlite",
+            ftx_account_block("ftx-a", url, "F")
+            + strategy_block("HoldAndRest", "hold", None, bar="1m"),
+            instruments=("BTC-PERP.FTX",),
+        )  # fmt: skip
+        rt = LiveRuntime(load_live_config(cfg_path))
+        await rt.run(duration_s=0.5)
+    finally:
+        await emu.stop()
+    assert list(rt.warmed.values()) == [3]
+    strat = rt.groups[0].strategies[0]
+    assert vars(strat)["bars"] == 3
+    assert rt.groups[0].kernel.oms.orders == {}

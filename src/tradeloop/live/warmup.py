@@ -12,8 +12,9 @@ and the kernel's risk clock is parked so that historical timestamps cannot move 
 baseline. Afterwards the strategy's "unchanged target" memory is cleared, so the first live
 bar's target is acted on even when it equals the last warm-up one.
 
-History comes from a venue-specific fetcher (:data:`FETCHERS`): the Gateway contract has no
-candle query yet, so OKX's REST client is used directly (listed as a gap in the report).
+History comes from a venue-specific fetcher (:data:`FETCHERS`; OKX and FTX): the Gateway
+contract has no candle query yet, so each venue's REST client is used directly. Other venues
+warm up live (logged).
 """
 
 from __future__ import annotations
@@ -67,7 +68,36 @@ async def okx_history(gw: Any, symbol: str, native: str, period_ns: int, n: int,
     return bars[-n:]
 
 
-FETCHERS: dict[str, Fetcher] = {"OKX": okx_history}
+#: FTX candle resolutions (seconds) besides multiples of a day
+FTX_RESOLUTIONS = (15, 60, 300, 900, 3600, 14400)
+
+
+async def ftx_history(gw: Any, symbol: str, native: str, period_ns: int, n: int,
+                      end_ns: int) -> list[Bar]:  # fmt: skip
+    """FTX closed candles ending at or before ``end_ns``, oldest first. FTX reports candle
+    volume in the quote currency; it is divided by the close to give a base-unit volume."""
+    res = period_ns // 1_000_000_000
+    if period_ns % 1_000_000_000 or not (res in FTX_RESOLUTIONS or res % 86_400 == 0):
+        log.warning("warm-up: FTX has no %ss candles; %s warms up live", res, symbol)
+        return []
+    end_s = end_ns // 1_000_000_000
+    rows = await gw.rest.request("GET", f"/api/markets/{native}/candles", {
+        "resolution": res, "start_time": end_s - res * (n + 2), "end_time": end_s,
+    })  # fmt: skip
+    out: dict[int, Bar] = {}
+    for r in rows or ():
+        start = int(float(r["time"])) * 1_000_000
+        ts = start + period_ns
+        if ts > end_ns:
+            continue  # the period still open
+        close = float(r["close"])
+        vol = float(r.get("volume") or 0.0) / close if close > 0 else 0.0
+        out[ts] = Bar(ts, symbol, start, float(r["open"]), float(r["high"]), float(r["low"]),
+                      close, vol)  # fmt: skip
+    return sorted(out.values(), key=lambda b: b.ts)[-n:]
+
+
+FETCHERS: dict[str, Fetcher] = {"OKX": okx_history, "FTX": ftx_history}
 
 
 @contextmanager
