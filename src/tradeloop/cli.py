@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from tradeloop.core.errors import UserError
 
@@ -29,13 +29,35 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names (its first positional word), or None (``--help``, a typo:
+    argparse then lists the commands or refuses the word)."""
+    skip = False
+    for tok in argv:
+        if skip:
+            skip = False
+        elif tok == "--log-level":
+            skip = True  # its value is the next word, not a command
+        elif not tok.startswith("-"):
+            return tok if tok in COMMANDS else None
+    return None
+
+
+def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; only the modules of ``commands`` (None: every one) are imported
+    to declare their options. Every subcommand is listed either way (its help line lives in
+    ``COMMANDS``), so ``tradeloop --help`` imports none and ``tradeloop backtest`` only the
+    backtest's own module — not aiohttp, the FMZ bridge or SSL set-up (measured: 1.1 s of a
+    2.9 s ``tradeloop backtest --help`` on a loaded 2-core box)."""
+    wanted = set(COMMANDS if commands is None else commands)
     parser = argparse.ArgumentParser(prog="tradeloop", description=__doc__.splitlines()[0])
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING ...")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module)
+        if name not in wanted:
+            continue
         try:
             importlib.import_module(module).add_arguments(p)
         except ModuleNotFoundError as exc:
@@ -46,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = _command_in(argv)
+    parser = build_parser(() if command is None else (command,))
     args = parser.parse_args(argv)
     from tradeloop.core.log import setup_logging
 
