@@ -155,7 +155,12 @@ def stream_events(
             yield BookLevels(ts, symbol, bids, asks, kind != S.DELTA, seq)
         return
     d = t.to_pydict()
-    if channel == S.TRADES:
+    if channel == S.CUSTOM:
+        from tradeloop.store.custom import decode
+
+        for ts, kind, payload in zip(d["ts_recv"], d["kind"], d["payload"], strict=True):
+            yield decode(kind, ts, payload)
+    elif channel == S.TRADES:
         sides = {"buy": Side.BUY, "sell": Side.SELL}
         last = 0.0
         for ts, p, q, sd, tid in zip(

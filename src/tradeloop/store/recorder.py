@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from tradeloop.model import Bar, BookLevels, Event, QuoteTick, TradeTick, VenueStatus
 from tradeloop.model.identity import native_of, venue_of
 from tradeloop.store import schema as S
+from tradeloop.store.custom import CustomData, encode
 from tradeloop.store.writer import Key, PartitionBuffer, StoreWriter
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,8 @@ class Recorder:
             b: Bar = ev  # type: ignore[assignment]
             iv = _interval(b.ts - b.start)
             self._row(S.BARS, b.symbol, b.ts, b.start, b.open, b.high, b.low, b.close, b.volume, iv)
+        elif isinstance(ev, CustomData):  # outside data: one row, fields as JSON
+            self._row(S.CUSTOM, ev.symbol, ev.ts, ev.kind, encode(ev))
         else:
             log.debug("recorder: ignoring %s", t.__name__)
 
