@@ -112,14 +112,14 @@ class Reacts(Strategy):
     symbols = (SYM,)
 
     def on_start(self) -> None:
-        self.log: list[tuple[str, int, Any]] = []
+        self.seen: list[tuple[str, int, Any]] = []
         subscribe(self, Sentiment, self.on_sentiment)
 
     def on_sentiment(self, ev: Sentiment) -> None:
-        self.log.append(("sentiment", ev.ts, ev.score))
+        self.seen.append(("sentiment", ev.ts, ev.score))
 
     def on_trade(self, t: TradeTick) -> None:
-        self.log.append(("trade", t.ts, t.price))
+        self.seen.append(("trade", t.ts, t.price))
 
 
 def test_recorded_custom_data_replays_in_time_order(tmp_path: Path) -> None:
@@ -140,7 +140,7 @@ def test_recorded_custom_data_replays_in_time_order(tmp_path: Path) -> None:
     events = merged(tmp_path, [("sentiment.CUSTOM", S.CUSTOM), (SYM, S.TRADES)])
     inst = Instrument(SYM, "BTC", "USDT", tick_size=0.1, lot_size=0.001)
     run_tick_backtest([st], [inst], events, {"USDT": 1e5}, bar_interval=None)
-    assert st.log == want
+    assert st.seen == want
 
 
 def test_unknown_kind_is_a_user_error() -> None:
