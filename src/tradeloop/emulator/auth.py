@@ -19,6 +19,8 @@ import base64
 import hashlib
 import hmac
 import math
+import time
+from collections.abc import Callable
 
 #: The signature window every venue we emulate documents: 30 s either side of server time.
 WINDOW_S = 30.0
@@ -62,3 +64,28 @@ def parse_number(text: object) -> float | None:
 def within(now_s: float, ts_s: float, window_s: float = WINDOW_S) -> bool:
     """Whether ``ts_s`` lies within ``window_s`` of ``now_s`` (both Unix seconds)."""
     return abs(now_s - ts_s) <= window_s
+
+
+def timed_login_ok(
+    api_key: str,
+    secret: str,
+    key: object,
+    signature: object,
+    t_ms: object,
+    prehash: Callable[[int], str],
+    now_s: float | None = None,
+) -> bool:
+    """A WS login signed with hex HMAC-SHA256 over ``prehash(t_ms)`` (FTX:
+    ``f"{time}websocket_login"``): key and signature strings, ``t_ms`` a plain integer of
+    milliseconds within the window of the server clock, both equal to what the emulator's
+    credentials give (constant time). Anything malformed is simply a failed login."""
+    return (
+        isinstance(key, str)
+        and isinstance(signature, str)
+        and isinstance(t_ms, int)
+        and not isinstance(t_ms, bool)
+        and 0 < t_ms < 10**15
+        and within(time.time() if now_s is None else now_s, t_ms / 1000)
+        and same(key, api_key)
+        and same(signature, sign_hex(secret, prehash(t_ms)))
+    )

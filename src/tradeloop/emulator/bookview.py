@@ -13,6 +13,7 @@ venue renders them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from tradeloop.emulator.faults import Faults, wrong_checksum
 from tradeloop.emulator.market import SymbolMarket
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 Levels = list[tuple[int, str]]
 _View = tuple[dict[int, str], dict[int, str]]
+#: ``[price, size]`` floats, best first (venues that send JSON numbers)
+FloatLevels = list[list[float]]
 
 
 class BookViews:
@@ -74,6 +77,37 @@ class BookViews:
     def drop(self, symbol: str) -> None:
         """Forget a symbol nobody listens to (the next subscriber starts afresh)."""
         self._views.pop(symbol, None)
+
+
+def float_view(m: SymbolMarket, levels: Levels) -> FloatLevels:
+    return [[float(m.px(p)), float(s)] for p, s in levels]
+
+
+class CheckedViews(BookViews):
+    """Top-N views as float levels plus the venue's ``checksum`` of the whole view after each
+    message: the snapshot-then-checksummed-deltas feed of FTX (and of any venue whose client
+    verifies its copy of the top N). A client applying :meth:`update` to :meth:`partial` holds
+    the view the checksum was computed over, unless a book fault says otherwise."""
+
+    def __init__(self, depth: int, checksum: Callable[[FloatLevels, FloatLevels], int]) -> None:
+        super().__init__(depth)
+        self.checksum = checksum
+
+    def partial(self, m: SymbolMarket) -> tuple[FloatLevels, FloatLevels, int]:
+        bids, asks = (float_view(m, side) for side in self.snapshot(m))
+        return bids, asks, self.checksum(bids, asks)
+
+    def update(
+        self, m: SymbolMarket, faults: Faults
+    ) -> tuple[FloatLevels, FloatLevels, int] | None:
+        """This step's deltas and the (possibly corrupted) checksum, or None: nothing to send
+        (see :meth:`BookViews.advance_under`)."""
+        step = self.advance_under(m, faults)
+        if step is None:
+            return None
+        value = self.checksum(*(float_view(m, s) for s in self.current(m.instrument.symbol)))
+        bids, asks = (float_view(m, side) for side in step[0])
+        return bids, asks, checksum_under(value, step[1])
 
 
 def checksum_under(value: int, corrupt: bool) -> int:

@@ -18,13 +18,12 @@ The connection loop itself (latency, guarded dispatch, login throttle) is the sh
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from tradeloop.book.checksum import crc32_interleaved
 from tradeloop.emulator import hub
-from tradeloop.emulator.auth import same, sign_hex, within
-from tradeloop.emulator.bookview import BookViews, Levels, checksum_under
+from tradeloop.emulator.auth import timed_login_ok
+from tradeloop.emulator.bookview import CheckedViews
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.ftx import markets as mk
 from tradeloop.emulator.hub import Conn
@@ -49,26 +48,26 @@ def checksum(bids: Book, asks: Book) -> int:
     return crc32_interleaved(text[0], text[1], DEPTH, signed=False)
 
 
-def _floats(m: SymbolMarket, levels: Levels) -> Book:
-    return [[float(m.px(p)), float(s)] for p, s in levels]
-
-
 class FtxHub(hub.Hub):
     """FTX's channels on the shared hub; ``books`` holds the top 100 each client holds."""
 
     def __init__(self, emu: FtxEmulator) -> None:
         super().__init__()
         self.emu = emu
-        self.books = BookViews(DEPTH)
+        self.books = CheckedViews(DEPTH, checksum)
 
     def message(self, channel: str, sym: str, data: Any, kind: str = "update") -> dict[str, Any]:
         return {"channel": channel, "market": sym, "type": kind, "data": data}
 
+    def book_message(
+        self, m: SymbolMarket, ts_ms: int, step: tuple[Book, Book, int], kind: str = "update"
+    ) -> dict[str, Any]:
+        bids, asks, crc = step
+        data = {"time": ts_ms / 1000, "checksum": crc, "bids": bids, "asks": asks, "action": kind}
+        return self.message("orderbook", m.instrument.symbol, data, kind)
+
     def partial(self, m: SymbolMarket) -> dict[str, Any]:
-        bids, asks = (_floats(m, side) for side in self.books.snapshot(m))
-        data = {"time": now_ms() / 1000, "checksum": checksum(bids, asks), "bids": bids}
-        data.update(asks=asks, action="partial")
-        return self.message("orderbook", m.instrument.symbol, data, "partial")
+        return self.book_message(m, now_ms(), self.books.partial(m), "partial")
 
     def on_step(self, m: SymbolMarket, change: BookChange) -> None:
         sym = m.instrument.symbol
@@ -82,15 +81,9 @@ class FtxHub(hub.Hub):
             self.push_trades(m, change.trades)
 
     def _book_update(self, m: SymbolMarket, ts_ms: int) -> None:
-        sym = m.instrument.symbol
-        step = self.books.advance_under(m, self.emu.faults)
-        if step is None:
-            return
-        value = checksum(*(_floats(m, side) for side in self.books.current(sym)))
-        bids, asks = (_floats(m, side) for side in step[0])
-        data = {"time": ts_ms / 1000, "checksum": checksum_under(value, step[1]), "bids": bids}
-        data.update(asks=asks, action="update")
-        self.broadcast(("orderbook", sym), self.message("orderbook", sym, data))
+        step = self.books.update(m, self.emu.faults)
+        if step is not None:
+            self.broadcast(("orderbook", m.instrument.symbol), self.book_message(m, ts_ms, step))
 
     def push_trades(self, m: SymbolMarket, trades: list[PublicTrade]) -> None:
         key = ("trades", m.instrument.symbol)
@@ -142,18 +135,9 @@ class FtxWs:
         cfg = self.emu.config
         a = args if isinstance(args, dict) else {}
         key, sign, t, sub = a.get("key"), a.get("sign"), a.get("time"), a.get("subaccount")
-        ok = (
-            isinstance(key, str)
-            and isinstance(sign, str)
-            and isinstance(t, int)
-            and not isinstance(t, bool)
-            and 0 < t < 10**15
-            and (sub in (None, "") or sub in cfg.subaccounts)
-            and within(time.time(), t / 1000)
-            and same(key, cfg.api_key)
-            and same(sign, sign_hex(cfg.api_secret, f"{t}websocket_login"))
-        )
-        if not ok:
+        prehash = "{}websocket_login".format
+        signed = timed_login_ok(cfg.api_key, cfg.api_secret, key, sign, t, prehash)
+        if not (signed and (sub in (None, "") or sub in cfg.subaccounts)):
             conn.login_failures += 1  # the shared loop closes the socket past the limit
             return _error(conn, "Invalid login credentials")
         conn.logged_in = True
