@@ -99,15 +99,19 @@ class L2Book:
         ids = self.ids
         bids: list[tuple[str, str]] = []
         asks: list[tuple[str, str]] = []
-        if action == "partial":
-            ids.clear()
+        if action == "partial":  # thousands of rows (XBTUSD): comprehensions, no calls
             for r in rows:
                 if r.price is None or r.size is None:
                     return self._fail(f"partial level {r.id} without price or size")
-                px = _num(r.price)
-                is_bid = r.side == "Buy"
-                ids[r.id] = (is_bid, px)
-                (bids if is_bid else asks).append((px, _num(r.size)))
+            levels = [
+                (r.id, r.side == "Buy", repr(r.price),
+                 str(r.size) if type(r.size) is int else repr(r.size))
+                for r in rows
+            ]  # fmt: skip
+            ids.clear()
+            ids.update({i: (is_bid, px) for i, is_bid, px, _ in levels})
+            bids = [(px, sz) for _, is_bid, px, sz in levels if is_bid]
+            asks = [(px, sz) for _, is_bid, px, sz in levels if not is_bid]
             self.last_levels = self.book.apply_snapshot(bids, asks)
             self.synced = True
             return SyncResult.APPLIED
@@ -294,7 +298,7 @@ class BitmexStream:
         if not rows:
             return
         sym = rows[0].symbol
-        if rows[-1].symbol != sym or any(r.symbol != sym for r in rows):
+        if rows[-1].symbol != sym or len({r.symbol for r in rows}) > 1:
             groups: dict[str, list[L2Row]] = {}
             for r in rows:
                 groups.setdefault(r.symbol, []).append(r)
