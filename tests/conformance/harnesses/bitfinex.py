@@ -1,17 +1,21 @@
 """Bitfinex: the Bitfinex gateway (``venues/bitfinex``) against the in-process Bitfinex emulator
 over loopback REST + WebSocket, with short retry/backoff policies.
 
-Orders go over the authenticated WebSocket (channel 0), so the core's REST-only wire tap,
-lost-reply and 429 faults do not see them: those checks are declared lacking with the reason. The
-gateway is built with the dead-man switch off here: with ``dms: 4`` Bitfinex cancels our orders
-the moment the private socket drops, so "an order fills while the socket is down" cannot happen
-(the switch itself is tested in ``tests/venues/bitfinex``)."""
+Orders go over the authenticated WebSocket (channel 0). The emulator applies the core's fault
+switches there too: ``fail_next`` refuses a channel-0 request with an ERROR notification
+(``ratelimit: error``), ``lose_replies`` runs it and loses its ``n`` notification (never sent,
+or the socket cut first) -- a target names the REST twin (``POST /v2/auth/w/order/submit``
+for ``on``) -- and the wire is tapped on the emulator's WebSocket input as well as REST. The
+gateway is built with the dead-man switch off here: with ``dms: 4`` Bitfinex cancels our
+orders the moment the private socket drops, so "an order fills while the socket is down"
+cannot happen (the switch itself is tested in ``tests/venues/bitfinex``)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 
@@ -26,7 +30,7 @@ from tradeloop.venues.bitfinex.ws import BFX_WS_CONFIG
 from tradeloop.venues.execution import RecoveryPolicy
 from tradeloop.venues.retry import RetryConfig
 
-from ..harness import Can, WireOrder
+from ..harness import WireOrder
 from .emulated import EmulatedHarness
 
 KEY, SECRET = "conf-bfx-key", "conf-bfx-secret"
@@ -50,21 +54,14 @@ FAST_RECOVERY = RecoveryPolicy(
 
 class BitfinexHarness(EmulatedHarness):
     name = "bitfinex"
-    lacks = {
-        Can.WIRE: "orders go over the authenticated WebSocket (channel 0); the core's wire tap "
-        "reads REST bodies only",
-        Can.LOST_REPLY: "orders go over the authenticated WebSocket; the core's lost-reply fault "
-        "targets REST routes only",
-        Can.RATE_LIMIT_FAULT: "orders and cancels go over the authenticated WebSocket; the "
-        "core's fail_next (429) fault refuses REST requests only",
-    }
+    lacks = {}  # every capability: the core's faults reach channel-0 order requests too
     rest_attempts = FAST_REST.max_attempts
     place_route = "POST /v2/auth/w/order/submit"
     symbol = SPOT + ".BITFINEX"
     derivative = PERP + ".BITFINEX"
 
     def make_emulator(self) -> VenueEmulator:
-        return BitfinexEmulator(
+        emu = BitfinexEmulator(
             BitfinexConfig(
                 api_key=KEY,
                 api_secret=SECRET,
@@ -74,6 +71,16 @@ class BitfinexHarness(EmulatedHarness):
                 tick_interval_ms=0,
             )
         )
+        proto, wire = emu.ws_protocol, self.wire
+        inner = proto.on_text
+
+        def tap(conn: Any, text: str) -> None:  # channel-0 requests, as received
+            if text.startswith("[0,"):
+                wire.append(("WS", "0", text))
+            inner(conn, text)
+
+        proto.on_text = tap  # type: ignore[method-assign]
+        return emu
 
     def build_gateway(self, url: str) -> Gateway:
         spec = registry.get(self.name)
@@ -84,6 +91,7 @@ class BitfinexHarness(EmulatedHarness):
             ws_config=FAST_WS,
             recovery=FAST_RECOVERY,
             dms=None,
+            op_timeout=1.0,  # a lost channel-0 answer becomes "unknown outcome" within a check
         )
 
     @property
@@ -105,12 +113,31 @@ class BitfinexHarness(EmulatedHarness):
         return BookLevels(0, symbol, bids, asks, True)
 
     def parse_wire(self, method: str, path: str, body: str) -> list[WireOrder]:
+        """REST ``w/order/submit`` and channel-0 ``on`` / ``ou`` (numbers as their text)."""
+        if method == "WS":
+            req = json.loads(body, parse_float=str, parse_int=str)
+            if len(req) < 4 or req[1] not in ("on", "ou") or not isinstance(req[3], dict):
+                return []
+            d = req[3]
+            price, size = d.get("price"), _size(d.get("amount"))
+            if req[1] == "on":
+                vcid = f"{d.get('cid')}:{datetime.now(UTC):%Y-%m-%d}"
+                return [WireOrder("place", vcid, price, size)]
+            info = self.account().find(order_id=str(d.get("id")))
+            return [WireOrder("amend", info.client_id if info else "", price, size)]
         if method != "POST" or path != self.place_route.split(" ")[1]:
             return []
         d = json.loads(body, parse_float=str, parse_int=str)
-        amount = d.get("amount")
-        size = amount.lstrip("-") if isinstance(amount, str) else None
-        return [WireOrder("place", str(d.get("cid")), d.get("price"), size)]
+        return [WireOrder("place", str(d.get("cid")), d.get("price"), _size(d.get("amount")))]
+
+    def make_placement_in_doubt(self) -> None:
+        # the ``on``'s notification, then every answer of the lifecycle's first look-up (the
+        # transport's attempts at r/orders by cid)
+        self.running.faults.lose_replies(1 + self.rest_attempts, "5xx")
+
+
+def _size(amount: object) -> str | None:
+    return amount.lstrip("-") if isinstance(amount, str) else None
 
 
 HARNESS = BitfinexHarness

@@ -87,6 +87,7 @@ class BitfinexEmulator(VenueEmulator):
         self.hub = BitfinexHub(self)
         self.driver.listeners.append(self.hub.on_step)
         self.trading = BitfinexTrading(self)
+        self.ws_protocol = BitfinexWs(self)  # the /ws/2 protocol (tests may tap its on_text)
         self._raw_bases = {s: 7_000_000_000 * (i + 1) for i, s in enumerate(instruments)}
 
     def raw_base(self, sym: str) -> int:
@@ -98,7 +99,7 @@ class BitfinexEmulator(VenueEmulator):
             app.router.add_route(method, path, rest.route(self, handler, False))
         for method, path, handler in rest.PRIVATE:
             app.router.add_route(method, path, rest.route(self, handler, True))
-        ws_handler = ws.handler(self, self.hub, BitfinexWs(self))
+        ws_handler = ws.handler(self, self.hub, self.ws_protocol)
         app.router.add_get("/ws/2", ws_handler)
         app.router.add_route("*", "/v2/{tail:.*}", rest.not_found)
 

@@ -459,10 +459,22 @@ class BitfinexWs:
         self._op(conn, req[1], req[3])
 
     def _op(self, conn: Conn, op: str, body: Any) -> None:
-        trading, hub_ = self.emu.trading, self.hub
+        trading, faults = self.emu.trading, self.emu.faults
         if op not in ("on", "oc", "ou", "oc_multi"):
-            return hub_.notify(conn, f"{clip(op, 16)}-req", None, "ERROR", "unknown op")
-        hub_.hold()
+            return self.hub.notify(conn, f"{clip(op, 16)}-req", None, "ERROR", "unknown op")
+        failure = faults.take_failure()  # the kit's 429/5xx switch: refused before running
+        if failure is not None:
+            text = "ratelimit: error" if failure == "429" else "temporarily_unavailable"
+            return self.hub.notify(conn, f"{op}-req", _echo(op, body), "ERROR", text)
+        # the kit's lost-reply switch: the op runs, then its notification is lost -- never
+        # sent ("5xx") or the connection cut before it ("drop"); targets name the REST twin
+        lost = faults.take_lost_reply("POST", REST_TWIN[op])
+
+        def note(kind: str, info: Any, status: str, text: str) -> None:
+            if lost is None:
+                self.hub.notify(conn, kind, info, status, text)
+
+        self.hub.hold()
         try:
             if self.emu.maintenance:
                 raise BfxError("maintenance", 20060)
@@ -470,21 +482,31 @@ class BitfinexWs:
                 order = trading.submit(body)
                 side = "buy" if not str(order[7]).startswith("-") else "sell"
                 text = f"Submitting {order[8].lower()} {side} order for {order[7]} {order[3][1:4]}."
-                hub_.notify(conn, "on-req", order, "SUCCESS", text)
+                note("on-req", order, "SUCCESS", text)
             elif op == "oc":
-                hub_.notify(conn, "oc-req", trading.cancel(body), "SUCCESS",
-                            "Submitted for cancellation; waiting for confirmation.")  # fmt: skip
+                note("oc-req", trading.cancel(body), "SUCCESS",
+                     "Submitted for cancellation; waiting for confirmation.")  # fmt: skip
             elif op == "ou":
-                hub_.notify(conn, "ou-req", trading.update(body), "SUCCESS",
-                            "Submitting update to order.")  # fmt: skip
+                note("ou-req", trading.update(body), "SUCCESS", "Submitting update to order.")
             else:
                 rows = trading.cancel_multi(body)
-                hub_.notify(conn, "oc_multi-req", rows, "SUCCESS",
-                            f"Submitted for cancellation ({len(rows)} orders).")  # fmt: skip
+                note("oc_multi-req", rows, "SUCCESS",
+                     f"Submitted for cancellation ({len(rows)} orders).")  # fmt: skip
         except BfxError as err:
-            hub_.notify(conn, f"{op}-req", _echo(op, body), "ERROR", err.text)
+            note(f"{op}-req", _echo(op, body), "ERROR", err.text)
         finally:
-            hub_.release()
+            if lost == "drop":
+                conn.close_soon(1011, b"connection lost")
+            self.hub.release()
+
+
+#: channel-0 op -> the REST path doing the same (what a lost-reply fault's target names)
+REST_TWIN = {
+    "on": "/v2/auth/w/order/submit",
+    "oc": "/v2/auth/w/order/cancel",
+    "ou": "/v2/auth/w/order/update",
+    "oc_multi": "/v2/auth/w/order/cancel/multi",
+}
 
 
 def _echo(op: str, body: Any) -> Any:

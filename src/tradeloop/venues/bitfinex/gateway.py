@@ -68,12 +68,14 @@ class BitfinexGateway(Gateway):
     def __init__(self, base_url: str = C.REST_URL, api_key: str = "", secret: str = "", *,
                  ws_url: str | None = None, rest: BitfinexRestClient | None = None,
                  ws_config: WsConfig = BFX_WS_CONFIG, dms: int | None = C.DMS,
+                 op_timeout: float = 10.0,
                  recovery: RecoveryPolicy = DEFAULT_RECOVERY,
                  retention: Retention = DEFAULT_RETENTION,
                  now_ns: Callable[[], int] = time.time_ns) -> None:  # fmt: skip
         self.rest = rest or BitfinexRestClient(base_url, api_key, secret)
         self.ws_url = ws_url or default_ws_url(self.rest.base_url)
         self.ws_config, self.dms, self.now_ns = ws_config, dms, now_ns
+        self.op_timeout = op_timeout  # a WS order request unanswered this long: unknown outcome
         self._instruments: dict[str, Instrument] = {}
         self._data_sink: MarketDataSink | None = None
         self._quotes: dict[str, QuoteTick] = {}
@@ -104,7 +106,8 @@ class BitfinexGateway(Gateway):
         if self.rest.credentials is not None:
             self.private = BitfinexStream(self.ws_url, self, credentials=self.rest.credentials,
                                           dms=self.dms, config=self.ws_config,
-                                          now_ns=self.now_ns, name="bitfinex/private")  # fmt: skip
+                                          now_ns=self.now_ns, name="bitfinex/private",
+                                          op_timeout=self.op_timeout)  # fmt: skip
             await self.private.start()
 
     async def stop(self) -> None:

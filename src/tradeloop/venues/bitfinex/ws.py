@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, Protocol
 import msgspec
 
 from tradeloop.book.okx_sync import SyncResult
-from tradeloop.core.errors import AuthError, VenueError
+from tradeloop.core.errors import AuthError, RateLimited, VenueError
 from tradeloop.core.log import get_logger
 from tradeloop.model import BookLevels, Event
 from tradeloop.venues.bitfinex import constants as C
@@ -101,8 +101,9 @@ class BitfinexStream:
     def __init__(self, url: str, handler: StreamHandler, *,
                  credentials: BitfinexCredentials | None = None, dms: int | None = C.DMS,
                  config: WsConfig = BFX_WS_CONFIG, now_ns: Callable[[], int] = time.time_ns,
-                 name: str = "") -> None:  # fmt: skip
+                 name: str = "", op_timeout: float = 10.0) -> None:  # fmt: skip
         self.url, self.handler, self.credentials, self.dms = url, handler, credentials, dms
+        self.op_timeout = op_timeout  # how long a channel-0 request waits for its ``n``
         self.now_ns = now_ns
         self.books: dict[str, BitfinexBook] = {}
         self.channels: dict[int, tuple[str, str]] = {}  # chanId -> (channel, symbol)
@@ -263,10 +264,13 @@ class BitfinexStream:
             self._later(self.resync_book(sym))
 
     # -- channel-0 order entry --------------------------------------------------------------
-    async def order_op(self, op: str, body: dict[str, Any], timeout: float = 10.0) -> Any:
+    async def order_op(self, op: str, body: dict[str, Any], timeout: float | None = None) -> Any:
         """Send ``[0, op, null, body]`` and return the ``n`` notification's info; an ERROR
-        notification raises :class:`VenueError` (its text as ``code``), no answer in time
-        raises :class:`UnknownOutcome` (the lifecycle looks the order up)."""
+        notification raises :class:`VenueError` (its text as ``code``; a rate limit
+        :class:`RateLimited`, "temporarily unavailable" a retryable error: neither ran), no
+        answer within ``timeout`` (default :attr:`op_timeout`) raises :class:`UnknownOutcome`
+        (the lifecycle looks the order up)."""
+        timeout = self.op_timeout if timeout is None else timeout
         want = f'"{op}-req"'
         cid = body.get("cid") if op == "on" else None
 
@@ -290,7 +294,12 @@ class BitfinexStream:
         note = _any.decode(reply)[2]
         if note[6] != "SUCCESS":
             text = str(note[7] or "")
-            raise VenueError(f"Bitfinex WS {op} refused: {text}", text)
+            why = f"Bitfinex WS {op} refused: {text[:200]}"
+            if "ratelimit" in text:
+                raise RateLimited(why, C.ERR_RATELIMIT)
+            if "temporarily_unavailable" in text:
+                raise VenueError(why, C.ERR_MAINTENANCE, retryable=True)
+            raise VenueError(why, text)
         return note[4]
 
     def _later(self, coro: Coroutine[Any, Any, None]) -> None:
