@@ -132,6 +132,20 @@ async def test_position_mismatch_policy(
         await rt.shutdown()
         if policy == "halt":
             assert state is TradingState.HALTED
+            # the operator checked the account: --resume adopts the venue's number once
+            rt = LiveRuntime(load_live_config(cfg), resume=True)
+            await rt.start()
+            rt.restore()
+            await rt.reconcile()
+            (rep,) = rt.reports
+            state = rt.groups[0].kernel.risk.state
+            await rt.shutdown()
+            assert len(rep.mismatches) == 1 and "policy adopt" in rep.mismatches[0]
+            assert state is TradingState.ACTIVE
+            rt = await _started(cfg)
+            assert rt.reports[0].mismatches == []
+            assert rt.groups[0].kernel.risk.state is TradingState.ACTIVE
+            await rt.shutdown()
         else:
             assert rep.mismatches == [] and state is TradingState.ACTIVE
             assert await _venue_btc(url) == pytest.approx(venue, abs=1e-12)

@@ -33,7 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--resume",
         action="store_true",
-        help="clear a journaled HALTED state (after checking the account)",
+        help="clear a journaled HALTED state and accept the venue's positions (after "
+        "checking the account)",
     )
     p.add_argument("--json-logs", action="store_true", help="one JSON object per log line")
     p.add_argument(

@@ -418,8 +418,11 @@ class LiveRuntime:
             for name, acc in g.accounts.items():
                 st = self.settings
                 pool = self.pools.get(g.key, {}).get(acc.venue)
+                # --resume: the operator checked the account, so a difference the previous
+                # start halted on is accepted (adopted) instead of halting again
+                policy = "adopt" if self.resume and st.on_mismatch == "halt" else st.on_mismatch
                 rec = Reconciler(g.kernel, acc, self.gateways[name], self.journal,
-                                 st.on_mismatch, st.restart_orders,
+                                 policy, st.restart_orders,
                                  partial(pool.share, name) if pool else None)  # fmt: skip
                 self.reports.append(await rec.run(self.clock.now()))
             self._journal_group(g)
