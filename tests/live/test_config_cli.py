@@ -44,6 +44,11 @@ def _cfg(**over: object) -> dict[str, object]:
         ({"strategy": [{"file": "x.py", "account": "zz"}]}, "account 'zz' is not declared"),
         ({"strategy": [{"file": "x.py", "mode": "paper"}]}, "mode = 'paper'"),
         ({"filter": {"instrument": {"BTC-USDT.OKX": {"k": -1}}}}, "k must be >= 0"),
+        ({"strategy": [{"file": "x.py", "account": ["a", "a"]}]}, "lists an account twice"),
+        (
+            {"account": [{"name": "a", "venue": "okx", "orders_per_second": 0}]},
+            "orders_per_second must be > 0",
+        ),
     ],
 )
 def test_config_errors_name_the_key(over: dict[str, object], needle: str) -> None:
