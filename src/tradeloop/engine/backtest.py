@@ -12,7 +12,6 @@ import contextlib
 import csv
 import gc
 import hashlib
-import itertools
 import json
 import os
 import shutil
@@ -39,6 +38,8 @@ from tradeloop.sim.config import SimConfig
 from tradeloop.venues.sim.client import SimExecutionClient
 
 ProgressFn = Callable[[int, int], None]
+#: rows turned into Python objects at a time by the replay (bounded memory, same speed)
+CHUNK = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,25 +145,16 @@ def run_backtest(
     kernel.bus.subscribe(Fill, snaps.on_fill)
 
     t0 = time.perf_counter()
-    symbol = instrument.symbol
-    columns = (
-        bars.end.tolist(),
-        bars.start.tolist(),
-        bars.open.tolist(),
-        bars.high.tolist(),
-        bars.low.tolist(),
-        bars.close.tolist(),
-        bars.volume.tolist(),
-    )
-    # Hot loop: bind everything to locals; ~1M iterations.
+    # Hot loop: bind everything to locals; ~1M iterations. Rows are turned into Python
+    # objects one chunk at a time: whole-column lists cost ~224 B a bar (7 columns), 1.1 GB
+    # at 5M bars, for nothing — the loop only ever needs the current row.
     publish = kernel.bus.publish
     venue_bar = client.exchange.on_bar
     heap = clock._heap
     # progress is reported between chunks so the inner loop carries no bookkeeping
-    step = config.progress_every if progress is not None else max(n, 1)
-    rows = zip(*columns, strict=True)
+    step = config.progress_every if progress is not None else CHUNK
     with _quiet_gc():
-        _replay(rows, n, step, clock, heap, symbol, venue_bar, publish, progress)
+        _replay(bars, step, clock, heap, instrument.symbol, venue_bar, publish, progress)
     kernel.stop()
     elapsed = time.perf_counter() - t0
     equity, position = snaps.curve(bars, instrument, config.cash)
@@ -170,8 +162,7 @@ def run_backtest(
 
 
 def _replay(
-    rows: Iterator[tuple[int, int, float, float, float, float, float]],
-    n: int,
+    bars: BarSeries,
     step: int,
     clock: SimClock,
     heap: list[Any],
@@ -181,8 +172,12 @@ def _replay(
     progress: ProgressFn | None,
 ) -> None:
     """The hot loop (~1M iterations): everything it touches is a local."""
-    for done in range(0, n, step):
-        for ts, st, o, h, lo, c, v in itertools.islice(rows, step):
+    n = len(bars)
+    cols = (bars.end, bars.start, bars.open, bars.high, bars.low, bars.close, bars.volume)
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        rows = zip(*(c[a:b].tolist() for c in cols), strict=True)
+        for ts, st, o, h, lo, c, v in rows:
             if heap and heap[0].due <= ts:
                 clock.advance_to(ts)
             else:
@@ -191,7 +186,7 @@ def _replay(
             venue_bar(bar)
             publish(bar)
         if progress is not None:
-            progress(min(done + step, n), n)
+            progress(b, n)
 
 
 class _StateRecorder:
