@@ -247,9 +247,9 @@ def parse_run_config(data: Mapping[str, Any], source: str = "<config>",
                      base_dir: Path = Path(".")) -> RunConfig:  # fmt: skip
     top = _Table(dict(data), source)
     run = _Table(top.get("run", dict, {}), f"{source}: [run]")
-    cash = run.number("cash", 10_000.0)
-    if not cash > 0:
-        raise ConfigError(f"{source}: [run]: cash must be > 0")
+    cash = run.get("cash", float, 10_000.0)
+    if not cash > 0:  # one message for 0, negatives and NaN
+        raise ConfigError(f"{source}: [run]: cash must be > 0, got {cash!r}")
     currency = run.get("currency", str)
     run.done()
     raw_insts = top.get("instrument", list, [])
