@@ -150,6 +150,11 @@ class BitfinexOrderHooks(VenueHooks):
         """Bitfinex does not refuse a repeated cid, so an order already working under this
         cid (seen in the ``os`` snapshot of this session's auth, or pushed since) is not
         placed again: it is the same order (a restarted process re-submitting it)."""
+        if order.trigger is not None or order.attached is not None:
+            # Not wired to Bitfinex's STOP / TRAILING STOP / OCO types yet: sent as a plain
+            # order, a stop would trade at once. Refused (permanent, never sent) until it is.
+            raise VenueError("trigger orders and brackets are not supported by the Bitfinex "
+                             "connector yet", "unsupported order type")  # fmt: skip
         known = self.working.get(track.venue_client_id)
         if known is not None:
             return PlaceAck(known, existing=True)
