@@ -160,6 +160,14 @@ def bench_replay(root: Path) -> tuple[float, float, int, Listener]:
     return time.perf_counter() - w0, time.process_time() - c0, res.events, strat
 
 
+def bench_decode(root: Path) -> tuple[float, int]:
+    """CPU s and events of the decode step alone (store rows -> merged model events)."""
+    streams = [(s, ch) for s in SYMS for ch in (S.BOOK, S.TRADES)]
+    c0 = time.process_time()
+    n = sum(1 for _ in merged(root, streams))
+    return time.process_time() - c0, n
+
+
 def bench_duckdb(root: Path, n: int) -> list[tuple[str, float, object]]:
     """Write one day of ``n`` trades for one instrument, then time catalog queries."""
     rng = np.random.default_rng(3)
@@ -227,6 +235,9 @@ def main() -> None:
               f"{n / wall:,.0f} events/s wall, {n / cpu:,.0f} events/s per core (CPU) "
               f"(strategy saw {st.books:,} books, {st.trades:,} trades, {st.quotes:,} quotes, "
               f"{st.bars:,} bars)")  # fmt: skip
+        cpu_d, n_d = bench_decode(tmp)
+        print(f"decode:  {n_d:,} events in {cpu_d:.2f} s CPU -> {n_d / cpu_d:,.0f} events/s "
+              "per core (rows -> model events, merged; no book, no engine)")  # fmt: skip
         qroot = tmp / "duck"
         for name, secs, r in bench_duckdb(qroot, args.day_trades):
             print(f"duckdb:  {name}: {secs * 1000:.0f} ms {r}")
