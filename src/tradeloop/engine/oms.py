@@ -63,6 +63,7 @@ from tradeloop.model.enums import (
 from tradeloop.venues.base import ExecutionClient
 
 _ACCEPTED = OrderStatus.ACCEPTED
+_TERMINAL = frozenset(s for s in OrderStatus if s.is_terminal)
 _PENDING_AMEND = OrderStatus.PENDING_AMEND
 _CANCEL_FAILED = RejectReason.CANCEL_FAILED
 
@@ -674,7 +675,7 @@ class OMS:
         if order.status is _PENDING_AMEND:
             self._amend_settled(order, report)
         if new is not order.status or new is PARTIALLY_FILLED:
-            if not new.is_terminal and report.filled_qty + 1e-12 < order.filled_qty:
+            if new not in _TERMINAL and report.filled_qty + 1e-12 < order.filled_qty:
                 log.debug("stale report for %s ignored", order.client_order_id)
                 return
             try:
@@ -684,7 +685,8 @@ class OMS:
                 return
             if report.code is not RejectReason.NONE:
                 order.code = report.code
-        if order.is_terminal:
+        done = order.status in _TERMINAL
+        if done:
             self.open_orders.pop(order.client_order_id, None)
             if self.config.max_finished_orders is not None:
                 self._prune(order.client_order_id)
@@ -693,7 +695,7 @@ class OMS:
         self.bus.publish(report)
         self._notify_order(order)
         if order.client_order_id in self._by_target:
-            if order.is_terminal:
+            if done:
                 self._target_order_done(order, order_was_canceling=pending)
             elif pending and report.code is _CANCEL_FAILED:
                 self._cancel_failed(order)

@@ -113,9 +113,12 @@ class SimExecutionClient(Gateway):
         problem = order_problem(order)
         if problem is not None:
             return problem
-        if not order.quote_qty and inst.round_qty(order.qty) <= 0.0:
+        # plain comparisons, not the rounding itself: a size floors to 0 lots below one lot
+        # (less the rounding's 1e-9-lot tolerance), a price rounds half-even to 0 ticks at or
+        # below half a tick
+        if not order.quote_qty and order.qty < inst.lot_size * (1.0 - 1e-9):
             return RejectReason.INVALID_SIZE, f"size {order.qty} rounds to 0 lots"
-        if order.order_type is OrderType.LIMIT and inst.round_price(order.price) <= 0.0:
+        if order.order_type is OrderType.LIMIT and order.price <= inst.tick_size * 0.5:
             return RejectReason.INVALID_PRICE, f"price {order.price} rounds to 0 ticks"
         return None
 
