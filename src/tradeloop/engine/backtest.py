@@ -109,7 +109,8 @@ def _quiet_gc(young_threshold: int = 100_000) -> Iterator[None]:
     (measured: ~30 % of the order/fill path). Freeze what exists before the run and collect the
     young generation less often; cycles are still collected, and settings are restored after."""
     old = gc.get_threshold()
-    gc.collect()
+    # No full collection first: its cost grows with the process's heap (tens of ms in a sweep
+    # worker or a Ray actor, per run); garbage frozen here is handed back by unfreeze().
     gc.freeze()
     gc.set_threshold(young_threshold, old[1], old[2])
     try:
