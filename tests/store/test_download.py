@@ -138,3 +138,45 @@ def test_bad_input_is_a_one_line_exit_2(
     assert main([*base, *argv, "--url", "http://127.0.0.1:9"]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and "\n" not in err
+
+
+def test_cli_download_resumes_to_complete(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command end to end over loopback: stopped after two pages, resumed, complete, and
+    a third run finds the job done."""
+    import asyncio
+    import threading
+
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    holder: dict[str, emulator.OkxEmulator] = {}
+
+    async def serve() -> None:
+        holder["emu"] = await _emu()
+        ready.set()
+
+    th = threading.Thread(target=loop.run_forever, daemon=True)
+    th.start()
+    asyncio.run_coroutine_threadsafe(serve(), loop)
+    assert ready.wait(10)
+    emu = holder["emu"]
+    try:
+        now = int(time.time() * 1000)
+        end = now - now % MIN
+        argv = ["data", "download", "--venue", "okx", "--instrument", SYM, "--bar", "1m",
+                "--from", str(end - 250 * MIN), "--to", str(end), "--url", emu.base_url,
+                "--store", str(tmp_path)]  # fmt: skip
+        assert main([*argv, "--max-pages", "2"]) == 0
+        assert "stopped (run again to resume)" in capsys.readouterr().out
+        assert main(argv) == 0
+        assert "complete" in capsys.readouterr().out
+        assert main(argv) == 0
+        assert "already complete (250 rows)" in capsys.readouterr().out
+    finally:
+        asyncio.run_coroutine_threadsafe(emu.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        th.join(5)
+    t = read_stream(tmp_path, "OKX", S.BARS, SYM)
+    starts = t.column("start").to_pylist()
+    assert len(starts) == len(set(starts)) == 250
