@@ -1,9 +1,10 @@
 """``tradeloop emulator <venue> ...``: run a wire-compatible exchange emulator until Ctrl-C.
 
 The flags shared by every venue (bind address, credentials, balances, symbols, seed, market
-pace, faults) live here; :data:`VENUES` -- the one table of front-ends -- maps them onto each
-venue's config and holds its defaults. Binds 127.0.0.1 unless told otherwise: the emulator
-accepts any order from anyone who knows the (test) key, so it should not face a network.
+pace, faults) live here; :data:`VENUES` maps each venue of ``venues.registry`` that has an
+emulator to its front-end (``emulator/frontend.py``), which holds its defaults. Binds
+127.0.0.1 unless told otherwise: the emulator accepts any order from anyone who knows the
+(test) key, so it should not face a network.
 
 Secrets come from the environment (:data:`SECRET_ENV`): a flag's value shows in ``ps`` and
 shell history. The flags still work and win over the environment. The admin token guards
@@ -17,151 +18,47 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.log import register_secret
 from tradeloop.emulator.admin import ADMIN_TOKEN_ENV
-from tradeloop.emulator.faults import LOST_REPLY_KINDS, Faults, PeriodicFaults
+from tradeloop.emulator.faults import LOST_REPLY_KINDS, Faults
+from tradeloop.emulator.frontend import (
+    SECRET_ENV,
+    FrontEnd,
+    parse_pairs,
+    resolve_secrets,
+)
+from tradeloop.venues import registry
+
+__all__ = ["SECRET_ENV", "VENUES", "add_arguments", "apply_fault_flags", "parse_pairs", "run"]
 
 log = logging.getLogger(__name__)
 
-#: argparse dest -> (environment variable, default when neither flag nor variable is set).
-#: The defaults are the emulator's well-known test credentials; the admin token has none
-#: (generated at start).
-SECRET_ENV: dict[str, tuple[str, str | None]] = {
-    "api_key": ("TRADELOOP_EMULATOR_API_KEY", "emulator-key"),
-    "api_secret": ("TRADELOOP_EMULATOR_API_SECRET", "emulator-secret"),
-    "passphrase": ("TRADELOOP_EMULATOR_PASSPHRASE", "emulator-passphrase"),
-    "admin_token": (ADMIN_TOKEN_ENV, None),
-}
+
+class _FrontEnds(Mapping[str, FrontEnd]):
+    """venue -> its front-end, read from ``venues.registry`` (each entry's ``emulator``
+    module exposes ``FRONT_END``) and imported only when that venue is run."""
+
+    def __getitem__(self, venue: str) -> FrontEnd:
+        spec = registry.get(venue)
+        if spec.emulator is None:
+            raise KeyError(venue)
+        front: FrontEnd = spec.load_emulator().FRONT_END
+        return front
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(registry.cli_choices(emulated=True, tradable=False))
+
+    def __len__(self) -> int:
+        return len(registry.cli_choices(emulated=True, tradable=False))
 
 
-def resolve_secrets(args: argparse.Namespace) -> None:
-    """Fill each secret from its flag, else its environment variable, else the default."""
-    for dest, (env, default) in SECRET_ENV.items():
-        if getattr(args, dest, None) in (None, ""):
-            setattr(args, dest, os.environ.get(env) or default)
-
-
-def _common(args: argparse.Namespace) -> dict[str, Any]:
-    """The :class:`~tradeloop.emulator.venue.VenueConfig` fields every front-end takes."""
-    resolve_secrets(args)
-    return {
-        "api_key": args.api_key,
-        "api_secret": args.api_secret,
-        "admin_token": args.admin_token,
-        "balances": parse_pairs(args.balance, "--balance"),
-        "symbols": [s.strip() for s in args.symbols.split(",") if s.strip()],
-        "seed": args.seed,
-        "latency_ms": args.latency_ms,
-        "tick_interval_ms": args.tick_ms,
-        "book_levels": args.levels,
-        "start_prices": parse_pairs(args.start_price, "--start-price"),
-        "leverage": args.leverage,
-        "ws_idle_timeout_s": args.ws_idle_timeout,
-        "periodic_faults": PeriodicFaults(
-            drop_ws_every_s=args.drop_ws_every,
-            skip_seq_every_s=args.skip_seq_every,
-            corrupt_checksum_every_s=args.corrupt_checksum_every,
-        ),
-    }
-
-
-def _okx_server(args: argparse.Namespace) -> Any:
-    from tradeloop.emulator.okx.server import EmulatorConfig, OkxEmulator
-
-    cfg = EmulatorConfig(
-        **_common(args),
-        passphrase=args.passphrase or "",
-        instruments_file=args.instruments_file,
-        inst_id_code=args.inst_id_code,
-        replay_file=args.replay,
-        funding_rate=args.funding_rate,
-        funding_interval_s=args.funding_interval_s,
-    )
-    return OkxEmulator(cfg)
-
-
-def _ftx_server(args: argparse.Namespace) -> Any:
-    from tradeloop.emulator.ftx.server import FtxConfig, FtxEmulator
-
-    return FtxEmulator(FtxConfig(**_common(args)))
-
-
-@dataclass(frozen=True)
-class FrontEnd:
-    """One venue front-end: how to build it from flags, and its defaults."""
-
-    build: Callable[[argparse.Namespace], Any]
-    symbols: str
-    balances: tuple[str, ...]
-    ws_hint: str  # where its WebSockets live, for the start-up line
-
-    def __call__(self, args: argparse.Namespace) -> Any:
-        """The (not yet started) server; flags left unset take this venue's defaults."""
-        if not getattr(args, "symbols", None):
-            args.symbols = self.symbols
-        if not getattr(args, "balance", None):
-            args.balance = list(self.balances)
-        try:
-            return self.build(args)
-        except ValueError as exc:  # a bad symbol, an admin token too short to guard anything
-            raise ConfigError(str(exc)) from None
-
-
-#: venue -> front-end. Adding a venue here is all the CLI needs.
-VENUES: dict[str, FrontEnd] = {
-    "okx": FrontEnd(
-        _okx_server,
-        "BTC-USDT,ETH-USDT,BTC-USDT-SWAP",
-        ("USDT=100000",),
-        "/ws/v5/{public,private,business}",
-    ),
-    "ftx": FrontEnd(_ftx_server, "BTC-PERP,ETH-PERP,BTC/USD", ("USD=100000",), "/ws/"),
-    "bitmex": FrontEnd(
-        lambda a: __import__("tradeloop.emulator.bitmex.server", fromlist=["build"]).build(
-            _common(a)
-        ),
-        "XBTUSD,ETHUSD,XBTUSDT",
-        ("XBt=100000000",),
-        "/realtime",
-    ),
-    "binance": FrontEnd(
-        lambda a: __import__("tradeloop.emulator.binance.server", fromlist=["from_cli"]).from_cli(
-            a, _common(a)
-        ),
-        "BTCUSDT,ETHUSDT",
-        ("USDT=100000",),
-        "/ws/<stream>, /stream?streams=..., /ws-api/v3",
-    ),
-    "bitfinex": FrontEnd(
-        lambda a: __import__("tradeloop.emulator.bitfinex.server", fromlist=["build"]).build(
-            _common(a)
-        ),
-        "tBTCUSD,tETHUSD,tBTCF0:USTF0",
-        ("USD=100000", "BTC=2", "USTF0=100000"),
-        "/ws/2",
-    ),
-}
-
-
-def parse_pairs(items: list[str] | None, flag: str) -> dict[str, float]:
-    """``["USDT=100000", "BTC=2"]`` -> ``{"USDT": 100000.0, "BTC": 2.0}``."""
-    out: dict[str, float] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        try:
-            if not sep or not key:
-                raise ValueError
-            out[key.strip().upper()] = float(value)
-        except ValueError:
-            raise ConfigError(f"{flag} {item!r}: expected NAME=NUMBER") from None
-    return out
+#: venue -> front-end (from the registry: adding a venue touches no CLI code)
+VENUES: Mapping[str, FrontEnd] = _FrontEnds()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -29,6 +29,7 @@ from tradeloop.emulator.binance.markets import DEFAULT_SYMBOLS, filters_for, ins
 from tradeloop.emulator.binance.streams import BinanceHub, StreamWs
 from tradeloop.emulator.binance.trading import BinanceTrading
 from tradeloop.emulator.binance.wsapi import ApiWs
+from tradeloop.emulator.frontend import FrontEnd, common_config
 from tradeloop.emulator.venue import VenueConfig, VenueEmulator
 
 
@@ -107,3 +108,12 @@ def from_cli(args: Any, common: dict[str, Any]) -> BinanceEmulator:
         except (OSError, UnicodeDecodeError) as exc:
             raise ValueError(f"cannot read the Ed25519 public key {path!r}: {exc}") from None
     return BinanceEmulator(BinanceConfig(**common, ed25519_public_key=pem))
+
+
+#: ``tradeloop emulator binance`` (found through the venue registry)
+FRONT_END = FrontEnd(
+    lambda args: from_cli(args, common_config(args)),
+    "BTCUSDT,ETHUSDT",
+    ("USDT=100000",),
+    "/ws/<stream>, /stream?streams=..., /ws-api/v3",
+)

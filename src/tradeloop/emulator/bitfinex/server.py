@@ -32,6 +32,7 @@ from tradeloop.emulator.bitfinex import rest
 from tradeloop.emulator.bitfinex.orders import BitfinexTrading
 from tradeloop.emulator.bitfinex.ws import BitfinexHub, BitfinexWs
 from tradeloop.emulator.feed import now_ms
+from tradeloop.emulator.frontend import FrontEnd, common_config
 from tradeloop.emulator.market import SymbolMarket
 from tradeloop.emulator.venue import VenueConfig, VenueEmulator
 
@@ -179,3 +180,12 @@ class BitfinexEmulator(VenueEmulator):
 def build(common: dict[str, Any]) -> BitfinexEmulator:
     """The CLI's constructor (``tradeloop emulator bitfinex``)."""
     return BitfinexEmulator(BitfinexConfig(**common))
+
+
+#: ``tradeloop emulator bitfinex`` (found through the venue registry)
+FRONT_END = FrontEnd(
+    lambda args: build(common_config(args)),
+    "tBTCUSD,tETHUSD,tBTCF0:USTF0",
+    ("USD=100000", "BTC=2", "USTF0=100000"),
+    "/ws/2",
+)

@@ -32,6 +32,7 @@ from tradeloop.emulator.bitmex import contracts as ct
 from tradeloop.emulator.bitmex import rest
 from tradeloop.emulator.bitmex.trading import PRIVATE, BitmexTrading
 from tradeloop.emulator.bitmex.ws import BitmexHub, BitmexWs, upgrade_handler
+from tradeloop.emulator.frontend import FrontEnd, common_config
 from tradeloop.emulator.market import SymbolMarket
 from tradeloop.emulator.venue import VenueConfig, VenueEmulator
 from tradeloop.model import NS_PER_MS
@@ -216,3 +217,12 @@ def build(common: dict[str, Any]) -> BitmexEmulator:
     emu = BitmexEmulator(BitmexConfig(**common))
     log.info("bitmex balances: %s", ", ".join(f"{c} {v:g}" for c, v in emu.initial.items()))
     return emu
+
+
+#: ``tradeloop emulator bitmex`` (found through the venue registry)
+FRONT_END = FrontEnd(
+    lambda args: build(common_config(args)),
+    "XBTUSD,ETHUSD,XBTUSDT",
+    ("XBt=100000000",),
+    "/realtime",
+)

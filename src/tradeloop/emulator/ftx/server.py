@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from tradeloop.emulator import ws
+from tradeloop.emulator.frontend import FrontEnd, common_config
 from tradeloop.emulator.ftx import rest
 from tradeloop.emulator.ftx.markets import DEFAULT_SYMBOLS, instrument
 from tradeloop.emulator.ftx.orders import PRIVATE, FtxTrading
@@ -53,3 +54,12 @@ class FtxEmulator(VenueEmulator):
         app.router.add_get("/ws/", ws_handler)
         app.router.add_get("/ws", ws_handler)
         app.router.add_route("*", "/api/{tail:.*}", rest.not_found)
+
+
+#: ``tradeloop emulator ftx`` (found through the venue registry)
+FRONT_END = FrontEnd(
+    lambda args: FtxEmulator(FtxConfig(**common_config(args))),
+    "BTC-PERP,ETH-PERP,BTC/USD",
+    ("USD=100000",),
+    "/ws/",
+)

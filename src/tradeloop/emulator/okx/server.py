@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tradeloop.emulator.frontend import FrontEnd, common_config
 from tradeloop.emulator.okx import rest_public, ws
 from tradeloop.emulator.okx.auth import Credentials
 from tradeloop.emulator.okx.hub import Hub
@@ -131,3 +132,26 @@ class OkxEmulator(VenueEmulator):
         if self.trading is not None:
             await self.trading.stop()
         await super().on_stop()
+
+
+def _from_cli(args: Any) -> OkxEmulator:
+    return OkxEmulator(
+        EmulatorConfig(
+            **common_config(args),
+            passphrase=args.passphrase or "",
+            instruments_file=args.instruments_file,
+            inst_id_code=args.inst_id_code,
+            replay_file=args.replay,
+            funding_rate=args.funding_rate,
+            funding_interval_s=args.funding_interval_s,
+        )
+    )
+
+
+#: ``tradeloop emulator okx`` (found through the venue registry)
+FRONT_END = FrontEnd(
+    _from_cli,
+    "BTC-USDT,ETH-USDT,BTC-USDT-SWAP",
+    ("USDT=100000",),
+    "/ws/v5/{public,private,business}",
+)
