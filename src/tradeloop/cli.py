@@ -25,7 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("tradeloop.sweep.cli_sweep", "backtest a grid or random set of parameters"),
     "walkforward": ("tradeloop.sweep.cli_walkforward", "walk-forward: pick in sample, run out"),
     "record": ("tradeloop.store.cli_record", "record venues' market data into the store"),
-    "data": ("tradeloop.store.cli_data", "the market data store: list, query, import, resample"),
+    "data": (
+        "tradeloop.store.cli_data",
+        "the market data store: list, query, import, download, export, resample",
+    ),
 }
 
 
