@@ -23,21 +23,33 @@ from tradeloop.engine.backtest import (
     write_outputs,
     write_trades_csv,
 )
+from tradeloop.engine.cli_inputs import (
+    BACKTEST_VENUE,
+    DEFAULT_INTERVAL,
+    DEFAULT_SYMBOL,
+    load_data,
+    parse_symbol,
+    split_symbol,
+)
 from tradeloop.engine.loader import build_strategies, strategy_errors
 from tradeloop.engine.oms import ExecAlgo, ExecConfig
 from tradeloop.engine.risk import RiskConfig
-from tradeloop.model import Instrument, native_of, venue_of
+from tradeloop.model import Instrument
 from tradeloop.sim.config import SimConfig
 
 DEFAULT_SYNTHETIC_BARS = 100_000
-
-
-class _Default(str):
-    """A default the user did not type (argparse keeps the object, so ``is`` tells)."""
-
-
-DEFAULT_SYMBOL = _Default("BTC-USDT")
-DEFAULT_INTERVAL = _Default("1m")
+#: the run inputs, importable from here as before
+__all__ = [
+    "BACKTEST_VENUE",
+    "DEFAULT_INTERVAL",
+    "DEFAULT_SYMBOL",
+    "add_arguments",
+    "backtest_instrument",
+    "load_data",
+    "parse_symbol",
+    "run",
+    "split_symbol",
+]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -148,10 +160,6 @@ def infer_tick(close: np.ndarray) -> float:
     return float(f"1e-{min(max(decimals, 0), 8)}") if decimals else 1.0
 
 
-#: the venue of a backtest instrument given without one
-BACKTEST_VENUE = "SIM"
-
-
 def backtest_instrument(args: argparse.Namespace, bars: BarSeries) -> Instrument:
     """The instrument of a single-symbol backtest, from ``--symbol``/``--tick``/``--lot``/
     ``--fee`` (the tick inferred from the data's decimals when not given)."""
@@ -167,57 +175,6 @@ def backtest_instrument(args: argparse.Namespace, bars: BarSeries) -> Instrument
         maker_fee=args.fee,
         taker_fee=args.fee,
     )
-
-
-def parse_symbol(text: str) -> tuple[str, str]:
-    """``--symbol`` as (native, venue): ``BTC-USDT`` is on the simulated venue, an id such as
-    ``BTC-USDT.OKX`` names its venue."""
-    venue = venue_of(text.strip())
-    native = native_of(text.strip()) if venue else text.strip()
-    return native.upper(), venue or BACKTEST_VENUE
-
-
-def split_symbol(symbol: str) -> tuple[str, str]:
-    parts = symbol.upper().replace("/", "-").replace("_", "-").split("-")
-    if len(parts) < 2 or not parts[0] or not parts[1]:
-        raise ConfigError(f"--symbol {symbol!r}: expected BASE-QUOTE, e.g. BTC-USDT")
-    return parts[0], parts[1]
-
-
-def load_data(args: argparse.Namespace, symbol: str) -> BarSeries:
-    bars = _load_data(args, symbol)
-    k = getattr(args, "tick_filter", None)
-    if k is None:
-        return bars
-    from tradeloop.live.tickfilter import FilterConfig, filter_series
-
-    if not k > 0:
-        raise ConfigError(f"--tick-filter: K must be > 0, got {k:g}")
-    kept, f = filter_series(bars, FilterConfig(k=k))
-    dropped = ", ".join(f"{n} {why}" for (_s, why), n in sorted(f.counts.items()))
-    print(f"tick filter (k={k:g}): {len(bars) - len(kept)} of {len(bars):,} bars dropped"
-          f"{f' ({dropped})' if dropped else ''}")  # fmt: skip
-    return kept
-
-
-def _load_data(args: argparse.Namespace, symbol: str) -> BarSeries:
-    if args.data and args.trades:
-        from tradeloop.data.aggregate import EmptyBarPolicy, resample_trades
-        from tradeloop.data.intervals import parse_interval
-        from tradeloop.data.loaders import load_trades
-
-        policy = EmptyBarPolicy.CARRY if args.empty_bars == "carry" else EmptyBarPolicy.SKIP
-        trades = load_trades(args.data, symbol=symbol)
-        return resample_trades(trades, parse_interval(args.interval), policy)
-    if args.data:
-        from tradeloop.data.loaders import load_bars
-
-        return load_bars(args.data, symbol=symbol)
-    from tradeloop.data.synthetic import synthetic_bars
-
-    if args.bars < 2:
-        raise ConfigError("--bars must be at least 2")
-    return synthetic_bars(n=args.bars, symbol=symbol, interval=args.interval, seed=args.seed)
 
 
 def _progress(enabled: bool | None) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.data.intervals import parse_interval
-from tradeloop.engine.cli_backtest import (
+from tradeloop.engine.cli_inputs import (
     DEFAULT_INTERVAL,
     DEFAULT_SYMBOL,
     load_data,

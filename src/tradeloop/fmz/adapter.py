@@ -38,13 +38,14 @@ from tradeloop.fmz.conventions import (
     PositionInfo,
     Ticker,
     Transport,
+    conventions_for,
 )
 from tradeloop.fmz.keyed import KeyedGateway, KeyPool
 from tradeloop.fmz.market import LiveMarket
 from tradeloop.fmz.orders import OrderMethods
 from tradeloop.fmz.protocol import Credentials, FmzError, Reply
 from tradeloop.fmz.symbols import FmzSymbol
-from tradeloop.fmz.venue import VenueSpec
+from tradeloop.fmz.venue import FmzVenue, VenueSpec, factories, known_kinds
 from tradeloop.model import (
     NS_PER_MS,
     Instrument,
@@ -424,3 +425,21 @@ def _in_range(fmz_symbol: str, rng: FmzSymbol) -> bool:
 
 
 __all__ = ["FMZ_RETRY", "GatewayVenue"]
+
+
+def create_venue(label: str, spec: VenueSpec) -> FmzVenue:
+    """The adapter for ``spec.kind``: a registered factory, else the generic
+    :class:`~tradeloop.fmz.adapter.GatewayVenue` over the registry venue whose ``fmz_label``
+    is ``kind``, with that venue's conventions."""
+    kind = spec.kind.upper()
+    factory = factories().get(kind)
+    if factory is not None:
+        venue = factory(label, spec)
+    else:
+        reg = registry.fmz_labels().get(kind)
+        conv = conventions_for(reg.name) if reg is not None else None
+        if reg is None or conv is None:
+            raise FmzError(f"unknown venue kind {spec.kind!r} (known: {', '.join(known_kinds())})")
+        venue = GatewayVenue(label, spec, reg, conv)
+    venue.label = label
+    return venue

@@ -35,6 +35,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
 from tradeloop.core.log import install_redaction, register_secret
+from tradeloop.fmz.adapter import create_venue
 from tradeloop.fmz.capture import CaptureWriter
 from tradeloop.fmz.conn import ConnectionGuard, GuardedConnection, Limits, State
 from tradeloop.fmz.dispatch import dispatch
@@ -42,7 +43,7 @@ from tradeloop.fmz.listen import Listener, connection_cap
 from tradeloop.fmz.protocol import FmzError, decode_request, encode, err, ok
 from tradeloop.fmz.quietlog import SafeServerLog
 from tradeloop.fmz.redaction import redact_value, register_credentials, sensitive_values
-from tradeloop.fmz.venue import FmzVenue, VenueSpec, create_venue
+from tradeloop.fmz.venue import FmzVenue, VenueSpec
 
 log = logging.getLogger(__name__)
 

@@ -137,31 +137,14 @@ VenueFactory = Callable[[str, VenueSpec], FmzVenue]
 _FACTORIES: dict[str, VenueFactory] = {}
 
 
+def factories() -> dict[str, VenueFactory]:
+    """The hand-written adapters registered so far, by kind (read by ``adapter.create_venue``)."""
+    return _FACTORIES
+
+
 def register_venue(kind: str, factory: VenueFactory) -> None:
     """Serve ``kind`` with a hand-written adapter instead of the generic one."""
     _FACTORIES[kind.upper()] = factory
-
-
-def create_venue(label: str, spec: VenueSpec) -> FmzVenue:
-    """The adapter for ``spec.kind``: a registered factory, else the generic
-    :class:`~tradeloop.fmz.adapter.GatewayVenue` over the registry venue whose ``fmz_label``
-    is ``kind``, with that venue's conventions."""
-    kind = spec.kind.upper()
-    factory = _FACTORIES.get(kind)
-    if factory is not None:
-        venue = factory(label, spec)
-    else:
-        from tradeloop.fmz.adapter import GatewayVenue
-        from tradeloop.fmz.conventions import conventions_for
-        from tradeloop.venues import registry
-
-        reg = registry.fmz_labels().get(kind)
-        conv = conventions_for(reg.name) if reg is not None else None
-        if reg is None or conv is None:
-            raise FmzError(f"unknown venue kind {spec.kind!r} (known: {', '.join(known_kinds())})")
-        venue = GatewayVenue(label, spec, reg, conv)
-    venue.label = label
-    return venue
 
 
 def known_kinds() -> list[str]:

@@ -24,7 +24,8 @@ from typing import Any
 import msgspec
 
 from tradeloop.store import schema as S
-from tradeloop.store.importers import _Rows, capture_lines
+from tradeloop.store.capture import Rows as _Rows
+from tradeloop.store.capture import capture_lines
 from tradeloop.store.writer import StoreWriter
 from tradeloop.venues.binance.booksync import BinanceBookSync, Diff, SyncResult
 from tradeloop.venues.binance.capture import snapshots

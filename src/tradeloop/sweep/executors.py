@@ -22,7 +22,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
-from tradeloop.core.errors import ConfigError
 from tradeloop.sweep.runner import (
     RunContext,
     Task,
@@ -147,22 +146,3 @@ class PoolExecutor:
 
     def close(self) -> None:
         self._kill()
-
-
-def make_executor(ctx: RunContext, workers: int | None = None, ray: str | None = None) -> Executor:
-    """``ray`` None -> a local process pool (``workers``, default all cores); ``"auto"``,
-    ``"local"`` or an address -> Ray.
-
-    Even one worker runs in a pool process rather than in the command's own: a run there is
-    measurably faster (every backtest starts with a full garbage collection, whose cost grows
-    with the heap, and the driver's heap holds pyarrow, the results and more), and a strategy
-    that crashes its process cannot take the sweep down. :class:`InlineExecutor` remains for
-    debugging and as the tests' reference.
-    """
-    if workers is not None and workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {workers}")
-    if ray:
-        from tradeloop.sweep.rayexec import RayExecutor
-
-        return RayExecutor(ctx, ray, workers)
-    return PoolExecutor(ctx, workers or default_workers())

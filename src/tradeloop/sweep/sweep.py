@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tradeloop.sweep.choose import make_executor
 from tradeloop.sweep.driver import Curve, Progress, TopCurves, run_batch, score_row
-from tradeloop.sweep.executors import Executor, make_executor
+from tradeloop.sweep.executors import Executor
 from tradeloop.sweep.objective import Objective, resolve
 from tradeloop.sweep.plan import base_row, check_specs, columns, make_points
 from tradeloop.sweep.runner import RESULT_TYPES, RunContext, Task, execute

@@ -32,8 +32,9 @@ from tradeloop.core.errors import ConfigError
 from tradeloop.data.intervals import parse_interval
 from tradeloop.data.series import BarSeries, fmt_ts
 from tradeloop.report.stats import compute_stats
+from tradeloop.sweep.choose import make_executor
 from tradeloop.sweep.driver import Progress, run_batch, score_row
-from tradeloop.sweep.executors import Executor, make_executor
+from tradeloop.sweep.executors import Executor
 from tradeloop.sweep.objective import Objective
 from tradeloop.sweep.plan import base_row, columns
 from tradeloop.sweep.runner import RunContext, Task

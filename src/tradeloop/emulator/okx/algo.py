@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator.account import OrderInfo
 from tradeloop.emulator.feed import now_ms
-from tradeloop.emulator.okx.errors import OrderError
-from tradeloop.emulator.okx.limits import is_multiple, wire_decimal
+from tradeloop.emulator.okx.errors import PARAM_ORDER, REJECT_CODES, OrderError
+from tradeloop.emulator.okx.limits import CL_ORD_ID, is_multiple, wire_decimal
 from tradeloop.model import Fill, Order, OrderReport, OrderStatus, OrderType, Side
 from tradeloop.model.enums import TriggerKind
 from tradeloop.model.instrument import Instrument
@@ -114,7 +114,6 @@ class OkxAlgo:
                     "sCode": err.code, "sMsg": err.msg}  # fmt: skip
 
     def _place(self, a: dict[str, Any], cl: str) -> dict[str, str]:
-        from tradeloop.emulator.okx.trading import CL_ORD_ID, REJECT_CODES
 
         inst = self.t.inst(self.t.inst_id(a))
         side_s, kind = str(a.get("side") or ""), str(a.get("ordType") or "")
@@ -139,7 +138,7 @@ class OkxAlgo:
         if rec is None or rec.status is S.REJECTED:
             self.account.forget(info)
             code = rec.code if rec is not None else None
-            raise OrderError(*REJECT_CODES.get(code, ("51000", "", "order")))  # type: ignore[arg-type]
+            raise OrderError(*REJECT_CODES.get(code, PARAM_ORDER))  # type: ignore[arg-type]
         if cl:
             self.by_client[cl] = info.order_id
         return {"algoId": info.order_id, "algoClOrdId": cl, "clOrdId": "", "tag": "",
@@ -269,6 +268,5 @@ _MKT, _LMT = OrderType.MARKET, OrderType.LIMIT
 
 
 def _CL_OK(cl: str) -> bool:
-    from tradeloop.emulator.okx.trading import CL_ORD_ID
 
     return CL_ORD_ID.fullmatch(cl) is not None

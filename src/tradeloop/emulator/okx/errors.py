@@ -7,6 +7,8 @@ handler turns into the right envelope in one place (``okx.envelope``).
 
 from __future__ import annotations
 
+from tradeloop.model import RejectReason
+
 #: code -> (HTTP status, message). Messages follow OKX's wording where the docs give it.
 CODES: dict[str, tuple[int, str]] = {
     "1": (200, "All operations failed"),
@@ -94,3 +96,17 @@ class OrderError(Exception):
         self.code = code
         self.msg = msg or message(code, *params)
         super().__init__(f"{code}: {self.msg}")
+
+
+#: The simulator's typed refusal -> OKX ``sCode`` (+ message params); anything else is
+#: ``51000 Parameter order error``. A crossing post-only order is not here: OKX accepts it and
+#: cancels it at once (``cancelSource`` 31).
+PARAM_ORDER: tuple[str, ...] = ("51000", "", "order")
+REJECT_CODES: dict[RejectReason, tuple[str, ...]] = {
+    RejectReason.INSUFFICIENT_FUNDS: ("51008",),
+    RejectReason.INVALID_SIZE: ("51020",),
+    RejectReason.INVALID_PRICE: ("51000", "", "px"),
+    RejectReason.INVALID_INSTRUMENT: ("51001",),
+    RejectReason.REDUCE_ONLY: ("51169",),
+    RejectReason.DUPLICATE_ID: ("51016",),
+}

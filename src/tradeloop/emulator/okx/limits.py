@@ -7,6 +7,7 @@ decimals are OKX's ``51000 Parameter {name} error``, over REST and WS alike.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -55,3 +56,7 @@ def wire_decimal(raw: Any, field: str) -> Decimal:
     if d is None:
         raise OrderError("51000", "", field)
     return d
+
+
+#: what OKX accepts as a clOrdId: 1-32 ASCII letters and digits
+CL_ORD_ID = re.compile(r"[A-Za-z0-9]{1,32}", re.ASCII)

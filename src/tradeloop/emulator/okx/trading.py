@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +19,8 @@ from tradeloop.emulator.market import PublicTrade, SymbolMarket
 from tradeloop.emulator.okx import render
 from tradeloop.emulator.okx.account_views import AccountViews
 from tradeloop.emulator.okx.algo import OkxAlgo
-from tradeloop.emulator.okx.errors import OrderError, message
-from tradeloop.emulator.okx.limits import clip, is_multiple, wire_decimal
+from tradeloop.emulator.okx.errors import PARAM_ORDER, REJECT_CODES, OrderError, message
+from tradeloop.emulator.okx.limits import CL_ORD_ID, clip, is_multiple, wire_decimal
 from tradeloop.emulator.okx.views import next_funding_ms, num
 from tradeloop.model import (
     Fill,
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 S = OrderStatus
-CL_ORD_ID = re.compile(r"[A-Za-z0-9]{1,32}", re.ASCII)
 ORD_TYPES: dict[str, tuple[OrderType, TimeInForce]] = {
     "limit": (OrderType.LIMIT, TimeInForce.GTC),
     "market": (OrderType.MARKET, TimeInForce.GTC),
@@ -50,20 +48,6 @@ ORD_TYPES: dict[str, tuple[OrderType, TimeInForce]] = {
     "ioc": (OrderType.LIMIT, TimeInForce.IOC),
     "fok": (OrderType.LIMIT, TimeInForce.FOK),
     "optimal_limit_ioc": (OrderType.MARKET, TimeInForce.IOC),
-}
-
-
-#: The simulator's typed refusal -> OKX ``sCode`` (+ message params); anything else is
-#: ``51000 Parameter order error``. A crossing post-only order is not here: OKX accepts it and
-#: cancels it at once (``cancelSource`` 31).
-_PARAM_ORDER: tuple[str, ...] = ("51000", "", "order")
-REJECT_CODES: dict[RejectReason, tuple[str, ...]] = {
-    RejectReason.INSUFFICIENT_FUNDS: ("51008",),
-    RejectReason.INVALID_SIZE: ("51020",),
-    RejectReason.INVALID_PRICE: ("51000", "", "px"),
-    RejectReason.INVALID_INSTRUMENT: ("51001",),
-    RejectReason.REDUCE_ONLY: ("51169",),
-    RejectReason.DUPLICATE_ID: ("51016",),
 }
 
 
@@ -287,7 +271,7 @@ class OkxTrading:
         if attached is not None and rec.status is S.REJECTED:
             self.account.infos.pop(attached.client_order_id, None)
         if rec.status is S.REJECTED and rec.code is not post_only:
-            raise OrderError(*REJECT_CODES.get(rec.code, _PARAM_ORDER))
+            raise OrderError(*REJECT_CODES.get(rec.code, PARAM_ORDER))
         return _item((info.order_id, cl, tag))
 
     # -- cancel / amend ------------------------------------------------------------------
