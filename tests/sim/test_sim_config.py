@@ -6,7 +6,10 @@ import dataclasses
 
 import pytest
 
+from tradeloop.model import Side
 from tradeloop.sim import BarFill, SimConfig
+
+from .helpers import T0, book, make, market
 
 
 @pytest.mark.parametrize(
@@ -36,3 +39,15 @@ def test_config_is_frozen_with_documented_defaults() -> None:
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.latency_ns = 5  # type: ignore[misc]
+
+
+def test_fee_decimals_books_the_fee_it_reports() -> None:
+    """A venue ledger rounds each fee to its precision; the balance then moves by exactly the
+    reported fees (without rounding, 0.001 * 100.0123 * 0.002 leaves a sub-unit remainder)."""
+    for decimals, want_fee in ((None, 0.001 * 100.0123 * 0.002), (4, 0.0002)):
+        ex, rec = make(fee_decimals=decimals)
+        ex.on_book(book(T0, bids=[(100.0, 5.0)], asks=[(100.0123, 5.0)]))
+        ex.submit(market("m", Side.BUY, 0.001), ts=T0)
+        (fill,) = rec.fills("m")
+        assert fill.fee == want_fee
+        assert ex.balances()["USDT"].total == 10_000 - fill.price * 0.001 - fill.fee

@@ -76,6 +76,7 @@ class SimAccount:
         leverage: float,
         id_base: int,
         fee_in_received_ccy: bool = True,
+        fee_decimals: int | None = None,
     ) -> None:
         self.instruments = instruments
         self.sim = SimExchange(
@@ -83,7 +84,11 @@ class SimAccount:
             balances,
             sink=self,
             # True: a spot buy pays its fee in the base received, as OKX and FTX charge it
-            config=SimConfig(leverage=leverage, fee_in_received_ccy=fee_in_received_ccy),
+            config=SimConfig(
+                leverage=leverage,
+                fee_in_received_ccy=fee_in_received_ccy,
+                fee_decimals=fee_decimals,
+            ),
             on_public_trade=self._on_sim_trade,
         )
         self.infos: dict[str, OrderInfo] = {}

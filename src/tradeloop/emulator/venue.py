@@ -86,8 +86,11 @@ class VenueEmulator(EmulatorServer):
             instruments.values(), config.seed, params, config.start_prices, replays
         )
 
-    def new_account(self, id_base: int, fee_in_received_ccy: bool = True) -> SimAccount:
-        """The simulated account over this emulator's market (one per front-end)."""
+    def new_account(
+        self, id_base: int, fee_in_received_ccy: bool = True, fee_decimals: int | None = None
+    ) -> SimAccount:
+        """The simulated account over this emulator's market (one per front-end);
+        ``fee_decimals`` is the venue's ledger precision for fees (see ``SimConfig``)."""
         cfg = self.config
         return SimAccount(
             self.instruments,
@@ -96,6 +99,7 @@ class VenueEmulator(EmulatorServer):
             cfg.leverage,
             id_base=id_base,
             fee_in_received_ccy=fee_in_received_ccy,
+            fee_decimals=fee_decimals,
         )
 
     def currencies(self) -> set[str]:

@@ -37,6 +37,9 @@ class SimConfig:
         fee_in_received_ccy: spot fees are charged in the currency the fill pays out — a buy's
             fee in the base currency, a sell's in the quote — as OKX does. ``False`` (the
             backtest default) charges every spot fee in the quote currency.
+        fee_decimals: round each fill's fee to this many decimals before booking it, as a
+            venue's ledger does (8 = a satoshi for BTC). The fee a venue reports is then the
+            fee it charged, so balances reconcile to the unit. ``None`` books the exact fee.
     """
 
     latency_ns: int = 0
@@ -48,6 +51,7 @@ class SimConfig:
     queue_position: bool = True
     keep_fill_history: bool = True
     fee_in_received_ccy: bool = False
+    fee_decimals: int | None = None
 
     def __post_init__(self) -> None:
         if self.latency_ns < 0:

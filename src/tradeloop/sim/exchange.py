@@ -935,6 +935,8 @@ class SimExchange:
             fee = inst.settle_value(qty, price) * rate
         else:
             fee = notional * rate
+        if self.config.fee_decimals is not None:
+            fee = round(fee, self.config.fee_decimals)
         quote_fee = 0.0 if fee_in_base else fee
         rem_before = rec.remaining_qty
         budget_before = rec.quote_qty - rec.spent_quote

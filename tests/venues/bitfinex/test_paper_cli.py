@@ -1,5 +1,5 @@
 """``tradeloop paper --venue bitfinex`` on tBTCUSD, as processes: ``tradeloop emulator bitfinex
-...`` in one, the paper run of ``examples/sma_cross.py`` in another (orders over the
+...`` in one, the paper run of ``tests/strategies/flip.py`` in another (orders over the
 authenticated WebSocket, dead-man switch on). The run must exit 0, write its outputs, log no
 secret, and its fills must account exactly for the change in the emulator's BTC wallet (read
 afterwards over signed REST)."""
@@ -51,10 +51,10 @@ async def test_paper_cli_spot_against_emulator_cli(tmp_path: Path) -> None:
     try:
         out = tmp_path / "paper"
         cmd = [
-            sys.executable, "-m", "tradeloop.cli", "paper", str(REPO / "examples/sma_cross.py"),
+            sys.executable, "-m", "tradeloop.cli", "paper", str(REPO / "tests/strategies/flip.py"),
             "--venue", "bitfinex", "--url", url, "--api-key", KEY, "--api-secret", SECRET,
             "--symbol", "tBTCUSD", "--bar", "1s", "--duration", "8",
-            "--param", "fast=1", "--param", "slow=2", "--cash", "5000", "--out", str(out),
+            "--cash", "5000", "--out", str(out),
         ]  # fmt: skip
         paper = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
         assert paper.returncode == 0, paper.stderr[-3000:]
@@ -73,7 +73,7 @@ async def test_paper_cli_spot_against_emulator_cli(tmp_path: Path) -> None:
     assert re.search(r"paper: \d+ bars, \d+ fills", paper.stdout)
     with (out / "trades.csv").open() as fh:
         fills = list(csv.DictReader(fh))
-    assert len(fills) == result["fills"] and fills, "sma_cross(1, 2) trades within 8 s"
+    assert len(fills) == result["fills"] and fills, "flip trades on every bar"
     moved = sum(float(f["qty"]) * (1 if f["side"] == "buy" else -1) for f in fills)
     btc_fees = sum(float(f["fee"]) for f in fills if f["fee_ccy"] == "BTC")
     (btc,) = [w for w in wallets if w[0] == "exchange" and w[1] == "BTC"]

@@ -1,6 +1,6 @@
 """``tradeloop paper --venue bitmex`` on the inverse XBTUSD, as processes: ``tradeloop emulator
 bitmex ...`` (the issue's command: ``--balance XBt=100000000 --balance USDt=10000000000``) in
-one, the paper run of ``examples/sma_cross.py`` in another. The run must exit 0, keep its
+one, the paper run of ``tests/strategies/flip.py`` in another. The run must exit 0, keep its
 money in BTC, log no secret, and its fills must account for the emulator's XBt wallet: every
 commission to the satoshi, the wallet's move within half a satoshi per fill (the emulator books
 float BTC and shows whole satoshi; BitMEX itself books whole satoshi per execution)."""
@@ -53,10 +53,10 @@ async def test_paper_cli_inverse_xbtusd(tmp_path: Path) -> None:
     try:
         out = tmp_path / "paper"
         cmd = [
-            sys.executable, "-m", "tradeloop.cli", "paper", str(REPO / "examples/sma_cross.py"),
+            sys.executable, "-m", "tradeloop.cli", "paper", str(REPO / "tests/strategies/flip.py"),
             "--venue", "bitmex", "--url", url, "--api-key", KEY, "--api-secret", SECRET,
             "--symbol", "XBTUSD", "--bar", "1s", "--duration", "8", "--no-dashboard",
-            "--param", "fast=1", "--param", "slow=2", "--cash", "0.5", "--out", str(out),
+            "--cash", "0.5", "--out", str(out),
         ]  # fmt: skip
         paper = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
         assert paper.returncode == 0, paper.stderr[-3000:]
@@ -78,7 +78,7 @@ async def test_paper_cli_inverse_xbtusd(tmp_path: Path) -> None:
     assert re.search(r"paper: \d+ bars, \d+ fills", paper.stdout)
     with (out / "trades.csv").open() as fh:
         fills = list(csv.DictReader(fh))
-    assert len(fills) == result["fills"] and fills, "sma_cross(1, 2) trades within 8 s"
+    assert len(fills) == result["fills"] and fills, "flip trades on every bar"
     assert {f["fee_ccy"] for f in fills} == {"BTC"}
     # the venue's executions are the paper's fills, commission for commission (whole satoshi)
     trades = [e for e in execs if e["execType"] == "Trade"]

@@ -87,7 +87,9 @@ class BitfinexTrading:
 
     def __init__(self, emu: BitfinexEmulator) -> None:
         self.emu = emu
-        self.account = emu.new_account(50_000_000_000 + emu.config.seed * 100_000_000)
+        self.account = emu.new_account(
+            50_000_000_000 + emu.config.seed * 100_000_000, fee_decimals=8
+        )
         self.account.order_listeners.append(self._on_order)
         self.account.trade_listeners.append(lambda m, t: emu.hub.push_trades(m, [t]))
         self._position_ids: dict[str, int] = {}

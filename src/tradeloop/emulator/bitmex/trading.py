@@ -79,7 +79,7 @@ class BitmexTrading(BitmexViews):
 
     def __init__(self, emu: BitmexEmulator) -> None:
         self.emu = emu
-        self.account = emu.new_account(0)
+        self.account = emu.new_account(0, fee_decimals=8)  # commission in whole satoshi
         self.account.order_listeners.append(self._on_order)
         self.account.funding_listeners.append(self._on_funding)
         self.account.trade_listeners.append(lambda m, t: emu.hub.push_trades(m, [t]))
