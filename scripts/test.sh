@@ -10,4 +10,5 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
     >/dev/null 2>&1 || echo "test.sh: could not install chromium; browser tests will skip" >&2
 fi
+bash scripts/ccxt_bitmex_env.sh || true  # ccxt 4.5.82 beside .venv for the BitMEX proof; never fails the run
 python -m pytest "$@"
