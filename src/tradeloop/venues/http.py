@@ -30,6 +30,12 @@ from yarl import URL
 
 from tradeloop.core.errors import RateLimited, VenueError
 from tradeloop.core.log import get_logger
+from tradeloop.venues.outcomes import (  # re-exported: callers import them from here
+    NetworkError,
+    RequestTimeout,
+    UnknownOutcome,
+    outcome_unknown,
+)
 from tradeloop.venues.ratelimit import Charge, RateLimiter, parse_retry_after
 from tradeloop.venues.retry import (
     DEFAULT_RETRY,
@@ -46,40 +52,6 @@ Signer = Callable[[str, str, str], Mapping[str, str]]
 Sleep = Callable[[float], Awaitable[None]]
 
 _encoder = msgspec.json.Encoder()
-
-
-class RequestTimeout(VenueError):
-    """No answer in time. For a write the outcome is *unknown* (it may have executed)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code="timeout", retryable=True)
-
-
-class NetworkError(VenueError):
-    """The connection failed or dropped. For a write the outcome is unknown."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code="network", retryable=True)
-
-
-class UnknownOutcome(VenueError):
-    """A write gave up after an attempt that may have executed (timeout, dropped connection,
-    5xx), even though the last attempt failed in a way that, alone, would mean "not done"
-    (429). The caller must look the result up instead of treating the write as refused."""
-
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message, code=code or "unknown", retryable=True)
-
-
-def outcome_unknown(exc: BaseException) -> bool:
-    """Might the failed write behind ``exc`` have executed at the venue anyway?
-
-    Timeouts, connection drops and server errors (5xx, or retryable venue codes such as OKX's
-    50001/50004 "try again") say nothing about whether the request ran. Rate limits (the
-    request was refused on arrival) and business errors (the venue looked and said no) do."""
-    if isinstance(exc, RequestTimeout | NetworkError | UnknownOutcome):
-        return True
-    return isinstance(exc, VenueError) and exc.retryable and not isinstance(exc, RateLimited)
 
 
 def encode_query(params: Mapping[str, Any] | None) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from tradeloop.core.errors import RateLimited, VenueError
 from tradeloop.model import RejectReason
 from tradeloop.venues.execution.hooks import ErrorKind, Verdict
-from tradeloop.venues.http import outcome_unknown
+from tradeloop.venues.outcomes import outcome_unknown
 
 
 @dataclass(frozen=True)
