@@ -1,23 +1,28 @@
-"""BitMEX orderBookL2 ingest throughput: tradeloop vs a plain-Python baseline on the same
-recorded messages.
+"""BitMEX orderBookL2 ingest throughput: tradeloop vs ccxt.pro 4.5.82's bitmex handler (and,
+for information, a plain-Python client) on the same recorded messages, in the same process.
 
 Replays every ``orderBookL2`` message of the cryptofeed capture
 ``../shared/data/captures/BITMEX.ws.1.0`` (10 symbols, partial/insert/update/delete, July
 2021) in arrival order; one pass builds every book from nothing through
 
-* tradeloop: ``BitmexStream._on_text`` -- msgspec struct decode (``_Frame`` + ``list[L2Row]``)
-  -> per-symbol split -> id-keyed ``L2Book`` -> sorted book (C side when compiled) ->
-  ``BookLevels`` event to a null handler;
-* baseline: what a careful hand-written client does in plain Python -- ``json.loads`` -> id ->
-  (side, price) map -> per side a price -> size dict plus a ``bisect``-sorted price list ->
-  the changed levels as floats (what the tradeloop event carries).
+* tradeloop: ``BitmexStream._on_text`` -- msgspec struct decode -> per-symbol split ->
+  id-keyed ``L2Book`` -> sorted book (C side when compiled) -> ``BookLevels`` event to a null
+  handler;
+* ccxt.pro 4.5.82 ``bitmex.handle_message(client, json.loads(text))`` (what ccxt's client
+  does with a received frame) with a minimal stand-in client, markets loaded from the
+  capture's own ``instrument/active`` answer (``BITMEX.0``);
+* plain Python (info): ``json.loads`` -> id -> (side, price) map -> per side a price -> size
+  dict plus a ``bisect``-sorted price list -> the changed levels as floats.
 
-The issue names ccxt.pro's bitmex handler as the baseline, but the ccxt installed here
-(4.5.90) no longer ships bitmex and 4.5.82 is not installed: the plain-Python baseline stands
-in, and is said to. Same process, alternating rounds, best of N, process CPU time; after the
-timing both final books are compared level by level.
+ccxt 4.5.82 is the last release with BitMEX and the project's .venv has a newer one: run this
+under the separate environment ``scripts/ccxt_bitmex_env.sh`` makes, with tradeloop's source on
+the path (without it the ccxt side is left out and said to be)::
 
-    .venv/bin/python bench/bitmex_ingest.py [--seconds 5] [--rounds 10]
+    bash scripts/ccxt_bitmex_env.sh
+    PYTHONPATH=src .venv-ccxt4582/bin/python bench/bitmex_ingest.py [--seconds 5] [--rounds 10]
+
+Alternating short rounds, best of N, process CPU time. After the timing the final books are
+compared level by level (tradeloop vs plain) and price by price (tradeloop vs ccxt).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 CAPTURE = REPO.parent / "shared" / "data" / "captures" / "BITMEX.ws.1.0"
+INSTRUMENTS = CAPTURE.with_name("BITMEX.0")
 
 Book = tuple[list[tuple[float, float]], list[tuple[float, float]]]
 
@@ -145,6 +151,52 @@ def baseline_pass(msgs: list[str]) -> tuple[Callable[[], int], dict[str, PlainBo
     return one_pass, books
 
 
+class StandInClient:
+    """What ``bitmex.handle_order_book`` touches on a ccxt ws Client: ``resolve`` (and
+    ``reject`` on an error frame, which this capture has none of)."""
+
+    def __init__(self) -> None:
+        self.futures: dict[str, Any] = {}
+        self.subscriptions: dict[str, Any] = {}
+        self.url = "ws://bench"
+        self.resolved = 0
+
+    def resolve(self, result: Any, message_hash: str | None = None) -> Any:
+        self.resolved += 1
+        return result
+
+    def reject(self, error: Any, message_hash: str | None = None) -> None:
+        raise RuntimeError(f"ccxt rejected {message_hash}: {error}")
+
+
+def ccxt_pass(msgs: list[str], instruments: Path) -> tuple[Callable[[], int], Any] | str:
+    """ccxt.pro's bitmex handler on the messages, or why it cannot run here."""
+    try:
+        import ccxt
+        import ccxt.pro
+    except ImportError as exc:
+        return f"ccxt is not importable here ({exc})"
+    if not hasattr(ccxt.pro, "bitmex"):
+        return f"ccxt {ccxt.__version__} has no bitmex (4.5.82 has: see the docstring)"
+    ex = ccxt.pro.bitmex()
+    for line in instruments.read_text().splitlines():
+        if "/instrument/active" in line and ": [" in line:
+            ex.set_markets(ex.parse_markets(json.loads(line.split(": ", 1)[1])))
+            break
+    client = StandInClient()
+    loads = json.loads
+    handle = ex.handle_message
+
+    def one_pass() -> int:
+        ex.orderbooks = {}
+        for text in msgs:
+            handle(client, loads(text))
+        return len(msgs)
+
+    one_pass.version = ccxt.__version__  # type: ignore[attr-defined]
+    return one_pass, ex
+
+
 def cpu_rate(fn: Callable[[], int], seconds: float) -> tuple[float, int]:
     """Messages per CPU second over repeated passes lasting about ``seconds``."""
     n = 0
@@ -157,9 +209,10 @@ def cpu_rate(fn: Callable[[], int], seconds: float) -> tuple[float, int]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seconds", type=float, default=5.0, help="per round and side")
+    ap.add_argument("--seconds", type=float, default=5.0, help="per round, split over the sides")
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--capture", type=Path, default=CAPTURE)
+    ap.add_argument("--instruments", type=Path, default=INSTRUMENTS, help="ccxt's markets")
     args = ap.parse_args(argv)
 
     from tradeloop.book.orderbook import OrderBook
@@ -174,28 +227,58 @@ def main(argv: list[str] | None = None) -> None:
     syms = sorted(symbols)
     ours, stream = tradeloop_pass(msgs, syms)
     base, plain = baseline_pass(msgs)
-    best_ours = best_base = 0.0
-    per = args.seconds / 2
+    runs: dict[str, Callable[[], int]] = {"tradeloop": ours, "plain": base}
+    made = ccxt_pass(msgs, args.instruments)
+    ex = None
+    if isinstance(made, str):
+        why_no_ccxt = made
+    else:
+        runs["ccxt"], ex = made
+        why_no_ccxt = ""
+    for one_pass in runs.values():
+        one_pass()  # warm-up
+    best = dict.fromkeys(runs, 0.0)
+    per = args.seconds / len(runs)
     for _ in range(args.rounds):
-        best_ours = max(best_ours, cpu_rate(ours, per)[0])
-        best_base = max(best_base, cpu_rate(base, per)[0])
-    ours()
-    base()
+        for name, one_pass in runs.items():
+            best[name] = max(best[name], cpu_rate(one_pass, per)[0])
+    for one_pass in runs.values():
+        one_pass()  # one last clean pass each: the final books compared below
     same = 0
     for sym in syms:
         bids, asks = stream.books[sym].book.top(10**6)
         if (list(bids), list(asks)) == plain[sym].levels():
             same += 1
     handler = ours.handler  # type: ignore[attr-defined]
-    assert same == len(syms) == 10 and not handler.status, "the two sides disagree"
+    assert same == len(syms) == 10 and not handler.status, "tradeloop and plain disagree"
+    same_ccxt = 0
+    if ex is not None:
+        by_id = {m["id"]: m["symbol"] for m in ex.markets.values()}
+        for sym in syms:
+            ob = ex.orderbooks[by_id[sym]]
+            bids, asks = stream.books[sym].book.top(10**6)
+            theirs = ([p for p, *_ in ob["bids"]], [p for p, *_ in ob["asks"]])
+            if ([p for p, _ in bids], [p for p, _ in asks]) == theirs:
+                same_ccxt += 1
+        assert same_ccxt == len(syms), "tradeloop and ccxt disagree on the final books"
     print(f"capture: {len(msgs):,} orderBookL2 messages on {len(syms)} books {kinds}")
     print(f"  compiled book side: {OrderBook().compiled}; resyncs {len(handler.status)}")
-    print(f"  final books equal level by level: {same}/{len(syms)}")
-    print(f"  tradeloop (msgspec+L2Book+book+events)  {best_ours:>10,.0f} msg/s "
-          f"({1e6 / best_ours:5.1f} us/msg CPU)")  # fmt: skip
-    print(f"  plain Python (json.loads+dict+bisect)   {best_base:>10,.0f} msg/s "
-          f"({1e6 / best_base:5.1f} us/msg CPU)")  # fmt: skip
-    print(f"  ratio tradeloop/baseline: {best_ours / best_base:.2f}x (target >= 3x vs ccxt)")
+    print(f"  final books equal level by level (tradeloop vs plain): {same}/{len(syms)}")
+    rate = best["tradeloop"]
+    print(f"  tradeloop (msgspec+L2Book+book+events)  {rate:>10,.0f} msg/s "
+          f"({1e6 / rate:5.1f} us/msg CPU)")  # fmt: skip
+    if ex is not None:
+        version = runs["ccxt"].version  # type: ignore[attr-defined]
+        print(f"  final books equal price by price (tradeloop vs ccxt): {same_ccxt}/{len(syms)}")
+        print(f"  ccxt.pro {version} bitmex.handle_message   {best['ccxt']:>10,.0f} msg/s "
+              f"({1e6 / best['ccxt']:5.1f} us/msg CPU)")  # fmt: skip
+    print(f"  plain Python (json.loads+dict+bisect)   {best['plain']:>10,.0f} msg/s "
+          f"({1e6 / best['plain']:5.1f} us/msg CPU)")  # fmt: skip
+    if ex is not None:
+        print(f"  ratio tradeloop/ccxt: {rate / best['ccxt']:.2f}x (target >= 3x)")
+    else:
+        print(f"  ratio tradeloop/ccxt: not measured: {why_no_ccxt}")
+    print(f"  ratio tradeloop/plain (info): {rate / best['plain']:.2f}x")
     print(f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
