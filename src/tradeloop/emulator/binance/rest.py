@@ -25,9 +25,11 @@ from tradeloop.emulator.auth import same
 from tradeloop.emulator.binance import auth
 from tradeloop.emulator.binance import errors as E
 from tradeloop.emulator.binance import markets as mk
+from tradeloop.emulator.binance.limits import Limits
 from tradeloop.emulator.binance.replace import cancel_replace
 from tradeloop.emulator.faults import FailKind
 from tradeloop.emulator.feed import now_ms
+from tradeloop.emulator.hub import Hub
 from tradeloop.emulator.market import MINUTE_MS, SECOND_MS
 
 if TYPE_CHECKING:
@@ -103,8 +105,8 @@ def parse_params(request: web.Request, body: str) -> Params:
     return out
 
 
-def verify(emu: BinanceEmulator, request: web.Request, body: str, params: Params) -> None:
-    """Raise Binance's refusal unless the request is signed by the emulator's key."""
+def check_key(emu: BinanceEmulator, request: web.Request) -> None:
+    """``X-MBX-APIKEY`` must be the emulator's key (USER_STREAM routes need nothing more)."""
     key = request.headers.get("X-MBX-APIKEY", "")
     if not key or len(key) > 128:
         raise E.BinanceError(E.BAD_API_KEY_FMT, "API-key format invalid.", 401)
@@ -112,6 +114,11 @@ def verify(emu: BinanceEmulator, request: web.Request, body: str, params: Params
         raise E.BinanceError(
             E.REJECTED_MBX_KEY, "Invalid API-key, IP, or permissions for action.", 401
         )
+
+
+def verify(emu: BinanceEmulator, request: web.Request, body: str, params: Params) -> None:
+    """Raise Binance's refusal unless the request is signed by the emulator's key."""
+    check_key(emu, request)
     query, sig_q = auth.strip_signature(request.rel_url.raw_query_string)
     form = body if request.method in ("POST", "PUT", "DELETE") else ""
     form, sig_b = auth.strip_signature(form)
@@ -124,36 +131,50 @@ def verify(emu: BinanceEmulator, request: web.Request, body: str, params: Params
 
 
 def route(
-    emu: BinanceEmulator, handler: Handler, signed: bool, weight: Weight, order: bool = False
+    emu: BinanceEmulator,
+    handler: Handler,
+    signed: bool | str,
+    weight: Weight,
+    order: bool = False,
+    hub: Hub | None = None,
+    limits: Limits | None = None,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """One REST route: weight, then signature (``signed`` True) or only the API key
+    (``"key"``), then the handler with the hub's pushes held until the answer is out.
+    ``hub``/``limits``: the futures side's own (default: spot's)."""
+    lim = limits or emu.limits
+
     async def run(request: web.Request, body: str) -> web.StreamResponse:
         now = now_ms()
         ip = request.remote or "?"
-        headers = {"X-MBX-USED-WEIGHT-1M": str(emu.limits.used(ip, now))}
+        headers = {"X-MBX-USED-WEIGHT-1M": str(lim.used(ip, now))}
+        h = hub or emu.hub
         try:
             params = parse_params(request, body)
             cost = weight(params) if callable(weight) else weight
-            headers["X-MBX-USED-WEIGHT-1M"] = str(emu.limits.charge(ip, cost, now))
-            if signed:
+            headers["X-MBX-USED-WEIGHT-1M"] = str(lim.charge(ip, cost, now))
+            if signed == "key":
+                check_key(emu, request)
+            elif signed:
                 verify(emu, request, body, params)
-            emu.hub.hold()
+            h.hold()
             try:
                 result = handler(emu, params)
             finally:
-                emu.hub.release()
+                h.release()
         except E.BinanceError as err:
             if order:
-                _order_headers(emu, headers)
+                _order_headers(lim, headers)
             return failure(err, headers)
         if order:
-            _order_headers(emu, headers)
+            _order_headers(lim, headers)
         return answer(result, 200, headers)
 
     return rest.guard(emu.faults, DIALECT, run)
 
 
-def _order_headers(emu: BinanceEmulator, headers: dict[str, str]) -> None:
-    n10, nd = emu.limits.order_counts(now_ms())
+def _order_headers(limits: Limits, headers: dict[str, str]) -> None:
+    n10, nd = limits.order_counts(now_ms())
     headers["X-MBX-ORDER-COUNT-10S"] = str(n10)
     headers["X-MBX-ORDER-COUNT-1D"] = str(nd)
 

@@ -9,6 +9,10 @@ In process::
     base_url = await emu.start("127.0.0.1", 0)  # REST base_url + "/api/v3", WS .../ws, .../stream
     await emu.stop()
 
+USD-M perpetuals (``futures_symbols``, default BTCUSDT) are served by the same process under
+``/fapi`` (REST) and ``/fapi/ws``, ``/fapi/stream`` (market streams, listenKey user data):
+see :mod:`.futures`.
+
 ``ed25519_public_key`` (PEM text) lets the same API key sign with Ed25519 as well as HMAC
 (``session.logon`` needs Ed25519). ``limits`` sets the weight/order limits (tests lower them
 to reach 429 and the 418 ban quickly).
@@ -24,6 +28,8 @@ from aiohttp import web
 from tradeloop.emulator import rest as core_rest
 from tradeloop.emulator import ws
 from tradeloop.emulator.binance import auth, rest
+from tradeloop.emulator.binance.futures import FuturesSide
+from tradeloop.emulator.binance.futures_markets import DEFAULT_FUTURES
 from tradeloop.emulator.binance.limits import LimitConfig, Limits
 from tradeloop.emulator.binance.markets import DEFAULT_SYMBOLS, filters_for, instrument
 from tradeloop.emulator.binance.streams import BinanceHub, StreamWs
@@ -41,6 +47,10 @@ class BinanceConfig(VenueConfig):
     symbols: list[str] = field(default_factory=lambda: list(DEFAULT_SYMBOLS))
     ed25519_public_key: str = ""
     limits: LimitConfig = field(default_factory=LimitConfig)
+    #: USD-M perpetuals served under ``/fapi`` (empty: none)
+    futures_symbols: list[str] = field(default_factory=lambda: list(DEFAULT_FUTURES))
+    #: the futures wallet; None = the spot balances' USDT (Binance keeps the wallets apart)
+    futures_balances: dict[str, float] | None = None
 
 
 class BinanceEmulator(VenueEmulator):
@@ -61,6 +71,28 @@ class BinanceEmulator(VenueEmulator):
         self.driver.listeners.append(self.hub.on_step)
         self.trading = BinanceTrading(self)
         self.trading.user_listeners.append(self.hub.push_user)
+        fb = config.futures_balances
+        if fb is None:
+            fb = {"USDT": config.balances.get("USDT", 0.0)}
+        self.futures = (
+            FuturesSide(self, config.futures_symbols, fb) if (config.futures_symbols) else None
+        )
+
+    def step(self, ts_ms: int | None = None) -> None:
+        super().step(ts_ms)
+        if self.futures is not None:
+            self.futures.driver.step_all(ts_ms)
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        if self.futures is not None:
+            self.futures.driver.start()
+
+    async def on_stop(self) -> None:
+        if self.futures is not None:
+            await self.futures.driver.stop()
+            await self.futures.hub.close_all()
+        await super().on_stop()
 
     def setup_routes(self, app: web.Application) -> None:
         for method, path, handler, signed, weight, order in rest.ROUTES:
@@ -78,12 +110,16 @@ class BinanceEmulator(VenueEmulator):
         async def ws_api(request: web.Request) -> web.WebSocketResponse:
             return await ws.serve(self, self.hub, api, request, "api:" + (request.remote or "?"))
 
+        if self.futures is not None:
+            self.futures.setup_routes(app)
         app.router.add_get("/ws-api/v3", ws_api)
         app.router.add_get("/ws", raw)
         app.router.add_get("/ws/{tail:.*}", raw)
         app.router.add_get("/stream", combined)
-        app.router.add_route("*", "/api/{tail:.*}", core_rest.guard(self.faults, rest.DIALECT,
-                                                                    _not_found))  # fmt: skip
+        for prefix in ("/api/", "/fapi/"):
+            app.router.add_route(
+                "*", prefix + "{tail:.*}", core_rest.guard(self.faults, rest.DIALECT, _not_found)
+            )
 
 
 async def _not_found(request: web.Request, body: str) -> web.StreamResponse:

@@ -36,14 +36,16 @@ log = logging.getLogger(__name__)
 MAX_STREAMS = 1024
 _STREAM = re.compile(
     r"([a-z0-9]{2,20})@(trade|aggTrade|bookTicker|ticker|miniTicker|avgPrice"
-    r"|depth(?:5|10|20)?(?:@100ms|@1000ms)?|kline_(\w{2,3}))"
+    r"|depth(?:5|10|20)?(?:@100ms|@1000ms|@500ms|@250ms)?|kline_(\w{2,3})|markPrice(?:@1s)?)"
 )
 RAW, COMBINED = "raw", "combined"
 
 
-def valid_stream(emu: BinanceEmulator, name: str) -> bool:
+def valid_stream(hub: BinanceHub, name: str) -> bool:
     m = _STREAM.fullmatch(name)
-    if m is None or m.group(1).upper() not in emu.driver.markets:
+    if m is None or m.group(1).upper() not in hub.markets:
+        return False
+    if m.group(2).startswith("markPrice") and not hub.futures:
         return False
     return m.group(3) is None or m.group(3) in INTERVALS
 
@@ -52,13 +54,17 @@ class BinanceHub(hub.Hub):
     """Binance's market streams (and the user data fan-out of :mod:`.wsapi`)."""
 
     overflow = (1008, b"Buffer full")
+    #: USD-M futures streams: ``pu`` on diffs, ``e``/``T`` on book tickers, markPrice
+    futures = False
 
-    def __init__(self, emu: BinanceEmulator) -> None:
+    def __init__(self, emu: BinanceEmulator, markets: dict[str, SymbolMarket] | None = None,
+                 ) -> None:  # fmt: skip
         super().__init__()
         self.emu = emu
+        self.markets = markets if markets is not None else emu.driver.markets
         self._uid: dict[str, int] = {}
         self._kline_start: dict[tuple[str, str], int] = {}
-        for k, sym in enumerate(emu.instruments):
+        for k, sym in enumerate(self.markets):
             self._uid[sym] = 1_000_000 * (k + 1) + emu.config.seed * 1000
 
     def update_id(self, symbol: str) -> int:
@@ -73,7 +79,7 @@ class BinanceHub(hub.Hub):
         form, _, tail = kind.partition(":")
         if form in (RAW, COMBINED):
             for name in tail.split("/")[:MAX_STREAMS]:
-                if name and valid_stream(self.emu, name):
+                if name and valid_stream(self, name):
                     self.subscribe(conn, (form, name))
         return conn
 
@@ -103,10 +109,12 @@ class BinanceHub(hub.Hub):
     def on_step(self, m: SymbolMarket, change: BookChange) -> None:
         sym = m.instrument.symbol
         ts = change.ts
-        first = 0
+        first = prev = 0
         if not change.empty:
-            first = self._uid[sym] + 1
-            self._uid[sym] += max(1, len(change.bids) + len(change.asks))
+            prev = self._uid[sym]
+            # futures ids jump between messages (only pu chains them); spot's are consecutive
+            first = prev + (3 if self.futures else 1)
+            self._uid[sym] = first - 1 + max(1, len(change.bids) + len(change.asks))
         active = self._active(sym.lower() + "@")
         if not active:
             return
@@ -117,7 +125,7 @@ class BinanceHub(hub.Hub):
             kind = name.partition("@")[2]
             if kind.startswith("depth") and kind[5:7] in ("", "@1"):
                 if not change.empty:
-                    self._diff(m, name, first, change)
+                    self._diff(m, name, first, prev, change)
             elif kind.startswith("depth"):
                 n = int(kind[5:].partition("@")[0])
                 bids, asks = mk.depth(m, n)
@@ -128,21 +136,33 @@ class BinanceHub(hub.Hub):
                 self.publish(name, self.ticker(m, ts, kind == "miniTicker"))
             elif kind.startswith("kline_"):
                 self._kline(m, name, kind[6:], ts)
+            elif kind.startswith("markPrice"):
+                self.publish(name, self.mark_price(m, ts))
 
-    def _diff(self, m: SymbolMarket, name: str, first: int, change: BookChange) -> None:
+    def mark_price(self, m: SymbolMarket, ts: int) -> dict[str, Any]:
+        return {}
+
+    def _diff(self, m: SymbolMarket, name: str, first: int, prev: int, change: BookChange) -> None:
         sym = m.instrument.symbol
         if self.emu.faults.take_skip_seq():
             log.info("fault: dropped depth diff %s", sym)
             return
-        bids = [
-            [mk.pad8(m.px(p)), mk.pad8(s)] for p, s in sorted(change.bids.items(), reverse=True)
-        ]
-        asks = [[mk.pad8(m.px(p)), mk.pad8(s)] for p, s in sorted(change.asks.items())]
-        self.publish(
-            name,
-            {"e": "depthUpdate", "E": change.ts, "s": sym, "U": first, "u": self._uid[sym],
-             "b": bids, "a": asks},
-        )  # fmt: skip
+        pad = self.pad
+        bids = [[pad(m.px(p)), pad(s)] for p, s in sorted(change.bids.items(), reverse=True)]
+        asks = [[pad(m.px(p)), pad(s)] for p, s in sorted(change.asks.items())]
+        msg: dict[str, Any] = {"e": "depthUpdate", "E": change.ts}
+        if self.futures:
+            msg["T"] = change.ts
+        msg.update(s=sym, U=first, u=self._uid[sym])
+        if self.futures:
+            msg["pu"] = prev
+        msg.update(b=bids, a=asks)
+        self.publish(name, msg)
+
+    @staticmethod
+    def pad(text: str) -> str:
+        """Spot writes eight decimals; futures override this with the symbol's own."""
+        return mk.pad8(text)
 
     def book_ticker(self, m: SymbolMarket) -> dict[str, Any]:
         bt = mk.book_ticker(m)
@@ -220,8 +240,9 @@ class StreamWs:
 
     login_close = (1008, b"Too many failed logins")
 
-    def __init__(self, emu: BinanceEmulator) -> None:
+    def __init__(self, emu: BinanceEmulator, hub_: BinanceHub | None = None) -> None:
         self.emu = emu
+        self.hub = hub_ or emu.hub
 
     def on_text(self, conn: Conn, text: str) -> None:
         try:
@@ -236,11 +257,11 @@ class StreamWs:
                 (isinstance(rid, str) and len(rid) <= 36 and rid.isalnum())):  # fmt: skip
             return conn.send_json({"code": 2, "msg": "Invalid request: invalid id", "id": None})
         method, params = req.get("method"), req.get("params")
-        hub_ = self.emu.hub
+        hub_ = self.hub
         if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
             if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
                 return self._error(conn, 2, "Invalid request: params must be stream names", rid)
-            bad = [p for p in params if not valid_stream(self.emu, p)]
+            bad = [p for p in params if not valid_stream(hub_, p)]
             if bad:
                 return self._error(conn, 2, f"Invalid request: unknown stream {clip(bad[0], 64)}",
                                    rid)  # fmt: skip

@@ -1,0 +1,81 @@
+"""USD-M futures WebSockets: market streams under ``/fapi/ws``, ``/fapi/stream`` (Binance serves
+them from ``fstream.binance.com/ws`` and ``/stream``), and the user data stream on a listenKey
+(``/fapi/ws/<listenKey>``).
+
+The market streams are spot's (:class:`~.streams.BinanceHub`) with the futures differences:
+``depthUpdate`` carries ``T`` and ``pu`` (the previous message's ``u``; ids jump between
+messages, so only ``pu`` proves continuity), numbers at the symbol's own precision,
+``bookTicker`` with ``e``/``T``/``E``, and ``<symbol>@markPrice`` (``markPriceUpdate`` with
+the funding rate and next funding time). A connection whose path names a live listenKey gets
+``ORDER_TRADE_UPDATE`` / ``ACCOUNT_UPDATE`` raw, as Binance sends them; a key deleted or
+expired closes it after a ``listenKeyExpired`` event.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tradeloop.emulator.binance import futures_markets as fm
+from tradeloop.emulator.binance.streams import BinanceHub
+from tradeloop.emulator.hub import Conn
+from tradeloop.emulator.market import SymbolMarket
+
+if TYPE_CHECKING:
+    from tradeloop.emulator.binance.futures import FuturesSide
+    from tradeloop.emulator.binance.server import BinanceEmulator
+
+
+class FuturesHub(BinanceHub):
+    futures = True
+
+    def __init__(self, emu: BinanceEmulator, side: FuturesSide) -> None:
+        super().__init__(emu, side.driver.markets)
+        self.side = side
+
+    @staticmethod
+    def pad(text: str) -> str:
+        return text
+
+    def open(self, ws: Any, kind: str = "") -> Conn:
+        conn = super().open(ws, kind)
+        form, _, tail = kind.partition(":")
+        if form == "raw" and tail in self.side.listen_keys:
+            conn.private_subs["listen"] = {"key": tail}
+            conn.logged_in = True
+        return conn
+
+    def book_ticker(self, m: SymbolMarket) -> dict[str, Any]:
+        bb, ba = m.best_bid(), m.best_ask()
+        t = m.last_trade.ts
+        return {"e": "bookTicker", "u": self._uid[m.instrument.symbol], "s": m.instrument.symbol,
+                "b": m.px(bb), "B": m.bids[bb], "a": m.px(ba), "A": m.asks[ba], "T": t,
+                "E": t}  # fmt: skip
+
+    def mark_price(self, m: SymbolMarket, ts: int) -> dict[str, Any]:
+        mark = fm.mark_price(m)
+        return {"e": "markPriceUpdate", "E": ts, "s": m.instrument.symbol, "p": mark,
+                "i": mark, "P": mark, "r": fm.FUNDING_RATE, "T": fm.next_funding(ts)}  # fmt: skip
+
+    def depth(self, m: SymbolMarket, limit: int, now: int) -> dict[str, Any]:
+        bids, asks = fm.levels(m, limit)
+        return {"lastUpdateId": self._uid[m.instrument.symbol], "E": now, "T": now,
+                "bids": bids, "asks": asks}  # fmt: skip
+
+    def push_user(self, event: dict[str, Any]) -> None:
+        """A user data event to every connection on a live listenKey (after the answer)."""
+
+        def go() -> None:
+            for conn in list(self.conns):
+                sub = conn.private_subs.get("listen")
+                if sub is not None and sub["key"] in self.side.listen_keys:
+                    conn.send_json(event)
+
+        self.defer(go)
+
+    def expire(self, key: str) -> None:
+        """``listenKeyExpired`` to the key's connections, then close them."""
+        for conn in list(self.conns):
+            sub = conn.private_subs.get("listen")
+            if sub is not None and sub["key"] == key:
+                conn.send_json({"e": "listenKeyExpired", "E": fm.wall_ms(), "listenKey": key})
+                conn.close_soon(1000, b"listenKey expired")
