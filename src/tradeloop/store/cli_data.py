@@ -8,6 +8,8 @@ tradeloop data download --venue okx --instrument I --kind candles|trades [--bar 
     --from DATE [--to DATE] [--url URL]
 tradeloop data export --venue V --instruments I[,I...] --out FILE   (OKX WS capture format:
     ``tradeloop emulator okx --replay FILE`` replays it)
+tradeloop data export --kind funding --venue V --instruments I --out FILE.csv   (a backtest
+    funding file from the recorded ``funding`` channel)
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
             sp.add_argument("--venue", required=True, help="the stored venue (OKX, BINANCE ...)")
             sp.add_argument("--instruments", required=True, help="comma-separated, as stored")
             sp.add_argument("--out", required=True, help="capture file for the emulator")
+            sp.add_argument("--kind", choices=("capture", "funding"), default="capture",
+                            help="capture (books, trades) or funding (a funding file)")  # fmt: skip
 
 
 def _ts(ns: int | None) -> str:
@@ -110,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         from tradeloop.store.emulator_source import export_okx
 
         insts = [i.strip() for i in args.instruments.split(",") if i.strip()]
+        if args.kind == "funding":
+            return export_funding(root, args.venue.upper(), insts, Path(args.out))
         counts = export_okx(root, args.venue.upper(), insts, Path(args.out))
         if not counts:
             raise UserError(f"{args.venue}: no book snapshot stored for {', '.join(insts)}")
@@ -118,6 +124,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.out} (replay: tradeloop emulator okx --replay {args.out})")
         return 0
     return resample(root, args.venue.upper(), args.instrument, args.interval, args.source)
+
+
+def export_funding(root: Path, venue: str, insts: list[str], out: Path) -> int:
+    from tradeloop.store.funding import write_funding_file
+
+    if len(insts) != 1:
+        raise ConfigError("--kind funding: give exactly one instrument (one file each)")
+    n = write_funding_file(root, venue, insts[0], out)
+    print(f"wrote {out}: {n} funding settlements of {venue}/{insts[0]} "
+          f"(backtest: funding = \"{out}\")")  # fmt: skip
+    return 0
 
 
 def download(root: Path, args: argparse.Namespace) -> int:

@@ -1,11 +1,16 @@
 """``tradeloop record``: record venues' public market data into the store.
 
     tradeloop record --venue okx [--url URL] --symbols BTC-USDT,ETH-USDT \
-        --channels trades,quotes,book,bars [--store DIR] [--flush 2] [--roll 3600]
+        --channels trades,quotes,book,bars,funding [--store DIR] [--flush 2] [--roll 3600] \
+        [--sources CONFIG.toml]
 
 ``--venue`` may be repeated (one ``--url`` per venue, in the same order, or none); a bare
 symbol is recorded on every venue given, an id (``BTC-USDT.OKX``) on its venue only. Runs until
 interrupted (or ``--duration`` seconds); SIGTERM/SIGINT flush and compact before exiting.
+
+``funding`` is not a gateway channel: it polls each venue's public funding endpoint
+(``store/funding.py``, every ``--funding-every`` s). ``--sources`` runs the ``[[source]]``
+tables of a TOML file (``store/sources.py``) into the store's ``custom`` channel.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from typing import Any
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.store import schema as S
+from tradeloop.store.funding import sources_for
 from tradeloop.store.recorder import Recorder
+from tradeloop.store.sources import Source, SourceRunner, read_sources
 from tradeloop.store.writer import StoreWriter, sweep
 from tradeloop.venues import registry
 from tradeloop.venues.base import Gateway
@@ -35,12 +42,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--venue",
         action="append",
-        required=True,
+        default=[],
         choices=registry.cli_choices(),
         help="venue to record (repeatable)",
     )
     p.add_argument("--url", action="append", default=[], help="REST URL per --venue (emulator)")
-    p.add_argument("--symbols", required=True, help="comma-separated symbols or ids")
+    p.add_argument("--symbols", default="", help="comma-separated symbols or ids")
     p.add_argument(
         "--channels", default="trades,quotes,book", help="trades,quotes,book,bars[:1m],funding"
     )
@@ -52,30 +59,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=float, default=60.0, help="seconds between book copies")
     p.add_argument("--duration", type=float, default=0.0, help="stop after N seconds (0: never)")
     p.add_argument(
+        "--funding-every", type=float, default=10.0, help="seconds between funding polls"
+    )
+    p.add_argument("--sources", help="TOML file whose [[source]] tables (custom data) to record")
+    p.add_argument(
         "--filter", action="store_true", help="drop abnormal ticks (the live runtime's tick filter)"
     )
 
 
-def parse_channels(text: str) -> tuple[str, ...]:
+def parse_channels(text: str) -> tuple[tuple[str, ...], bool]:
+    """(gateway channels, whether to poll funding)."""
     out = []
+    funding = False
     for raw in (c.strip() for c in text.split(",")):
         if not raw:
             continue
         if raw.startswith("bars:"):
             out.append(raw)
         elif raw == "funding":
-            raise ConfigError(
-                "--channels funding: no gateway offers a funding stream yet (the Gateway "
-                "contract has trades, quotes, book, bars)"
-            )
+            funding = True
         elif raw in _CHANNELS:
             out.append(_CHANNELS[raw])
         else:
-            known = ", ".join(_CHANNELS)
+            known = ", ".join([*_CHANNELS, "funding"])
             raise ConfigError(f"--channels: unknown channel {raw!r} (known: {known})")
-    if not out:
+    if not out and not funding:
         raise ConfigError("--channels: nothing to record")
-    return tuple(out)
+    return tuple(out), funding
 
 
 def plan(
@@ -113,10 +123,15 @@ async def record(
     roll_s: float,
     duration_s: float = 0.0,
     stop: asyncio.Event | None = None,
+    sources: list[Source] | None = None,
 ) -> None:
-    """Start each gateway, subscribe, then flush/roll on a timer until ``stop`` (or the
-    duration); always flushes and compacts on the way out."""
+    """Start each gateway, subscribe (no gateway channels: the gateways are not started),
+    run ``sources`` (funding polls, custom data) into the recorder, then flush/roll on a timer
+    until ``stop`` (or the duration); always flushes and compacts on the way out."""
     stop = stop or asyncio.Event()
+    runner = SourceRunner(sources or [])
+    if not channels:
+        gateways = []
     try:
         for gw, ids in gateways:
             gw.bind_data(recorder)
@@ -127,6 +142,7 @@ async def record(
                 if known and sym not in known:
                     raise ConfigError(f"--symbols: {sym} is not listed by {gw.venue}")
                 await gw.subscribe(sym, channels)
+        runner.start(recorder)
         t0 = time.monotonic()
         next_roll = t0 + roll_s
         while not stop.is_set():
@@ -140,6 +156,7 @@ async def record(
             if duration_s and now - t0 >= duration_s:
                 break
     finally:
+        await runner.stop()
         for gw, _ in gateways:
             with contextlib.suppress(Exception):
                 await gw.stop()
@@ -147,11 +164,17 @@ async def record(
 
 
 def run(args: argparse.Namespace) -> int:
-    channels = parse_channels(args.channels)
-    if args.flush <= 0 or args.roll <= 0:
-        raise ConfigError("--flush and --roll must be positive")
+    channels, funding = parse_channels(args.channels)
+    if args.flush <= 0 or args.roll <= 0 or args.funding_every <= 0:
+        raise ConfigError("--flush, --roll and --funding-every must be positive")
+    if not args.venue and not args.sources:
+        raise ConfigError("give --venue (repeatable) and/or --sources")
     root = S.store_root(args.store)
-    todo = plan(args.venue, args.url, args.symbols)
+    todo = plan(args.venue, args.url, args.symbols) if args.venue else []
+    sources: list[Source] = read_sources(args.sources) if args.sources else []
+    if funding:  # an unsupported venue is a one-line error here, before anything starts
+        funding_plan = [(spec.name, url, ids) for spec, url, ids in todo]
+        sources += sources_for(funding_plan, args.funding_every)
     root.mkdir(parents=True, exist_ok=True)
     sweep(root)
     accept: Any = None
@@ -179,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
             roll_s=args.roll,
             duration_s=args.duration,
             stop=stop,
+            sources=sources,
         )
 
     asyncio.run(main())

@@ -28,6 +28,7 @@ from tradeloop.model import Bar, BookLevels, Event, QuoteTick, TradeTick, VenueS
 from tradeloop.model.identity import native_of, venue_of
 from tradeloop.store import schema as S
 from tradeloop.store.custom import CustomData, encode
+from tradeloop.store.funding import FundingRate
 from tradeloop.store.writer import Key, PartitionBuffer, StoreWriter
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,9 @@ class Recorder:
             b: Bar = ev  # type: ignore[assignment]
             iv = _interval(b.ts - b.start)
             self._row(S.BARS, b.symbol, b.ts, b.start, b.open, b.high, b.low, b.close, b.volume, iv)
+        elif t is FundingRate:
+            f: FundingRate = ev  # type: ignore[assignment]
+            self._row(S.FUNDING, f.symbol, f.ts, f.rate, f.mark, f.funding_time)
         elif isinstance(ev, CustomData):  # outside data: one row, fields as JSON
             self._row(S.CUSTOM, ev.symbol, ev.ts, ev.kind, encode(ev))
         else:
@@ -122,6 +126,10 @@ class Recorder:
             for sym in self._symbols.get(ev.venue, ()):
                 for ch in (S.TRADES, S.QUOTES, S.BOOK, S.BARS):
                     self._gap.add((ch, sym))
+
+    def mark_gap(self, channel: str, symbol: str) -> None:
+        """The next row of (channel, symbol) follows lost data (e.g. a failed funding poll)."""
+        self._gap.add((channel, symbol))
 
     # -- rows -------------------------------------------------------------------------------
     def _buffer(self, channel: str, symbol: str, ts: int) -> PartitionBuffer:

@@ -89,7 +89,14 @@ SCHEMAS: Final[dict[str, pa.Schema]] = {
             pa.field("interval", pa.string()),
         ]
     ),
-    FUNDING: pa.schema([*_COMMON, pa.field("rate", pa.float64()), pa.field("mark", pa.float64())]),
+    FUNDING: pa.schema(
+        [
+            *_COMMON,
+            pa.field("rate", pa.float64()),
+            pa.field("mark", pa.float64()),  # NaN: the venue gave none
+            pa.field("funding_time", pa.int64()),  # ns, the settlement the rate applies to
+        ]
+    ),
     STATUS: pa.schema([*_COMMON, pa.field("status", pa.string()), pa.field("detail", pa.string())]),
     CUSTOM: pa.schema([*_COMMON, pa.field("kind", pa.string()), pa.field("payload", pa.string())]),
 }
