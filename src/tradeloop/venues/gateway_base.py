@@ -63,6 +63,9 @@ class StreamGateway(Gateway):
     stream_names: tuple[str, ...] = ("public", "private")
     #: an instrument id of this venue, for error messages
     id_example: str = ""
+    #: the engine's channel names -> the venue's (venues with one public stream of
+    #: ``(channel, symbol)`` subscriptions; see :meth:`wire_channels`)
+    channels: Mapping[str, str] = {}
 
     rest: Closable
     orders: OrderLifecycle
@@ -87,6 +90,14 @@ class StreamGateway(Gateway):
             now_ns=self.now_ns,
             on_status=self._account_event,
         )
+
+    def status_of(self, name: str) -> Callable[[str, str], None]:
+        """The state-change callback for the stream kept in attribute ``name``."""
+
+        def on_status(status: str, detail: str) -> None:
+            self.stream_status(status, detail, public=name == "public", private=name == "private")
+
+        return on_status
 
     def _private_up(self) -> bool:
         """Whether order pushes flow (the lifecycle's ``streaming`` hook)."""
@@ -160,6 +171,19 @@ class StreamGateway(Gateway):
                 f"unknown {self.venue} instrument {symbol!r} (ids look like {example})"
             )
         return self.orders.hooks.native_symbol(symbol)
+
+    def wire_channels(self, symbol: str, channels: tuple[str, ...]) -> tuple[str, list[str]]:
+        """The native symbol and the venue's channels (each once) for engine ``channels``
+        (:attr:`channels`); an unknown channel is a ValueError naming those there are."""
+        unknown = [ch for ch in channels if ch not in self.channels]
+        if unknown:  # bars come from trades (the live runner aggregates them)
+            known = sorted(self.channels)
+            raise ValueError(f"unknown channel(s) {unknown}: {self.venue} streams {known}")
+        return self.native(symbol), list(dict.fromkeys(self.channels[ch] for ch in channels))
+
+    def client_id_for(self, venue_client_id: str) -> str:
+        """The tradeloop client id behind a venue client id (itself when not ours)."""
+        return self.orders.client_id_of(venue_client_id) or venue_client_id
 
     def _books(self) -> Mapping[str, VerifiedBook]:
         """The public stream's books by wire symbol."""

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import inspect
 import random
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,6 +200,28 @@ class WsClient:
         finally:
             if entry in self._waiters:
                 self._waiters.remove(entry)
+
+    async def handshake(
+        self,
+        steps: Sequence[str | tuple[str, Callable[[str], bool]]],
+        refused: Callable[[str], AuthError | None],
+        timeout: float = 10.0,
+    ) -> None:
+        """Log in (an ``on_connect`` hook's work): send each step in order; a
+        ``(payload, match)`` step awaits its reply (the first message ``match`` accepts) and
+        ``refused(reply)`` says whether that reply refuses the login. A refusal is raised, so
+        this connection attempt fails and :meth:`wait_connected` reports it. Venues that answer
+        a good login with silence (FTX) send it as a plain step and await the acks of the
+        private subscriptions that follow it, where a bad login shows."""
+        for step in steps:
+            if isinstance(step, str):
+                await self.send(step)
+                continue
+            reply = await self.request(step[0], step[1], timeout)
+            error = refused(reply)
+            if error is not None:
+                raise error
+        log.info("%s: logged in", self.name)
 
     # -- internals ------------------------------------------------------------------------
     def _state(self, status: str, detail: str = "") -> None:

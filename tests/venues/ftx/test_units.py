@@ -21,7 +21,7 @@ from tradeloop.venues.ftx.auth import FtxCredentials, ws_login_signature
 from tradeloop.venues.ftx.gateway import FtxGateway, default_ws_url
 from tradeloop.venues.ftx.orders import classify, ftx_client_id
 from tradeloop.venues.ftx.rest import ftx_error
-from tradeloop.venues.ftx.ws import FtxBook, _BookData
+from tradeloop.venues.ftx.ws import _BookData, ftx_book
 from tradeloop.venues.http import NetworkError, RequestTimeout, UnknownOutcome
 
 from .conftest import PERP, Sink
@@ -140,7 +140,7 @@ def test_book_checksum_matches_the_emulator_and_catches_a_change() -> None:
     ftx_ws = pytest.importorskip("tradeloop.emulator.ftx.ws")
     rng = random.Random(4)
     bids, asks = _levels(rng, 120, 60000.0, -0.5), _levels(rng, 80, 60000.5, 0.5)
-    book = FtxBook("BTC-PERP")
+    book = ftx_book("BTC-PERP")
     data = _BookData(bids=[tuple(x) for x in bids[:100]], asks=[tuple(x) for x in asks],  # type: ignore[misc]
                      action="partial", checksum=ftx_ws.checksum(bids, asks))  # fmt: skip
     assert book.apply(data).value == "applied" and book.checksums_ok == 1

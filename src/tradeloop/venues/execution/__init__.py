@@ -34,6 +34,9 @@ hook                                        what the venue does
                                             UNKNOWN_OUTCOME, PERMANENT (+ ``RejectReason``)
 ==========================================  ========================================================
 
+Most venues answer the identity hooks (``instrument`` .. ``streaming``, ``classify``) the same
+way: :class:`ListedHooks` does, from the venue's ids, error table and client-id pattern.
+
 A gateway owns one :class:`OrderLifecycle`, forwards ``submit_order`` / ``cancel_order`` /
 ``amend_order`` to it, feeds it the private stream's pushes (``push_track`` + ``fill`` +
 ``report``) and calls ``reconcile()`` when that stream reconnects.
@@ -50,6 +53,7 @@ from tradeloop.venues.execution.hooks import (
     Verdict,
 )
 from tradeloop.venues.execution.lifecycle import OrderLifecycle
+from tradeloop.venues.execution.listed import ListedHooks
 from tradeloop.venues.execution.policy import (
     DEFAULT_RECOVERY,
     DEFAULT_RETENTION,
@@ -64,6 +68,7 @@ __all__ = [
     "EarlyFills",
     "ErrorKind",
     "ErrorTable",
+    "ListedHooks",
     "OrderIds",
     "OrderLifecycle",
     "OrderTrack",

@@ -28,6 +28,7 @@ from tradeloop.venues.execution import (
 )
 from tradeloop.venues.ftx import constants as C
 from tradeloop.venues.ftx import parse as P
+from tradeloop.venues.ftx.auth import FtxCredentials
 from tradeloop.venues.ftx.orders import FtxOrderHooks
 from tradeloop.venues.ftx.rest import FtxRestClient
 from tradeloop.venues.ftx.ws import FTX_WS_CONFIG, FtxStream
@@ -48,6 +49,7 @@ class FtxGateway(StreamGateway):
 
     venue = C.VENUE
     id_example = "BTC-PERP.FTX"
+    channels = CHANNELS
     rest: FtxRestClient
 
     def __init__(
@@ -78,23 +80,23 @@ class FtxGateway(StreamGateway):
         """Load markets; open the private stream (login, fills, orders) when keyed."""
         self._instruments.update(P.parse_markets(await self.rest.markets()))
         if self.rest.credentials is not None:
-            self.private = self._stream(private=True)
+            self.private = self._stream("private", self.rest.credentials)
             await self.private.start()
 
-    def _stream(self, private: bool = False) -> FtxStream:
-        creds, name = (self.rest.credentials, "ftx/private") if private else (None, "ftx/public")
-        cfg = self.ws_config
+    def _stream(self, name: str, creds: FtxCredentials | None = None) -> FtxStream:
+        status, cfg = self.status_of(name), self.ws_config
         return FtxStream(
-            self.ws_url, self, credentials=creds, config=cfg, now_ns=self.now_ns, name=name
+            self.ws_url,
+            self.on_market_data,
+            status,
+            self.on_private,
+            credentials=creds,
+            config=cfg,
+            now_ns=self.now_ns,
+            name=f"ftx/{name}",
         )
 
-    # -- FtxStreamHandler -----------------------------------------------------------------
-    def on_status(self, stream: FtxStream, status: str, detail: str) -> None:
-        # FTX replays nothing after a reconnect: the base catches orders up over REST
-        self.stream_status(
-            status, detail, public=stream is self.public, private=stream is self.private
-        )
-
+    # -- private pushes (FTX replays nothing after a reconnect: the base catches up) --------
     def on_private(self, channel: str, data: dict[str, Any]) -> None:
         try:
             if channel == "fills":
@@ -115,7 +117,7 @@ class FtxGateway(StreamGateway):
     def _on_order(self, d: dict[str, Any]) -> None:
         oid = str(d["id"])
         vcid = str(d.get("clientId") or oid)  # one placed elsewhere without a clientId: its id
-        self.hooks.remember(oid, vcid)
+        self.hooks.order_ids.remember(oid, vcid)
         for held in self._waiting.release(oid):
             self._on_fill(held)
         track = self.orders.push_track(vcid, str(d["market"]), Side(d["side"]))
@@ -123,14 +125,11 @@ class FtxGateway(StreamGateway):
 
     # -- queries --------------------------------------------------------------------------
     def _client_id(self, venue_order_id: str, venue_client_id: str | None = None) -> str:
-        vcid = venue_client_id or self.hooks.order_ids.get(venue_order_id, "")
-        return self.orders.client_id_of(vcid) or vcid
+        return self.client_id_for(venue_client_id or self.hooks.order_ids.get(venue_order_id, ""))
 
     async def fetch_open_orders(self) -> list[OrderReport]:
         now, rows = self.now_ns(), await self.rest.open_orders()
-        return [
-            P.parse_order(d, now, self._client_id(str(d["id"]), d.get("clientId"))) for d in rows
-        ]
+        return [P.parse_order(d, now, self._client_id(d["id"], d.get("clientId"))) for d in rows]
 
     async def fetch_fills(self, since_ns: int = 0) -> list[Fill]:
         rows = await self.rest.fills(start_s=since_ns / 1e9 if since_ns else None)
@@ -144,23 +143,17 @@ class FtxGateway(StreamGateway):
         return P.parse_positions(await self.rest.positions(), self.now_ns())
 
     # -- market data ------------------------------------------------------------------------
-    def _wanted(self, symbol: str, channels: tuple[str, ...]) -> tuple[str, list[str]]:
-        unknown = [ch for ch in channels if ch not in CHANNELS]
-        if unknown:  # bars come from trades (the live runner aggregates them)
-            raise ValueError(f"unknown channel(s) {unknown}: FTX streams {sorted(CHANNELS)}")
-        return self.native(symbol), list(dict.fromkeys(CHANNELS[ch] for ch in channels))
-
     async def subscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
         """Channels: ``trades``, ``quotes`` (FTX's ``ticker``), ``book`` (``orderbook``)."""
-        market, wanted = self._wanted(symbol, channels)
+        market, wanted = self.wire_channels(symbol, channels)
         if self.public is None:
-            self.public = self._stream()
+            self.public = self._stream("public")
             await self.public.start()
         for ch in wanted:
             await self.public.subscribe(ch, market)
 
     async def unsubscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
-        market, wanted = self._wanted(symbol, channels)
+        market, wanted = self.wire_channels(symbol, channels)
         for ch in wanted if self.public is not None else []:
             await self.public.unsubscribe(ch, market)  # type: ignore[union-attr]
         if "ticker" in wanted:

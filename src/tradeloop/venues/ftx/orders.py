@@ -13,8 +13,6 @@ re-price by cancel + place.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from tradeloop.core.errors import VenueError
@@ -23,10 +21,9 @@ from tradeloop.model.enums import FOK, IOC, MARKET, POST_ONLY
 from tradeloop.venues.execution import (
     ErrorKind,
     ErrorTable,
-    OrderIds,
+    ListedHooks,
     OrderTrack,
     PlaceAck,
-    VenueHooks,
     Verdict,
     stable_client_id,
 )
@@ -61,41 +58,14 @@ def ftx_client_id(client_order_id: str) -> str:
     return stable_client_id(client_order_id, _PLAIN_ID.fullmatch)
 
 
-class FtxOrderHooks(VenueHooks):
+class FtxOrderHooks(ListedHooks):
     """FTX REST order requests for the lifecycle over the gateway's instruments (by id)."""
 
     venue = C.VENUE
-
-    def __init__(
-        self,
-        rest: FtxRestClient,
-        instruments: Mapping[str, Instrument],
-        streaming: Callable[[], bool],
-        now_ns: Callable[[], int] = time.time_ns,
-    ) -> None:
-        self.rest, self.instruments, self._streaming = rest, instruments, streaming
-        self.now_ns = now_ns
-        #: venue order id -> clientId, for ``fills`` pushes (they name only the order id)
-        self.order_ids = OrderIds()
-        self.remember = self.order_ids.remember
-
-    def instrument(self, symbol: str) -> Instrument | None:
-        return self.instruments.get(symbol)
-
-    def venue_client_id(self, client_order_id: str) -> str:
-        return ftx_client_id(client_order_id)
-
-    def native_symbol(self, symbol: str) -> str:
-        return P.native(symbol)
-
-    def symbol_id(self, native: str) -> str:
-        return P.symbol_id(native)
-
-    def streaming(self) -> bool:
-        return self._streaming()
-
-    def classify(self, exc: VenueError) -> Verdict:
-        return classify(exc)
+    ids = P.IDS
+    errors = ERRORS
+    client_ids = _PLAIN_ID
+    rest: FtxRestClient
 
     async def place(self, order: Order, track: OrderTrack) -> PlaceAck:
         inst = self.instruments[order.symbol]  # the lifecycle checked it is listed
@@ -118,7 +88,7 @@ class FtxOrderHooks(VenueHooks):
             ioc=ioc,
             postOnly=post,
         )
-        self.remember(str(res["id"]), track.venue_client_id)
+        self.order_ids.remember(str(res["id"]), track.venue_client_id)
         return PlaceAck(str(res["id"]))
 
     async def _size_for_spend(self, inst: Instrument, spend: float) -> Decimal:
@@ -139,10 +109,10 @@ class FtxOrderHooks(VenueHooks):
 
     async def fetch_order(self, track: OrderTrack) -> OrderReport:
         d = await self.rest.order_by_client_id(track.venue_client_id)
-        self.remember(str(d["id"]), track.venue_client_id)
+        self.order_ids.remember(str(d["id"]), track.venue_client_id)
         return P.parse_order(d, self.now_ns(), track.client_order_id)
 
     async def fetch_fills(self, track: OrderTrack) -> list[Fill]:
-        rows = await self.rest.fills(P.native(track.symbol), track.venue_order_id)
+        rows = await self.rest.fills(self.native_symbol(track.symbol), track.venue_order_id)
         now = self.now_ns()
         return [P.parse_fill(r, now, track.client_order_id) for r in reversed(rows)]

@@ -1,7 +1,7 @@
 """FTX JSON -> tradeloop model objects, shared by the REST and WS paths so both yield the same
-events. FTX sends JSON numbers (``null`` where not applicable); ``ts`` arguments are the engine
-time (ns) at which the data became known. An FTX market name (``BTC-PERP``, ``BTC/USD``) is the
-native symbol; model objects carry the instrument id ``name + ".FTX"``.
+events. FTX sends JSON numbers (``null`` where not applicable: :func:`f`); ``ts`` arguments are
+the engine time (ns) at which the data became known. An FTX market name (``BTC-PERP``,
+``BTC/USD``) is the native symbol; model objects carry the instrument id ``name + ".FTX"``.
 """
 
 from __future__ import annotations
@@ -24,29 +24,15 @@ from tradeloop.model import (
     TradeTick,
 )
 from tradeloop.venues.ftx.constants import FEES, VENUE
+from tradeloop.venues.parsing import VenueIds, balance_rows, float_text, num
 
 log = get_logger(__name__)
 
 Json = Mapping[str, Any]
-SUFFIX = "." + VENUE
-
-
-def symbol_id(name: str) -> str:
-    return name + SUFFIX
-
-
-def native(symbol: str) -> str:
-    return symbol[: -len(SUFFIX)] if symbol.endswith(SUFFIX) else symbol
-
-
-def f(value: Any) -> float:
-    return 0.0 if value is None else float(value)
-
-
-def text(value: float) -> str:
-    """A number in Python's float notation, which is how FTX writes it in its book checksum:
-    the local book keeps this text, so the checksum sums exactly what FTX summed."""
-    return repr(float(value))
+IDS = VenueIds(VENUE)
+symbol_id, native, f = IDS.symbol_id, IDS.native, num
+#: FTX writes its book checksum over numbers in Python's float notation
+text = float_text
 
 
 def parse_markets(rows: Iterable[Json]) -> dict[str, Instrument]:
@@ -65,11 +51,18 @@ def parse_markets(rows: Iterable[Json]) -> dict[str, Instrument]:
             continue
         try:
             inst = Instrument.of(
-                name, VENUE, str(base), str(quote),
-                tick_size=f(d["priceIncrement"]), lot_size=f(d["sizeIncrement"]),
-                min_size=f(d.get("minProvideSize")), maker_fee=FEES[0], taker_fee=FEES[1],
-                kind=ik, settle=str(quote),
-            )  # fmt: skip
+                name,
+                VENUE,
+                str(base),
+                str(quote),
+                tick_size=f(d["priceIncrement"]),
+                lot_size=f(d["sizeIncrement"]),
+                min_size=f(d.get("minProvideSize")),
+                maker_fee=FEES[0],
+                taker_fee=FEES[1],
+                kind=ik,
+                settle=str(quote),
+            )
         except (KeyError, ValueError, TypeError) as exc:
             log.warning("skipping malformed FTX market %s: %s", name, exc)
             continue
@@ -79,13 +72,13 @@ def parse_markets(rows: Iterable[Json]) -> dict[str, Instrument]:
 
 def parse_trade(symbol: str, d: Json, ts: int) -> TradeTick:
     """A ``trades`` push item (``side`` is the taker's)."""
-    return TradeTick(ts, symbol, float(d["price"]), float(d["size"]), Side(d["side"]),
-                     str(d.get("id", "")))  # fmt: skip
+    price, size, side = float(d["price"]), float(d["size"]), Side(d["side"])
+    return TradeTick(ts, symbol, price, size, side, str(d.get("id", "")))
 
 
 def parse_ticker(symbol: str, d: Json, ts: int) -> QuoteTick:
-    return QuoteTick(ts, symbol, f(d.get("bid")), f(d.get("bidSize")), f(d.get("ask")),
-                     f(d.get("askSize")))  # fmt: skip
+    bid, bid_size, ask, ask_size = (f(d.get(k)) for k in ("bid", "bidSize", "ask", "askSize"))
+    return QuoteTick(ts, symbol, bid, bid_size, ask, ask_size)
 
 
 def order_status(d: Json) -> OrderStatus:
@@ -104,24 +97,22 @@ def parse_order(d: Json, ts: int, client_order_id: str | None = None) -> OrderRe
     """An order (REST or push); ``client_order_id`` replaces ``clientId`` when the gateway
     maps tradeloop ids to the ones it sent."""
     cid = client_order_id if client_order_id is not None else str(d.get("clientId") or "")
-    return OrderReport(ts, cid, str(d["id"]), symbol_id(str(d["market"])), order_status(d),
-                       f(d.get("filledSize")), f(d.get("avgFillPrice")))  # fmt: skip
+    filled, avg, sym = f(d.get("filledSize")), f(d.get("avgFillPrice")), symbol_id(str(d["market"]))
+    return OrderReport(ts, cid, str(d["id"]), sym, order_status(d), filled, avg)
 
 
 def parse_fill(d: Json, ts: int, client_order_id: str = "") -> Fill:
     """A fill (REST row or push). Its ``id`` is our trade id (``tradeId`` is shared with the
     counterparty); ``fee`` is positive when paid, as in ``Fill``."""
-    maker = d.get("liquidity") == "maker"
-    return Fill(
-        ts, client_order_id, str(d["orderId"]), str(d["id"]), symbol_id(str(d["market"])),
-        Side(d["side"]), float(d["price"]), float(d["size"]), f(d.get("fee")),
-        str(d.get("feeCurrency") or ""), Liquidity.MAKER if maker else Liquidity.TAKER,
-    )  # fmt: skip
+    ids = client_order_id, str(d["orderId"]), str(d["id"]), symbol_id(str(d["market"]))
+    side, price, size = Side(d["side"]), float(d["price"]), float(d["size"])
+    fee, fee_ccy = f(d.get("fee")), str(d.get("feeCurrency") or "")
+    liq = Liquidity.MAKER if d.get("liquidity") == "maker" else Liquidity.TAKER
+    return Fill(ts, *ids, side, price, size, fee, fee_ccy, liq)
 
 
 def parse_balances(rows: Iterable[Json], ts: int) -> list[BalanceUpdate]:
-    return [BalanceUpdate(ts, str(d["coin"]), f(d.get("total")), f(d.get("free")), VENUE)
-            for d in rows]  # fmt: skip
+    return balance_rows(rows, ts, VENUE)
 
 
 def parse_positions(rows: Iterable[Json], ts: int) -> list[PositionUpdate]:

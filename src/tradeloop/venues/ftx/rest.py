@@ -10,24 +10,21 @@ the wire.
 
 from __future__ import annotations
 
-import asyncio
-import random
 import time
 from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
 import msgspec
 
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
 from tradeloop.venues.ftx import constants as C
 from tradeloop.venues.ftx.auth import FtxCredentials
-from tradeloop.venues.http import RestClient, Sleep
+from tradeloop.venues.http import RestClient
+from tradeloop.venues.paging import page_all
+from tradeloop.venues.parsing import iso_seconds
 from tradeloop.venues.ratelimit import RateLimiter
-from tradeloop.venues.retry import DEFAULT_RETRY, RetryConfig, Rng
 
 Json = dict[str, Any]
 _body = msgspec.json.Encoder(decimal_format="number")  # Decimal("0.0001") -> 0.0001
@@ -53,8 +50,7 @@ class _FtxTransport(RestClient):
 
 def fill_time(row: Json) -> float:
     """A fill's ISO ``time`` as Unix seconds."""
-    raw = row.get("time")
-    return datetime.fromisoformat(raw).timestamp() if isinstance(raw, str) else 0.0
+    return iso_seconds(row.get("time"))
 
 
 class FtxRestClient:
@@ -67,24 +63,15 @@ class FtxRestClient:
         api_key: str = "",
         secret: str = "",
         subaccount: str = "",
-        *,
-        timeout: float = 10.0,
-        retry: RetryConfig = DEFAULT_RETRY,
-        session: aiohttp.ClientSession | None = None,
-        rng: Rng = random.random,
-        sleep: Sleep = asyncio.sleep,
+        **transport: Any,
     ) -> None:
+        """``transport``: the kit :class:`RestClient`'s options (``timeout``, ``retry``,
+        ``session``, ``rng``, ``sleep``). FTX has one request budget for its whole API."""
         self.credentials = FtxCredentials(api_key, secret, subaccount) if api_key else None
+        signer = self._sign if self.credentials else None
+        limiter = RateLimiter({"ftx": C.RATE_LIMIT})
         self.http = _FtxTransport(
-            base_url,
-            signer=self._sign if self.credentials else None,
-            timeout=timeout,
-            retry=retry,
-            limiter=RateLimiter({"ftx": C.RATE_LIMIT}),
-            session=session,
-            rng=rng,
-            sleep=sleep,
-            budget="ftx",
+            base_url, signer=signer, limiter=limiter, budget="ftx", **transport
         )
         self.base_url = self.http.base_url
 
@@ -165,17 +152,11 @@ class FtxRestClient:
         """Every fill at or after ``start_s``, newest first. FTX pages by time: a full page is
         followed back with ``end_time`` = its oldest time, de-duplicated by fill id (fills of
         that same second come again)."""
-        rows: dict[Any, Json] = {}
-        params: dict[str, Any] = {
-            "market": market,
-            "orderId": order_id,
-            "start_time": start_s,
-            "limit": 100,
-        }
-        while True:
-            page = await self.request("GET", C.FILLS, params, signed=True)
-            fresh = [r for r in page if r.get("id") not in rows]
-            rows.update((r.get("id"), r) for r in fresh)
-            if len(page) < params["limit"] or not fresh:
-                return sorted(rows.values(), key=fill_time, reverse=True)
-            params["end_time"] = min(map(fill_time, page))
+        params = {"market": market, "orderId": order_id, "start_time": start_s, "limit": 100}
+        rows = await page_all(
+            lambda end_s: self.request("GET", C.FILLS, {**params, "end_time": end_s}, signed=True),
+            lambda page: min(map(fill_time, page)),
+            limit=100,
+            key=lambda r: r.get("id"),
+        )
+        return sorted(rows, key=fill_time, reverse=True)
