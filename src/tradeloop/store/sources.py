@@ -11,7 +11,7 @@ Config: ``[[source]]`` tables in a TOML file (the run config itself, or a file o
     [[source]]
     type = "http"                  # http | ws | file
     url = "http://127.0.0.1:8080/news"
-    parse = "signals.py:parse"     # FILE.py:function (relative to the config) or module:function
+    parse = "signals.py:parse"     # FILE.py:function (relative to this file) or module:function
     every = "5s"                   # http: poll period (default 5s)
 
     [[source]]
@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import sys
 import tomllib
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
@@ -60,20 +61,28 @@ class Source(Protocol):
 
 
 def load_parse(ref: str, base: Path, where: str) -> Parse:
-    """``FILE.py:function`` (relative to ``base``) or ``package.module:function``."""
+    """``FILE.py:function`` (relative to ``base``) or ``package.module:function`` (a module
+    beside the config is found too).
+
+    A file is imported as the module named by its stem with its folder on ``sys.path`` (as a
+    strategy's helper modules are), so a strategy beside it that does ``from signals import
+    Headline`` gets the very class the source's events are made of: the bus matches types."""
     target, _, fn = ref.rpartition(":")
     if not target or not fn:
         raise ConfigError(f"{where}: parse = {ref!r} must be FILE.py:function or module:function")
+    name, folder = target, base.resolve()  # a module may also sit beside the config
     if target.endswith(".py"):
-        from tradeloop.engine.loader import load_module  # user files: one-line import errors
-
         path = Path(target)
-        module = load_module(path if path.is_absolute() else base / path)
-    else:
-        try:
-            module = importlib.import_module(target)
-        except ImportError as exc:
-            raise ConfigError(f"{where}: parse module {target!r}: {exc}") from None
+        path = (path if path.is_absolute() else base / path).resolve()
+        if not path.is_file():
+            raise ConfigError(f"{where}: parse file {path}: no such file")
+        name, folder = path.stem, path.parent
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    try:
+        module = importlib.import_module(name)
+    except Exception as exc:  # user code: one line, never a traceback
+        raise ConfigError(f"{where}: parse module {name!r}: {type(exc).__name__}: {exc}") from None
     func = getattr(module, fn, None)
     if not callable(func):
         raise ConfigError(f"{where}: parse: {target} has no function {fn!r}")
@@ -86,7 +95,10 @@ def _seconds(value: Any, where: str, key: str) -> float:
             raise ConfigError(f"{where}: {key} must be > 0")
         return float(value)
     if isinstance(value, str):
-        return parse_interval(value) / 1e9
+        try:
+            return parse_interval(value) / 1e9
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {key}: {exc}") from None
     raise ConfigError(f"{where}: {key} must be seconds or an interval like '5s'")
 
 
