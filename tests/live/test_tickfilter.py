@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tradeloop.live.tickfilter import (
+from tradeloop.data.tickfilter import (
     CROSSED,
     JUMP,
     NON_POSITIVE,
@@ -71,7 +71,7 @@ def _csv(spike_at: int | None, n: int = 120) -> str:
 
 def test_filter_series_drops_the_spike_bar_only(tmp_path: Path) -> None:
     from tradeloop.data.loaders import load_bars
-    from tradeloop.live.tickfilter import filter_series
+    from tradeloop.data.tickfilter import filter_series
 
     path = tmp_path / "spike.csv"
     path.write_text(_csv(spike_at=70))
@@ -101,3 +101,48 @@ def test_backtest_tick_filter_option(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "tick filter (k=12): 1 of 120 bars dropped (1 price_jump)" in out
     assert main(["backtest", *common, "--out", str(tmp_path / "b")]) == 0
     assert "tick filter" not in capsys.readouterr().out  # off unless asked
+
+
+def _run_config(tmp: Path, filter_table: str) -> Path:
+    data = tmp / "spike.csv"
+    data.write_text(_csv(spike_at=70))
+    sma = Path(__file__).resolve().parents[2] / "examples" / "sma_cross.py"
+    cfg = tmp / "run.toml"
+    cfg.write_text(
+        f'[[instrument]]\nsymbol = "BTC-USDT"\ndata = "{data}"\n\n'
+        f'[[strategy]]\nfile = "{sma}"\nparams = {{ fast = 3, slow = 8 }}\n\n{filter_table}'
+    )
+    return cfg
+
+
+def test_config_backtest_uses_the_filter_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run config's [filter] table cleans the data of a config-file backtest (the same table
+    the live runtime reads); per-instrument overrides win; without the table nothing changes."""
+    from tradeloop.cli import main
+
+    common = ["--no-report", "--no-progress"]
+    cfg = _run_config(tmp_path, "[filter]\nk = 12.0\n")
+    assert main(["backtest", str(cfg), *common, "--out", str(tmp_path / "a")]) == 0
+    assert "tick filter: 1 of 120 bars dropped (1 price_jump)" in capsys.readouterr().out
+    off = _run_config(tmp_path, '[filter.instrument."btc-usdt"]\nenabled = false\n')
+    assert main(["backtest", str(off), *common, "--out", str(tmp_path / "b")]) == 0
+    assert "tick filter" not in capsys.readouterr().out
+    bare = _run_config(tmp_path, "")
+    assert main(["backtest", str(bare), *common, "--out", str(tmp_path / "c")]) == 0
+    assert "tick filter" not in capsys.readouterr().out  # off unless asked
+    assert main(["backtest", str(bare), *common, "--out", str(tmp_path / "d"),
+                 "--tick-filter", "12"]) == 0  # fmt: skip
+    assert "tick filter: 1 of 120 bars dropped" in capsys.readouterr().out
+    bad = _run_config(tmp_path, "[filter]\nk = 12.0\nwindw = 3\n")
+    assert main(["backtest", str(bad), *common, "--out", str(tmp_path / "e")]) == 2
+    assert "[filter]: unknown key 'windw'" in capsys.readouterr().err
+
+
+def test_live_tickfilter_reexport() -> None:
+    """Callers of the old location (store/cli_record.py) keep working."""
+    from tradeloop.data import tickfilter as low
+    from tradeloop.live import tickfilter as old
+
+    assert old.TickFilter is low.TickFilter and old.filter_series is low.filter_series

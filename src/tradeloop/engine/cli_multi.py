@@ -3,6 +3,8 @@
 Prints the run's instruments (kind, quote/settle currency, data) before replaying, then writes
 result.json (account, per strategy, per instrument: PnL, fees, funding), trades.csv,
 equity.csv (account, strategy and instrument curves) and report.html into ``--out``.
+``--tick-filter K`` turns the abnormal-tick filter on for every instrument with ``k = K`` (over
+the file's ``[filter]`` table, whose per-instrument overrides still apply).
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from __future__ import annotations
 import argparse
 import csv
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tradeloop.core.errors import ConfigError
+from tradeloop.data.tickfilter import FilterConfig
 from tradeloop.engine.backtest import (
     dump_json,
     trades_fingerprint,
@@ -26,7 +31,7 @@ from tradeloop.engine.runconfig import RunConfig, load_run_config
 
 
 def run_config(args: argparse.Namespace, progress: Any = None) -> int:
-    cfg = load_run_config(args.strategy)
+    cfg = with_tick_filter(load_run_config(args.strategy), getattr(args, "tick_filter", None))
     built = build_run(cfg)
     print(f"run {cfg.source}: {len(built.feeds)} instrument(s), {len(built.runs)} strategy(ies)")
     for line in describe(built):
@@ -52,6 +57,15 @@ def run_config(args: argparse.Namespace, progress: Any = None) -> int:
         f"{len(result.fills)} fills, final equity {result.final_equity:,.8g} {ccy} -> {out}/"
     )
     return 0
+
+
+def with_tick_filter(cfg: RunConfig, k: float | None) -> RunConfig:
+    """``cfg`` with the filter on at ``k`` (``--tick-filter K``); unchanged when ``k`` is None."""
+    if k is None:
+        return cfg
+    if not k > 0:
+        raise ConfigError(f"--tick-filter: K must be > 0, got {k:g}")
+    return replace(cfg, tick_filter=replace(cfg.tick_filter or FilterConfig(), k=k, enabled=True))
 
 
 def summary_json(result: MultiResult, built: BuiltRun, cfg: RunConfig) -> dict[str, Any]:

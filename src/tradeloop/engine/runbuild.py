@@ -10,7 +10,7 @@ instrument (the OMS trades one netted target per instrument, so it has one algo)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from tradeloop.data.funding import FundingSeries, load_funding
 from tradeloop.data.intervals import format_interval, parse_interval
 from tradeloop.data.resample import check_period
 from tradeloop.data.series import BarSeries
+from tradeloop.data.tickfilter import filter_series
 from tradeloop.engine.loader import build_strategy
 from tradeloop.engine.multi import Feed, MultiConfig, StrategyRun
 from tradeloop.engine.oms import AlgoSpec, ExecAlgo, ExecConfig
@@ -40,6 +41,8 @@ class BuiltRun:
     config: MultiConfig
     kinds: dict[str, Kind]
     files: list[str]
+    #: per instrument with a tick filter: (bars before, {reason: bars dropped})
+    filtered: dict[str, tuple[int, dict[str, int]]] = field(default_factory=dict)
 
 
 def infer_tick(close: np.ndarray) -> float:
@@ -108,10 +111,17 @@ def build_run(cfg: RunConfig) -> BuiltRun:
     """Load and check everything a config describes (see the module docstring)."""
     feeds: list[Feed] = []
     kinds: dict[str, Kind] = {}
+    filtered: dict[str, tuple[int, dict[str, int]]] = {}
     for spec in cfg.instruments:
         native, venue = split_id(spec.symbol)
         sym = str(InstrumentId.of(native, venue))
         bars = load_feed_bars(cfg, spec, sym)
+        fcfg = cfg.filter_for(spec.symbol)
+        if fcfg is not None and fcfg.enabled:
+            # the live runtime's rules: abnormal bars never reach a strategy here either
+            kept, tf = filter_series(bars, fcfg)
+            filtered[sym] = (len(bars), {why: n for (_s, why), n in sorted(tf.counts.items())})
+            bars = kept
         if len(bars) < 2:
             raise ConfigError(f"{bars.source}: need at least 2 bars, got {len(bars)}")
         inst, kind = make_instrument(spec, bars)
@@ -165,7 +175,7 @@ def build_run(cfg: RunConfig) -> BuiltRun:
         )
         setup = rp.install
     mc = MultiConfig(cfg.cash, cfg.currency, risk, execution, sim, setup=setup)
-    return BuiltRun(feeds, runs, mc, kinds, files)
+    return BuiltRun(feeds, runs, mc, kinds, files, filtered)
 
 
 def _names(feeds: list[Feed]) -> dict[str, str]:
@@ -266,4 +276,9 @@ def describe(built: BuiltRun) -> list[str]:
             f"{len(f.bars):,} bars of {format_interval(f.bars.interval_ns)} from "
             f"{Path(f.bars.source).name if f.bars.source else 'synthetic'}"
         )
+        if i.symbol in built.filtered:
+            total, why = built.filtered[i.symbol]
+            detail = ", ".join(f"{n} {r}" for r, n in why.items())
+            lines.append(f"    tick filter: {total - len(f.bars)} of {total:,} bars dropped"
+                         f"{f' ({detail})' if detail else ''}")  # fmt: skip
     return lines

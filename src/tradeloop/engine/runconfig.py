@@ -43,8 +43,16 @@ key: an unknown key is an error (a typo must not silently fall back to a default
     [risk]
     daily_loss_limit = 500; max_order_notional = 5000; max_position = 2
 
-``[live]``, ``[[account]]`` and ``[filter]`` belong to ``tradeloop live`` (documented in
-``tradeloop.live.config``); a backtest of the same file skips them.
+    [filter]                         # abnormal ticks (tradeloop.data.tickfilter)
+    k = 12.0; window = 64; min_scale = 5e-4; max_lag = "5s"; confirm = 3
+    enabled = true; check_book = true
+    [filter.instrument."BTC-USDT"]   # per instrument, over the table above
+    k = 8.0
+
+``[filter]`` is read by both: live always filters (these settings, else the defaults); a
+backtest drops abnormal bars before the run when the file has a ``[filter]`` table (or with
+``--tick-filter K``). ``[live]`` and ``[[account]]`` belong to ``tradeloop live`` (documented
+in ``tradeloop.live.config``); a backtest of the same file skips them.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ from typing import Any
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.data.intervals import parse_interval
+from tradeloop.data.tickfilter import FilterConfig
 
 ALGOS = ("market", "limit_chase", "twap", "vwap", "iceberg")
 KINDS = ("spot", "swap", "future")
@@ -65,7 +74,7 @@ ALLOCATION_METHODS = ("weights", "equal", "risk_parity")
 MODES = ("live", "shadow")
 #: tables only ``tradeloop live`` / ``paper`` read (``tradeloop.live.config``); a backtest of
 #: the same file ignores them
-LIVE_TABLES = ("live", "account", "filter")
+LIVE_TABLES = ("live", "account")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +158,15 @@ class RunConfig:
     source: str = ""
     #: the folder relative paths in the file are resolved against
     base_dir: Path = Path(".")
+    #: the ``[filter]`` table (None: the file has none) and its per-instrument overrides,
+    #: keyed by the symbol as written in the file
+    tick_filter: FilterConfig | None = None
+    filter_overrides: Mapping[str, FilterConfig] = field(default_factory=dict)
+
+    def filter_for(self, symbol: str) -> FilterConfig | None:
+        """The filter settings of one instrument (as written in ``[[instrument]]``)."""
+        by_upper = {k.upper(): v for k, v in self.filter_overrides.items()}
+        return by_upper.get(symbol.upper(), self.tick_filter)
 
     def path(self, p: str) -> Path:
         """``p`` relative to the config file's folder (absolute paths unchanged)."""
@@ -297,6 +315,10 @@ def parse_run_config(data: Mapping[str, Any], source: str = "<config>",
         max_position=rk.number("max_position", None),
     )
     rk.done()
+    raw_filter = top.get("filter", dict, None)
+    tick_filter, overrides = (
+        parse_filter(raw_filter, f"{source}: [filter]") if raw_filter is not None else (None, {})
+    )
     top.used.update(LIVE_TABLES)
     top.done()
     ids = [s.id for s in strategies if s.id]
@@ -304,7 +326,41 @@ def parse_run_config(data: Mapping[str, Any], source: str = "<config>",
     if dup:
         raise ConfigError(f"{source}: strategy id {dup!r} is used twice")
     return RunConfig(instruments, strategies, cash, currency, execution, allocation, risk,
-                     source, base_dir)  # fmt: skip
+                     source, base_dir, tick_filter, overrides)  # fmt: skip
+
+
+def _filter_fields(t: _Table, base: FilterConfig) -> FilterConfig:
+    lag = t.interval("max_lag", None)
+    cfg = FilterConfig(
+        enabled=t.get("enabled", bool, base.enabled),
+        k=t.number("k", base.k),
+        window=t.get("window", int, base.window),
+        min_scale=t.number("min_scale", base.min_scale),
+        max_lag_ns=parse_interval(lag) if lag else base.max_lag_ns,
+        check_book=t.get("check_book", bool, base.check_book),
+        confirm=t.get("confirm", int, base.confirm),
+    )
+    if cfg.window < 4:
+        raise ConfigError(f"{t.where}: window must be >= 4")
+    if not cfg.k > 0:
+        raise ConfigError(f"{t.where}: k must be > 0")
+    if cfg.confirm < 1:
+        raise ConfigError(f"{t.where}: confirm must be >= 1")
+    return cfg
+
+
+def parse_filter(raw: Any, where: str) -> tuple[FilterConfig, dict[str, FilterConfig]]:
+    """A ``[filter]`` table: the base settings and the per-instrument overrides."""
+    t = _Table(raw, where)
+    per = t.mapping("instrument")
+    base = _filter_fields(t, FilterConfig())
+    t.done()
+    overrides: dict[str, FilterConfig] = {}
+    for sym, body in per.items():
+        ot = _Table(body, f"{where}: instrument {sym!r}")
+        overrides[sym] = _filter_fields(ot, base)
+        ot.done()
+    return base, overrides
 
 
 def _instrument(t: _Table) -> InstrumentSpec:

@@ -29,7 +29,7 @@ unknown key is an error::
     simulated = false
     orders_per_second = 10           # pool routing budget (several accounts of one venue)
 
-    [filter]                         # abnormal ticks (tradeloop.live.tickfilter)
+    [filter]                         # abnormal ticks (tradeloop.data.tickfilter)
     k = 12.0; window = 64; max_lag = "5s"
     [filter.instrument."BTC-USDT.OKX"]
     k = 8.0
@@ -47,8 +47,8 @@ from typing import Any
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.data.intervals import parse_interval
+from tradeloop.data.tickfilter import FilterConfig
 from tradeloop.engine.runconfig import RunConfig, _Table, parse_run_config
-from tradeloop.live.tickfilter import FilterConfig
 from tradeloop.venues import registry
 
 ON_STOP = ("cancel", "leave")
@@ -187,8 +187,9 @@ def parse_live_config(
         if len(set(s.accounts)) != len(s.accounts):
             raise ConfigError(f"{where}: account lists an account twice")
         # several accounts of one venue are a pool (tradeloop.live.pool)
-    fcfg, overrides = _filter(data.get("filter", {}), f"{source}: [filter]")
-    return LiveRunConfig(run, settings, accounts, fcfg, overrides)
+    # live always filters: the file's [filter] settings, else the defaults
+    return LiveRunConfig(run, settings, accounts, run.tick_filter or FilterConfig(),
+                         dict(run.filter_overrides))  # fmt: skip
 
 
 def _loopback(addr: str | None, where: str) -> str | None:
@@ -239,37 +240,6 @@ def _account(t: _Table, run: RunConfig) -> AccountSpec:
         raise ConfigError(f"{t.where}: orders_per_second must be > 0")
     t.done()
     return acc
-
-
-def _filter_fields(t: _Table, base: FilterConfig) -> FilterConfig:
-    lag = t.interval("max_lag", None)
-    window = t.get("window", int, base.window)
-    cfg = FilterConfig(
-        enabled=t.get("enabled", bool, base.enabled),
-        k=t.number("k", base.k),
-        window=window,
-        min_scale=t.number("min_scale", base.min_scale),
-        max_lag_ns=parse_interval(lag) if lag else base.max_lag_ns,
-        check_book=t.get("check_book", bool, base.check_book),
-    )
-    if cfg.window < 4:
-        raise ConfigError(f"{t.where}: window must be >= 4")
-    if not cfg.k > 0:
-        raise ConfigError(f"{t.where}: k must be > 0")
-    return cfg
-
-
-def _filter(raw: Any, where: str) -> tuple[FilterConfig, dict[str, FilterConfig]]:
-    t = _Table(raw, where)
-    per = t.mapping("instrument")
-    base = _filter_fields(t, FilterConfig())
-    t.done()
-    overrides: dict[str, FilterConfig] = {}
-    for sym, body in per.items():
-        ot = _Table(body, f"{where}: instrument {sym!r}")
-        overrides[sym] = _filter_fields(ot, base)
-        ot.done()
-    return base, overrides
 
 
 def _journal_path(run: RunConfig, given: str | None, deployment: str) -> Path:

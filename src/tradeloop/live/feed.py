@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from tradeloop.data.aggregate import EmptyBarPolicy, TimeBarAggregator
+from tradeloop.data.tickfilter import TickFilter
 from tradeloop.engine.kernel import Kernel
-from tradeloop.live.tickfilter import TickFilter
 from tradeloop.model import (
     BalanceUpdate,
     Bar,

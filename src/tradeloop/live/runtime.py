@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -34,6 +35,7 @@ from typing import Any
 from tradeloop.core.clock import LiveClock
 from tradeloop.core.errors import ConfigError
 from tradeloop.data.intervals import parse_interval
+from tradeloop.data.tickfilter import TickFilter
 from tradeloop.engine.kernel import Kernel, OnStrategyError
 from tradeloop.engine.live import resolve_instruments, start_gateway
 from tradeloop.engine.loader import build_strategy
@@ -51,7 +53,6 @@ from tradeloop.live.reconcile import Reconciler, ReconcileReport
 from tradeloop.live.recorder import AccountClient
 from tradeloop.live.state import portfolio_state, restore_portfolio, restore_risk, risk_state
 from tradeloop.live.status import status_lines
-from tradeloop.live.tickfilter import TickFilter
 from tradeloop.live.warmup import suppressed_orders, warm_up
 from tradeloop.model import Fill, Instrument, OrderReport, RiskEvent, TradingState
 from tradeloop.venues import registry
@@ -99,6 +100,7 @@ class LiveRuntime:
         resume: bool = False,
         env: Mapping[str, str] | None = None,
         prebuilt: list[Strategy] | None = None,
+        max_finished_orders: int = 5_000,
     ) -> None:
         #: strategies built by the caller (``tradeloop paper`` files with create_strategies);
         #: they all take the config's first [[strategy]] settings
@@ -121,7 +123,10 @@ class LiveRuntime:
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self.feed.on_news = self._emit
         self.warmed: dict[str, int] = {}
-        self.fills: list[Fill] = []
+        #: finished orders each group's OMS keeps in memory (the journal keeps all of them)
+        self.max_finished_orders = max_finished_orders
+        #: recent fills for the dashboard; bounded, the journal has every fill
+        self.fills: deque[Fill] = deque(maxlen=1_000)
         self.started_at = 0.0
         #: awaited with the runtime once its kernels exist, before reconciliation; each
         #: returns an object with ``async stop()``, called after shutdown (the dashboard:
@@ -320,7 +325,7 @@ class LiveRuntime:
             insts, cash or run.cash, client, self.clock,
             RiskConfig(max_order_notional=rk.max_order_notional,
                        max_position_qty=rk.max_position, daily_loss_limit=rk.daily_loss_limit),
-            ExecConfig(per_symbol=algos, max_finished_orders=5_000,
+            ExecConfig(per_symbol=algos, max_finished_orders=self.max_finished_orders,
                        max_gross=run.allocation.max_gross, max_net=run.allocation.max_net),
             self.ids, currency=run.currency, on_strategy_error=OnStrategyError.LOG,
         )  # fmt: skip
@@ -352,8 +357,6 @@ class LiveRuntime:
 
     def _on_fill_event(self, g: Group, f: Fill) -> None:
         self.fills.append(f)
-        if len(self.fills) > 10_000:
-            del self.fills[:5_000]
         self._emit("fill", {"group": g.key, "fill": str(f)})
 
     def _on_report_event(self, g: Group, r: OrderReport) -> None:
