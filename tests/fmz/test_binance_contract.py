@@ -1,6 +1,6 @@
 """Contract tests for the FMZ label BINANCE: every spot FMZ method through the bridge, the
 Binance connector and the Binance emulator (in process, real loopback sockets), plus the error
-paths. USD-M (``.swap``) is refused cleanly until the connector trades it."""
+paths, and the USD-M perpetual (``BTC_USDT.swap``: positions, leverage, funding, orders)."""
 
 from __future__ import annotations
 
@@ -135,8 +135,51 @@ async def test_spot_order_lifecycle(env: Env) -> None:
     assert io["data"] == []
 
 
+async def test_swap_public_data(env: Env) -> None:
+    sym = "BTC_USDT.swap"
+    markets = await env.data("markets")
+    assert {"BTC_USDT", "BTC_USDT.swap"} <= set(markets)
+    assert markets["BTC_USDT.swap"]["tick_size"] == 0.1  # the perpetual's own filters
+    assert markets["BTC_USDT"]["tick_size"] == 0.01
+    t = await env.data("ticker", {"symbol": sym})
+    assert 0 < float(t["buy"]) < float(t["sell"])
+    depth = await env.data("depth", {"symbol": sym, "limit": 5})
+    assert depth["bids"] and depth["asks"]
+    rows = await env.data("records", {"symbol": sym, "period": 1, "limit": 3})
+    assert len(rows) == 3
+    assert {x["symbol"] for x in await env.data("tickers")} >= {"BTC_USDT", sym}
+    f = await env.data("fundings", {"symbol": sym})
+    assert f[0]["symbol"] == sym and f[0]["interval"] == 8 * 3600 * 1000
+    assert "unsupported contract" in await env.error("ticker", {"symbol": "BTC_USDT.quarter"})
+
+
+async def test_swap_positions_and_orders(env: Env) -> None:
+    sym = "BTC_USDT.swap"
+    assert await env.data("setmarginlevel", {"symbol": sym, "marginLevel": "5"}) is True
+    assert await env.data("positions") == []
+    await env.data("trade", {"symbol": sym, "type": "buy", "price": -1, "amount": "0.01"})
+    pos = await env.data("positions", {"symbol": sym})
+    assert len(pos) == 1 and pos[0]["type"] == 0 and pos[0]["amount"] == 0.01
+    assert pos[0]["margin_level"] == 5 and pos[0]["contract_type"] == "swap"
+    cid = (await env.data("trade", {"symbol": sym, "type": "closebuy", "price": -1,
+                                    "amount": "0.01"}))["id"]  # fmt: skip
+    assert cid.startswith("BTCUSDT-PERP,")
+    co = await env.data("order", {"id": cid})
+    assert co["type"] == "sell" and co["status"] == "filled"
+    assert await env.data("positions") == []
+    lid = (await env.data("trade", {"symbol": sym, "type": "buy", "price": "50000.123",
+                                    "amount": "0.01"}))["id"]  # fmt: skip
+    open_swap = await env.data("orders", {"symbol": sym})
+    assert [o["id"] for o in open_swap] == [lid] and open_swap[0]["price"] == 50000.1
+    assert await env.data("cancel", {"id": lid}) is True
+    hist = await env.data("historyorders", {"symbol": sym})
+    assert {lid, cid} <= {h["id"] for h in hist}
+    raw = await env.call("__api_/fapi/v2/positionRisk", {"symbol": "BTCUSDT"},
+                         headers={"Http-Method": "GET"})  # fmt: skip
+    assert raw["data"][0]["positionAmt"] == "0" and raw["data"][0]["leverage"] == "5"
+
+
 async def test_errors(env: Env) -> None:
-    assert "unsupported contract" in await env.error("ticker", {"symbol": "BTC_USDT.swap"})
     assert "unknown instrument" in await env.error(
         "trade", {"symbol": "XXX_YYY", "type": "buy", "price": "1", "amount": "1"}
     )

@@ -15,6 +15,13 @@ VENUE: Final = "BINANCE"
 REST_URL: Final = "https://api.binance.com"
 WS_URL: Final = "wss://stream.binance.com:9443"
 WS_API_URL: Final = "wss://ws-api.binance.com:443/ws-api/v3"
+#: USD-M futures: REST host and market-stream base (``/ws``, ``/stream``; a listenKey path
+#: under ``/ws`` for user data)
+FAPI_URL: Final = "https://fapi.binance.com"
+FWS_URL: Final = "wss://fstream.binance.com/ws"
+FUTURES_WEIGHT_LIMIT: Final = 2400
+#: USER_STREAM routes: the API key header, no signature
+KEY_ONLY: Final = frozenset({"/fapi/v1/listenKey", "/api/v3/userDataStream"})
 
 #: the REQUEST_WEIGHT limit per minute Binance advertises (exchangeInfo.rateLimits)
 WEIGHT_LIMIT: Final = 6000
@@ -35,11 +42,25 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/api/v3/openOrders"): 6,
     ("GET", "/api/v3/allOrders"): 20,
     ("GET", "/api/v3/myTrades"): 20,
+    ("GET", "/fapi/v1/exchangeInfo"): 1,
+    ("POST", "/fapi/v1/order"): 0,
+    ("GET", "/fapi/v1/order"): 1,
+    ("DELETE", "/fapi/v1/order"): 1,
+    ("GET", "/fapi/v1/openOrders"): 1,
+    ("GET", "/fapi/v1/allOrders"): 5,
+    ("GET", "/fapi/v1/userTrades"): 5,
+    ("GET", "/fapi/v2/positionRisk"): 5,
+    ("GET", "/fapi/v2/balance"): 5,
+    ("GET", "/fapi/v2/account"): 5,
 }
 
 
 def depth_weight(limit: int) -> int:
     return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+
+
+def futures_depth_weight(limit: int) -> int:
+    return 2 if limit <= 50 else 5 if limit <= 100 else 10 if limit <= 500 else 20
 
 
 # -- error codes (errors.md) -------------------------------------------------------------
@@ -68,4 +89,19 @@ REJECT_REASONS: dict[str, RejectReason] = {
     "-1111": RejectReason.INVALID_SIZE,
     BAD_API_KEY: RejectReason.OTHER,
     REJECTED_KEY: RejectReason.OTHER,
+}
+
+#: USD-M futures: a client order id still in use
+F_DUPLICATE_ID: Final = "-4116"
+#: USD-M futures refusals -> the typed reason (errors.md of the futures API)
+FUTURES_REFUSALS: dict[str, RejectReason] = {
+    "-2019": RejectReason.INSUFFICIENT_FUNDS,  # Margin is insufficient.
+    "-2022": RejectReason.REDUCE_ONLY,  # ReduceOnly Order is rejected.
+    "-5022": RejectReason.POST_ONLY_WOULD_TAKE,  # GTX would take
+    "-4003": RejectReason.INVALID_SIZE,
+    "-4005": RejectReason.INVALID_SIZE,
+    "-4164": RejectReason.INVALID_SIZE,  # below the minimum notional
+    "-4013": RejectReason.INVALID_PRICE,
+    "-4014": RejectReason.INVALID_PRICE,
+    "-4016": RejectReason.INVALID_PRICE,
 }

@@ -1,4 +1,5 @@
-"""BinanceGateway: Binance spot as the engine sees it (a :class:`~tradeloop.venues.base.Gateway`).
+"""BinanceGateway: Binance spot and USD-M perpetuals as the engine sees them (a
+:class:`~tradeloop.venues.base.Gateway`).
 
 Only Binance knowledge lives here: the market-stream socket (books synced by
 :mod:`.booksync`, trades, book tickers), the WS API session for orders and account events
@@ -6,6 +7,12 @@ Only Binance knowledge lives here: the market-stream socket (books synced by
 instruments, snapshots, lookups and as the order fallback. The order lifecycle is the
 venue-neutral :class:`~tradeloop.venues.execution.OrderLifecycle` with
 :class:`~tradeloop.venues.binance.orders.BinanceOrderHooks`.
+
+USD-M perpetuals (``BTCUSDT-PERP.BINANCE``, :mod:`.futures`) live on another host
+(``fapi.binance.com``; the emulator serves them on its own port under ``/fapi``): their own
+REST client and weight gate, their own market-stream socket (books chained by ``pu``), and
+account events on a listenKey socket (:mod:`.userstream`). A server without ``/fapi`` (or
+``futures=False``) leaves the gateway spot-only.
 """
 
 from __future__ import annotations
@@ -33,11 +40,13 @@ from tradeloop.model import (
 )
 from tradeloop.venues.base import RECONNECTED, ExecutionSink, Gateway, MarketDataSink
 from tradeloop.venues.binance import constants as C
+from tradeloop.venues.binance import futures as F
 from tradeloop.venues.binance import parse as P
 from tradeloop.venues.binance.auth import Credentials
 from tradeloop.venues.binance.booksync import BinanceBookSync
 from tradeloop.venues.binance.orders import BinanceOrderHooks, WsCall
-from tradeloop.venues.binance.rest import BinanceRestClient
+from tradeloop.venues.binance.rest import BinanceRestClient, WeightGate
+from tradeloop.venues.binance.userstream import UserStream
 from tradeloop.venues.binance.ws import WS_CONFIG, ApiSession, MarketStream
 from tradeloop.venues.execution import DEFAULT_RECOVERY, OrderLifecycle, RecoveryPolicy
 from tradeloop.venues.wsclient import WsConfig
@@ -59,6 +68,19 @@ def default_ws_urls(rest_url: str) -> tuple[str, str]:
     return base, base + "/ws-api/v3"
 
 
+def default_futures_urls(rest_url: str) -> tuple[str, str]:
+    """(USD-M REST base, USD-M market-stream ``/ws`` url) for a spot REST base: Binance's
+    futures hosts, or the emulator's ``/fapi`` on the same port."""
+    if rest_url.rstrip("/") == C.REST_URL:
+        return C.FAPI_URL, C.FWS_URL
+    return rest_url.rstrip("/"), default_ws_urls(rest_url)[0] + "/fapi/ws"
+
+
+#: fetch_fills asks every listed instrument when there are at most this many (an emulator, a
+#: short list); otherwise the traded and subscribed ones
+ASK_ALL_LIMIT = 20
+
+
 class BinanceGateway(Gateway):
     venue = C.VENUE
 
@@ -74,6 +96,10 @@ class BinanceGateway(Gateway):
         ws_config: WsConfig = WS_CONFIG,
         recovery: RecoveryPolicy = DEFAULT_RECOVERY,
         now_ns: Callable[[], int] = time.time_ns,
+        futures: bool = True,
+        futures_url: str | None = None,
+        futures_ws_url: str | None = None,
+        frest: BinanceRestClient | None = None,
     ) -> None:
         # ``rest``/``ws_config``/``recovery``: the production shapes unless a caller (tests,
         # the conformance harness) needs shorter retry and reconnect waits.
@@ -84,6 +110,18 @@ class BinanceGateway(Gateway):
         self.ws_api_url = ws_api_url or api
         self.use_ws_api = use_ws_api
         self.now_ns = now_ns
+        f_rest, f_ws = default_futures_urls(base_url)
+        self.futures_ws_url = (futures_ws_url or f_ws).rstrip("/")
+        self.frest: BinanceRestClient | None = None
+        if futures:
+            self.frest = frest or BinanceRestClient(
+                futures_url or f_rest, self.rest.credentials,
+                gate=WeightGate(limit=C.FUTURES_WEIGHT_LIMIT), time_path="/fapi/v1/time",
+                retry=self.rest.retry, timeout=self.rest.timeout,
+            )  # fmt: skip
+        self.fstream: MarketStream | None = None
+        self.user: UserStream | None = None
+        self._subscribed: set[str] = set()
         self._instruments: dict[str, Instrument] = {}
         self._data_sink: MarketDataSink | None = None
         self._quotes: dict[str, QuoteTick] = {}
@@ -91,7 +129,7 @@ class BinanceGateway(Gateway):
         self.api: ApiSession | None = None
         self.on_account_event: Callable[[Event], None] | None = None
         self.hooks = BinanceOrderHooks(
-            self.rest, self._instruments, self._streaming, self._ws_call, now_ns
+            self.rest, self._instruments, self._streaming, self._ws_call, now_ns, self.frest
         )
         self.orders = OrderLifecycle(
             self.hooks, recovery=recovery, now_ns=now_ns, on_status=self._account_event
@@ -121,19 +159,43 @@ class BinanceGateway(Gateway):
         self._instruments.update(
             P.parse_instruments(await self.rest.call("GET", "/api/v3/exchangeInfo"))
         )
+        perps = await self._load_futures()
         cred = self.rest.credentials
         if cred is not None:
             self.api = ApiSession(self.ws_api_url, cred, self.rest.now_ms, self._on_user,
                                   self._api_status, self.ws_config)  # fmt: skip
             await self.api.start(wait=10.0)
+        if cred is not None and perps and self.frest is not None:
+            self.user = UserStream(self.frest, self.futures_ws_url, self._on_futures_user,
+                                   self._api_status, self.ws_config)  # fmt: skip
+            try:
+                await self.user.start(wait=10.0)
+            except VenueError as exc:
+                log.warning("Binance USD-M user stream unavailable (%s): no futures pushes", exc)
+
+    async def _load_futures(self) -> bool:
+        """Add the USD-M perpetuals; a server without ``/fapi`` leaves the gateway spot-only."""
+        if self.frest is None:
+            return False
+        self.frest.offset_ms = self.rest.offset_ms
+        try:
+            info = await self.frest.call("GET", "/fapi/v1/exchangeInfo")
+        except VenueError as exc:
+            log.warning("Binance USD-M futures unavailable (%s): spot only", exc)
+            return False
+        perps = F.parse_instruments(info)
+        self._instruments.update(perps)
+        return bool(perps)
 
     async def stop(self) -> None:
         await self.orders.close()
-        for s in (self.stream, self.api):
+        for s in (self.stream, self.fstream, self.api, self.user):
             if s is not None:
                 await s.stop()
-        self.stream = self.api = None
+        self.stream = self.fstream = self.api = self.user = None
         await self.rest.close()
+        if self.frest is not None:
+            await self.frest.close()
 
     async def drain(self, timeout: float = 30.0) -> None:
         await self.orders.drain(timeout)
@@ -164,6 +226,25 @@ class BinanceGateway(Gateway):
             for b in P.parse_balances(ev.get("B", []), now, "f", "l", "a"):
                 self._account_event(b)
 
+    def _on_futures_user(self, ev: dict[str, Any]) -> None:
+        kind = ev.get("e")
+        now = self.now_ns()
+        try:
+            if kind == "ORDER_TRADE_UPDATE":
+                o = ev["o"]
+                side = Side.BUY if o.get("S") == "BUY" else Side.SELL
+                # push_track names adopted orders by symbol_id(native): the perpetual's id
+                track = self.orders.push_track(str(o["c"]), str(o["s"]) + F.PERP, side)
+                fill = F.fill_from_update(o, now, track.client_order_id)
+                if fill is not None:
+                    self.orders.fill(track, fill)
+                self.orders.report(track, F.report_from_update(o, now, track.client_order_id))
+            elif kind == "ACCOUNT_UPDATE":
+                for pos in F.positions_from_account_update(ev, now):
+                    self._account_event(pos)
+        except (KeyError, ValueError, TypeError) as exc:
+            log.warning("Binance: bad futures %s: %s", kind, exc)
+
     def _on_execution(self, ev: dict[str, Any], now: int) -> None:
         # a cancel's executionReport carries the cancel's own id in "c", the order's in "C"
         vcid = str(ev.get("C") or ev.get("c"))
@@ -191,46 +272,73 @@ class BinanceGateway(Gateway):
         acct = await self.rest.call("GET", "/api/v3/account", signed=True)
         return P.parse_balances(acct.get("balances", []), self.now_ns())
 
+    def _has_perps(self) -> bool:
+        return self.frest is not None and any(i.is_derivative for i in self._instruments.values())
+
     async def fetch_positions(self) -> list[PositionUpdate]:
-        return []  # spot has no positions
+        """The open USD-M positions (spot has none)."""
+        if not self._has_perps() or self.frest is None:
+            return []
+        rows = await self.frest.call("GET", "/fapi/v2/positionRisk", signed=True)
+        return F.positions(rows, self.now_ns())
+
+    def _cid(self, venue_client_id: str) -> str:
+        # an order this process does not track: Binance's client id is ours unless it had
+        # to be hashed (binance_client_id), so the venue's is the best name there is
+        return self.orders.client_id_of(venue_client_id) or venue_client_id
 
     async def fetch_open_orders(self) -> list[OrderReport]:
         rows = await self.rest.call("GET", "/api/v3/openOrders", signed=True)
         now = self.now_ns()
-        return [
-            P.parse_order(d, now, self.orders.client_id_of(str(d.get("clientOrderId"))) or "")
-            for d in rows
-        ]
+        out = [P.parse_order(d, now, self._cid(str(d.get("clientOrderId")))) for d in rows]
+        if self._has_perps() and self.frest is not None:
+            frows = await self.frest.call("GET", "/fapi/v1/openOrders", signed=True)
+            out += [F.parse_order(d, now, self._cid(str(d.get("clientOrderId"))))
+                    for d in frows]  # fmt: skip
+        return out
+
+    def _fill_symbols(self) -> list[str]:
+        """Where fetch_fills looks: the traded and subscribed instruments, or every listed
+        one when they are few -- after a restart the tracker is empty, yet fills made before
+        it must still be found."""
+        syms = {t.symbol for t in self.orders.tracker} | self._subscribed
+        if len(self._instruments) <= ASK_ALL_LIMIT:
+            syms |= set(self._instruments)
+        return sorted(s for s in syms if s in self._instruments)
 
     async def fetch_fills(self, since_ns: int = 0) -> list[Fill]:
-        """Our fills at or after ``since_ns``, oldest first, on the symbols we have traded.
+        """Our fills at or after ``since_ns``, oldest first (:meth:`_fill_symbols`).
 
-        ``myTrades`` rows carry the venue's ``orderId`` only, so the client id comes from the
-        order tracker, and for an order it no longer holds (pruned, another session) from
-        ``allOrders`` over the same window."""
+        ``myTrades`` / ``userTrades`` rows carry the venue's ``orderId`` only, so the client
+        id comes from the order tracker, and for an order it does not hold (pruned, another
+        session, before a restart) from ``allOrders`` over the same window."""
         out: list[Fill] = []
         start = since_ns // 1_000_000 or None
-        for sym in sorted({t.symbol for t in self.orders.tracker}):
-            native = self.hooks.native_symbol(sym)
-            p = {"symbol": native, "startTime": start}
-            rows = await self.rest.call("GET", "/api/v3/myTrades", p, signed=True)
+        for sym in self._fill_symbols():
+            perp = self._instruments[sym].is_derivative
+            rest = self.frest if perp and self.frest is not None else self.rest
+            base = "/fapi/v1/" if perp else "/api/v3/"
+            parse = F.fill_from_trade if perp else P.fill_from_trade
+            p = {"symbol": self.hooks.native_symbol(sym), "startTime": start}
+            rows = await rest.call("GET", base + ("userTrades" if perp else "myTrades"), p,
+                                   signed=True)  # fmt: skip
             cids = {t.venue_order_id: t.client_order_id for t in self.orders.tracker
                     if t.symbol == sym and t.venue_order_id}  # fmt: skip
             if any(str(r.get("orderId")) not in cids for r in rows):
-                for o in await self.rest.call("GET", "/api/v3/allOrders", p, signed=True):
-                    cid = self.orders.client_id_of(str(o.get("clientOrderId")))
-                    cids.setdefault(str(o.get("orderId")), cid or "")
-            out += [P.fill_from_trade(r, cids.get(str(r.get("orderId")), "")) for r in rows]
+                for o in await rest.call("GET", base + "allOrders", p, signed=True):
+                    cids.setdefault(str(o.get("orderId")), self._cid(str(o.get("clientOrderId"))))
+            out += [parse(r, cids.get(str(r.get("orderId")), "")) for r in rows]
         return sorted(out, key=lambda f: f.ts)
 
     # -- market data ------------------------------------------------------------------------
     def _names(self, symbol: str, channels: tuple[str, ...]) -> list[str]:
         inst = self._instruments.get(symbol)
         low = (inst.native if inst else P.native(symbol)).lower()
+        perp = inst is not None and inst.is_derivative
         out = []
         for ch in channels:
             if ch == "trades":
-                out.append(f"{low}@trade")
+                out.append(f"{low}@aggTrade" if perp else f"{low}@trade")
             elif ch == "quotes":
                 out.append(f"{low}@bookTicker")
             elif ch == "book":
@@ -247,8 +355,31 @@ class BinanceGateway(Gateway):
         )
         return res
 
+    async def _fsnapshot(self, native: str) -> dict[str, Any]:
+        assert self.frest is not None
+        res: dict[str, Any] = await self.frest.call(
+            "GET", "/fapi/v1/depth", {"symbol": native, "limit": 1000}
+        )
+        return res
+
+    def _is_perp(self, symbol: str) -> bool:
+        inst = self._instruments.get(symbol)
+        return inst is not None and inst.is_derivative
+
     async def subscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
         names = self._names(symbol, channels)
+        self._subscribed.add(symbol)
+        if self._is_perp(symbol):
+            if self.fstream is None:
+                self.fstream = MarketStream(
+                    self.futures_ws_url, self._fsnapshot,
+                    lambda ev: self._on_event(ev, F.perp_id),
+                    lambda n, sync, snap: self._on_book(n, sync, snap, F.perp_id),
+                    self._stream_status, self.ws_config, futures=True,
+                )  # fmt: skip
+                await self.fstream.start()
+            await self.fstream.subscribe(names)
+            return
         if self.stream is None:
             self.stream = MarketStream(self.ws_url + "/ws", self._snapshot, self._on_event,
                                        self._on_book, self._stream_status,
@@ -257,36 +388,44 @@ class BinanceGateway(Gateway):
         await self.stream.subscribe(names)
 
     async def unsubscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
-        if self.stream is not None:
-            await self.stream.unsubscribe(self._names(symbol, channels))
+        stream = self.fstream if self._is_perp(symbol) else self.stream
+        if stream is not None:
+            await stream.unsubscribe(self._names(symbol, channels))
         self._quotes.pop(symbol, None)
 
     def _emit(self, ev: Event) -> None:
         if self._data_sink is not None:
             self._data_sink.on_market_data(ev)
 
-    def _on_book(self, native: str, sync: BinanceBookSync, snapshot: bool) -> None:
+    def _on_book(
+        self, native: str, sync: BinanceBookSync, snapshot: bool,
+        ids: Callable[[str], str] = P.symbol_id,
+    ) -> None:  # fmt: skip
         # after a (re)sync the sink gets the whole book as a snapshot -- it replaces whatever
         # the sink built before the gap; afterwards each diff's changed levels
         bids, asks = sync.top(SNAPSHOT_LEVELS) if snapshot else sync.last_levels
-        self._emit(BookLevels(self.now_ns(), P.symbol_id(native), bids, asks, snapshot,
+        self._emit(BookLevels(self.now_ns(), ids(native), bids, asks, snapshot,
                               sync.last_id))  # fmt: skip
 
-    def _on_event(self, ev: dict[str, Any]) -> None:
+    def _on_event(self, ev: dict[str, Any], ids: Callable[[str], str] = P.symbol_id) -> None:
         now = self.now_ns()
         kind = ev.get("e")
-        if kind == "trade":
+        if kind in ("trade", "aggTrade"):
             side = Side.SELL if ev.get("m") else Side.BUY
-            self._emit(TradeTick(now, P.symbol_id(ev["s"]), P.f(ev["p"]), P.f(ev["q"]), side,
-                                 str(ev.get("t", ""))))  # fmt: skip
-        elif kind is None and "b" in ev and "u" in ev:  # bookTicker
-            q = QuoteTick(now, P.symbol_id(ev["s"]), P.f(ev["b"]), P.f(ev["B"]), P.f(ev["a"]),
+            tid = ev.get("t" if kind == "trade" else "a", "")
+            self._emit(TradeTick(now, ids(ev["s"]), P.f(ev["p"]), P.f(ev["q"]), side,
+                                 str(tid)))  # fmt: skip
+        elif kind in (None, "bookTicker") and "b" in ev and "u" in ev:  # bookTicker
+            q = QuoteTick(now, ids(ev["s"]), P.f(ev["b"]), P.f(ev["B"]), P.f(ev["a"]),
                           P.f(ev["A"]))  # fmt: skip
             self._quotes[q.symbol] = q
             self._emit(q)
 
     def book(self, symbol: str, depth: int = 20) -> BookLevels | None:
-        stream, inst = self.stream, self._instruments.get(symbol)
+        stream, inst = (
+            self.fstream if self._is_perp(symbol) else self.stream,
+            self._instruments.get(symbol),
+        )
         if stream is None or not stream.connected or inst is None:
             return None
         sync = stream.books.get(inst.native)
@@ -296,7 +435,8 @@ class BinanceGateway(Gateway):
         return BookLevels(self.now_ns(), symbol, bids, asks, True, sync.last_id)
 
     def quote(self, symbol: str) -> QuoteTick | None:
-        if self.stream is None or not self.stream.connected:
+        stream = self.fstream if self._is_perp(symbol) else self.stream
+        if stream is None or not stream.connected:
             return None
         top = self.book(symbol, 1)
         if top is not None and top.bids and top.asks:

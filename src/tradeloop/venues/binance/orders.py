@@ -9,6 +9,9 @@ in doubt is resolved by ``GET /api/v3/order?origClientOrderId=`` and never blind
 
 Binance spot cannot amend size or price in place; :meth:`amend` raises a permanent error (the
 engine cancels and re-places instead).
+
+USD-M perpetuals (instruments of kind SWAP, :mod:`.futures`) go over the futures host's REST
+(``/fapi/v1/order``, ``userTrades``), never the spot WS API.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from tradeloop.model import (
     TimeInForce,
 )
 from tradeloop.venues.binance import constants as C
+from tradeloop.venues.binance import futures as F
 from tradeloop.venues.binance import parse as P
 from tradeloop.venues.binance.rest import BinanceRestClient
 from tradeloop.venues.execution import ErrorKind, OrderTrack, PlaceAck, VenueHooks, Verdict
@@ -51,7 +55,9 @@ def classify(exc: VenueError) -> Verdict:
     code, text = exc.code, str(exc)
     if isinstance(exc, RateLimited) or code in (C.TOO_MANY_REQUESTS, C.TOO_MANY_ORDERS):
         return Verdict(ErrorKind.RATE_LIMITED, retry_after=getattr(exc, "retry_after", 0.0))
-    if code == C.NEW_ORDER_REJECTED and C.DUPLICATE_ORDER_MSG in text:
+    if (code == C.NEW_ORDER_REJECTED and C.DUPLICATE_ORDER_MSG in text) or (
+        code == C.F_DUPLICATE_ID
+    ):
         return Verdict(ErrorKind.DUPLICATE_ID)
     if code == C.NO_SUCH_ORDER or (code == C.CANCEL_REJECTED and "Unknown order" in text):
         return Verdict(ErrorKind.NOT_FOUND)
@@ -64,6 +70,8 @@ def classify(exc: VenueError) -> Verdict:
             return Verdict(ErrorKind.PERMANENT, RejectReason.INSUFFICIENT_FUNDS)
         if C.WOULD_TAKE_MSG in text:
             return Verdict(ErrorKind.PERMANENT, RejectReason.POST_ONLY_WOULD_TAKE)
+    if code in C.FUTURES_REFUSALS:
+        return Verdict(ErrorKind.PERMANENT, C.FUTURES_REFUSALS[code])
     if code == C.FILTER_FAILURE:
         reason = RejectReason.INVALID_PRICE if "PRICE" in text else RejectReason.INVALID_SIZE
         return Verdict(ErrorKind.PERMANENT, reason)
@@ -105,8 +113,11 @@ class BinanceOrderHooks(VenueHooks):
         streaming: Callable[[], bool],
         ws_call: Callable[[], WsCall],
         now_ns: Callable[[], int] = time.time_ns,
+        frest: BinanceRestClient | None = None,
     ) -> None:
         self.rest = rest
+        #: the USD-M futures host's client (None: spot only)
+        self.frest = frest
         self.instruments = instruments
         self._streaming = streaming
         self._ws_call = ws_call
@@ -123,7 +134,17 @@ class BinanceOrderHooks(VenueHooks):
         return inst.native if inst is not None else P.native(symbol)
 
     def symbol_id(self, native: str) -> str:
+        # pushed futures updates name ``BTCUSDT-PERP`` (gateway), spot ones ``BTCUSDT``
         return P.symbol_id(native)
+
+    def _futures(self, symbol: str) -> BinanceRestClient | None:
+        """The futures client when ``symbol`` is a perpetual."""
+        inst = self.instruments.get(symbol)
+        if inst is None or not inst.is_derivative:
+            return None
+        if self.frest is None:
+            raise VenueError(f"{symbol}: no USD-M futures client", "no-futures")
+        return self.frest
 
     def streaming(self) -> bool:
         return self._streaming()
@@ -139,12 +160,21 @@ class BinanceOrderHooks(VenueHooks):
 
     async def place(self, order: Order, track: OrderTrack) -> PlaceAck:
         inst = self.instruments[order.symbol]
+        fut = self._futures(order.symbol)
+        if fut is not None:
+            fp = F.order_params(order, inst, track.venue_client_id)
+            res = await fut.call("POST", "/fapi/v1/order", fp, signed=True, retry_safe=False)
+            return PlaceAck(str(res.get("orderId", "")))
         p = order_params(order, inst, track.venue_client_id)
         res = await self._send("order.place", "POST", "/api/v3/order", p)
         return PlaceAck(str(res.get("orderId", "")))
 
     async def cancel(self, track: OrderTrack) -> None:
         p = {"symbol": self.native_symbol(track.symbol), "origClientOrderId": track.venue_client_id}
+        fut = self._futures(track.symbol)
+        if fut is not None:
+            await fut.call("DELETE", "/fapi/v1/order", p, signed=True, retry_safe=False)
+            return
         await self._send("order.cancel", "DELETE", "/api/v3/order", p)
 
     async def amend(self, track: OrderTrack, qty: float | None, price: float | None) -> None:
@@ -152,10 +182,18 @@ class BinanceOrderHooks(VenueHooks):
 
     async def fetch_order(self, track: OrderTrack) -> OrderReport:
         p = {"symbol": self.native_symbol(track.symbol), "origClientOrderId": track.venue_client_id}
+        fut = self._futures(track.symbol)
+        if fut is not None:
+            d = await fut.call("GET", "/fapi/v1/order", p, signed=True)
+            return F.parse_order(d, self.now_ns(), track.client_order_id)
         d = await self.rest.call("GET", "/api/v3/order", p, signed=True)
         return P.parse_order(d, self.now_ns(), track.client_order_id)
 
     async def fetch_fills(self, track: OrderTrack) -> list[Fill]:
         p = {"symbol": self.native_symbol(track.symbol), "orderId": track.venue_order_id}
+        fut = self._futures(track.symbol)
+        if fut is not None:
+            rows = await fut.call("GET", "/fapi/v1/userTrades", p, signed=True)
+            return [F.fill_from_trade(r, track.client_order_id) for r in rows]
         rows = await self.rest.call("GET", "/api/v3/myTrades", p, signed=True)
         return [P.fill_from_trade(r, track.client_order_id) for r in rows]

@@ -91,6 +91,7 @@ class BinanceRestClient(RestClient):
         *,
         recv_window: int = C.DEFAULT_RECV_WINDOW,
         gate: WeightGate | None = None,
+        time_path: str = "/api/v3/time",
         **kw: Any,
     ) -> None:
         super().__init__(base_url, **kw)
@@ -98,13 +99,15 @@ class BinanceRestClient(RestClient):
         self.recv_window = recv_window
         self.gate = gate or WeightGate()
         self.offset_ms = 0
+        #: ``/fapi/v1/time`` for the USD-M futures host
+        self.time_path = time_path
 
     def now_ms(self) -> int:
         return int(time.time() * 1000) + self.offset_ms
 
     async def sync_time(self) -> int:
         t0 = time.time()
-        res = await self.request("GET", "/api/v3/time")
+        res = await self.request("GET", self.time_path)
         t1 = time.time()
         self.offset_ms = int(res["serverTime"] - (t0 + t1) * 500)
         return self.offset_ms
@@ -124,13 +127,14 @@ class BinanceRestClient(RestClient):
             return await self.request(method, path, params, signed=signed, retry_safe=retry_safe)
 
     def _weight(self, method: str, path: str, query: str) -> int:
-        if path == "/api/v3/depth":
+        if path in ("/api/v3/depth", "/fapi/v1/depth"):
+            weight = C.depth_weight if path[1] == "a" else C.futures_depth_weight
             for part in query.split("&"):
                 if part.startswith("limit=") and part[6:].isdigit():
-                    return C.depth_weight(int(part[6:]))
-            return 5
-        if path == "/api/v3/openOrders" and method == "GET" and "symbol=" not in query:
-            return 80
+                    return weight(int(part[6:]))
+            return weight(100 if path[1] == "a" else 500)
+        if path.endswith("/openOrders") and method == "GET" and "symbol=" not in query:
+            return 80 if path[1] == "a" else 40
         return C.WEIGHTS.get((method, path), 1)
 
     async def _once(
@@ -139,10 +143,11 @@ class BinanceRestClient(RestClient):
         query = request_path.partition("?")[2]
         headers = {"Accept": "application/json"}
         await self.gate.acquire(self._weight(method, path, query))
-        if signed:
+        if signed or path in C.KEY_ONLY:
             if self.credentials is None:
                 raise AuthError(f"{method} {path}: signed request but no credentials")
-            query = self.credentials.signed_query(query, self.now_ms(), self.recv_window)
+            if signed:
+                query = self.credentials.signed_query(query, self.now_ms(), self.recv_window)
             headers["X-MBX-APIKEY"] = self.credentials.api_key
         url = URL(self.base_url + path + (f"?{query}" if query else ""), encoded=True)
         try:

@@ -63,14 +63,18 @@ class MarketStream:
         on_book: Callable[[str, BinanceBookSync, bool], None],
         on_status: Callable[[str, str], None],
         config: WsConfig = WS_CONFIG,
+        futures: bool = False,
     ) -> None:
         self.snapshot = snapshot
+        #: USD-M futures books: continuity by ``pu`` (:mod:`.booksync`)
+        self.futures = futures
         self.on_event, self.on_book, self.on_status = on_event, on_book, on_status
         self.books: dict[str, BinanceBookSync] = {}
         self._ids = itertools.count(1)
         self._fetching: dict[str, asyncio.Task[None]] = {}
         self.client = WsClient(url, self._on_message, config=config, on_state=self._state,
-                               name="binance-stream")  # fmt: skip
+                               name="binance-futures-stream" if futures
+                               else "binance-stream")  # fmt: skip
 
     @property
     def connected(self) -> bool:
@@ -93,7 +97,7 @@ class MarketStream:
         for name in names:
             if "@depth" in name and name.endswith(("@depth", "@100ms")):
                 sym = name.split("@")[0].upper()
-                self.books.setdefault(sym, BinanceBookSync(sym))
+                self.books.setdefault(sym, BinanceBookSync(sym, futures=self.futures))
             await self.client.subscribe(name, self._msg("SUBSCRIBE", [name]))
         for sym, book in self.books.items():
             if not book.synced:

@@ -1,0 +1,176 @@
+"""Binance USD-M perpetuals: identity, order fields and JSON -> tradeloop events (pure functions).
+
+Identity: a perpetual has the same venue name as its spot pair (``BTCUSDT``), so its
+instrument id says which market it is: ``BTCUSDT-PERP.BINANCE`` (kind SWAP, linear, sizes in
+the base asset, margin and PnL in USDT); ``Instrument.native`` stays ``BTCUSDT``, what goes on
+the ``/fapi`` wire. Futures order objects differ from spot's: ``avgPrice`` and ``cumQuote``
+instead of ``cummulativeQuoteQty``, ``reduceOnly``, ``GTX`` for post-only; user data arrives
+as ``ORDER_TRADE_UPDATE`` (the order under ``o``) and ``ACCOUNT_UPDATE`` (wallet ``B`` and
+positions ``P`` under ``a``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tradeloop.model import (
+    Fill,
+    Instrument,
+    InstrumentKind,
+    Liquidity,
+    Order,
+    OrderReport,
+    OrderStatus,
+    OrderType,
+    PositionUpdate,
+    Side,
+    TimeInForce,
+)
+from tradeloop.venues.binance.constants import VENUE
+from tradeloop.venues.binance.parse import STATUS, f
+
+PERP = "-PERP"
+MAKER_FEE, TAKER_FEE = 0.0002, 0.0005
+
+
+def perp_id(native: str) -> str:
+    """``BTCUSDT`` -> ``BTCUSDT-PERP.BINANCE``."""
+    return f"{native}{PERP}.{VENUE}"
+
+
+def is_perp_id(symbol: str) -> bool:
+    return symbol.endswith(PERP + "." + VENUE) or symbol.endswith(PERP)
+
+
+def parse_instruments(info: dict[str, Any]) -> dict[str, Instrument]:
+    """``/fapi/v1/exchangeInfo`` -> the TRADING perpetuals by id (delivery contracts are not
+    traded here)."""
+    out = {}
+    for s in info.get("symbols", []):
+        if s.get("status") != "TRADING" or s.get("contractType") != "PERPETUAL":
+            continue
+        flt = {x["filterType"]: x for x in s.get("filters", [])}
+        price, lot = flt.get("PRICE_FILTER", {}), flt.get("LOT_SIZE", {})
+        inst = Instrument(
+            symbol=perp_id(s["symbol"]),
+            base=s["baseAsset"],
+            quote=s["quoteAsset"],
+            tick_size=f(price.get("tickSize")) or 1e-8,
+            lot_size=f(lot.get("stepSize")) or 1e-8,
+            min_size=f(lot.get("minQty")),
+            maker_fee=MAKER_FEE,
+            taker_fee=TAKER_FEE,
+            kind=InstrumentKind.SWAP,
+            settle=s.get("marginAsset") or s["quoteAsset"],
+            venue=VENUE,
+            native=s["symbol"],
+        )
+        out[inst.symbol] = inst
+    return out
+
+
+def order_params(order: Order, inst: Instrument, client_id: str) -> dict[str, Any]:
+    """``POST /fapi/v1/order`` fields (exact decimal strings)."""
+    p: dict[str, Any] = {
+        "symbol": inst.native,
+        "side": "BUY" if order.side is Side.BUY else "SELL",
+        "newClientOrderId": client_id,
+        "quantity": inst.format_qty(order.qty),
+        "newOrderRespType": "RESULT",
+    }
+    if order.reduce_only:
+        p["reduceOnly"] = "true"
+    if order.order_type is OrderType.MARKET:
+        p["type"] = "MARKET"
+        return p
+    p["type"] = "LIMIT"
+    p["price"] = inst.format_price(order.price)
+    p["timeInForce"] = {TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK",
+                        TimeInForce.POST_ONLY: "GTX"}.get(order.tif, "GTC")  # fmt: skip
+    return p
+
+
+def parse_order(d: dict[str, Any], now_ns: int, client_order_id: str) -> OrderReport:
+    """A ``/fapi/v1/order`` object."""
+    return OrderReport(
+        ts=now_ns,
+        client_order_id=client_order_id,
+        venue_order_id=str(d.get("orderId", "")),
+        symbol=perp_id(str(d.get("symbol", ""))),
+        status=STATUS.get(str(d.get("status")), OrderStatus.ACCEPTED),
+        filled_qty=f(d.get("executedQty")),
+        avg_price=f(d.get("avgPrice")),
+    )
+
+
+def fill_from_trade(d: dict[str, Any], client_order_id: str) -> Fill:
+    """A ``/fapi/v1/userTrades`` row."""
+    return Fill(
+        ts=int(d.get("time", 0)) * 1_000_000,
+        client_order_id=client_order_id,
+        venue_order_id=str(d.get("orderId", "")),
+        trade_id=str(d.get("id", "")),
+        symbol=perp_id(str(d.get("symbol", ""))),
+        side=Side.BUY if d.get("side") == "BUY" else Side.SELL,
+        price=f(d.get("price")),
+        qty=f(d.get("qty")),
+        fee=f(d.get("commission")),
+        fee_ccy=str(d.get("commissionAsset") or ""),
+        liquidity=Liquidity.MAKER if d.get("maker") else Liquidity.TAKER,
+    )
+
+
+def report_from_update(o: dict[str, Any], now_ns: int, client_order_id: str) -> OrderReport:
+    """The order of an ``ORDER_TRADE_UPDATE`` (its ``o`` object)."""
+    return OrderReport(
+        ts=now_ns,
+        client_order_id=client_order_id,
+        venue_order_id=str(o.get("i", "")),
+        symbol=perp_id(str(o.get("s", ""))),
+        status=STATUS.get(str(o.get("X")), OrderStatus.ACCEPTED),
+        filled_qty=f(o.get("z")),
+        avg_price=f(o.get("ap")),
+    )
+
+
+def fill_from_update(o: dict[str, Any], now_ns: int, client_order_id: str) -> Fill | None:
+    """The fill of a ``TRADE`` ``ORDER_TRADE_UPDATE`` (None for other execution types)."""
+    if o.get("x") != "TRADE":
+        return None
+    return Fill(
+        ts=now_ns,
+        client_order_id=client_order_id,
+        venue_order_id=str(o.get("i", "")),
+        trade_id=str(o.get("t", "")),
+        symbol=perp_id(str(o.get("s", ""))),
+        side=Side.BUY if o.get("S") == "BUY" else Side.SELL,
+        price=f(o.get("L")),
+        qty=f(o.get("l")),
+        fee=f(o.get("n")),
+        fee_ccy=str(o.get("N") or ""),
+        liquidity=Liquidity.MAKER if o.get("m") else Liquidity.TAKER,
+    )
+
+
+def positions(rows: list[dict[str, Any]], now_ns: int) -> list[PositionUpdate]:
+    """``positionRisk`` rows -> the open positions (one-way mode: ``positionSide`` BOTH)."""
+    return [
+        PositionUpdate(
+            now_ns,
+            perp_id(str(r["symbol"])),
+            f(r.get("positionAmt")),
+            f(r.get("entryPrice")),
+            f(r.get("unRealizedProfit")),
+        )
+        for r in rows
+        if f(r.get("positionAmt")) != 0
+    ]
+
+
+def positions_from_account_update(ev: dict[str, Any], now_ns: int) -> list[PositionUpdate]:
+    """``ACCOUNT_UPDATE.a.P`` -> position events (closed positions included, qty 0)."""
+    return [
+        PositionUpdate(now_ns, perp_id(str(p["s"])), f(p.get("pa")), f(p.get("ep")), f(p.get("up")))
+        for p in (ev.get("a") or {}).get("P", [])
+        if p.get("ps", "BOTH") == "BOTH"
+    ]

@@ -1,0 +1,109 @@
+"""The USD-M futures user data stream: a listenKey from REST, a WebSocket on it.
+
+Spot's account events come over the WS API session; USD-M futures still deliver theirs on a
+listenKey: ``POST /fapi/v1/listenKey`` (API key only) gives the key, the socket is
+``<futures ws>/<listenKey>``, and a ``PUT`` every 30 minutes keeps it alive (it lapses after
+60). Asking for a key while one is live returns the same key, so after a disconnect or a
+``listenKeyExpired`` event the stream asks again and reconnects on whatever it gets -- the
+shared :class:`~tradeloop.venues.wsclient.WsClient` reads its ``url`` on every attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from tradeloop.core.errors import VenueError
+from tradeloop.core.log import get_logger
+from tradeloop.venues.binance.rest import BinanceRestClient
+from tradeloop.venues.wsclient import WsClient, WsConfig
+
+log = get_logger(__name__)
+
+KEEPALIVE_S = 30 * 60
+_dec = msgspec.json.Decoder()
+
+
+class UserStream:
+    """One listenKey socket (see the module docstring)."""
+
+    def __init__(
+        self,
+        rest: BinanceRestClient,
+        ws_base: str,
+        on_event: Callable[[dict[str, Any]], None],
+        on_status: Callable[[str, str], None],
+        config: WsConfig,
+        keepalive_s: float = KEEPALIVE_S,
+    ) -> None:
+        self.rest = rest
+        self.ws_base = ws_base.rstrip("/")
+        self.on_event = on_event
+        self.on_status = on_status
+        self.keepalive_s = keepalive_s
+        self.client = WsClient(self.ws_base, self._on_message, config=config,
+                               on_state=self._state, name="binance-futures-user")  # fmt: skip
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def connected(self) -> bool:
+        return self.client.connected
+
+    async def _new_key(self) -> None:
+        res = await self.rest.call("POST", "/fapi/v1/listenKey")
+        self.client.url = f"{self.ws_base}/{res['listenKey']}"
+
+    async def start(self, wait: float | None = None) -> None:
+        await self._new_key()
+        self._spawn(self._keepalive())
+        await self.client.start(wait)
+
+    async def stop(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        await self.client.stop()
+        with contextlib.suppress(VenueError, OSError):
+            await self.rest.call("DELETE", "/fapi/v1/listenKey")
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _keepalive(self) -> None:
+        while True:
+            await asyncio.sleep(self.keepalive_s)
+            try:
+                await self.rest.call("PUT", "/fapi/v1/listenKey")
+            except VenueError as exc:
+                log.warning("Binance futures listenKey keepalive failed (%s); new key", exc)
+                await self._refresh()
+
+    async def _refresh(self) -> None:
+        try:
+            await self._new_key()
+        except VenueError as exc:
+            log.warning("Binance futures listenKey refresh failed: %s", exc)
+
+    def _state(self, status: str, detail: str) -> None:
+        if status == "disconnected":
+            self._spawn(self._refresh())  # before the client's next attempt
+        self.on_status(status, detail)
+
+    def _on_message(self, text: str) -> None:
+        msg = _dec.decode(text)
+        if not isinstance(msg, dict):
+            return
+        if msg.get("e") == "listenKeyExpired":
+            log.warning("Binance futures listenKey expired; reconnecting on a new one")
+            self._spawn(self._expired())
+            return
+        self.on_event(msg)
+
+    async def _expired(self) -> None:
+        await self._refresh()
+        await self.client.drop()
