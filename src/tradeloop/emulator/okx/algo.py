@@ -7,11 +7,14 @@ Endpoints: ``POST /api/v5/trade/order-algo`` (``conditional``, ``oco``, ``trigge
 
 One simulator order per algo order: its simulator id is the ``algoId``. Untriggered it is
 ``live`` and invisible to the ``orders`` channel and ``orders-pending``, as on OKX; when it fires
-it gets an ``ordId`` of its own and becomes ``effective``, and its child's pushes on ``orders``
-carry that ``ordId`` plus ``algoId`` / ``algoClOrdId`` — how a client maps the fills back. A
-child the account cannot pay for ends the algo as ``order_failed``. Simplifications: trailing
-stops (OKX pushes them on ``algo-advance``) are pushed on ``orders-algo`` too, and prices are
-triggered by the last trade (``triggerPxType=last``).
+it becomes ``effective`` with an ``ordId``, and its child's pushes on ``orders`` carry that
+``ordId`` plus ``algoId`` / ``algoClOrdId`` — how a client maps the fills back. A child the
+account cannot pay for ends the algo as ``order_failed``. Simplifications: trailing stops (OKX
+pushes them on ``algo-advance``) are pushed on ``orders-algo`` too; prices are triggered by the
+last trade (``triggerPxType=last``); the child's ``ordId`` is the ``algoId`` (OKX gives it a
+fresh one), because the emulator's order, fill and order-details views are keyed by one id per
+simulator order — so ``/trade/order`` and ``/trade/fills`` by the child's ``ordId`` answer as on
+OKX. ``orders-algo-pending`` / ``-history`` filter by ``algoClOrdId`` as well as ``algoId``.
 """
 
 from __future__ import annotations
@@ -216,6 +219,8 @@ class OkxAlgo:
                 continue
             if a.get("algoId") and oid != a["algoId"]:
                 continue
+            if a.get("algoClOrdId") and info.extra["algoClOrdId"] != a["algoClOrdId"]:
+                continue
             out.append(self.row(info, rec))
         return out[: int(a.get("limit") or 100)]
 
@@ -224,7 +229,7 @@ class OkxAlgo:
         info = self.account.infos.get(rec.client_order_id)
         if info is None:
             return
-        info.extra.update(state="effective", ordId=self.account.new_order_id(),
+        info.extra.update(state="effective", ordId=info.order_id,
                           triggerTime=now_ms(),
                           ordType="market" if rec.order_type is _MKT else "limit")  # fmt: skip
         self._push(info, rec)

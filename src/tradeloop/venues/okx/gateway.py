@@ -8,12 +8,18 @@ cancel retries, the catch-up after a private reconnect, pruning — is the venue
 :class:`~tradeloop.venues.execution.OrderLifecycle`, to which this gateway supplies
 :class:`~tradeloop.venues.okx.orders.OkxOrderHooks` and the private ``orders`` pushes.
 
+Trigger orders and brackets are OKX algo orders (:mod:`tradeloop.venues.okx.algo`): their
+``orders-algo`` pushes come on a logged-in socket at ``algo_path`` (``/business`` at OKX),
+subscribed the first time an algo order is placed, canceled or looked up; a fired algo's
+child order is reported under the algo's client id.
+
 Identity: everything the engine sees carries instrument ids (``BTC-USDT.OKX``); the wire and
 OKX's JSON keep instIds (``BTC-USDT``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -26,6 +32,7 @@ from tradeloop.model import (
     Instrument,
     Order,
     OrderReport,
+    OrderStatus,
     PositionUpdate,
     Side,
 )
@@ -39,6 +46,14 @@ from tradeloop.venues.execution import (
 from tradeloop.venues.gateway_base import StreamGateway, ws_url_for
 from tradeloop.venues.okx import constants as C
 from tradeloop.venues.okx import parse as P
+from tradeloop.venues.okx.algo import (
+    ALGO_CHANNEL,
+    AlgoBook,
+    AlgoState,
+    BracketWatch,
+    lookup_types,
+    parse_algo_report,
+)
 from tradeloop.venues.okx.orders import OkxOrderHooks, okx_client_id, reject_reason
 from tradeloop.venues.okx.rest import OkxRestClient
 from tradeloop.venues.okx.ws import OKX_WS_CONFIG, OkxStream
@@ -84,7 +99,7 @@ class OkxGateway(StreamGateway):
 
     venue = C.VENUE
     id_example = "BTC-USDT.OKX"
-    stream_names = ("public", "business", "private")
+    stream_names = ("public", "business", "private", "algo")
     rest: OkxRestClient
 
     def __init__(
@@ -105,6 +120,7 @@ class OkxGateway(StreamGateway):
         recovery: RecoveryPolicy = DEFAULT_RECOVERY,
         retention: Retention = DEFAULT_RETENTION,
         now_ns: Callable[[], int] = time.time_ns,
+        algo_path: str = C.WS_BUSINESS,
     ) -> None:
         super().__init__(now_ns)
         self.rest = rest or OkxRestClient(base_url, api_key, secret, passphrase, simulated)
@@ -115,6 +131,13 @@ class OkxGateway(StreamGateway):
         self.public: OkxStream | None = None
         self.business: OkxStream | None = None
         self.private: OkxStream | None = None
+        #: the logged-in socket of ``orders-algo`` pushes (None until first used, or when
+        #: ``algo_path`` is the private socket's)
+        self.algo: OkxStream | None = None
+        self.algo_path = algo_path
+        self.algo_book = AlgoBook()
+        self._algo_lock = asyncio.Lock()
+        self._algo_subscribed = False
         self.hooks = OkxOrderHooks(
             self.rest,
             self._instruments,
@@ -122,6 +145,8 @@ class OkxGateway(StreamGateway):
             spot_td_mode=spot_td_mode,
             derivative_td_mode=derivative_td_mode,
             now_ns=now_ns,
+            algos=self.algo_book,
+            algo_ready=self._algo_ready,
         )
         self.orders = self.lifecycle(self.hooks, recovery, retention)
 
@@ -169,6 +194,23 @@ class OkxGateway(StreamGateway):
             await self.private.subscribe(*args)
             await self.private.start()
 
+    async def _algo_ready(self) -> None:
+        """Subscribe to ``orders-algo`` once, before the first algo request (so its pushes
+        are not missed); a refusal raises, failing that request with OKX's answer."""
+        if self._algo_subscribed or self.rest.credentials is None:
+            return
+        async with self._algo_lock:
+            if self._algo_subscribed:
+                return
+            stream = self.private if self.algo_path == C.WS_PRIVATE else None
+            if stream is None:
+                if self.algo is None:
+                    self.algo = self._stream(self.algo_path, private=True)
+                    await self.algo.start()
+                stream = self.algo
+            await stream.subscribe_confirmed({"channel": ALGO_CHANNEL, "instType": "ANY"})
+            self._algo_subscribed = True
+
     def _stream(self, path: str, private: bool = False) -> OkxStream:
         return OkxStream(
             self.ws_url + path,
@@ -185,12 +227,13 @@ class OkxGateway(StreamGateway):
     def on_status(self, status: str, detail: str) -> None:
         # A stream's url is its detail. The orders channel has no snapshot: whatever happened
         # while we were away must be fetched over REST (the base does on a private reconnect).
-        public, private = self.public, self.private
+        public = self.public
+        privates = [s.url for s in (self.private, self.algo) if s is not None]
         self.stream_status(
             status,
             detail,
             public=public is not None and detail == public.url,
-            private=private is not None and detail == private.url,
+            private=detail in privates,
         )
 
     def on_account(self, channel: str, items: list[dict[str, Any]]) -> None:
@@ -209,8 +252,22 @@ class OkxGateway(StreamGateway):
             except (KeyError, ValueError) as exc:
                 log.warning("OKX: bad orders item %r: %s", d, exc)
 
+    def on_algo_orders(self, items: list[dict[str, Any]]) -> None:
+        """``orders-algo`` pushes: the state of our trigger orders before they fire (and
+        that they fired: the child's news comes on ``orders``)."""
+        now = self.now_ns()
+        for d in items:
+            try:
+                vcid = self.algo_book.note(d)
+                side = Side.BUY if d.get("side") == "buy" else Side.SELL
+                track = self.orders.push_track(vcid, str(d["instId"]), side)
+                self.orders.report(track, parse_algo_report(d, now, track.client_order_id))
+            except (KeyError, ValueError) as exc:
+                log.warning("OKX: bad orders-algo item %r: %s", d, exc)
+
     def _on_order_item(self, d: dict[str, Any]) -> None:
-        vcid = str(d.get("clOrdId") or d.get("ordId"))
+        # a fired algo's child is the algo order's own (one client id end to end)
+        vcid = self.algo_book.owner_of_child(d) or str(d.get("clOrdId") or d.get("ordId"))
         side = Side.BUY if d.get("side") == "buy" else Side.SELL
         track = self.orders.push_track(vcid, str(d["instId"]), side)
         now = self.now_ns()
@@ -222,6 +279,35 @@ class OkxGateway(StreamGateway):
         self.orders.report(track, P.parse_order_report(d, now, track.client_order_id))
 
     # -- orders -----------------------------------------------------------------------------
+    def bind(self, sink: Any) -> None:
+        self.orders.bind(BracketWatch(sink, self.algo_book, okx_client_id, self._end_quietly))
+
+    def _end_quietly(self, vcid: str) -> None:
+        track = self.orders.tracker.get(vcid)
+        if track is not None and not track.status.is_terminal:
+            track.status = OrderStatus.CANCELED
+            self.orders.tracker.add(track)  # finished: pruned in time, never reconciled
+
+    def submit_order(self, order: Order) -> None:
+        """A bracket's protective order is tracked from the start under its own id (its
+        ``orders-algo`` pushes name it by ``attachAlgoClOrdId``)."""
+        fresh = self.orders.track(order.client_order_id) is None
+        self.orders.submit(order)
+        child = order.attached
+        if child is None or not fresh:
+            return
+        vcid, entry = okx_client_id(child.client_order_id), okx_client_id(order.client_order_id)
+        self.orders.tracker.add(OrderTrack(child.client_order_id, vcid, child.symbol, child.side))
+        self.algo_book.add(AlgoState(vcid, P.native(child.symbol), lookup_types(child.trigger),
+                                     entry=entry))  # fmt: skip
+
+    def cancel_order(self, order: Order) -> None:
+        """A trigger order this process did not place (a restart) is canceled as an algo."""
+        if order.trigger is not None and order.is_open:
+            vcid = okx_client_id(order.client_order_id)
+            self.algo_book.add(AlgoState(vcid, P.native(order.symbol), lookup_types(order.trigger)))
+        self.orders.cancel(order)
+
     def order_params(self, order: Order, inst: Instrument, okx_id: str) -> dict[str, Any]:
         """OKX place-order fields for a tradeloop order (wire strings via the Instrument)."""
         return self.hooks.order_params(order, inst, okx_id)
@@ -233,16 +319,20 @@ class OkxGateway(StreamGateway):
     # -- queries ----------------------------------------------------------------------------
     async def fetch_open_orders(self, inst_type: str | None = None) -> list[OrderReport]:
         """All open orders at OKX as reports (tradeloop ids where this gateway knows them),
-        following pagination."""
+        following pagination; untriggered algo orders (stops, take-profits, trailing, OCO)
+        are open orders of ours too, and a fired one's child carries the algo's id."""
         now = self.now_ns()
         out: list[OrderReport] = []
         after: str | None = None
         while True:
             page = await self.rest.orders_pending(inst_type=inst_type, limit=_PAGE, after=after)
             for d in page:
-                cid = self.orders.client_id_of(str(d.get("clOrdId")))
+                vcid = self.algo_book.owner_of_child(d) or str(d.get("clOrdId"))
+                cid = self.orders.client_id_of(vcid) or vcid
                 out.append(P.parse_order_report(d, now, cid))
             if len(page) < _PAGE or not page[-1].get("ordId"):
+                if self.rest.credentials is not None:
+                    out += await self.hooks.algos.pending_reports(self.orders.client_id_of)
                 return out
             after = str(page[-1]["ordId"])
 
@@ -260,9 +350,14 @@ class OkxGateway(StreamGateway):
             if len(fresh) < len(page) or len(page) < _PAGE or not page[-1].get("billId"):
                 break
             after = str(page[-1]["billId"])
+        # a fired algo's child carries no client id of ours: its algo's history row does
+        owners = await self.hooks.algos.child_owners() if any(
+            not r.get("clOrdId") for r in rows
+        ) else {}  # fmt: skip
         out = []
         for r in reversed(rows):
-            cid = self.orders.client_id_of(str(r.get("clOrdId")))
+            vcid = str(r.get("clOrdId") or owners.get(str(r.get("ordId")), ""))
+            cid = self.orders.client_id_of(vcid) or vcid
             out.append(P.parse_fill_row(r, now, cid))
         return out
 

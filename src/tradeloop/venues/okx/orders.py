@@ -3,13 +3,15 @@
 Only OKX knowledge lives here — place/cancel/amend/lookup over ``/api/v5/trade/*`` by
 ``clOrdId``, the order fields OKX wants, its clOrdId alphabet, and what its error codes mean.
 When to retry, what to tell the engine and in which order is the lifecycle's business
-(:mod:`tradeloop.venues.execution`).
+(:mod:`tradeloop.venues.execution`). Trigger orders go to OKX's algo endpoints and brackets
+carry ``attachAlgoOrds`` (:mod:`tradeloop.venues.okx.algo`); a track is an algo order's when
+the :class:`~tradeloop.venues.okx.algo.AlgoBook` knows its client id.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from tradeloop.core.errors import VenueError
@@ -34,6 +36,7 @@ from tradeloop.venues.execution import (
 )
 from tradeloop.venues.okx import constants as C
 from tradeloop.venues.okx import parse as P
+from tradeloop.venues.okx.algo import AlgoBook, OkxAlgoOrders, attach_params
 from tradeloop.venues.okx.rest import OkxRestClient, is_valid_client_order_id
 
 _FILLS_PAGE = 100
@@ -107,7 +110,8 @@ def order_params(
 class OkxOrderHooks(VenueHooks):
     """OKX REST order requests for the lifecycle. ``instruments`` is the gateway's own dict
     (keyed by id, filled by ``load_instruments``); ``streaming`` says whether the private
-    ``orders`` channel is up."""
+    ``orders`` channel is up; ``algo_ready`` is awaited before algo requests (the gateway
+    subscribes to ``orders-algo`` on first use) and ``algos`` is the gateway's algo book."""
 
     venue = C.VENUE
 
@@ -120,8 +124,12 @@ class OkxOrderHooks(VenueHooks):
         spot_td_mode: str = "cash",
         derivative_td_mode: str = "cross",
         now_ns: Callable[[], int] = time.time_ns,
+        algos: AlgoBook | None = None,
+        algo_ready: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.rest = rest
+        self.algo_book = algos if algos is not None else AlgoBook()
+        self.algos = OkxAlgoOrders(rest, self.algo_book, algo_ready, now_ns)
         self.instruments = instruments
         self._streaming = streaming
         self.spot_td_mode = spot_td_mode
@@ -152,21 +160,38 @@ class OkxOrderHooks(VenueHooks):
     def order_params(self, order: Order, inst: Instrument, okx_id: str) -> dict[str, Any]:
         return order_params(order, inst, okx_id, self.spot_td_mode, self.derivative_td_mode)
 
+    def td_mode(self, inst: Instrument) -> str:
+        spot = inst.kind is InstrumentKind.SPOT
+        return self.spot_td_mode if spot else self.derivative_td_mode
+
+    def is_algo(self, track: OrderTrack) -> bool:
+        return self.algo_book.get(track.venue_client_id) is not None
+
     async def place(self, order: Order, track: OrderTrack) -> PlaceAck:
         inst = self.instruments[order.symbol]  # the lifecycle checked it is there
-        if order.trigger is not None or order.attached is not None:
-            # Not wired to order-algo / attachAlgoOrds yet: sent as a plain order, a stop
-            # would trade at once. Refused (permanent, never sent) until it is.
-            raise VenueError("trigger orders and brackets are not supported by the OKX "
-                             "connector yet", "51000")  # fmt: skip
-        res = await self.rest.place_order(**self.order_params(order, inst, track.venue_client_id))
+        if order.trigger is not None:
+            vcid = track.venue_client_id
+            return PlaceAck(await self.algos.place(order, inst, vcid, self.td_mode(inst)))
+        params = self.order_params(order, inst, track.venue_client_id)
+        if order.attached is not None:
+            await self.algos.ready()  # the attachment's news comes on orders-algo
+            child = order.attached
+            attach = attach_params(child, inst, okx_client_id(child.client_order_id))
+            params["extra"] = {"attachAlgoOrds": [attach]}
+        res = await self.rest.place_order(**params)
         return PlaceAck(str(res.get("ordId", "")), existing=isinstance(res.get("existing"), dict))
 
     async def cancel(self, track: OrderTrack) -> None:
+        if self.is_algo(track):
+            await self.algos.cancel(track)
+            return
         inst_id = self.native_symbol(track.symbol)
         await self.rest.cancel_order(inst_id, cl_ord_id=track.venue_client_id)
 
     async def amend(self, track: OrderTrack, qty: float | None, price: float | None) -> None:
+        if self.is_algo(track):
+            raise VenueError("amending OKX algo orders is not supported: cancel and place "
+                             "a new one")  # fmt: skip
         inst = self.instruments.get(track.symbol)
         if inst is None:
             raise VenueError(f"unknown OKX instrument {track.symbol}", C.INSTRUMENT_NOT_FOUND)
@@ -178,8 +203,21 @@ class OkxOrderHooks(VenueHooks):
         )
 
     async def fetch_order(self, track: OrderTrack) -> OrderReport:
+        """By clOrdId; an order this process did not place (a restart) that OKX does not
+        know as a plain order is looked for among the algo orders."""
+        if self.is_algo(track):
+            return await self.algos.fetch_order(track)
         inst_id = self.native_symbol(track.symbol)
-        d = await self.rest.get_order(inst_id, cl_ord_id=track.venue_client_id)
+        try:
+            d = await self.rest.get_order(inst_id, cl_ord_id=track.venue_client_id)
+        except VenueError as exc:
+            if not track.adopted or classify(exc).kind is not ErrorKind.NOT_FOUND:
+                raise
+            try:
+                return await self.algos.fetch_order(track)  # known from here on when found
+            except VenueError:
+                self.algo_book.forget(track.venue_client_id)
+                raise exc from None
         return P.parse_order_report(d, self.now_ns(), track.client_order_id)
 
     async def fetch_fills(self, track: OrderTrack) -> list[Fill]:

@@ -110,6 +110,8 @@ class OkxStreamHandler(Protocol):
 
     def on_orders(self, items: list[dict[str, Any]]) -> None: ...
 
+    def on_algo_orders(self, items: list[dict[str, Any]]) -> None: ...
+
     def on_account(self, channel: str, items: list[dict[str, Any]]) -> None: ...
 
     def on_status(self, status: str, detail: str) -> None: ...
@@ -234,6 +236,23 @@ class OkxStream:
             if channel.startswith("candle"):
                 self._bars[channel] = channel[len("candle") :]
             await self.client.subscribe(arg_key(a), op_payload("subscribe", [a]))
+
+    async def subscribe_confirmed(self, arg: Mapping[str, Any], timeout: float = 10.0) -> None:
+        """Subscribe and wait for OKX's answer (when connected): a refusal raises
+        :class:`VenueError`, so a caller that needs the pushes knows it will not get them.
+        The subscription is then kept and re-sent after reconnects like any other (keeping
+        it sends it once more now; OKX acks a repeated subscription and changes nothing)."""
+        a = dict(arg)
+        if self.client.connected:
+            req_id = str(next(self._ids))
+            marker = f'"id":"{req_id}"'
+            reply = await self.client.request(
+                op_payload("subscribe", [a], req_id), lambda m: marker in m, timeout
+            )
+            frame = _frame_decoder.decode(reply)
+            if frame.event == "error":
+                raise okx_error(frame.code or "", frame.msg or "", f"subscribe {a['channel']}")
+        await self.subscribe(a)
 
     async def unsubscribe(self, *args: Mapping[str, Any]) -> None:
         for arg in args:
@@ -398,6 +417,8 @@ class OkxStream:
                         emit(b)
             elif channel == "orders":
                 self.handler.on_orders(data)
+            elif channel == "orders-algo":
+                self.handler.on_algo_orders(data)
             elif channel in ("account", "positions", "balance_and_position"):
                 self.handler.on_account(channel, data)
         except (KeyError, ValueError, TypeError, IndexError, VenueError) as exc:
