@@ -4,8 +4,8 @@ tradeloop data list [--store DIR]
 tradeloop data query "SELECT ... FROM trades ..." [--store DIR]
 tradeloop data import FILE... [--venue V] [--symbol S] [--kind bars|trades] [--store DIR]
 tradeloop data resample --venue V --instrument I --interval 5m [--from trades|bars]
-tradeloop data download --venue okx --instrument I --kind candles|trades [--bar 1m]
-    --from DATE [--to DATE] [--url URL]
+tradeloop data download --venue okx|binance|bitmex|bitfinex|ftx --instrument I
+    --kind candles|trades [--bar 1m] --from DATE [--to DATE] [--url URL]
 tradeloop data export --venue V --instruments I[,I...] --out FILE   (OKX WS capture format:
     ``tradeloop emulator okx --replay FILE`` replays it)
 tradeloop data export --kind funding --venue V --instruments I --out FILE.csv   (a backtest
@@ -54,10 +54,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
             sp.add_argument("--interval", required=True, help="e.g. 1m, 5m, 1h")
             sp.add_argument("--from", dest="source", choices=("trades", "bars"), default="trades")
         elif name == "download":
-            sp.add_argument("--venue", required=True, choices=("okx",), help="venue (REST)")
-            sp.add_argument("--instrument", required=True, help="the venue's symbol, BTC-USDT")
+            sp.add_argument("--venue", required=True,
+                            help="okx, binance, bitmex, bitfinex or ftx")  # fmt: skip
+            sp.add_argument("--instrument", required=True,
+                            help="as the venue spells it: BTC-USDT, BTCUSDT, XBTUSD")  # fmt: skip
             sp.add_argument("--kind", choices=("candles", "trades"), default="candles")
-            sp.add_argument("--bar", default="1m", help="candle size as the venue spells it")
+            sp.add_argument(
+                "--bar", default="1m", help="candle size: 1m, 5m, 1h, 1d (OKX: 1H, 1Dutc)"
+            )
             sp.add_argument("--from", dest="start", required=True, help="date, ISO time or ms")
             sp.add_argument("--to", dest="end", help="exclusive end (default: now)")
             sp.add_argument("--url", help="REST base URL (an emulator; default the venue)")
@@ -143,14 +147,22 @@ def download(root: Path, args: argparse.Namespace) -> int:
     import time
 
     from tradeloop.store import download as D
-    from tradeloop.venues.okx.rest import OkxRestClient
+    from tradeloop.store import history as H
 
+    venue = H.check_venue(args.venue)
     start = D.parse_time(args.start, "--from")
     end = D.parse_time(args.end, "--to") if args.end else int(time.time() * 1000)
     if end <= start:
         raise ConfigError("--to must be after --from")
-    bar = D.check_bar(args.bar) if args.kind == "candles" else ""
-    fresh = D.Job("OKX", args.kind, args.instrument, bar, start, end)
+    window: H.WindowSource | None = None
+    bar_ms = 0
+    if venue == "okx":
+        bar = D.check_bar(args.bar) if args.kind == "candles" else ""
+    else:
+        window = H.SOURCES[venue](args.url)
+        bar_ms = H.bar_ms(window, args.bar) if args.kind == "candles" else 0
+        bar = _interval(bar_ms * 1_000_000) if bar_ms else ""
+    fresh = D.Job(venue.upper(), args.kind, args.instrument, bar, start, end)
     state = fresh.state_path(root, args.end or "now")
     job = D.load_job(state, fresh)
     if job.done:
@@ -158,6 +170,14 @@ def download(root: Path, args: argparse.Namespace) -> int:
         return 0
 
     async def main() -> D.Job:
+        if window is not None:
+            try:
+                return await D.download_window(window, job, root, state, bar_ms=bar_ms,
+                                               max_pages=args.max_pages)  # fmt: skip
+            finally:
+                await window.close()
+        from tradeloop.venues.okx.rest import OkxRestClient
+
         kw = {"base_url": args.url} if args.url else {}
         async with OkxRestClient(**kw) as client:
             src = D.OkxHistory(client)

@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from tradeloop.core.errors import ConfigError, RateLimited
 from tradeloop.store import schema as S
+from tradeloop.store.history import WindowSource
 from tradeloop.store.recorder import _interval
 from tradeloop.store.writer import write_atomic
 
@@ -238,3 +239,94 @@ def check_bar(bar: str) -> str:
     if bar not in _BARS:
         raise ConfigError(f"--bar: {bar!r} is not an OKX bar (one of {', '.join(_BARS)})")
     return bar
+
+
+class StuckPage(ConfigError):
+    """A full page all at one millisecond the cursor already holds: the venue's paging by
+    time cannot get past it."""
+
+
+def _cursor(text: str) -> tuple[int | None, set[str]]:
+    """``"<ms>|id,id"``: the time paging reached and the ids already written at that ms."""
+    if not text:
+        return None, set()
+    ms, _, ids = text.partition("|")
+    return int(ms), set(filter(None, ids.split(",")))
+
+
+async def download_window(
+    src: WindowSource, job: Job, root: Path, state: Path, *, bar_ms: int = 0,
+    max_pages: int = 0, pause: float = 1.0, now_ms: int | None = None,
+) -> Job:  # fmt: skip
+    """Bars (``job.kind == "candles"``, ``bar_ms`` long, closed by ``now_ms``) or trades with
+    ``start_ms <= time < end_ms`` from a time-windowed source, a page at a time in the
+    source's direction. The cursor is the time reached plus the ids already written at that
+    very millisecond (pages overlap by one millisecond so no trade sharing it is lost)."""
+    import time as _time
+
+    candles = job.kind == "candles"
+    now = now_ms if now_ms is not None else int(_time.time() * 1000)
+    last = job.end_ms - 1
+    n_pages = 0
+    while not job.done and (not max_pages or n_pages < max_pages):
+        at, seen = _cursor(job.cursor)
+        lo, hi = (at if at is not None else job.start_ms, last) if src.forward else (
+            job.start_ms, at if at is not None else last)  # fmt: skip
+        span = 0 if candles else src.trades_span_ms
+        if span:
+            lo, hi = (lo, min(hi, lo + span)) if src.forward else (max(lo, hi - span), hi)
+        if candles:
+            rows: list[Any] = await _paced(job, pause, src.candles, job.inst, bar_ms, lo, hi)
+            got = [(c.start, str(c.start), c) for c in rows]
+        else:
+            rows = await _paced(job, pause, src.trades, job.inst, lo, hi)
+            got = [(t.ts, t.trade_id, t) for t in rows]
+        got = [g for g in got if lo <= g[0] <= hi]
+        new = [g for g in got if not (g[0] == at and g[1] in seen)]
+        keep = [g for g in new if not candles or g[0] + bar_ms <= now]
+        if keep:
+            _write_window(root, job, keep, bar_ms)
+            job.rows += len(keep)
+        job.pages += 1
+        n_pages += 1
+        if len(rows) >= src.limit:  # a full page: more may follow in this window
+            if not new:
+                what = f"{job.venue} {job.inst}: more than {src.limit} {job.kind} at {at} ms"
+                raise StuckPage(f"{what}; the venue's time paging cannot pass them")
+            edge = max(g[0] for g in got) if src.forward else min(g[0] for g in got)
+            ids = {g[1] for g in got if g[0] == edge} | (seen if edge == at else set())
+            job.cursor = f"{edge}|{','.join(sorted(ids))}"
+        elif src.forward and hi < last:
+            job.cursor = str(hi + 1)  # a window narrower than the range, read to its end
+        elif not src.forward and lo > job.start_ms:
+            job.cursor = str(lo - 1)
+        else:
+            job.done = True
+        _save(job, state)
+    return job
+
+
+def _write_window(root: Path, job: Job, keep: list[tuple[int, str, Any]], bar_ms: int) -> None:
+    keep.sort(key=lambda g: (g[0], _id_key(g[1])))
+    ts = np.array([g[0] for g in keep], np.int64) * MS
+    n = len(keep)
+    base = {"rec_seq": np.arange(1, n + 1), "gap": np.zeros(n, bool)}
+    if job.kind == "candles":
+        cs = [g[2] for g in keep]
+        end = ts + bar_ms * MS
+        t = pa.table({
+            "ts_recv": end, "ts_event": end, **base, "start": ts,
+            "open": [c.open for c in cs], "high": [c.high for c in cs], "low": [c.low for c in cs],
+            "close": [c.close for c in cs], "volume": [c.volume for c in cs],
+            "interval": [_interval(bar_ms * MS)] * n,
+        }).cast(S.SCHEMAS[S.BARS])  # fmt: skip
+        channel = S.BARS
+    else:
+        tr = [g[2] for g in keep]
+        t = pa.table({
+            "ts_recv": ts, "ts_event": ts, **base, "price": [x.price for x in tr],
+            "qty": [x.qty for x in tr], "side": [x.side for x in tr],
+            "trade_id": [x.trade_id for x in tr],
+        }).cast(S.SCHEMAS[S.TRADES])  # fmt: skip
+        channel = S.TRADES
+    _write(root, job, channel, t, keep[0][0], keep[-1][0])
