@@ -1,6 +1,7 @@
 """``tradeloop data download`` for Binance, BitMEX, Bitfinex and FTX, each against its own
 emulator over loopback: candles and trades paged (small pages, trades sharing milliseconds
-across page edges), interrupted and resumed, every row once; bad venue and bar one line."""
+across page edges), interrupted and resumed under injected 429s, every row once; bad venue
+and bar one line."""
 
 from __future__ import annotations
 
@@ -82,7 +83,10 @@ async def test_candles_paged_and_resumed(
         await D.download_window(src, job, tmp_path, state, bar_ms=MIN, max_pages=2, now_ms=now)
         assert not job.done and job.pages == 2
         resumed = D.load_job(state, _job(venue, "candles", inst, 0, 0))
-        await D.download_window(src, resumed, tmp_path, state, bar_ms=MIN, now_ms=now)
+        emu.faults.fail_next_429(2)  # the client's retries (and our waits) absorb them
+        await D.download_window(src, resumed, tmp_path, state, bar_ms=MIN, now_ms=now,
+                                pause=0.05)  # fmt: skip
+        assert emu.faults.fail_remaining == 0  # both were answered
     finally:
         await src.close()
         await emu.stop()
