@@ -15,8 +15,10 @@ Two choices, both about what the emulator core's fault switches can reach:
   lost diff (the core's ``skip_seq``), and each must still end in a resync that equals the
   venue's REST book.
 
-Spot only: the emulator serves no ``/fapi`` perpetual yet, so the derivatives check is
-declared lacking.
+Derivatives: the emulator serves the USD-M perpetual ``BTCUSDT`` under ``/fapi`` (its own
+market and wallet), the gateway trades it as ``BTCUSDT-PERP.BINANCE``. The venue truth the
+shared base reads from one account comes from both here (:class:`_Accounts`): order ids of the
+two never collide (futures ids start at 8e9).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from urllib.parse import parse_qsl
 import aiohttp
 from aiohttp import web
 
+from tradeloop.emulator.account import OrderInfo, SimAccount
 from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
 from tradeloop.emulator.venue import VenueEmulator
 from tradeloop.model import BookLevels
@@ -70,12 +73,12 @@ class BinanceHarness(EmulatedHarness):
     lacks = {
         Can.AMEND: "Binance spot cannot amend price or size in place (order/cancelReplace "
         "is a new order); the gateway refuses amends",
-        Can.DERIVATIVES: "the Binance emulator serves spot only (no /fapi perpetual yet)",
     }
     rest_attempts = FAST_REST.max_attempts
     place_route = "POST /api/v3/order"
     symbol = SPOT + ".BINANCE"
-    derivative = ""
+    derivative = SPOT + "-PERP.BINANCE"
+    _which: SimAccount | None = None
 
     def make_emulator(self) -> VenueEmulator:
         return BinanceEmulator(
@@ -84,6 +87,7 @@ class BinanceHarness(EmulatedHarness):
                 api_secret=SECRET,
                 balances={"USDT": 100_000.0, "BTC": 2.0},
                 symbols=[SPOT],
+                futures_symbols=[SPOT],
                 seed=5,
                 tick_interval_ms=0,  # frozen: the market moves only on step_market()
             )
@@ -107,6 +111,38 @@ class BinanceHarness(EmulatedHarness):
 
     def venue_client_id(self, client_order_id: str) -> str:
         return binance_client_id(client_order_id)
+
+    # -- the two wallets (module docstring) ---------------------------------------------------
+    def _emu(self) -> BinanceEmulator:
+        emu = self.running
+        assert isinstance(emu, BinanceEmulator)
+        return emu
+
+    def _both(self) -> tuple[SimAccount, ...]:
+        emu = self._emu()
+        spot = emu.trading.account
+        return (spot, emu.futures.trading.account) if emu.futures is not None else (spot,)
+
+    def account(self) -> SimAccount:
+        if self._which is not None:
+            return self._which
+        return _Accounts(self._both())  # type: ignore[return-value]
+
+    def trade_through(self, client_order_id: str, qty: float) -> None:
+        vcid = self.venue_client_id(client_order_id)
+        held = [a for a in self._both() if any(i.client_id == vcid for i in a.infos.values())]
+        self._which = held[-1] if held else None
+        try:
+            super().trade_through(client_order_id, qty)
+        finally:
+            self._which = None
+
+    def top(self, symbol: str | None = None) -> tuple[float, float]:
+        emu = self._emu()
+        if symbol != self.derivative or emu.futures is None:
+            return super().top(symbol)
+        m = emu.futures.driver.markets[self.native(symbol).removesuffix("-PERP")]
+        return float(m.px(m.best_bid())), float(m.px(m.best_ask()))
 
     def corrupt_book(self, kind: BookFault) -> None:
         # no checksum on Binance: both faults are a lost diff (module docstring)
@@ -146,11 +182,29 @@ class BinanceHarness(EmulatedHarness):
 
     def parse_wire(self, method: str, path: str, body: str) -> list[WireOrder]:
         # ``body``: query string and form body joined (see ``_tap``), numbers as sent
-        if method != "POST" or path != "/api/v3/order":
+        if method != "POST" or path not in ("/api/v3/order", "/fapi/v1/order"):
             return []
         d = dict(parse_qsl(body, keep_blank_values=True))
         return [WireOrder("place", d.get("newClientOrderId", ""), d.get("price"),
                           d.get("quantity"))]  # fmt: skip
+
+
+class _Accounts:
+    """The spot and futures accounts read as one (orders, records, instruments)."""
+
+    def __init__(self, accounts: tuple[SimAccount, ...]) -> None:
+        self.accounts = accounts
+        self.infos: dict[str, OrderInfo] = {}
+        self.instruments: dict[str, Any] = {}
+        for a in accounts:
+            self.infos.update(a.infos)
+            self.instruments.update(a.instruments)
+
+    def record(self, info: OrderInfo) -> Any:
+        for a in self.accounts:
+            if a.infos.get(info.order_id) is info:
+                return a.record(info)
+        return None
 
 
 HARNESS = BinanceHarness

@@ -2,8 +2,9 @@
 
 Identity: a perpetual has the same venue name as its spot pair (``BTCUSDT``), so its
 instrument id says which market it is: ``BTCUSDT-PERP.BINANCE`` (kind SWAP, linear, sizes in
-the base asset, margin and PnL in USDT); ``Instrument.native`` stays ``BTCUSDT``, what goes on
-the ``/fapi`` wire. Futures order objects differ from spot's: ``avgPrice`` and ``cumQuote``
+the base asset, margin and PnL in USDT). ``Instrument.native`` is ``BTCUSDT-PERP`` (an id is
+always ``native.VENUE``); :func:`wire` drops the suffix for the ``/fapi`` wire, the futures
+host being what says "perpetual" there. Futures order objects differ from spot's: ``avgPrice`` and ``cumQuote``
 instead of ``cummulativeQuoteQty``, ``reduceOnly``, ``GTX`` for post-only; user data arrives
 as ``ORDER_TRADE_UPDATE`` (the order under ``o``) and ``ACCOUNT_UPDATE`` (wallet ``B`` and
 positions ``P`` under ``a``).
@@ -42,6 +43,11 @@ def is_perp_id(symbol: str) -> bool:
     return symbol.endswith(PERP + "." + VENUE) or symbol.endswith(PERP)
 
 
+def wire(native: str) -> str:
+    """``BTCUSDT-PERP`` -> ``BTCUSDT``, the name on the futures host (spot names unchanged)."""
+    return native.removesuffix(PERP)
+
+
 def parse_instruments(info: dict[str, Any]) -> dict[str, Instrument]:
     """``/fapi/v1/exchangeInfo`` -> the TRADING perpetuals by id (delivery contracts are not
     traded here)."""
@@ -63,7 +69,7 @@ def parse_instruments(info: dict[str, Any]) -> dict[str, Instrument]:
             kind=InstrumentKind.SWAP,
             settle=s.get("marginAsset") or s["quoteAsset"],
             venue=VENUE,
-            native=s["symbol"],
+            native=s["symbol"] + PERP,
         )
         out[inst.symbol] = inst
     return out
@@ -72,7 +78,7 @@ def parse_instruments(info: dict[str, Any]) -> dict[str, Instrument]:
 def order_params(order: Order, inst: Instrument, client_id: str) -> dict[str, Any]:
     """``POST /fapi/v1/order`` fields (exact decimal strings)."""
     p: dict[str, Any] = {
-        "symbol": inst.native,
+        "symbol": wire(inst.native),
         "side": "BUY" if order.side is Side.BUY else "SELL",
         "newClientOrderId": client_id,
         "quantity": inst.format_qty(order.qty),

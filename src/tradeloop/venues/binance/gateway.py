@@ -333,7 +333,7 @@ class BinanceGateway(Gateway):
     # -- market data ------------------------------------------------------------------------
     def _names(self, symbol: str, channels: tuple[str, ...]) -> list[str]:
         inst = self._instruments.get(symbol)
-        low = (inst.native if inst else P.native(symbol)).lower()
+        low = F.wire(inst.native if inst else P.native(symbol)).lower()
         perp = inst is not None and inst.is_derivative
         out = []
         for ch in channels:
@@ -428,7 +428,7 @@ class BinanceGateway(Gateway):
         )
         if stream is None or not stream.connected or inst is None:
             return None
-        sync = stream.books.get(inst.native)
+        sync = stream.books.get(F.wire(inst.native))
         if sync is None or not sync.synced:
             return None
         bids, asks = sync.top(depth)

@@ -131,7 +131,7 @@ class BinanceOrderHooks(VenueHooks):
 
     def native_symbol(self, symbol: str) -> str:
         inst = self.instruments.get(symbol)
-        return inst.native if inst is not None else P.native(symbol)
+        return F.wire(inst.native if inst is not None else P.native(symbol))
 
     def symbol_id(self, native: str) -> str:
         # pushed futures updates name ``BTCUSDT-PERP`` (gateway), spot ones ``BTCUSDT``
