@@ -5,9 +5,9 @@ instrument id says which market it is: ``BTCUSDT-PERP.BINANCE`` (kind SWAP, line
 the base asset, margin and PnL in USDT). ``Instrument.native`` is ``BTCUSDT-PERP`` (an id is
 always ``native.VENUE``); :func:`wire` drops the suffix for the ``/fapi`` wire, the futures
 host being what says "perpetual" there. Futures order objects differ from spot's:
-``avgPrice`` and ``cumQuote`` instead of ``cummulativeQuoteQty``, ``reduceOnly``, ``GTX`` for post-only; user data arrives
-as ``ORDER_TRADE_UPDATE`` (the order under ``o``) and ``ACCOUNT_UPDATE`` (wallet ``B`` and
-positions ``P`` under ``a``).
+``avgPrice`` and ``cumQuote`` instead of ``cummulativeQuoteQty``, ``reduceOnly``, ``GTX``
+for post-only; user data arrives as ``ORDER_TRADE_UPDATE`` (the order under ``o``) and
+``ACCOUNT_UPDATE`` (wallet ``B`` and positions ``P`` under ``a``).
 """
 
 from __future__ import annotations
