@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from tradeloop.emulator.market import PublicTrade, SymbolMarket
@@ -107,6 +109,20 @@ def to_minor(ccy: str, amount: float) -> int:
     code = UNIFIED.get(ccy, "")
     scale = CURRENCIES[code][1] if code else 1
     return round(amount * scale)
+
+
+def exact(x: float) -> Fraction:
+    """A wire number (price, size, contract value) as the decimal it was written as."""
+    return Fraction(Decimal(repr(float(x))))
+
+
+def value_minor(inst: Instrument, qty: Fraction, price: Fraction) -> int:
+    """What ``qty`` contracts at ``price`` are worth in whole minor units of the settle
+    currency (``execCost``'s magnitude): exact arithmetic, one rounding (halves to even)."""
+    scale = CURRENCIES[UNIFIED[inst.settle]][1]
+    cv = exact(inst.contract_value)
+    v = qty * cv / price if inst.inverse else qty * cv * price
+    return round(v * scale)
 
 
 def from_minor(code: str, amount: float) -> float:

@@ -153,9 +153,7 @@ class BitmexEmulator(VenueEmulator):
             mid = self.driver.markets[sym].mid()
             if self.liquidator.check(sym, mid, mid, mid, mid, int(time.time() * 1000) * NS_PER_MS):
                 self.liquidations += 1
-                settle = self.instruments[sym].settle
-                self.hub.push_private("position", "update", [tr.position_row(sym)])
-                self.hub.push_private("margin", "update", [tr.margin_row(settle)])
+                tr.on_liquidation(sim.liquidations()[-1])
 
     def housekeeping(self, now_s: float) -> None:
         self.trading.check_dead_man(now_s)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator.account import OrderInfo
 from tradeloop.emulator.bitmex import contracts as ct
+from tradeloop.emulator.bitmex.ledger import SatLedger
 from tradeloop.emulator.bitmex.rest import (
     BitmexError,
     Handler,
@@ -88,6 +89,8 @@ class BitmexTrading(BitmexViews):
         self.cross: dict[str, bool] = {}
         self.dead_man_at = 0.0  # epoch s; 0 = off
         self._n = 0
+        deposits = {ct.UNIFIED[c]: ct.to_minor(c, v) for c, v in emu.initial.items()}
+        self.ledger = SatLedger(deposits, time.time() * 1000)  # the wallet BitMEX reports
 
     def _next(self, kind: int) -> str:
         self._n += 1
@@ -331,8 +334,11 @@ class BitmexTrading(BitmexViews):
             info.extra["pushed"] = True
             rows.append(self.exec_row(info, rec, "New"))
             hub.push_private("order", "insert", [self.order_row(info, rec)])
+        inst = self.inst(info.symbol)
         for f in fills:
             row = self.exec_row(info, rec, "Trade", f)
+            self.ledger.execution(inst, f.side is Side.BUY, f.qty, f.price, row["execComm"],
+                                  row["execID"], f.ts / 1e6)  # fmt: skip
             self.executions.append(row)
             rows.append(row)
         if rep.status in (S.CANCELED, S.EXPIRED) or rep.code is R.POST_ONLY_WOULD_TAKE:
@@ -343,18 +349,59 @@ class BitmexTrading(BitmexViews):
             hub.push_private("execution", "insert", rows)
         hub.push_private("order", "update", [self.order_row(info, rec)])
         if fills:
-            ccy = self.inst(info.symbol).settle
-            hub.push_private("position", "update", [self.position_row(info.symbol)])
-            hub.push_private("margin", "update", [self.margin_row(ccy)])
-            hub.push_private("wallet", "update", [self.wallet_row(ccy)])
+            self._push_money(info.symbol)
+
+    def _push_money(self, symbol: str) -> None:
+        ccy, hub = self.inst(symbol).settle, self.emu.hub
+        hub.push_private("position", "update", [self.position_row(symbol)])
+        hub.push_private("margin", "update", [self.margin_row(ccy)])
+        hub.push_private("wallet", "update", [self.wallet_row(ccy)])
+
+    def on_liquidation(self, fill: Fill) -> None:
+        """The simulator closed a position at its liquidation price: BitMEX reports that as a
+        ``Trade`` execution of a ``Liquidation`` order and books it like any other."""
+        inst = self.inst(fill.symbol)
+        buy = fill.side is Side.BUY
+        sat = ct.value_minor(inst, ct.exact(fill.qty), ct.exact(fill.price))
+        exec_id, comm = self._next(1), ct.to_minor(inst.settle, fill.fee)
+        row: dict[str, Any] = {
+            "execID": exec_id,
+            "orderID": self._next(0),
+            "clOrdID": "",
+            "account": ACCOUNT,
+            "symbol": fill.symbol,
+            "side": "Buy" if buy else "Sell",
+            "lastQty": ct.num(inst.format_qty(fill.qty)),
+            "lastPx": fill.price,
+            "orderQty": ct.num(inst.format_qty(fill.qty)),
+            "cumQty": ct.num(inst.format_qty(fill.qty)),
+            "leavesQty": 0,
+            "execType": "Trade",
+            "ordType": "Limit",
+            "ordStatus": "Filled",
+            "lastLiquidityInd": "RemovedLiquidity",
+            "commission": inst.taker_fee,
+            "currency": inst.quote,
+            "settlCurrency": ct.settl_code(inst),
+            "execCost": sat * (-1 if buy == inst.inverse else 1),
+            "execComm": comm,
+            "text": "Liquidation",
+            "transactTime": ct.iso(fill.ts / 1e6),
+            "timestamp": ct.iso(fill.ts / 1e6),
+        }
+        self.ledger.execution(inst, buy, fill.qty, fill.price, comm, exec_id, fill.ts / 1e6)
+        self.executions.append(row)
+        self.emu.hub.push_private("execution", "insert", [row])
+        self._push_money(fill.symbol)
 
     def _on_funding(self, symbol: str, paid: float) -> None:
         inst = self.inst(symbol)
         pos = self.account.sim.positions().get(symbol)
         qty = pos.qty if pos else 0.0
         now = time.time() * 1000
+        exec_id, paid_minor = self._next(1), ct.to_minor(inst.settle, paid)
         row = {
-            "execID": self._next(1),
+            "execID": exec_id,
             "orderID": "00000000-0000-0000-0000-000000000000",
             "clOrdID": "",
             "account": ACCOUNT,
@@ -371,16 +418,15 @@ class BitmexTrading(BitmexViews):
             "currency": inst.quote,
             "settlCurrency": ct.settl_code(inst),
             "execCost": 0,
-            "execComm": ct.to_minor(inst.settle, paid),
+            "execComm": paid_minor,
             "text": "Funding",
             "transactTime": ct.iso(now),
             "timestamp": ct.iso(now),
         }
+        self.ledger.funding(inst, paid_minor, exec_id, now)
         self.executions.append(row)
-        hub = self.emu.hub
-        hub.push_private("execution", "insert", [row])
-        hub.push_private("position", "update", [self.position_row(symbol)])
-        hub.push_private("margin", "update", [self.margin_row(inst.settle)])
+        self.emu.hub.push_private("execution", "insert", [row])
+        self._push_money(symbol)
 
 
 def _ids(raw: Any) -> list[str]:
@@ -414,6 +460,7 @@ PRIVATE: list[tuple[str, str, Handler, bool]] = [
     ("POST", "/api/v1/position/isolate", lambda e, r: _order_write(e, r, "isolate"), True),
     ("GET", "/api/v1/user/margin", lambda e, r: _margin(e, r), True),
     ("GET", "/api/v1/user/wallet", lambda e, r: _wallet(e, r), True),
+    ("GET", "/api/v1/user/walletHistory", lambda e, r: _wallet_history(e, r), True),
     ("GET", "/api/v1/execution/tradeHistory", lambda e, r: _t(e).trade_history(r.params), True),
     ("GET", "/api/v1/execution", lambda e, r: _t(e).trade_history(r.params), True),
 ]
@@ -429,6 +476,19 @@ def _margin(emu: BitmexEmulator, req: Req) -> Any:
     which = req.params.get("currency", "XBt")
     rows = [_t(emu).margin_row(c) for c in _t(emu).currencies(which)]
     return rows if which == "all" else (rows[0] if rows else {})
+
+
+def _wallet_history(emu: BitmexEmulator, req: Req) -> Any:
+    """Newest first (booking order), as BitMEX answers; ``currency`` (default XBt, or
+    ``all``), ``start``, ``count`` (default 10000, as the swagger says; at most 1000 a page)."""
+    ledger = _t(emu).ledger
+    books = [ledger.wallet(ct.UNIFIED[c]).history for c in _t(emu).currencies(
+        req.params.get("currency", "XBt"))]  # fmt: skip
+    rows = [r for hist in books for r in hist]
+    if len(books) > 1:
+        rows.sort(key=lambda r: r["transactTime"])  # stable: each currency keeps its order
+    params = {k: v for k, v in req.params.items() if k in ("start", "count")}
+    return table(rows[::-1], params, "transactTime", default_count=10_000)
 
 
 def _wallet(emu: BitmexEmulator, req: Req) -> Any:

@@ -22,6 +22,7 @@ from tradeloop.sim import margin as sim_margin
 from tradeloop.sim.records import SimOrder
 
 if TYPE_CHECKING:
+    from tradeloop.emulator.bitmex.ledger import SatLedger
     from tradeloop.emulator.bitmex.server import BitmexEmulator
 
 S = OrderStatus
@@ -47,6 +48,7 @@ class BitmexViews:
     emu: BitmexEmulator
     account: SimAccount
     cross: dict[str, bool]
+    ledger: SatLedger
 
     def _next(self, kind: int) -> str:
         raise NotImplementedError
@@ -118,7 +120,8 @@ class BitmexViews:
         if fill is not None:
             value = inst.settle_value(fill.qty, fill.price)
             buy = fill.side is Side.BUY
-            cost = ct.to_minor(inst.settle, value) * (-1 if buy == inst.inverse else 1)
+            sat = ct.value_minor(inst, ct.exact(fill.qty), ct.exact(fill.price))
+            cost = sat * (-1 if buy == inst.inverse else 1)
             maker = fill.liquidity is Liquidity.MAKER
             row.update(
                 lastQty=ct.num(inst.format_qty(fill.qty)),
@@ -152,8 +155,7 @@ class BitmexViews:
         cost = inst.settle_value(abs(qty), avg) if qty else 0.0
         sign = (-1 if qty > 0 else 1) if inst.inverse else (1 if qty > 0 else -1)
         upnl = sim.unrealized_pnl(symbol, mark) if qty else 0.0
-        paid = sum(p.amount for p in sim.funding_payments() if p.symbol == symbol)
-        realised = (pos.realized_pnl - pos.fees if pos else 0.0) - paid
+        held = self.ledger.holding(symbol)
         maint = sim_margin.maintenance(inst, pos, spec.maint, mark) if pos and qty else 0.0
         liq = self.emu.liquidation_price(symbol) if qty else None
         to = lambda v: ct.to_minor(inst.settle, v)  # noqa: E731
@@ -170,15 +172,15 @@ class BitmexViews:
             "leverage": lev,
             "crossMargin": self.cross.get(symbol, False),
             "currentQty": ct.num(inst.format_qty(abs(qty))) * (1 if qty >= 0 else -1),
-            "currentCost": to(cost) * sign,
-            "currentComm": to(pos.fees) if pos else 0,
-            "realisedPnl": to(realised),
+            "currentCost": (held.cost if qty else 0) * sign,
+            "currentComm": held.comm,
+            "realisedPnl": held.net,
             "unrealisedPnl": to(upnl),
             "markPrice": mark if qty else None,
             "markValue": to(inst.settle_value(abs(qty), mark)) * sign,
             "homeNotional": (qty / mark if inst.inverse else qty * inst.contract_value),
             "foreignNotional": -qty if inst.inverse else -inst.settle_value(qty, mark),
-            "posCost": to(cost) * sign,
+            "posCost": (held.cost if qty else 0) * sign,
             "posMargin": to(cost / lev),
             "posMaint": to(maint),
             "maintMargin": to(maint + cost / lev),
@@ -196,27 +198,26 @@ class BitmexViews:
     def margin_row(self, ccy: str) -> dict[str, Any]:
         sim = self.account.sim
         bal = sim.balances().get(ccy)
-        total, locked = (bal.total, bal.locked) if bal else (0.0, 0.0)
+        locked = bal.locked if bal else 0.0
         upnl = maint = 0.0
-        realised = 0.0
         for sym, pos in sim.positions().items():
             inst = self.inst(sym)
             if inst.settle != ccy:
                 continue
             mark = self.mark(sym)
             upnl += sim.unrealized_pnl(sym, mark)
-            realised += pos.realized_pnl - pos.fees
             if pos.qty:
                 maint += sim_margin.maintenance(inst, pos, ct.SPECS[sym].maint, mark)
-        wallet, ub = ct.to_minor(ccy, total), ct.to_minor(ccy, upnl)
-        avail = ct.to_minor(ccy, total - locked + min(upnl, 0.0))
+        code = ct.UNIFIED.get(ccy, ccy)
+        wallet, ub = self.ledger.wallet(code).balance, ct.to_minor(ccy, upnl)
+        avail = wallet - ct.to_minor(ccy, locked) + min(ub, 0)
         mb = wallet + ub
         return {
             "account": ACCOUNT,
             "currency": ct.UNIFIED.get(ccy, ccy),
             "riskLimit": 1_000_000_000_000,
             "amount": wallet,
-            "realisedPnl": ct.to_minor(ccy, realised),
+            "realisedPnl": self.ledger.realised(code, self.emu.instruments),
             "unrealisedPnl": ub,
             "walletBalance": wallet,
             "marginBalance": mb,
@@ -232,13 +233,12 @@ class BitmexViews:
         }
 
     def wallet_row(self, ccy: str) -> dict[str, Any]:
-        bal = self.account.sim.balances().get(ccy)
-        amount = ct.to_minor(ccy, bal.total if bal else 0.0)
+        w = self.ledger.wallet(ct.UNIFIED.get(ccy, ccy))
         return {
             "account": ACCOUNT,
-            "currency": ct.UNIFIED.get(ccy, ccy),
-            "amount": amount,
-            "deposited": ct.to_minor(ccy, self.emu.initial.get(ccy, 0.0)),
+            "currency": w.code,
+            "amount": w.balance,
+            "deposited": w.deposited,
             "withdrawn": 0,
             "transferIn": 0,
             "transferOut": 0,
