@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tradeloop.model import OrderStatus, Side
+from tradeloop.model import Order, OrderStatus, OrderType, Side
 
-from .helpers import SPOT, T0, bar, book, limit, make, market
+from .helpers import MIN, SPOT, T0, bar, book, limit, make, market
 
 S = OrderStatus
 
@@ -96,3 +96,22 @@ def test_locks_are_zero_when_nothing_is_open() -> None:
     assert ex.open_orders() == []
     assert all(b.locked == 0.0 for b in ex.balances().values())
     assert ex.balances()[SPOT.base].free > 0
+
+
+def test_an_order_that_reserved_nothing_does_not_release_another_orders_lock() -> None:
+    """A market buy accepted before any price is known reserves nothing; when it ended it
+    used to count as the last lock holder and zero the asset's lock while a quote-sized buy
+    still held its budget, so that buy's later releases drove ``locked`` negative (found by
+    ``test_spot_invariants``)."""
+    ex, _ = make(max_volume_fraction=0.3)
+    ex.submit(market("m", Side.BUY, 0.01), ts=T0)  # no last price: nothing to reserve
+    ex.submit(Order("q", SPOT.symbol, Side.BUY, 0.0, OrderType.MARKET, quote_qty=333.3), ts=T0)
+    assert ex.balances()["USDT"].locked == pytest.approx(333.3)
+    ex.on_bar(bar(0, 100, 102, 98, 100, volume=0.01))  # 0.003 of m fills; q waits
+    ex.on_bar(bar(1, 101, 103, 99, 101, volume=1.58))  # m ends; q fills partly (volume)
+    assert rec_status(ex, "m") is S.FILLED
+    q = ex.order("q")
+    assert q is not None and q.is_open and 0 < q.spent_quote < 333.3
+    assert ex.balances()["USDT"].locked == pytest.approx(333.3 - q.spent_quote)
+    ex.cancel("q", ts=T0 + 3 * MIN)
+    assert ex.balances()["USDT"].locked == 0.0

@@ -78,6 +78,7 @@ class TriggerOrders(VenueLedger):
             leverage=self.account.leverage(inst.symbol),
         )  # fmt: skip
         self.account.lock(rec.lock_asset, rec.lock)
+        rec.holds_lock = True
         rec.accept_ts = ts
         ext = self._ext.get(rec.symbol)
         if ext is not None and ext.has_data:

@@ -77,6 +77,7 @@ class OrderEntry(VenueLedger):
         rec.lock_asset, rec.lock = asset, amount
         if amount:
             self.account.lock(asset, amount)
+            rec.holds_lock = True
         self._orders[rec.client_order_id] = rec
         self._rejected.pop(rec.client_order_id, None)
         self._by_vid[rec.venue_order_id] = rec
@@ -243,7 +244,12 @@ class OrderEntry(VenueLedger):
         asset, need = self._lock_need(rec, inst, qty, price)
         if need - rec.lock > self.account.free(asset) + 1e-9 * max(1.0, need):
             return self._refuse(R.INSUFFICIENT_FUNDS)
-        self.account.adjust_lock(asset, need - rec.lock)
+        if rec.holds_lock:
+            self.account.adjust_lock(asset, need - rec.lock)
+        elif need:  # it reserved nothing so far: now it holds a lock of its own
+            self.account.lock(asset, need)
+            rec.holds_lock = True
+            rec.lock_asset = asset
         rec.lock = need
         keeps_priority = price == rec.price and qty < rec.qty
         was_resting = rec.where == RESTING

@@ -268,7 +268,9 @@ class VenueLedger:
 
     def _finish(self, rec: SimOrder, status: OrderStatus, ts: int, reason: str = "") -> None:
         """Terminal state: release what the order still reserves, unlist it, report."""
-        self.account.unlock_all(rec.lock_asset, rec.lock)
+        if rec.holds_lock:
+            self.account.unlock_all(rec.lock_asset, rec.lock)
+            rec.holds_lock = False
         rec.lock = 0.0
         self._open.pop(rec.client_order_id, None)
         if rec.where == RESTING:

@@ -53,6 +53,9 @@ class SimOrder:
     accept_ts: int = 0  # when the venue accepted it (bar mode: first eligible bar start)
     lock: float = 0.0  # amount of ``lock_asset`` still reserved for this order
     lock_asset: str = ""
+    #: counted as a holder of ``lock_asset`` by the account (``Account.lock``), so its end
+    #: must release exactly once; an order accepted with nothing to reserve is not one
+    holds_lock: bool = False
     spent_quote: float = 0.0  # quote-sized buys: notional + fee spent so far
     queue_ahead: float = 0.0  # L2: external size ahead of us at our price
     where: int = 0  # NOWHERE / PENDING / RESTING / ARMED
