@@ -6,8 +6,9 @@ trade on its tape (:func:`tape`), as the emulator's own algo tests do. Every tes
 ``Kernel.oms`` (risk checks, the order state machine, bracket registration) and a ``Tee`` in
 front of it that fails the test on a repeated fill or a report moving an order backwards.
 
-The emulator serves ``orders-algo`` on ``/private`` only (OKX serves it on ``/business``), so
-the gateway here is built with ``algo_path="/private"``.
+OKX serves ``orders-algo`` on ``/business``; the emulator serves it on ``/private`` only (as
+OKX did before 2023), so these gateways, built with the default ``algo_path``, try
+``/business``, are told 60018 and use the private socket — a fallback one test checks.
 """
 
 from __future__ import annotations
@@ -174,10 +175,7 @@ async def emu() -> AsyncIterator[Any]:
 
 
 def make_gateway(emu: Any) -> OkxGateway:
-    return OkxGateway(
-        emu.base_url, KEY, SECRET, PASS, inst_types=("SWAP",), ws_config=FAST_WS,
-        algo_path=C.WS_PRIVATE,
-    )  # fmt: skip
+    return OkxGateway(emu.base_url, KEY, SECRET, PASS, inst_types=("SWAP",), ws_config=FAST_WS)
 
 
 @pytest.fixture
@@ -223,6 +221,30 @@ async def test_stop_loss_rests_as_an_algo_then_fires_and_fills_once(eng: Engine)
     assert eng.position() == 0.0
     (hist,) = await eng.algo_rows(ALGOS_HISTORY, "sl1")
     assert hist["state"] == "effective" and hist["ordId"] == sl.venue_order_id
+    eng.assert_clean()
+
+
+async def test_orders_algo_channel_falls_back_to_the_private_socket(
+    eng: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert eng.gateway.algo_path == C.WS_BUSINESS and not eng.gateway._algo_subscribed
+    await eng.long("fbin1", 1.0)
+    sl = eng.submit(stop("fb1", Trigger(K.STOP, eng.px(0.95)), qty=1.0))
+    await until(lambda: sl.status is S.ACCEPTED, "fb1 accepted")
+    assert eng.gateway._algo_subscribed and eng.gateway.algo is None  # the /business one went
+    assert any("using the private socket" in r.getMessage() for r in caplog.records)
+    # a gateway told to use the private socket goes there at once
+    direct = OkxGateway(eng.emu.base_url, KEY, SECRET, PASS, inst_types=("SWAP",),
+                        ws_config=FAST_WS, algo_path=C.WS_PRIVATE)  # fmt: skip
+    await direct.start()
+    try:
+        await direct.hooks.algos.ready()
+        assert direct._algo_subscribed and direct.algo is None
+        assert direct.private is not None and direct.private.client.connections == 1
+    finally:
+        await direct.stop()
+    eng.tape(0.90)
+    await until(lambda: sl.status is S.FILLED, "fb1 filled")
     eng.assert_clean()
 
 

@@ -73,6 +73,8 @@ __all__ = [
 ]
 
 _PAGE = 100
+#: "wrong URL or channel" (a subscription the socket does not serve)
+_WRONG_CHANNEL = "60018"
 
 
 def okx_bar(interval: str) -> str:
@@ -196,19 +198,33 @@ class OkxGateway(StreamGateway):
 
     async def _algo_ready(self) -> None:
         """Subscribe to ``orders-algo`` once, before the first algo request (so its pushes
-        are not missed); a refusal raises, failing that request with OKX's answer."""
+        are not missed). OKX serves it on ``/business``; where that socket does not have the
+        channel (60018: OKX before 2023, our emulator) the private socket is asked instead.
+        A refusal there raises, failing that request with OKX's answer."""
         if self._algo_subscribed or self.rest.credentials is None:
             return
         async with self._algo_lock:
             if self._algo_subscribed:
                 return
-            stream = self.private if self.algo_path == C.WS_PRIVATE else None
-            if stream is None:
+            arg = {"channel": ALGO_CHANNEL, "instType": "ANY"}
+            if self.algo_path != C.WS_PRIVATE:
                 if self.algo is None:
                     self.algo = self._stream(self.algo_path, private=True)
                     await self.algo.start()
-                stream = self.algo
-            await stream.subscribe_confirmed({"channel": ALGO_CHANNEL, "instType": "ANY"})
+                try:
+                    await self.algo.subscribe_confirmed(arg)
+                    self._algo_subscribed = True
+                    return
+                except VenueError as exc:
+                    if exc.code != _WRONG_CHANNEL or self.private is None:
+                        raise
+                    log.warning("OKX: no %s on %s (%s); using the private socket",
+                                ALGO_CHANNEL, self.algo_path, exc)  # fmt: skip
+                    algo, self.algo = self.algo, None
+                    await algo.stop()
+            if self.private is None:
+                raise VenueError("OKX algo orders need the private socket (keys)")
+            await self.private.subscribe_confirmed(arg)
             self._algo_subscribed = True
 
     def _stream(self, path: str, private: bool = False) -> OkxStream:
