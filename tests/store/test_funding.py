@@ -134,6 +134,30 @@ async def test_bitmex_funding_and_mark_from_the_instrument_table(tmp_path: Path)
     assert t["funding_time"][0] // MS % 1000 == 0
 
 
+async def test_bitfinex_funding_from_deriv_status(tmp_path: Path) -> None:
+    from tradeloop.emulator.bitfinex.server import BitfinexConfig, BitfinexEmulator
+    from tradeloop.venues.bitfinex.rest import BitfinexRestClient
+
+    perp = "tBTCF0:USTF0"
+    emu = BitfinexEmulator(BitfinexConfig(symbols=[perp], seed=2, tick_interval_ms=0))
+    await emu.start("127.0.0.1", 0)
+    rec = Recorder(StoreWriter(tmp_path, sync=False), checkpoint_s=0)
+    src = FundingSource("bitfinex", [f"{perp}.BITFINEX"], emu.base_url)
+    client = BitfinexRestClient(emu.base_url)
+    try:
+        assert await src.poll_once(client, rec) == 1
+        m = emu.driver.markets[perp]
+        mid, period = m.mid(), m.funding_interval_ms
+    finally:
+        await client.close()
+        await emu.stop()
+    rec.roll()
+    t = read_stream(tmp_path, "BITFINEX", S.FUNDING, perp).to_pydict()
+    assert t["rate"] == [0.0]  # the emulator's CURRENT_FUNDING
+    assert t["mark"][0] == pytest.approx(mid, abs=0.01)
+    assert t["funding_time"][0] // MS % period == 0 and t["funding_time"][0] > t["ts_event"][0]
+
+
 async def test_a_failed_poll_is_counted_and_marks_a_gap(tmp_path: Path) -> None:
     emu = await _okx()
     rec = Recorder(StoreWriter(tmp_path, sync=False), checkpoint_s=0)
@@ -171,7 +195,7 @@ def test_record_cli_funding_only(tmp_path: Path, capsys: pytest.CaptureFixture[s
     ("argv", "needle"),
     [
         (["--venue", "binance", "--symbols", "BTCUSDT", "--channels", "funding"],
-         "funding: binance is not supported (only okx, bitmex)"),
+         "funding: binance is not supported (only okx, bitmex, bitfinex)"),
         (["--venue", "okx", "--symbols", SWAP, "--channels", "funding,fundng"], "fundng"),
         (["--channels", "funding"], "--venue"),
     ],

@@ -9,10 +9,12 @@ same against the emulators. Each poll yields one :class:`FundingRate` event, han
 or a live Kernel's ``on_market_data``).
 
 Venues (:data:`VENUES`): OKX ``/api/v5/public/funding-rate`` + ``/api/v5/public/mark-price``;
-BitMEX ``/api/v1/instrument`` (``fundingRate``, ``fundingTimestamp``, ``markPrice``).
+BitMEX ``/api/v1/instrument`` (``fundingRate``, ``fundingTimestamp``, ``markPrice``); Bitfinex
+``/v2/status/deriv`` (``CURRENT_FUNDING``, ``NEXT_FUNDING_EVT_MTS``, ``MARK_PRICE``).
 ``funding_time`` is the settlement the rate applies to (OKX ``fundingTime``, BitMEX
-``fundingTimestamp``): the last rate seen before a settlement is what was paid then, which is
-what :func:`funding_file_rows` turns into a backtest funding file.
+``fundingTimestamp``, Bitfinex ``NEXT_FUNDING_EVT_MTS``): the last rate seen before a
+settlement is what was paid then, which is what :func:`funding_file_rows` turns into a
+backtest funding file.
 """
 
 from __future__ import annotations
@@ -81,6 +83,15 @@ async def _bitmex(client: Any, inst: str) -> tuple[int, float, float, int]:
     return ts, float(r["fundingRate"]), mark, _iso_ms(r["fundingTimestamp"])
 
 
+async def _bitfinex(client: Any, inst: str) -> tuple[int, float, float, int]:
+    rows = await client.get("/v2/status/deriv", {"keys": inst})
+    if not rows:
+        raise ConfigError(f"--symbols: {inst} on BITFINEX is not a perpetual (no deriv status)")
+    r = rows[0]  # [KEY, MTS, _, DERIV, SPOT, _, INS, _, NEXT_MTS, ACCRUED, STEP, _, CURRENT, ..
+    mark = float(r[15]) if r[15] is not None else float("nan")  # .., _, _, MARK, ...]
+    return int(r[1]), float(r[12] or 0.0), mark, int(r[8])
+
+
 def _okx_client(url: str | None) -> Any:
     from tradeloop.venues.okx.rest import OkxRestClient
 
@@ -101,9 +112,16 @@ class FundingVenue:
     fetch: Fetch
 
 
+def _bitfinex_client(url: str | None) -> Any:
+    from tradeloop.venues.bitfinex.rest import BitfinexRestClient
+
+    return BitfinexRestClient(url) if url else BitfinexRestClient()
+
+
 VENUES: Mapping[str, FundingVenue] = {
     "OKX": FundingVenue(_okx_client, _okx),
     "BITMEX": FundingVenue(_bitmex_client, _bitmex),
+    "BITFINEX": FundingVenue(_bitfinex_client, _bitfinex),
 }
 
 
