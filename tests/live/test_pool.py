@@ -14,7 +14,16 @@ from tradeloop.live.config import load_live_config
 from tradeloop.live.journal import Journal
 from tradeloop.live.pool import AccountPool
 from tradeloop.live.runtime import LiveRuntime
-from tradeloop.model import Fill, Liquidity, Order, Side
+from tradeloop.model import (
+    Fill,
+    Instrument,
+    Liquidity,
+    Order,
+    OrderReport,
+    OrderStatus,
+    RejectReason,
+    Side,
+)
 
 from .helpers import account_block, emulator, strategy_block, write_config
 
@@ -22,16 +31,121 @@ SYM = "BTC-USDT.OKX"
 
 
 class _Member:
-    """A stand-in account: records what it was asked to send."""
+    """A stand-in account: records what it was asked to send, cancel and amend."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, insts: dict[str, Any] | None = None) -> None:
         self.account, self.venue, self.sent = name, "OKX", []  # type: ignore[var-annotated]
+        self.orders: list[Order] = []
+        self.canceled: list[str] = []
+        self.amended: list[tuple[str, float | None, float | None]] = []
+        self.insts = insts or {}
+        self.sink: Any = None
+
+    def bind(self, sink: Any) -> None:
+        self.sink = sink
 
     def submit_order(self, order: Order) -> None:
         self.sent.append(order.client_order_id)
+        self.orders.append(order)
+
+    def cancel_order(self, order: Order) -> None:
+        self.canceled.append(order.client_order_id)
+
+    def amend_order(self, order: Order, qty: float | None = None,
+                    price: float | None = None) -> None:  # fmt: skip
+        self.amended.append((order.client_order_id, qty, price))
 
     def instruments(self) -> dict[str, Any]:
-        return {}
+        return self.insts
+
+
+class _Oms:
+    """Stand-in for the OMS side of the pool: what it hears."""
+
+    def __init__(self) -> None:
+        self.reports: list[OrderReport] = []
+        self.fills: list[Fill] = []
+
+    def on_order_report(self, r: OrderReport) -> None:
+        self.reports.append(r)
+
+    def on_fill(self, f: Fill) -> None:
+        self.fills.append(f)
+
+
+def _report(cid: str, status: OrderStatus, filled: float = 0.0, px: float = 0.0,
+            code: RejectReason = RejectReason.NONE) -> OrderReport:  # fmt: skip
+    return OrderReport(0, cid, "v" + cid, SYM, status, filled, px, "", code)
+
+
+def _split_pool() -> tuple[AccountPool, _Member, _Member, _Oms]:
+    inst = Instrument(SYM, "BTC", "USDT", lot_size=0.001, min_size=0.001, venue="OKX")
+    a, b = _Member("a", {SYM: inst}), _Member("b", {SYM: inst})
+    pool = AccountPool([a, b], [100.0, 100.0])  # type: ignore[list-item]
+    oms = _Oms()
+    pool.bind(oms)
+    a.sink.on_fill(_fill("x1", Side.BUY, 0.03))  # an order of no split: passes as is
+    b.sink.on_fill(_fill("x2", Side.BUY, 0.02))
+    return pool, a, b, oms
+
+
+def test_pool_splits_a_reduction_over_the_holders() -> None:
+    """Selling 0.05 when a holds 0.03 and b 0.02: a sells 0.03 and b 0.02 (not 0.05 on one),
+    and the OMS sees one order: its fills under its own id, one folded report per change,
+    filled only when both parts are, a fill after the last report still its own."""
+    pool, a, b, oms = _split_pool()
+    pool.submit_order(Order("sell", SYM, Side.SELL, 0.05, strategy_id="s"))
+    assert [(o.client_order_id, o.qty, o.strategy_id) for o in a.orders] == [("sellp0", 0.03, "s")]
+    assert [(o.client_order_id, o.qty) for o in b.orders] == [("sellp1", 0.02)]
+    oms.reports.clear()
+    a.sink.on_order_report(_report("sellp0", OrderStatus.ACCEPTED))
+    b.sink.on_order_report(_report("sellp1", OrderStatus.ACCEPTED))  # no change: not repeated
+    a.sink.on_fill(_fill("sellp0", Side.SELL, 0.03))
+    a.sink.on_order_report(_report("sellp0", OrderStatus.FILLED, 0.03, 100.0))
+    b.sink.on_order_report(_report("sellp1", OrderStatus.FILLED, 0.02, 101.0))  # before its fill
+    b.sink.on_fill(_fill("sellp1", Side.SELL, 0.02))
+    assert [(r.client_order_id, r.status, r.filled_qty) for r in oms.reports] == [
+        ("sell", OrderStatus.ACCEPTED, 0.0),
+        ("sell", OrderStatus.PARTIALLY_FILLED, 0.03),
+        ("sell", OrderStatus.FILLED, 0.05),
+    ]
+    assert oms.reports[-1].avg_price == pytest.approx(100.4)
+    assert [(f.client_order_id, f.trade_id) for f in oms.fills[2:]] == [
+        ("sell", "sellp0:sellp0"), ("sell", "sellp1:sellp1")]  # fmt: skip
+    assert pool.share("a", SYM) == pytest.approx(0) and pool.share("b", SYM) == pytest.approx(0)
+    assert not pool.splits and not pool.parent_of  # bounded: finished splits leave
+
+
+def test_pool_split_flip_cancel_and_amend() -> None:
+    """A sell beyond both holdings: the rest opens a short on the account with most headroom;
+    a cancel reaches every working part and a failed one reaches the OMS; an amend spreads the
+    new size over the working parts and the OMS hears once all have answered."""
+    pool, a, b, oms = _split_pool()
+    pool.submit_order(Order("flip", SYM, Side.SELL, 0.08))
+    parts = {o.client_order_id: o.qty for o in a.orders + b.orders}
+    assert sum(parts.values()) == pytest.approx(0.08) and len(parts) == 2
+    assert parts["flipp0"] >= 0.03 and parts["flipp1"] >= 0.02
+    assert pytest.approx(0.03) in (parts["flipp0"] - 0.03, parts["flipp1"] - 0.02)
+    a.sink.on_order_report(_report("flipp0", OrderStatus.ACCEPTED))
+    a.sink.on_order_report(_report("flipp0", OrderStatus.CANCELED))
+    oms.reports.clear()
+    order = Order("flip", SYM, Side.SELL, 0.08)
+    pool.cancel_order(order)
+    assert a.canceled == [] and b.canceled == ["flipp1"]  # only the working part
+    b.sink.on_order_report(_report("flipp1", OrderStatus.ACCEPTED, code=RejectReason.CANCEL_FAILED))
+    assert oms.reports[-1].code is RejectReason.CANCEL_FAILED  # the OMS is waiting for it
+
+    pool, a, b, oms = _split_pool()
+    pool.submit_order(Order("am", SYM, Side.SELL, 0.05))
+    for m, cid in ((a, "amp0"), (b, "amp1")):
+        m.sink.on_order_report(_report(cid, OrderStatus.ACCEPTED))
+    oms.reports.clear()
+    pool.amend_order(Order("am", SYM, Side.SELL, 0.05), qty=0.04, price=99.0)
+    assert a.amended == [("amp0", 0.024, 99.0)] and b.amended == [("amp1", 0.016, 99.0)]
+    a.sink.on_order_report(_report("amp0", OrderStatus.ACCEPTED))
+    assert oms.reports == []  # one part answered: not yet
+    b.sink.on_order_report(_report("amp1", OrderStatus.ACCEPTED))
+    assert [(r.status, r.code) for r in oms.reports] == [(OrderStatus.ACCEPTED, RejectReason.NONE)]
 
 
 def _fill(cid: str, side: Side, qty: float) -> Fill:
@@ -50,8 +164,11 @@ def test_pool_routes_by_headroom_and_reductions_to_the_holder() -> None:
     now[0] += 5  # both full again: headroom alone would pick a (least recently used)
     pool.submit_order(Order("sell", SYM, Side.SELL, 0.05))
     assert b.sent[-1] == "sell"  # the reduction goes where the position is
-    pool.submit_order(Order("big", SYM, Side.SELL, 0.5))  # nobody holds 0.5: headroom
-    assert a.sent[-1] == "big"
+    pool.submit_order(Order("big", SYM, Side.SELL, 0.5))  # b's 0.05 closes there, the rest
+    assert b.sent[-1] == "bigp0" and a.sent[-1] == "bigp1"  # opens on a (headroom)
+    assert [o.qty for o in b.orders[-1:] + a.orders[-1:]] == [0.05, pytest.approx(0.45)]
+    pool.submit_order(Order("buy", SYM, Side.BUY, 0.5))  # adds to the holding: headroom
+    assert "buy" in a.sent + b.sent  # one order, not split
 
 
 async def test_pool_spreads_one_strategy_over_two_accounts(
