@@ -35,6 +35,7 @@ from tradeloop.model import (
     TradeTick,
 )
 from tradeloop.model.instrument import Instrument
+from tradeloop.model.order import Trigger
 from tradeloop.sim.config import SimConfig
 from tradeloop.sim.exchange import SimExchange
 from tradeloop.sim.records import SimOrder
@@ -216,12 +217,16 @@ class SimAccount:
         quote_qty: float = 0.0,
         keep: Callable[[RejectReason], bool] = lambda code: False,
         attached: Order | None = None,
+        trigger: Trigger | None = None,
     ) -> tuple[OrderInfo, SimOrder]:
         """Enter an order the front-end has validated (``price`` None = market): a new venue
         id, the front-end's record and the simulator's answer. A refused order (status
         REJECTED, typed ``code``) is forgotten -- venues keep no record of it and its ids stay
         free -- unless ``keep(code)`` (a venue that accepts a crossing post-only order and
-        closes it at once). ``attached`` is a bracket's protective order (``Order.attached``)."""
+        closes it at once). ``attached`` is a bracket's protective order (``Order.attached``).
+        ``trigger`` makes it a trigger order (stop, stop-limit, trailing): armed until the last
+        price reaches it, then its child -- market when ``price`` is None, else a limit at
+        ``price`` (``model.order.Trigger``); the simulator calls ``sim.on_triggered`` then."""
         t = now_ms()
         info = OrderInfo(self.new_order_id(), client_id, symbol, t, t, dict(extra or {}))
         order = Order(
@@ -236,6 +241,7 @@ class SimAccount:
             quote_qty=quote_qty,
             ts_created=t,
             attached=attached,
+            trigger=trigger,
         )
         rec = self.submit(info, order)
         assert rec is not None  # the simulator keeps every submit it answered

@@ -111,3 +111,21 @@ async def test_ccxt_pro_trades_and_orders(bfx: BitfinexEmulator) -> None:
         assert seen[-1]["id"] == m["id"] and seen[-1]["status"] == "closed"
     finally:
         await ex.close()
+
+
+async def test_ccxt_trigger_orders(rest: Any, bfx: BitfinexEmulator) -> None:
+    """ccxt's own stop / stop-limit / OCO requests (``triggerPrice``, ``price_oco_stop``)."""
+    await rest.load_markets()
+    mid = bfx.driver.markets["tBTCUSD"].mid()
+    stop, limit, take = round(mid * 0.9), round(mid * 0.89), round(mid * 1.1)
+    o = await rest.create_order("BTC/USD", "market", "sell", 0.01, None, {"triggerPrice": stop})
+    assert (o["status"], o["info"][8], o["triggerPrice"]) == ("open", "EXCHANGE STOP", stop)
+    sl = await rest.create_order("BTC/USD", "limit", "sell", 0.01, limit, {"triggerPrice": stop})
+    assert (sl["price"], sl["triggerPrice"]) == (limit, stop)
+    oco = await rest.create_order("BTC/USD", "limit", "sell", 0.01, take,
+                                  {"flags": 16384, "price_oco_stop": str(stop)})  # fmt: skip
+    assert oco["price"] == take and oco["info"][12] == 16384
+    types = sorted(x["info"][8] for x in await rest.fetch_open_orders("BTC/USD"))
+    assert types == ["EXCHANGE LIMIT", "EXCHANGE STOP", "EXCHANGE STOP", "EXCHANGE STOP LIMIT"]
+    await rest.cancel_order(oco["id"], "BTC/USD")  # one cancels the other
+    assert len(await rest.fetch_open_orders("BTC/USD")) == 2

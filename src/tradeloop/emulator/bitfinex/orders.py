@@ -9,8 +9,10 @@ every authenticated connection.
 
 The client key is ``cid`` + ``cid_date`` (the UTC day the order was created), as on Bitfinex.
 The simulator decides funds, matching, fees and locks; its typed refusal becomes Bitfinex's
-text through :data:`REFUSALS`. Not modelled: STOP / TRAILING / OCO orders (refused with an
-ERROR notification), margin trading on spot pairs, funding.
+text through :data:`REFUSALS`. Trigger orders (STOP, STOP LIMIT, TRAILING STOP, OCO) are
+:mod:`~tradeloop.emulator.bitfinex.stops`'. A derivative order's ``lev`` (1-100) sets the
+perpetual's leverage for its margin and the position, as on Bitfinex. Not modelled: margin
+trading on spot pairs, funding.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator.account import OrderInfo
 from tradeloop.emulator.bitfinex import markets as mk
+from tradeloop.emulator.bitfinex import stops
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.limits import clip, is_multiple, positive_decimal
 from tradeloop.model import Fill, Liquidity, OrderReport, Side, TimeInForce
 from tradeloop.model.enums import OrderStatus, RejectReason
 from tradeloop.model.instrument import plain_decimal
+from tradeloop.model.order import Trigger
 from tradeloop.sim.records import SimOrder
 
 if TYPE_CHECKING:
@@ -33,15 +37,19 @@ if TYPE_CHECKING:
 
 R = RejectReason
 FLAG_HIDDEN, FLAG_CLOSE, FLAG_REDUCE_ONLY, FLAG_POST_ONLY = 64, 512, 1024, 4096
-KNOWN_FLAGS = FLAG_HIDDEN | FLAG_CLOSE | FLAG_REDUCE_ONLY | FLAG_POST_ONLY
+FLAG_OCO = stops.FLAG_OCO
+KNOWN_FLAGS = FLAG_HIDDEN | FLAG_CLOSE | FLAG_REDUCE_ONLY | FLAG_POST_ONLY | FLAG_OCO
 #: type (without the ``EXCHANGE `` prefix) -> (market?, time in force)
 TYPES: dict[str, tuple[bool, TimeInForce]] = {
     "LIMIT": (False, TimeInForce.GTC),
     "MARKET": (True, TimeInForce.IOC),
     "FOK": (False, TimeInForce.FOK),
     "IOC": (False, TimeInForce.IOC),
+    # trigger types: the kind of child they turn into (see ``stops``)
+    "STOP": (True, TimeInForce.IOC),
+    "STOP LIMIT": (False, TimeInForce.GTC),
+    "TRAILING STOP": (True, TimeInForce.IOC),
 }
-UNSUPPORTED = ("STOP", "STOP LIMIT", "TRAILING STOP")
 #: The simulator's typed refusal -> Bitfinex's text (ccxt matches on these words).
 REFUSALS: dict[RejectReason, str] = {
     R.INSUFFICIENT_FUNDS: "Invalid order: not enough exchange balance",
@@ -94,6 +102,7 @@ class BitfinexTrading:
         self.account.trade_listeners.append(lambda m, t: emu.hub.push_trades(m, [t]))
         self._position_ids: dict[str, int] = {}
         self._next_pid = 150_000_000
+        self.stops = stops.StopBook(self)
 
     # -- shapes ------------------------------------------------------------------------------
     def status_text(self, info: OrderInfo, rec: SimOrder) -> str:
@@ -129,13 +138,17 @@ class BitfinexTrading:
         amount = inst.format_qty(remaining) if remaining > 0 else "0"
         avg = mk.num(inst.format_price(rec.avg_price)) if filled else 0
         price = x["price"] or (inst.format_price(rec.avg_price) if filled else None)
+        if x.get("trailing") and not rec.triggered:
+            price = self.stops.price_field(info, rec)
         status = "ACTIVE" if fresh else self.status_text(info, rec)
+        trailing, aux = x.get("trailing"), x.get("aux")
         return [int(info.order_id), x.get("gid"), x.get("cid"), info.symbol, info.c_time,
                 info.u_time, mk.num(amount if sign > 0 else mk.neg(amount)),
-                mk.num(x["amount"]), x["type"], None, None, None, x["flags"], status, None, None,
-                mk.num(price) if price else 0, avg, 0, 0, None, None, None, 0,
-                1 if x["flags"] & FLAG_HIDDEN else 0, None, None, None, "API>BFX", None, None,
-                x.get("meta")]  # fmt: skip
+                mk.num(x["amount"]), x["type"], x.get("type_prev"), None, None, x["flags"],
+                status, None, None, mk.num(price) if price else 0, avg,
+                mk.num(trailing) if trailing else 0, mk.num(aux) if aux else 0, None, None,
+                None, 0, 1 if x["flags"] & FLAG_HIDDEN else 0, x.get("placed_id"), None, None,
+                "API>BFX", None, None, x.get("meta")]  # fmt: skip
 
     def trade_array(self, info: OrderInfo, f: Fill, with_fee: bool = True) -> list[Any]:
         """``[ID, SYMBOL, MTS, ORDER_ID, EXEC_AMOUNT, EXEC_PRICE, ORDER_TYPE, ORDER_PRICE,
@@ -195,11 +208,12 @@ class BitfinexTrading:
         m = self.emu.driver.markets[sym]
         avg = pos.avg_price if pos else 0.0
         pl = (m.mid() - avg) * qty if qty else 0.0
+        lev = self.account.sim.leverage(sym)
         t = now_ms()
         return [sym, status, mk.fnum(qty), mk.num(inst.format_price(avg)) if avg else 0, 0, 0,
                 mk.fnum(pl), mk.fnum(pl / (abs(qty) * avg) * 100 if qty and avg else 0.0, 4),
-                None, mk.fnum(self.emu.config.leverage, 2), None, pid, t, t, None, 0, None,
-                mk.fnum(abs(qty) * avg / self.emu.config.leverage), 0, None]  # fmt: skip
+                None, mk.fnum(lev, 2), None, pid, t, t, None, 0, None,
+                mk.fnum(abs(qty) * avg / lev), 0, None]  # fmt: skip
 
     def positions(self) -> list[list[Any]]:
         rows = [self.position_array(s) for s in self.account.sim.positions()]
@@ -220,8 +234,6 @@ class BitfinexTrading:
             raise BfxError("type: invalid", ERR_PARAMS)
         exchange = otype.startswith("EXCHANGE ")
         base_type = otype.removeprefix("EXCHANGE ")
-        if base_type in UNSUPPORTED:
-            raise BfxError(f"Invalid order: {base_type} orders are not available here")
         if base_type not in TYPES:
             raise BfxError("type: invalid", ERR_PARAMS)
         if exchange == inst.is_derivative:
@@ -240,15 +252,25 @@ class BitfinexTrading:
             raise BfxError("amount: invalid", ERR_PARAMS)
         market, tif = TYPES[base_type]
         price: Decimal | None = None
-        if not market:
-            price = positive_decimal(body.get("price"))
-            if price is None or not is_multiple(price, inst.tick_size):
-                raise BfxError("price: invalid", ERR_PARAMS)
+        trigger: Trigger | None = None
+        shown: dict[str, Any] = {}
         flags = _int(body.get("flags"), "flags") or 0
         if flags & ~KNOWN_FLAGS:
             raise BfxError("flags: invalid", ERR_PARAMS)
+        oco_stop = None
+        try:
+            if base_type in stops.TRIGGER_TYPES:
+                trigger, price, shown = stops.parse_trigger(base_type, body, inst)
+            elif not market:
+                price = positive_decimal(body.get("price"))
+                if price is None or not is_multiple(price, inst.tick_size):
+                    raise BfxError("price: invalid", ERR_PARAMS)
+            if flags & FLAG_OCO:
+                oco_stop = stops.oco_stop(body, base_type, inst)
+        except stops.StopError as err:
+            raise BfxError(err.text, ERR_PARAMS if err.params else ERR_GENERIC) from None
         post = bool(flags & FLAG_POST_ONLY)
-        if post and (market or tif is not TimeInForce.GTC):
+        if post and (market or tif is not TimeInForce.GTC or trigger is not None):
             raise BfxError("Invalid order: post-only only on LIMIT orders")
         reduce = bool(flags & (FLAG_REDUCE_ONLY | FLAG_CLOSE))
         if reduce and not inst.is_derivative:
@@ -256,6 +278,14 @@ class BitfinexTrading:
         cid = _int(body.get("cid"), "cid", 1, 2**45)
         gid = _int(body.get("gid"), "gid", 1, 2**45)
         lev = _int(body.get("lev"), "lev", 1, 100)
+        sim = self.account.sim
+        if (
+            lev
+            and inst.is_derivative
+            and lev != sim.leverage(sym)
+            and not sim.set_leverage(sym, lev)
+        ):
+            raise BfxError(f"Invalid order: leverage {lev} does not fit the position margin")
         t = now_ms()
         key = client_key(cid, _day(t)) if cid is not None else ""
         meta = body.get("meta") if isinstance(body.get("meta"), dict) else None
@@ -264,15 +294,17 @@ class BitfinexTrading:
                  "meta": meta,
                  "price": plain_decimal(price) if price else None, "lev": lev, "market": market,
                  "amount": plain_decimal(qty) if side is Side.BUY else "-" + plain_decimal(qty),
-                 "tif": tif}  # fmt: skip
+                 "tif": tif, **shown}  # fmt: skip
         self.emu.hub.hold()
         try:
             info, rec = self.account.place(
                 sym, side, float(qty), float(price) if price else None, tif, reduce,
-                key, extra, keep=lambda code: code is R.POST_ONLY_WOULD_TAKE,
+                key, extra, keep=lambda code: code is R.POST_ONLY_WOULD_TAKE, trigger=trigger,
             )  # fmt: skip
             if rec.status is OrderStatus.REJECTED and rec.code is not R.POST_ONLY_WOULD_TAKE:
                 raise self.refusal(rec.code, sym, side, qty, price)
+            if oco_stop is not None:
+                self.stops.place_oco_stop(info, oco_stop, float(qty), side)
             return self.order_array(info, rec, fresh=True)
         finally:
             self.emu.hub.release()
@@ -356,6 +388,9 @@ class BitfinexTrading:
         rec = self.account.record(info)
         if rec is None or rec.status.is_terminal:
             raise BfxError("Order not found.")
+        if rec.trigger is not None and not rec.triggered:
+            raise BfxError("Invalid order: an untriggered stop cannot be updated here; "
+                           "cancel it and place it again")  # fmt: skip
         inst = self.emu.instruments[info.symbol]
         new_price = new_qty = None
         if body.get("price") is not None:
