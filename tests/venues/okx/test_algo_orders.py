@@ -202,8 +202,8 @@ async def test_stop_loss_rests_as_an_algo_then_fires_and_fills_once(eng: Engine)
     sl = eng.submit(stop("sl1", Trigger(K.STOP, eng.px(0.95))))
     await until(lambda: sl.status is S.ACCEPTED, "sl1 accepted")
     (row,) = await eng.algo_rows(ALGOS_PENDING, "sl1")
-    assert (row["ordType"], row["slTriggerPx"], row["slOrdPx"]) == (
-        "conditional", f"{eng.px(0.95):.1f}", "-1",
+    assert (row["ordType"], float(row["slTriggerPx"]), row["slOrdPx"]) == (
+        "conditional", eng.px(0.95), "-1",
     )  # fmt: skip
     assert row["reduceOnly"] == "true" and row["sz"] == "2"
     # Untriggered, it is not an order at OKX: the plain open-order listing does not show it,
@@ -255,7 +255,7 @@ async def test_take_profit_limit_fires_on_the_way_up(eng: Engine) -> None:
     tp = eng.submit(stop("tp1", Trigger(K.TAKE_PROFIT, eng.px(1.05)), price=float(bid)))
     await until(lambda: tp.status is S.ACCEPTED, "tp1 accepted")
     (row,) = await eng.algo_rows(ALGOS_PENDING, "tp1")
-    assert (row["tpTriggerPx"], row["tpOrdPx"]) == (f"{eng.px(1.05):.1f}", bid)
+    assert (float(row["tpTriggerPx"]), row["tpOrdPx"]) == (eng.px(1.05), bid)
     eng.tape(0.97)  # the wrong way
     await eng.gateway.drain()
     assert tp.status is S.ACCEPTED
@@ -278,7 +278,7 @@ async def test_trailing_stop_follows_the_best_price_then_fires(eng: Engine) -> N
     eng.tape(1.04)  # below it
     await until(lambda: tr.status is S.FILLED, "tr1 filled")
     (hist,) = await eng.algo_rows(ALGOS_HISTORY, "tr1")
-    assert hist["actualPx"] == f"{eng.px(1.04):.1f}"
+    assert float(hist["actualPx"]) == eng.px(1.04)
     await eng.assert_fills_match_venue("tr1")
     assert eng.position() == 0.0
     eng.assert_clean()

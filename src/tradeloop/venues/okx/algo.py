@@ -24,6 +24,7 @@ algo half of :class:`~tradeloop.venues.okx.orders.OkxOrderHooks`; the gateway ro
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -198,11 +199,16 @@ class AlgoState:
 
 class AlgoBook:
     """The algo orders this gateway knows: algoClOrdId ↔ algoId ↔ the child's ordId.
-    Entries go when their order ends (:meth:`forget`), so a long run stays bounded."""
+    Entries go when their order ends (:meth:`forget`), so a long run stays bounded; which
+    client id an algoId stood for is kept longer (the last :attr:`ALGO_IDS_KEPT`), so a late
+    or repeated push naming a finished algo by its algoId alone still finds its order (and
+    its fill is recognised as one already booked) instead of looking like a stranger's."""
+
+    ALGO_IDS_KEPT = 10_000
 
     def __init__(self) -> None:
         self._states: dict[str, AlgoState] = {}
-        self._by_algo_id: dict[str, str] = {}
+        self._by_algo_id: OrderedDict[str, str] = OrderedDict()
         self._by_entry: dict[str, str] = {}
 
     def __len__(self) -> int:
@@ -228,7 +234,6 @@ class AlgoBook:
         st = self._states.pop(vcid, None)
         if st is None:
             return
-        self._by_algo_id.pop(st.algo_id, None)
         if st.entry:
             self._by_entry.pop(st.entry, None)
 
@@ -242,6 +247,8 @@ class AlgoBook:
             if algo_id and not st.algo_id:
                 st.algo_id = algo_id
                 self._by_algo_id[algo_id] = vcid
+                if len(self._by_algo_id) > self.ALGO_IDS_KEPT:
+                    self._by_algo_id.popitem(last=False)
             if d.get("ordId") and str(d.get("state")) in _FIRED:
                 st.ord_id = str(d["ordId"])
         return vcid
