@@ -67,9 +67,11 @@ class Rest:
         ed25519: bool = False,
         ts: int | None = None,
         sign: str | None = None,
+        key_only: bool = False,
     ) -> tuple[int, Any, Any]:
+        """``key_only``: the API key header without a signature (USER_STREAM routes)."""
         p = dict(params or {})
-        headers = {"X-MBX-APIKEY": key} if signed else {}
+        headers = {"X-MBX-APIKEY": key} if signed or key_only else {}
         if signed:
             p["timestamp"] = ts if ts is not None else ms()
         text = urlencode(p)

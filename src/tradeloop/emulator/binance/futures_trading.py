@@ -433,7 +433,7 @@ class FuturesTrading:
              "f": row["timeInForce"], "q": row["origQty"], "p": row["price"],
              "ap": row["avgPrice"], "sp": row["stopPrice"], "x": x, "X": status,
              "i": int(info.order_id),
-             "l": inst.format_qty(fill.qty) if fill else "0", "z": f"{cum:f}",
+             "l": inst.format_qty(fill.qty) if fill else "0", "z": inst.format_qty(cum),
              "L": inst.format_price(fill.price) if fill else "0",
              "n": num(fill.fee, 8) if fill else "0", "N": fill.fee_ccy if fill else "USDT",
              "T": fill.ts // 1_000_000 if fill else t, "t": int(fill.trade_id) if fill else 0,
