@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +119,9 @@ class Journal:
             raise ConfigError(f"journal {self.path}: cannot open: {exc}") from None
         self._lock = threading.RLock()
         self._depth = 0
+        #: called with (kind, account) after an event row is written: the runtime journals
+        #: what an operator control changed (strategy gates) right behind the control event
+        self.on_event: Callable[[str, str], None] | None = None
         version = self.meta("schema")
         if version is None:
             self.set_meta("schema", str(SCHEMA_VERSION))
@@ -283,6 +286,8 @@ class Journal:
                 "INSERT INTO events(ts,kind,account,message) VALUES(?,?,?,?)",
                 (ts, kind, account, message),
             )
+            if self.on_event is not None:
+                self.on_event(kind, account)
 
     def events(self, kind: str | None = None) -> list[tuple[int, str, str, str]]:
         q = "SELECT ts,kind,account,message FROM events"

@@ -74,6 +74,8 @@ class Group:
     sim: SimExecutionClient | None = None
     risk_reason: str = ""
     journaled_risk: tuple[Any, ...] = ()
+    #: strategy id -> operator gate as last journaled ("" trades, "halted", "reducing")
+    journaled_gates: dict[str, str] = field(default_factory=dict)
     periods: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
@@ -206,6 +208,7 @@ class LiveRuntime:
         for name in names:  # keys first: a missing key is reported before anything connects
             self.gateways[name] = self._gateway(name)
         self.journal = Journal(self.settings.journal, self.settings.durability)
+        self.journal.on_event = self._after_event
         self.journal.set_meta("deployment", self.settings.deployment)
         for name in names:
             gw = self.gateways[name]
@@ -371,6 +374,25 @@ class LiveRuntime:
             self._journal_risk(g, force=True)
             for s in g.strategies:
                 j.put_state(f"strategy:{s.id}", s.state, now)
+            self._journal_gates(g)
+
+    def _journal_gates(self, g: Group) -> None:
+        """Each strategy's operator gate (dashboard pause / reduce-only), when it changed: a
+        paused strategy stays paused across a restart."""
+        assert self.journal is not None
+        for s in g.strategies:
+            if g.journaled_gates.get(s.id) != s.gate:
+                self.journal.put_state(f"gate:{s.id}", s.gate, self.clock.now())
+                g.journaled_gates[s.id] = s.gate
+
+    def _after_event(self, kind: str, scope: str) -> None:
+        """A dashboard control was journaled: journal what it changed in the same
+        transaction (gates, and the portfolio whose targets a pause froze)."""
+        if kind != "control":
+            return
+        for g in self.groups:
+            if g.key == scope or scope in g.accounts:
+                self._journal_group(g)
 
     def _journal_risk(self, g: Group, force: bool = False) -> None:
         r = g.kernel.risk
@@ -412,6 +434,26 @@ class LiveRuntime:
                 saved = j.get_state(f"strategy:{s.id}")
                 if isinstance(saved, dict):
                     s.state.update(saved)
+                self._restore_gate(g, s, j.get_state(f"gate:{s.id}"))
+
+    def _restore_gate(self, g: Group, s: Strategy, gate: Any) -> None:
+        """A strategy paused (or reduce-only) from the dashboard stays so after a restart,
+        its standing targets held at its position; ``--resume`` clears it (logged)."""
+        if gate not in ("halted", "reducing"):
+            return
+        if self.resume:
+            log.warning("[%s] strategy %s: journaled gate %r cleared by --resume", g.key, s.id,
+                        gate)  # fmt: skip
+            return
+        s.gate = gate
+        g.journaled_gates[s.id] = gate
+        p = g.kernel.portfolio
+        book = p.books[s.id]
+        for sym in list(book.targets):
+            pos = book.positions.get(sym)
+            p.set_target(s.id, sym, pos.qty if pos is not None else 0.0)
+        log.warning("[%s] strategy %s: %s from the journal (set from the dashboard; resume it "
+                    "there or start with --resume)", g.key, s.id, gate.upper())  # fmt: skip
 
     async def reconcile(self) -> None:
         assert self.journal is not None
