@@ -7,6 +7,7 @@ import asyncio
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -45,14 +46,27 @@ def _signals(folder: Path) -> str:
 
 
 async def _news_server() -> tuple[web.AppRunner, str, list[int]]:
+    """``/news`` answers one headline per poll; ``/ws`` pushes two after a subscribe."""
     polls = [0]
 
     async def news(_req: web.Request) -> web.Response:
         polls[0] += 1
         return web.json_response([{"text": f"h{polls[0]}"}])
 
+    async def ws(req: web.Request) -> web.WebSocketResponse:
+        sock = web.WebSocketResponse()
+        await sock.prepare(req)
+        first = await sock.receive_json()
+        if first == {"op": "subscribe", "channel": "headlines"}:
+            await sock.send_json({"text": "w1"})
+            await sock.send_json([{"text": "w2"}])
+        async for _msg in sock:  # hold the connection until the client leaves
+            pass
+        return sock
+
     app = web.Application()
     app.router.add_get("/news", news)
+    app.router.add_get("/ws", ws)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -65,6 +79,16 @@ def _file(folder: Path) -> Path:
     f = folder / "events.jsonl"
     f.write_text("".join(json.dumps({"ts": 10**18 + k, "text": f"f{k}"}) + "\n" for k in range(3)))
     return f
+
+
+class _Seen(Recorder):
+    """The recorder, remembering which texts went through (to know when to stop)."""
+
+    texts: set[str] = set()
+
+    def on_market_data(self, ev: Any) -> None:
+        self.texts = self.texts | {getattr(ev, "text", "")}
+        super().on_market_data(ev)
 
 
 async def test_record_runs_the_configs_sources_into_the_store(tmp_path: Path) -> None:
@@ -83,16 +107,22 @@ async def test_record_runs_the_configs_sources_into_the_store(tmp_path: Path) ->
         type = "file"
         path = "events.jsonl"
         parse = "{stem}.py:parse"
+
+        [[source]]
+        type = "ws"
+        url = "{url.replace("http:", "ws:").replace("/news", "/ws")}"
+        parse = "{stem}.py:parse"
+        subscribe = [{{ op = "subscribe", channel = "headlines" }}]
         """))  # fmt: skip
     store = tmp_path / "store"
-    rec = Recorder(StoreWriter(store, sync=False), checkpoint_s=0)
+    rec = _Seen(StoreWriter(store, sync=False), checkpoint_s=0)
     stop = asyncio.Event()
     task = asyncio.create_task(
         record([], rec, (), flush_s=0.05, roll_s=60, stop=stop, sources=read_sources(cfg))
     )
     try:
         for _ in range(500):
-            if rec.stats.messages >= 6:
+            if {"f2", "w2", "h3"} <= rec.texts:
                 break
             await asyncio.sleep(0.01)
     finally:
@@ -104,7 +134,7 @@ async def test_record_runs_the_configs_sources_into_the_store(tmp_path: Path) ->
         decode(k, ts, p).text  # type: ignore[attr-defined]
         for k, ts, p in zip(t["kind"], t["ts_event"], t["payload"], strict=True)
     ]
-    assert {"f0", "f1", "f2"} <= set(texts)
+    assert {"f0", "f1", "f2", "w1", "w2"} <= set(texts)
     http = [x for x in texts if x.startswith("h")]
     assert len(http) >= 3 and polls[0] >= len(http)
 
