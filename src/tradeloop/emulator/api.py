@@ -26,6 +26,8 @@ from aiohttp import web
 from tradeloop.emulator import rest
 from tradeloop.emulator.auth import parse_number
 from tradeloop.emulator.faults import Faults
+from tradeloop.emulator.limits import clip
+from tradeloop.model.enums import RejectReason
 
 _enc = msgspec.json.Encoder()
 T = TypeVar("T")
@@ -37,6 +39,29 @@ class ApiError(Exception):
     def __init__(self, msg: str, status: int = 400) -> None:
         super().__init__(msg)
         self.msg, self.status = msg, status
+
+
+@dataclass(frozen=True)
+class Refusals:
+    """The simulator's typed refusals in one venue's words: ``table`` maps a
+    :class:`~tradeloop.model.RejectReason` to (HTTP status, text); others get ``default``.
+    Calling it gives the :class:`ApiError` to raise."""
+
+    table: Mapping[RejectReason, tuple[int, str]]
+    default: tuple[int, str] = (400, "Invalid parameter")
+
+    def __call__(self, code: RejectReason) -> ApiError:
+        status, msg = self.table.get(code, self.default)
+        return ApiError(msg, status)
+
+
+def lookup(items: Mapping[str, T], name: Any, what: str, status: int = 404) -> T:
+    """``items[name]``, or the venue's ``"<what>: <name>"`` refusal (``name`` clipped: it is
+    client text) when there is none or ``name`` is not a string."""
+    found = items.get(name) if isinstance(name, str) else None
+    if found is None:
+        raise ApiError(f"{what}: {clip(name, 64)}", status)
+    return found
 
 
 @dataclass

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from tradeloop.book.checksum import crc32_interleaved
 from tradeloop.emulator.faults import Faults, wrong_checksum
 from tradeloop.emulator.market import SymbolMarket
 
@@ -108,6 +109,20 @@ class CheckedViews(BookViews):
         value = self.checksum(*(float_view(m, s) for s in self.current(m.instrument.symbol)))
         bids, asks = (float_view(m, side) for side in step[0])
         return bids, asks, checksum_under(value, step[1])
+
+
+def float_text_crc(depth: int, signed: bool = False) -> Callable[[FloatLevels, FloatLevels], int]:
+    """The checksum of venues that CRC32 the interleaved ``bid1_px:bid1_sz:ask1_px:...`` of
+    their top ``depth`` levels with numbers as Python writes floats (``60012.0``, ``1e-05``;
+    FTX, unsigned), a side that runs out simply left out."""
+
+    def checksum(bids: FloatLevels, asks: FloatLevels) -> int:
+        text = [
+            [(repr(float(p)), repr(float(s))) for p, s in side[:depth]] for side in (bids, asks)
+        ]
+        return crc32_interleaved(text[0], text[1], depth, signed=signed)
+
+    return checksum
 
 
 def checksum_under(value: int, corrupt: bool) -> int:

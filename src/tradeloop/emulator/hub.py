@@ -218,6 +218,17 @@ class Hub:
 
         self.defer(go)
 
+    def to_private(self, channel: str, msg: Any) -> None:
+        """Queue ``msg`` for every logged-in connection subscribed to the private ``channel``
+        (venues whose private channels take no arguments: FTX ``fills``, BitMEX tables);
+        deferred like any push."""
+
+        def send(conn: Conn) -> None:
+            if channel in conn.private_subs:
+                conn.send_json(msg)
+
+        self.to_logged_in(send)
+
     def any_private_listener(self) -> bool:
         return any(c.logged_in and c.private_subs for c in self.conns)
 

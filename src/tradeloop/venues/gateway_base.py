@@ -6,7 +6,8 @@ report) around the same plumbing: sinks to bind, order calls forwarded to the sh
 ``quote()`` served only from verified state, account and status events routed by rule 8 of
 :mod:`tradeloop.venues.base`, and start/stop/drain. :class:`StreamGateway` is that plumbing;
 the OKX and FTX gateways subclass it, so a rule fixed here (a quote gone stale over a
-reconnect, a socket ``stop`` forgot) is fixed for every venue.
+reconnect, a socket ``stop`` forgot) is fixed for every venue. :class:`ChannelGateway` adds
+what a venue with one public stream of ``(channel, symbol)`` subscriptions needs (FTX).
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from tradeloop.book.orderbook import OrderBook
+from tradeloop.core.log import get_logger
 from tradeloop.model import BookLevels, Event, Instrument, Order, QuoteTick, VenueStatus
 from tradeloop.venues.base import CONNECTED, RECONNECTED, ExecutionSink, Gateway, MarketDataSink
 from tradeloop.venues.execution import OrderLifecycle, RecoveryPolicy, Retention, VenueHooks
+
+log = get_logger(__name__)
 
 
 class VerifiedBook(Protocol):
@@ -209,3 +213,41 @@ class StreamGateway(Gateway):
             (bid, bid_qty), (ask, ask_qty) = top.bids[0], top.asks[0]
             return QuoteTick(top.ts, symbol, bid, bid_qty, ask, ask_qty)
         return self._quotes.get(symbol)
+
+
+class ChannelGateway(StreamGateway):
+    """A :class:`StreamGateway` whose market data is one public stream of ``(wire channel,
+    native symbol)`` subscriptions (FTX): ``subscribe`` / ``unsubscribe`` by the
+    :attr:`~StreamGateway.channels` table, the stream opened on first use by
+    :meth:`new_stream`; private pushes go by channel to the methods :attr:`private_routes`
+    names, a malformed one logged and dropped (never raised into the socket's reader)."""
+
+    #: private channel -> the name of the method taking its pushes (one decoded item each)
+    private_routes: Mapping[str, str] = {}
+
+    def new_stream(self, name: str) -> Any:
+        """A new, not yet started stream for attribute ``name`` (``public``, ``private``)."""
+        raise NotImplementedError
+
+    async def subscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
+        native, wanted = self.wire_channels(symbol, channels)
+        if self.public is None:
+            self.public = self.new_stream("public")
+            await self.public.start()
+        for ch in wanted:
+            await self.public.subscribe(ch, native)
+
+    async def unsubscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
+        native, wanted = self.wire_channels(symbol, channels)
+        for ch in wanted if self.public is not None else []:
+            await self.public.unsubscribe(ch, native)
+        if {"quotes", "tickers"} & set(channels):
+            self._quotes.pop(symbol, None)  # nothing refreshes it any more
+
+    def on_private(self, channel: str, data: Any) -> None:
+        name = self.private_routes.get(channel)
+        try:
+            if name is not None:
+                getattr(self, name)(data)
+        except (KeyError, ValueError, TypeError) as exc:
+            log.warning("%s: bad %s push %r: %s", self.venue, channel, data, exc)

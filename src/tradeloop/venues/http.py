@@ -66,13 +66,14 @@ def encode_query(params: Mapping[str, Any] | None) -> str:
     return urlencode(items)
 
 
-def encode_body(body: Any) -> str:
-    """Compact JSON (no spaces) — the exact text that is signed and sent."""
+def encode_body(body: Any, encoder: msgspec.json.Encoder = _encoder) -> str:
+    """Compact JSON (no spaces) — the exact text that is signed and sent (a string is taken
+    as already encoded). ``encoder``: a venue's own (FTX wants decimals as JSON numbers)."""
     if body is None:
         return ""
     if isinstance(body, str):
         return body
-    return _encoder.encode(body).decode()
+    return encoder.encode(body).decode()
 
 
 class RestClient:
@@ -91,6 +92,7 @@ class RestClient:
         sleep: Sleep = asyncio.sleep,
         max_connections: int = 32,
         budget: str = "",
+        json_encoder: msgspec.json.Encoder = _encoder,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         #: one limiter group every request pays into (a venue with one budget for its whole
@@ -105,6 +107,7 @@ class RestClient:
         self._rng = rng
         self._sleep = sleep
         self._max_connections = max_connections
+        self._json = json_encoder
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -163,7 +166,7 @@ class RestClient:
         safe = method == "GET" if retry_safe is None else retry_safe
         query = encode_query(params)
         request_path = f"{path}?{query}" if query else path
-        text = encode_body(body)
+        text = encode_body(body, self._json)
         charges = self.rate_limit_charges(method, path, params, body)
         attempt = 0
         in_doubt = False  # an earlier attempt of this write may have executed
@@ -241,3 +244,36 @@ class RestClient:
             )
         self.check_response(method, path, status, payload)
         return payload
+
+
+class VenueRest:
+    """A venue's typed REST methods over one kit :class:`RestClient` (``http``): what every
+    venue client repeated -- ``close``, ``base_url``, and :meth:`request` answering with the
+    part of the venue's envelope that holds the answer (:attr:`result_key`; None: all of it).
+    A subclass builds its transport, passes it here and adds one method per endpoint."""
+
+    #: the envelope field holding a successful answer (FTX ``result``); None: the payload
+    result_key: str | None = None
+
+    def __init__(self, http: RestClient) -> None:
+        self.http = http
+        self.base_url = http.base_url
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        signed: bool = False,
+        retry_safe: bool | None = None,
+    ) -> Any:
+        """Any endpoint (passthroughs too); ``params`` with None values are left out."""
+        payload = await self.http.request(
+            method, path, params, body, signed=signed, retry_safe=retry_safe
+        )
+        key = self.result_key
+        return payload if key is None else payload.get(key)

@@ -3,7 +3,7 @@
 FTX checks an order's own fields (market, side, type, size and price increments, flags,
 ``clientId``) before it reaches the matching engine: the shared
 :func:`~tradeloop.emulator.limits.check_entry`, in FTX's words. The simulator decides funds,
-reduce-only and matching; its typed refusal becomes FTX's error text through :data:`REFUSALS`.
+reduce-only and matching; its typed refusal becomes FTX's error text through :data:`refusal`.
 A crossing post-only order is accepted and closed at once, as FTX does. Every simulator report
 becomes a ``fills`` push per fill, then an ``orders`` push.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator.account import OrderInfo
-from tradeloop.emulator.api import iso, n
+from tradeloop.emulator.api import Refusals, iso, n
 from tradeloop.emulator.ftx.rest import FtxError, Handler, Req, market_of, window
 from tradeloop.emulator.limits import CAMEL_KEYS, EntryTexts, check_entry
 from tradeloop.model import Fill, Liquidity, OrderReport, TimeInForce
@@ -24,22 +24,19 @@ if TYPE_CHECKING:
     from tradeloop.emulator.ftx.server import FtxEmulator
 
 R = RejectReason
-#: The simulator's typed refusal -> FTX's error (HTTP status, text).
-REFUSALS: dict[RejectReason, tuple[int, str]] = {
-    R.INSUFFICIENT_FUNDS: (400, "Not enough balances"),
-    R.INVALID_SIZE: (400, "Size too small"),
-    R.INVALID_PRICE: (400, "Invalid price"),
-    R.INVALID_INSTRUMENT: (404, "No such market"),
-    R.REDUCE_ONLY: (400, "Invalid reduce-only order"),
-    R.DUPLICATE_ID: (400, "Duplicate client order ID"),
-    R.ORDER_NOT_FOUND: (404, "Order not found"),
-    R.ORDER_CLOSED: (400, "Order already closed"),
-}
-
-
-def refusal(code: RejectReason) -> FtxError:
-    status, msg = REFUSALS.get(code, (400, "Invalid parameter"))
-    return FtxError(msg, status)
+#: The simulator's typed refusal -> FTX's error (HTTP status, text), raised as ``FtxError``.
+refusal = Refusals(
+    {
+        R.INSUFFICIENT_FUNDS: (400, "Not enough balances"),
+        R.INVALID_SIZE: (400, "Size too small"),
+        R.INVALID_PRICE: (400, "Invalid price"),
+        R.INVALID_INSTRUMENT: (404, "No such market"),
+        R.REDUCE_ONLY: (400, "Invalid reduce-only order"),
+        R.DUPLICATE_ID: (400, "Duplicate client order ID"),
+        R.ORDER_NOT_FOUND: (404, "Order not found"),
+        R.ORDER_CLOSED: (400, "Order already closed"),
+    }
+)
 
 
 class FtxTrading:

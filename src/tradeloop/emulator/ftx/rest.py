@@ -24,7 +24,6 @@ from tradeloop.emulator.api import Req, int_arg, window
 from tradeloop.emulator.auth import parse_number, same, sign_hex, within
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.ftx import markets as mk
-from tradeloop.emulator.limits import clip
 from tradeloop.emulator.market import SECOND_MS, SymbolMarket
 
 if TYPE_CHECKING:
@@ -90,10 +89,7 @@ async def not_found(request: web.Request) -> web.Response:
 
 # -- parameters ---------------------------------------------------------------------------
 def market_of(emu: FtxEmulator, name: Any) -> SymbolMarket:
-    m = emu.driver.markets.get(name) if isinstance(name, str) else None
-    if m is None:
-        raise FtxError(f"No such market: {clip(name, 64)}", 404)
-    return m
+    return api.lookup(emu.driver.markets, name, "No such market")
 
 
 # -- public endpoints -----------------------------------------------------------------------

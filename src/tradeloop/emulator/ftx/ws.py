@@ -20,10 +20,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from tradeloop.book.checksum import crc32_interleaved
 from tradeloop.emulator import hub
 from tradeloop.emulator.auth import timed_login_ok
-from tradeloop.emulator.bookview import CheckedViews
+from tradeloop.emulator.bookview import CheckedViews, float_text_crc
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.ftx import markets as mk
 from tradeloop.emulator.hub import Conn
@@ -42,10 +41,8 @@ PRIVATE = ("fills", "orders")
 Book = list[list[float]]
 
 
-def checksum(bids: Book, asks: Book) -> int:
-    """FTX's orderbook checksum of best-first ``[price, size]`` lists (see the docstring)."""
-    text = [[(repr(float(p)), repr(float(s))) for p, s in side[:DEPTH]] for side in (bids, asks)]
-    return crc32_interleaved(text[0], text[1], DEPTH, signed=False)
+#: FTX's orderbook checksum of best-first ``[price, size]`` lists (see the module docstring)
+checksum = float_text_crc(DEPTH)
 
 
 class FtxHub(hub.Hub):
@@ -92,13 +89,7 @@ class FtxHub(hub.Hub):
             self.defer(lambda: self.broadcast(key, msg))
 
     def push_private(self, channel: str, data: dict[str, Any]) -> None:
-        msg = {"channel": channel, "type": "update", "data": data}
-
-        def send(conn: Conn) -> None:
-            if channel in conn.private_subs:
-                conn.send_json(msg)
-
-        self.to_logged_in(send)
+        self.to_private(channel, {"channel": channel, "type": "update", "data": data})
 
 
 class FtxWs:

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tradeloop.core.log import get_logger
 from tradeloop.model import BalanceUpdate, Fill, OrderReport, PositionUpdate, Side
 from tradeloop.venues.execution import (
     DEFAULT_RECOVERY,
@@ -32,11 +31,10 @@ from tradeloop.venues.ftx.auth import FtxCredentials
 from tradeloop.venues.ftx.orders import FtxOrderHooks
 from tradeloop.venues.ftx.rest import FtxRestClient
 from tradeloop.venues.ftx.ws import FTX_WS_CONFIG, FtxStream
-from tradeloop.venues.gateway_base import StreamGateway, ws_url_for
+from tradeloop.venues.gateway_base import ChannelGateway, ws_url_for
 from tradeloop.venues.wsclient import WsConfig
 
-log = get_logger(__name__)
-
+#: the engine's channels -> FTX's (``quotes`` and ``tickers`` are both its ``ticker``)
 CHANNELS = {"trades": "trades", "quotes": "ticker", "tickers": "ticker", "book": "orderbook"}
 
 
@@ -44,12 +42,13 @@ def default_ws_url(rest_url: str) -> str:
     return ws_url_for(rest_url, C.REST_URL, C.WS_URL, "/ws/")
 
 
-class FtxGateway(StreamGateway):
+class FtxGateway(ChannelGateway):
     """FTX over REST + WebSocket. ``await start()`` before use, ``await stop()`` after."""
 
     venue = C.VENUE
     id_example = "BTC-PERP.FTX"
-    channels = CHANNELS
+    channels = CHANNELS  # bars come from trades (the live runner aggregates them)
+    private_routes = {"fills": "_on_fill", "orders": "_on_order"}
     rest: FtxRestClient
 
     def __init__(
@@ -80,10 +79,10 @@ class FtxGateway(StreamGateway):
         """Load markets; open the private stream (login, fills, orders) when keyed."""
         self._instruments.update(P.parse_markets(await self.rest.markets()))
         if self.rest.credentials is not None:
-            self.private = self._stream("private", self.rest.credentials)
+            self.private = self.new_stream("private", self.rest.credentials)
             await self.private.start()
 
-    def _stream(self, name: str, creds: FtxCredentials | None = None) -> FtxStream:
+    def new_stream(self, name: str, creds: FtxCredentials | None = None) -> FtxStream:
         status, cfg = self.status_of(name), self.ws_config
         return FtxStream(
             self.ws_url,
@@ -97,15 +96,6 @@ class FtxGateway(StreamGateway):
         )
 
     # -- private pushes (FTX replays nothing after a reconnect: the base catches up) --------
-    def on_private(self, channel: str, data: dict[str, Any]) -> None:
-        try:
-            if channel == "fills":
-                self._on_fill(data)
-            elif channel == "orders":
-                self._on_order(data)
-        except (KeyError, ValueError, TypeError) as exc:
-            log.warning("FTX: bad %s push %r: %s", channel, data, exc)
-
     def _on_fill(self, d: dict[str, Any]) -> None:
         oid = str(d["orderId"])
         vcid = self.hooks.order_ids.get(oid)
@@ -141,23 +131,6 @@ class FtxGateway(StreamGateway):
 
     async def fetch_positions(self) -> list[PositionUpdate]:
         return P.parse_positions(await self.rest.positions(), self.now_ns())
-
-    # -- market data ------------------------------------------------------------------------
-    async def subscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
-        """Channels: ``trades``, ``quotes`` (FTX's ``ticker``), ``book`` (``orderbook``)."""
-        market, wanted = self.wire_channels(symbol, channels)
-        if self.public is None:
-            self.public = self._stream("public")
-            await self.public.start()
-        for ch in wanted:
-            await self.public.subscribe(ch, market)
-
-    async def unsubscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
-        market, wanted = self.wire_channels(symbol, channels)
-        for ch in wanted if self.public is not None else []:
-            await self.public.unsubscribe(ch, market)  # type: ignore[union-attr]
-        if "ticker" in wanted:
-            self._quotes.pop(symbol, None)
 
 
 def create(

@@ -21,7 +21,7 @@ import msgspec
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
 from tradeloop.venues.ftx import constants as C
 from tradeloop.venues.ftx.auth import FtxCredentials
-from tradeloop.venues.http import RestClient
+from tradeloop.venues.http import RestClient, VenueRest
 from tradeloop.venues.paging import page_all
 from tradeloop.venues.parsing import iso_seconds
 from tradeloop.venues.ratelimit import RateLimiter
@@ -53,9 +53,12 @@ def fill_time(row: Json) -> float:
     return iso_seconds(row.get("time"))
 
 
-class FtxRestClient:
+class FtxRestClient(VenueRest):
     """Async FTX REST; private methods need keys. Errors raise ``VenueError`` /
-    ``AuthError`` / ``RateLimited`` with FTX's text in ``.code``."""
+    ``AuthError`` / ``RateLimited`` with FTX's text in ``.code``; :meth:`request` answers
+    with the envelope's ``result``."""
+
+    result_key = "result"
 
     def __init__(
         self,
@@ -70,34 +73,12 @@ class FtxRestClient:
         self.credentials = FtxCredentials(api_key, secret, subaccount) if api_key else None
         signer = self._sign if self.credentials else None
         limiter = RateLimiter({"ftx": C.RATE_LIMIT})
-        self.http = _FtxTransport(
-            base_url, signer=signer, limiter=limiter, budget="ftx", **transport
-        )
-        self.base_url = self.http.base_url
+        opts = {"limiter": limiter, "budget": "ftx", "json_encoder": _body, **transport}
+        super().__init__(_FtxTransport(base_url, signer=signer, **opts))
 
     def _sign(self, method: str, path: str, body: str) -> Mapping[str, str]:
         assert self.credentials is not None
         return self.credentials.rest_headers(method, path, body, time.time())
-
-    async def close(self) -> None:
-        await self.http.close()
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        signed: bool = False,
-        retry_safe: bool | None = None,
-    ) -> Any:
-        """Any endpoint (passthroughs too); returns ``result``."""
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        text = body if body is None or isinstance(body, str) else _body.encode(body).decode()
-        env = await self.http.request(
-            method, path, query, text, signed=signed, retry_safe=retry_safe
-        )
-        return env.get("result")
 
     async def markets(self) -> list[Json]:
         return list(await self.request("GET", C.MARKETS))
