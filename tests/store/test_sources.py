@@ -143,7 +143,10 @@ def test_record_cli_sources_only(tmp_path: Path, capsys: pytest.CaptureFixture[s
     stem = _signals(tmp_path)
     _file(tmp_path)
     cfg = tmp_path / "s.toml"
-    cfg.write_text(f'[[source]]\ntype = "file"\npath = "events.jsonl"\nparse = "{stem}:parse"\n')
+    cfg.write_text(
+        f'[run]\ncash = 1\n\n[[source]]\ntype = "file"\npath = "events.jsonl"\n'
+        f'parse = "{stem}:parse"\n'
+    )  # other tables (a run config's) are not ours
     argv = ["record", "--sources", str(cfg), "--duration", "0.2", "--flush", "0.05",
             "--store", str(tmp_path / "st")]  # fmt: skip
     assert main(argv) == 0
