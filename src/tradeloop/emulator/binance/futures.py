@@ -171,6 +171,16 @@ class FuturesSide:
 
         return self._each(p, row)
 
+    def brackets(self, p: Params) -> Any:
+        """One notional bracket per symbol (the emulator has no tiers)."""
+
+        def row(m: Any) -> dict[str, Any]:
+            return {"symbol": m.instrument.symbol, "brackets": [
+                {"bracket": 1, "initialLeverage": 125, "notionalCap": 480_000_000,
+                 "notionalFloor": 0, "maintMarginRatio": 0.004, "cum": 0.0}]}  # fmt: skip
+
+        return self._each(p, row)
+
     # -- routes -------------------------------------------------------------------------------
     def setup_routes(self, app: web.Application) -> None:
         t = self.trading
@@ -212,6 +222,7 @@ class FuturesSide:
             ("GET", v3 + "/positionRisk", lambda p: t.position_rows(p, True), True, 5, False),
             ("POST", v1 + "/leverage", t.set_leverage, True, 1, False),
             ("POST", v1 + "/marginType", t.set_margin_type, True, 1, False),
+            ("GET", v1 + "/leverageBracket", self.brackets, True, 1, False),
             ("GET", v1 + "/positionSide/dual", lambda p: {"dualSidePosition": False}, True, 30,
              False),
             ("GET", v1 + "/multiAssetsMargin", lambda p: {"multiAssetsMargin": False}, True,
