@@ -149,3 +149,33 @@ async def test_bad_algo_requests_are_refused_per_item(frozen_client: Client) -> 
         assert r["data"][0]["sCode"] != "0", (b, r)
     _, r = await frozen_client.get("/api/v5/trade/orders-algo-pending", True)
     assert r["code"] == "50014"
+
+
+async def test_a_fired_algos_child_is_found_by_its_ord_id_and_listed_by_algo_cl_ord_id(
+    frozen_emu: OkxEmulator, frozen_client: Client, ws: WsClient
+) -> None:
+    """The child's ordId answers ``/trade/order`` and ``/trade/fills`` (a connector catching
+    up after a reconnect asks by it); a stop-limit child shows its limit; the algo listings
+    filter by ``algoClOrdId``."""
+    far = _px(frozen_emu, 1.2)  # a sell limit above the book: the child rests
+    for cl, px in (("lim1", far), ("mkt1", "-1")):
+        body = {"instId": SYM, "tdMode": "cash", "side": "sell", "ordType": "conditional",
+                "sz": "0.01", "slTriggerPx": _px(frozen_emu, 0.95), "slOrdPx": px,
+                "algoClOrdId": cl}  # fmt: skip
+        _, r = await frozen_client.post("/api/v5/trade/order-algo", body)
+        assert r["data"][0]["sCode"] == "0", r
+    _, one = await frozen_client.get("/api/v5/trade/orders-algo-pending?ordType=conditional"
+                                     "&algoClOrdId=lim1", True)  # fmt: skip
+    assert [row["algoClOrdId"] for row in one["data"]] == ["lim1"]
+    _print(frozen_emu, 0.90)
+    rest = await ws.wait(_push("orders", algoClOrdId="lim1", state="live"))
+    assert rest["data"][0]["ordType"] == "limit" and rest["data"][0]["px"] == far
+    filled = await ws.wait(_push("orders", algoClOrdId="mkt1", state="filled"))
+    ord_id = filled["data"][0]["ordId"]
+    _, got = await frozen_client.get(f"/api/v5/trade/order?instId={SYM}&ordId={ord_id}", True)
+    assert got["data"][0]["state"] == "filled" and got["data"][0]["algoClOrdId"] == "mkt1"
+    _, fills = await frozen_client.get(f"/api/v5/trade/fills?ordId={ord_id}", True)
+    assert fills["data"] and {f["ordId"] for f in fills["data"]} == {ord_id}
+    _, hist = await frozen_client.get("/api/v5/trade/orders-algo-history?ordType=conditional"
+                                      "&algoClOrdId=mkt1", True)  # fmt: skip
+    assert [(h["algoClOrdId"], h["ordId"]) for h in hist["data"]] == [("mkt1", ord_id)]

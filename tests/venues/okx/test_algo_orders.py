@@ -344,6 +344,25 @@ async def test_cancel_an_untriggered_stop(eng: Engine) -> None:
     eng.assert_clean()
 
 
+async def test_cancel_a_fired_stop_limit_cancels_its_resting_child(eng: Engine) -> None:
+    """A stop-limit whose limit is not marketable when it fires leaves a resting child: a
+    cancel then goes to that child order (cancel-algos has nothing left to cancel)."""
+    await eng.long("slcin1", 1.0)
+    far = eng.px(1.20)  # a sell limit well above the book: rests
+    sl = eng.submit(stop("slc1", Trigger(K.STOP, eng.px(0.95)), qty=1.0, price=far))
+    await until(lambda: sl.status is S.ACCEPTED, "slc1 accepted")
+    eng.tape(0.90)
+    st = eng.gateway.algo_book.get("slc1")
+    await until(lambda: st is not None and st.ord_id != "", "slc1 fired at the venue")
+    (resting,) = await eng.gateway.rest.orders_pending(inst_type="SWAP")
+    assert resting["ordId"] == sl.venue_order_id and resting["px"] == f"{far:g}"
+    eng.kernel.oms.cancel(sl)
+    await until(lambda: sl.status is S.CANCELED, "slc1 canceled")
+    assert await eng.gateway.rest.orders_pending(inst_type="SWAP") == []
+    assert eng.tee.statuses("slc1") == [S.ACCEPTED, S.CANCELED] and eng.position() == 1.0
+    eng.assert_clean()
+
+
 async def test_unsupported_requests_are_refused_in_one_line(eng: Engine) -> None:
     """An amend of an algo order and a trailing bracket leg are refused clearly (OKX has no
     amend here, and attaches only stop-loss / take-profit legs); nothing is sent."""

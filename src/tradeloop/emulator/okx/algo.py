@@ -8,7 +8,8 @@ Endpoints: ``POST /api/v5/trade/order-algo`` (``conditional``, ``oco``, ``trigge
 One simulator order per algo order: its simulator id is the ``algoId``. Untriggered it is
 ``live`` and invisible to the ``orders`` channel and ``orders-pending``, as on OKX; when it fires
 it becomes ``effective`` with an ``ordId``, and its child's pushes on ``orders`` carry that
-``ordId`` plus ``algoId`` / ``algoClOrdId`` — how a client maps the fills back. A child the
+``ordId`` plus ``algoId`` / ``algoClOrdId`` — how a client maps the fills back (the child is
+pushed ``live`` when placed, then as it trades, rests or is canceled). A child the
 account cannot pay for ends the algo as ``order_failed``. Simplifications: trailing stops (OKX
 pushes them on ``algo-advance``) are pushed on ``orders-algo`` too; prices are triggered by the
 last trade (``triggerPxType=last``); the child's ``ordId`` is the ``algoId`` (OKX gives it a
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator.account import OrderInfo
 from tradeloop.emulator.feed import now_ms
+from tradeloop.emulator.okx import render
 from tradeloop.emulator.okx.errors import PARAM_ORDER, REJECT_CODES, OrderError
 from tradeloop.emulator.okx.limits import CL_ORD_ID, is_multiple, wire_decimal
 from tradeloop.model import Fill, Order, OrderReport, OrderStatus, OrderType, Side
@@ -229,10 +231,17 @@ class OkxAlgo:
         info = self.account.infos.get(rec.client_order_id)
         if info is None:
             return
-        info.extra.update(state="effective", ordId=info.order_id,
-                          triggerTime=now_ms(),
-                          ordType="market" if rec.order_type is _MKT else "limit")  # fmt: skip
+        limit = rec.order_type is _LMT
+        px = self.account.instruments[info.symbol].format_price(rec.price) if limit else ""
+        info.extra.update(state="effective", ordId=info.order_id, triggerTime=now_ms(),
+                          ordType="limit" if limit else "market", px=px)  # fmt: skip
         self._push(info, rec)
+        # OKX places the child: it appears on ``orders`` as live (then trades, rests, or is
+        # canceled if the account cannot pay for it)
+        inst = self.account.instruments[info.symbol]
+        row = render.ws_order_row(info, rec, inst, self.t.lever(inst), 0, "live", None)
+        row.update(self.child_fields(info) or {})
+        self.t._push_orders(inst, [row])
 
     def _on_order(
         self, info: OrderInfo, rec: SimOrder, rep: OrderReport, fills: list[Fill]
