@@ -49,6 +49,10 @@ class FundingRate(Event, frozen=True, gc=False):
     funding_time: int
 
 
+class NotPerpetual(ConfigError):
+    """The venue has no funding for this symbol (spot, a dated future): it is dropped."""
+
+
 class Sink(Protocol):
     def on_market_data(self, ev: Event) -> None: ...
 
@@ -58,6 +62,8 @@ Fetch = Callable[[Any, str], Awaitable[tuple[int, float, float, int]]]
 
 
 async def _okx(client: Any, inst: str) -> tuple[int, float, float, int]:
+    if not inst.endswith("-SWAP"):
+        raise NotPerpetual(f"{inst} on OKX is not a perpetual swap")
     row = await client.funding_rate(inst)
     marks = await client.request(
         "GET", "/api/v5/public/mark-price", {"instType": "SWAP", "instId": inst}
@@ -77,7 +83,7 @@ async def _bitmex(client: Any, inst: str) -> tuple[int, float, float, int]:
         raise VenueError(f"BitMEX /instrument: no instrument {inst}")
     r = rows[0]
     if r.get("fundingRate") is None:
-        raise ConfigError(f"--symbols: {inst} on BITMEX is not a perpetual (no funding rate)")
+        raise NotPerpetual(f"{inst} on BITMEX is not a perpetual (no funding rate)")
     ts = _iso_ms(r["timestamp"]) if r.get("timestamp") else int(time.time() * 1000)
     mark = float(r["markPrice"]) if r.get("markPrice") is not None else float("nan")
     return ts, float(r["fundingRate"]), mark, _iso_ms(r["fundingTimestamp"])
@@ -86,7 +92,7 @@ async def _bitmex(client: Any, inst: str) -> tuple[int, float, float, int]:
 async def _bitfinex(client: Any, inst: str) -> tuple[int, float, float, int]:
     rows = await client.get("/v2/status/deriv", {"keys": inst})
     if not rows:
-        raise ConfigError(f"--symbols: {inst} on BITFINEX is not a perpetual (no deriv status)")
+        raise NotPerpetual(f"{inst} on BITFINEX is not a perpetual (no deriv status)")
     r = rows[0]  # [KEY, MTS, _, DERIV, SPOT, _, INS, _, NEXT_MTS, ACCRUED, STEP, _, CURRENT, ..
     mark = float(r[15]) if r[15] is not None else float("nan")  # .., _, _, MARK, ...]
     return int(r[1]), float(r[12] or 0.0), mark, int(r[8])
@@ -136,8 +142,9 @@ def check_venue(venue: str) -> FundingVenue:
 
 class FundingSource:
     """Polls the funding of ``symbols`` (ids, ``BTC-USDT-SWAP.OKX``) on one venue every
-    ``every_s`` seconds. A failed poll is logged, counted and retried next period; the next
-    event after a failure carries ``gap`` in the store (see :attr:`failed`)."""
+    ``every_s`` seconds. A symbol the venue has no funding for (spot) is logged and dropped;
+    a failed poll is logged, counted and retried next period, and a sink with ``mark_gap``
+    (the recorder) flags that symbol's next stored row as following a gap."""
 
     def __init__(
         self, venue: str, symbols: list[str], url: str | None = None, every_s: float = 10.0
@@ -150,12 +157,14 @@ class FundingSource:
     async def poll_once(self, client: Any, sink: Sink) -> int:
         """One round over every symbol; returns the events handed to ``sink``."""
         n = 0
-        for sym in self.symbols:
+        for sym in list(self.symbols):
             self.polls += 1
             try:
                 ts, rate, mark, nxt = await self.reader.fetch(client, native_of(sym))
-            except ConfigError:
-                raise
+            except NotPerpetual as exc:
+                log.warning("funding: %s; not polled again", exc)
+                self.symbols.remove(sym)
+                continue
             except (VenueError, OSError, TimeoutError, KeyError, ValueError, TypeError) as exc:
                 self.failures += 1
                 mark_gap = getattr(sink, "mark_gap", None)
