@@ -11,8 +11,6 @@ import pytest
 
 from tradeloop.core.errors import AuthError
 from tradeloop.model import BookLevels, Order, OrderStatus, OrderType, QuoteTick, Side
-from tradeloop.model.enums import TriggerKind
-from tradeloop.model.order import Trigger
 from tradeloop.venues.bitfinex.gateway import BitfinexGateway
 
 from .conftest import PERP, SPOT, Sink, make_gateway, until
@@ -62,20 +60,6 @@ async def test_refusal_is_typed(gw: GW) -> None:
     g.submit_order(Order("big-1", SPOT, Side.SELL, 50.0, OrderType.LIMIT, 90000.0))
     await until(lambda: S.REJECTED in sink.statuses("big-1"), "the refusal")
     assert sink.reports("big-1")[-1].code.value == "insufficient_funds"
-
-
-async def test_trigger_orders_refused_never_sent(gw: GW, emu: Any) -> None:
-    """Until Bitfinex's STOP types are wired, a stop must never reach the venue as the plain
-    market order it would otherwise become (it would trade at once)."""
-    g, sink = gw
-    stop = Order("stop-1", SPOT, Side.SELL, 0.01, OrderType.MARKET,
-                 trigger=Trigger(TriggerKind.STOP, 1000.0))  # fmt: skip
-    g.submit_order(stop)
-    await until(lambda: S.REJECTED in sink.statuses("stop-1"), "the refusal")
-    (rep,) = sink.reports("stop-1")
-    assert not rep.code.transient and "not supported" in rep.reason
-    assert emu.trading.open_orders() == [] and emu.trading.account.fills() == []
-    assert g.hooks.ws_orders == 0 and g.hooks.rest_orders == 0
 
 
 async def test_rest_fallback_when_socket_down(gw: GW, emu: Any) -> None:

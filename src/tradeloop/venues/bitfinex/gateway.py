@@ -10,6 +10,9 @@ moment later with the fee -- and sends the order's ``ou``/``oc`` *between* them.
 delivered from ``tu`` only (the fee is exact), and an order report counting fills not yet
 delivered is held until their ``tu`` arrive, so the engine always gets each fill before the
 report that counts it. If a ``tu`` never comes the order is refreshed over REST.
+
+An OCO is two Bitfinex orders under one cid; :class:`~tradeloop.venues.bitfinex.triggers.OcoView`
+picks which of their pushes are the engine order's news.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from tradeloop.model import (
 from tradeloop.venues.base import CONNECTED, RECONNECTED, ExecutionSink, Gateway, MarketDataSink
 from tradeloop.venues.bitfinex import constants as C
 from tradeloop.venues.bitfinex import parse as P
+from tradeloop.venues.bitfinex import triggers as T
 from tradeloop.venues.bitfinex.orders import BitfinexOrderHooks
 from tradeloop.venues.bitfinex.rest import BitfinexRestClient
 from tradeloop.venues.bitfinex.ws import BFX_WS_CONFIG, BitfinexStream
@@ -87,6 +91,7 @@ class BitfinexGateway(Gateway):
                                      now_ns=now_ns, on_status=self._account_event)  # fmt: skip
         self._delivered: dict[str, float] = {}  # venue client id -> fill qty delivered
         self._held: dict[str, OrderReport] = {}
+        self.oco = T.OcoView()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def bind(self, sink: ExecutionSink) -> None:
@@ -166,6 +171,12 @@ class BitfinexGateway(Gateway):
 
     def _on_order(self, d: list[Any]) -> None:
         vcid = self.hooks.remember_row(d)
+        if T.is_oco(d):
+            self.hooks.oco_cids.add(vcid)
+            if not self.oco.news(vcid, d):
+                return  # the other order of the pair speaks for the engine's order
+            if not str(d[13] or "").startswith(("ACTIVE", "PARTIALLY")):
+                self.oco.forget(vcid)
         self.hooks.note_state(vcid, str(d[0]), str(d[13] or "").startswith(("ACTIVE", "PARTIALLY")))
         track = self.orders.push_track(vcid, str(d[3]), P.order_side(d))
         report = P.parse_order(d, self.now_ns(), track.client_order_id)
@@ -219,7 +230,11 @@ class BitfinexGateway(Gateway):
         return self.orders.client_id_of(vcid) or vcid
 
     async def fetch_open_orders(self) -> list[OrderReport]:
+        """Open orders; an OCO's unfired stop is not listed beside its limit (one order)."""
         now, rows = self.now_ns(), await self.rest.open_orders()
+        ids = {d[0] for d in rows}
+        rows = [d for d in rows if not (T.is_oco(d) and T.is_stop_leg(d) and d[25] in ids
+                                        and not T.stop_fired(d))]  # fmt: skip
         return [P.parse_order(d, now, self._client_id(d)) for d in rows]
 
     async def fetch_fills(self, since_ns: int = 0) -> list[Fill]:

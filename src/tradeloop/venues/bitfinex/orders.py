@@ -10,6 +10,12 @@ are, anything else hashed to 45 bits), so a restarted process finds its orders a
 Bitfinex does not refuse a repeated cid, so a placement is never blindly re-sent: a lost answer
 is an unknown outcome that the lifecycle resolves by looking the cid up (open orders, then
 history) -- never two orders for one client id.
+
+Trigger orders (stop, stop-limit, trailing, OCO) map to Bitfinex's types in
+:mod:`~tradeloop.venues.bitfinex.triggers`; an OCO is two venue orders under one cid, looked up
+together. Leverage on perpetuals is per order on Bitfinex (``lev``): :meth:`set_leverage`
+stores it and every later order on that perpetual carries it. Brackets (``Order.attached``)
+are refused: Bitfinex has no order that places another when it fills.
 """
 
 from __future__ import annotations
@@ -26,12 +32,15 @@ from tradeloop.model import Fill, Instrument, InstrumentKind, Order, OrderReport
 from tradeloop.model.enums import FOK, IOC, MARKET, POST_ONLY
 from tradeloop.venues.bitfinex import constants as C
 from tradeloop.venues.bitfinex import parse as P
+from tradeloop.venues.bitfinex import triggers as T
 from tradeloop.venues.bitfinex.rest import BitfinexRestClient
 from tradeloop.venues.bitfinex.ws import BitfinexStream
 from tradeloop.venues.execution import ErrorKind, OrderTrack, PlaceAck, VenueHooks, Verdict
 from tradeloop.venues.http import outcome_unknown
 
 MAX_CID = 2**45
+MAX_LEV = 100
+UNSUPPORTED = T.UNSUPPORTED
 MAX_REMEMBERED = 20_000
 NOT_FOUND = "not_found"  # our code for "no order under that cid/id"
 
@@ -98,6 +107,20 @@ class BitfinexOrderHooks(VenueHooks):
         #: cid -> venue order id of orders working at the venue (from ``os`` / ``on`` / ``oc``)
         self.working: dict[str, str] = {}
         self.ws_orders = self.rest_orders = 0
+        #: native perpetual -> the ``lev`` its orders carry (``set_leverage``)
+        self.leverage: dict[str, int] = {}
+        #: venue client ids placed as OCOs (two venue orders: looked up by cid, both legs)
+        self.oco_cids: set[str] = set()
+
+    def set_leverage(self, symbol: str, level: int) -> None:
+        """Leverage for a perpetual's later orders (Bitfinex sets it per order, 1-100)."""
+        inst = self.instruments.get(symbol)
+        if inst is None or inst.kind is InstrumentKind.SPOT:
+            raise VenueError(f"{P.native(symbol)}: leverage is for perpetuals (spot trades the "
+                             "exchange wallet, unleveraged)", UNSUPPORTED)  # fmt: skip
+        if not 1 <= level <= MAX_LEV:
+            raise VenueError(f"Bitfinex leverage is 1-{MAX_LEV}, not {level}", UNSUPPORTED)
+        self.leverage[inst.native] = level
 
     def remember(self, cid: str, order_id: str = "", cid_day: str = "") -> None:
         if cid_day:
@@ -150,16 +173,27 @@ class BitfinexOrderHooks(VenueHooks):
         """Bitfinex does not refuse a repeated cid, so an order already working under this
         cid (seen in the ``os`` snapshot of this session's auth, or pushed since) is not
         placed again: it is the same order (a restarted process re-submitting it)."""
-        if order.trigger is not None or order.attached is not None:
-            # Not wired to Bitfinex's STOP / TRAILING STOP / OCO types yet: sent as a plain
-            # order, a stop would trade at once. Refused (permanent, never sent) until it is.
-            raise VenueError("trigger orders and brackets are not supported by the Bitfinex "
-                             "connector yet", "unsupported order type")  # fmt: skip
+        if order.attached is not None:
+            raise VenueError("Bitfinex: brackets (an order placing another when it fills) are "
+                             "not supported; place the protective order after the fill",
+                             UNSUPPORTED)  # fmt: skip
         known = self.working.get(track.venue_client_id)
         if known is not None:
             return PlaceAck(known, existing=True)
         inst = self.instruments[order.symbol]
-        kind, flags = order_type(order, inst)
+        spot = inst.kind is InstrumentKind.SPOT
+        extra: dict[str, Any] = {}
+        if order.trigger is not None:
+            kind, flags, extra = T.trigger_fields(order, inst)
+            if order.tif is POST_ONLY:
+                flags |= C.FLAG_POST_ONLY
+            if order.reduce_only and not spot:
+                flags |= C.FLAG_REDUCE_ONLY
+            kind = "EXCHANGE " + kind if spot else kind
+            if flags & T.FLAG_OCO:
+                self.oco_cids.add(track.venue_client_id)
+        else:
+            kind, flags = order_type(order, inst)
         if order.order_type is MARKET and order.quote_qty > 0 and order.qty <= 0:
             qty = await self._size_for_spend(inst, order.quote_qty)
         else:
@@ -167,10 +201,13 @@ class BitfinexOrderHooks(VenueHooks):
         amount = qty if order.side.value == "buy" else "-" + qty
         body: dict[str, Any] = {"cid": int(track.venue_client_id), "type": kind,
                                 "symbol": inst.native, "amount": amount}  # fmt: skip
-        if order.order_type is not MARKET:
+        if order.order_type is not MARKET and order.trigger is None:
             body["price"] = inst.format_price(order.price)
+        body.update(extra)
         if flags:
             body["flags"] = flags
+        if not spot and inst.native in self.leverage:
+            body["lev"] = self.leverage[inst.native]
         self.remember(track.venue_client_id, cid_day=day())
         ws = self._ws()
         if ws is not None:
@@ -225,7 +262,10 @@ class BitfinexOrderHooks(VenueHooks):
             await self.rest.update(body)
 
     async def find_row(self, track: OrderTrack) -> list[Any]:
-        """The ORDER array of ``track`` (by id when known, else by cid + day), open or not."""
+        """The ORDER array of ``track`` (by id when known, else by cid + day), open or not.
+        An OCO is found by cid (both its orders) and answered by the one that says most."""
+        if track.venue_client_id in self.oco_cids:
+            return list(T.best_row(await self._oco_rows(track)))
         oid = track.venue_order_id
         ids = [int(oid)] if oid.isdigit() else None
         cid = int(track.venue_client_id) if track.venue_client_id.isdigit() else None
@@ -243,15 +283,30 @@ class BitfinexOrderHooks(VenueHooks):
                 return found[0]
         raise VenueError(f"{track.venue_client_id}: Order not found", NOT_FOUND)
 
+    async def _oco_rows(self, track: OrderTrack) -> list[list[Any]]:
+        """Both orders of an OCO (open or closed) by its cid and day."""
+        cid = int(track.venue_client_id)
+        days = {self.cid_days.get(track.venue_client_id, day())}
+        rows = [d for d in await self.rest.open_orders() + await self.rest.order_history()
+                if d[2] == cid and (not d[4] or day(P.f(d[4])) in days)]  # fmt: skip
+        if not rows:
+            raise VenueError(f"{track.venue_client_id}: Order not found", NOT_FOUND)
+        return rows
+
     async def fetch_order(self, track: OrderTrack) -> OrderReport:
         d = await self.find_row(track)
         self.remember(track.venue_client_id, str(d[0]))
         return P.parse_order(d, self.now_ns(), track.client_order_id)
 
     async def fetch_fills(self, track: OrderTrack) -> list[Fill]:
-        if not track.venue_order_id:
+        native = P.native(track.symbol)
+        if track.venue_client_id in self.oco_cids:
+            ids = {str(d[0]) for d in await self._oco_rows(track)}
+            rows = [r for i in sorted(ids) for r in await self.rest.order_trades(native, i)]
+        elif not track.venue_order_id:
             return []
-        rows = await self.rest.order_trades(P.native(track.symbol), track.venue_order_id)
+        else:
+            rows = await self.rest.order_trades(native, track.venue_order_id)
         now = self.now_ns()
         fills = [P.parse_fill(r, now, track.client_order_id) for r in rows]
         return sorted(fills, key=lambda fl: int(fl.trade_id) if fl.trade_id.isdigit() else 0)
