@@ -163,7 +163,9 @@ async def test_spot_and_perp_orders(env: Env) -> None:
     assert mo and mo["deal_amount"] * mo["avg_price"] == pytest.approx(500, rel=0.05)
     hist = await env.data("historyorders", {"symbol": "BTC_USD"})
     assert [h["id"] for h in hist] == [oid, mid]
-    # the perpetual: open, see the position, close it
+    # the perpetual: leverage for later orders (Bitfinex's per-order ``lev``), open, see the
+    # position at that leverage, close it
+    assert await env.data("setmarginlevel", {"symbol": "BTC_USDT.swap", "marginLevel": "3"})
     await env.data("trade", {"symbol": "BTC_USDT.swap", "type": "buy", "price": -1,
                              "amount": "0.5"})  # fmt: skip
 
@@ -173,6 +175,7 @@ async def test_spot_and_perp_orders(env: Env) -> None:
     pos = await until(positions)
     assert len(pos) == 1 and pos[0]["symbol"] == "BTC_USDT.swap"
     assert pos[0]["amount"] == 0.5 and pos[0]["type"] == 0 and pos[0]["contract_type"] == "swap"
+    assert pos[0]["margin_level"] == 3 and env.emu.trading.account.sim.leverage("tBTCF0:USTF0") == 3
     cid = (await env.data("trade", {"symbol": "BTC_USDT.swap", "type": "closebuy", "price": -1,
                                     "amount": "0.5"}))["id"]  # fmt: skip
 
@@ -182,8 +185,20 @@ async def test_spot_and_perp_orders(env: Env) -> None:
     assert await until(flat)
     co = await env.data("order", {"id": cid})
     assert co["offset"] == "close" and co["type"] == "sell" and co["contract_type"] == "swap"
-    assert "is not supported" in await env.error("setmarginlevel", {"symbol": "BTC_USDT.swap",
-                                                                    "marginLevel": 3})  # fmt: skip
+    assert await env.data("io", {"code": 0, "args": [4], "symbol": "BTC_USDT.swap"}) is True
+    await env.data("trade", {"symbol": "BTC_USDT.swap", "type": "buy", "price": -1,
+                             "amount": "0.1"})  # fmt: skip
+
+    async def lev4() -> Any:  # the older io scheme's level rides on the next order
+        return env.emu.trading.account.sim.leverage("tBTCF0:USTF0") == 4
+
+    assert await until(lev4)
+    assert "needs a contract symbol" in await env.error(
+        "setmarginlevel", {"symbol": "BTC_USD", "marginLevel": 3}
+    )
+    assert "leverage is 1-100" in await env.error(
+        "setmarginlevel", {"symbol": "BTC_USDT.swap", "marginLevel": 125}
+    )
 
 
 async def test_keys_passthrough_and_errors(env: Env) -> None:

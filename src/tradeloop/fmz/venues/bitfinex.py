@@ -19,6 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tradeloop.core.errors import VenueError
 from tradeloop.fmz.conventions import (
     Balance,
     Candle,
@@ -218,10 +219,24 @@ class BitfinexQueries(Queries):
             raise FmzError(f"Bitfinex: order id {venue_order_id[:40]!r} is not a number")
         return await bitfinex_rest(gw).cancel({"id": int(venue_order_id)})
 
+    async def set_leverage(self, gw: Gateway, symbol: str, level: int) -> Any:
+        """Bitfinex has no leverage endpoint: a perpetual's leverage is the ``lev`` (1-100) of
+        each order, so the level is kept for this key's later orders on ``symbol`` (no
+        request; FMZ's SetMarginLevel does the same on such exchanges). The position shows it
+        once an order carrying it trades."""
+        if not isinstance(gw, BitfinexGateway):
+            raise TypeError(f"expected a Bitfinex gateway, got {type(gw).__name__}")
+        try:
+            gw.hooks.set_leverage(symbol, level)
+        except VenueError as exc:
+            raise FmzError(str(exc)) from None
+        return {"symbol": P.native(symbol), "lev": level}
+
 
 class BitfinexConventions(Conventions):
-    """See the module docstring. Leverage is set per order on Bitfinex (``lev``), so
-    ``setmarginlevel`` is not offered."""
+    """See the module docstring. Leverage is set per order on Bitfinex (``lev``):
+    ``setmarginlevel`` on a perpetual keeps it for the key's later orders there; spot pairs
+    trade the unleveraged exchange wallet and get the bridge's "needs a contract" error."""
 
     venue = C.VENUE
     api_prefixes = ("/v2/",)
