@@ -5,9 +5,10 @@ flat RSS and bounded memory can be read off, and checks venue == engine at the e
 The emulator runs in a child process, so the RSS measured is the runtime's alone (the emulator
 keeps every order it ever saw, as a venue does). ``--cap`` lowers the finished-order retention of
 the OMS and of the gateway's order tracker (production: 5,000 and 10,000) so that both caps are
-reached within minutes at the soak's order rate; from then on every structure of the runtime
-is at its steady size and RSS must stay flat. ``--tracemalloc`` diffs allocations against a
-snapshot taken when the caps are first full (it slows the run; use it to find a leak).
+reached within minutes at the soak's order rate (the shadow venue's trim uses the same bound);
+from then on every structure of the runtime is at its steady size and RSS must stay flat.
+``--tracemalloc`` diffs allocations against a snapshot taken when the caps are first full
+(largest growth first; it slows the run: use it to find a leak).
 
     .venv/bin/python bench/live_soak.py --minutes 45 --cap 300
 """
@@ -121,11 +122,14 @@ class Probe:
         return sum(len(g.kernel.oms.orders) for g in self.rt.groups)
 
     def caps_full(self) -> bool:
-        live = [g for g in self.rt.groups if not g.shadow]
+        """Every bounded structure at its bound: each group's OMS (live and shadow), the
+        gateway's tracker, the runtime's recent-fills deque."""
+        groups = self.rt.groups
         return (
-            bool(live)
-            and all(len(g.kernel.oms.orders) >= self.cap for g in live)
-            and (self.gw.orders.tracker.finished_count >= self.cap)
+            bool(groups)
+            and all(len(g.kernel.oms.orders) >= self.cap for g in groups)
+            and self.gw.orders.tracker.finished_count >= self.cap
+            and len(self.rt.fills) == self.rt.fills.maxlen
         )
 
     def line(self, venue: dict[str, Any]) -> str:
@@ -153,7 +157,8 @@ class Probe:
             self.base = snap
             print("  tracemalloc: baseline taken", flush=True)
             return
-        for stat in snap.compare_to(self.base, "lineno")[:8]:
+        grew = sorted(snap.compare_to(self.base, "lineno"), key=lambda st: -st.size_diff)
+        for stat in grew[:8]:
             print(f"  tracemalloc: {stat}", flush=True)
 
 
@@ -180,7 +185,11 @@ async def soak(args: argparse.Namespace, folder: Path, conn: Connection) -> bool
             await asyncio.sleep(1.0)
             if probe.full_at is None and rt.groups and probe.caps_full():
                 probe.full_at = time.monotonic()
-                print(f"caps full ({args.cap} finished orders in OMS and gateway):", flush=True)
+                print(
+                    f"caps full ({args.cap} finished orders in every OMS and the gateway, "
+                    f"{rt.fills.maxlen} recent fills):",
+                    flush=True,
+                )
                 print(probe.line(await ask(conn, "stats")), flush=True)
                 probe.leak_check()
             if time.monotonic() >= next_at:

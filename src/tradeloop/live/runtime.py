@@ -51,6 +51,7 @@ from tradeloop.live.keys import resolve_keys
 from tradeloop.live.pool import AccountPool
 from tradeloop.live.reconcile import Reconciler, ReconcileReport
 from tradeloop.live.recorder import AccountClient
+from tradeloop.live.shadow import trim_sim
 from tradeloop.live.state import portfolio_state, restore_portfolio, restore_risk, risk_state
 from tradeloop.live.status import status_lines
 from tradeloop.live.warmup import suppressed_orders, warm_up
@@ -128,7 +129,7 @@ class LiveRuntime:
         #: finished orders each group's OMS keeps in memory (the journal keeps all of them)
         self.max_finished_orders = max_finished_orders
         #: recent fills for the dashboard; bounded, the journal has every fill
-        self.fills: deque[Fill] = deque(maxlen=1_000)
+        self.fills: deque[Fill] = deque(maxlen=200)
         self.started_at = 0.0
         #: awaited with the runtime once its kernels exist, before reconciliation; each
         #: returns an object with ``async stop()``, called after shutdown (the dashboard:
@@ -544,6 +545,8 @@ class LiveRuntime:
     def _housekeeping(self, _name: str, _ts: int) -> None:
         for g in self.groups:
             self._journal_risk(g)
+            if g.sim is not None:  # the shadow venue forgets what the journal holds
+                trim_sim(g.sim.exchange, self.max_finished_orders)
 
     def _status(self, _name: str, _ts: int) -> None:
         assert self.journal is not None
