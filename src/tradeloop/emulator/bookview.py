@@ -110,6 +110,16 @@ class CheckedViews(BookViews):
         bids, asks = (float_view(m, side) for side in step[0])
         return bids, asks, checksum_under(value, step[1])
 
+    def step(
+        self, m: SymbolMarket, listening: bool, faults: Faults
+    ) -> tuple[FloatLevels, FloatLevels, int] | None:
+        """A market step for a channel: its :meth:`update` while someone ``listening``, else
+        None and the view dropped (the next subscriber starts from a fresh partial)."""
+        if listening:
+            return self.update(m, faults)
+        self.drop(m.instrument.symbol)
+        return None
+
 
 def float_text_crc(depth: int, signed: bool = False) -> Callable[[FloatLevels, FloatLevels], int]:
     """The checksum of venues that CRC32 the interleaved ``bid1_px:bid1_sz:ask1_px:...`` of

@@ -165,6 +165,10 @@ class Hub:
         self.subs[key].discard(conn)
         return True
 
+    def toggle(self, conn: Conn, key: SubKey, subscribe: bool) -> bool:
+        """:meth:`subscribe` or :meth:`unsubscribe`; False if nothing changed."""
+        return self.subscribe(conn, key) if subscribe else self.unsubscribe(conn, key)
+
     def toggle_private(self, conn: Conn, channel: str, subscribe: bool) -> bool:
         """Add or remove ``conn``'s private subscription to ``channel`` (a venue whose private
         channels take no arguments); False if it already was, or was not, subscribed."""

@@ -82,6 +82,8 @@ class StreamGateway(Gateway):
         self._data_sink: MarketDataSink | None = None
         self._quotes: dict[str, QuoteTick] = {}  # last quote push per instrument id
         self.on_account_event: Callable[[Event], None] | None = None
+        for name in self.stream_names:  # none open until started / subscribed
+            setattr(self, name, None)
 
     def lifecycle(
         self, hooks: VenueHooks, recovery: RecoveryPolicy, retention: Retention

@@ -4,16 +4,20 @@ Instrument ids are the venue's native symbol plus ``.VENUE`` (:class:`VenueIds`)
 send JSON numbers with ``null`` for "not applicable" read them with :func:`num`; venues whose
 book checksum covers numbers as Python writes floats keep that text (:func:`float_text`);
 ISO 8601 times become Unix seconds with :func:`iso_seconds`; a wallet row of free and total
-per coin becomes a :class:`~tradeloop.model.BalanceUpdate` with :func:`balance_rows`.
+per coin becomes a :class:`~tradeloop.model.BalanceUpdate` with :func:`balance_rows`; an
+instrument listing becomes instruments by id with :func:`instruments_by_id`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from tradeloop.model import BalanceUpdate
+from tradeloop.core.log import get_logger
+from tradeloop.model import BalanceUpdate, Instrument
+
+log = get_logger(__name__)
 
 
 class VenueIds:
@@ -61,3 +65,24 @@ def balance_rows(
     return [
         BalanceUpdate(ts, str(d[coin]), num(d.get(total)), num(d.get(free)), venue) for d in rows
     ]
+
+
+def instruments_by_id(
+    rows: Iterable[Mapping[str, Any]],
+    build: Callable[[Mapping[str, Any]], Instrument | None],
+    venue: str,
+    name_key: str,
+) -> dict[str, Instrument]:
+    """A venue's instrument listing by instrument id. ``build(row)`` is one instrument, or
+    None for a row the connector does not trade (another kind, disabled); a malformed row is
+    logged under its ``name_key`` and skipped, so one odd listing never stops a start."""
+    out: dict[str, Instrument] = {}
+    for d in rows:
+        try:
+            inst = build(d)
+        except (KeyError, ValueError, TypeError) as exc:
+            log.warning("skipping malformed %s instrument %s: %s", venue, d.get(name_key), exc)
+            continue
+        if inst is not None:
+            out[inst.symbol] = inst
+    return out

@@ -148,17 +148,18 @@ class FtxTrading:
         self.account.cancel_all("" if name is None else market_of(self.emu, name).instrument.symbol)
         return "Orders queued for cancelation"
 
+    def _market_filter(self, req: Req) -> str:
+        """A listing's ``market`` filter ("" = all); an unknown market is FTX's 404."""
+        name = req.query.get("market", "")
+        return market_of(self.emu, name).instrument.symbol if name else ""
+
     def fills(self, req: Req) -> list[dict[str, Any]]:
-        name, oid = req.query.get("market", ""), req.query.get("orderId", "")
-        if name:
-            market_of(self.emu, name)
+        name, oid = self._market_filter(req), req.query.get("orderId", "")
         found = window(self.account.fills(name, oid), req.query, lambda r: r[1].ts / 1e6, 100)
         return [self.fill_row(i, f) for i, f in found]
 
     def listing(self, req: Req, open_only: bool) -> list[dict[str, Any]]:
-        name = req.query.get("market", "")
-        if name:
-            market_of(self.emu, name)
+        name = self._market_filter(req)
         found = window(self.account.orders(name, open_only), req.query, lambda r: r[0].c_time, 100)
         return [self.order_row(i, rec) for i, rec in found]
 
@@ -231,20 +232,16 @@ class FtxTrading:
 
 
 # -- private endpoints ----------------------------------------------------------------------
-def _t(emu: FtxEmulator) -> FtxTrading:
-    return emu.trading
-
-
 PRIVATE: list[tuple[str, str, Handler, bool]] = [
-    ("GET", "/api/wallet/balances", lambda e, r: _t(e).balances(), True),
-    ("GET", "/api/positions", lambda e, r: _t(e).positions(), True),
-    ("GET", "/api/orders", lambda e, r: _t(e).listing(r, open_only=True), True),
-    ("GET", "/api/orders/history", lambda e, r: _t(e).listing(r, open_only=False), True),
-    ("GET", "/api/orders/by_client_id/{client_id}", lambda e, r: _t(e).get(r), True),
-    ("GET", "/api/orders/{order_id}", lambda e, r: _t(e).get(r), True),
-    ("POST", "/api/orders", lambda e, r: _t(e).place(r.body), True),
-    ("DELETE", "/api/orders/by_client_id/{client_id}", lambda e, r: _t(e).cancel(r), True),
-    ("DELETE", "/api/orders/{order_id}", lambda e, r: _t(e).cancel(r), True),
-    ("DELETE", "/api/orders", lambda e, r: _t(e).cancel_all(r.body.get("market")), True),
-    ("GET", "/api/fills", lambda e, r: _t(e).fills(r), True),
+    ("GET", "/api/wallet/balances", lambda e, r: e.trading.balances(), True),
+    ("GET", "/api/positions", lambda e, r: e.trading.positions(), True),
+    ("GET", "/api/orders", lambda e, r: e.trading.listing(r, open_only=True), True),
+    ("GET", "/api/orders/history", lambda e, r: e.trading.listing(r, open_only=False), True),
+    ("GET", "/api/orders/by_client_id/{client_id}", lambda e, r: e.trading.get(r), True),
+    ("GET", "/api/orders/{order_id}", lambda e, r: e.trading.get(r), True),
+    ("POST", "/api/orders", lambda e, r: e.trading.place(r.body), True),
+    ("DELETE", "/api/orders/by_client_id/{client_id}", lambda e, r: e.trading.cancel(r), True),
+    ("DELETE", "/api/orders/{order_id}", lambda e, r: e.trading.cancel(r), True),
+    ("DELETE", "/api/orders", lambda e, r: e.trading.cancel_all(r.body.get("market")), True),
+    ("GET", "/api/fills", lambda e, r: e.trading.fills(r), True),
 ]

@@ -38,6 +38,7 @@ class FtxEmulator(VenueEmulator):
     venue = "ftx"
     config: FtxConfig
     hub: FtxHub
+    trading: FtxTrading
 
     def __init__(self, config: FtxConfig | None = None) -> None:
         config = config or FtxConfig()

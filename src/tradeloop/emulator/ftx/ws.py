@@ -68,19 +68,13 @@ class FtxHub(hub.Hub):
 
     def on_step(self, m: SymbolMarket, change: BookChange) -> None:
         sym = m.instrument.symbol
-        if self.listening(("orderbook", sym)):
-            self._book_update(m, change.ts)
-        else:
-            self.books.drop(sym)
+        step = self.books.step(m, self.listening(("orderbook", sym)), self.emu.faults)
+        if step is not None:
+            self.broadcast(("orderbook", sym), self.book_message(m, change.ts, step))
         if self.listening(("ticker", sym)):
             self.broadcast(("ticker", sym), self.message("ticker", sym, mk.ticker(m, change.ts)))
         if change.trades:
             self.push_trades(m, change.trades)
-
-    def _book_update(self, m: SymbolMarket, ts_ms: int) -> None:
-        step = self.books.update(m, self.emu.faults)
-        if step is not None:
-            self.broadcast(("orderbook", m.instrument.symbol), self.book_message(m, ts_ms, step))
 
     def push_trades(self, m: SymbolMarket, trades: list[PublicTrade]) -> None:
         key = ("trades", m.instrument.symbol)
@@ -134,27 +128,26 @@ class FtxWs:
         conn.logged_in = True
 
     def _subscribe(self, conn: Conn, op: str, channel: Any, market: Any) -> None:
+        on, hub_ = op == "subscribe", self.emu.hub
         ack: dict[str, Any] = {"type": f"{op}d", "channel": channel}
+        again = "Already subscribed" if on else "Not subscribed"
         if channel in PRIVATE:
             if not conn.logged_in:
                 return _error(conn, "Not logged in")
-            if not self.emu.hub.toggle_private(conn, channel, op == "subscribe"):
-                return _error(conn, "Already subscribed" if op == "subscribe" else "Not subscribed")
+            if not hub_.toggle_private(conn, channel, on):
+                return _error(conn, again)
             return conn.send_json(ack)
         if channel not in PUBLIC:
             return _error(conn, f"Invalid channel: {clip(channel, 32)}")
         m = self.emu.driver.markets.get(market) if isinstance(market, str) else None
         if m is None:
             return _error(conn, f"No such market: {clip(market, 64)}", 404)
-        key = (channel, m.instrument.symbol)
-        hub_ = self.emu.hub
-        done = hub_.subscribe(conn, key) if op == "subscribe" else hub_.unsubscribe(conn, key)
-        if not done:
-            return _error(conn, "Already subscribed" if op == "subscribe" else "Not subscribed")
+        if not hub_.toggle(conn, (channel, m.instrument.symbol), on):
+            return _error(conn, again)
         conn.send_json({**ack, "market": market})
-        if op == "subscribe" and channel == "orderbook":
+        if on and channel == "orderbook":
             conn.send_json(hub_.partial(m))
-        elif op == "subscribe" and channel == "ticker":
+        elif on and channel == "ticker":
             conn.send_json(hub_.message("ticker", market, mk.ticker(m, now_ms())))
 
 

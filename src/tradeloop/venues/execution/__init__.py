@@ -42,7 +42,7 @@ A gateway owns one :class:`OrderLifecycle`, forwards ``submit_order`` / ``cancel
 ``report``) and calls ``reconcile()`` when that stream reconnects.
 """
 
-from tradeloop.venues.execution.checks import amend_problem, preflight
+from tradeloop.venues.execution.checks import amend_problem, preflight, spend_size
 from tradeloop.venues.execution.early import EarlyFills, OrderIds
 from tradeloop.venues.execution.errors import ErrorTable, stable_client_id
 from tradeloop.venues.execution.hooks import (
@@ -80,5 +80,6 @@ __all__ = [
     "Verdict",
     "amend_problem",
     "preflight",
+    "spend_size",
     "stable_client_id",
 ]

@@ -8,7 +8,9 @@ REJECTED report (or a failed amend), never a venue error to interpret or a stuck
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
+from tradeloop.core.errors import VenueError
 from tradeloop.model import Instrument, InstrumentKind, Order, OrderType, RejectReason
 from tradeloop.model.checks import order_problem
 from tradeloop.venues.execution.hooks import VenueHooks
@@ -61,3 +63,14 @@ def amend_problem(
             if text == "0":
                 return code, f"new {name} {value} rounds to 0"
     return None
+
+
+def spend_size(inst: Instrument, spend: float, best_ask: float, code: str) -> str:
+    """The base-currency size that spends ``spend`` of the quote at ``best_ask``, floored to
+    the lot: how venues that size every order in the base (FTX, Bitfinex) place a "spend
+    this much" market buy. Raises ``VenueError(code)`` (the venue's "size too small") when
+    that buys less than a lot, or there is no ask to price it at."""
+    size = inst.format_qty(spend / best_ask) if best_ask > 0 else "0"
+    if Decimal(size) <= 0:
+        raise VenueError(f"{spend} buys less than a lot of {inst.native}", code)
+    return size

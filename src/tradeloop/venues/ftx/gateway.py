@@ -70,8 +70,6 @@ class FtxGateway(ChannelGateway):
         self.ws_url = ws_url or default_ws_url(self.rest.base_url)
         self.ws_config = ws_config
         self._waiting: EarlyFills[dict[str, Any]] = EarlyFills("FTX")
-        self.public: FtxStream | None = None
-        self.private: FtxStream | None = None
         self.hooks = FtxOrderHooks(self.rest, self._instruments, self._private_up, now_ns)
         self.orders = self.lifecycle(self.hooks, recovery, retention)
 
@@ -83,14 +81,13 @@ class FtxGateway(ChannelGateway):
             await self.private.start()
 
     def new_stream(self, name: str, creds: FtxCredentials | None = None) -> FtxStream:
-        status, cfg = self.status_of(name), self.ws_config
         return FtxStream(
             self.ws_url,
             self.on_market_data,
-            status,
+            self.status_of(name),
             self.on_private,
             credentials=creds,
-            config=cfg,
+            config=self.ws_config,
             now_ns=self.now_ns,
             name=f"ftx/{name}",
         )
@@ -119,7 +116,9 @@ class FtxGateway(ChannelGateway):
 
     async def fetch_open_orders(self) -> list[OrderReport]:
         now, rows = self.now_ns(), await self.rest.open_orders()
-        return [P.parse_order(d, now, self._client_id(d["id"], d.get("clientId"))) for d in rows]
+        return [
+            P.parse_order(d, now, self._client_id(str(d["id"]), d.get("clientId"))) for d in rows
+        ]
 
     async def fetch_fills(self, since_ns: int = 0) -> list[Fill]:
         rows = await self.rest.fills(start_s=since_ns / 1e9 if since_ns else None)

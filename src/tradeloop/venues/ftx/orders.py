@@ -16,7 +16,7 @@ import re
 from decimal import Decimal
 
 from tradeloop.core.errors import VenueError
-from tradeloop.model import Fill, Instrument, InstrumentKind, Order, OrderReport, RejectReason
+from tradeloop.model import Fill, InstrumentKind, Order, OrderReport
 from tradeloop.model.enums import FOK, IOC, MARKET, POST_ONLY
 from tradeloop.venues.execution import (
     ErrorKind,
@@ -24,7 +24,7 @@ from tradeloop.venues.execution import (
     ListedHooks,
     OrderTrack,
     PlaceAck,
-    Verdict,
+    spend_size,
     stable_client_id,
 )
 from tradeloop.venues.ftx import constants as C
@@ -44,13 +44,8 @@ ERRORS = ErrorTable(
 )
 
 
-def reject_reason(code: str) -> RejectReason:
-    return ERRORS.reason(VenueError(code, code))
-
-
-def classify(exc: VenueError) -> Verdict:
-    """What an FTX error means for the order it was about."""
-    return ERRORS.classify(exc)
+#: What an FTX error means for the order it was about.
+classify = ERRORS.classify
 
 
 def ftx_client_id(client_order_id: str) -> str:
@@ -74,7 +69,9 @@ class FtxOrderHooks(ListedHooks):
         spot = inst.kind is InstrumentKind.SPOT
         price = None if order.order_type is MARKET else Decimal(inst.format_price(order.price))
         if spot and order.order_type is MARKET and order.quote_qty > 0:
-            size = await self._size_for_spend(inst, order.quote_qty)
+            # FTX sizes orders in the base currency: priced at the best ask, fresh from REST
+            asks = (await self.rest.orderbook(inst.native, 1)).get("asks") or [[0.0]]
+            size = Decimal(spend_size(inst, order.quote_qty, asks[0][0], "Size too small"))
         else:
             size = Decimal(inst.format_qty(order.qty))
         reduce, ioc, post = order.reduce_only and not spot, order.tif is IOC, order.tif is POST_ONLY
@@ -90,15 +87,6 @@ class FtxOrderHooks(ListedHooks):
         )
         self.order_ids.remember(str(res["id"]), track.venue_client_id)
         return PlaceAck(str(res["id"]))
-
-    async def _size_for_spend(self, inst: Instrument, spend: float) -> Decimal:
-        """FTX sizes orders in the base currency: a "spend this much" market buy is sized at
-        the best ask (fresh from REST), floored to the lot."""
-        asks = (await self.rest.orderbook(inst.native, 1)).get("asks") or [[0.0]]
-        size = Decimal(inst.format_qty(spend / asks[0][0])) if asks[0][0] else Decimal(0)
-        if not size:
-            raise VenueError(f"{spend} buys less than a lot of {inst.native}", "Size too small")
-        return size
 
     async def cancel(self, track: OrderTrack) -> None:
         await self.rest.cancel_by_client_id(track.venue_client_id)

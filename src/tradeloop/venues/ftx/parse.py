@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tradeloop.core.log import get_logger
 from tradeloop.model import (
     BalanceUpdate,
     Fill,
@@ -24,9 +23,7 @@ from tradeloop.model import (
     TradeTick,
 )
 from tradeloop.venues.ftx.constants import FEES, VENUE
-from tradeloop.venues.parsing import VenueIds, balance_rows, float_text, num
-
-log = get_logger(__name__)
+from tradeloop.venues.parsing import VenueIds, balance_rows, float_text, instruments_by_id, num
 
 Json = Mapping[str, Any]
 IDS = VenueIds(VENUE)
@@ -35,39 +32,36 @@ symbol_id, native, f = IDS.symbol_id, IDS.native, num
 text = float_text
 
 
+def parse_market(d: Json) -> Instrument | None:
+    """One ``GET /markets`` row: spot (``BTC/USD``) or a linear USD-margined future
+    (``-PERP`` perpetuals, dated ones FUTURE); None for other kinds and disabled ones."""
+    name, kind = str(d.get("name")), d.get("type")
+    if kind == "spot":
+        base, quote, ik = d.get("baseCurrency"), d.get("quoteCurrency"), InstrumentKind.SPOT
+    else:
+        perp = name.endswith("-PERP")
+        base, quote = d.get("underlying"), "USD"
+        ik = InstrumentKind.SWAP if perp else InstrumentKind.FUTURE
+    if kind not in ("spot", "future") or not base or not quote or d.get("enabled") is False:
+        return None
+    return Instrument.of(
+        name,
+        VENUE,
+        str(base),
+        str(quote),
+        tick_size=f(d["priceIncrement"]),
+        lot_size=f(d["sizeIncrement"]),
+        min_size=f(d.get("minProvideSize")),
+        maker_fee=FEES[0],
+        taker_fee=FEES[1],
+        kind=ik,
+        settle=str(quote),
+    )
+
+
 def parse_markets(rows: Iterable[Json]) -> dict[str, Instrument]:
-    """``GET /markets`` -> instruments by id: spot (``BTC/USD``) and linear USD-margined
-    futures (``-PERP`` perpetuals, dated ones FUTURE); others and disabled ones are left out."""
-    out: dict[str, Instrument] = {}
-    for d in rows:
-        name, kind = str(d.get("name")), d.get("type")
-        if kind == "spot":
-            base, quote, ik = d.get("baseCurrency"), d.get("quoteCurrency"), InstrumentKind.SPOT
-        else:
-            perp = name.endswith("-PERP")
-            base, quote = d.get("underlying"), "USD"
-            ik = InstrumentKind.SWAP if perp else InstrumentKind.FUTURE
-        if kind not in ("spot", "future") or not base or not quote or d.get("enabled") is False:
-            continue
-        try:
-            inst = Instrument.of(
-                name,
-                VENUE,
-                str(base),
-                str(quote),
-                tick_size=f(d["priceIncrement"]),
-                lot_size=f(d["sizeIncrement"]),
-                min_size=f(d.get("minProvideSize")),
-                maker_fee=FEES[0],
-                taker_fee=FEES[1],
-                kind=ik,
-                settle=str(quote),
-            )
-        except (KeyError, ValueError, TypeError) as exc:
-            log.warning("skipping malformed FTX market %s: %s", name, exc)
-            continue
-        out[inst.symbol] = inst
-    return out
+    """``GET /markets`` -> instruments by id (malformed rows logged and left out)."""
+    return instruments_by_id(rows, parse_market, VENUE, "name")
 
 
 def parse_trade(symbol: str, d: Json, ts: int) -> TradeTick:
