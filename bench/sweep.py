@@ -73,10 +73,11 @@ def main() -> int:
         return 0
 
     from tradeloop.sweep.cli_sweep import add_arguments
-    from tradeloop.sweep.executors import InlineExecutor, PoolExecutor
+    from tradeloop.sweep.executors import InlineExecutor, PoolExecutor, start_pool_server
     from tradeloop.sweep.inputs import build_context
     from tradeloop.sweep.sweep import SweepOptions, run_sweep
 
+    start_pool_server()  # as `tradeloop sweep` does: the fork server starts while data loads
     p = argparse.ArgumentParser()
     add_arguments(p)
     ctx = build_context(p.parse_args([str(SMA), "--data", str(args.data)]))

@@ -74,11 +74,14 @@ def term_as_interrupt() -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tradeloop.sweep.executors import start_pool_server
     from tradeloop.sweep.inputs import build_context
     from tradeloop.sweep.sweep import run_sweep
 
     apply_config(args)
     opts = sweep_options(args)
+    if args.ray is None:
+        start_pool_server()  # its imports overlap with loading the data below
     ctx = build_context(args)
     with term_as_interrupt():
         outcome = run_sweep(ctx, opts, Path(args.out))
