@@ -53,7 +53,7 @@ from tradeloop.live.reconcile import Reconciler, ReconcileReport
 from tradeloop.live.recorder import AccountClient
 from tradeloop.live.shadow import trim_sim
 from tradeloop.live.state import portfolio_state, restore_portfolio, restore_risk, risk_state
-from tradeloop.live.status import status_lines
+from tradeloop.live.status import runtime_snapshot, status_lines
 from tradeloop.live.warmup import suppressed_orders, warm_up
 from tradeloop.model import Fill, Instrument, OrderReport, RiskEvent, TradingState
 from tradeloop.venues import registry
@@ -149,38 +149,7 @@ class LiveRuntime:
 
     def snapshot(self) -> dict[str, Any]:
         """Everything a dashboard shows, as plain data (cheap; call it at any time)."""
-        groups = []
-        for g in self.groups:
-            p, r = g.kernel.portfolio, g.kernel.risk
-            groups.append({
-                "group": g.key,
-                "shadow": g.shadow,
-                "accounts": sorted(g.accounts),
-                "risk": {"state": r.state.value, "reason": g.risk_reason,
-                         "day_start_equity": r.day_start_equity,
-                         "halted_venues": dict(r.halted_venues)},
-                "equity": p.equity(),
-                "positions": {s: pos.qty for s, pos in p.positions.items() if pos.qty},
-                "open_orders": len(g.kernel.oms.open_orders),
-                "strategies": {
-                    s.id: dict(zip(("realized", "unrealized", "fees"),
-                                   p.strategy_pnl(s.id), strict=True))
-                    | {"positions": {k: v.qty for k, v in p.books[s.id].positions.items()
-                                     if v.qty}}
-                    for s in g.strategies
-                },
-            })  # fmt: skip
-        return {
-            "deployment": self.settings.deployment,
-            "journal": str(self.settings.journal),
-            "uptime_s": time.monotonic() - self.started_at if self.started_at else 0.0,
-            "groups": groups,
-            "accounts": {
-                a: {"connection": v.connection, "balances": dict(v.balances)}
-                for a, v in self.feed.views.items()
-            },
-            "filtered": {f"{s} {r}": n for (s, r), n in self.filter.counts.items()},
-        }
+        return runtime_snapshot(self)
 
     # -- building --------------------------------------------------------------------------------
     def _gateway(self, name: str) -> Gateway:
