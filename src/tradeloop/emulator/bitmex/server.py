@@ -24,16 +24,19 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from tradeloop.emulator.bitmex import contracts as ct
 from tradeloop.emulator.bitmex import rest
+from tradeloop.emulator.bitmex.replay import load_capture
 from tradeloop.emulator.bitmex.trading import PRIVATE, BitmexTrading
 from tradeloop.emulator.bitmex.ws import BitmexHub, BitmexWs, upgrade_handler
 from tradeloop.emulator.frontend import FrontEnd, common_config
 from tradeloop.emulator.market import SymbolMarket
+from tradeloop.emulator.replay import Record, ReplayMarket
 from tradeloop.emulator.venue import VenueConfig, VenueEmulator
 from tradeloop.model import NS_PER_MS
 from tradeloop.sim import margin as sim_margin
@@ -56,6 +59,9 @@ class BitmexConfig(VenueConfig):
     rate_limit: int = 120
     key_permissions: tuple[str, ...] = ("order",)
     housekeeping_s: float = 0.1
+    #: a BitMEX ``/realtime`` capture (cryptofeed format): the symbols found in it replay
+    #: their recorded orderBookL2 and trades (looping), the others stay synthetic
+    replay_file: str | None = None
 
 
 class BitmexEmulator(VenueEmulator):
@@ -71,10 +77,14 @@ class BitmexEmulator(VenueEmulator):
         config.balances = dict(self.initial)  # the simulator keeps major units
         if not config.start_prices:
             config.start_prices = {"ETHUSD": 3000.0}
-        super().__init__(config, instruments)
+        replays: dict[str, list[Record]] | None = None
+        if config.replay_file:
+            replays = load_capture(config.replay_file, set(instruments))
+            log.info("replaying %s from %s", sorted(replays), config.replay_file)
+        super().__init__(config, instruments, replays)
         for m in self.driver.markets.values():
-            if m.instrument.inverse:
-                _inverse_sizes(m)
+            if m.instrument.inverse and not isinstance(m, ReplayMarket):
+                _inverse_sizes(m)  # a replayed book has BitMEX's own (USD) sizes
         self.index = {sym: i for i, sym in enumerate(instruments)}
         self.limiter = rest.Limiter(config.rate_limit)
         self.funding_history: deque[dict[str, Any]] = deque(maxlen=1000)
@@ -203,23 +213,25 @@ def _inverse_sizes(m: SymbolMarket) -> None:
 _CLI_MINOR = {"XBT": "XBt", "USDT": "USDt"}
 
 
-def build(common: dict[str, Any]) -> BitmexEmulator:
+def build(common: dict[str, Any], replay: str | None = None) -> BitmexEmulator:
     """The CLI's constructor (``tradeloop emulator bitmex``): the shared flags, BitMEX's
     defaults for the rest. Balances are BitMEX codes in minor units (``XBt=100000000``,
     ``USDt=10000000000``, as the issue's command and the default spell them); the shared flag
     parser upper-cases names, so on the command line ``XBT`` / ``USDT`` are those minor units
-    too and ``BTC=1`` is the way to give whole bitcoin."""
+    too and ``BTC=1`` is the way to give whole bitcoin. ``replay``: ``--replay CAPTURE``."""
     common = dict(common)
     balances = common.get("balances") or {}
     common["balances"] = {_CLI_MINOR.get(k, k): v for k, v in balances.items()}
-    emu = BitmexEmulator(BitmexConfig(**common))
+    if replay and not Path(replay).is_file():
+        raise ValueError(f"--replay {replay}: no such file")  # before any port is taken
+    emu = BitmexEmulator(BitmexConfig(**common, replay_file=replay or None))
     log.info("bitmex balances: %s", ", ".join(f"{c} {v:g}" for c, v in emu.initial.items()))
     return emu
 
 
 #: ``tradeloop emulator bitmex`` (found through the venue registry)
 FRONT_END = FrontEnd(
-    lambda args: build(common_config(args)),
+    lambda args: build(common_config(args), getattr(args, "replay", None)),
     "XBTUSD,ETHUSD,XBTUSDT",
     ("XBt=100000000",),
     "/realtime",
