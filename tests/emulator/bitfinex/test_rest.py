@@ -134,3 +134,21 @@ async def test_faults(bfx: BitfinexEmulator, session: aiohttp.ClientSession) -> 
     assert err == ["error", 20060, "maintenance"]
     bfx.maintenance_end()
     assert await get(session, bfx, "/v2/platform/status") == (200, [1])
+
+
+async def test_cancel_multi(bfx: BitfinexEmulator, session: aiohttp.ClientSession) -> None:
+    path = "/v2/auth/w/order/submit"
+    ids = []
+    for cid in (61, 62, 63):
+        body = {"symbol": "tBTCUSD", "amount": "0.01", "price": "30000",
+                "type": "EXCHANGE LIMIT", "cid": cid}  # fmt: skip
+        _, note = await signed(session, bfx, path, body)
+        ids.append(note[4][0][0])
+    day = note[4][0][4]
+    date = __import__("datetime").datetime.utcfromtimestamp(day / 1000).strftime("%Y-%m-%d")
+    # one order named twice (by id and by cid) is canceled once
+    _, note = await signed(session, bfx, "/v2/auth/w/order/cancel/multi",
+                           {"id": [ids[0]], "cid": [[61, date]]})  # fmt: skip
+    assert note[6] == "SUCCESS" and [r[0] for r in note[4]] == [ids[0]]
+    _, note = await signed(session, bfx, "/v2/auth/w/order/cancel/multi", {"all": 1})
+    assert sorted(r[0] for r in note[4]) == ids[1:] and bfx.trading.open_orders() == []

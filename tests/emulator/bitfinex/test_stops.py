@@ -199,7 +199,7 @@ async def test_perpetual_lev_sets_the_position_leverage(bfx: BitfinexEmulator, w
     n = await place(wsc, {"cid": 31, "type": "MARKET", "symbol": perp, "amount": "0.01",
                           "lev": 7})  # fmt: skip
     assert n[6] == "SUCCESS", n
-    pos = await wsc.until(lambda m: m[1] == "pu")
+    pos = await wsc.until(lambda m: m[1] == "pn")  # a new position
     assert pos[2][0] == perp and pos[2][9] == 7
     assert bfx.trading.account.sim.leverage(perp) == 7
     n = await place(wsc, {"cid": 32, "type": "EXCHANGE MARKET", "symbol": SYM, "amount": "0.01",

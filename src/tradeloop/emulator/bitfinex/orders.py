@@ -372,7 +372,7 @@ class BitfinexTrading:
         out = []
         self.emu.hub.hold()
         try:
-            for info in dict.fromkeys(targets):
+            for info in {i.order_id: i for i in targets}.values():  # each order once
                 rec = self.account.record(info)
                 if rec is not None and not rec.status.is_terminal and self.account.cancel(info):
                     rec = self.account.record(info)
@@ -468,13 +468,14 @@ class BitfinexTrading:
                     push("wu", self.wallet(ccy))
             push("bu", self.balance_info())
         if fills and inst.is_derivative:
+            opened = info.symbol not in self._position_ids  # no position id yet: a new one
             pos = self.position_array(info.symbol)
             if pos is None:
                 closed = self.position_array(info.symbol, "CLOSED")
                 if closed is not None:
                     push("pc", closed)
             else:
-                push("pu", pos)
+                push("pn" if opened else "pu", pos)
 
     def snapshots(self) -> list[tuple[str, Any]]:
         """What a fresh authenticated connection gets: ``ps``, ``ws``, ``os``."""
