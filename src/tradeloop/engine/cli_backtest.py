@@ -130,7 +130,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         const=12.0,
         metavar="K",
         help="drop abnormal bars before the run with the live runtime's filter (price jump "
-        "beyond K x a robust rolling scale, default K 12; bad values; time out of order)",
+        "beyond K x a robust rolling scale, default K 12; bad values; time out of order); "
+        "a CONFIG.toml uses its [filter] table without this flag",
     )
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument(
