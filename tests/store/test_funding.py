@@ -183,7 +183,7 @@ def test_record_cli_funding_only(tmp_path: Path, capsys: pytest.CaptureFixture[s
     with served(_okx) as emu:
         argv = ["record", "--venue", "okx", "--url", emu.base_url, "--symbols", SWAP,
                 "--channels", "funding", "--funding-every", "0.1", "--duration", "0.5",
-                "--flush", "0.1", "--store", str(tmp_path)]  # fmt: skip
+                "--flush", "0.1", "--filter", "--store", str(tmp_path)]  # fmt: skip
         assert main(argv) == 0
     assert "recorded" in capsys.readouterr().out
     t = read_stream(tmp_path, "OKX", S.FUNDING, SWAP)

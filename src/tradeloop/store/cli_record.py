@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     sweep(root)
     accept: Any = None
     if args.filter:
-        from tradeloop.live.tickfilter import TickFilter  # the CLI layer may reach live/
+        from tradeloop.data.tickfilter import TickFilter
 
         accept = TickFilter().accept
     recorder = Recorder(StoreWriter(root), checkpoint_s=args.checkpoint, accept=accept)
