@@ -1,6 +1,7 @@
-"""Warm-up history from Binance, BitMEX and Bitfinex: each venue's candle endpoint, read through
-its own REST client against its emulator over loopback, gives closed bars of the period, oldest
-first, contiguous and ending at the requested boundary (paged past the venues' page sizes)."""
+"""Warm-up history from OKX, Binance, BitMEX and Bitfinex: each venue's candle endpoint, read
+through its own REST client against its emulator over loopback, gives closed bars of the
+period, oldest first, contiguous and ending at the requested boundary (paged past the venues'
+page sizes)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,14 @@ def _bitfinex() -> Any:
     return BitfinexEmulator(BitfinexConfig(api_key="K", api_secret="S", tick_interval_ms=50))
 
 
+def _okx() -> Any:
+    from .helpers import emulator
+
+    return emulator("K", "S", "P")
+
+
 VENUES: list[tuple[str, Callable[[], Any], str]] = [
+    ("okx", _okx, "BTC-USDT.OKX"),
     ("binance", _binance, "BTCUSDT.BINANCE"),
     ("bitmex", _bitmex, "XBTUSD.BITMEX"),
     ("bitfinex", _bitfinex, "tBTCUSD.BITFINEX"),
@@ -46,7 +54,8 @@ VENUES: list[tuple[str, Callable[[], Any], str]] = [
 async def test_history_candles(venue: str, make: Callable[[], Any], symbol: str) -> None:
     emu = make()
     url = await emu.start("127.0.0.1", 0)
-    gw = registry.get(venue).build(url=url, credentials={"api_key": "K", "secret": "S"})
+    creds = {"api_key": "K", "secret": "S"} | ({"passphrase": "P"} if venue == "okx" else {})
+    gw = registry.get(venue).build(url=url, credentials=creds)
     await gw.start()
     try:
         native = gw.instruments()[symbol].native

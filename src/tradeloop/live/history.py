@@ -31,24 +31,37 @@ def _okx_bar_name(period_ns: int) -> str:
     return f"{s}s"
 
 
+#: OKX candle periods (seconds): 1s, 1m, 3m, 5m, 15m, 30m, 1H, 2H, 4H, 6H, 12H, 1D, 2D, 3D, 1W
+OKX_BAR_SECONDS = frozenset((1, 60, 180, 300, 900, 1800, 3600, 7200, 14400, 21600, 43200,
+                             86400, 172800, 259200, 604800))  # fmt: skip
+
+
 async def okx_history(gw: Any, symbol: str, native: str, period_ns: int, n: int,
                       end_ns: int) -> list[Bar]:  # fmt: skip
-    """OKX closed candles ending at or before ``end_ns``, oldest first (pages of 100)."""
+    """OKX closed candles ending at or before ``end_ns``, oldest first (pages of 100). OKX's
+    ``candles`` serves the latest 1,440 bars; older ones come from ``history-candles``."""
     from tradeloop.venues.okx.gateway import okx_bar
     from tradeloop.venues.okx.parse import parse_candles
 
+    if period_ns % 1_000_000_000 or period_ns // 1_000_000_000 not in OKX_BAR_SECONDS:
+        log.warning("warm-up: OKX has no %gs candles; %s warms up live", period_ns / 1e9, symbol)
+        return []
     bar = okx_bar(_okx_bar_name(period_ns))
     out: dict[int, Bar] = {}
     after: int | None = end_ns // 1_000_000 + 1
-    for _ in range(max(1, n // 100 + 2)):
-        rows = await gw.rest.candles(native, bar=bar, after=after, limit=100)
-        if not rows:
-            break
+    fetch = gw.rest.candles
+    for _ in range(max(1, n // 100 + 4)):
+        rows = await fetch(native, bar=bar, after=after, limit=100)
+        oldest = min((int(r[0]) for r in rows), default=after)
+        if not rows or after == oldest:
+            if fetch == gw.rest.history_candles:
+                break
+            fetch = gw.rest.history_candles  # past the recent window
+            continue
         for b in parse_candles(symbol, rows, bar):
             if b.ts <= end_ns and b.ts - b.start == period_ns:
                 out[b.ts] = b
-        oldest = min(int(r[0]) for r in rows)
-        if len(out) >= n or after == oldest:
+        if len(out) >= n:
             break
         after = oldest
     bars = sorted(out.values(), key=lambda b: b.ts)
