@@ -1,8 +1,10 @@
 """``tradeloop paper --venue bitfinex`` on tBTCUSD, as processes: ``tradeloop emulator bitfinex
-...`` in one, the paper run of ``tests/strategies/flip.py`` in another (orders over the
-authenticated WebSocket, dead-man switch on). The run must exit 0, write its outputs, log no
-secret, and its fills must account exactly for the change in the emulator's BTC wallet (read
-afterwards over signed REST)."""
+...`` in one, then two paper runs against it -- the SMA example (``examples/sma_cross.py``,
+the issue's example; a short quiet market may leave it without a trade) and
+``tests/strategies/flip.py`` (trades every bar) -- with orders over the authenticated
+WebSocket, dead-man switch on. Each run must exit 0, write its outputs and log no secret, and
+their fills must account exactly for the change in the emulator's BTC wallet (read afterwards
+over signed REST)."""
 
 from __future__ import annotations
 
@@ -45,19 +47,28 @@ def _start_emulator(env: dict[str, str]) -> tuple[subprocess.Popen[str], str, li
     pytest.fail("emulator did not start:\n" + "".join(lines) + proc.communicate()[1])
 
 
+def _paper(env: dict[str, str], url: str, strategy: Path, out: Path, seconds: int, *extra: str
+           ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    cmd = [
+        sys.executable, "-m", "tradeloop.cli", "paper", str(strategy),
+        "--venue", "bitfinex", "--url", url, "--api-key", KEY, "--api-secret", SECRET,
+        "--symbol", "tBTCUSD", "--bar", "1s", "--duration", str(seconds),
+        "--cash", "5000", "--out", str(out), *extra,
+    ]  # fmt: skip
+    run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
 async def test_paper_cli_spot_against_emulator_cli(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"), TRADELOOP_STATE_DIR=str(tmp_path))
     emu, url, emu_log = _start_emulator(env)
     try:
+        sma_out = tmp_path / "sma"
+        sma = _paper(env, url, REPO / "examples/sma_cross.py", sma_out, 4,
+                     "--param", "fast=1", "--param", "slow=2")  # fmt: skip
         out = tmp_path / "paper"
-        cmd = [
-            sys.executable, "-m", "tradeloop.cli", "paper", str(REPO / "tests/strategies/flip.py"),
-            "--venue", "bitfinex", "--url", url, "--api-key", KEY, "--api-secret", SECRET,
-            "--symbol", "tBTCUSD", "--bar", "1s", "--duration", "8",
-            "--cash", "5000", "--out", str(out),
-        ]  # fmt: skip
-        paper = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
-        assert paper.returncode == 0, paper.stderr[-3000:]
+        paper = _paper(env, url, REPO / "tests/strategies/flip.py", out, 8)
         rest = BitfinexRestClient(url, KEY, SECRET)
         try:
             wallets = await rest.wallets()
@@ -74,9 +85,13 @@ async def test_paper_cli_spot_against_emulator_cli(tmp_path: Path) -> None:
     with (out / "trades.csv").open() as fh:
         fills = list(csv.DictReader(fh))
     assert len(fills) == result["fills"] and fills, "flip trades on every bar"
+    sma_result = json.loads((sma_out / "result.json").read_text())
+    assert sma_result["venue"] == "bitfinex" and sma_result["bars"] >= 2
+    with (sma_out / "trades.csv").open() as fh:
+        fills += list(csv.DictReader(fh))
     moved = sum(float(f["qty"]) * (1 if f["side"] == "buy" else -1) for f in fills)
     btc_fees = sum(float(f["fee"]) for f in fills if f["fee_ccy"] == "BTC")
     (btc,) = [w for w in wallets if w[0] == "exchange" and w[1] == "BTC"]
     assert float(btc[2]) == pytest.approx(2 + moved - btc_fees, abs=1e-8)
-    logs = "".join(emu_log) + err + paper.stdout + paper.stderr
+    logs = "".join(emu_log) + err + paper.stdout + paper.stderr + sma.stdout + sma.stderr
     assert SECRET not in logs
