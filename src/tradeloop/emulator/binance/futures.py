@@ -1,5 +1,6 @@
 """The USD-M futures half of the Binance emulator: REST ``/fapi/v1|v2|v3`` and the futures
-WebSockets, served by the same process and port as spot.
+WebSockets (``/fapi/ws``, ``/fapi/stream``, the routed ``/fapi/public|market/ws`` and
+``/fapi/private/ws?listenKey=``), served by the same process and port as spot.
 
 :class:`FuturesSide` owns what Binance keeps apart from spot: the perpetual markets (their own
 seeded driver, stepped with spot's), the futures wallet (a second simulated account, funded
@@ -250,9 +251,18 @@ class FuturesSide:
             names = request.query.get("streams", "")
             return await ws.serve(emu, self.hub, streams, request, "combined:" + names)
 
-        app.router.add_get("/fapi/ws", raw)
-        app.router.add_get("/fapi/ws/{tail:.*}", raw)
-        app.router.add_get("/fapi/stream", combined)
+        async def private(request: web.Request) -> web.WebSocketResponse:
+            key = request.match_info.get("tail", "") or request.query.get("listenKey", "")
+            return await ws.serve(emu, self.hub, streams, request, "raw:" + key)
+
+        # Binance's routed futures endpoints (/public, /market, /private) next to the classic
+        # ones; every market stream is served on each
+        for base in ("/fapi", "/fapi/public", "/fapi/market"):
+            app.router.add_get(base + "/ws", raw)
+            app.router.add_get(base + "/ws/{tail:.*}", raw)
+            app.router.add_get(base + "/stream", combined)
+        app.router.add_get("/fapi/private/ws", private)
+        app.router.add_get("/fapi/private/ws/{tail:.*}", private)
 
 
 def _depth_weight(p: Params) -> int:
