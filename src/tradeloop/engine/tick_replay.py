@@ -71,9 +71,14 @@ def run_tick_backtest(
     kernel.record(fills)
     ex = client.exchange
     publish = kernel.bus.publish
-    tops: dict[str, ExternalBook] = {}
+    on_book, on_trade = ex.on_book, ex.on_trade
+    heap = clock._heap
+    # the venue's book of each symbol: the simulator's own (its ``venue_top`` undoes our
+    # fills' consumption), so a message is applied to one book, not to a second copy
+    books: dict[str, ExternalBook] = {}
     last_top: dict[str, tuple[float, float, float, float]] = {}
     aggs: dict[str, TimeBarAggregator] = {}
+    ticks: list[Callable[[int], None]] = []  # the aggregators' on_time, in creation order
     res = TickResult(kernel, fills, 0)
 
     def bar_out(b: Bar) -> None:
@@ -81,6 +86,7 @@ def run_tick_backtest(
         publish(b)
 
     started = False
+    last_ts: int | None = None
     for ev in events:
         if accept is not None and not accept(ev):
             res.filtered += 1
@@ -90,31 +96,33 @@ def run_tick_backtest(
             clock._now = ts
             kernel.start()
             started = True
-        clock.advance_to(ts)
-        for agg in aggs.values():
-            agg.on_time(ts)
+        if heap and heap[0].due <= ts:
+            clock.advance_to(ts)
+        elif ts > clock._now:
+            clock._now = ts
+        if ts != last_ts:  # a second event at the same ts would find every bar closed
+            last_ts = ts
+            for tick in ticks:
+                tick(ts)
         t = type(ev)
         if t is BookLevels:
             b: BookLevels = ev  # type: ignore[assignment]
-            ex.on_book(b)
+            sym = b.symbol
+            on_book(b)
             publish(b)
-            # the venue's own book (the simulator's copy is consumed by our fills): sorted
-            # price lists make the top O(1), where max()/min() over a dict of levels was
-            # O(depth) per message (the bench's largest cost)
-            top = tops.get(b.symbol)
-            if top is None:
-                top = tops[b.symbol] = ExternalBook()
-            top.apply(b)
-            if top.bid_px and top.ask_px:
-                bp, ap = top.bid_px[-1], top.ask_px[0]
-                q = (bp, top.bids[bp], ap, top.asks[ap])
-                if last_top.get(b.symbol) != q:
-                    last_top[b.symbol] = q
-                    res.quotes += 1
-                    publish(QuoteTick(ts, b.symbol, *q))
+            book = books.get(sym)
+            if book is None:
+                book = ex.external_book(sym)
+                assert book is not None
+                books[sym] = book
+            q = book.venue_top()
+            if q is not None and last_top.get(sym) != q:
+                last_top[sym] = q
+                res.quotes += 1
+                publish(QuoteTick(ts, sym, *q))
         elif t is TradeTick:
             tr: TradeTick = ev  # type: ignore[assignment]
-            ex.on_trade(tr)
+            on_trade(tr)
             publish(tr)
             if bar_interval:
                 ag = aggs.get(tr.symbol)
@@ -122,6 +130,7 @@ def run_tick_backtest(
                     ag = aggs[tr.symbol] = TimeBarAggregator(
                         tr.symbol, bar_interval, bar_out, EmptyBarPolicy.SKIP
                     )
+                    ticks.append(ag.on_time)
                 ag.on_trade(tr)
         else:
             ex.advance(ts)

@@ -216,6 +216,11 @@ class SimExchange(TriggerOrders, BarMatching, L2Matching, OrderEntry):
     def funding_payments(self) -> list[FundingPayment]:
         return list(self._funding)
 
+    def external_book(self, symbol: str) -> ExternalBook | None:
+        """The symbol's external L2 book (None before its first ``on_book``). The same object
+        for the whole run: read it (``venue_top``), never change it."""
+        return self._ext.get(symbol)
+
     def book_levels(
         self, symbol: str, depth: int = 20
     ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:

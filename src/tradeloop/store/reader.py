@@ -7,8 +7,10 @@ wrote them, and the engine-side runner only merges and dispatches.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import operator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from itertools import chain, repeat
 from pathlib import Path
 
 import numpy as np
@@ -75,18 +77,20 @@ class Book:
         )
 
 
-def book_messages(
-    t: pa.Table,
-) -> Iterator[tuple[int, int, int, bool, list[tuple[float, float]], list[tuple[float, float]]]]:
-    """Group book rows into messages: (ts_recv, sequence, kind, gap, bids, asks).
+_Levels = list[tuple[float, float]]
+#: book messages decoded per step of :func:`_book_events` (bounds the level lists held at once)
+CHUNK = 1 << 16
+
+
+def _bounds(t: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per book message of ``t``: first row, end of its bids, end row, and whether its rows
+    are bids then asks (what the recorder and importers write).
 
     Why vectorised: this is the replay's decode step. Message bounds (a change of ``rec_seq``)
-    and each message's bid count come from numpy; a message whose rows are bids then asks
-    (what the recorder and importers write) is then two C-level slices, and any other order
-    falls back to the row-by-row split, so the result is the same either way."""
+    and each message's bid count come from numpy; a bids-first message is then two C-level
+    slices of one list of level tuples, and any other order falls back to the row-by-row
+    split (:func:`_rows`), so the result is the same either way."""
     n = t.num_rows
-    if not n:
-        return
     rs_np = np.asarray(t.column("rec_seq"))
     bid_np = np.asarray(t.column("side")) == S.BID
     starts = np.flatnonzero(np.diff(rs_np)) + 1
@@ -96,23 +100,83 @@ def book_messages(
     nb_np = cb[b_np] - cb[a_np]
     # bids first: the first nb rows of the message are all bids
     ok = (cb[a_np + nb_np] - cb[a_np]) == nb_np
-    ts, seq, kind, gap, px, sz, side = (
-        t.column(c).to_pylist()
-        for c in ("ts_recv", "sequence", "kind", "gap", "price", "size", "side")
+    return a_np, a_np + nb_np, b_np, ok
+
+
+def _rows(t: pa.Table, a: int, b: int) -> tuple[_Levels, _Levels]:
+    """Rows ``a:b`` split into bids and asks one by one (a message not written bids-first)."""
+    s = t.slice(a, b - a)
+    bids: _Levels = []
+    asks: _Levels = []
+    for sd, p, q in zip(*(s.column(c).to_pylist() for c in ("side", "price", "size")), strict=True):
+        (bids if sd == S.BID else asks).append((p, q))
+    return bids, asks
+
+
+def _levels(
+    t: pa.Table,
+    pairs: list[tuple[float, float]],
+    a: list[int],
+    m: list[int],
+    b: list[int],
+    ok: np.ndarray,
+) -> tuple[list[_Levels], list[_Levels]]:
+    """Bids and asks of the messages with bounds ``a``/``m``/``b`` (lists of one chunk)."""
+    bids = [pairs[x:y] for x, y in zip(a, m, strict=True)]
+    asks = [pairs[y:z] for y, z in zip(m, b, strict=True)]
+    for i in np.flatnonzero(~ok).tolist():
+        bids[i], asks[i] = _rows(t, a[i], b[i])
+    return bids, asks
+
+
+def _pairs(t: pa.Table) -> list[tuple[float, float]]:
+    """Every level's (price, size) tuple at once, sliced per message."""
+    return list(zip(t.column("price").to_pylist(), t.column("size").to_pylist(), strict=True))
+
+
+def book_messages(
+    t: pa.Table,
+) -> Iterator[tuple[int, int, int, bool, _Levels, _Levels]]:
+    """Group book rows into messages: (ts_recv, sequence, kind, gap, bids, asks)."""
+    if not t.num_rows:
+        return
+    a_np, m_np, b_np, ok = _bounds(t)
+    bids, asks = _levels(t, _pairs(t), a_np.tolist(), m_np.tolist(), b_np.tolist(), ok)
+    first = pa.array(a_np)
+    ts, seq, kind, gap = (
+        t.column(c).take(first).to_pylist() for c in ("ts_recv", "sequence", "kind", "gap")
     )
-    pairs = list(zip(px, sz, strict=True))  # every level's tuple at once, sliced below
-    for a, b, nb, fast in zip(
-        a_np.tolist(), b_np.tolist(), nb_np.tolist(), ok.tolist(), strict=True
-    ):
-        if fast:
-            m = a + nb
-            bids = pairs[a:m]
-            asks = pairs[m:b]
-        else:
-            bids, asks = [], []
-            for j in range(a, b):
-                (bids if side[j] == S.BID else asks).append((px[j], sz[j]))
-        yield ts[a], seq[a], kind[a], gap[a], bids, asks
+    yield from zip(ts, seq, kind, gap, bids, asks, strict=True)
+
+
+def _book_events(t: pa.Table, symbol: str) -> Iterator[Event]:
+    """A book stream as ``BookLevels`` (deltas over a gap left out), built a chunk of
+    messages at a time by ``map`` over columns: no Python frame per message."""
+    if not t.num_rows:
+        return iter(())
+    a_np, m_np, b_np, ok = _bounds(t)
+    kind = np.asarray(t.column("kind"))[a_np]
+    gap = np.asarray(t.column("gap"))[a_np]
+    snap = kind != S.DELTA
+    keep = ~(gap & ~snap)
+    a_np, m_np, b_np, ok, snap = a_np[keep], m_np[keep], b_np[keep], ok[keep], snap[keep]
+    first = pa.array(a_np)
+    ts = t.column("ts_recv").take(first).to_pylist()
+    seq = t.column("sequence").take(first).to_pylist()
+    pairs = _pairs(t)
+
+    def chunks() -> Iterator[Iterator[Event]]:
+        for c in range(0, len(ts), CHUNK):
+            d = slice(c, c + CHUNK)
+            a, m, b = a_np[d].tolist(), m_np[d].tolist(), b_np[d].tolist()
+            if ok[d].all():  # lazily sliced: each message's lists exist only while it does
+                bids: Iterable[_Levels] = map(pairs.__getitem__, map(slice, a, m))
+                asks: Iterable[_Levels] = map(pairs.__getitem__, map(slice, m, b))
+            else:
+                bids, asks = _levels(t, pairs, a, m, b, ok[d])
+            yield map(BookLevels, ts[d], repeat(symbol), bids, asks, snap[d].tolist(), seq[d])
+
+    return chain.from_iterable(chunks())
 
 
 def apply(
@@ -168,27 +232,28 @@ def _event_times(t: pa.Table, channel: str) -> np.ndarray:
 
 def _events(t: pa.Table, symbol: str, channel: str) -> Iterator[Event]:
     if channel == S.BOOK:
-        for ts, seq, kind, gap, bids, asks in book_messages(t):
-            if gap and kind == S.DELTA:
-                continue
-            yield BookLevels(ts, symbol, bids, asks, kind != S.DELTA, seq)
-        return
+        return _book_events(t, symbol)
+    if channel == S.TRADES:
+        d = t.to_pydict()
+        px = d["price"]
+        sides = {"buy": Side.BUY, "sell": Side.SELL}
+        buy, sell = Side.BUY, Side.SELL
+        # unknown side (some imported files): the tick rule against the previous price
+        side = [
+            sides.get(sd) or (buy if p >= last else sell)
+            for sd, p, last in zip(d["side"], px, [0.0, *px][: len(px)], strict=True)
+        ]
+        return map(TradeTick, d["ts_recv"], repeat(symbol), px, d["qty"], side, d["trade_id"])
+    return _row_events(t, symbol, channel)
+
+
+def _row_events(t: pa.Table, symbol: str, channel: str) -> Iterator[Event]:
     d = t.to_pydict()
     if channel == S.CUSTOM:
         from tradeloop.store.custom import decode
 
         for ts, kind, payload in zip(d["ts_recv"], d["kind"], d["payload"], strict=True):
             yield decode(kind, ts, payload)
-    elif channel == S.TRADES:
-        sides = {"buy": Side.BUY, "sell": Side.SELL}
-        last = 0.0
-        for ts, p, q, sd, tid in zip(
-            d["ts_recv"], d["price"], d["qty"], d["side"], d["trade_id"], strict=True
-        ):
-            # unknown side (some imported files): the tick rule
-            side = sides.get(sd) or (Side.BUY if p >= last else Side.SELL)
-            last = p
-            yield TradeTick(ts, symbol, p, q, side, tid)
     elif channel == S.QUOTES:
         for row in zip(d["ts_recv"], d["bid"], d["bid_qty"], d["ask"], d["ask_qty"], strict=True):
             yield QuoteTick(row[0], symbol, *row[1:])
@@ -223,5 +288,8 @@ def merged(
     k_all = np.concatenate([np.full(len(x), k, np.int64) for k, x in enumerate(times)])
     order = k_all[np.lexsort((k_all, ts_all))].tolist()  # lexsort is stable
     nexts = [_events(t, sym, ch).__next__ for t, (sym, ch) in zip(tables, streams, strict=True)]
-    for k in order:
-        yield nexts[k]()
+    # all in C per event: the stream's turn -> its iterator's next() (itself a map)
+    turns = iter(order)
+    yield from map(operator.call, map(nexts.__getitem__, turns))
+    if next(turns, None) is not None:  # a stream ran dry before its times did: a bug
+        raise RuntimeError("store replay: a stream yielded fewer events than it has times")
