@@ -102,7 +102,10 @@ class FakeRest:
         self.inst_ids.add(inst_id)
         return cast(dict[str, Any], self._next(self.lookups, row("live")))
 
-    async def fills(self, inst_id: str | None = None, ord_id: str | None = None) -> list[Any]:
+    async def fills(
+        self, inst_id: str | None = None, ord_id: str | None = None, after: str | None = None
+    ) -> list[Any]:
+        """One page, as OKX's: the rows fit one (``after`` would page further back)."""
         self.calls.append("fills")
         return list(self.fill_rows)
 

@@ -11,7 +11,7 @@ the :class:`~tradeloop.venues.okx.algo.AlgoBook` knows its client id.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from tradeloop.core.errors import VenueError
@@ -38,8 +38,14 @@ from tradeloop.venues.okx import constants as C
 from tradeloop.venues.okx import parse as P
 from tradeloop.venues.okx.algo import AlgoBook, OkxAlgoOrders, attach_params
 from tradeloop.venues.okx.rest import OkxRestClient, is_valid_client_order_id
+from tradeloop.venues.paging import page_all
 
 _FILLS_PAGE = 100
+
+
+def bill_cursor(page: Sequence[Mapping[str, Any]]) -> str | None:
+    """Where the page after a full ``/trade/fills`` page starts: its last (oldest) billId."""
+    return str(page[-1]["billId"]) if page[-1].get("billId") else None
 
 
 #: OKX's codes for the kit's classifier (a 51016 inside an UnknownOutcome still means the
@@ -222,12 +228,11 @@ class OkxOrderHooks(VenueHooks):
 
     async def fetch_fills(self, track: OrderTrack) -> list[Fill]:
         """Every fill of the order, paging ``/trade/fills`` (newest first) back to its first."""
-        inst_id = self.native_symbol(track.symbol)
-        rows = await self.rest.fills(inst_id=inst_id, ord_id=track.venue_order_id)
-        page = rows
-        while len(page) >= _FILLS_PAGE and page[-1].get("billId"):  # a full page: older ones
-            after = str(page[-1]["billId"])
-            page = await self.rest.fills(inst_id=inst_id, ord_id=track.venue_order_id, after=after)
-            rows += page
+        inst_id, ord_id = self.native_symbol(track.symbol), track.venue_order_id
+        rows = await page_all(
+            lambda after: self.rest.fills(inst_id=inst_id, ord_id=ord_id, after=after),
+            bill_cursor,
+            limit=_FILLS_PAGE,
+        )
         now = self.now_ns()
         return [P.parse_fill_row(r, now, track.client_order_id) for r in reversed(rows)]

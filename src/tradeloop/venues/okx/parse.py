@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from tradeloop.core.log import get_logger
 from tradeloop.model import (
     NS_PER_MS,
     BalanceUpdate,
@@ -35,8 +34,7 @@ from tradeloop.model import (
     TradeTick,
 )
 from tradeloop.venues.okx.constants import SPOT_FEES, SWAP_FEES, VENUE
-
-log = get_logger(__name__)
+from tradeloop.venues.parsing import instruments_by_id
 
 #: What turns an OKX instId into an instrument id.
 SUFFIX = "." + VENUE
@@ -127,16 +125,7 @@ def parse_instrument(d: Json) -> Instrument | None:
 
 def parse_instruments(data: Iterable[Json]) -> dict[str, Instrument]:
     """Instruments keyed by instrument id (``BTC-USDT.OKX``)."""
-    out: dict[str, Instrument] = {}
-    for d in data:
-        try:
-            inst = parse_instrument(d)
-        except (KeyError, ValueError) as exc:
-            log.warning("skipping malformed OKX instrument %s: %s", d.get("instId"), exc)
-            continue
-        if inst is not None:
-            out[inst.symbol] = inst
-    return out
+    return instruments_by_id(data, parse_instrument, VENUE, "instId")
 
 
 # -- market data -------------------------------------------------------------------------------
