@@ -185,6 +185,7 @@ class OkxGateway(StreamGateway):
         except VenueError as exc:
             log.warning("OKX time sync failed (%s); signing with the local clock", exc)
         await self.load_instruments()
+        self._algo_subscribed = False  # subscribed again on first use (a new private socket)
         if self.rest.credentials is not None:
             self.private = self._stream(C.WS_PRIVATE, private=True)
             args: list[dict[str, str]] = [
