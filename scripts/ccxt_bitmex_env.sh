@@ -23,7 +23,7 @@ mkdir -p "$VENV"
     "$PY" -m venv "$VENV"
   fi
   # shellcheck disable=SC2086
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --timeout 60 $WANT \
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --timeout 30 --retries 2 $WANT \
     && "$VENV/bin/python" -c "import ccxt, ccxt.pro; assert ccxt.__version__ == '4.5.82'; ccxt.bitmex" \
     && echo "$WANT" > "$STAMP"
 } >"$VENV/setup.log" 2>&1 || true

@@ -241,3 +241,12 @@ async def test_leverage_and_liquidation(client: Client, emu: BitmexEmulator) -> 
     assert emu.liquidations == 1
     _, pos, _ = await client.call("GET", "/api/v1/position")
     assert pos[0]["currentQty"] == 0
+    # the close is a Liquidation execution, booked in the integer wallet like any other
+    _, ex, _ = await client.call("GET", "/api/v1/execution/tradeHistory?reverse=true&count=1")
+    assert ex[0]["text"] == "Liquidation" and ex[0]["side"] == "Sell"
+    assert ex[0]["lastQty"] == 100_000
+    _, hist, _ = await client.call("GET", "/api/v1/user/walletHistory")
+    _, wallet, _ = await client.call("GET", "/api/v1/user/wallet")
+    assert hist[0]["tx"] == ex[0]["execID"] and hist[0]["amount"] < -ex[0]["execComm"] < 0
+    assert wallet["amount"] == hist[0]["walletBalance"] == sum(r["amount"] for r in hist)
+    assert pos[0]["realisedPnl"] == wallet["amount"] - 100_000_000

@@ -8,6 +8,11 @@ switch, funding settlement on the epoch-aligned ``funding_interval_s`` boundarie
 interval is changed) and liquidation when a position's margin falls to the maintenance
 margin at the mark price (the mid), through :class:`tradeloop.sim.margin.Liquidator`.
 
+The wallet, walletHistory, margin and position money are integer ``XBt`` / ``USDt`` booked per
+execution by :mod:`.ledger` (the simulator's float BTC stays behind funds checks and matching).
+``replay_file`` (``--replay CAPTURE``) plays a recorded ``/realtime`` capture as the market of
+the symbols found in it (:mod:`.replay`).
+
 In process::
 
     emu = BitmexEmulator(BitmexConfig(api_key="K", api_secret="S",
