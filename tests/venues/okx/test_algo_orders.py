@@ -363,6 +363,42 @@ async def test_cancel_a_fired_stop_limit_cancels_its_resting_child(eng: Engine) 
     eng.assert_clean()
 
 
+async def test_cancel_racing_the_trigger_reaches_the_child(eng: Engine) -> None:
+    """The stop-limit fires while the sockets are down, so the engine still believes it
+    untriggered and asks cancel-algos, which OKX refuses (the algo is done). The gateway looks
+    the order up, finds the resting child and cancels that: the order ends CANCELED, unfilled,
+    and nothing is left working at the venue."""
+    await eng.long("racein1", 1.0)
+    sl = eng.submit(stop("race1", Trigger(K.STOP, eng.px(0.95)), qty=1.0, price=eng.px(1.2)))
+    await until(lambda: sl.status is S.ACCEPTED, "race1 accepted")
+    await eng.gateway.drain()
+    assert eng.emu.faults.drop_ws() >= 1
+    eng.tape(0.90)  # fires; the child rests; the news goes to dead sockets
+    st = eng.gateway.algo_book.get("race1")
+    assert st is not None and st.ord_id == ""  # the gateway does not know yet
+    eng.kernel.oms.cancel(sl)
+    await until(lambda: sl.status is S.CANCELED, "race1 canceled")
+    await eng.gateway.drain()
+    assert await eng.gateway.rest.orders_pending(inst_type="SWAP") == []
+    assert eng.tee.fills("race1") == [] and eng.position() == 1.0
+    eng.assert_clean()
+
+
+async def test_a_lost_reply_never_places_a_second_stop(eng: Engine) -> None:
+    """order-algo runs but its answer is lost (504): the transport sends it again under the
+    same algoClOrdId, OKX answers 51016, and the gateway finds the one that landed."""
+    await eng.long("lrin1", 1.0)
+    eng.emu.faults.lose_replies(1, "5xx", "POST /api/v5/trade/order-algo")
+    sl = eng.submit(stop("lr1", Trigger(K.STOP, eng.px(0.95)), qty=1.0))
+    await until(lambda: sl.status is S.ACCEPTED, "lr1 accepted")
+    assert eng.emu.faults.lose_remaining == 0
+    assert len(await eng.algo_rows(ALGOS_PENDING, "lr1")) == 1
+    eng.tape(0.90)
+    await until(lambda: sl.status is S.FILLED, "lr1 filled")
+    assert eng.position() == 0.0
+    eng.assert_clean()
+
+
 async def test_unsupported_requests_are_refused_in_one_line(eng: Engine) -> None:
     """An amend of an algo order and a trailing bracket leg are refused clearly (OKX has no
     amend here, and attaches only stop-loss / take-profit legs); nothing is sent."""

@@ -10,7 +10,8 @@ One simulator order per algo order: its simulator id is the ``algoId``. Untrigge
 it becomes ``effective`` with an ``ordId``, and its child's pushes on ``orders`` carry that
 ``ordId`` plus ``algoId`` / ``algoClOrdId`` — how a client maps the fills back (the child is
 pushed ``live`` when placed, then as it trades, rests or is canceled). A child the
-account cannot pay for ends the algo as ``order_failed``. Simplifications: trailing stops (OKX
+account cannot pay for ends the algo as ``order_failed``. ``cancel-algos`` cancels only a
+``live`` algo (51400 once it fired: its child is canceled by ``ordId`` like any order). Simplifications: trailing stops (OKX
 pushes them on ``algo-advance``) are pushed on ``orders-algo`` too; prices are triggered by the
 last trade (``triggerPxType=last``); the child's ``ordId`` is the ``algoId`` (OKX gives it a
 fresh one), because the emulator's order, fill and order-details views are keyed by one id per
@@ -181,7 +182,8 @@ class OkxAlgo:
         info = self.find(a)
         if info is None or info.symbol != str(a.get("instId") or ""):
             return {"algoId": str(a.get("algoId") or ""), "sCode": "51000", "sMsg": "algoId"}
-        if not self.account.cancel(info):
+        # a fired algo is done (its child is an order of its own, canceled by its ordId)
+        if info.extra["state"] != "live" or not self.account.cancel(info):
             return {"algoId": info.order_id, "sCode": "51400", "sMsg": "cannot be canceled"}
         return {"algoId": info.order_id, "algoClOrdId": info.extra["algoClOrdId"],
                 "sCode": "0", "sMsg": ""}  # fmt: skip
