@@ -16,10 +16,8 @@ works offline.
 from __future__ import annotations
 
 import hmac
-import importlib.util
 import ipaddress
 import logging
-import os
 import secrets
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -30,6 +28,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from tradeloop.dashboard.controls import ControlError, apply
+from tradeloop.report.chartlib import chart_component, chart_library
 
 if TYPE_CHECKING:
     from tradeloop.dashboard.model import DashboardModel
@@ -51,20 +50,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def chart_library() -> Path | None:
-    """The standalone Lightweight Charts build from an installed package, if any."""
-    env = os.environ.get("TRADELOOP_LIGHTWEIGHT_CHARTS")
-    candidates: list[Path] = [Path(env)] if env else []
-    spec = importlib.util.find_spec("lightweight_charts")
-    if spec is not None and spec.submodule_search_locations:
-        for loc in spec.submodule_search_locations:
-            candidates.append(Path(loc) / "js" / "lightweight-charts.js")
-    candidates.append(Path("node_modules/lightweight-charts/dist/"
-                           "lightweight-charts.standalone.production.js"))  # fmt: skip
-    return next((c for c in candidates if c.is_file()), None)
-
-
 def static_text(name: str) -> str:
+    if name == "chart.js":  # the chart component is shared with the backtest report
+        return chart_component()
     return resources.files("tradeloop.dashboard").joinpath("static", name).read_text("utf-8")
 
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from tradeloop.engine.oms import ExecAlgo, ExecConfig
 from tradeloop.engine.risk import RiskConfig
 from tradeloop.model import Instrument
 from tradeloop.sim.config import SimConfig
+
+if TYPE_CHECKING:
+    from tradeloop.report.pricechart import AnnotationLog
 
 DEFAULT_SYNTHETIC_BARS = 100_000
 #: the run inputs, importable from here as before
@@ -242,6 +245,13 @@ def run(args: argparse.Namespace) -> int:
     config = BacktestConfig(
         cash=args.cash, risk=risk, execution=ExecConfig(ExecAlgo(args.algo)), sim=sim
     )
+    annotations = None
+    if not args.no_report:  # Strategy.mark/line/plot, drawn on the report's chart
+        from tradeloop.report.pricechart import AnnotationLog
+
+        annotations = AnnotationLog()
+        for s in strategies:
+            s.on_annotation = annotations
     progress, stop_progress = _progress(args.progress)
     try:
         with strategy_errors(args.strategy):
@@ -260,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
         "trades.csv": lambda p: write_trades_csv(p, result.fills),
     }
     if not args.no_report:
-        stats = _report_writer(result, bars, extra, summary, files)
+        stats = _report_writer(result, bars, extra, summary, files, annotations)
         summary["stats"] = stats
     files["result.json"] = lambda p: dump_json(p, summary)
     write_outputs(out, files)
@@ -278,8 +288,10 @@ def _report_writer(
     extra: dict[str, Any],
     summary: dict[str, Any],
     files: dict[str, Callable[[Path], None]],
+    annotations: AnnotationLog | None = None,
 ) -> dict[str, object]:
     from tradeloop.report.html import ReportData, write_report
+    from tradeloop.report.pricechart import price_chart_data
     from tradeloop.report.stats import compute_stats, round_trips
 
     multipliers = {s: i.contract_value for s, i in result.kernel.instruments.items()}
@@ -297,6 +309,17 @@ def _report_writer(
         price_ts=bars.end,
         price_close=bars.close,
         fills=result.fills,
+        price_chart=price_chart_data(
+            str(extra["symbol"]),
+            bars.start,
+            bars.open,
+            bars.high,
+            bars.low,
+            bars.close,
+            bars.interval_ns,
+            result.fills,
+            annotations,
+        ),
         strategy_rows=result.strategy_rows(),
         params={f"{sid}.{k}": v for sid, ps in extra["params"].items() for k, v in ps.items()},
         info={

@@ -1,11 +1,14 @@
 """The offline HTML report: one self-contained file, safe to e-mail or open on a plane.
 
 plotly.js is embedded inline exactly once (no CDN, no external scripts, styles or fonts), so
-the page renders with no network. Chart series are downsampled (min/max per bucket, at most
-``max_points`` per series) and trade marks thinned (at most ``max_fill_marks``) so a
-million-bar backtest still gives a file of a few MB that a browser opens instantly; the tables
-are computed by the caller from the full data. The file is written atomically: a crash or a
-full disk leaves either the previous report or none, never half of one.
+the page renders with no network. The price panel, when ``price_chart`` is given and the chart
+library is installed, is the live dashboard's own chart component (``report/chartlib.py``),
+inlined the same way, so a strategy's candles, fills, marks and series look as they do live.
+Chart series are downsampled (min/max per bucket, at most ``max_points`` per series) and
+trade marks thinned (at most ``max_fill_marks``) so a million-bar backtest still gives a file
+of a few MB that a browser opens instantly; the tables are computed by the caller from the
+full data. The file is written atomically: a crash or a full disk leaves either the previous
+report or none, never half of one.
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
+from typing import Any
 
 import numpy.typing as npt
 
 from tradeloop.model.events import Fill
+from tradeloop.report.chartlib import chart_component, chart_library
 from tradeloop.report.charts import ChartSummary, build_figure
+from tradeloop.report.pricechart import INIT_JS
 from tradeloop.report.stats import Stats
 from tradeloop.report.tables import (
     fmt_money,
@@ -62,6 +68,8 @@ class ReportData:
     strategy_rows: list[dict[str, object]] = field(default_factory=list)
     params: dict[str, object] = field(default_factory=dict)
     info: dict[str, object] = field(default_factory=dict)
+    #: :func:`tradeloop.report.pricechart.price_chart_data` for the candle panel
+    price_chart: dict[str, Any] | None = None
 
 
 @functools.cache
@@ -139,19 +147,51 @@ def _chart_notes(c: ChartSummary) -> str:
     return "".join(f'<p class="note">{escape(n)}</p>' for n in notes)
 
 
+@functools.cache
+def _library_js() -> str | None:
+    lib = chart_library()
+    return lib.read_text("utf-8") if lib is not None else None
+
+
+def _price_section(pc: dict[str, Any], lib: str) -> tuple[str, str]:
+    """(section html, scripts) for the candle panel drawn by the shared chart component."""
+    notes = []
+    if pc["period"] and len(pc["candles"]) >= 2:
+        notes.append(f"One candle per {pc['period']:,} s.")
+    if pc["fills_total"] > len(pc["fills"]):
+        notes.append(
+            f"Showing {len(pc['fills']):,} of {pc['fills_total']:,} fills (evenly thinned)."
+        )
+    section = (
+        f"<section><h2>{escape(str(pc['symbol']))} price</h2>"
+        '<div id="price-chart" style="height:460px"></div>'
+        + "".join(f'<p class="note">{escape(n)}</p>' for n in notes)
+        + "</section>"
+    )
+    scripts = (
+        '<script type="application/json" id="price-data">' + _script_json(pc) + "</script>"
+        "<script>" + lib.replace("</script", "<\\/script") + "</script>"
+        "<script>" + chart_component() + "</script><script>" + INIT_JS + "</script>"
+    )
+    return section, scripts
+
+
 def render_html(
     data: ReportData,
     max_points: int = MAX_SERIES_POINTS,
     max_fill_marks: int = MAX_FILL_MARKS,
 ) -> str:
-    """The complete page as one string (plotly.js included)."""
+    """The complete page as one string (plotly.js and, for the candle panel, the chart
+    component included)."""
+    lib = _library_js() if data.price_chart is not None else None
+    candles = data.price_chart is not None and lib is not None
     fig, summary = build_figure(
         data.ts,
         data.equity,
         data.position,
         data.price_symbol,
-        data.price_ts,
-        data.price_close,
+        None if candles else data.price_ts,
+        None if candles else data.price_close,
         data.fills,
         max_points=max_points,
         max_fill_marks=max_fill_marks,
@@ -173,6 +213,10 @@ def render_html(
         if has_chart
         else ""
     )
+    price_section = price_js = ""
+    if candles:
+        assert data.price_chart is not None and lib is not None
+        price_section, price_js = _price_section(data.price_chart, lib)
     return "".join(
         [
             '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
@@ -184,6 +228,7 @@ def render_html(
             f"<h1>{title}</h1>",
             f'<div class="sub">{escape(fmt_ts(s.start_ts))} → {escape(fmt_ts(s.end_ts))}</div>',
             _cards(s),
+            price_section,
             f"<section><h2>Charts</h2>{chart}</section>",
             '<div class="cols"><section><h2>Statistics</h2>',
             stats_table(s),
@@ -195,6 +240,7 @@ def render_html(
             kv_table(data.info.items(), "info-table"),
             "</section></div></div></main>",
             plot_js,
+            price_js,
             "</body></html>\n",
         ]
     )
