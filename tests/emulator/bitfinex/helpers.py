@@ -14,7 +14,13 @@ from typing import Any
 
 import aiohttp
 
+from tradeloop.emulator.bitfinex.server import BitfinexEmulator
+from tradeloop.emulator.feed import now_ms
+from tradeloop.model import NS_PER_MS, Side, TradeTick
+
 KEY, SECRET = "K", "S"
+SYM = "tBTCUSD"
+Msg = list[Any]
 _nonce = [int(time.time() * 1_000_000)]
 
 
@@ -100,3 +106,43 @@ class TextBook:
                 if i < len(side):
                     parts += side[i]
         return crc(":".join(parts))
+
+
+# -- channel-0 trading helpers (a frozen market; trades printed on the simulator's tape) --
+def px(bfx: BitfinexEmulator, factor: float, sym: str = SYM) -> str:
+    inst = bfx.instruments[sym]
+    return inst.format_price(bfx.driver.markets[sym].mid() * factor)
+
+
+def print_trade(bfx: BitfinexEmulator, price: str, side: Side = Side.SELL, sym: str = SYM) -> None:
+    """A public trade at ``price`` on the tape (the last price the triggers watch)."""
+    tick = TradeTick(ts=now_ms() * NS_PER_MS, symbol=sym, price=float(price), qty=0.001,
+                     side=side)  # fmt: skip
+    bfx.trading.account.sim.on_trade(tick)
+
+
+async def authed(wsc: Ws) -> None:
+    await wsc.recv()  # info
+    await wsc.send(auth_msg(None))
+    assert (await wsc.recv())["status"] == "OK"
+    for _ in range(3):
+        await wsc.recv()  # ps, ws, os
+
+
+async def collect(wsc: Ws, done: Callable[[Msg], bool], timeout: float = 3.0) -> list[Msg]:
+    """Channel-0 messages (heartbeats skipped) up to and including the first ``done``."""
+    out: list[Msg] = []
+    while True:
+        m = await wsc.recv(timeout)
+        if not isinstance(m, list) or m[1] == "hb":
+            continue
+        out.append(m)
+        if done(m):
+            return out
+
+
+async def place(wsc: Ws, body: dict[str, Any]) -> Msg:
+    """Send ``on``; returns its ``n`` notification's body."""
+    await wsc.send([0, "on", None, body])
+    n = await wsc.until(lambda m: isinstance(m, list) and m[1] == "n")
+    return list(n[2])

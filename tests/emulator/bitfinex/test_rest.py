@@ -145,7 +145,8 @@ async def test_cancel_multi(bfx: BitfinexEmulator, session: aiohttp.ClientSessio
         _, note = await signed(session, bfx, path, body)
         ids.append(note[4][0][0])
     day = note[4][0][4]
-    date = __import__("datetime").datetime.utcfromtimestamp(day / 1000).strftime("%Y-%m-%d")
+    dt = __import__("datetime")
+    date = dt.datetime.fromtimestamp(day / 1000, tz=dt.UTC).strftime("%Y-%m-%d")
     # one order named twice (by id and by cid) is canceled once
     _, note = await signed(session, bfx, "/v2/auth/w/order/cancel/multi",
                            {"id": [ids[0]], "cid": [[61, date]]})  # fmt: skip

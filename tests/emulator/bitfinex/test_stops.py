@@ -6,56 +6,12 @@ moves only when a test prints a trade on the simulator's tape."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from tradeloop.emulator.bitfinex.server import BitfinexEmulator
-from tradeloop.emulator.feed import now_ms
-from tradeloop.model import NS_PER_MS, Side, TradeTick
+from tradeloop.model import Side
 
-from .helpers import Ws, auth_msg
-
-SYM = "tBTCUSD"
-Msg = list[Any]
-
-
-def px(bfx: BitfinexEmulator, factor: float, sym: str = SYM) -> str:
-    inst = bfx.instruments[sym]
-    return inst.format_price(bfx.driver.markets[sym].mid() * factor)
-
-
-def print_trade(bfx: BitfinexEmulator, price: str, side: Side = Side.SELL, sym: str = SYM) -> None:
-    """A public trade at ``price`` on the tape (the last price the triggers watch)."""
-    tick = TradeTick(ts=now_ms() * NS_PER_MS, symbol=sym, price=float(price), qty=0.001,
-                     side=side)  # fmt: skip
-    bfx.trading.account.sim.on_trade(tick)
-
-
-async def authed(wsc: Ws) -> None:
-    await wsc.recv()  # info
-    await wsc.send(auth_msg(None))
-    assert (await wsc.recv())["status"] == "OK"
-    for _ in range(3):
-        await wsc.recv()  # ps, ws, os
-
-
-async def collect(wsc: Ws, done: Callable[[Msg], bool], timeout: float = 3.0) -> list[Msg]:
-    """Channel-0 messages (heartbeats skipped) up to and including the first ``done``."""
-    out: list[Msg] = []
-    while True:
-        m = await wsc.recv(timeout)
-        if not isinstance(m, list) or m[1] == "hb":
-            continue
-        out.append(m)
-        if done(m):
-            return out
-
-
-async def place(wsc: Ws, body: dict[str, Any]) -> Msg:
-    """Send ``on``; returns its ``n`` notification's body."""
-    await wsc.send([0, "on", None, body])
-    n = await wsc.until(lambda m: isinstance(m, list) and m[1] == "n")
-    return list(n[2])
+from .helpers import SYM, Msg, Ws, authed, collect, place, print_trade, px
 
 
 def kinds(msgs: list[Msg], oid: int) -> list[str]:
@@ -171,7 +127,7 @@ async def test_oco_cancel_one_cancels_both(bfx: BitfinexEmulator, wsc: Ws) -> No
 async def test_trigger_refusals_name_the_field(bfx: BitfinexEmulator, wsc: Ws) -> None:
     await authed(wsc)
     base = {"symbol": SYM, "amount": "-0.01"}
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"type": "EXCHANGE STOP"}, "price: invalid"),
         ({"type": "EXCHANGE STOP LIMIT", "price": px(bfx, 0.9)}, "price_aux_limit: invalid"),
         ({"type": "EXCHANGE TRAILING STOP"}, "price_trailing: invalid"),

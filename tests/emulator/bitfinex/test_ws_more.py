@@ -12,8 +12,7 @@ import aiohttp
 
 from tradeloop.emulator.bitfinex.server import BitfinexEmulator
 
-from .helpers import Ws, loads_text
-from .test_stops import authed, collect, place, px
+from .helpers import Ws, authed, collect, loads_text, place, px
 
 PERP = "tBTCF0:USTF0"
 
@@ -103,8 +102,9 @@ async def test_fok_ioc_hidden(bfx: BitfinexEmulator, wsc: Ws) -> None:
                            (52, "EXCHANGE IOC", "IOC CANCELED")):  # fmt: skip
         n = await place(wsc, {**base, "cid": cid, "type": typ})
         assert n[6] == "SUCCESS"
-        oc = await wsc.until(lambda m, o=n[4][0]: m[1] == "oc" and m[2][0] == o)
-        assert oc[2][13] == head  # not marketable: nothing traded
+        oid = n[4][0]
+        msgs = await collect(wsc, lambda m: m[1] == "oc" and m[2][0] == oid)  # noqa: B023
+        assert msgs[-1][2][13] == head  # not marketable: nothing traded
     n = await place(wsc, {**base, "cid": 53, "type": "EXCHANGE LIMIT", "flags": 64})
     (row,) = bfx.trading.open_orders()
     assert row[0] == n[4][0] and row[12] == 64 and row[24] == 1  # HIDDEN

@@ -29,7 +29,7 @@ async def _book_checked(g: BitfinexGateway, emu: Any) -> None:
         emu.step()
 
     def more() -> bool:
-        book = g.public.books.get("tBTCUSD") if g.public else None  # type: ignore[union-attr]
+        book = g.public.books.get("tBTCUSD") if g.public else None
         return book is not None and book.checksums_ok > ok and g.book(SPOT) is not None
 
     await until(more, "checksum-verified book updates")

@@ -36,7 +36,7 @@ def tape(emu: Any, price: float, qty: float = 0.001, side: Side = Side.SELL) -> 
 
 
 def venue_rows(emu: Any) -> list[list[Any]]:
-    return emu.trading.open_orders()  # type: ignore[no-any-return]
+    return emu.trading.open_orders()
 
 
 def in_order(sink: Sink, cid: str) -> None:
