@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from tradeloop.emulator.frontend import FrontEnd, common_config
-from tradeloop.emulator.okx import rest_public, ws
+from tradeloop.emulator.okx import rest_public, rest_trade, ws
 from tradeloop.emulator.okx.auth import Credentials
 from tradeloop.emulator.okx.hub import Hub
 from tradeloop.emulator.okx.instruments import inst_id_code, okx_rows, to_instrument
@@ -116,7 +116,7 @@ class OkxEmulator(VenueEmulator):
     def setup_routes(self, app: web.Application) -> None:
         table: list[tuple[str, str, Handler, bool]] = list(rest_public.ROUTES)
         if self.trading is not None:
-            table += self.trading.routes()
+            table += rest_trade.ROUTES
         for method, path, handler, private in table:
             app.router.add_route(method, path, route(self, handler, private))
         for kind in ("public", "private", "business"):

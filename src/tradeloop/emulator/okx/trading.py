@@ -35,7 +35,6 @@ from tradeloop.model.instrument import Instrument
 from tradeloop.sim.records import SimOrder
 
 if TYPE_CHECKING:
-    from tradeloop.emulator.okx.rest import Handler
     from tradeloop.emulator.okx.server import OkxEmulator
 
 log = logging.getLogger(__name__)
@@ -138,11 +137,6 @@ class OkxTrading:
             if inst.is_derivative and self.account.sim.positions().get(sym):
                 m = self.emu.driver.markets[sym]
                 self.account.settle_funding(sym, self.emu.funding_rate(sym), m.mid())
-
-    def routes(self) -> list[tuple[str, str, Handler, bool]]:
-        from tradeloop.emulator.okx import rest_trade
-
-        return list(rest_trade.ROUTES)
 
     # -- helpers -------------------------------------------------------------------------
     def inst(self, inst_id: str) -> Instrument:
