@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -25,7 +24,6 @@ from tradeloop.emulator.feed import now_ms
 from tradeloop.engine.kernel import Kernel
 from tradeloop.model import (
     NS_PER_MS,
-    Event,
     Fill,
     Order,
     OrderReport,
@@ -42,6 +40,7 @@ from tradeloop.venues.okx.algo import ALGOS_HISTORY, ALGOS_PENDING
 from tradeloop.venues.okx.gateway import OkxGateway
 
 from .e2e import FAST_WS, until
+from .test_e2e_reconnect import Engine, Tee
 
 emulator = pytest.importorskip("tradeloop.emulator.okx.server")
 
@@ -51,57 +50,9 @@ S = OrderStatus
 K = TriggerKind
 
 
-class Tee:
-    """Records what the gateway tells the engine, in order, and passes it on; notes any
-    repeated fill (same order, same trade id) or report moving fills backwards."""
-
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-        self.log: list[Event] = []
-        self.violations: list[str] = []
-        self._seen: set[tuple[str, str]] = set()
-        self._filled: dict[str, float] = {}
-
-    def on_order_report(self, report: OrderReport) -> None:
-        self.log.append(report)
-        cid = report.client_order_id
-        if report.filled_qty + 1e-12 < self._filled.get(cid, 0.0):
-            self.violations.append(f"report moves fills backwards: {report}")
-        self._filled[cid] = max(self._filled.get(cid, 0.0), report.filled_qty)
-        self.engine.on_order_report(report)
-
-    def on_fill(self, fill: Fill) -> None:
-        self.log.append(fill)
-        key = (fill.client_order_id, fill.trade_id)
-        if key in self._seen:
-            self.violations.append(f"duplicate fill {key}")
-        self._seen.add(key)
-        self.engine.on_fill(fill)
-
-    def on_market_data(self, event: Event) -> None:
-        pass
-
-    def statuses(self, cid: str) -> list[OrderStatus]:
-        return [
-            e.status for e in self.log if isinstance(e, OrderReport) and e.client_order_id == cid
-        ]
-
-    def fills(self, cid: str) -> list[Fill]:
-        return [e for e in self.log if isinstance(e, Fill) and e.client_order_id == cid]
-
-
-@dataclass
-class Engine:
-    emu: Any
-    gateway: OkxGateway
-    kernel: Kernel
-    tee: Tee
-    caplog: pytest.LogCaptureFixture
-
-    def submit(self, order: Order) -> Order:
-        self.kernel.oms.submit(order)
-        assert order.status is S.SUBMITTED, (order.status, order.reason)
-        return order
+class AlgoEngine(Engine):
+    """The reconnect tests' engine (OMS, recorder, ``submit``, ``assert_clean``) plus a tape
+    to print on and the venue's algo listings."""
 
     def mid(self) -> float:
         return float(self.emu.driver.markets[P.native(SWAP)].mid())
@@ -142,13 +93,6 @@ class Engine:
         assert order.filled_qty == pytest.approx(sum(f.qty for f in got))
         return got
 
-    def assert_clean(self) -> None:
-        assert self.tee.violations == []
-        engine = [
-            r.getMessage() for r in self.caplog.records if r.name.startswith("tradeloop.engine")
-        ]
-        assert engine == []
-
 
 def make_emulator() -> Any:
     return emulator.OkxEmulator(
@@ -164,8 +108,8 @@ def make_emulator() -> Any:
     )
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[Any]:
+async def running_emulator() -> AsyncIterator[Any]:
+    """The ``emu`` fixture (shared with the parity test)."""
     e = make_emulator()
     await e.start("127.0.0.1", 0)
     try:
@@ -174,12 +118,15 @@ async def emu() -> AsyncIterator[Any]:
         await e.stop()
 
 
+emu = pytest.fixture(running_emulator, name="emu")
+
+
 def make_gateway(emu: Any) -> OkxGateway:
     return OkxGateway(emu.base_url, KEY, SECRET, PASS, inst_types=("SWAP",), ws_config=FAST_WS)
 
 
 @pytest.fixture
-async def eng(emu: Any, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Engine]:
+async def eng(emu: Any, caplog: pytest.LogCaptureFixture) -> AsyncIterator[AlgoEngine]:
     gateway = make_gateway(emu)
     await gateway.start()
     kernel = Kernel(gateway.instruments().values(), 50_000.0, gateway, LiveClock())
@@ -187,7 +134,7 @@ async def eng(emu: Any, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Engin
     gateway.bind(tee)  # the OMS bound itself; the recorder goes in front of it
     caplog.set_level(logging.WARNING, logger="tradeloop.engine")
     try:
-        yield Engine(emu, gateway, kernel, tee, caplog)
+        yield AlgoEngine(emu, gateway, kernel, tee, caplog)
     finally:
         await gateway.stop()
 
@@ -197,7 +144,7 @@ def stop(cid: str, trigger: Trigger, qty: float = 2.0, price: float = 0.0) -> Or
     return Order(cid, SWAP, Side.SELL, qty, kind, price, reduce_only=True, trigger=trigger)
 
 
-async def test_stop_loss_rests_as_an_algo_then_fires_and_fills_once(eng: Engine) -> None:
+async def test_stop_loss_rests_as_an_algo_then_fires_and_fills_once(eng: AlgoEngine) -> None:
     await eng.long("slin1")
     sl = eng.submit(stop("sl1", Trigger(K.STOP, eng.px(0.95))))
     await until(lambda: sl.status is S.ACCEPTED, "sl1 accepted")
@@ -225,7 +172,7 @@ async def test_stop_loss_rests_as_an_algo_then_fires_and_fills_once(eng: Engine)
 
 
 async def test_orders_algo_channel_falls_back_to_the_private_socket(
-    eng: Engine, caplog: pytest.LogCaptureFixture
+    eng: AlgoEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert eng.gateway.algo_path == C.WS_BUSINESS and not eng.gateway._algo_subscribed
     await eng.long("fbin1", 1.0)
@@ -248,7 +195,7 @@ async def test_orders_algo_channel_falls_back_to_the_private_socket(
     eng.assert_clean()
 
 
-async def test_take_profit_limit_fires_on_the_way_up(eng: Engine) -> None:
+async def test_take_profit_limit_fires_on_the_way_up(eng: AlgoEngine) -> None:
     await eng.long("tpin1")
     bid = (await eng.gateway.rest.books(P.native(SWAP), sz=1))["bids"][0][0]
     # a take-profit-limit whose limit is at the bid: marketable once it fires
@@ -266,7 +213,7 @@ async def test_take_profit_limit_fires_on_the_way_up(eng: Engine) -> None:
     eng.assert_clean()
 
 
-async def test_trailing_stop_follows_the_best_price_then_fires(eng: Engine) -> None:
+async def test_trailing_stop_follows_the_best_price_then_fires(eng: AlgoEngine) -> None:
     await eng.long("trin1")
     tr = eng.submit(stop("tr1", Trigger(K.TRAILING, callback_rate=0.05)))
     await until(lambda: tr.status is S.ACCEPTED, "tr1 accepted")
@@ -284,7 +231,9 @@ async def test_trailing_stop_follows_the_best_price_then_fires(eng: Engine) -> N
     eng.assert_clean()
 
 
-async def test_bracket_via_attach_algo_ords_one_leg_fills_the_other_is_gone(eng: Engine) -> None:
+async def test_bracket_via_attach_algo_ords_one_leg_fills_the_other_is_gone(
+    eng: AlgoEngine,
+) -> None:
     protect = Order("brk1p", SWAP, Side.SELL, 2.0, reduce_only=True,
                     trigger=Trigger(K.OCO, eng.px(0.95), tp_price=eng.px(1.05)))  # fmt: skip
     entry = eng.submit(Order("brk1", SWAP, Side.BUY, 2.0, attached=protect))
@@ -308,7 +257,7 @@ async def test_bracket_via_attach_algo_ords_one_leg_fills_the_other_is_gone(eng:
     eng.assert_clean()
 
 
-async def test_bracket_whose_entry_never_fills_ends_its_protection(eng: Engine) -> None:
+async def test_bracket_whose_entry_never_fills_ends_its_protection(eng: AlgoEngine) -> None:
     low = eng.px(0.80)
     protect = Order("brk2p", SWAP, Side.SELL, 1.0, reduce_only=True,
                     trigger=Trigger(K.STOP, eng.px(0.70)))  # fmt: skip
@@ -327,7 +276,7 @@ async def test_bracket_whose_entry_never_fills_ends_its_protection(eng: Engine) 
     eng.assert_clean()
 
 
-async def test_cancel_an_untriggered_stop(eng: Engine) -> None:
+async def test_cancel_an_untriggered_stop(eng: AlgoEngine) -> None:
     await eng.long("cxin1", 1.0)
     sl = eng.submit(stop("cx1", Trigger(K.STOP, eng.px(0.95)), qty=1.0))
     await until(lambda: sl.status is S.ACCEPTED, "cx1 accepted")
@@ -344,7 +293,7 @@ async def test_cancel_an_untriggered_stop(eng: Engine) -> None:
     eng.assert_clean()
 
 
-async def test_cancel_a_fired_stop_limit_cancels_its_resting_child(eng: Engine) -> None:
+async def test_cancel_a_fired_stop_limit_cancels_its_resting_child(eng: AlgoEngine) -> None:
     """A stop-limit whose limit is not marketable when it fires leaves a resting child: a
     cancel then goes to that child order (cancel-algos has nothing left to cancel)."""
     await eng.long("slcin1", 1.0)
@@ -363,7 +312,7 @@ async def test_cancel_a_fired_stop_limit_cancels_its_resting_child(eng: Engine) 
     eng.assert_clean()
 
 
-async def test_cancel_racing_the_trigger_reaches_the_child(eng: Engine) -> None:
+async def test_cancel_racing_the_trigger_reaches_the_child(eng: AlgoEngine) -> None:
     """The stop-limit fires while the sockets are down, so the engine still believes it
     untriggered and asks cancel-algos, which OKX refuses (the algo is done). The gateway looks
     the order up, finds the resting child and cancels that: the order ends CANCELED, unfilled,
@@ -384,7 +333,7 @@ async def test_cancel_racing_the_trigger_reaches_the_child(eng: Engine) -> None:
     eng.assert_clean()
 
 
-async def test_a_lost_reply_never_places_a_second_stop(eng: Engine) -> None:
+async def test_a_lost_reply_never_places_a_second_stop(eng: AlgoEngine) -> None:
     """order-algo runs but its answer is lost (504): the transport sends it again under the
     same algoClOrdId, OKX answers 51016, and the gateway finds the one that landed."""
     await eng.long("lrin1", 1.0)
@@ -399,7 +348,7 @@ async def test_a_lost_reply_never_places_a_second_stop(eng: Engine) -> None:
     eng.assert_clean()
 
 
-async def test_unsupported_requests_are_refused_in_one_line(eng: Engine) -> None:
+async def test_unsupported_requests_are_refused_in_one_line(eng: AlgoEngine) -> None:
     """An amend of an algo order and a trailing bracket leg are refused clearly (OKX has no
     amend here, and attaches only stop-loss / take-profit legs); nothing is sent."""
     await eng.long("unin1", 1.0)
@@ -417,7 +366,7 @@ async def test_unsupported_requests_are_refused_in_one_line(eng: Engine) -> None
     assert eng.tee.violations == []
 
 
-async def test_stop_fires_and_fills_while_the_socket_is_down(eng: Engine) -> None:
+async def test_stop_fires_and_fills_while_the_socket_is_down(eng: AlgoEngine) -> None:
     """The stop fires and its child fills while every socket is cut: those pushes are lost.
     After the reconnect the gateway catches up by itself over REST (algo history → child
     order → its fills), books each fill once, under the stop's client id."""
@@ -445,7 +394,9 @@ async def test_stop_fires_and_fills_while_the_socket_is_down(eng: Engine) -> Non
     eng.assert_clean()
 
 
-async def test_a_restarted_process_finds_its_stops_and_their_fills(emu: Any, eng: Engine) -> None:
+async def test_a_restarted_process_finds_its_stops_and_their_fills(
+    emu: Any, eng: AlgoEngine
+) -> None:
     """What start-up reconciliation reads: a new gateway (a restarted process) lists the
     untriggered stop among the open orders under our client id, and once it has fired, the
     child's fills carry that id too — never a foreign order's. It can cancel a stop it did

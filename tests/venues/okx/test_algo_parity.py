@@ -13,7 +13,7 @@ side, size and price (the children fill against the same book in both worlds).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -38,7 +38,9 @@ from tradeloop.venues.okx import parse as P
 from tradeloop.venues.sim.client import SimExecutionClient
 
 from .e2e import until
-from .test_algo_orders import SWAP, make_emulator, make_gateway
+from .test_algo_orders import SWAP, make_gateway, running_emulator
+
+venue = pytest.fixture(running_emulator, name="emu")
 
 S = OrderStatus
 #: the tape, as multiples of the first print's price
@@ -170,18 +172,7 @@ def venue_settled(emu: Any, kernel: Kernel) -> bool:
     return True
 
 
-@pytest.fixture
-async def venue() -> AsyncIterator[Any]:
-    e = make_emulator()
-    await e.start("127.0.0.1", 0)
-    try:
-        yield e
-    finally:
-        await e.stop()
-
-
-async def test_stops_give_the_same_orders_and_fills_in_backtest_and_paper(venue: Any) -> None:
-    emu = venue
+async def test_stops_give_the_same_orders_and_fills_in_backtest_and_paper(emu: Any) -> None:
     probe = make_gateway(emu)
     await probe.start()
     try:

@@ -6,17 +6,18 @@ Endpoints: ``POST /api/v5/trade/order-algo`` (``conditional``, ``oco``, ``trigge
 :meth:`OkxAlgo.attached`); the ``orders-algo`` private channel.
 
 One simulator order per algo order: its simulator id is the ``algoId``. Untriggered it is
-``live`` and invisible to the ``orders`` channel and ``orders-pending``, as on OKX; when it fires
-it becomes ``effective`` with an ``ordId``, and its child's pushes on ``orders`` carry that
-``ordId`` plus ``algoId`` / ``algoClOrdId`` — how a client maps the fills back (the child is
-pushed ``live`` when placed, then as it trades, rests or is canceled). A child the
-account cannot pay for ends the algo as ``order_failed``. ``cancel-algos`` cancels only a
-``live`` algo (51400 once it fired: its child is canceled by ``ordId`` like any order). Simplifications: trailing stops (OKX
-pushes them on ``algo-advance``) are pushed on ``orders-algo`` too; prices are triggered by the
-last trade (``triggerPxType=last``); the child's ``ordId`` is the ``algoId`` (OKX gives it a
-fresh one), because the emulator's order, fill and order-details views are keyed by one id per
-simulator order — so ``/trade/order`` and ``/trade/fills`` by the child's ``ordId`` answer as on
-OKX. ``orders-algo-pending`` / ``-history`` filter by ``algoClOrdId`` as well as ``algoId``.
+``live`` and invisible to the ``orders`` channel and ``orders-pending``, as on OKX; when it
+fires it becomes ``effective`` with an ``ordId``, and its child's pushes on ``orders`` carry
+that ``ordId`` plus ``algoId`` / ``algoClOrdId`` — how a client maps the fills back (the child
+is pushed ``live`` when placed, then as it trades, rests or is canceled). A child the account
+cannot pay for ends the algo as ``order_failed``. ``cancel-algos`` cancels only a ``live`` algo
+(51400 once it fired: its child is canceled by ``ordId`` like any order). Simplifications:
+trailing stops (OKX pushes them on ``algo-advance``) are pushed on ``orders-algo`` too; prices
+are triggered by the last trade (``triggerPxType=last``); the child's ``ordId`` is the
+``algoId`` (OKX gives it a fresh one), because the emulator's order, fill and order-details
+views are keyed by one id per simulator order — so ``/trade/order`` and ``/trade/fills`` by the
+child's ``ordId`` answer as on OKX. ``orders-algo-pending`` / ``-history`` filter by
+``algoClOrdId`` as well as ``algoId``.
 """
 
 from __future__ import annotations
