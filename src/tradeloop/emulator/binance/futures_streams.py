@@ -31,6 +31,7 @@ class FuturesHub(BinanceHub):
     def __init__(self, emu: BinanceEmulator, side: FuturesSide) -> None:
         super().__init__(emu, side.driver.markets)
         self.side = side
+        self.lifetime = emu.config.futures_ws_lifetime
 
     @staticmethod
     def pad(text: str) -> str:

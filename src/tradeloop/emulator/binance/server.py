@@ -30,6 +30,7 @@ from tradeloop.emulator import ws
 from tradeloop.emulator.binance import auth, rest
 from tradeloop.emulator.binance.futures import FuturesSide
 from tradeloop.emulator.binance.futures_markets import DEFAULT_FUTURES
+from tradeloop.emulator.binance.lifetime import FUTURES_LIFETIME, SPOT_LIFETIME, WsLifetime
 from tradeloop.emulator.binance.limits import LimitConfig, Limits
 from tradeloop.emulator.binance.markets import DEFAULT_SYMBOLS, filters_for, instrument
 from tradeloop.emulator.binance.streams import BinanceHub, StreamWs
@@ -51,6 +52,9 @@ class BinanceConfig(VenueConfig):
     futures_symbols: list[str] = field(default_factory=lambda: list(DEFAULT_FUTURES))
     #: the futures wallet; None = the spot balances' USDT (Binance keeps the wallets apart)
     futures_balances: dict[str, float] | None = None
+    #: server pings and the 24 h disconnect of spot streams / WS API, and of futures streams
+    ws_lifetime: WsLifetime = SPOT_LIFETIME
+    futures_ws_lifetime: WsLifetime = FUTURES_LIFETIME
 
 
 class BinanceEmulator(VenueEmulator):
@@ -151,5 +155,5 @@ FRONT_END = FrontEnd(
     lambda args: from_cli(args, common_config(args)),
     "BTCUSDT,ETHUSDT",
     ("USDT=100000",),
-    "/ws/<stream>, /stream?streams=..., /ws-api/v3",
+    "/ws/<stream>, /stream?streams=..., /ws-api/v3; USD-M /fapi/ws, /fapi/stream",
 )

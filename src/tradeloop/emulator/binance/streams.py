@@ -16,12 +16,14 @@ update id) and ``u`` (last), consecutive across messages; ``GET /api/v3/depth`` 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator import hub
+from tradeloop.emulator.binance import lifetime
 from tradeloop.emulator.binance import markets as mk
 from tradeloop.emulator.binance.rest import INTERVALS
 from tradeloop.emulator.hub import Conn
@@ -61,6 +63,9 @@ class BinanceHub(hub.Hub):
                  ) -> None:  # fmt: skip
         super().__init__()
         self.emu = emu
+        #: pings and the age limit for this hub's connections (:mod:`.lifetime`)
+        self.lifetime = emu.config.ws_lifetime
+        self._expiry: dict[Conn, asyncio.TimerHandle] = {}
         self.markets = markets if markets is not None else emu.driver.markets
         self._uid: dict[str, int] = {}
         self._kline_start: dict[tuple[str, str], int] = {}
@@ -76,12 +81,21 @@ class BinanceHub(hub.Hub):
         named in the URL are subscribed at once (names that are not streams are ignored:
         clients such as ccxt connect to ``/ws/0`` and SUBSCRIBE afterwards)."""
         conn = super().open(ws, kind)
+        timer = lifetime.apply(ws, conn, self.lifetime)
+        if timer is not None:
+            self._expiry[conn] = timer
         form, _, tail = kind.partition(":")
         if form in (RAW, COMBINED):
             for name in tail.split("/")[:MAX_STREAMS]:
                 if name and valid_stream(self, name):
                     self.subscribe(conn, (form, name))
         return conn
+
+    def remove(self, conn: Conn) -> None:
+        timer = self._expiry.pop(conn, None)
+        if timer is not None:
+            timer.cancel()
+        super().remove(conn)
 
     def form(self, conn: Conn) -> str:
         return COMBINED if conn.kind.startswith(COMBINED) else RAW
