@@ -179,3 +179,16 @@ async def test_stop_limit_child_that_rests_is_announced_once(
     assert kinds(msgs, oid) == ["ou", "oc"]
     (row,) = [m[2] for m in msgs if m[1] == "ou"]
     assert (row[8], str(row[16])) == ("EXCHANGE LIMIT", limit)
+
+
+async def test_margin_stop_on_the_perpetual(bfx: BitfinexEmulator, wsc: Ws) -> None:
+    await authed(wsc)
+    perp = "tBTCF0:USTF0"
+    stop = px(bfx, 0.9, perp)
+    n = await place(wsc, {"type": "STOP", "symbol": perp, "amount": "-0.01", "price": stop,
+                          "flags": 1024})  # fmt: skip
+    assert n[6] == "SUCCESS", n
+    assert (n[4][8], str(n[4][16]), n[4][12]) == ("STOP", stop, 1024)
+    n = await place(wsc, {"type": "EXCHANGE STOP", "symbol": perp, "amount": "-0.01",
+                          "price": stop})  # fmt: skip
+    assert n[6] == "ERROR" and "derivatives take margin types" in n[7]

@@ -182,3 +182,16 @@ async def test_leverage_rides_on_perpetual_orders(gw: GW, emu: Any) -> None:
     assert emu.trading.account.sim.leverage("tBTCF0:USTF0") == 5
     (pos,) = await g.rest.positions()
     assert pos[9] == 5
+
+
+async def test_perpetual_stop_is_a_margin_stop_with_lev_and_reduce_only(gw: GW, emu: Any) -> None:
+    g, sink = gw
+    g.hooks.set_leverage(PERP, 3)
+    inst = g.instruments()[PERP]
+    stop = float(inst.format_price(emu.driver.markets["tBTCF0:USTF0"].mid() * 0.9))
+    g.submit_order(Order("pstop-1", PERP, Side.SELL, 0.01, OrderType.MARKET, reduce_only=True,
+                         trigger=Trigger(K.STOP, stop)))  # fmt: skip
+    await until(lambda: S.ACCEPTED in sink.statuses("pstop-1"), "the perpetual stop")
+    (row,) = venue_rows(emu)
+    assert (row[8], row[12], float(bytes(row[16]))) == ("STOP", 1024, stop)
+    assert emu.trading.account.sim.leverage("tBTCF0:USTF0") == 3
