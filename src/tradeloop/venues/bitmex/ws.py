@@ -63,8 +63,21 @@ class L2Row(msgspec.Struct):
     price: float | None = None
 
 
+class _L2Frame(msgspec.Struct):
+    """An orderBookL2 push decoded in one pass (the hot path: no ``Raw`` then a second
+    decode); anything else, or anything this does not fit, takes the general path."""
+
+    table: str
+    action: str
+    data: list[L2Row]
+
+
 _frame = msgspec.json.Decoder(_Frame)
+_l2frame = msgspec.json.Decoder(_L2Frame)
 _l2 = msgspec.json.Decoder(list[L2Row])
+#: how BitMEX (and the emulator) start an L2 push: the one-pass decoder is tried on these
+_L2_PREFIX = '{"table":"orderBookL2'
+_BAD = (KeyError, ValueError, TypeError, msgspec.DecodeError)
 _any = msgspec.json.Decoder()
 _enc = msgspec.json.Encoder()
 
@@ -80,10 +93,11 @@ def _num(v: int | float) -> str:
 class L2Book:
     """One symbol's BitMEX L2 book: the kit's :class:`OrderBook` plus id -> (side, price)."""
 
-    __slots__ = ("book", "ids", "synced", "resyncs", "last_error", "last_levels")
+    __slots__ = ("book", "ids", "synced", "resyncs", "last_error", "last_levels", "instrument_id")
 
     def __init__(self, symbol: str) -> None:
         self.book = OrderBook(symbol)
+        self.instrument_id = P.symbol_id(symbol)  # what its events carry (made once)
         self.ids: dict[int, tuple[bool, str]] = {}
         self.synced = False
         self.resyncs = 0
@@ -257,6 +271,18 @@ class BitmexStream:
 
     # -- receive --------------------------------------------------------------------------
     def _on_text(self, text: str) -> None:
+        if text.startswith(_L2_PREFIX):
+            try:
+                l2 = _l2frame.decode(text)
+            except msgspec.DecodeError:
+                pass  # not the usual shape: the general path decodes (or reports) it
+            else:
+                try:
+                    self._on_l2(l2.action, l2.data)
+                except _BAD as exc:
+                    log.warning("%s: bad %s message (%s): %r", self.client.name, l2.table, exc,
+                                text[:200])  # fmt: skip
+                return
         try:
             frame = _frame.decode(text)
         except msgspec.DecodeError:
@@ -265,7 +291,7 @@ class BitmexStream:
         if frame.table:
             try:
                 self._on_table(frame)
-            except (KeyError, ValueError, TypeError, msgspec.DecodeError) as exc:
+            except _BAD as exc:
                 log.warning("%s: bad %s message (%s): %r", self.client.name, frame.table, exc,
                             text[:200])  # fmt: skip
         elif frame.error is not None:
@@ -312,7 +338,7 @@ class BitmexStream:
         if res is SyncResult.APPLIED:
             bids, asks = book.last_levels
             snapshot = action == "partial"
-            self.handler.on_market_data(BookLevels(self.now_ns(), P.symbol_id(sym), bids, asks,
+            self.handler.on_market_data(BookLevels(self.now_ns(), book.instrument_id, bids, asks,
                                                    snapshot))  # fmt: skip
         elif res is SyncResult.RESYNC:
             log.warning("%s: %s; resubscribing", self.client.name, book.last_error)
