@@ -53,6 +53,8 @@ async def test_trades_raw_book_candles_status(bfx: BitfinexEmulator, wsc: Ws) ->
     assert len(row) > 20 and row[14] > 0  # ..., MARK_PRICE
     await wsc.send({"event": "subscribe", "channel": "status", "key": "deriv:tBTCUSD"})
     assert (await wsc.until(lambda m: isinstance(m, dict)))["code"] == 10001
+    await wsc.send({"event": "subscribe", "channel": "book", "symbol": "tBTCUSD", "prec": "P9"})
+    assert (await wsc.until(lambda m: isinstance(m, dict)))["code"] == 10300
     got = await _updates(bfx, wsc)
     by_chan: dict[int, list[Any]] = {}
     for m in got:
