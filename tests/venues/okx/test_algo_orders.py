@@ -46,6 +46,7 @@ emulator = pytest.importorskip("tradeloop.emulator.okx.server")
 
 KEY, SECRET, PASS = "algo-key-123", "algo-secret-456", "algo-pass-789"
 SWAP = "BTC-USDT-SWAP.OKX"
+SPOT = "BTC-USDT.OKX"
 S = OrderStatus
 K = TriggerKind
 
@@ -101,7 +102,7 @@ def make_emulator() -> Any:
             api_secret=SECRET,
             passphrase=PASS,
             balances={"USDT": 100_000.0, "BTC": 2.0},
-            symbols=[P.native(SWAP)],
+            symbols=[P.native(SWAP), P.native(SPOT)],
             seed=11,
             tick_interval_ms=0,  # frozen: prices move only when a test prints a trade
         )
@@ -122,7 +123,9 @@ emu = pytest.fixture(running_emulator, name="emu")
 
 
 def make_gateway(emu: Any) -> OkxGateway:
-    return OkxGateway(emu.base_url, KEY, SECRET, PASS, inst_types=("SWAP",), ws_config=FAST_WS)
+    return OkxGateway(
+        emu.base_url, KEY, SECRET, PASS, inst_types=("SWAP", "SPOT"), ws_config=FAST_WS
+    )
 
 
 @pytest.fixture
@@ -254,6 +257,30 @@ async def test_bracket_via_attach_algo_ords_one_leg_fills_the_other_is_gone(
     assert eng.tee.statuses("brk1p") == [S.ACCEPTED, S.FILLED]
     await eng.assert_fills_match_venue("brk1p")
     assert eng.position() == 0.0 and eng.kernel.oms.open_orders == {}
+    eng.assert_clean()
+
+
+async def test_spot_bracket_protects_what_the_entry_received(eng: AlgoEngine) -> None:
+    """On spot, OKX takes a buy's fee out of the BTC received, and the attached stop sells
+    what arrived (as the simulator does): the protection fills for the entry's size less the
+    fee, and the engine's position ends at zero."""
+    inst = eng.gateway.instruments()[SPOT]
+    mid = float(eng.emu.driver.markets[P.native(SPOT)].mid())
+    protect = Order("sbr1p", SPOT, Side.SELL, 0.01,
+                    trigger=Trigger(K.STOP, inst.round_price(mid * 0.95)))  # fmt: skip
+    entry = eng.submit(Order("sbr1", SPOT, Side.BUY, 0.01, attached=protect))
+    await until(lambda: protect.status is S.ACCEPTED, "the spot protection live")
+    fee = sum(f.fee for f in eng.tee.fills("sbr1"))  # in BTC
+    assert entry.filled_qty == 0.01 and eng.kernel.portfolio.position_qty(SPOT) == pytest.approx(
+        0.01 - fee, abs=1e-12
+    )
+    px = inst.round_price(mid * 0.90)
+    eng.emu.trading.account.sim.on_trade(
+        TradeTick(now_ms() * NS_PER_MS, P.native(SPOT), px, 0.001, Side.SELL)
+    )
+    await until(lambda: protect.status is S.FILLED, "the spot stop filled")
+    assert protect.filled_qty == pytest.approx(0.01 - fee, abs=1e-8)
+    assert eng.kernel.portfolio.position_qty(SPOT) == pytest.approx(0.0, abs=1e-8)
     eng.assert_clean()
 
 
