@@ -439,6 +439,7 @@ async def test_a_restarted_process_finds_its_stops_and_their_fills(
     try:
         opened = {r.client_order_id: r for r in await fresh.fetch_open_orders()}
         assert set(opened) == {"rs1", "rs2"} and opened["rs1"].status is S.ACCEPTED
+        assert await fresh.fetch_open_orders("SPOT") == []  # they are swap orders
         eng.tape(0.90)  # rs1 fires and fills
         await until(lambda: len(_pending(emu)) == 1, "rs1 fired at the venue")
         fills = [f for f in await fresh.fetch_fills() if f.client_order_id == "rs1"]

@@ -222,6 +222,9 @@ class OkxAlgo:
                 continue
             if a.get("instId") and info.symbol != a["instId"]:
                 continue
+            kind = "SWAP" if self.account.instruments[info.symbol].is_derivative else "SPOT"
+            if a.get("instType") and kind != a["instType"]:
+                continue
             if a.get("algoId") and oid != a["algoId"]:
                 continue
             if a.get("algoClOrdId") and info.extra["algoClOrdId"] != a["algoClOrdId"]:

@@ -361,12 +361,16 @@ class OkxAlgoOrders:
             return P.parse_order_report(child, now, track.client_order_id)
         return parse_algo_report(row, now, track.client_order_id)
 
-    async def pending_reports(self, client_id: Callable[[str], str | None]) -> list[OrderReport]:
-        """Every untriggered algo order at OKX, as reports (tradeloop ids where known)."""
+    async def pending_reports(
+        self, client_id: Callable[[str], str | None], inst_type: str | None = None
+    ) -> list[OrderReport]:
+        """Every untriggered algo order at OKX (of ``inst_type``, when given), as reports
+        (tradeloop ids where known)."""
         now = self.now_ns()
         out: list[OrderReport] = []
+        kind = {"instType": inst_type} if inst_type else {}
         for types in LOOKUP_TYPES:
-            for d in await self._rows(ALGOS_PENDING, {"ordType": types}):
+            for d in await self._rows(ALGOS_PENDING, {"ordType": types, **kind}):
                 vcid = self.book.note(d)
                 out.append(parse_algo_report(d, now, client_id(vcid) or vcid))
         return out

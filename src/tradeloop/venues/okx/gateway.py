@@ -349,7 +349,8 @@ class OkxGateway(StreamGateway):
                 out.append(P.parse_order_report(d, now, cid))
             if len(page) < _PAGE or not page[-1].get("ordId"):
                 if self.rest.credentials is not None:
-                    out += await self.hooks.algos.pending_reports(self.orders.client_id_of)
+                    algos = self.hooks.algos
+                    out += await algos.pending_reports(self.orders.client_id_of, inst_type)
                 return out
             after = str(page[-1]["ordId"])
 
