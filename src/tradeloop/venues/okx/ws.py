@@ -12,7 +12,6 @@ hook) before every (re)subscribe, as OKX forgets logins with the connection.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 from collections.abc import Callable, Mapping
@@ -30,6 +29,7 @@ from tradeloop.venues.okx.auth import OkxCredentials
 from tradeloop.venues.okx.limits import ws_charges
 from tradeloop.venues.okx.rest import okx_error
 from tradeloop.venues.ratelimit import RateLimiter
+from tradeloop.venues.stream import BookStream
 from tradeloop.venues.wsclient import WsClient, WsConfig
 
 log = get_logger(__name__)
@@ -150,8 +150,10 @@ def batch_subscriptions(payloads: list[str]) -> list[str]:
     return out
 
 
-class OkxStream:
-    """One OKX WebSocket (public, business or private) with book sync and login."""
+class OkxStream(BookStream[OkxBookSync]):
+    """One OKX WebSocket (public, business or private) with book sync and login, on the kit's
+    :class:`~tradeloop.venues.stream.BookStream` (socket lifecycle, stale books cleared on a
+    drop, resync by re-subscription beside the reader)."""
 
     def __init__(
         self,
@@ -167,7 +169,6 @@ class OkxStream:
         name: str = "",
         limiter: RateLimiter | None = None,
     ) -> None:
-        self.url = url
         #: Order ops pay this limiter (pass the REST client's: OKX shares the limits).
         self.limiter = limiter
         self.handler = handler
@@ -175,36 +176,23 @@ class OkxStream:
         self.now_ns = now_ns
         self._clock = clock
         self.verify_checksum = verify_checksum
-        self.books: dict[str, OkxBookSync] = {}
         #: instId -> instrument id, computed once per subscription (the book path reads it
         #: per message; a lookup, not a string build)
         self._symbols: dict[str, str] = {}
         self._ids = itertools.count(1)
         self._bars: dict[str, str] = {}  # candle channel -> bar
-        self._tasks: set[asyncio.Task[None]] = set()
-        #: Book resyncs triggered (gap or checksum), for monitoring and tests.
-        self.resyncs = 0
-        self.client = WsClient(
+        self._book_channels: dict[str, str] = {}  # instId -> its book channel (for resyncs)
+        super().__init__(
             url,
-            self._on_text,
+            handler.on_market_data,
+            handler.on_status,
             config=config,
-            on_connect=self._login if credentials else None,
-            on_state=self._on_state,
+            login=self._login if credentials else None,
+            name=name,
             batch_resubscribe=batch_subscriptions,
             session=session,
-            name=name or url,
         )
-
-    # -- lifecycle ------------------------------------------------------------------------
-    async def start(self, wait: float | None = 10.0) -> None:
-        await self.client.start(wait)
-
-    async def stop(self) -> None:
-        await self.client.stop()
-
-    @property
-    def connected(self) -> bool:
-        return self.client.connected
+        self.url = url
 
     async def _login(self, client: WsClient) -> None:
         assert self.credentials is not None
@@ -217,13 +205,6 @@ class OkxStream:
             raise AuthError(f"OKX WS login failed: {frame.code} {frame.msg}", frame.code or "")
         log.info("%s: logged in", self.client.name)
 
-    def _on_state(self, status: str, detail: str) -> None:
-        if status == "disconnected":
-            # Books are stale from here on; the resubscribe brings fresh snapshots.
-            for sync in self.books.values():
-                sync.reset()
-        self.handler.on_status(status, detail)
-
     # -- subscriptions --------------------------------------------------------------------
     async def subscribe(self, *args: Mapping[str, Any]) -> None:
         for arg in args:
@@ -233,6 +214,7 @@ class OkxStream:
                 inst = str(a["instId"])
                 self.books.setdefault(inst, OkxBookSync(inst, verify=self.verify_checksum))
                 self._symbols[inst] = P.symbol_id(inst)
+                self._book_channels[inst] = channel
             if channel.startswith("candle"):
                 self._bars[channel] = channel[len("candle") :]
             await self.client.subscribe(arg_key(a), op_payload("subscribe", [a]))
@@ -261,14 +243,12 @@ class OkxStream:
             if a["channel"] in BOOK_CHANNELS:
                 self.books.pop(str(a.get("instId")), None)
                 self._symbols.pop(str(a.get("instId")), None)
+                self._book_channels.pop(str(a.get("instId")), None)
 
-    async def resync_book(self, channel: str, inst_id: str) -> None:
-        """Fresh snapshot for one book: unsubscribe + subscribe that channel only."""
-        self.resyncs += 1
-        arg = {"channel": channel, "instId": inst_id}
-        sync = self.books.get(inst_id)
-        if sync is not None:
-            sync.reset()
+    async def resubscribe(self, key: str) -> None:
+        """Fresh snapshot for one book (``key``: its instId): unsubscribe + subscribe that
+        channel only; other subscriptions are untouched."""
+        arg = {"channel": self._book_channels.get(key, "books"), "instId": key}
         await self.client.unsubscribe(arg_key(arg), op_payload("unsubscribe", [arg]))
         await self.client.subscribe(arg_key(arg), op_payload("subscribe", [arg]))
 
@@ -325,6 +305,8 @@ class OkxStream:
         else:
             self._on_push(channel, frame)
 
+    on_text = _on_text  # what the kit's client calls (no wrapper on the hot path)
+
     def _on_event(self, frame: _Frame) -> None:
         if frame.event == "error":
             log.warning("%s: OKX error %s %s", self.client.name, frame.code, frame.msg)
@@ -353,15 +335,8 @@ class OkxStream:
                 # Positional: BookLevels(ts, symbol, bids, asks, snapshot, sequence).
                 self.handler.on_market_data(BookLevels(now, sym, fb, fa, snapshot, item.seqId or 0))
             elif res is SyncResult.RESYNC:
-                self._resync_later(channel, inst, sync.last_error)
+                self.resync_later(inst, sync.last_error)
                 return
-
-    def _resync_later(self, channel: str, inst: str, reason: str) -> None:
-        log.warning("%s: %s; resubscribing", self.client.name, reason)
-        self.handler.on_status("resync", reason)
-        task = asyncio.get_running_loop().create_task(self.resync_book(channel, inst))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def _on_book(
         self, channel: str, arg: dict[str, Any], action: str, items: list[_BookItem]
@@ -389,7 +364,7 @@ class OkxStream:
                     )
                 )
             elif res is SyncResult.RESYNC:
-                self._resync_later(channel, inst, sync.last_error)
+                self.resync_later(inst, sync.last_error)
                 return
 
     def _on_push(self, channel: str, frame: _Frame) -> None:
