@@ -1,8 +1,10 @@
-"""Build hook for the optional compiled order-book side (``tradeloop.book._cbook``).
+"""Build hook for the optional compiled parts: the order-book side (``tradeloop.book._cbook``)
+and the SMA indicator (``tradeloop.engine._cind``).
 
 Everything else is configured in pyproject.toml. ``optional=True``: without a C compiler the
 install still succeeds and ``tradeloop.book.orderbook`` falls back to its pure-Python side
-(same behaviour, slower; ``tradeloop.book.orderbook.IMPLEMENTATION`` says which is in use).
+(same behaviour, slower; ``tradeloop.book.orderbook.IMPLEMENTATION`` says which is in use), and
+``tradeloop.engine.indicators`` to its pure-Python SMA (same numbers; ``SMA_IMPLEMENTATION``).
 """
 
 from setuptools import Extension, setup
@@ -14,6 +16,14 @@ setup(
             ["src/tradeloop/book/_cbook.c"],
             optional=True,
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
-        )
+        ),
+        # the SMA of tradeloop.engine.indicators; no FMA contraction, so it rounds as Python
+        Extension(
+            "tradeloop.engine._cind",
+            ["src/tradeloop/engine/_cind.c"],
+            optional=True,
+            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers",
+                                "-ffp-contract=off"],
+        ),
     ]
 )

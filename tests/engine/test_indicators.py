@@ -7,6 +7,8 @@ numbers); bars are fed as OHLCV to the indicators that need them.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -137,3 +139,60 @@ def test_unknown_indicator_is_an_attribute_error() -> None:
         ind.NOPE  # noqa: B018
     with pytest.raises(ValueError, match="period"):
         EMA(0)
+
+
+# -- the compiled SMA against the Python one ------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _compiled_sma() -> type:
+    if ind.CSMA is None:
+        if os.environ.get("TRADELOOP_REQUIRE_CEXT"):
+            pytest.fail("tradeloop.engine._cind is not built but TRADELOOP_REQUIRE_CEXT is set")
+        pytest.skip("tradeloop.engine._cind not built (no C compiler at install time)")
+    return ind.CSMA  # type: ignore[no-any-return]
+
+
+def _bits(v: float | None) -> str | None:
+    return None if v is None else v.hex() if v == v else "nan"
+
+
+def _outputs(sma: object, xs: list[float]) -> list[object]:
+    out: list[object] = []
+    for x in xs:
+        try:
+            v = sma.update(x)  # type: ignore[attr-defined]
+        except (ValueError, OverflowError) as exc:  # fsum's refusals (inf - inf, overflow)
+            out.append(type(exc))
+            continue
+        out.append(_bits(v))
+        out.append(_bits(sma.value))  # type: ignore[attr-defined]
+    return out
+
+
+_value = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(-1e6, 1e6),
+    st.floats(-1e308, 1e308),
+    st.integers(-(2**60), 2**60),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(n=st.integers(1, 12), xs=st.lists(_value, max_size=60))
+def test_compiled_sma_gives_the_python_smas_bits(n: int, xs: list[float]) -> None:
+    csma = _compiled_sma()
+    assert _outputs(csma(n), xs) == _outputs(ind.PySMA(n), xs)
+
+
+def test_compiled_sma_on_a_long_walk_and_its_refusals() -> None:
+    csma = _compiled_sma()
+    xs = [float(v) for v in walk(20_000)]
+    for n in (1, 5, 50):
+        assert _outputs(csma(n), xs) == _outputs(ind.PySMA(n), xs)
+    with pytest.raises(ValueError, match="period"):
+        csma(0)
+    with pytest.raises(TypeError):
+        csma(3).update("1.0")
+    assert ind.SMA is csma and ind.SMA_IMPLEMENTATION == "c"

@@ -11,10 +11,11 @@ the library, not this module, is where indicator formulas live.
 from __future__ import annotations
 
 import math
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any, Final
 
 
-class SMA:
+class PySMA:
     """Simple moving average over the last ``n`` values; ``value`` is None until warm.
 
     A ring buffer with a running sum. Each time the ring wraps, the sum is recomputed exactly
@@ -48,6 +49,28 @@ class SMA:
         self._i = i
         self._sum = s
         return self.value
+
+
+def _compiled_sma() -> Any:
+    """The C SMA (``_cind.c``: the same float operations in the same order, so the same
+    numbers), or None when it was not built or ``TRADELOOP_PURE_PYTHON`` is set."""
+    if os.environ.get("TRADELOOP_PURE_PYTHON"):
+        return None
+    try:
+        from tradeloop.engine import _cind
+    except ImportError:  # installed without a C compiler: the Python class is used
+        return None
+    return _cind.SMA
+
+
+CSMA = _compiled_sma()
+if TYPE_CHECKING:
+    SMA = PySMA
+else:
+    #: what strategies get: the C class when built (about 5x faster per update), else Python
+    SMA = CSMA if CSMA is not None else PySMA
+#: which SMA ``SMA`` is: ``"c"`` or ``"python"``
+SMA_IMPLEMENTATION: Final = "c" if CSMA is not None else "python"
 
 
 class EMA:
