@@ -103,6 +103,17 @@ _rows_decoder = msgspec.json.Decoder(list[Any])
 _encoder = msgspec.json.Encoder()
 
 
+def _login_answer(text: str) -> bool:
+    return '"event":"login"' in text or '"event":"error"' in text
+
+
+def _login_refused(reply: str) -> AuthError | None:
+    frame = _frame_decoder.decode(reply)
+    if frame.event == "login" and frame.code in (None, "0"):
+        return None
+    return AuthError(f"OKX WS login failed: {frame.code} {frame.msg}", frame.code or "")
+
+
 class OkxStreamHandler(Protocol):
     """Receiver of what an :class:`OkxStream` decodes."""
 
@@ -197,13 +208,7 @@ class OkxStream(BookStream[OkxBookSync]):
     async def _login(self, client: WsClient) -> None:
         assert self.credentials is not None
         payload = op_payload("login", [self.credentials.ws_login_args(self._clock())])
-        reply = await client.request(
-            payload, lambda m: '"event":"login"' in m or '"event":"error"' in m, timeout=10.0
-        )
-        frame = _frame_decoder.decode(reply)
-        if frame.event != "login" or (frame.code not in (None, "0")):
-            raise AuthError(f"OKX WS login failed: {frame.code} {frame.msg}", frame.code or "")
-        log.info("%s: logged in", self.client.name)
+        await client.handshake([(payload, _login_answer)], _login_refused)
 
     # -- subscriptions --------------------------------------------------------------------
     async def subscribe(self, *args: Mapping[str, Any]) -> None:
