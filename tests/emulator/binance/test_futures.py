@@ -113,7 +113,7 @@ async def test_orders_positions_and_account(rest: Rest, emu: BinanceEmulator) ->
         ({"quantity": "0.0015"}, -1111),  # off the 0.001 step
         ({"quantity": "0.001", "price": "1000.0"}, -4164),  # 1 USDT < 100 notional
         ({"quantity": "0"}, -1100),
-        ({"type": "STOP"}, -1116),
+        ({"type": "OCO"}, -1116),
         ({"timeInForce": "XYZ"}, -1115),
         ({"positionSide": "LONG"}, -4061),
         ({"quantity": "2000"}, -4005),

@@ -20,6 +20,7 @@ from tradeloop.emulator import ws
 from tradeloop.emulator.account import SimAccount
 from tradeloop.emulator.binance import futures_markets as fm
 from tradeloop.emulator.binance import rest
+from tradeloop.emulator.binance.futures_algo import FuturesAlgo
 from tradeloop.emulator.binance.futures_streams import FuturesHub
 from tradeloop.emulator.binance.futures_trading import FuturesTrading, ferr
 from tradeloop.emulator.binance.limits import LimitConfig, Limits
@@ -184,7 +185,7 @@ class FuturesSide:
 
     # -- routes -------------------------------------------------------------------------------
     def setup_routes(self, app: web.Application) -> None:
-        t = self.trading
+        t, algo = self.trading, FuturesAlgo(self.trading)
         v1, v2, v3 = "/fapi/v1", "/fapi/v2", "/fapi/v3"
 
         def call(fn: Any) -> rest.Handler:
@@ -211,6 +212,11 @@ class FuturesSide:
             ("GET", v1 + "/order", t.get, True, 1, False),
             ("DELETE", v1 + "/order", t.cancel, True, 1, True),
             ("GET", v1 + "/openOrder", t.open_order, True, 1, False),
+            ("POST", v1 + "/algoOrder", algo.place, True, 0, True),
+            ("GET", v1 + "/algoOrder", algo.get, True, 1, False),
+            ("DELETE", v1 + "/algoOrder", algo.cancel, True, 1, True),
+            ("GET", v1 + "/openAlgoOrders", algo.open, True, _all(1, 40), False),
+            ("GET", v1 + "/allAlgoOrders", algo.all, True, 5, False),
             ("GET", v1 + "/openOrders", t.open_orders, True, _all(1, 40), False),
             ("DELETE", v1 + "/allOpenOrders", t.cancel_all, True, 1, True),
             ("GET", v1 + "/allOrders", t.all_orders, True, 5, False),

@@ -31,7 +31,7 @@ MAKER_FEE, TAKER_FEE = 0.0002, 0.0005
 #: the funding rate every period pays (longs pay shorts when positive); Binance's base rate
 FUNDING_RATE = "0.00010000"
 FUNDING_INTERVAL_MS = 8 * 3600 * 1000
-ORDER_TYPES = ["LIMIT", "MARKET", "STOP_MARKET", "TAKE_PROFIT_MARKET"]
+ORDER_TYPES = ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET"]
 TIFS = ["GTC", "IOC", "FOK", "GTX"]
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from tradeloop.emulator.account import OrderInfo, SimAccount
 from tradeloop.emulator.binance import errors as E
 from tradeloop.emulator.binance import futures_markets as fm
+from tradeloop.emulator.binance import triggers
 from tradeloop.emulator.binance.trading import (
     _CLIENT_ID,
     _decimal,
@@ -36,8 +37,7 @@ from tradeloop.emulator.binance.trading import (
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.market import SymbolMarket
 from tradeloop.model import Fill, Liquidity, OrderReport, Side, TimeInForce
-from tradeloop.model.enums import OrderStatus, OrderType, RejectReason, TriggerKind
-from tradeloop.model.order import Order, Trigger
+from tradeloop.model.enums import OrderStatus, RejectReason
 from tradeloop.sim.records import SimOrder
 
 if TYPE_CHECKING:
@@ -47,7 +47,11 @@ Params = Mapping[str, Any]
 UserPush = Callable[[dict[str, Any]], None]
 TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK,
         "GTX": TimeInForce.POST_ONLY}  # fmt: skip
-TRIGGERS = {"STOP_MARKET": TriggerKind.STOP, "TAKE_PROFIT_MARKET": TriggerKind.TAKE_PROFIT}
+#: futures conditional type -> the trigger type of :mod:`.triggers` (STOP / TAKE_PROFIT are
+#: the stop-limit and take-profit-limit of futures)
+TRIGGERS = {"STOP_MARKET": "STOP_MARKET", "TAKE_PROFIT_MARKET": "TAKE_PROFIT_MARKET",
+            "STOP": "STOP_LOSS_LIMIT", "TAKE_PROFIT": "TAKE_PROFIT_LIMIT"}  # fmt: skip
+PRICED = ("LIMIT", "STOP", "TAKE_PROFIT")
 S = OrderStatus
 _STATUS = {S.ACCEPTED: "NEW", S.SUBMITTED: "NEW", S.PENDING_CANCEL: "NEW",
            S.PENDING_AMEND: "NEW", S.PARTIALLY_FILLED: "PARTIALLY_FILLED", S.FILLED: "FILLED",
@@ -128,7 +132,7 @@ class FuturesTrading:
         qty = _decimal(params, "quantity", required=not close_pos)
         price: Decimal | None = None
         tif_text = _text(params, "timeInForce")
-        if kind == "LIMIT":
+        if kind in PRICED:
             price = _decimal(params, "price")
             if not tif_text:
                 raise E.mandatory("timeInForce")
@@ -155,12 +159,15 @@ class FuturesTrading:
                            else "Price greater than max price.")  # fmt: skip
             if (p - f.min_price) % f.tick:
                 raise ferr(-4014, "Price not increased by tick size.")
-        if qty > (f.market_max_qty if kind != "LIMIT" else f.max_qty):
+        if qty > (f.market_max_qty if kind not in PRICED else f.max_qty):
             raise ferr(-4005, "Quantity greater than max quantity.")
         if qty < f.min_qty:
             raise ferr(-4003, "Quantity less than or equal to zero.")
         if (qty - f.min_qty) % f.step:
             raise ferr(-1111, "Precision is over the maximum defined for this asset.")
+        if stop is not None:
+            triggers.check_stop(TRIGGERS[kind], Side.BUY if side == "BUY" else Side.SELL, stop,
+                                Decimal(m.last_trade.price), futures=True)  # fmt: skip
         ref = price if price is not None else stop or Decimal(fm.mark_price(m))
         if not reduce_only and qty * ref < f.min_notional:
             raise ferr(-4164, f"Order's notional must be no smaller than {f.min_notional} "
@@ -194,29 +201,14 @@ class FuturesTrading:
         reduce_only: bool, cid: str, extra: dict[str, Any],
     ) -> tuple[OrderInfo, SimOrder]:  # fmt: skip
         kind, stop = extra["type"], extra["stop"]
+        sym = m.instrument.symbol
         if kind not in TRIGGERS:
             px = float(price) if price is not None else None
-            return self.account.place(
-                m.instrument.symbol,
-                side,
-                float(qty),
-                px,
-                tif,
-                reduce_only=reduce_only,
-                client_id=cid,
-                extra=extra,
-            )
-        # a trigger order: the account's place() builds plain orders, so build it here
-        t = now_ms()
-        info = OrderInfo(self.account.new_order_id(), cid, m.instrument.symbol, t, t, extra)
-        order = Order(client_order_id=info.order_id, symbol=info.symbol, side=side,
-                      qty=float(qty), order_type=OrderType.MARKET, reduce_only=reduce_only,
-                      ts_created=t, trigger=Trigger(TRIGGERS[kind], float(stop or 0)))  # fmt: skip
-        rec = self.account.submit(info, order)
-        assert rec is not None
-        if rec.status is OrderStatus.REJECTED:
-            self.account.forget(info)
-        return info, rec
+            return self.account.place(sym, side, float(qty), px, tif, reduce_only=reduce_only,
+                                      client_id=cid, extra=extra)  # fmt: skip
+        px = float(price) if price is not None else None
+        return triggers.submit(self.account, sym, side, float(qty), px, tif, TRIGGERS[kind],
+                               stop, cid, extra, reduce_only)  # fmt: skip
 
     def cancel(self, params: Params) -> dict[str, Any]:
         m = self.market(params)
@@ -397,7 +389,7 @@ class FuturesTrading:
         row: dict[str, Any] = {
             "orderId": int(info.order_id), "symbol": info.symbol,
             "status": self.status(info, rec), "clientOrderId": info.client_id,
-            "price": inst.format_price(rec.price) if kind == "LIMIT" and rec.price else "0",
+            "price": inst.format_price(rec.price) if kind in PRICED and rec.price else "0",
             "avgPrice": avg, "origQty": inst.format_qty(rec.qty),
             "executedQty": f"{filled:f}", "cumQty": f"{filled:f}", "cumQuote": f"{quote:f}",
             "timeInForce": x["tif"], "type": kind, "reduceOnly": bool(x["reduce"]),

@@ -33,7 +33,8 @@ SPECS: dict[str, tuple[str, str, str]] = {
 }
 MAKER_FEE, TAKER_FEE = 0.001, 0.001
 MAX_NUM_ORDERS = 200
-ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET"]
+ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT",
+               "TAKE_PROFIT_LIMIT"]  # fmt: skip
 _E8 = Decimal("0.00000001")
 
 

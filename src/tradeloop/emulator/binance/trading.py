@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from tradeloop.emulator.account import OrderInfo
 from tradeloop.emulator.binance import errors as E
 from tradeloop.emulator.binance import markets as mk
+from tradeloop.emulator.binance import triggers
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.limits import positive_decimal
 from tradeloop.emulator.market import SymbolMarket
@@ -138,7 +139,15 @@ class BinanceTrading:
         quote = _decimal(params, "quoteOrderQty", required=False)
         price: Decimal | None = None
         tif = TimeInForce.GTC
-        if kind == "MARKET":
+        stop = _decimal(params, "stopPrice") if kind in triggers.KINDS else None
+        if kind in ("STOP_LOSS", "TAKE_PROFIT"):  # market child: quantity only
+            if qty is None:
+                raise E.mandatory("quantity")
+            if tif_text:
+                raise E.BinanceError(
+                    E.UNKNOWN_PARAM, "Parameter 'timeInForce' sent when not required."
+                )
+        elif kind == "MARKET":
             if (qty is None) == (quote is None):
                 raise E.BinanceError(
                     E.MANDATORY_PARAM,
@@ -152,7 +161,7 @@ class BinanceTrading:
             if qty is None:
                 raise E.mandatory("quantity")
             price = _decimal(params, "price")
-            if kind == "LIMIT":
+            if kind != "LIMIT_MAKER":  # LIMIT, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT
                 if not tif_text:
                     raise E.mandatory("timeInForce")
                 if tif_text not in TIFS:
@@ -163,18 +172,19 @@ class BinanceTrading:
         if kind == "MARKET" and tif_text:
             raise E.BinanceError(E.UNKNOWN_PARAM, "Parameter 'timeInForce' sent when not required.")
         # -- filters, in Binance's order ------------------------------------------------
-        if price is not None and (
-            price < f.min_price
-            or (f.max_price and price > f.max_price)
-            or not _on_grid(price, f.min_price, f.tick)
-        ):
-            raise E.filter_failure("PRICE_FILTER")
+        for px in (price, stop):
+            if px is not None and (
+                px < f.min_price
+                or (f.max_price and px > f.max_price)
+                or not _on_grid(px, f.min_price, f.tick)
+            ):
+                raise E.filter_failure("PRICE_FILTER")
         if qty is not None:
             if kind == "MARKET" and f.market_max_qty and qty > f.market_max_qty:
                 raise E.filter_failure("MARKET_LOT_SIZE")
             if qty < f.min_qty or qty > f.max_qty or not _on_grid(qty, f.min_qty, f.step):
                 raise E.filter_failure("LOT_SIZE")
-        ref = price if price is not None else Decimal(m.last_trade.price)
+        ref = price if price is not None else stop or Decimal(m.last_trade.price)
         notional = quote if quote is not None else (qty or Decimal(0)) * ref
         if notional < f.min_notional or (price is not None and notional > f.max_notional):
             raise E.filter_failure("NOTIONAL")
@@ -191,8 +201,11 @@ class BinanceTrading:
         resp = _text(params, "newOrderRespType") or "FULL"
         if resp not in ("ACK", "RESULT", "FULL"):
             raise E.illegal("newOrderRespType")
-        return {
-            "m": m, "side": Side.BUY if side == "BUY" else Side.SELL, "kind": kind, "tif": tif,
+        side_ = Side.BUY if side == "BUY" else Side.SELL
+        if stop is not None:
+            triggers.check_stop(kind, side_, stop, Decimal(m.last_trade.price))
+        return {"stop": stop,
+            "m": m, "side": side_, "kind": kind, "tif": tif,
             "tif_text": tif_text or "GTC", "qty": qty, "quote": quote, "price": price,
             "cid": cid or random_client_id(), "resp": resp,
         }  # fmt: skip
@@ -201,7 +214,15 @@ class BinanceTrading:
         c = self.check(params)
         self.emu.limits.count_order(now_ms())
         m = c["m"]
-        extra = {"type": c["kind"], "tif": c["tif_text"], "quote": c["quote"]}
+        extra = {"type": c["kind"], "tif": c["tif_text"], "quote": c["quote"], "stop": c["stop"]}
+        if c["stop"] is not None:
+            px = float(c["price"]) if c["price"] is not None else None
+            info, rec = triggers.submit(self.account, m.instrument.symbol, c["side"],
+                                        float(c["qty"]), px, c["tif"], c["kind"], c["stop"],
+                                        c["cid"], extra)  # fmt: skip
+            if rec.status is OrderStatus.REJECTED:
+                raise E.refused(rec.code)
+            return self.ack(info, rec, c["resp"])
         info, rec = self.account.place(
             m.instrument.symbol,
             c["side"],
@@ -372,7 +393,7 @@ class BinanceTrading:
             "timeInForce": x["tif"],
             "type": x["type"],
             "side": "BUY" if rec.side is Side.BUY else "SELL",
-            "stopPrice": "0.00000000",
+            "stopPrice": mk.e8(x["stop"]) if x.get("stop") is not None else "0.00000000",
             "icebergQty": "0.00000000",
             "time": info.c_time,
             "updateTime": info.u_time,
@@ -432,7 +453,7 @@ class BinanceTrading:
             "f": row["timeInForce"],
             "q": row["origQty"],
             "p": row["price"],
-            "P": "0.00000000",
+            "P": row["stopPrice"],
             "F": "0.00000000",
             "g": -1,
             "C": info.client_id if canceled else "",
