@@ -12,6 +12,13 @@ engine cancels and re-places instead).
 
 USD-M perpetuals (instruments of kind SWAP, :mod:`.futures`) go over the futures host's REST
 (``/fapi/v1/order``, ``userTrades``), never the spot WS API.
+
+Trigger orders: a spot STOP / TAKE_PROFIT trigger is Binance's ``STOP_LOSS(_LIMIT)`` /
+``TAKE_PROFIT(_LIMIT)`` with ``stopPrice`` (same ids, same lookups). Everything else that
+would trade differently from what it looks like -- trailing and OCO triggers, brackets, and
+any trigger on a perpetual (Binance takes those through its Algo Order API, whose ids and
+events differ) -- is refused before it is sent, permanently: sent as a plain order, a stop
+would trade at once.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from tradeloop.model import (
     RejectReason,
     TimeInForce,
 )
+from tradeloop.model.enums import TriggerKind
 from tradeloop.venues.binance import constants as C
 from tradeloop.venues.binance import futures as F
 from tradeloop.venues.binance import parse as P
@@ -78,14 +86,41 @@ def classify(exc: VenueError) -> Verdict:
     return Verdict(ErrorKind.PERMANENT, C.REJECT_REASONS.get(code, RejectReason.OTHER))
 
 
+def _refuse_unsupported(order: Order, inst: Instrument) -> None:
+    """The orders the connector cannot express (module docstring): permanent, never sent."""
+    t = order.trigger
+    if order.attached is not None:
+        raise VenueError("brackets (attached orders) are not supported by the Binance "
+                         "connector", "unsupported order type")  # fmt: skip
+    if t is not None and (inst.is_derivative or t.kind not in _STOP_TYPES):
+        what = "perpetuals" if inst.is_derivative else f"{t.kind.value} triggers"
+        raise VenueError(f"trigger orders on {what} are not supported by the Binance connector",
+                         "unsupported order type")  # fmt: skip
+
+
+_STOP_TYPES = {TriggerKind.STOP: "STOP_LOSS", TriggerKind.TAKE_PROFIT: "TAKE_PROFIT"}
+
+
 def order_params(order: Order, inst: Instrument, client_id: str) -> dict[str, Any]:
     """``order.place`` / ``POST /api/v3/order`` fields (exact decimal strings)."""
+    _refuse_unsupported(order, inst)
     p: dict[str, Any] = {
         "symbol": inst.native,
         "side": "BUY" if order.side.value == "buy" else "SELL",
         "newClientOrderId": client_id,
         "newOrderRespType": "RESULT",
     }
+    if order.trigger is not None:
+        stop = _STOP_TYPES[order.trigger.kind]
+        p["stopPrice"] = inst.format_price(order.trigger.price)
+        p["quantity"] = inst.format_qty(order.qty)
+        if order.order_type is OrderType.MARKET:
+            p["type"] = stop
+            return p
+        p["type"] = stop + "_LIMIT"
+        p["price"] = inst.format_price(order.price)
+        p["timeInForce"] = {TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK"}.get(order.tif, "GTC")
+        return p
     if order.order_type is OrderType.MARKET:
         p["type"] = "MARKET"
         if order.quote_qty > 0 and order.side.value == "buy":
@@ -162,6 +197,7 @@ class BinanceOrderHooks(VenueHooks):
         inst = self.instruments[order.symbol]
         fut = self._futures(order.symbol)
         if fut is not None:
+            _refuse_unsupported(order, inst)
             fp = F.order_params(order, inst, track.venue_client_id)
             res = await fut.call("POST", "/fapi/v1/order", fp, signed=True, retry_safe=False)
             return PlaceAck(str(res.get("orderId", "")))
