@@ -33,6 +33,7 @@ from typing import Any
 from tradeloop.core.errors import VenueError
 from tradeloop.core.log import get_logger
 from tradeloop.model import (
+    Fill,
     Instrument,
     InstrumentKind,
     Order,
@@ -43,6 +44,7 @@ from tradeloop.model import (
 )
 from tradeloop.model.enums import TriggerKind
 from tradeloop.model.order import Trigger
+from tradeloop.venues.base import ExecutionSink
 from tradeloop.venues.execution import OrderTrack
 from tradeloop.venues.okx import constants as C
 from tradeloop.venues.okx import parse as P
@@ -403,7 +405,7 @@ class BracketWatch:
 
     def __init__(
         self,
-        sink: Any,
+        sink: ExecutionSink,
         book: AlgoBook,
         venue_client_id: Callable[[str], str],
         end_quietly: Callable[[str], None],
@@ -413,7 +415,7 @@ class BracketWatch:
         self.venue_client_id = venue_client_id
         self.end_quietly = end_quietly
 
-    def on_fill(self, fill: Any) -> None:
+    def on_fill(self, fill: Fill) -> None:
         self.sink.on_fill(fill)
 
     def on_order_report(self, report: OrderReport) -> None:

@@ -36,6 +36,7 @@ from tradeloop.model import (
     PositionUpdate,
     Side,
 )
+from tradeloop.venues.base import ExecutionSink
 from tradeloop.venues.execution import (
     DEFAULT_RECOVERY,
     DEFAULT_RETENTION,
@@ -296,7 +297,7 @@ class OkxGateway(StreamGateway):
         self.orders.report(track, P.parse_order_report(d, now, track.client_order_id))
 
     # -- orders -----------------------------------------------------------------------------
-    def bind(self, sink: Any) -> None:
+    def bind(self, sink: ExecutionSink) -> None:
         self.orders.bind(BracketWatch(sink, self.algo_book, okx_client_id, self._end_quietly))
 
     def _end_quietly(self, vcid: str) -> None:
@@ -344,7 +345,7 @@ class OkxGateway(StreamGateway):
         while True:
             page = await self.rest.orders_pending(inst_type=inst_type, limit=_PAGE, after=after)
             for d in page:
-                vcid = self.algo_book.owner_of_child(d) or str(d.get("clOrdId"))
+                vcid = self.algo_book.owner_of_child(d) or str(d.get("clOrdId") or "")
                 cid = self.orders.client_id_of(vcid) or vcid
                 out.append(P.parse_order_report(d, now, cid))
             if len(page) < _PAGE or not page[-1].get("ordId"):
