@@ -33,6 +33,7 @@ async def test_ccxt_spot(ex: Any, emu: BinanceEmulator) -> None:
     assert {"BTC/USDT", "ETH/USDT"} <= set(markets)
     t = await ex.fetch_ticker("BTC/USDT")
     assert t["bid"] < t["ask"]
+    assert set(await ex.fetch_tickers()) == {"BTC/USDT", "ETH/USDT"}
     ob = await ex.fetch_order_book("BTC/USDT", 10)
     assert len(ob["bids"]) == 10 and ob["nonce"] == emu.hub.update_id("BTCUSDT")
     assert await ex.fetch_trades("BTC/USDT")

@@ -37,6 +37,7 @@ async def test_ccxt_usdm(ex: Any, emu: BinanceEmulator) -> None:
     assert markets[S]["swap"] and markets[S]["linear"] and markets[S]["precision"]["price"] == 0.1
     t = await ex.fetch_ticker(S)
     assert t["last"] > 0
+    assert set(await ex.fetch_tickers()) == {S}
     ob = await ex.fetch_order_book(S, 5)
     assert len(ob["bids"]) == 5 and ob["nonce"] == emu.futures.hub.update_id("BTCUSDT")
     assert await ex.fetch_trades(S)

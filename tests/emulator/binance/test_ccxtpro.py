@@ -108,6 +108,7 @@ async def test_ccxtpro_usdm(emu: BinanceEmulator) -> None:
         trades = asyncio.ensure_future(ex.watch_trades(s))
         ticker = asyncio.ensure_future(ex.watch_ticker(s))
         orders = asyncio.ensure_future(ex.watch_orders(s))
+        balance = asyncio.ensure_future(ex.watch_balance())
         await asyncio.sleep(0.5)
         o = await ex.create_order(s, "market", "buy", 0.01)
         done = asyncio.Event()
@@ -115,6 +116,10 @@ async def test_ccxtpro_usdm(emu: BinanceEmulator) -> None:
         try:
             got = await asyncio.wait_for(orders, 10)
             assert got[0]["id"] == o["id"]
+            fees = sum(float(f["commission"]) for f in emu.futures.trading.user_trades(
+                {"symbol": "BTCUSDT"}))  # fmt: skip
+            bal = await asyncio.wait_for(balance, 10)
+            assert bal["total"]["USDT"] == pytest.approx(100_000 - fees)
             assert await asyncio.wait_for(trades, 10)
             assert (await asyncio.wait_for(ticker, 10))["last"] > 0
         finally:
