@@ -34,3 +34,17 @@ def test_ed25519_public_key_flag(tmp_path: Path) -> None:
 def test_ed25519_public_key_file_missing(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="Ed25519 public key"):
         VENUES["binance"](_args("--ed25519-public-key", str(tmp_path / "absent.pem")))
+
+
+def test_futures_symbols_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    emu = VENUES["binance"](_args())
+    assert isinstance(emu, BinanceEmulator) and emu.futures is not None
+    assert list(emu.futures.instruments) == ["BTCUSDT"]  # the default perpetual
+    monkeypatch.setenv("TRADELOOP_EMULATOR_BINANCE_FUTURES", "ethusdt, BTCUSDT")
+    emu = VENUES["binance"](_args())
+    assert emu.futures is not None and list(emu.futures.instruments) == ["ETHUSDT", "BTCUSDT"]
+    monkeypatch.setenv("TRADELOOP_EMULATOR_BINANCE_FUTURES", "")
+    assert VENUES["binance"](_args()).futures is None
+    monkeypatch.setenv("TRADELOOP_EMULATOR_BINANCE_FUTURES", "BTCEUR")
+    with pytest.raises(ConfigError, match="USD-M perpetual"):
+        VENUES["binance"](_args())

@@ -132,11 +132,15 @@ async def _not_found(request: web.Request, body: str) -> web.StreamResponse:
 
 #: where the CLI looks for the Ed25519 public key file when ``--ed25519-public-key`` is absent
 ED25519_ENV = "TRADELOOP_EMULATOR_ED25519_PUBLIC_KEY"
+#: the USD-M perpetuals the CLI serves under /fapi (comma-separated; empty = none; unset =
+#: BTCUSDT)
+FUTURES_ENV = "TRADELOOP_EMULATOR_BINANCE_FUTURES"
 
 
 def from_cli(args: Any, common: dict[str, Any]) -> BinanceEmulator:
     """The emulator ``tradeloop emulator binance`` runs: the shared flags plus the Ed25519
-    public key read from the file ``--ed25519-public-key`` (or ``$%s``) names."""
+    public key read from the file ``--ed25519-public-key`` (or ``$TRADELOOP_EMULATOR_ED25519_
+    PUBLIC_KEY``) names, and the perpetuals of ``$TRADELOOP_EMULATOR_BINANCE_FUTURES``."""
     import os
 
     path = getattr(args, "ed25519_public_key", None) or os.environ.get(ED25519_ENV, "")
@@ -147,7 +151,11 @@ def from_cli(args: Any, common: dict[str, Any]) -> BinanceEmulator:
                 pem = fh.read()
         except (OSError, UnicodeDecodeError) as exc:
             raise ValueError(f"cannot read the Ed25519 public key {path!r}: {exc}") from None
-    return BinanceEmulator(BinanceConfig(**common, ed25519_public_key=pem))
+    futures = list(DEFAULT_FUTURES)
+    if FUTURES_ENV in os.environ:
+        futures = [x.strip().upper() for x in os.environ[FUTURES_ENV].split(",") if x.strip()]
+    return BinanceEmulator(BinanceConfig(**common, ed25519_public_key=pem,
+                                         futures_symbols=futures))  # fmt: skip
 
 
 #: ``tradeloop emulator binance`` (found through the venue registry)
