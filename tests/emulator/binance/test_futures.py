@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tradeloop.emulator.binance import futures_markets as fm
 from tradeloop.emulator.binance.server import BinanceEmulator
 
 from .helpers import Rest, Ws
@@ -184,3 +185,31 @@ async def test_listen_key_user_stream(
     assert (await rest.call("PUT", "/fapi/v1/listenKey", {}, key_only=True))[0] == 200
     assert (await rest.call("DELETE", "/fapi/v1/listenKey", {}, key_only=True))[0] == 200
     assert (await ws.until(lambda m: m.get("e") == "listenKeyExpired"))["listenKey"] == lk
+
+
+async def test_funding_settles_at_the_boundary(
+    emu: BinanceEmulator, rest: Rest, connect: Callable[[str], Awaitable[Ws]]
+) -> None:
+    side = emu.futures
+    assert side is not None
+    lk = (await rest.call("POST", "/fapi/v1/listenKey", {}, key_only=True))[1]["listenKey"]
+    ws = await connect("/fapi/ws/" + lk)
+    await _ok(rest, "POST", "/fapi/v1/order", dict(SYM, side="BUY", type="MARKET",
+              quantity="0.05"), True)  # fmt: skip
+    before = float((await _ok(rest, "GET", "/fapi/v2/balance", {}, True))[0]["balance"])
+    due = side._next_funding
+    assert (await _ok(rest, "GET", "/fapi/v1/premiumIndex", SYM))["nextFundingTime"] == due
+    emu.step(due - 1)  # not yet
+    assert await _ok(rest, "GET", "/fapi/v1/income", {"incomeType": "FUNDING_FEE"}, True) == []
+    emu.step(due)
+    mark = float(fm.mark_price(side.driver.markets["BTCUSDT"]))
+    paid = 0.05 * mark * 0.0001  # a long pays a positive rate
+    rows = await _ok(rest, "GET", "/fapi/v1/income", {"incomeType": "FUNDING_FEE"}, True)
+    assert len(rows) == 1 and float(rows[0]["income"]) == pytest.approx(-paid, abs=1e-6)
+    after = float((await _ok(rest, "GET", "/fapi/v2/balance", {}, True))[0]["balance"])
+    assert after == pytest.approx(before - paid, abs=1e-6)
+    ev = await ws.until(lambda m: m.get("e") == "ACCOUNT_UPDATE" and m["a"]["m"] == "FUNDING_FEE")
+    assert float(ev["a"]["B"][0]["wb"]) == pytest.approx(after, abs=1e-6)
+    assert side._next_funding == due + side.funding_ms
+    emu.step(due + 1)  # once per boundary
+    assert len(await _ok(rest, "GET", "/fapi/v1/income", {}, True)) == 1

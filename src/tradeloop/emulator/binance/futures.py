@@ -22,11 +22,11 @@ from tradeloop.emulator.binance import futures_markets as fm
 from tradeloop.emulator.binance import rest
 from tradeloop.emulator.binance.futures_algo import FuturesAlgo
 from tradeloop.emulator.binance.futures_streams import FuturesHub
-from tradeloop.emulator.binance.futures_trading import FuturesTrading, ferr
+from tradeloop.emulator.binance.futures_trading import FuturesTrading, ferr, num
 from tradeloop.emulator.binance.limits import LimitConfig, Limits
 from tradeloop.emulator.binance.streams import StreamWs
 from tradeloop.emulator.feed import MarketDriver, now_ms
-from tradeloop.emulator.market import MarketParams
+from tradeloop.emulator.market import BookChange, MarketParams, SymbolMarket
 
 if TYPE_CHECKING:
     from tradeloop.emulator.binance.server import BinanceEmulator
@@ -64,6 +64,57 @@ class FuturesSide:
         self.trading.user_listeners.append(self.hub.push_user)
         #: listenKey -> expiry (ms)
         self.listen_keys: dict[str, int] = {}
+        #: funding settles on the epoch-aligned boundaries of this interval (Binance: 8 h)
+        self.funding_ms = max(1, int(cfg.funding_interval_s * 1000))
+        self._next_funding = fm.next_funding(now_ms(), self.funding_ms)
+        self.payments: list[dict[str, Any]] = []
+        self.driver.listeners.append(self._maybe_settle)
+
+    # -- funding ------------------------------------------------------------------------------
+    def _maybe_settle(self, m: SymbolMarket, change: BookChange) -> None:
+        if change.ts >= self._next_funding:
+            self.settle_funding(self._next_funding)
+
+    def settle_funding(self, at_ms: int | None = None) -> None:
+        """Pay every open position's funding now (longs pay a positive rate)."""
+        at = at_ms if at_ms is not None else now_ms()
+        self._next_funding = fm.next_funding(at, self.funding_ms)
+        rate = float(fm.FUNDING_RATE)
+        for sym, m in self.driver.markets.items():
+            if self.trading.position_qty(sym) == 0:
+                continue
+            paid = self.trading.account.settle_funding(sym, rate, float(fm.mark_price(m)))
+            self.payments.append(
+                {
+                    "symbol": sym,
+                    "incomeType": "FUNDING_FEE",
+                    "income": num(-paid, 8),
+                    "asset": self.settle,
+                    "info": "FUNDING_FEE",
+                    "time": at,
+                    "tranId": 9_000_000 + len(self.payments),
+                    "tradeId": "",
+                }
+            )
+            ev = self.trading.account_update(sym)
+            ev["a"]["m"] = "FUNDING_FEE"
+            self.hub.push_user(ev)
+
+    def income(self, p: Params) -> list[dict[str, Any]]:
+        """``/fapi/v1/income``: the funding payments (the only income type kept here)."""
+        sym = self.trading.market(p).instrument.symbol if p.get("symbol") else ""
+        want = p.get("incomeType", "")
+        start, end = rest.int_param(p, "startTime", 0, 0, 2**62), rest.int_param(
+            p, "endTime", 2**62, 0, 2**62)  # fmt: skip
+        limit = rest.int_param(p, "limit", 100, 1, 1000)
+        rows = [
+            r
+            for r in self.payments
+            if (not sym or r["symbol"] == sym)
+            and (not want or r["incomeType"] == want)
+            and start <= r["time"] <= end
+        ]
+        return rows[:limit] if start else rows[-limit:]
 
     # -- listenKey ----------------------------------------------------------------------------
     def new_listen_key(self, p: Params) -> dict[str, Any]:
@@ -135,14 +186,15 @@ class FuturesSide:
 
     def premium_index(self, p: Params) -> Any:
         t = now_ms()
-        return self._each(p, lambda m: fm.premium_index(m, t))
+        return self._each(p, lambda m: fm.premium_index(m, t, self.funding_ms))
 
     def funding_rate(self, p: Params) -> Any:
         limit = rest.int_param(p, "limit", 100, 1, 1000)
         t = now_ms()
         if p.get("symbol"):
-            return fm.funding_history(self.trading.market(p), t, limit)
-        return [r for m in self.driver.markets.values() for r in fm.funding_history(m, t, 1)]
+            return fm.funding_history(self.trading.market(p), t, limit, self.funding_ms)
+        return [r for m in self.driver.markets.values()
+                for r in fm.funding_history(m, t, 1, self.funding_ms)]  # fmt: skip
 
     def ticker_price(self, p: Params) -> Any:
         return self._each(
@@ -230,6 +282,7 @@ class FuturesSide:
             ("POST", v1 + "/leverage", t.set_leverage, True, 1, False),
             ("POST", v1 + "/marginType", t.set_margin_type, True, 1, False),
             ("GET", v1 + "/leverageBracket", self.brackets, True, 1, False),
+            ("GET", v1 + "/income", self.income, True, 30, False),
             ("GET", v1 + "/positionSide/dual", lambda p: {"dualSidePosition": False}, True, 30,
              False),
             ("GET", v1 + "/multiAssetsMargin", lambda p: {"multiAssetsMargin": False}, True,

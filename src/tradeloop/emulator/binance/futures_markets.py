@@ -134,9 +134,9 @@ def kline_row(inst: Instrument, c: Candle, bar_ms: int) -> list[Any]:
             c.start + bar_ms - 1, f"{c.vol_quote:.4f}", 0, "0", "0", "0"]  # fmt: skip
 
 
-def next_funding(now_ms: int) -> int:
-    """The next 00:00 / 08:00 / 16:00 UTC boundary."""
-    return (now_ms // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS
+def next_funding(now_ms: int, interval_ms: int = FUNDING_INTERVAL_MS) -> int:
+    """The next funding boundary: 00:00 / 08:00 / 16:00 UTC at Binance's 8 h interval."""
+    return (now_ms // interval_ms + 1) * interval_ms
 
 
 def mark_price(m: SymbolMarket) -> str:
@@ -144,18 +144,20 @@ def mark_price(m: SymbolMarket) -> str:
     return m.instrument.format_price(m.mid())
 
 
-def premium_index(m: SymbolMarket, now_ms: int) -> dict[str, Any]:
+def premium_index(m: SymbolMarket, now_ms: int, interval_ms: int) -> dict[str, Any]:
     mark = mark_price(m)
     return {"symbol": m.instrument.symbol, "markPrice": mark, "indexPrice": mark,
             "estimatedSettlePrice": mark, "lastFundingRate": FUNDING_RATE,
-            "interestRate": "0.00010000", "nextFundingTime": next_funding(now_ms),
+            "interestRate": "0.00010000", "nextFundingTime": next_funding(now_ms, interval_ms),
             "time": now_ms}  # fmt: skip
 
 
-def funding_history(m: SymbolMarket, now_ms: int, limit: int) -> list[dict[str, Any]]:
-    """The last ``limit`` settled periods, oldest first (every one at :data:`FUNDING_RATE`)."""
-    last = next_funding(now_ms) - FUNDING_INTERVAL_MS
-    times = [last - k * FUNDING_INTERVAL_MS for k in range(limit)][::-1]
+def funding_history(
+    m: SymbolMarket, now_ms: int, limit: int, interval_ms: int
+) -> list[dict[str, Any]]:
+    """The last ``limit`` periods, oldest first (every one at :data:`FUNDING_RATE`)."""
+    last = next_funding(now_ms, interval_ms) - interval_ms
+    times = [last - k * interval_ms for k in range(limit)][::-1]
     mark = mark_price(m)
     return [{"symbol": m.instrument.symbol, "fundingTime": t, "fundingRate": FUNDING_RATE,
              "markPrice": mark} for t in times]  # fmt: skip

@@ -145,7 +145,7 @@ class FuturesTrading:
             if kind not in TRIGGERS:
                 raise ferr(-4136, "Target strategy invalid for orderType "
                                   f"{kind},closePosition true")  # fmt: skip
-            held = self._position_qty(sym)
+            held = self.position_qty(sym)
             if held == 0:
                 raise ferr(-2022, "ReduceOnly Order is rejected.")
             qty, reduce_only = Decimal(m.instrument.format_qty(abs(held))), True
@@ -268,7 +268,7 @@ class FuturesTrading:
         return rows[:limit] if from_id or start else rows[-limit:]
 
     # -- account --------------------------------------------------------------------------
-    def _position_qty(self, sym: str) -> float:
+    def position_qty(self, sym: str) -> float:
         pos = self.account.sim.positions().get(sym)
         return pos.qty if pos is not None else 0.0
 
@@ -298,7 +298,7 @@ class FuturesTrading:
         now = "ISOLATED" if self.margin_type.get(sym) == "isolated" else "CROSSED"
         if want == now:
             raise ferr(-4046, "No need to change margin type.")
-        if self._position_qty(sym) != 0:
+        if self.position_qty(sym) != 0:
             raise ferr(-4048, "Margin type cannot be changed if there exists position.")
         if self.account.sim.open_orders(sym):
             raise ferr(-4047, "Margin type cannot be changed if there exists open orders.")

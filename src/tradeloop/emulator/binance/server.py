@@ -53,6 +53,8 @@ class BinanceConfig(VenueConfig):
     #: the futures wallet; None = the spot balances' USDT (Binance keeps the wallets apart)
     futures_balances: dict[str, float] | None = None
     #: server pings and the 24 h disconnect of spot streams / WS API, and of futures streams
+    #: USD-M funding settles on the epoch-aligned boundaries of this interval (tests: short)
+    funding_interval_s: float = 8 * 3600.0
     ws_lifetime: WsLifetime = SPOT_LIFETIME
     futures_ws_lifetime: WsLifetime = FUTURES_LIFETIME
 
