@@ -159,3 +159,17 @@ async def test_perp_orders_positions_and_fills_after_restart(emu: BinanceEmulato
         assert sorted((f.client_order_id, f.trade_id, f.symbol, f.qty) for f in got) == before
     finally:
         await again.stop()
+
+
+async def test_spot_only_server_leaves_the_gateway_spot_only() -> None:
+    emu = BinanceEmulator(BinanceConfig(api_key=KEY, api_secret=SECRET, symbols=["BTCUSDT"],
+                                        futures_symbols=[], tick_interval_ms=0))  # fmt: skip
+    await emu.start("127.0.0.1", 0)
+    gw = _gateway(emu, Sink())
+    try:
+        await gw.start()  # /fapi answers 404: a warning, not a failure
+        assert list(gw.instruments()) == [SPOT] and gw.user is None
+        assert await gw.fetch_positions() == [] and await gw.fetch_open_orders() == []
+    finally:
+        await gw.stop()
+        await emu.stop()
