@@ -7,7 +7,8 @@ orders and fills beyond ``keep`` — the journal has all of them (shadow fills a
 like live ones). Working orders are never touched.
 
 The SimExchange has no public API for this; the trim reaches into its bookkeeping dicts
-(``_orders``, ``_by_vid``, ``_rejected``, ``_fills``, ``_liquidations``) and is checked by
+(``_orders``, ``_by_vid``, ``_rejected``, ``_fills``, ``_liquidations``) and into the
+execution client's set of submitted client ids (its duplicate check), and is checked by
 tests/live/test_shadow_trim.py so a change there is noticed.
 """
 
@@ -36,4 +37,17 @@ def trim_sim(exchange: Any, keep: int) -> int:
         rows: list[Any] = getattr(exchange, name)
         if len(rows) >= 2 * keep:
             del rows[: len(rows) - keep]
+    return gone
+
+
+def trim_shadow(client: Any, keep: int) -> int:
+    """:func:`trim_sim` on a :class:`~tradeloop.venues.sim.client.SimExecutionClient`'s
+    exchange, then its duplicate-id set down to the orders the exchange still knows (the OMS
+    never re-sends an id it finished with)."""
+    exchange = client.exchange
+    gone = trim_sim(exchange, keep)
+    submitted: set[str] = client._submitted
+    if len(submitted) >= 2 * keep:
+        known = exchange._orders.keys() | exchange._rejected.keys()
+        submitted.intersection_update(known)
     return gone
