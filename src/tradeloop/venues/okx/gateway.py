@@ -55,9 +55,10 @@ from tradeloop.venues.okx.algo import (
     lookup_types,
     parse_algo_report,
 )
-from tradeloop.venues.okx.orders import OkxOrderHooks, okx_client_id, reject_reason
+from tradeloop.venues.okx.orders import OkxOrderHooks, bill_cursor, okx_client_id, reject_reason
 from tradeloop.venues.okx.rest import OkxRestClient
 from tradeloop.venues.okx.ws import OKX_WS_CONFIG, OkxStream
+from tradeloop.venues.paging import page_all
 from tradeloop.venues.wsclient import WsConfig
 
 log = get_logger(__name__)
@@ -340,35 +341,31 @@ class OkxGateway(StreamGateway):
         following pagination; untriggered algo orders (stops, take-profits, trailing, OCO)
         are open orders of ours too, and a fired one's child carries the algo's id."""
         now = self.now_ns()
+        rows = await page_all(
+            lambda after: self.rest.orders_pending(inst_type=inst_type, limit=_PAGE, after=after),
+            lambda page: str(page[-1]["ordId"]) if page[-1].get("ordId") else None,
+            limit=_PAGE,
+        )
         out: list[OrderReport] = []
-        after: str | None = None
-        while True:
-            page = await self.rest.orders_pending(inst_type=inst_type, limit=_PAGE, after=after)
-            for d in page:
-                vcid = self.algo_book.owner_of_child(d) or str(d.get("clOrdId") or "")
-                cid = self.orders.client_id_of(vcid) or vcid
-                out.append(P.parse_order_report(d, now, cid))
-            if len(page) < _PAGE or not page[-1].get("ordId"):
-                if self.rest.credentials is not None:
-                    algos = self.hooks.algos
-                    out += await algos.pending_reports(self.orders.client_id_of, inst_type)
-                return out
-            after = str(page[-1]["ordId"])
+        for d in rows:
+            vcid = self.algo_book.owner_of_child(d) or str(d.get("clOrdId") or "")
+            cid = self.orders.client_id_of(vcid) or vcid
+            out.append(P.parse_order_report(d, now, cid))
+        if self.rest.credentials is not None:
+            out += await self.hooks.algos.pending_reports(self.orders.client_id_of, inst_type)
+        return out
 
     async def fetch_fills(self, since_ns: int = 0, inst_type: str | None = None) -> list[Fill]:
         """Our fills at or after ``since_ns`` (OKX keeps the last 3 days on this endpoint),
         oldest first, paging back from the newest."""
         now = self.now_ns()
         since_ms = since_ns // 1_000_000
-        rows: list[dict[str, Any]] = []
-        after: str | None = None
-        while True:
-            page = await self.rest.fills(inst_type=inst_type, limit=_PAGE, after=after)
-            fresh = [r for r in page if int(r.get("ts") or 0) >= since_ms]
-            rows += fresh
-            if len(fresh) < len(page) or len(page) < _PAGE or not page[-1].get("billId"):
-                break
-            after = str(page[-1]["billId"])
+        rows = await page_all(
+            lambda after: self.rest.fills(inst_type=inst_type, limit=_PAGE, after=after),
+            bill_cursor,
+            limit=_PAGE,
+            keep=lambda r: int(r.get("ts") or 0) >= since_ms,
+        )
         # a fired algo's child carries no client id of ours: its algo's history row does
         owners = await self.hooks.algos.child_owners() if any(
             not r.get("clOrdId") for r in rows
