@@ -21,7 +21,7 @@ S = "BTC/USDT:USDT"
 
 @pytest.fixture
 async def ex(emu: BinanceEmulator) -> AsyncIterator[Any]:
-    e = ccxt.binanceusdm({"apiKey": KEY, "secret": SECRET})
+    e = ccxt.binanceusdm({"apiKey": KEY, "secret": SECRET, "enableRateLimit": False})
     for k, v in list(e.urls["api"].items()):
         if isinstance(v, str) and v.startswith("https://fapi.binance.com"):
             e.urls["api"][k] = v.replace("https://fapi.binance.com", emu.base_url)

@@ -34,7 +34,7 @@ def _point(e: Any, base: str) -> None:
 
 @pytest.fixture
 async def ex(emu: BinanceEmulator) -> AsyncIterator[Any]:
-    e = ccxtpro.binance({"apiKey": KEY, "secret": SECRET})
+    e = ccxtpro.binance({"apiKey": KEY, "secret": SECRET, "enableRateLimit": False})
     _point(e, emu.base_url)
     # spot only: ccxt.pro tells a spot stream from a futures one by the host it came from,
     # which on localhost is the same for both
@@ -98,7 +98,7 @@ async def test_ccxtpro_spot(ex: Any, emu: BinanceEmulator) -> None:
 
 
 async def test_ccxtpro_usdm(emu: BinanceEmulator) -> None:
-    ex = ccxtpro.binanceusdm({"apiKey": KEY, "secret": SECRET})
+    ex = ccxtpro.binanceusdm({"apiKey": KEY, "secret": SECRET, "enableRateLimit": False})
     _point(ex, emu.base_url)
     try:
         await ex.load_markets()

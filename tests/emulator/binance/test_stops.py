@@ -127,8 +127,8 @@ ccxt = pytest.importorskip("ccxt.async_support")
 
 
 async def test_ccxt_stop_orders(emu: BinanceEmulator) -> None:
-    spot = ccxt.binance({"apiKey": KEY, "secret": SECRET})
-    usdm = ccxt.binanceusdm({"apiKey": KEY, "secret": SECRET})
+    spot = ccxt.binance({"apiKey": KEY, "secret": SECRET, "enableRateLimit": False})
+    usdm = ccxt.binanceusdm({"apiKey": KEY, "secret": SECRET, "enableRateLimit": False})
     for e in (spot, usdm):
         for k, v in list(e.urls["api"].items()):
             if isinstance(v, str) and v.startswith("https://api.binance.com/api/v3"):
