@@ -306,17 +306,13 @@ class FuturesTrading:
         return {"code": 200, "msg": "success"}
 
     def position_rows(self, params: Params, open_only: bool = False) -> list[dict[str, Any]]:
+        """One row per symbol (v2), or only the open positions (``open_only``: v3)."""
         syms = (
             [self.market(params).instrument.symbol]
             if _text(params, "symbol")
             else list(self.side.driver.markets)
         )
-        out = []
-        for sym in syms:
-            row = self.position_row(sym)
-            if not open_only or row["positionAmt"] not in ("0", "0.000"):
-                out.append(row)
-        return [r for r in out if not open_only or float(r["positionAmt"]) != 0]
+        return [self.position_row(s) for s in syms if not open_only or self.position_qty(s)]
 
     def position_row(self, sym: str) -> dict[str, Any]:
         inst = self.side.instruments[sym]
