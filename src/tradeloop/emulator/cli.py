@@ -139,7 +139,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--replay",
         default=None,
         metavar="CAPTURE",
-        help="(okx) replay recorded books/trades for the symbols found in this WS capture",
+        help="(okx, bitmex) replay recorded books/trades for the symbols found in this WS capture",
     )
     parser.add_argument(
         "--ws-idle-timeout",
