@@ -72,7 +72,7 @@ class BinanceHarness(EmulatedHarness):
     name = "binance"
     lacks = {
         Can.AMEND: "Binance spot cannot amend price or size in place (order/cancelReplace "
-        "is a new order); the gateway refuses amends",
+        "is a new order); the gateway refuses spot amends (perpetuals amend in place)",
     }
     rest_attempts = FAST_REST.max_attempts
     place_route = "POST /api/v3/order"

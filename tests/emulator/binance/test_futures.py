@@ -213,3 +213,22 @@ async def test_funding_settles_at_the_boundary(
     assert side._next_funding == due + side.funding_ms
     emu.step(due + 1)  # once per boundary
     assert len(await _ok(rest, "GET", "/fapi/v1/income", {}, True)) == 1
+
+
+async def test_modify_order(rest: Rest, emu: BinanceEmulator) -> None:
+    bid = float((await _ok(rest, "GET", "/fapi/v1/depth", dict(SYM, limit=5)))["bids"][0][0])
+    px = f"{round(bid * 0.9, 1):.1f}"
+    o = await _ok(rest, "POST", "/fapi/v1/order", dict(SYM, side="BUY", type="LIMIT",
+                  timeInForce="GTC", quantity="0.010", price=px, newClientOrderId="m1"),
+                  True)  # fmt: skip
+    new_px = f"{round(bid * 0.8, 1):.1f}"
+    put = dict(SYM, origClientOrderId="m1", side="BUY", quantity="0.02", price=new_px)
+    a = await _ok(rest, "PUT", "/fapi/v1/order", put, True)
+    assert a["orderId"] == o["orderId"] and a["price"] == new_px and a["origQty"] == "0.02"
+    assert await _err(rest, "PUT", "/fapi/v1/order", put) == -5027  # nothing to change
+    assert await _err(rest, "PUT", "/fapi/v1/order", dict(put, side="SELL")) == -1117
+    assert await _err(rest, "PUT", "/fapi/v1/order", dict(put, price="1.05")) == -4014
+    cross = f"{round(bid * 1.05, 1):.1f}"  # a crossing price matches at once
+    filled = await _ok(rest, "PUT", "/fapi/v1/order", dict(put, price=cross), True)
+    assert filled["status"] == "FILLED"
+    assert await _err(rest, "PUT", "/fapi/v1/order", dict(put, price=px)) == -2013

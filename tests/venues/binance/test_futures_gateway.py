@@ -140,6 +140,11 @@ async def test_perp_orders_positions_and_fills_after_restart(emu: BinanceEmulato
         await _until(lambda: any(r.client_order_id == "tl-perp-2" and r.status is
                                  OrderStatus.ACCEPTED for r in sink.reports))  # fmt: skip
         assert [r.client_order_id for r in await gw.fetch_open_orders()] == ["tl-perp-2"]
+        gw.amend_order(limit, price=10**6 / 6)  # modified in place (PUT /fapi/v1/order)
+        assert emu.futures is not None
+        acct = emu.futures.trading.account
+        info = next(i for i in acct.infos.values() if i.client_id == "tl-perp-2")
+        await _until(lambda: (r := acct.record(info)) is not None and r.price == 166666.7)
         gw.cancel_order(limit)
         await _until(lambda: any(r.client_order_id == "tl-perp-2" and r.status is
                                  OrderStatus.CANCELED for r in sink.reports))  # fmt: skip

@@ -263,6 +263,7 @@ class FuturesSide:
             ("POST", v1 + "/order", t.place, True, 0, True),
             ("GET", v1 + "/order", t.get, True, 1, False),
             ("DELETE", v1 + "/order", t.cancel, True, 1, True),
+            ("PUT", v1 + "/order", t.amend, True, 1, True),
             ("GET", v1 + "/openOrder", t.open_order, True, 1, False),
             ("POST", v1 + "/algoOrder", algo.place, True, 0, True),
             ("GET", v1 + "/algoOrder", algo.get, True, 1, False),

@@ -224,6 +224,44 @@ class FuturesTrading:
         assert rec is not None
         return self.order_row(info, rec, with_time=False)
 
+    def amend(self, params: Params) -> dict[str, Any]:
+        """``PUT /fapi/v1/order``: a working LIMIT order's new price and total quantity (both
+        required, as Binance wants them); a crossing price matches at once."""
+        m = self.market(params)
+        sym = m.instrument.symbol
+        f = self.side.filters[sym]
+        info = self.find(params, sym)
+        rec = self.account.record(info)
+        if rec is None or rec.status.is_terminal:
+            raise ferr(-2013, "Order does not exist.")
+        if info.extra["type"] != "LIMIT" or rec.triggered:
+            raise ferr(-1116, "Invalid orderType.")
+        side = _text(params, "side")
+        if not side:
+            raise E.mandatory("side")
+        if side != ("BUY" if rec.side is Side.BUY else "SELL"):
+            raise ferr(-1117, "Invalid side.")
+        qty, price = _decimal(params, "quantity"), _decimal(params, "price")
+        assert qty is not None and price is not None
+        if (price - f.min_price) % f.tick or price < f.min_price:
+            raise ferr(-4014, "Price not increased by tick size.")
+        if (qty - f.min_qty) % f.step or qty < f.min_qty:
+            raise ferr(-1111, "Precision is over the maximum defined for this asset.")
+        inst = m.instrument
+        if inst.format_qty(qty) == inst.format_qty(rec.qty) and inst.format_price(
+            price) == inst.format_price(rec.price):  # fmt: skip
+            raise ferr(-5027, "No need to modify the order.")
+        if not self.account.amend(info, float(qty), float(price)):
+            code, msg = REFUSALS.get(self.account.sim.last_refusal, (-2011, "Unknown order sent."))
+            raise ferr(code, msg)
+        rec = self.account.record(info)
+        assert rec is not None
+        filled = Decimal(inst.format_qty(rec.filled_qty))
+        ev = self.order_update(info, rec, "AMENDMENT", self.status(info, rec), None, filled)
+        for listener in list(self.user_listeners):
+            listener(ev)
+        return self.order_row(info, rec, with_time=False)
+
     def cancel_all(self, params: Params) -> dict[str, Any]:
         m = self.market(params)
         for info, _ in self.account.orders(m.instrument.symbol, open_only=True):

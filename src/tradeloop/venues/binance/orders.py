@@ -214,7 +214,21 @@ class BinanceOrderHooks(VenueHooks):
         await self._send("order.cancel", "DELETE", "/api/v3/order", p)
 
     async def amend(self, track: OrderTrack, qty: float | None, price: float | None) -> None:
-        raise VenueError("Binance spot cannot amend an order in place", "amend-unsupported")
+        """USD-M: ``PUT /fapi/v1/order`` (price and total quantity both required: the one not
+        changing is read from the order first). Spot cannot amend in place."""
+        fut = self._futures(track.symbol)
+        if fut is None:
+            raise VenueError("Binance spot cannot amend an order in place", "amend-unsupported")
+        inst = self.instruments[track.symbol]
+        p: dict[str, Any] = {"symbol": self.native_symbol(track.symbol),
+                             "origClientOrderId": track.venue_client_id}  # fmt: skip
+        if qty is None or price is None:
+            cur = await fut.call("GET", "/fapi/v1/order", p, signed=True)
+            qty = P.f(cur.get("origQty")) if qty is None else qty
+            price = P.f(cur.get("price")) if price is None else price
+        p.update(side="BUY" if track.side.value == "buy" else "SELL",
+                 quantity=inst.format_qty(qty), price=inst.format_price(price))  # fmt: skip
+        await fut.call("PUT", "/fapi/v1/order", p, signed=True, retry_safe=False)
 
     async def fetch_order(self, track: OrderTrack) -> OrderReport:
         p = {"symbol": self.native_symbol(track.symbol), "origClientOrderId": track.venue_client_id}
