@@ -78,12 +78,6 @@ def fmt(d: Decimal) -> str:
     return f"{d:f}"
 
 
-def at(step: Decimal, value: Decimal | float | str) -> str:
-    """``value`` written with as many decimals as ``step`` has (``0.10`` -> ``"60000.10"``)."""
-    d = value if isinstance(value, Decimal) else Decimal(str(value))
-    return f"{d.quantize(step.normalize() if step == step.to_integral() else step):f}"
-
-
 def symbol_row(inst: Instrument, f: Filters) -> dict[str, Any]:
     """One ``/fapi/v1/exchangeInfo`` ``symbols[]`` entry."""
     price_dp = max(0, -f.tick.normalize().as_tuple().exponent)  # type: ignore[operator]
