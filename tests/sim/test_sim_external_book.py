@@ -54,3 +54,73 @@ def test_venue_top_equals_a_second_book_under_random_deltas_and_consumption() ->
                 consumed += 1
         assert ext.venue_top() == _plain_top(bids, asks)
     assert consumed > 1_000
+
+
+# -- the compiled delta step against the Python one -------------------------------------------
+import math  # noqa: E402
+import os  # noqa: E402
+
+import pytest  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tradeloop.sim import liquidity as L  # noqa: E402
+
+
+def _c_apply() -> object:
+    if L._c_apply_levels is None:
+        if os.environ.get("TRADELOOP_REQUIRE_CEXT"):
+            pytest.fail("tradeloop.sim._clevels is not built but TRADELOOP_REQUIRE_CEXT is set")
+        pytest.skip("tradeloop.sim._clevels not built (no C compiler at install time)")
+    return L._c_apply_levels
+
+
+_price = st.one_of(
+    st.sampled_from([99.5, 100.0, 100.5, 101.0, -0.0, 0.0, math.inf, math.nan]),
+    st.floats(90, 110).map(lambda x: round(x, 1)),
+    st.integers(95, 105),
+)
+_size = st.one_of(
+    st.sampled_from([0.0, -1.0, 0.5, 2.0, math.nan, math.inf, 0]),
+    st.floats(0, 5).map(lambda x: round(x, 2)),
+    st.integers(-1, 3),
+)
+_msg = st.lists(st.tuples(_price, _size), max_size=8)
+
+
+def _state(side: dict[float, float], prices: list[float], taken: dict[float, float]) -> str:
+    return repr((list(side.items()), prices, list(taken.items())))
+
+
+@settings(max_examples=300, deadline=None)
+@given(msgs=st.lists(_msg, max_size=25), taken=st.lists(_price, max_size=4))
+def test_compiled_delta_step_does_what_the_python_loop_does(
+    msgs: list[list[tuple[float, float]]], taken: list[float]
+) -> None:
+    c_apply = _c_apply()
+    sides = []
+    for impl in (c_apply, L._apply_levels):
+        side: dict[float, float] = {}
+        prices: list[float] = []
+        tk = dict.fromkeys(taken, 1.0)
+        trail = []
+        for m in msgs:
+            try:
+                assert impl(side, prices, tk, m)  # type: ignore[operator]
+                trail.append(_state(side, prices, tk))
+            except TypeError as exc:  # e.g. a NaN price never found again: same either way
+                trail.append(type(exc).__name__)
+        sides.append(trail)
+    assert sides[0] == sides[1]
+
+
+def test_compiled_delta_step_declines_what_it_does_not_handle() -> None:
+    c_apply = _c_apply()
+    assert c_apply({}, [], {}, [[100.0, 1.0]]) is False  # lists as levels: Python's loop
+    assert c_apply({}, [], {}, [(100.0, 1.0, 3)]) is False
+    side: dict[float, float] = {}
+    prices: list[float] = []
+    with pytest.raises(TypeError):
+        c_apply(side, prices, {}, [(100.0, 1.0), (101.0, None)])
+    assert side == {100.0: 1.0} and prices == [100.0]  # as far as the Python loop gets
+    assert L.LEVELS_IMPLEMENTATION == "c"

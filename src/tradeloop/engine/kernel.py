@@ -249,7 +249,13 @@ class Kernel:
         for s in self.strategies:
             self._subscribe(s)
         if any(sy is not None or ps is not None for _h, sy, ps in self._bars.subs):
-            self.bus.subscribe(Bar, self._bars)
+            if self.bus.handlers(Bar) == (self._on_bar,):
+                # nothing else reads bars between the kernel's marks and the strategies: one
+                # bus handler does both (a dispatch less per bar; same order, same errors)
+                self.bus.unsubscribe(Bar, self._on_bar)
+                self.bus.subscribe(Bar, self._on_bar_routed)
+            else:
+                self.bus.subscribe(Bar, self._bars)
         else:  # nobody filters (one instrument, one period): the bus calls them directly
             for h, _sy, _ps in self._bars.subs:
                 self.bus.subscribe(Bar, h)
@@ -315,6 +321,15 @@ class Kernel:
             self._vwap[bar.symbol] = period
             if bar.ts - bar.start == period:
                 self.oms.on_bar_volume(bar.symbol, bar.volume)
+
+    def _on_bar_routed(self, bar: Bar) -> None:
+        """``_on_bar`` then the strategies' route, as the bus would call the two (an error in
+        the first is reported for it and the route still runs)."""
+        try:
+            self._on_bar(bar)
+        except Exception as exc:
+            self.bus._failed(self._on_bar, bar, exc)
+        self._bars(bar)
 
     def _venue_fill(self, fill: Fill) -> None:
         """A venue-initiated trade (liquidation) moved targets: strategies must be able to

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from tradeloop.core.clock import SimClock
 from tradeloop.core.ids import IdGenerator
 from tradeloop.data.aggregate import EmptyBarPolicy, TimeBarAggregator
+from tradeloop.engine.backtest import _quiet_gc
 from tradeloop.engine.kernel import Kernel
 from tradeloop.engine.strategy import Strategy
 from tradeloop.model import Bar, BookLevels, Event, Fill, Instrument, QuoteTick, TradeTick
@@ -85,57 +86,58 @@ def run_tick_backtest(
         res.bars += 1
         publish(b)
 
-    started = False
-    last_ts: int | None = None
-    for ev in events:
-        if accept is not None and not accept(ev):
-            res.filtered += 1
-            continue
-        ts = ev.ts
-        if not started:
-            clock._now = ts
-            kernel.start()
-            started = True
-        if heap and heap[0].due <= ts:
-            clock.advance_to(ts)
-        elif ts > clock._now:
-            clock._now = ts
-        if ts != last_ts:  # a second event at the same ts would find every bar closed
-            last_ts = ts
-            for tick in ticks:
-                tick(ts)
-        t = type(ev)
-        if t is BookLevels:
-            b: BookLevels = ev  # type: ignore[assignment]
-            sym = b.symbol
-            on_book(b)
-            publish(b)
-            book = books.get(sym)
-            if book is None:
-                book = ex.external_book(sym)
-                assert book is not None
-                books[sym] = book
-            q = book.venue_top()
-            if q is not None and last_top.get(sym) != q:
-                last_top[sym] = q
-                res.quotes += 1
-                publish(QuoteTick(ts, sym, *q))
-        elif t is TradeTick:
-            tr: TradeTick = ev  # type: ignore[assignment]
-            on_trade(tr)
-            publish(tr)
-            if bar_interval:
-                ag = aggs.get(tr.symbol)
-                if ag is None:
-                    ag = aggs[tr.symbol] = TimeBarAggregator(
-                        tr.symbol, bar_interval, bar_out, EmptyBarPolicy.SKIP
-                    )
-                    ticks.append(ag.on_time)
-                ag.on_trade(tr)
-        else:
-            ex.advance(ts)
-            publish(ev)
-        res.events += 1
+    with _quiet_gc():
+        started = False
+        last_ts: int | None = None
+        for ev in events:
+            if accept is not None and not accept(ev):
+                res.filtered += 1
+                continue
+            ts = ev.ts
+            if not started:
+                clock._now = ts
+                kernel.start()
+                started = True
+            if heap and heap[0].due <= ts:
+                clock.advance_to(ts)
+            elif ts > clock._now:
+                clock._now = ts
+            if ts != last_ts:  # a second event at the same ts would find every bar closed
+                last_ts = ts
+                for tick in ticks:
+                    tick(ts)
+            t = type(ev)
+            if t is BookLevels:
+                b: BookLevels = ev  # type: ignore[assignment]
+                sym = b.symbol
+                on_book(b)
+                publish(b)
+                book = books.get(sym)
+                if book is None:
+                    book = ex.external_book(sym)
+                    assert book is not None
+                    books[sym] = book
+                q = book.venue_top()
+                if q is not None and last_top.get(sym) != q:
+                    last_top[sym] = q
+                    res.quotes += 1
+                    publish(QuoteTick(ts, sym, *q))
+            elif t is TradeTick:
+                tr: TradeTick = ev  # type: ignore[assignment]
+                on_trade(tr)
+                publish(tr)
+                if bar_interval:
+                    ag = aggs.get(tr.symbol)
+                    if ag is None:
+                        ag = aggs[tr.symbol] = TimeBarAggregator(
+                            tr.symbol, bar_interval, bar_out, EmptyBarPolicy.SKIP
+                        )
+                        ticks.append(ag.on_time)
+                    ag.on_trade(tr)
+            else:
+                ex.advance(ts)
+                publish(ev)
+            res.events += 1
     for agg in aggs.values():
         agg.flush()
     if started:

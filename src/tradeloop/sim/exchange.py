@@ -152,7 +152,9 @@ class SimExchange(TriggerOrders, BarMatching, L2Matching, OrderEntry):
         if self._delayed and self._delayed[0].due <= bar.ts:
             self._run_due(bar.ts)
         if self._open:
-            self._bar(bar)
+            sym = bar.symbol  # only a symbol with work of its own enters _bar
+            if self._pending.get(sym) or self._armed.get(sym) or sym in self._books:
+                self._bar(bar)
 
     def on_book(self, book: BookLevels) -> None:
         """L2 mode: update the external book, then fill resting orders it now crosses."""

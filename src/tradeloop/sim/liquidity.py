@@ -12,7 +12,9 @@ second copy of the book (a tick replay used to apply every message to two books)
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_left, insort
+from typing import Any, Final
 
 from tradeloop.model import BookLevels
 
@@ -43,23 +45,13 @@ class ExternalBook:
             self.ask_px = sorted(self.asks)
             self.bid_taken.clear()
             self.ask_taken.clear()
-        else:
-            # the hot path of a tick replay: ``_set`` inlined, one loop per side
-            side, prices, taken = self.bids, self.bid_px, self.bid_taken
-            for levels in (update.bids, update.asks):
-                if taken:
-                    for p, _s in levels:
-                        taken.pop(p, None)
-                for p, s in levels:
-                    if s > 0:
-                        if p not in side:
-                            insort(prices, p)
-                        side[p] = s
-                    elif side.pop(p, None) is not None:
-                        i = bisect_left(prices, p)
-                        if i < len(prices) and prices[i] == p:
-                            del prices[i]
-                side, prices, taken = self.asks, self.ask_px, self.ask_taken
+        else:  # the hot path of a tick replay: in C when built (same operations)
+            c = _c_apply_levels
+            bids, asks = update.bids, update.asks
+            if c is None or not c(self.bids, self.bid_px, self.bid_taken, bids):
+                _apply_levels(self.bids, self.bid_px, self.bid_taken, bids)
+            if c is None or not c(self.asks, self.ask_px, self.ask_taken, asks):
+                _apply_levels(self.asks, self.ask_px, self.ask_taken, asks)
         self.has_data = True
 
     def best_bid(self) -> float | None:
@@ -114,6 +106,45 @@ class ExternalBook:
     def walk(self, is_bid: bool) -> list[float]:
         """Prices best-first (a copy: callers consume levels while walking)."""
         return self.bid_px[::-1] if is_bid else self.ask_px[:]
+
+
+def _apply_levels(
+    side: dict[float, float],
+    prices: list[float],
+    taken: dict[float, float],
+    levels: list[tuple[float, float]],
+) -> bool:
+    """One side of a delta (the reference of ``_clevels.apply_levels``): the venue sets each
+    level, so what our fills took there is forgotten; a size > 0 sets it, else removes it."""
+    if taken:
+        for p, _s in levels:
+            taken.pop(p, None)
+    for p, s in levels:
+        if s > 0:
+            if p not in side:
+                insort(prices, p)
+            side[p] = s
+        elif side.pop(p, None) is not None:
+            i = bisect_left(prices, p)
+            if i < len(prices) and prices[i] == p:
+                del prices[i]
+    return True
+
+
+def _compiled() -> Any:
+    """``_clevels.apply_levels``, or None when not built or ``TRADELOOP_PURE_PYTHON`` is set."""
+    if os.environ.get("TRADELOOP_PURE_PYTHON"):
+        return None
+    try:
+        from tradeloop.sim import _clevels
+    except ImportError:  # installed without a C compiler: the Python loop is used
+        return None
+    return _clevels.apply_levels
+
+
+_c_apply_levels = _compiled()
+#: which delta step ``ExternalBook.apply`` uses: ``"c"`` or ``"python"``
+LEVELS_IMPLEMENTATION: Final = "c" if _c_apply_levels is not None else "python"
 
 
 def _set(side: dict[float, float], prices: list[float], price: float, size: float) -> None:

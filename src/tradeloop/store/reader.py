@@ -7,6 +7,7 @@ wrote them, and the engine-side runner only merges and dispatches.
 
 from __future__ import annotations
 
+import gc
 import operator
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
@@ -130,8 +131,25 @@ def _levels(
 
 
 def _pairs(t: pa.Table) -> list[tuple[float, float]]:
-    """Every level's (price, size) tuple at once, sliced per message."""
-    return list(zip(t.column("price").to_pylist(), t.column("size").to_pylist(), strict=True))
+    """Every level's (price, size) tuple at once, sliced per message.
+
+    The cycle collector is paused while they are made: a million new tuples (no cycles among
+    them) would otherwise trigger full collections that walk the whole heap, which measured
+    as half the cost of building them."""
+    px, sz = (_floats(t.column(c)) for c in ("price", "size"))
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return list(zip(px, sz, strict=True))
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _floats(col: pa.ChunkedArray) -> list[float]:
+    """A float column as Python floats (numpy's ``tolist`` is the quicker path; nulls keep
+    pyarrow's None)."""
+    return np.asarray(col).tolist() if col.null_count == 0 else col.to_pylist()
 
 
 def book_messages(
