@@ -6,68 +6,30 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
-import aiohttp
 import pytest
 
 from tradeloop.emulator.okx.server import EmulatorConfig, OkxEmulator
-from tradeloop.fmz.adapter import GatewayVenue
-from tradeloop.fmz.server import BridgeConfig, FmzBridge
-from tradeloop.fmz.venue import VenueSpec
 
-from .conftest import call, post_raw
+from .conftest import post_raw
+from .contract import TICKER_KEYS, Env, Venue, check_depth, env_fixture
 from .guide_examples import GUIDE_INCOMPLETE_SYMBOL, GUIDE_PARAMS, GUIDE_TICKER, guide_request
 
 KEY, SECRET, PASS = "contract-key-1", "contract-secret-1", "contract-pass-1"
 PACKED = f"{SECRET},{PASS}"
 
 
-@dataclass
-class Env:
-    emu: OkxEmulator
-    bridge: FmzBridge
-    http: aiohttp.ClientSession
-    url: str
-
-    async def call(self, method: str, params: dict[str, Any] | None = None, **kw: Any) -> Any:
-        kw.setdefault("access_key", KEY)
-        kw.setdefault("secret_key", PACKED)
-        return await call(self.http, self.url, method, params, **kw)
-
-    async def data(self, method: str, params: dict[str, Any] | None = None, **kw: Any) -> Any:
-        reply = await self.call(method, params, **kw)
-        assert "error" not in reply, (method, params, reply)
-        return reply["data"]
-
-    @property
-    def venue(self) -> GatewayVenue:
-        v = self.bridge.venue("OKX")
-        assert isinstance(v, GatewayVenue)
-        return v
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[Env]:
-    emu = OkxEmulator(
+def _emulator() -> OkxEmulator:
+    return OkxEmulator(
         EmulatorConfig(
             api_key=KEY, api_secret=SECRET, passphrase=PASS,
             balances={"USDT": 100000.0, "BTC": 2.0},
             symbols=["BTC-USDT", "ETH-USDT", "BTC-USDT-SWAP"], seed=1, tick_interval_ms=50,
         )
     )  # fmt: skip
-    base = await emu.start("127.0.0.1", 0)
-    spec = VenueSpec("OKX", base, options={"rate_limits": "off", "timeout": 2.0})
-    bridge = FmzBridge(BridgeConfig(venues={"OKX": spec}, request_timeout=3.0))
-    url = await bridge.start("127.0.0.1", 0)
-    async with aiohttp.ClientSession() as http:
-        try:
-            yield Env(emu, bridge, http, url + "/OKX")
-        finally:
-            await bridge.stop()
-            await emu.stop()
+
+
+env = env_fixture(Venue("OKX", KEY, PACKED, _emulator, request_timeout=3.0, check_flags=False))
 
 
 async def wait_live(env: Env, inst: str) -> None:
@@ -116,21 +78,15 @@ async def test_ticker_and_depth_rest_then_live(env: Env, symbol: str, inst: str)
     first = await env.call("ticker", {"symbol": symbol})
     assert first["raw"]["instId"] == inst  # first request: REST, raw reply attached
     t = first["data"]
-    assert set(t) == {"symbol", "buy", "sell", "high", "low", "open", "last", "vol", "time"}
-    assert float(t["buy"]) < float(t["sell"])
+    assert set(t) == TICKER_KEYS and float(t["buy"]) < float(t["sell"])
     d0 = await env.call("depth", {"symbol": symbol, "limit": "5"})
     assert "raw" in d0  # REST
     await wait_live(env, inst)
     t2 = await env.call("ticker", {"symbol": symbol})
     assert t2["data"]["symbol"] == t["symbol"] and t2["raw"]["instId"] == inst
-    d_live = await env.call("depth", {"symbol": symbol, "limit": 7})
+    d_live = await check_depth(env, symbol, 7)
     assert "raw" not in d_live  # from the live book, no REST call
-    d = d_live["data"]
-    asks, bids = d["asks"], d["bids"]
-    assert len(asks) == len(bids) == 7
-    assert [a[0] for a in asks] == sorted(a[0] for a in asks)
-    assert [b[0] for b in bids] == sorted((b[0] for b in bids), reverse=True)
-    assert bids[0][0] < asks[0][0] and d["time"] > 1_000_000_000_000
+    assert d_live["data"]["time"] > 1_000_000_000_000
 
 
 async def test_live_book_survives_gaps_and_drops(env: Env) -> None:
@@ -268,11 +224,7 @@ async def test_swap_positions_and_close(env: Env) -> None:
 
 # -- errors ------------------------------------------------------------------------------------
 async def test_error_cases(env: Env) -> None:
-    async def error(method: str, params: dict[str, Any] | None = None, **kw: Any) -> str:
-        r = await env.call(method, params, **kw)
-        assert set(r) == {"error"}, (method, r)
-        return str(r["error"])
-
+    error = env.error
     assert "incomplete" in await error("depth", {"symbol": "USDT"})
     assert "OKX" in await error("ticker", {"symbol": "XXX_YYY"})
     assert "unknown instrument" in await error("trade", {"symbol": "XXX_YYY", "type": "buy",
