@@ -179,6 +179,16 @@ class Portfolio:
         """(realised, unrealised, fees) of one strategy at current marks."""
         book = self.books[strategy_id]
         realized = unrealized = fees = 0.0
+        if self._single:  # the common case, without the per-position currency branch
+            marks = self.marks
+            for s, p in book.positions.items():
+                realized += p.realized_pnl
+                fees += p.fees
+                if p.qty:
+                    unrealized += p.unrealized(marks.get(s, p.avg_price))
+                else:
+                    unrealized += 0.0
+            return realized, unrealized, fees
         for s, p in book.positions.items():
             u = p.unrealized(self.marks.get(s, p.avg_price)) if p.qty else 0.0
             if self._single:
@@ -256,7 +266,8 @@ class Portfolio:
         for b in self.books.values():
             t = b.targets.get(symbol)
             if t is not None:
-                need = t - self._book_position(b, symbol).qty
+                p = b.positions.get(symbol)  # (created as _book_position would, when absent)
+                need = t - (p if p is not None else self._book_position(b, symbol)).qty
                 if need:
                     out.append((b, need))
         return out

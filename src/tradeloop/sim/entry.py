@@ -73,7 +73,13 @@ class OrderEntry(VenueLedger):
         else:
             rec.fee_ccy = inst.quote
         armed = rec.trigger is not None and not rec.triggered
-        asset, amount = self._lock_need(rec, inst, rec.qty, rec.price) if not armed else ("", 0.0)
+        checked, self._checked = self._checked, None
+        if armed:
+            asset, amount = "", 0.0
+        elif checked is not None and checked[0] is rec:  # what validation just computed
+            asset, amount = checked[1], checked[2]
+        else:
+            asset, amount = self._lock_need(rec, inst, rec.qty, rec.price)
         rec.lock_asset, rec.lock = asset, amount
         if amount:
             self.account.lock(asset, amount)
@@ -139,6 +145,7 @@ class OrderEntry(VenueLedger):
         if rec.tif is POST_ONLY and self._would_cross(rec, inst, rec.price):
             return R.POST_ONLY_WOULD_TAKE, "post-only order would cross the book"
         asset, need = self._lock_need(rec, inst, rec.qty, rec.price)
+        self._checked = (rec, asset, need)
         free = self.account.free(asset)
         if need > free + 1e-9 * max(1.0, need):
             what = "margin" if inst.is_derivative else "balance"

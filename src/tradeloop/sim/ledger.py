@@ -108,6 +108,9 @@ class VenueLedger:
         self._vol_frac = self.config.max_volume_fraction
         #: why the last ``cancel``/``amend`` returned False (NONE after one that went through)
         self.last_refusal = R.NONE
+        #: (order, asset, amount) of the lock its acceptance checks just computed: accepting
+        #: it right after reuses them instead of pricing the lock twice (nothing moves between)
+        self._checked: tuple[SimOrder, str, float] | None = None
 
     def last_price(self, symbol: str) -> float | None:
         """Last trade/bar close, else the external mid."""
