@@ -9,28 +9,24 @@ which the lifecycle resolves by looking the order up.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import time
-from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from tradeloop.core.errors import RateLimited, VenueError
-from tradeloop.model import (
-    Fill,
-    Instrument,
-    Order,
-    OrderReport,
-    OrderType,
-    RejectReason,
-    TimeInForce,
-)
+from tradeloop.model import Fill, Instrument, Order, OrderReport, OrderType, TimeInForce
 from tradeloop.venues.bitmex import constants as C
 from tradeloop.venues.bitmex import parse as P
 from tradeloop.venues.bitmex.rest import BitmexRestClient
-from tradeloop.venues.execution import ErrorKind, OrderTrack, PlaceAck, VenueHooks, Verdict
-from tradeloop.venues.http import outcome_unknown
+from tradeloop.venues.execution import (
+    ErrorKind,
+    ErrorTable,
+    ListedHooks,
+    OrderTrack,
+    PlaceAck,
+    Verdict,
+    stable_client_id,
+)
 
 _CL_ORD_ID = re.compile(r"[A-Za-z0-9_.:/+=-]{1,36}")
 TIF = {
@@ -39,41 +35,33 @@ TIF = {
     TimeInForce.FOK: "FillOrKill",
     TimeInForce.POST_ONLY: "GoodTillCancel",
 }
-
-
-def reject_reason(code: str) -> RejectReason:
-    for text, reason in C.REJECT_REASONS.items():
-        if code.startswith(text):
-            return reason
-    return RejectReason.OTHER
+#: BitMEX's messages are its codes; refusal reasons match as prefixes.
+ERRORS = ErrorTable(
+    {C.DUPLICATE_ID: ErrorKind.DUPLICATE_ID, C.NOT_FOUND: ErrorKind.NOT_FOUND},
+    C.REJECT_REASONS,
+    prefix=True,
+)
+#: message prefixes the exact-code table cannot hold (the messages go on with details)
+_PREFIX_KINDS = (
+    ((C.CANCEL_STATE, C.INVALID_STATUS), ErrorKind.FINISHED),
+    ((C.OVERLOADED,), ErrorKind.TRANSIENT),  # the request did not reach the engine
+)
 
 
 def classify(exc: VenueError) -> Verdict:
-    """What a BitMEX error means for the order it was about (see ``ErrorKind``)."""
-    code = exc.code
-    if isinstance(exc, RateLimited):
-        return Verdict(ErrorKind.RATE_LIMITED, retry_after=exc.retry_after)
-    if code == C.DUPLICATE_ID:
-        return Verdict(ErrorKind.DUPLICATE_ID)
-    if code == C.NOT_FOUND:
-        return Verdict(ErrorKind.NOT_FOUND)
-    if code.startswith((C.CANCEL_STATE, C.INVALID_STATUS)):
-        return Verdict(ErrorKind.FINISHED)
-    if code.startswith(C.OVERLOADED):  # BitMEX: the request did not reach the engine
-        return Verdict(ErrorKind.TRANSIENT)
-    if outcome_unknown(exc):  # timeout, dropped connection, 5xx
-        return Verdict(ErrorKind.UNKNOWN_OUTCOME)
-    if exc.retryable:
-        return Verdict(ErrorKind.TRANSIENT)
-    return Verdict(ErrorKind.PERMANENT, reject_reason(code))
+    """What a BitMEX error means for the order it was about (see ``ErrorKind``): the kit's
+    table, after the prefixes that say "already finished" or "overloaded, not run"."""
+    if not isinstance(exc, RateLimited) and exc.code not in ERRORS.kinds:
+        kind = next((k for texts, k in _PREFIX_KINDS if exc.code.startswith(texts)), None)
+        if kind is not None:
+            return Verdict(kind)
+    return ERRORS.classify(exc)
 
 
 def bitmex_client_id(client_order_id: str) -> str:
-    """BitMEX takes a clOrdID of up to 36 characters; longer or odd ids map to a stable hash
-    (stable so a restarted process finds its orders again)."""
-    if _CL_ORD_ID.fullmatch(client_order_id):
-        return client_order_id
-    return "tl" + hashlib.sha1(client_order_id.encode()).hexdigest()[:30]
+    """BitMEX takes a clOrdID of up to 36 characters; longer or odd ids map to the kit's
+    stable hash (stable so a restarted process finds its orders again)."""
+    return stable_client_id(client_order_id, _CL_ORD_ID.fullmatch)
 
 
 def order_fields(order: Order, inst: Instrument, cl_ord_id: str) -> dict[str, Any]:
@@ -101,38 +89,14 @@ def order_fields(order: Order, inst: Instrument, cl_ord_id: str) -> dict[str, An
     return f
 
 
-class BitmexOrderHooks(VenueHooks):
-    """BitMEX REST order requests for the lifecycle (``instruments``: the gateway's dict)."""
+class BitmexOrderHooks(ListedHooks):
+    """BitMEX REST order requests for the lifecycle over the gateway's instruments (by id)."""
 
     venue = C.VENUE
-
-    def __init__(
-        self,
-        rest: BitmexRestClient,
-        instruments: Mapping[str, Instrument],
-        streaming: Callable[[], bool],
-        now_ns: Callable[[], int] = time.time_ns,
-    ) -> None:
-        self.rest = rest
-        self.instruments = instruments
-        self._streaming = streaming
-        self.now_ns = now_ns
-
-    def instrument(self, symbol: str) -> Instrument | None:
-        return self.instruments.get(symbol)
-
-    def venue_client_id(self, client_order_id: str) -> str:
-        return bitmex_client_id(client_order_id)
-
-    def native_symbol(self, symbol: str) -> str:
-        inst = self.instruments.get(symbol)
-        return inst.native if inst is not None else P.native(symbol)
-
-    def symbol_id(self, native: str) -> str:
-        return P.symbol_id(native)
-
-    def streaming(self) -> bool:
-        return self._streaming()
+    ids = P.IDS
+    errors = ERRORS
+    client_ids = _CL_ORD_ID
+    rest: BitmexRestClient
 
     def classify(self, exc: VenueError) -> Verdict:
         return classify(exc)

@@ -32,9 +32,12 @@ from tradeloop.model import (
     TradeTick,
 )
 from tradeloop.venues.bitmex import constants as C
+from tradeloop.venues.parsing import VenueIds
 
 Json = dict[str, Any]
-SUFFIX = "." + C.VENUE
+#: ``XBTUSD`` <-> ``XBTUSD.BITMEX``
+IDS = VenueIds(C.VENUE)
+symbol_id, native = IDS.symbol_id, IDS.native
 STATUS = {
     "New": OrderStatus.ACCEPTED,
     "PartiallyFilled": OrderStatus.PARTIALLY_FILLED,
@@ -57,15 +60,6 @@ def iso(ms: int) -> str:
     """A table query's ``startTime`` (ISO 8601, milliseconds, UTC)."""
     dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-
-
-def symbol_id(native: str) -> str:
-    """BitMEX symbol -> instrument id (``XBTUSD`` -> ``XBTUSD.BITMEX``)."""
-    return native + SUFFIX
-
-
-def native(symbol: str) -> str:
-    return symbol[: -len(SUFFIX)] if symbol.endswith(SUFFIX) else symbol
 
 
 def f(value: Any) -> float:

@@ -28,7 +28,8 @@ import msgspec
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
 from tradeloop.venues.bitmex import constants as C
 from tradeloop.venues.bitmex.auth import BitmexCredentials
-from tradeloop.venues.http import RestClient, Sleep
+from tradeloop.venues.http import RestClient, Sleep, VenueRest
+from tradeloop.venues.paging import page_all
 from tradeloop.venues.ratelimit import Charge, RateLimiter
 from tradeloop.venues.retry import DEFAULT_RETRY, RetryConfig, Rng
 
@@ -89,8 +90,11 @@ class _Transport(RestClient):
                 self.ratelimit[name.removeprefix("x-ratelimit-")] = int(value)
 
 
-class BitmexRestClient:
-    """Async BitMEX REST. Public methods work without keys; private ones need them."""
+class BitmexRestClient(VenueRest):
+    """Async BitMEX REST. Public methods work without keys; private ones need them.
+    :meth:`request` reaches any endpoint (passthroughs such as the FMZ bridge use it too)."""
+
+    http: _Transport
 
     def __init__(
         self,
@@ -110,7 +114,7 @@ class BitmexRestClient:
         client-side budget (an emulator)."""
         self.credentials = BitmexCredentials(api_key, secret) if api_key else None
         budget = {C.RATE_GROUP: C.RATE_LIMIT, C.ORDER_GROUP: C.ORDER_RATE_LIMIT}
-        self.http = _Transport(
+        http = _Transport(
             base_url,
             signer=self._sign if self.credentials else None,
             timeout=timeout,
@@ -119,12 +123,10 @@ class BitmexRestClient:
             rng=rng,
             sleep=sleep,
             session=session,
+            json_encoder=_body,
         )
-        self.http.ratelimit = {}
-
-    @property
-    def base_url(self) -> str:
-        return self.http.base_url
+        http.ratelimit = {}
+        super().__init__(http)
 
     @property
     def ratelimit(self) -> dict[str, int]:
@@ -134,25 +136,6 @@ class BitmexRestClient:
     def _sign(self, method: str, path: str, body: str) -> Mapping[str, str]:
         assert self.credentials is not None
         return self.credentials.rest_headers(method, path, body, time.time())
-
-    async def close(self) -> None:
-        await self.http.close()
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        signed: bool = False,
-        *,
-        retry_safe: bool | None = None,
-    ) -> Any:
-        """Any BitMEX endpoint (passthroughs such as the FMZ bridge use it too)."""
-        clean = {k: v for k, v in (params or {}).items() if v is not None}
-        text = body if body is None or isinstance(body, str) else _body.encode(body).decode()
-        return await self.http.request(method, path, clean, text, signed=signed,
-                                       retry_safe=retry_safe)  # fmt: skip
 
     def _signed(self) -> bool:
         return self.credentials is not None
@@ -211,9 +194,12 @@ class BitmexRestClient:
     async def all_executions(self, flt: Json | None = None,
                              start_time: str | None = None) -> list[Json]:  # fmt: skip
         """Every execution row matching, oldest first, following ``start`` pages."""
-        rows: list[Json] = []
-        while True:
-            page = await self.executions(flt, start_time, C.PAGE, len(rows))
-            rows += page
-            if len(page) < C.PAGE:
-                return rows
+        offset = 0
+
+        def after(page: Sequence[Json]) -> int:
+            nonlocal offset
+            offset += len(page)
+            return offset
+
+        return await page_all(lambda start: self.executions(flt, start_time, C.PAGE, start or 0),
+                              after, limit=C.PAGE)  # fmt: skip
