@@ -177,6 +177,7 @@ async def test_stop_loss_rests_as_an_algo_then_fires_and_fills_once(eng: AlgoEng
 async def test_orders_algo_channel_falls_back_to_the_private_socket(
     eng: AlgoEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
+    eng.emu.config.algo_sockets = ("private",)  # a venue that refuses it on /business
     assert eng.gateway.algo_path == C.WS_BUSINESS and not eng.gateway._algo_subscribed
     await eng.long("fbin1", 1.0)
     sl = eng.submit(stop("fb1", Trigger(K.STOP, eng.px(0.95)), qty=1.0))

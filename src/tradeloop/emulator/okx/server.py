@@ -49,6 +49,9 @@ class EmulatorConfig(VenueConfig):
     ``ws_idle_timeout_s``: OKX closes silent connections at 30 s (code 4004).
     ``inst_id_code`` adds OKX's numeric ``instIdCode`` to instruments (ccxt then sends it
     instead of ``instId`` in WS order entry); off by default to keep clients on ``instId``.
+    ``algo_sockets``: where the ``orders-algo`` channel may be subscribed. OKX serves it on
+    ``/business``; ``/private`` is kept for older clients. ``("private",)`` makes a
+    ``/business`` subscribe fail with 60018, as a venue without the move would.
     """
 
     balances: dict[str, float] = field(default_factory=lambda: {"USDT": 100_000.0})
@@ -60,6 +63,7 @@ class EmulatorConfig(VenueConfig):
     inst_id_code: bool = False
     private_push_interval_s: float = 5.0
     replay_file: str | None = None
+    algo_sockets: tuple[str, ...] = ("business", "private")
 
     def secrets(self) -> list[str]:
         return [*super().secrets(), self.passphrase]

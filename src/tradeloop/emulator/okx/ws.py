@@ -184,7 +184,9 @@ def _sub(
     inst_id = str(arg.get("instId", ""))
     public_ok = channel in PUBLIC_CHANNELS and conn.kind == "public"
     candle_ok = _is_candle(channel) and conn.kind == "business"
-    private_ok = channel in PRIVATE_CHANNELS and conn.kind == "private"
+    private_ok = channel in PRIVATE_CHANNELS and (
+        conn.kind in emu.config.algo_sockets if channel == "orders-algo" else conn.kind == "private"
+    )
     if not (public_ok or candle_ok or private_ok):
         return _not_found(conn, channel, inst_id, req_id)
     ack: dict[str, Any] = {"event": op, "arg": None, "connId": conn.conn_id}  # arg: cleaned
