@@ -24,19 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tradeloop.core.log import get_logger
-from tradeloop.model import (
-    BalanceUpdate,
-    BookLevels,
-    Event,
-    Fill,
-    Instrument,
-    Order,
-    OrderReport,
-    PositionUpdate,
-    QuoteTick,
-    VenueStatus,
-)
-from tradeloop.venues.base import CONNECTED, RECONNECTED, ExecutionSink, Gateway, MarketDataSink
+from tradeloop.model import BalanceUpdate, Fill, Instrument, OrderReport, PositionUpdate
 from tradeloop.venues.bitmex import constants as C
 from tradeloop.venues.bitmex import parse as P
 from tradeloop.venues.bitmex.orders import BitmexOrderHooks
@@ -45,33 +33,39 @@ from tradeloop.venues.bitmex.ws import BITMEX_WS_CONFIG, PRIVATE_TABLES, BitmexS
 from tradeloop.venues.execution import (
     DEFAULT_RECOVERY,
     DEFAULT_RETENTION,
-    OrderLifecycle,
     RecoveryPolicy,
     Retention,
 )
+from tradeloop.venues.gateway_base import StreamGateway, ws_url_for
 from tradeloop.venues.wsclient import WsConfig
 
 log = get_logger(__name__)
 
-#: tradeloop channel -> BitMEX table
+#: tradeloop channel -> BitMEX table (1-minute bars are BitMEX's own ``tradeBin1m``)
 CHANNELS = {"trades": "trade", "quotes": "quote", "tickers": "quote", "book": "orderBookL2",
-            "book25": "orderBookL2_25", "book10": "orderBook10"}  # fmt: skip
+            "book25": "orderBookL2_25", "book10": "orderBook10",
+            "bars:1m": "tradeBin1m"}  # fmt: skip
 #: partially-known order rows kept for merging updates (a bound, not a working figure)
 MAX_ORDER_ROWS = 5000
 
 
 def default_ws_url(rest_url: str) -> str:
-    if rest_url.rstrip("/") == C.REST_URL:
-        return C.WS_URL
-    scheme, _, rest = rest_url.rstrip("/").partition("://")
-    return ("wss" if scheme == "https" else "ws") + "://" + rest + "/realtime"
+    return ws_url_for(rest_url, C.REST_URL, C.WS_URL, "/realtime")
 
 
-class BitmexGateway(Gateway):
+class BitmexGateway(StreamGateway):
     """BitMEX over REST + one WebSocket. ``await start()`` before use, ``await stop()`` after.
-    ``dead_man_ms`` > 0 keeps BitMEX's cancel-all-after switch armed while connected."""
+    ``dead_man_ms`` > 0 keeps BitMEX's cancel-all-after switch armed while connected.
+
+    The one socket (attribute ``stream``) is both the kit's ``public`` stream (books, quotes)
+    and its ``private`` one (order pushes, once authenticated)."""
 
     venue = C.VENUE
+    id_example = "XBTUSD.BITMEX"
+    stream_names = ("stream",)
+    channels = CHANNELS
+    rest: BitmexRestClient
+    stream: BitmexStream | None
 
     def __init__(
         self,
@@ -87,33 +81,25 @@ class BitmexGateway(Gateway):
         retention: Retention = DEFAULT_RETENTION,
         now_ns: Callable[[], int] = time.time_ns,
     ) -> None:
+        super().__init__(now_ns)
         self.rest = rest or BitmexRestClient(base_url, api_key, secret)
         self.ws_url = ws_url or default_ws_url(self.rest.base_url)
         self.ws_config = ws_config
         self.dead_man_ms = dead_man_ms
-        self.now_ns = now_ns
-        self._instruments: dict[str, Instrument] = {}
-        self._data_sink: MarketDataSink | None = None
-        self._quotes: dict[str, QuoteTick] = {}
         self._rows: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self.stream: BitmexStream | None = None
-        self.on_account_event: Callable[[Event], None] | None = None
         self.hooks = BitmexOrderHooks(self.rest, self._instruments, self._private_up, now_ns)
-        self.orders = OrderLifecycle(self.hooks, recovery=recovery, retention=retention,
-                                     now_ns=now_ns, on_status=self._account_event)  # fmt: skip
+        self.orders = self.lifecycle(self.hooks, recovery, retention)
+
+    @property
+    def public(self) -> BitmexStream | None:
+        return self.stream
+
+    @property
+    def private(self) -> BitmexStream | None:
+        return self.stream
 
     def _private_up(self) -> bool:
         return self.stream is not None and self.stream.connected and self.stream.authenticated
-
-    # -- plumbing -------------------------------------------------------------------------
-    def bind(self, sink: ExecutionSink) -> None:
-        self.orders.bind(sink)
-
-    def bind_data(self, sink: MarketDataSink) -> None:
-        self._data_sink = sink
-
-    def instruments(self) -> dict[str, Instrument]:
-        return dict(self._instruments)
 
     async def load_instruments(self) -> dict[str, Instrument]:
         self._instruments.update(P.parse_instruments(await self.rest.instruments()))
@@ -135,34 +121,11 @@ class BitmexGateway(Gateway):
                                        dead_man_ms=self.dead_man_ms)  # fmt: skip
         return self.stream
 
-    async def stop(self) -> None:
-        await self.orders.close()
-        if self.stream is not None:
-            await self.stream.stop()
-        self.stream = None
-        self._quotes.clear()
-        await self.rest.close()
-
-    async def drain(self, timeout: float = 30.0) -> None:
-        await self.orders.drain(timeout)
-
     # -- BitmexStreamHandler --------------------------------------------------------------
-    def on_market_data(self, event: Event) -> None:
-        if type(event) is QuoteTick:
-            self._quotes[event.symbol] = event
-        if self._data_sink is not None:
-            self._data_sink.on_market_data(event)
-
     def on_status(self, status: str, detail: str) -> None:
-        self._account_event(VenueStatus(self.now_ns(), self.venue, status, detail))
-        if status in (CONNECTED, RECONNECTED):
-            self._quotes.clear()  # whatever came before a drop may be stale
-        if status == RECONNECTED and self.rest.credentials is not None:
-            # The order partial holds open orders only: fills missed meanwhile come from REST.
-            self.orders.reconcile_later()
-
-    def _account_event(self, ev: Event) -> None:
-        self.emit_account_event(ev, self._data_sink)
+        # The order partial holds open orders only: fills missed meanwhile come from REST.
+        keyed = self.rest.credentials is not None
+        self.stream_status(status, detail, public=True, private=keyed)
 
     def on_private(self, table: str, action: str, rows: list[dict[str, Any]]) -> None:
         now = self.now_ns()
@@ -209,25 +172,12 @@ class BitmexGateway(Gateway):
         if P.STATUS.get(str(row["ordStatus"])) in P.TERMINAL:
             self._rows.pop(oid, None)
 
-    # -- orders -----------------------------------------------------------------------------
-    def submit_order(self, order: Order) -> None:
-        self.orders.submit(order)
-
-    def cancel_order(self, order: Order) -> None:
-        self.orders.cancel(order)
-
-    def amend_order(
-        self, order: Order, qty: float | None = None, price: float | None = None
-    ) -> None:
-        self.orders.amend(order, qty, price)
-
+    # -- orders and queries ----------------------------------------------------------------
     async def reconcile(self) -> None:
         await self.orders.reconcile()
 
-    # -- queries ----------------------------------------------------------------------------
     def _client_id(self, d: dict[str, Any]) -> str:
-        vcid = self._vcid(d)
-        return self.orders.client_id_of(vcid) or vcid
+        return self.client_id_for(self._vcid(d))
 
     async def fetch_open_orders(self) -> list[OrderReport]:
         now = self.now_ns()
@@ -254,28 +204,9 @@ class BitmexGateway(Gateway):
         return P.parse_positions(rows, self.now_ns())
 
     # -- market data ------------------------------------------------------------------------
-    def _native(self, symbol: str) -> str:
-        inst = self._instruments.get(symbol)
-        if inst is not None:
-            return inst.native
-        if self._instruments:
-            raise ValueError(f"unknown BitMEX instrument {symbol!r} (expected an id such as "
-                             f"XBTUSD.BITMEX)")  # fmt: skip
-        return P.native(symbol)
-
     def _topics(self, symbol: str, channels: tuple[str, ...]) -> list[str]:
-        native = self._native(symbol)
-        out = []
-        for ch in channels:
-            if ch.startswith("bars:"):
-                if ch != "bars:1m":
-                    raise ValueError(f"unknown channel {ch!r} (BitMEX streams bars:1m)")
-                out.append(f"tradeBin1m:{native}")
-            elif ch in CHANNELS:
-                out.append(f"{CHANNELS[ch]}:{native}")
-            else:
-                raise ValueError(f"unknown channel {ch!r}")
-        return list(dict.fromkeys(out))
+        native, tables = self.wire_channels(symbol, channels)
+        return [f"{table}:{native}" for table in tables]
 
     async def subscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
         """Channels: ``trades``, ``quotes`` (``quote``), ``book`` (full ``orderBookL2``),
@@ -293,25 +224,6 @@ class BitmexGateway(Gateway):
                 await self.stream.unsubscribe(t)
         if "quotes" in channels or "tickers" in channels:
             self._quotes.pop(symbol, None)
-
-    def book(self, symbol: str, depth: int = 20) -> BookLevels | None:
-        stream, inst = self.stream, self._instruments.get(symbol)
-        if stream is None or not stream.connected or inst is None:
-            return None
-        l2 = stream.books.get(inst.native)
-        if l2 is None or not l2.synced:
-            return None
-        bids, asks = l2.book.top(depth)
-        return BookLevels(self.now_ns(), symbol, bids, asks, True)
-
-    def quote(self, symbol: str) -> QuoteTick | None:
-        if self.stream is None or not self.stream.connected:
-            return None
-        top = self.book(symbol, 1)
-        if top is not None and top.bids and top.asks:
-            (bid, bid_qty), (ask, ask_qty) = top.bids[0], top.asks[0]
-            return QuoteTick(top.ts, symbol, bid, bid_qty, ask, ask_qty)
-        return self._quotes.get(symbol)
 
 
 def create(

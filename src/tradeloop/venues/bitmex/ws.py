@@ -94,6 +94,8 @@ class L2Book:
     """One symbol's BitMEX L2 book: the kit's :class:`OrderBook` plus id -> (side, price)."""
 
     __slots__ = ("book", "ids", "synced", "resyncs", "last_error", "last_levels", "instrument_id")
+    #: BitMEX numbers no book messages (the kit's ``VerifiedBook`` asks)
+    seq_id: int | None = None
 
     def __init__(self, symbol: str) -> None:
         self.book = OrderBook(symbol)
