@@ -12,65 +12,39 @@ cannot happen (the switch itself is tested in ``tests/venues/bitfinex``)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
-
 from tradeloop.emulator.bitfinex.server import BitfinexConfig, BitfinexEmulator
 from tradeloop.emulator.venue import VenueEmulator
 from tradeloop.model import BookLevels
-from tradeloop.venues import registry
-from tradeloop.venues.base import Gateway
 from tradeloop.venues.bitfinex.orders import bitfinex_cid
 from tradeloop.venues.bitfinex.rest import BitfinexRestClient
 from tradeloop.venues.bitfinex.ws import BFX_WS_CONFIG
-from tradeloop.venues.execution import RecoveryPolicy
-from tradeloop.venues.retry import RetryConfig
 
 from ..harness import WireOrder
-from .emulated import EmulatedHarness
+from .emulated import FAST_REST, EmulatedHarness, get_json
 
-KEY, SECRET = "conf-bfx-key", "conf-bfx-secret"
 SPOT, PERP = "tBTCUSD", "tBTCF0:USTF0"
-
-FAST_REST = RetryConfig(max_attempts=4, base=0.01, cap=0.05)
-FAST_WS = dataclasses.replace(
-    BFX_WS_CONFIG,
-    heartbeat_interval=5.0,
-    heartbeat_timeout=5.0,
-    reconnect=RetryConfig(max_attempts=0, base=0.05, cap=0.2),
-)
-FAST_RECOVERY = RecoveryPolicy(
-    cancel_backoff=RetryConfig(max_attempts=0, base=0.02, cap=0.1),
-    cancel_deadline_s=20.0,
-    lookup_backoff=RetryConfig(max_attempts=6, base=0.02, cap=0.1),
-    reconcile_backoff=RetryConfig(max_attempts=0, base=0.05, cap=0.2),
-    reconcile_deadline_s=20.0,
-)
 
 
 class BitfinexHarness(EmulatedHarness):
     name = "bitfinex"
     lacks = {}  # every capability: the core's faults reach channel-0 order requests too
-    rest_attempts = FAST_REST.max_attempts
     place_route = "POST /v2/auth/w/order/submit"
     symbol = SPOT + ".BITFINEX"
     derivative = PERP + ".BITFINEX"
+    key, secret = "conf-bfx-key", "conf-bfx-secret"
+    emulator_cls, config_cls, ws_config = BitfinexEmulator, BitfinexConfig, BFX_WS_CONFIG
+    config = {
+        "balances": {"USD": 100_000.0, "BTC": 2.0, "USTF0": 100_000.0},
+        "symbols": [SPOT, PERP],
+    }
 
     def make_emulator(self) -> VenueEmulator:
-        emu = BitfinexEmulator(
-            BitfinexConfig(
-                api_key=KEY,
-                api_secret=SECRET,
-                balances={"USD": 100_000.0, "BTC": 2.0, "USTF0": 100_000.0},
-                symbols=[SPOT, PERP],
-                seed=5,
-                tick_interval_ms=0,
-            )
-        )
+        emu = super().make_emulator()
+        assert isinstance(emu, BitfinexEmulator)
         proto, wire = emu.ws_protocol, self.wire
         inner = proto.on_text
 
@@ -82,17 +56,12 @@ class BitfinexHarness(EmulatedHarness):
         proto.on_text = tap  # type: ignore[method-assign]
         return emu
 
-    def build_gateway(self, url: str) -> Gateway:
-        spec = registry.get(self.name)
-        return spec.build(
-            url=url,
-            credentials={"api_key": KEY, "secret": SECRET},
-            rest=BitfinexRestClient(url, KEY, SECRET, retry=FAST_REST),
-            ws_config=FAST_WS,
-            recovery=FAST_RECOVERY,
-            dms=None,
-            op_timeout=1.0,  # a lost channel-0 answer becomes "unknown outcome" within a check
-        )
+    def gateway_options(self, url: str) -> dict[str, Any]:
+        return {
+            "rest": BitfinexRestClient(url, self.key, self.secret, retry=FAST_REST),
+            "dms": None,
+            "op_timeout": 1.0,  # a lost channel-0 answer becomes "unknown outcome" within a check
+        }
 
     @property
     def order_qty(self) -> float:
@@ -103,11 +72,7 @@ class BitfinexHarness(EmulatedHarness):
         return f"{bitfinex_cid(client_order_id)}:{datetime.now(UTC):%Y-%m-%d}"
 
     async def venue_book(self, symbol: str, depth: int) -> BookLevels:
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(f"{self.url}/v2/book/{self.native(symbol)}/P0?len=25") as resp,
-        ):
-            rows = await resp.json()
+        rows = await get_json(f"{self.url}/v2/book/{self.native(symbol)}/P0?len=25")
         bids = [(float(r[0]), float(r[2])) for r in rows if r[2] > 0][:depth]
         asks = [(float(r[0]), -float(r[2])) for r in rows if r[2] < 0][:depth]
         return BookLevels(0, symbol, bids, asks, True)

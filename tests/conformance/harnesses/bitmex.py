@@ -7,42 +7,19 @@ resync, which ``tests/venues/bitmex`` covers."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-
-import aiohttp
+from typing import Any
 
 from tradeloop.emulator.bitmex.server import BitmexConfig, BitmexEmulator
-from tradeloop.emulator.venue import VenueEmulator
 from tradeloop.model import BookLevels
-from tradeloop.venues import registry
-from tradeloop.venues.base import Gateway
 from tradeloop.venues.bitmex.orders import bitmex_client_id
 from tradeloop.venues.bitmex.rest import BitmexRestClient
 from tradeloop.venues.bitmex.ws import BITMEX_WS_CONFIG
-from tradeloop.venues.execution import RecoveryPolicy
-from tradeloop.venues.retry import RetryConfig
 
 from ..harness import Can, WireOrder
-from .emulated import EmulatedHarness
+from .emulated import FAST_REST, EmulatedHarness, get_json
 
-KEY, SECRET = "conf-bitmex-key", "conf-bitmex-secret"
 LINEAR, INVERSE = "XBTUSDT", "XBTUSD"
-
-FAST_REST = RetryConfig(max_attempts=4, base=0.01, cap=0.05)
-FAST_WS = dataclasses.replace(
-    BITMEX_WS_CONFIG,
-    heartbeat_interval=5.0,
-    heartbeat_timeout=5.0,
-    reconnect=RetryConfig(max_attempts=0, base=0.05, cap=0.2),
-)
-FAST_RECOVERY = RecoveryPolicy(
-    cancel_backoff=RetryConfig(max_attempts=0, base=0.02, cap=0.1),
-    cancel_deadline_s=20.0,
-    lookup_backoff=RetryConfig(max_attempts=6, base=0.02, cap=0.1),
-    reconcile_backoff=RetryConfig(max_attempts=0, base=0.05, cap=0.2),
-    reconcile_deadline_s=20.0,
-)
 
 
 class BitmexHarness(EmulatedHarness):
@@ -52,32 +29,19 @@ class BitmexHarness(EmulatedHarness):
         "there is no corrupt checksum or skipped sequence to inject (an unknown level id "
         "triggers the resync, tested in tests/venues/bitmex)",
     }
-    rest_attempts = FAST_REST.max_attempts
     place_route = "POST /api/v1/order"
     symbol = LINEAR + ".BITMEX"
     derivative = INVERSE + ".BITMEX"
+    key, secret = "conf-bitmex-key", "conf-bitmex-secret"
+    emulator_cls, config_cls, ws_config = BitmexEmulator, BitmexConfig, BITMEX_WS_CONFIG
+    config = {
+        "balances": {"XBt": 100_000_000.0, "USDt": 100_000_000_000.0},
+        "symbols": [LINEAR, INVERSE],
+        "rate_limit": 100_000,
+    }
 
-    def make_emulator(self) -> VenueEmulator:
-        return BitmexEmulator(
-            BitmexConfig(
-                api_key=KEY,
-                api_secret=SECRET,
-                balances={"XBt": 100_000_000.0, "USDt": 100_000_000_000.0},
-                symbols=[LINEAR, INVERSE],
-                seed=5,
-                tick_interval_ms=0,
-                rate_limit=100_000,
-            )
-        )
-
-    def build_gateway(self, url: str) -> Gateway:
-        return registry.get(self.name).build(
-            url=url,
-            credentials={"api_key": KEY, "secret": SECRET},
-            rest=BitmexRestClient(url, KEY, SECRET, retry=FAST_REST),
-            ws_config=FAST_WS,
-            recovery=FAST_RECOVERY,
-        )
+    def gateway_options(self, url: str) -> dict[str, Any]:
+        return {"rest": BitmexRestClient(url, self.key, self.secret, retry=FAST_REST)}
 
     @property
     def order_qty(self) -> float:
@@ -88,8 +52,7 @@ class BitmexHarness(EmulatedHarness):
 
     async def venue_book(self, symbol: str, depth: int) -> BookLevels:
         url = f"{self.url}/api/v1/orderBook/L2?symbol={self.native(symbol)}&depth={depth}"
-        async with aiohttp.ClientSession() as http, http.get(url) as resp:
-            rows = await resp.json()
+        rows = await get_json(url)
         bids = [(float(r["price"]), float(r["size"])) for r in rows if r["side"] == "Buy"]
         asks = sorted((float(r["price"]), float(r["size"])) for r in rows if r["side"] == "Sell")
         return BookLevels(0, symbol, bids[:depth], asks[:depth], True)

@@ -13,25 +13,37 @@ Everything here uses only the emulator *core*, which every front-end is built fr
 * the wire through an aiohttp middleware on ``emu.app``, added before the server starts, that
   keeps the raw body of every REST request.
 
-A venue subclass supplies: the emulator (``make_emulator``), the gateway (``build_gateway``,
-through ``tradeloop.venues.registry``), its placement route (``place_route``), how its order
-requests carry price and size (``parse_wire``), and its REST book (``venue_book``).
+A venue subclass supplies, mostly as data: its keys (``key``, ``secret``), its emulator
+(``emulator_cls``, ``config_cls`` and ``config``: balances and symbols; the base adds the keys,
+``seed=5`` and the frozen tick), its WebSocket settings (``ws_config``, made fast by
+:func:`fast_ws`), what its registry factory needs beyond those (``gateway_options``: the REST
+client with :data:`FAST_REST` retries, venue switches), its placement route (``place_route``),
+how its order requests carry price and size (``parse_wire``), and its REST book
+(``venue_book``, with :func:`get_json` / :func:`levels`). ``make_emulator`` and
+``build_gateway`` stay overridable for a venue that needs more (a wire tap on its WebSocket,
+two accounts).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from abc import abstractmethod
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, ClassVar
 
+import aiohttp
 from aiohttp import web
 
 from tradeloop.emulator.account import OrderInfo, SimAccount
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.venue import VenueEmulator
 from tradeloop.model import NS_PER_MS, Side, TradeTick
+from tradeloop.venues import registry
 from tradeloop.venues.base import Gateway
+from tradeloop.venues.execution import RecoveryPolicy
+from tradeloop.venues.retry import RetryConfig
+from tradeloop.venues.wsclient import WsConfig
 
 from ..harness import (
     BookFault,
@@ -46,12 +58,55 @@ from ..harness import (
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _prints = itertools.count(1)
 
+#: The production shape (4 tries per request), with waits of 10-50 ms.
+FAST_REST = RetryConfig(max_attempts=4, base=0.01, cap=0.05)
+#: Cancel/amend rounds and lookups every 20-100 ms; deadlines far beyond any check.
+FAST_RECOVERY = RecoveryPolicy(
+    cancel_backoff=RetryConfig(max_attempts=0, base=0.02, cap=0.1),
+    cancel_deadline_s=20.0,
+    lookup_backoff=RetryConfig(max_attempts=6, base=0.02, cap=0.1),
+    reconcile_backoff=RetryConfig(max_attempts=0, base=0.05, cap=0.2),
+    reconcile_deadline_s=20.0,
+)
+
+
+def fast_ws(config: WsConfig) -> WsConfig:
+    """A venue's WebSocket settings that reconnect within ~0.2 s, with heartbeats too slow to
+    fire during a check on a loaded machine."""
+    return dataclasses.replace(
+        config,
+        heartbeat_interval=5.0,
+        heartbeat_timeout=5.0,
+        reconnect=RetryConfig(max_attempts=0, base=0.05, cap=0.2),
+    )
+
+
+async def get_json(url: str, params: Mapping[str, str] | None = None) -> Any:
+    """One public GET on a fresh session (the venue's REST book, outside the gateway)."""
+    async with aiohttp.ClientSession() as http, http.get(url, params=params) as resp:
+        return await resp.json()
+
+
+def levels(rows: list[list[Any]], depth: int) -> list[tuple[float, float]]:
+    """``[[price, size, ...], ...]`` rows as (price, size) floats, the first ``depth``."""
+    return [(float(r[0]), float(r[1])) for r in rows[:depth]]
+
 
 class EmulatedHarness(VenueHarness):
     """A venue behind an in-process emulator on 127.0.0.1:0 (see the module docstring)."""
 
     #: ``"METHOD /path"`` of the venue's order placement (the lost-reply fault's target)
     place_route: str = ""
+    rest_attempts = FAST_REST.max_attempts
+    #: the keys the emulator knows and the gateway signs with
+    key: ClassVar[str] = ""
+    secret: ClassVar[str] = ""
+    #: the front-end, its config class and the config beyond keys, seed and the frozen tick
+    emulator_cls: ClassVar[Callable[[Any], VenueEmulator]]
+    config_cls: ClassVar[Callable[..., Any]]
+    config: ClassVar[dict[str, Any]] = {}
+    #: the venue's production WebSocket settings (the gateway gets :func:`fast_ws` of them)
+    ws_config: ClassVar[WsConfig]
 
     def __init__(self) -> None:
         self.emu: VenueEmulator | None = None
@@ -60,14 +115,31 @@ class EmulatedHarness(VenueHarness):
         self.sessions: list[Gateway] = []
 
     # -- what a venue supplies -----------------------------------------------------------------
-    @abstractmethod
     def make_emulator(self) -> VenueEmulator:
-        """The front-end with known keys, balances and symbols, ``tick_interval_ms=0``."""
+        """The front-end with known keys, balances and symbols, ``tick_interval_ms=0`` (the
+        market moves only on ``step_market()``)."""
+        cfg = self.config_cls(api_key=self.key, api_secret=self.secret, seed=5,
+                              tick_interval_ms=0, **self.config)  # fmt: skip
+        return self.emulator_cls(cfg)
 
-    @abstractmethod
+    def credentials(self) -> dict[str, str]:
+        return {"api_key": self.key, "secret": self.secret}
+
+    def gateway_options(self, url: str) -> dict[str, Any]:
+        """The factory's options beyond credentials, WebSocket and recovery settings (the
+        factory's own REST client, only with :data:`FAST_REST` retries; venue switches)."""
+        return {}
+
     def build_gateway(self, url: str) -> Gateway:
         """An unstarted gateway for ``url`` built through ``tradeloop.venues.registry``, with
         short retry/backoff policies."""
+        return registry.get(self.name).build(
+            url=url,
+            credentials=self.credentials(),
+            ws_config=fast_ws(self.ws_config),
+            recovery=FAST_RECOVERY,
+            **self.gateway_options(url),
+        )
 
     @abstractmethod
     def parse_wire(self, method: str, path: str, body: str) -> list[WireOrder]:
