@@ -35,7 +35,15 @@ from tradeloop.venues.bitfinex import parse as P
 from tradeloop.venues.bitfinex import triggers as T
 from tradeloop.venues.bitfinex.rest import BitfinexRestClient
 from tradeloop.venues.bitfinex.ws import BitfinexStream
-from tradeloop.venues.execution import ErrorKind, OrderTrack, PlaceAck, VenueHooks, Verdict
+from tradeloop.venues.execution import (
+    ErrorKind,
+    ListedHooks,
+    OrderIds,
+    OrderTrack,
+    PlaceAck,
+    Verdict,
+    spend_size,
+)
 from tradeloop.venues.http import outcome_unknown
 
 MAX_CID = 2**45
@@ -43,6 +51,7 @@ MAX_LEV = 100
 UNSUPPORTED = T.UNSUPPORTED
 MAX_REMEMBERED = 20_000
 NOT_FOUND = "not_found"  # our code for "no order under that cid/id"
+MIN_SIZE = "minimum size"  # our code for "spends less than a lot"
 
 
 def bitfinex_cid(client_order_id: str) -> str:
@@ -91,19 +100,23 @@ def order_type(order: Order, inst: Instrument) -> tuple[str, int]:
     return ("EXCHANGE " + kind if spot else kind), flags
 
 
-class BitfinexOrderHooks(VenueHooks):
-    """Order requests for the lifecycle: channel 0 when the private socket is up, else REST."""
+class BitfinexOrderHooks(ListedHooks):
+    """Order requests for the lifecycle: channel 0 when the private socket is up, else REST.
+    Identity hooks are the kit's, but for the client id (Bitfinex's integer ``cid``) and the
+    error reading (Bitfinex's texts, matched by substring)."""
 
     venue = C.VENUE
+    ids = P.IDS
+    rest: BitfinexRestClient
 
     def __init__(self, rest: BitfinexRestClient, instruments: Mapping[str, Instrument],
                  private: Callable[[], BitfinexStream | None],
                  now_ns: Callable[[], int] = time.time_ns) -> None:  # fmt: skip
-        self.rest, self.instruments, self._private, self.now_ns = (
-            rest, instruments, private, now_ns)  # fmt: skip
-        #: cid -> cid_date of orders placed or seen; venue order id -> cid
+        super().__init__(rest, instruments, lambda: self._ws() is not None, now_ns)
+        self._private = private
+        #: cid -> cid_date of orders placed or seen (``order_ids``: venue order id -> cid)
         self.cid_days: OrderedDict[str, str] = OrderedDict()
-        self.order_ids: OrderedDict[str, str] = OrderedDict()
+        self.order_ids = OrderIds(MAX_REMEMBERED)
         #: cid -> venue order id of orders working at the venue (from ``os`` / ``on`` / ``oc``)
         self.working: dict[str, str] = {}
         self.ws_orders = self.rest_orders = 0
@@ -125,11 +138,10 @@ class BitfinexOrderHooks(VenueHooks):
     def remember(self, cid: str, order_id: str = "", cid_day: str = "") -> None:
         if cid_day:
             self.cid_days[cid] = cid_day
+            while len(self.cid_days) > MAX_REMEMBERED:
+                self.cid_days.popitem(last=False)
         if order_id:
-            self.order_ids[order_id] = cid
-        for d in (self.cid_days, self.order_ids):
-            while len(d) > MAX_REMEMBERED:
-                d.popitem(last=False)
+            self.order_ids.remember(order_id, cid)
 
     def remember_row(self, d: list[Any]) -> str:
         """Note an ORDER array's ids; returns the venue client id it belongs to."""
@@ -139,21 +151,8 @@ class BitfinexOrderHooks(VenueHooks):
         return cid
 
     # -- ids --------------------------------------------------------------------------------
-    def instrument(self, symbol: str) -> Instrument | None:
-        return self.instruments.get(symbol)
-
     def venue_client_id(self, client_order_id: str) -> str:
         return bitfinex_cid(client_order_id)
-
-    def native_symbol(self, symbol: str) -> str:
-        return P.native(symbol)
-
-    def symbol_id(self, native: str) -> str:
-        return P.symbol_id(native)
-
-    def streaming(self) -> bool:
-        s = self._private()
-        return s is not None and s.connected
 
     def classify(self, exc: VenueError) -> Verdict:
         return classify(exc)
@@ -195,7 +194,9 @@ class BitfinexOrderHooks(VenueHooks):
         else:
             kind, flags = order_type(order, inst)
         if order.order_type is MARKET and order.quote_qty > 0 and order.qty <= 0:
-            qty = await self._size_for_spend(inst, order.quote_qty)
+            # sized in the base currency at the best ask, fresh from REST
+            asks = [r for r in await self.rest.book(inst.native, 25) if P.f(r[2]) < 0]
+            qty = spend_size(inst, order.quote_qty, P.f(asks[0][0]) if asks else 0.0, MIN_SIZE)
         else:
             qty = inst.format_qty(order.qty)
         amount = qty if order.side.value == "buy" else "-" + qty
@@ -218,16 +219,6 @@ class BitfinexOrderHooks(VenueHooks):
             row = await self.rest.submit(body)
         self.remember(track.venue_client_id, str(row[0]))
         return PlaceAck(str(row[0]))
-
-    async def _size_for_spend(self, inst: Instrument, spend: float) -> str:
-        """Bitfinex sizes orders in the base currency: "spend this much" is sized at the
-        best ask (fresh from REST), floored to the lot."""
-        rows = await self.rest.book(inst.native, 25)
-        asks = [r for r in rows if P.f(r[2]) < 0]
-        size = inst.format_qty(spend / P.f(asks[0][0])) if asks else "0"
-        if size == "0":
-            raise VenueError(f"{spend} buys less than a lot of {inst.native}", "minimum size")
-        return size
 
     def _ref(self, track: OrderTrack) -> dict[str, Any]:
         if track.venue_order_id.isdigit():

@@ -26,24 +26,17 @@ from tradeloop.model import (
     TradeTick,
 )
 from tradeloop.venues.bitfinex.constants import VENUE
+from tradeloop.venues.parsing import VenueIds, num
 
 log = get_logger(__name__)
 
 Row = Sequence[Any]
-SUFFIX = "." + VENUE
+#: ``tBTCUSD`` <-> ``tBTCUSD.BITFINEX``
+IDS = VenueIds(VENUE)
+symbol_id, native = IDS.symbol_id, IDS.native
+#: a JSON number, ``null`` as 0.0
+f = num
 FEES = {False: (0.001, 0.002), True: (0.0002, 0.00065)}  # base tier (spot, derivatives)
-
-
-def symbol_id(native: str) -> str:
-    return native + SUFFIX
-
-
-def native(symbol: str) -> str:
-    return symbol[: -len(SUFFIX)] if symbol.endswith(SUFFIX) else symbol
-
-
-def f(value: Any) -> float:
-    return 0.0 if value is None else float(value)
 
 
 def split(sym: str) -> tuple[str, str]:
