@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tradeloop.core.errors import VenueError
 from tradeloop.model import Fill, Instrument, InstrumentKind, Order, OrderReport, OrderStatus, Side
 from tradeloop.model import OrderType as T
 from tradeloop.model.enums import TriggerKind as K
@@ -196,3 +197,23 @@ def test_an_entry_that_ends_unfilled_ends_its_attachment_quietly() -> None:
     assert prot is None or prot.status is S.CANCELED
     assert [r.client_order_id for r in sink.events] == ["entry9"]  # the OMS ends prot9 itself
     assert g.algo_book.get("prot9") is None and len(g.algo_book) == 0
+
+
+@pytest.mark.parametrize(
+    ("rate", "want"),
+    [(0.1 + 0.2, "0.3"), (1e-7, "0.0000001"), (0.025, "0.025"), (0.99999999999, "1"),
+     (0.000000015, "0.00000002")],
+)  # fmt: skip
+def test_a_callback_ratio_goes_out_rounded_without_float_artefacts(rate: float, want: str) -> None:
+    body = algo_params(order(Trigger(K.TRAILING, callback_rate=rate)), SWAP, "t1", "cross")
+    assert body["callbackRatio"] == want
+
+
+def test_a_callback_that_rounds_to_nothing_is_refused_not_sent_as_zero() -> None:
+    with pytest.raises(VenueError, match="callback ratio 1e-09 rounds to 0"):
+        algo_params(order(Trigger(K.TRAILING, callback_rate=1e-9)), SWAP, "t2", "cross")
+    with pytest.raises(VenueError, match=r"callback amount 0\.04 is below the tick"):
+        algo_params(order(Trigger(K.TRAILING, callback_amount=0.04)), SWAP, "t3", "cross")
+    big = algo_params(order(Trigger(K.TRAILING, 1e9 + 0.3, callback_amount=0.1 + 0.2)), SWAP,
+                      "t4", "cross")  # fmt: skip
+    assert (big["callbackSpread"], big["activePx"]) == ("0.3", "1000000000.3")

@@ -27,7 +27,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from tradeloop.core.errors import VenueError
@@ -43,6 +43,7 @@ from tradeloop.model import (
     Side,
 )
 from tradeloop.model.enums import TriggerKind
+from tradeloop.model.instrument import plain_decimal
 from tradeloop.model.order import Trigger
 from tradeloop.venues.base import ExecutionSink
 from tradeloop.venues.execution import OrderTrack
@@ -82,9 +83,30 @@ _FIRED = frozenset({"effective", "partially_effective"})
 
 
 # -- request fields ---------------------------------------------------------------------------
-def _decimal(value: float) -> str:
-    """A plain decimal string (no exponent) for a ratio."""
-    return format(Decimal(repr(value)).normalize(), "f")
+#: the step a callback ratio is rounded to on the wire (0.0001 % of the price): fine enough
+#: for any trailing distance, coarse enough that float artefacts (0.1 + 0.2) never reach OKX
+RATIO_STEP = Decimal("1e-8")
+
+
+def ratio_str(value: float) -> str:
+    """A callback ratio as a plain decimal string rounded to :data:`RATIO_STEP`; a ratio
+    that rounds to nothing is refused before it is sent (OKX would trail at zero distance
+    or answer a bare 51000)."""
+    d = Decimal(repr(value)).quantize(RATIO_STEP, ROUND_HALF_EVEN)
+    if d <= 0:
+        raise VenueError(f"OKX trailing stop: callback ratio {value!r} rounds to 0 "
+                         f"(smallest {RATIO_STEP})", "51000")  # fmt: skip
+    return plain_decimal(d.normalize())
+
+
+def _spread_str(amount: float, inst: Instrument) -> str:
+    """A callback spread rounded to the tick; one below half a tick is refused, not sent
+    as ``0``."""
+    text = inst.format_price(amount)
+    if Decimal(text) <= 0:
+        raise VenueError(f"OKX trailing stop: callback amount {amount!r} is below the tick "
+                         f"{inst.tick_size!r} of {inst.native}", "51000")  # fmt: skip
+    return text
 
 
 def _child_px(order_type: OrderType, price: float, inst: Instrument) -> str:
@@ -100,9 +122,9 @@ def trigger_fields(
     if t.kind is K.TRAILING:
         f = {"ordType": "move_order_stop"}
         if t.callback_rate > 0:
-            f["callbackRatio"] = _decimal(t.callback_rate)
+            f["callbackRatio"] = ratio_str(t.callback_rate)
         else:
-            f["callbackSpread"] = inst.format_price(t.callback_amount)
+            f["callbackSpread"] = _spread_str(t.callback_amount, inst)
         if t.price > 0:
             f["activePx"] = inst.format_price(t.price)
         return f

@@ -79,6 +79,13 @@ _PAGE = 100
 _WRONG_CHANNEL = "60018"
 
 
+def _item(d: Any) -> dict[str, Any]:
+    """A push item as the dict OKX sends (anything else is a one-line ``TypeError``)."""
+    if not isinstance(d, dict):
+        raise TypeError(f"expected an object, got {type(d).__name__}")
+    return d
+
+
 def okx_bar(interval: str) -> str:
     """tradeloop interval (``1m``, ``1h``, ``1d``) → OKX bar; days/weeks use the UTC-aligned
     variants so bars line up with tradeloop's UTC bars. OKX-native names pass through."""
@@ -265,24 +272,26 @@ class OkxGateway(StreamGateway):
                 self._account_event(pos)
 
     def on_orders(self, items: list[dict[str, Any]]) -> None:
+        # one bad item is one warning line; the rest of the push is still applied
         for d in items:
             try:
-                self._on_order_item(d)
-            except (KeyError, ValueError) as exc:
+                self._on_order_item(_item(d))
+            except (KeyError, ValueError, TypeError) as exc:
                 log.warning("OKX: bad orders item %r: %s", d, exc)
 
     def on_algo_orders(self, items: list[dict[str, Any]]) -> None:
         """``orders-algo`` pushes: the state of our trigger orders before they fire (and
         that they fired: the child's news comes on ``orders``)."""
         now = self.now_ns()
-        for d in items:
+        for raw in items:
             try:
+                d = _item(raw)
                 vcid = self.algo_book.note(d)
                 side = Side.BUY if d.get("side") == "buy" else Side.SELL
                 track = self.orders.push_track(vcid, str(d["instId"]), side)
                 self.orders.report(track, parse_algo_report(d, now, track.client_order_id))
-            except (KeyError, ValueError) as exc:
-                log.warning("OKX: bad orders-algo item %r: %s", d, exc)
+            except (KeyError, ValueError, TypeError) as exc:
+                log.warning("OKX: bad orders-algo item %r: %s", raw, exc)
 
     def _on_order_item(self, d: dict[str, Any]) -> None:
         # a fired algo's child is the algo order's own (one client id end to end)

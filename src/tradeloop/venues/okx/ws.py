@@ -304,9 +304,12 @@ class OkxStream(BookStream[OkxBookSync]):
             return
         channel = str(frame.arg.get("channel", ""))
         if channel in BOOK_CHANNELS:
-            self._on_book(
-                channel, frame.arg, frame.action or "update", _book_decoder.decode(frame.data)
-            )
+            try:
+                rows = _book_decoder.decode(frame.data)
+            except msgspec.DecodeError as exc:
+                log.warning("%s: bad %s push (%s)", self.client.name, channel, exc)
+                return
+            self._on_book(channel, frame.arg, frame.action or "update", rows)
         else:
             self._on_push(channel, frame)
 
@@ -374,10 +377,10 @@ class OkxStream(BookStream[OkxBookSync]):
 
     def _on_push(self, channel: str, frame: _Frame) -> None:
         assert frame.arg is not None
-        data = _rows_decoder.decode(frame.data)
         now = self.now_ns()
         emit = self.handler.on_market_data
         try:
+            data = _rows_decoder.decode(frame.data)  # not a list: one warning line below
             if channel == "trades" or channel == "trades-all":
                 for d in data:
                     emit(P.parse_trade(d, now))
@@ -401,7 +404,8 @@ class OkxStream(BookStream[OkxBookSync]):
                 self.handler.on_algo_orders(data)
             elif channel in ("account", "positions", "balance_and_position"):
                 self.handler.on_account(channel, data)
-        except (KeyError, ValueError, TypeError, IndexError, VenueError) as exc:
+        except (KeyError, ValueError, TypeError, IndexError, VenueError,
+                msgspec.DecodeError) as exc:  # fmt: skip
             log.warning(
                 "%s: bad %s push (%s): %r", self.client.name, channel, exc, bytes(frame.data)[:200]
             )
