@@ -340,19 +340,22 @@ class Kernel:
 
     def _on_trade(self, t: TradeTick) -> None:
         self.portfolio.marks[t.symbol] = t.price
-        self.risk.on_time(t.ts)
+        if t.ts >= self.risk.next_check_ns:  # the risk engine's own first test, without a call
+            self.risk.on_time(t.ts)
 
     def _on_quote(self, q: QuoteTick) -> None:
         if q.bid and q.ask:
             self.portfolio.marks[q.symbol] = (q.bid + q.ask) * 0.5
-        self.risk.on_time(q.ts)
+        if q.ts >= self.risk.next_check_ns:
+            self.risk.on_time(q.ts)
         if self.oms.chasing:
             self.oms.on_best(q.symbol, q.bid, q.ask)
 
     def _on_book(self, b: BookLevels) -> None:
         # Books are deltas: best prices come from the book the data source maintains, which
         # publishes a QuoteTick when the top changes. Only the clock matters here.
-        self.risk.on_time(b.ts)
+        if b.ts >= self.risk.next_check_ns:
+            self.risk.on_time(b.ts)
 
     # -- strategy errors and venue status ----------------------------------------------------
     def _handler_failed(self, handler: Handler, event: Event, exc: Exception) -> None:

@@ -89,6 +89,7 @@ def run_tick_backtest(
     with _quiet_gc():
         started = False
         last_ts: int | None = None
+        n_events = 0
         for ev in events:
             if accept is not None and not accept(ev):
                 res.filtered += 1
@@ -137,7 +138,8 @@ def run_tick_backtest(
             else:
                 ex.advance(ts)
                 publish(ev)
-            res.events += 1
+            n_events += 1
+    res.events = n_events
     for agg in aggs.values():
         agg.flush()
     if started:
