@@ -54,6 +54,8 @@ class BitfinexBook:
     """One symbol's P0 book (see the module docstring)."""
 
     __slots__ = ("book", "synced", "checksums_ok", "resyncs", "last_error", "last_levels")
+    #: Bitfinex numbers no book messages (the kit's ``VerifiedBook`` asks)
+    seq_id: int | None = None
 
     def __init__(self, symbol: str) -> None:
         self.book = OrderBook(symbol)

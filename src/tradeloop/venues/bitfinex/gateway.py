@@ -23,19 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tradeloop.core.log import get_logger
-from tradeloop.model import (
-    BalanceUpdate,
-    BookLevels,
-    Event,
-    Fill,
-    Instrument,
-    Order,
-    OrderReport,
-    PositionUpdate,
-    QuoteTick,
-    VenueStatus,
-)
-from tradeloop.venues.base import CONNECTED, RECONNECTED, ExecutionSink, Gateway, MarketDataSink
+from tradeloop.model import BalanceUpdate, Fill, OrderReport, PositionUpdate
 from tradeloop.venues.bitfinex import constants as C
 from tradeloop.venues.bitfinex import parse as P
 from tradeloop.venues.bitfinex import triggers as T
@@ -45,29 +33,34 @@ from tradeloop.venues.bitfinex.ws import BFX_WS_CONFIG, BitfinexStream
 from tradeloop.venues.execution import (
     DEFAULT_RECOVERY,
     DEFAULT_RETENTION,
-    OrderLifecycle,
     RecoveryPolicy,
     Retention,
 )
+from tradeloop.venues.gateway_base import ChannelGateway, ws_url_for
 from tradeloop.venues.wsclient import WsConfig
 
 log = get_logger(__name__)
 
+#: the engine's channels -> Bitfinex's (``quotes`` and ``tickers`` are both its ``ticker``)
 CHANNELS = {"trades": "trades", "quotes": "ticker", "tickers": "ticker", "book": "book"}
 TU_WAIT_S = 3.0  # how long a report may wait for its fills' ``tu`` before a REST refresh
 
 
 def default_ws_url(rest_url: str) -> str:
-    if rest_url.rstrip("/") == C.REST_URL:
-        return C.WS_URL
-    scheme, _, rest = rest_url.rstrip("/").partition("://")
-    return ("wss" if scheme == "https" else "ws") + "://" + rest + "/ws/2"
+    return ws_url_for(rest_url, C.REST_URL, C.WS_URL, "/ws/2")
 
 
-class BitfinexGateway(Gateway):
-    """Bitfinex over REST + WebSocket. ``await start()`` before use, ``await stop()`` after."""
+class BitfinexGateway(ChannelGateway):
+    """Bitfinex over REST + WebSocket. ``await start()`` before use, ``await stop()`` after.
+    Market data channels: ``trades``, ``quotes`` (Bitfinex's ``ticker``), ``book`` (P0, 25
+    levels, checksum-verified)."""
 
     venue = C.VENUE
+    id_example = "tBTCUSD.BITFINEX"
+    channels = CHANNELS  # bars come from trades (the live runner aggregates them)
+    rest: BitfinexRestClient
+    public: BitfinexStream | None
+    private: BitfinexStream | None
 
     def __init__(self, base_url: str = C.REST_URL, api_key: str = "", secret: str = "", *,
                  ws_url: str | None = None, rest: BitfinexRestClient | None = None,
@@ -76,32 +69,17 @@ class BitfinexGateway(Gateway):
                  recovery: RecoveryPolicy = DEFAULT_RECOVERY,
                  retention: Retention = DEFAULT_RETENTION,
                  now_ns: Callable[[], int] = time.time_ns) -> None:  # fmt: skip
+        super().__init__(now_ns)
         self.rest = rest or BitfinexRestClient(base_url, api_key, secret)
         self.ws_url = ws_url or default_ws_url(self.rest.base_url)
-        self.ws_config, self.dms, self.now_ns = ws_config, dms, now_ns
+        self.ws_config, self.dms = ws_config, dms
         self.op_timeout = op_timeout  # a WS order request unanswered this long: unknown outcome
-        self._instruments: dict[str, Instrument] = {}
-        self._data_sink: MarketDataSink | None = None
-        self._quotes: dict[str, QuoteTick] = {}
-        self.public: BitfinexStream | None = None
-        self.private: BitfinexStream | None = None
-        self.on_account_event: Callable[[Event], None] | None = None
         self.hooks = BitfinexOrderHooks(self.rest, self._instruments, lambda: self.private, now_ns)
-        self.orders = OrderLifecycle(self.hooks, recovery=recovery, retention=retention,
-                                     now_ns=now_ns, on_status=self._account_event)  # fmt: skip
+        self.orders = self.lifecycle(self.hooks, recovery, retention)
         self._delivered: dict[str, float] = {}  # venue client id -> fill qty delivered
         self._held: dict[str, OrderReport] = {}
         self.oco = T.OcoView()
         self._tasks: set[asyncio.Task[Any]] = set()
-
-    def bind(self, sink: ExecutionSink) -> None:
-        self.orders.bind(sink)
-
-    def bind_data(self, sink: MarketDataSink) -> None:
-        self._data_sink = sink
-
-    def instruments(self) -> dict[str, Instrument]:
-        return dict(self._instruments)
 
     async def start(self) -> None:
         """Load pairs (ticks from today's prices); open the authenticated socket when keyed."""
@@ -109,42 +87,27 @@ class BitfinexGateway(Gateway):
         prices = {str(r[0]): P.f(r[7]) for r in await self.rest.tickers() if len(r) > 7}
         self._instruments.update(P.parse_pairs(spot, perps, prices))
         if self.rest.credentials is not None:
-            self.private = BitfinexStream(self.ws_url, self, credentials=self.rest.credentials,
-                                          dms=self.dms, config=self.ws_config,
-                                          now_ns=self.now_ns, name="bitfinex/private",
-                                          op_timeout=self.op_timeout)  # fmt: skip
+            self.private = self.new_stream("private")
             await self.private.start()
 
+    def new_stream(self, name: str) -> BitfinexStream:
+        """The public socket, or the private one (keyed, channel-0 orders, dead-man switch)."""
+        keyed: dict[str, Any] = {}
+        if name == "private":
+            keyed = {"credentials": self.rest.credentials, "dms": self.dms,
+                     "op_timeout": self.op_timeout}  # fmt: skip
+        return BitfinexStream(self.ws_url, self, config=self.ws_config, now_ns=self.now_ns,
+                              name=f"bitfinex/{name}", **keyed)  # fmt: skip
+
     async def stop(self) -> None:
-        await self.orders.close()
         for task in list(self._tasks):
             task.cancel()
-        for s in (self.public, self.private):
-            if s is not None:
-                await s.stop()
-        self.public = self.private = None
-        self._quotes.clear()
-        await self.rest.close()
-
-    async def drain(self, timeout: float = 30.0) -> None:
-        await self.orders.drain(timeout)
+        await super().stop()
 
     # -- StreamHandler ----------------------------------------------------------------------
-    def on_market_data(self, event: Event) -> None:
-        if type(event) is QuoteTick:
-            self._quotes[event.symbol] = event
-        if self._data_sink is not None:
-            self._data_sink.on_market_data(event)
-
     def on_status(self, stream: BitfinexStream, status: str, detail: str) -> None:
-        self._account_event(VenueStatus(self.now_ns(), self.venue, status, detail))
-        if status in (CONNECTED, RECONNECTED) and stream is self.public:
-            self._quotes.clear()
-        if status == RECONNECTED and stream is self.private:
-            self.orders.reconcile_later()  # what happened while we were away: over REST
-
-    def _account_event(self, ev: Event) -> None:
-        self.emit_account_event(ev, self._data_sink)
+        self.stream_status(status, detail, public=stream is self.public,
+                           private=stream is self.private)  # fmt: skip
 
     def on_private(self, kind: str, data: Any) -> None:
         try:
@@ -213,21 +176,9 @@ class BitfinexGateway(Gateway):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    # -- orders and queries -----------------------------------------------------------------
-    def submit_order(self, order: Order) -> None:
-        self.orders.submit(order)
-
-    def cancel_order(self, order: Order) -> None:
-        self.orders.cancel(order)
-
-    def amend_order(
-        self, order: Order, qty: float | None = None, price: float | None = None
-    ) -> None:
-        self.orders.amend(order, qty, price)
-
+    # -- queries --------------------------------------------------------------------------
     def _client_id(self, d: list[Any]) -> str:
-        vcid = self.hooks.remember_row(d)
-        return self.orders.client_id_of(vcid) or vcid
+        return self.client_id_for(self.hooks.remember_row(d))
 
     async def fetch_open_orders(self) -> list[OrderReport]:
         """Open orders; an OCO's unfired stop is not listed beside its limit (one order)."""
@@ -253,52 +204,6 @@ class BitfinexGateway(Gateway):
     async def fetch_positions(self) -> list[PositionUpdate]:
         now = self.now_ns()
         return [P.parse_position(r, now) for r in await self.rest.positions()]
-
-    # -- market data ------------------------------------------------------------------------
-    def _wanted(self, symbol: str, channels: tuple[str, ...]) -> tuple[str, list[str]]:
-        inst = self._instruments.get(symbol)
-        if inst is None and self._instruments:
-            raise ValueError(f"unknown Bitfinex instrument {symbol!r} (ids: tBTCUSD.BITFINEX)")
-        unknown = [ch for ch in channels if ch not in CHANNELS]
-        if unknown:
-            raise ValueError(f"unknown channel(s) {unknown}: Bitfinex streams {sorted(CHANNELS)}")
-        return (inst.native if inst else P.native(symbol)), list(
-            dict.fromkeys(CHANNELS[ch] for ch in channels))  # fmt: skip
-
-    async def subscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
-        """Channels: ``trades``, ``quotes`` (Bitfinex's ``ticker``), ``book`` (P0, 25 levels,
-        checksum-verified)."""
-        native, wanted = self._wanted(symbol, channels)
-        if self.public is None:
-            self.public = BitfinexStream(self.ws_url, self, config=self.ws_config,
-                                         now_ns=self.now_ns, name="bitfinex/public")  # fmt: skip
-            await self.public.start()
-        for ch in wanted:
-            await self.public.subscribe(ch, native)
-
-    async def unsubscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
-        native, wanted = self._wanted(symbol, channels)
-        for ch in wanted if self.public is not None else []:
-            await self.public.unsubscribe(ch, native)  # type: ignore[union-attr]
-        if "ticker" in wanted:
-            self._quotes.pop(symbol, None)
-
-    def book(self, symbol: str, depth: int = 20) -> BookLevels | None:
-        if self.public is None or not self.public.connected:
-            return None
-        sync = self.public.books.get(P.native(symbol))
-        if sync is None or not sync.synced:
-            return None
-        bids, asks = sync.book.top(depth)
-        return BookLevels(self.now_ns(), symbol, bids, asks, True)
-
-    def quote(self, symbol: str) -> QuoteTick | None:
-        if self.public is None or not self.public.connected:
-            return None
-        top = self.book(symbol, 1)
-        if top is not None and top.bids and top.asks:
-            return QuoteTick(top.ts, symbol, *top.bids[0], *top.asks[0])
-        return self._quotes.get(symbol)
 
 
 def create(
