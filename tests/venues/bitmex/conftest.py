@@ -3,12 +3,12 @@ gateway built through the registry, keyed for it."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from tests.support.gateway_fixtures import bound, serving
+from tests.support.gateway_fixtures import until as _until
 
 from tradeloop.emulator.bitmex.server import BitmexConfig, BitmexEmulator
 from tradeloop.model import Event, Fill, OrderReport
@@ -19,8 +19,14 @@ from tradeloop.venues.execution import RecoveryPolicy
 XBTUSD = "XBTUSD.BITMEX"
 
 
+async def until(cond: Callable[[], Any], what: str = "the condition", timeout: float = 5.0) -> None:
+    """The shared bounded poll with this suite's default bound."""
+    await _until(cond, what, timeout)
+
+
 class Sink:
-    """Collects what a gateway hands the engine."""
+    """Collects what a gateway hands the engine, by kind (the shared
+    ``tests.support.gateway_fixtures.Sink`` keeps one log in arrival order instead)."""
 
     def __init__(self) -> None:
         self.reports: list[OrderReport] = []
@@ -35,14 +41,6 @@ class Sink:
 
     def on_market_data(self, e: Event) -> None:
         self.data.append(e)
-
-
-async def until(pred: Callable[[], Any], what: str, timeout: float = 5.0) -> None:
-    end = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def make_gateway(url: str, **kw: Any) -> BitmexGateway:
@@ -62,22 +60,11 @@ async def emu() -> AsyncIterator[BitmexEmulator]:
         balances={"XBt": 100_000_000.0, "USDt": 10_000_000_000.0},
         admin_token="t" * 32,
     )
-    server = BitmexEmulator(cfg)
-    await server.start("127.0.0.1", 0)
-    try:
+    async with serving(BitmexEmulator(cfg)) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture
 async def gw(emu: BitmexEmulator) -> AsyncIterator[tuple[BitmexGateway, Sink]]:
-    gateway = make_gateway(emu.base_url)
-    sink = Sink()
-    gateway.bind(sink)
-    gateway.bind_data(sink)
-    await gateway.start()
-    try:
-        yield gateway, sink
-    finally:
-        await gateway.stop()
+    async with bound(make_gateway(emu.base_url), Sink()) as pair:
+        yield pair
