@@ -18,6 +18,7 @@ What is Binance's here:
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,6 +35,22 @@ from tradeloop.venues.http import NetworkError, RequestTimeout, RestClient
 from tradeloop.venues.ratelimit import parse_retry_after
 
 log = get_logger(__name__)
+
+
+def _describe(exc: aiohttp.ClientError, query: str) -> str:
+    """One line about a transport error, the signed query never in it."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        text = f"{exc.status}, {exc.message}"
+    else:
+        text = str(exc)
+    if query:
+        text = text.replace(query, "<query>")
+    text = _SIGNED.sub("?<query>", text)
+    return " ".join(text.split())
+
+
+#: a query carrying a signature, wherever an error message quotes one
+_SIGNED = re.compile(r"\?[^\s'\"]*signature=[^\s'\"]*")
 
 
 class WeightGate:
@@ -156,7 +173,10 @@ class BinanceRestClient(RestClient):
         except TimeoutError as exc:
             raise RequestTimeout(f"{method} {path}: no response within {self.timeout}s") from exc
         except aiohttp.ClientError as exc:
-            raise NetworkError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+            # aiohttp quotes the whole URL (signature, timestamp) and the server's bytes
+            # over several lines: the error says what failed in one line, without them
+            why = f"{method} {path}: {type(exc).__name__}: {_describe(exc, query)}"
+            raise NetworkError(why) from None
         self.gate.observe(h.get("X-MBX-USED-WEIGHT-1M"))
         try:
             payload = msgspec.json.decode(raw) if raw else None

@@ -6,12 +6,17 @@ listenKey: ``POST /fapi/v1/listenKey`` (API key only) gives the key, the socket 
 60). Asking for a key while one is live returns the same key, so after a disconnect or a
 ``listenKeyExpired`` event the stream asks again and reconnects on whatever it gets -- the
 shared :class:`~tradeloop.venues.wsclient.WsClient` reads its ``url`` on every attempt.
+
+The listenKey is a bearer credential (whoever holds it reads the account's orders and
+balances), so the status details handed on (the socket's URL, connect errors quoting it) name
+it ``<listenKey>``, and a frame that is not JSON is one warning line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -48,6 +53,8 @@ class UserStream:
         self.client = WsClient(self.ws_base, self._on_message, config=config,
                                on_state=self._state, name="binance-futures-user")  # fmt: skip
         self._tasks: set[asyncio.Task[None]] = set()
+        #: the keys handed out lately (an error about an old one may still arrive)
+        self._keys: deque[str] = deque(maxlen=4)
 
     @property
     def connected(self) -> bool:
@@ -55,7 +62,10 @@ class UserStream:
 
     async def _new_key(self) -> None:
         res = await self.rest.call("POST", "/fapi/v1/listenKey")
-        self.client.url = f"{self.ws_base}/{res['listenKey']}"
+        key = str(res["listenKey"])
+        if key not in self._keys:
+            self._keys.append(key)
+        self.client.url = f"{self.ws_base}/{key}"
 
     async def start(self, wait: float | None = None) -> None:
         await self._new_key()
@@ -89,14 +99,26 @@ class UserStream:
         except VenueError as exc:
             log.warning("Binance futures listenKey refresh failed: %s", exc)
 
+    def redact(self, text: str) -> str:
+        """``text`` with the listenKeys this stream was given masked (a URL may be quoted
+        normalised, so the keys themselves are what is looked for)."""
+        for key in self._keys:
+            text = text.replace(key, "<listenKey>")
+        return text
+
     def _state(self, status: str, detail: str) -> None:
         if status == "disconnected":
             self._spawn(self._refresh())  # before the client's next attempt
-        self.on_status(status, detail)
+        self.on_status(status, self.redact(detail))
 
     def _on_message(self, text: str) -> None:
-        msg = _dec.decode(text)
+        try:
+            msg = _dec.decode(text)
+        except msgspec.DecodeError as exc:
+            log.warning("Binance futures user stream: undecodable frame (%s): %r", exc, text[:120])
+            return
         if not isinstance(msg, dict):
+            log.warning("Binance futures user stream: not an event: %r", text[:120])
             return
         if msg.get("e") == "listenKeyExpired":
             log.warning("Binance futures listenKey expired; reconnecting on a new one")

@@ -1,0 +1,113 @@
+"""The USD-M listenKey stream against the emulator over real sockets: the listenKey (a bearer
+credential for the account's user data) never reaches a status event or a log line, across
+a connect, a drop-and-reconnect on a fresh key, and a refused key; a frame that is not JSON
+is one warning line and the stream keeps delivering."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
+from tradeloop.model import VenueStatus
+from tradeloop.venues import registry
+from tradeloop.venues.binance.gateway import BinanceGateway
+
+KEY, SECRET = "us-key", "us-secret"
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def on_order_report(self, r: Any) -> None: ...
+
+    def on_fill(self, f: Any) -> None: ...
+
+    def on_market_data(self, e: Any) -> None:
+        self.events.append(e)
+
+    def statuses(self) -> list[VenueStatus]:
+        return [e for e in self.events if isinstance(e, VenueStatus)]
+
+
+@pytest.fixture
+async def gw() -> AsyncIterator[tuple[BinanceGateway, Sink]]:
+    emu = BinanceEmulator(BinanceConfig(api_key=KEY, api_secret=SECRET, symbols=["BTCUSDT"],
+                                        tick_interval_ms=0, seed=5))  # fmt: skip
+    await emu.start("127.0.0.1", 0)
+    sink = Sink()
+    g = registry.get("binance").build(url=emu.base_url,
+                                      credentials={"api_key": KEY, "secret": SECRET})  # fmt: skip
+    assert isinstance(g, BinanceGateway)
+    g.bind_data(sink)
+    try:
+        await g.start()
+        yield g, sink
+    finally:
+        await g.stop()
+        await emu.stop()
+
+
+async def _until(pred: Any, timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if pred():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def _leaks(key: str, sink: Sink, caplog: pytest.LogCaptureFixture) -> list[str]:
+    texts = [s.detail for s in sink.statuses()] + [r.getMessage() for r in caplog.records]
+    return [t for t in texts if key in t]
+
+
+async def test_the_listen_key_is_never_in_a_status_or_a_log_line(
+    gw: tuple[BinanceGateway, Sink], caplog: pytest.LogCaptureFixture
+) -> None:
+    g, sink = gw
+    caplog.set_level(logging.DEBUG)
+    assert g.user is not None and g.user.connected
+    first = g.user.client.url.rsplit("/", 1)[1]
+    assert len(first) > 8
+    connected = [s for s in sink.statuses() if s.status == "connected"]
+    assert any("<listenKey>" in s.detail for s in connected)  # the user stream's own
+    await g.user.client.drop()  # a drop: a fresh key is asked for, then a reconnect
+    await _until(lambda: any(s.status == "reconnected" and "<listenKey>" in s.detail
+                             for s in sink.statuses()))  # fmt: skip
+    keys = {first, g.user.client.url.rsplit("/", 1)[1]}
+    assert all(not _leaks(k, sink, caplog) for k in keys)
+
+
+async def test_a_refused_listen_key_is_not_quoted_in_the_status(
+    gw: tuple[BinanceGateway, Sink],
+) -> None:
+    g, sink = gw
+    assert g.user is not None
+    ws_base = g.user.ws_base
+    err = f"400, message='Invalid response status', url='{ws_base}/deadbeefKEY1234'"
+    g.user._keys.append("deadbeefKEY1234")
+    g.user._state("disconnected", err)  # what aiohttp says when the server refuses the key
+    last = sink.statuses()[-1]
+    assert last.status == "disconnected" and "deadbeefKEY1234" not in last.detail
+    assert last.detail.endswith("/<listenKey>'")
+
+
+async def test_a_frame_that_is_not_json_is_one_line_and_the_stream_goes_on(
+    gw: tuple[BinanceGateway, Sink], caplog: pytest.LogCaptureFixture
+) -> None:
+    g, _ = gw
+    assert g.user is not None
+    got: list[dict[str, Any]] = []
+    g.user.on_event = got.append
+    g.user._on_message('{"e": "ORDER_TRADE_UPDATE", ')  # cut short
+    g.user._on_message("[1, 2]")
+    g.user._on_message('{"e": "ACCOUNT_UPDATE", "a": {"P": []}}')
+    assert [m["e"] for m in got] == ["ACCOUNT_UPDATE"]
+    bad = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(bad) == 2 and not any(r.exc_info for r in bad)
+    assert all("\n" not in r.getMessage() for r in bad)
