@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -23,12 +23,11 @@ from yarl import URL
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
 from tradeloop.venues.bitfinex import constants as C
 from tradeloop.venues.bitfinex.auth import BitfinexCredentials
-from tradeloop.venues.http import NetworkError, RequestTimeout, RestClient, Sleep
-from tradeloop.venues.ratelimit import Charge, RateLimiter
+from tradeloop.venues.http import NetworkError, RequestTimeout, RestClient, Sleep, VenueRest
+from tradeloop.venues.ratelimit import RateLimiter
 from tradeloop.venues.retry import DEFAULT_RETRY, RetryConfig, Rng
 
 Row = list[Any]
-_ONE_BUDGET = (Charge("bitfinex"),)
 
 
 def bfx_error(code: str, text: str, context: str = "") -> VenueError:
@@ -41,11 +40,6 @@ def bfx_error(code: str, text: str, context: str = "") -> VenueError:
 
 
 class _BfxTransport(RestClient):
-    def rate_limit_charges(
-        self, method: str, path: str, params: Mapping[str, Any] | None, body: Any
-    ) -> Sequence[Charge]:
-        return _ONE_BUDGET
-
     def check_response(self, method: str, path: str, status: int, payload: Any) -> None:
         if isinstance(payload, list) and payload[:1] == ["error"] and len(payload) >= 3:
             raise bfx_error(str(payload[1]), str(payload[2])[:200], f"{method} {path}")
@@ -88,27 +82,24 @@ class _BfxTransport(RestClient):
         return payload
 
 
-class BitfinexRestClient:
-    """Async Bitfinex REST; ``/v2/auth`` methods need keys."""
+class BitfinexRestClient(VenueRest):
+    """Async Bitfinex REST; ``/v2/auth`` methods need keys. One request budget for the
+    whole API (the kit's ``budget`` option)."""
 
     def __init__(self, base_url: str = C.REST_URL, api_key: str = "", secret: str = "", *,
                  timeout: float = 10.0, retry: RetryConfig = DEFAULT_RETRY,
                  session: aiohttp.ClientSession | None = None, rng: Rng = random.random,
                  sleep: Sleep = asyncio.sleep) -> None:  # fmt: skip
         self.credentials = BitfinexCredentials(api_key, secret) if api_key else None
-        self.http = _BfxTransport(
+        super().__init__(_BfxTransport(
             base_url, signer=self._sign if self.credentials else None, timeout=timeout,
-            retry=retry, limiter=RateLimiter({"bitfinex": C.RATE_LIMIT}), session=session,
-            rng=rng, sleep=sleep,
-        )  # fmt: skip
-        self.base_url = self.http.base_url
+            retry=retry, limiter=RateLimiter({"bitfinex": C.RATE_LIMIT}), budget="bitfinex",
+            session=session, rng=rng, sleep=sleep,
+        ))  # fmt: skip
 
     def _sign(self, method: str, path: str, body: str) -> Mapping[str, str]:
         assert self.credentials is not None
         return self.credentials.rest_headers(path, body)
-
-    async def close(self) -> None:
-        await self.http.close()
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return await self.http.request("GET", path, params)
