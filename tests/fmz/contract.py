@@ -5,18 +5,19 @@ FMZ client speaking to ``/<LABEL>`` over a real loopback socket.
 Why one module: every venue's contract test built the same bridge the same way and repeated
 the same checks of the FMZ shapes (depth ordering, bar alignment, the resting-order
 lifecycle, the error phrases). Here they are written once; a venue test keeps only what is
-its own. A new venue needs a :class:`Venue` (label, keys, emulator factory) and the line
-``env = env_fixture(VENUE)``; Binance would adopt it by replacing its ``Env`` class and
-fixture with ``Venue("BINANCE", KEY, SECRET, make_emulator, request_timeout=3.0,
-check_flags=False)``.
+its own. A new venue needs a :class:`Venue` (label, keys, emulator and config classes, the
+config's balances and symbols) and the line ``env = env_fixture(VENUE)``. Binance would adopt
+it by replacing its ``Env`` class and fixture with ``env = env_fixture(Venue("BINANCE", KEY,
+SECRET, BinanceEmulator, BinanceConfig, {"seed": 1, "balances": ..., "symbols": [...]},
+request_timeout=3.0, check_flags=False))``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -41,11 +42,21 @@ class Venue:
     access_key: str
     #: what the FMZ client sends as ``secret_key`` (OKX packs ``secret,passphrase``)
     secret_key: str
-    #: an unstarted emulator keyed with ``access_key`` (and the secret)
-    make_emulator: Callable[[], Any]
+    #: the emulator front-end and its config class
+    emulator_cls: Callable[[Any], Any]
+    config_cls: Callable[..., Any]
+    #: the config beyond ``api_key``/``api_secret`` (the FMZ keys), ``seed=3`` and a 50 ms
+    #: tick, any of which it may override
+    config: Mapping[str, Any] = field(default_factory=dict)
     request_timeout: float = 5.0
     #: also check that ``tradeloop fmz --venue LABEL=URL`` resolves the label to this kind
     check_flags: bool = True
+
+    def make_emulator(self) -> Any:
+        """The unstarted emulator, keyed for the FMZ client and ticking."""
+        kw = {"api_key": self.access_key, "api_secret": self.secret_key, "seed": 3,
+              "tick_interval_ms": 50, **self.config}  # fmt: skip
+        return self.emulator_cls(self.config_cls(**kw))
 
 
 @dataclass
@@ -221,6 +232,22 @@ async def market_buy_spending(env: Env, symbol: str, quote_amount: str) -> dict[
     mo: dict[str, Any] | None = await until(filled)
     assert mo, f"market buy {mid} never filled"
     assert mo["deal_amount"] * mo["avg_price"] == pytest.approx(float(quote_amount), rel=0.05)
+    return mo
+
+
+async def spot_round(env: Env, symbol: str, quote: str, amount: str, id_prefix: str
+                     ) -> dict[str, Any]:  # fmt: skip
+    """The spot account story: 100000 ``quote`` free; a resting buy of ``amount`` freezes
+    some, is canceled, nothing stays open; a market buy spends 500 ``quote``; the history is
+    those two orders, oldest first. The market order."""
+    await spot_accounts(env, quote, "100000")
+    oid = await resting_buy(env, symbol, amount, id_prefix)
+    assert await frozen(env, quote) > 0
+    await check_cancel(env, oid)
+    assert await env.data("orders") == []
+    mo = await market_buy_spending(env, symbol, "500")
+    hist = await env.data("historyorders", {"symbol": symbol})
+    assert [h["id"] for h in hist] == [oid, mo["id"]]
     return mo
 
 

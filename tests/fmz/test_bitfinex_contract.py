@@ -13,39 +13,15 @@ from tradeloop.fmz.symbols import parse_symbol
 from tradeloop.fmz.venue import known_kinds
 from tradeloop.fmz.venues.bitfinex import BitfinexConventions
 
-from .contract import (
-    Env,
-    Venue,
-    check_cancel,
-    check_depth,
-    check_records,
-    check_refusals,
-    check_tape,
-    check_ticker,
-    close_swap,
-    env_fixture,
-    frozen,
-    market_buy_spending,
-    open_swap,
-    resting_buy,
-    spot_accounts,
-    until,
-)
+from . import contract
+from .contract import Env, Venue, env_fixture
 
 KEY, SECRET = "fmz-bfx-key-0001", "fmz-bfx-secret-0001"
-
-
-def _emulator() -> BitfinexEmulator:
-    return BitfinexEmulator(
-        BitfinexConfig(
-            api_key=KEY, api_secret=SECRET,
-            balances={"USD": 100_000.0, "BTC": 2.0, "USTF0": 100_000.0},
-            symbols=["tBTCUSD", "tETHUSD", "tBTCF0:USTF0"], seed=3, tick_interval_ms=50,
-        )
-    )  # fmt: skip
-
-
-env = env_fixture(Venue("BITFINEX", KEY, SECRET, _emulator))
+BITFINEX = Venue("BITFINEX", KEY, SECRET, BitfinexEmulator, BitfinexConfig, {
+    "balances": {"USD": 100_000.0, "BTC": 2.0, "USTF0": 100_000.0},
+    "symbols": ["tBTCUSD", "tETHUSD", "tBTCF0:USTF0"],
+})  # fmt: skip
+env = env_fixture(BITFINEX)
 
 
 def test_label_and_symbols() -> None:
@@ -60,13 +36,13 @@ def test_label_and_symbols() -> None:
 
 
 async def test_market_data(env: Env) -> None:
-    await check_depth(env, "BTC_USD")
-    await check_ticker(env, "btc_usdt.swap", "BTC_USDT.swap")
+    await contract.check_depth(env, "BTC_USD")
+    await contract.check_ticker(env, "btc_usdt.swap", "BTC_USDT.swap")
     markets = await env.data("markets")
     assert {"BTC_USD", "ETH_USD", "BTC_USDT.swap"} <= set(markets)
     assert markets["BTC_USD"]["base_asset"] == "BTC" and markets["BTC_USD"]["tick_size"] > 0
-    await check_tape(env, "BTC_USD")
-    await check_records(env, "BTC_USDT.swap")
+    await contract.check_tape(env, "BTC_USD")
+    await contract.check_records(env, "BTC_USDT.swap")
     tickers = await env.data("tickers")
     assert {x["symbol"] for x in tickers} == {"BTC_USD", "ETH_USD", "BTC_USDT.swap"}
     swaps = await env.data("tickers", {"symbol": "USDT.swap"})
@@ -78,20 +54,13 @@ async def test_market_data(env: Env) -> None:
 
 
 async def test_spot_and_perp_orders(env: Env) -> None:
-    await spot_accounts(env, "USD", "100000")
-    oid = await resting_buy(env, "BTC_USD", "0.01", "tBTCUSD,")
-    assert await frozen(env, "USD") > 0
-    await check_cancel(env, oid)
-    assert await env.data("orders") == []
-    mid = (await market_buy_spending(env, "BTC_USD", "500"))["id"]
-    hist = await env.data("historyorders", {"symbol": "BTC_USD"})
-    assert [h["id"] for h in hist] == [oid, mid]
+    await contract.spot_round(env, "BTC_USD", "USD", "0.01", "tBTCUSD,")
     # the perpetual: leverage for later orders (Bitfinex's per-order ``lev``), open, see the
     # position at that leverage, close it
     assert await env.data("setmarginlevel", {"symbol": "BTC_USDT.swap", "marginLevel": "3"})
-    pos = await open_swap(env, "BTC_USDT.swap", "0.5", "USDT.swap")
+    pos = await contract.open_swap(env, "BTC_USDT.swap", "0.5", "USDT.swap")
     assert pos["margin_level"] == 3 and env.emu.trading.account.sim.leverage("tBTCF0:USTF0") == 3
-    await close_swap(env, "BTC_USDT.swap", "0.5")
+    await contract.close_swap(env, "BTC_USDT.swap", "0.5")
     assert await env.data("io", {"code": 0, "args": [4], "symbol": "BTC_USDT.swap"}) is True
     await env.data("trade", {"symbol": "BTC_USDT.swap", "type": "buy", "price": -1,
                              "amount": "0.1"})  # fmt: skip
@@ -99,7 +68,7 @@ async def test_spot_and_perp_orders(env: Env) -> None:
     async def lev4() -> Any:  # the older io scheme's level rides on the next order
         return env.emu.trading.account.sim.leverage("tBTCF0:USTF0") == 4
 
-    assert await until(lev4)
+    assert await contract.until(lev4)
     assert "needs a contract symbol" in await env.error(
         "setmarginlevel", {"symbol": "BTC_USD", "marginLevel": 3}
     )
@@ -109,7 +78,9 @@ async def test_spot_and_perp_orders(env: Env) -> None:
 
 
 async def test_keys_passthrough_and_errors(env: Env) -> None:
-    await check_refusals(env, unknown="XXX_USD", missing_id="tBTCUSD,424242", tiny="BTC_USD")
+    await contract.check_refusals(
+        env, unknown="XXX_USD", missing_id="tBTCUSD,424242", tiny="BTC_USD"
+    )
     r = await env.call("__api_/v2/ticker/tBTCUSD", headers={"Http-Method": "GET"})
     assert len(r["data"]) == 10 and r["data"][0] < r["data"][2]
     r = await env.call("__api_/v2/auth/r/wallets")

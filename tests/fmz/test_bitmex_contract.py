@@ -6,44 +6,23 @@ the linear ``XBTUSDT`` (``BTC_USDT.swap``, in USDT)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tradeloop.fmz.symbols import parse_symbol
 from tradeloop.fmz.venue import known_kinds
 from tradeloop.fmz.venues.bitmex import BitmexConventions
 
-from .contract import (
-    Env,
-    Venue,
-    check_cancel,
-    check_depth,
-    check_records,
-    check_refusals,
-    check_tape,
-    check_ticker,
-    env_fixture,
-    resting_buy,
-    wait,
-)
+from . import contract
+from .contract import Env, Venue, env_fixture
 
 server = pytest.importorskip("tradeloop.emulator.bitmex.server")
 
 KEY, SECRET = "fmz-bitmex-key-0001", "fmz-bitmex-secret-0001"
-
-
-def _emulator() -> Any:
-    return server.BitmexEmulator(
-        server.BitmexConfig(
-            api_key=KEY, api_secret=SECRET, seed=3, tick_interval_ms=50,
-            balances={"XBt": 100_000_000.0, "USDt": 10_000_000_000.0},
-            symbols=["XBTUSD", "ETHUSD", "XBTUSDT"], admin_token="t" * 32,
-        )
-    )  # fmt: skip
-
-
-env = env_fixture(Venue("BITMEX", KEY, SECRET, _emulator))
+BITMEX = Venue("BITMEX", KEY, SECRET, server.BitmexEmulator, server.BitmexConfig, {
+    "balances": {"XBt": 100_000_000.0, "USDt": 10_000_000_000.0},
+    "symbols": ["XBTUSD", "ETHUSD", "XBTUSDT"], "admin_token": "t" * 32,
+})  # fmt: skip
+env = env_fixture(BITMEX)
 
 
 def test_label_and_symbols() -> None:
@@ -59,13 +38,13 @@ def test_label_and_symbols() -> None:
 
 
 async def test_market_data(env: Env) -> None:
-    await check_depth(env, "BTC_USD.swap")
+    await contract.check_depth(env, "BTC_USD.swap")
     assert env.venue.market.is_live("XBTUSD.BITMEX")
-    await check_ticker(env, "btc_usdt.swap", "BTC_USDT.swap")
+    await contract.check_ticker(env, "btc_usdt.swap", "BTC_USDT.swap")
     markets = await env.data("markets")
     assert {"BTC_USD.swap", "ETH_USD.swap", "BTC_USDT.swap"} <= set(markets)
-    await check_tape(env, "BTC_USD.swap")
-    await check_records(env, "BTC_USD.swap")
+    await contract.check_tape(env, "BTC_USD.swap")
+    await contract.check_records(env, "BTC_USD.swap")
     (fund,) = await env.data("fundings", {"symbol": "BTC_USD.swap"})
     assert fund["symbol"] == "BTC_USD.swap" and fund["rate"] == pytest.approx(0.0001)
     assert "only contracts" in await env.error("ticker", {"symbol": "BTC_USD"})
@@ -78,13 +57,13 @@ async def test_inverse_and_linear_futures(env: Env) -> None:
     assert float(by["BTC"]["free"]) == pytest.approx(1.0)
     assert float(by["USDT"]["free"]) == pytest.approx(10_000.0)
     # a resting inverse limit order, seen and canceled
-    oid = await resting_buy(env, "BTC_USD.swap", "100", "XBTUSD,")
-    await check_cancel(env, oid)
+    oid = await contract.resting_buy(env, "BTC_USD.swap", "100", "XBTUSD,")
+    await contract.check_cancel(env, oid)
     # leverage, then a position on each kind of swap
     assert await env.data("setmarginlevel", {"symbol": "BTC_USD.swap", "marginLevel": 5})
     for sym, amount in (("BTC_USD.swap", "200"), ("BTC_USDT.swap", "1000")):
         await env.data("trade", {"symbol": sym, "type": "buy", "price": -1, "amount": amount})
-    pos = await wait(env, "positions", {}, lambda p: len(p) == 2)
+    pos = await contract.wait(env, "positions", {}, lambda p: len(p) == 2)
     got = {p["symbol"]: p for p in pos}
     inv, lin = got["BTC_USD.swap"], got["BTC_USDT.swap"]
     assert (inv["amount"], inv["type"], inv["contract_type"]) == (200, 0, "swap")
@@ -98,13 +77,13 @@ async def test_inverse_and_linear_futures(env: Env) -> None:
     for sym, amount in (("BTC_USD.swap", "200"), ("BTC_USDT.swap", "1000")):
         await env.data("trade", {"symbol": sym, "type": "closebuy", "price": -1,
                                  "amount": amount})  # fmt: skip
-    await wait(env, "positions", {}, lambda p: p == [])
+    await contract.wait(env, "positions", {}, lambda p: p == [])
     hist = await env.data("historyorders", {"symbol": "BTC_USD.swap"})
     assert oid in [h["id"] for h in hist]
 
 
 async def test_keys_passthrough_and_errors(env: Env) -> None:
-    await check_refusals(env, unknown="DOGE_USD.swap", missing_id="XBTUSD,424242",
+    await contract.check_refusals(env, unknown="DOGE_USD.swap", missing_id="XBTUSD,424242",
                          cancel_missing=False)  # fmt: skip
     r = await env.call("__api_/api/v1/instrument", {"symbol": "XBTUSD"},
                        headers={"Http-Method": "GET"})  # fmt: skip

@@ -4,46 +4,21 @@ the FTX emulator (in process, real loopback sockets). The label comes from the v
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tradeloop.fmz.venue import known_kinds
 
-from .contract import (
-    Env,
-    Venue,
-    check_cancel,
-    check_depth,
-    check_records,
-    check_refusals,
-    check_tape,
-    check_ticker,
-    close_swap,
-    env_fixture,
-    frozen,
-    market_buy_spending,
-    open_swap,
-    resting_buy,
-    spot_accounts,
-)
+from . import contract
+from .contract import Env, Venue, env_fixture
 
 server = pytest.importorskip("tradeloop.emulator.ftx.server")
 
 KEY, SECRET = "fmz-ftx-key-0001", "fmz-ftx-secret-0001"
-
-
-def _emulator() -> Any:
-    return server.FtxEmulator(
-        server.FtxConfig(
-            api_key=KEY, api_secret=SECRET, balances={"USD": 100_000.0, "BTC": 2.0},
-            symbols=["BTC-PERP", "BTC/USD", "ETH-PERP"], seed=3, tick_interval_ms=50,
-            subaccounts=["fmz"],
-        )
-    )  # fmt: skip
-
-
-env = env_fixture(Venue("FTX", KEY, SECRET, _emulator))
+FTX = Venue("FTX", KEY, SECRET, server.FtxEmulator, server.FtxConfig, {
+    "balances": {"USD": 100_000.0, "BTC": 2.0},
+    "symbols": ["BTC-PERP", "BTC/USD", "ETH-PERP"], "subaccounts": ["fmz"],
+})  # fmt: skip
+env = env_fixture(FTX)
 
 
 def test_label_comes_from_the_registry() -> None:
@@ -51,15 +26,15 @@ def test_label_comes_from_the_registry() -> None:
 
 
 async def test_market_data_from_the_ftx_gateway(env: Env) -> None:
-    d = await check_depth(env, "BTC_USD")
+    d = await contract.check_depth(env, "BTC_USD")
     assert "raw" not in d  # no REST book query: the gateway's verified book, waited for
     assert env.venue.market.is_live("BTC/USD.FTX")
-    await check_ticker(env, "btc_usd.swap", "BTC_USD.swap")
+    await contract.check_ticker(env, "btc_usd.swap", "BTC_USD.swap")
     markets = await env.data("markets")
     assert {"BTC_USD", "BTC_USD.swap", "ETH_USD.swap"} <= set(markets)
     assert markets["BTC_USD"]["base_asset"] == "BTC" and markets["BTC_USD"]["tick_size"] > 0
-    await check_tape(env, "BTC_USD.swap")
-    await check_records(env, "BTC_USD.swap")
+    await contract.check_tape(env, "BTC_USD.swap")
+    await contract.check_records(env, "BTC_USD.swap")
     for method in ("tickers", "fundings"):
         assert "is not supported" in await env.error(method)
     assert "unsupported contract" in await env.error("ticker", {"symbol": "BTC_USD.quarter"})
@@ -67,25 +42,21 @@ async def test_market_data_from_the_ftx_gateway(env: Env) -> None:
 
 
 async def test_spot_and_swap_orders(env: Env) -> None:
-    await spot_accounts(env, "USD", "100000")
-    oid = await resting_buy(env, "BTC_USD", "0.01", "BTC/USD,")
-    assert await frozen(env, "USD") > 0
-    await check_cancel(env, oid)
-    assert await env.data("orders") == []
-    mo = await market_buy_spending(env, "BTC_USD", "500")  # the fill comes on the private stream
+    # the market buy's fill comes on the private stream
+    mo = await contract.spot_round(env, "BTC_USD", "USD", "0.01", "BTC/USD,")
     assert mo["status"] == "filled" and mo["price"] == -1
-    hist = await env.data("historyorders", {"symbol": "BTC_USD"})
-    assert [h["id"] for h in hist] == [oid, mo["id"]]
     # the swap: open, see the position, close it
-    await open_swap(env, "BTC_USD.swap", "0.5", "USD.swap")
-    await close_swap(env, "BTC_USD.swap", "0.5")
+    await contract.open_swap(env, "BTC_USD.swap", "0.5", "USD.swap")
+    await contract.close_swap(env, "BTC_USD.swap", "0.5")
     assert await env.data("positions") == []
     assert "is not supported" in await env.error("setmarginlevel", {"symbol": "BTC_USD.swap",
                                                                     "marginLevel": 3})  # fmt: skip
 
 
 async def test_keys_passthrough_and_errors(env: Env) -> None:
-    await check_refusals(env, unknown="XXX_USD", missing_id="BTC/USD,424242", tiny="BTC_USD")
+    await contract.check_refusals(
+        env, unknown="XXX_USD", missing_id="BTC/USD,424242", tiny="BTC_USD"
+    )
     assert "secret" in await env.error("accounts", secret_key=",sub")
     sub = await env.data("accounts", secret_key=f"{SECRET},fmz")  # a subaccount
     assert {"currency": "BTC", "free": "2", "frozen": "0"} in sub

@@ -19,17 +19,11 @@ KEY, SECRET, PASS = "contract-key-1", "contract-secret-1", "contract-pass-1"
 PACKED = f"{SECRET},{PASS}"
 
 
-def _emulator() -> OkxEmulator:
-    return OkxEmulator(
-        EmulatorConfig(
-            api_key=KEY, api_secret=SECRET, passphrase=PASS,
-            balances={"USDT": 100000.0, "BTC": 2.0},
-            symbols=["BTC-USDT", "ETH-USDT", "BTC-USDT-SWAP"], seed=1, tick_interval_ms=50,
-        )
-    )  # fmt: skip
-
-
-env = env_fixture(Venue("OKX", KEY, PACKED, _emulator, request_timeout=3.0, check_flags=False))
+OKX = Venue("OKX", KEY, PACKED, OkxEmulator, EmulatorConfig, {
+    "api_secret": SECRET, "passphrase": PASS, "seed": 1, "balances": {"USDT": 100000.0, "BTC": 2.0},
+    "symbols": ["BTC-USDT", "ETH-USDT", "BTC-USDT-SWAP"],
+}, request_timeout=3.0, check_flags=False)  # fmt: skip
+env = env_fixture(OKX)
 
 
 async def wait_live(env: Env, inst: str) -> None:

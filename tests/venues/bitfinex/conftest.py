@@ -7,14 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from tests.support.gateway_fixtures import (
-    FAST_RECOVERY,
-    FAST_REST,
-    Sink,
-    bound,
-    fast_ws,
-    serving,
-)
+from tests.support.gateway_fixtures import FAST_RECOVERY, FAST_REST, Sink, bound, fast_ws, serving
 from tests.support.gateway_fixtures import until as _until
 
 from tradeloop.venues.bitfinex.gateway import BitfinexGateway

@@ -8,15 +8,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from tests.support.gateway_fixtures import (
-    FAST_RECOVERY,
-    FAST_REST,
-    Sink,
-    bound,
-    fast_ws,
-    serving,
-    until,
-)
+from tests.support.gateway_fixtures import FAST_RECOVERY, FAST_REST, Sink, bound, fast_ws, serving
+from tests.support.gateway_fixtures import until as until  # the suite's bounded poll
 
 from tradeloop.venues.ftx.gateway import FtxGateway
 from tradeloop.venues.ftx.rest import FtxRestClient
@@ -26,7 +19,6 @@ server = pytest.importorskip("tradeloop.emulator.ftx.server")
 KEY, SECRET = "ftx-conn-key-1", "ftx-conn-secret-1"
 PERP, SPOT = "BTC-PERP.FTX", "BTC/USD.FTX"
 FAST_WS = fast_ws(ping_text='{"op":"ping"}', pong_text='{"type":"pong"}')
-__all__ = ["KEY", "PERP", "SPOT", "Sink", "make_emulator", "make_gateway", "until"]
 
 
 def make_emulator(**over: Any) -> Any:
