@@ -206,3 +206,50 @@ def test_record_funding_bad_input_one_line(
     assert main(["record", *argv, "--store", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and "\n" not in err
+
+
+@pytest.mark.parametrize(
+    ("row", "why"),
+    [
+        (["tBTCF0:USTF0", 1700000000000, None, 100.0], "malformed row"),  # cut short
+        ("oops", "malformed row"),
+        (["tETHF0:USTF0", 1, None, 1, 1, None, 1, None, 2, 0, 0, None, 0.0001, None, None, 1.0],
+         "answered 'tETHF0:USTF0'"),  # another instrument's rate
+        (["tBTCF0:USTF0", 1, None, 1, 1, None, 1, None, 2, 0, 0, None, None, None, None, 1.0],
+         "no current funding"),  # no rate is not a rate of 0
+        ({"rate": 1}, "malformed row"),
+    ],
+)  # fmt: skip
+async def test_a_bad_bitfinex_answer_is_a_failed_poll_not_a_row_or_a_crash(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, row: object, why: str
+) -> None:
+    """A venue answer of the wrong shape over a real socket: counted, logged in one line,
+    a gap marked, nothing stored, and the source keeps polling (it used to raise out of
+    ``poll_once`` on a short row, and store a null rate as 0)."""
+    from aiohttp import web
+
+    from tradeloop.venues.bitfinex.rest import BitfinexRestClient
+
+    async def deriv(_: web.Request) -> web.Response:
+        return web.json_response([row])
+
+    app = web.Application()
+    app.router.add_get("/v2/status/deriv", deriv)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    rec = Recorder(StoreWriter(tmp_path, sync=False), checkpoint_s=0)
+    src = FundingSource("bitfinex", ["tBTCF0:USTF0.BITFINEX"], f"http://127.0.0.1:{port}")
+    client = BitfinexRestClient(f"http://127.0.0.1:{port}")
+    try:
+        assert await src.poll_once(client, rec) == 0
+        assert await src.poll_once(client, rec) == 0
+    finally:
+        await client.close()
+        await runner.cleanup()
+    assert src.failures == 2 and src.symbols == ["tBTCF0:USTF0.BITFINEX"]
+    assert ("funding", "tBTCF0:USTF0.BITFINEX") in rec._gap
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("funding ")]
+    assert len(lines) == 2 and all("\n" not in m for m in lines) and why in lines[0]

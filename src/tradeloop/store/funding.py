@@ -94,8 +94,14 @@ async def _bitfinex(client: Any, inst: str) -> tuple[int, float, float, int]:
     if not rows:
         raise NotPerpetual(f"{inst} on BITFINEX is not a perpetual (no deriv status)")
     r = rows[0]  # [KEY, MTS, _, DERIV, SPOT, _, INS, _, NEXT_MTS, ACCRUED, STEP, _, CURRENT, ..
-    mark = float(r[15]) if r[15] is not None else float("nan")  # .., _, _, MARK, ...]
-    return int(r[1]), float(r[12] or 0.0), mark, int(r[8])
+    if not isinstance(r, list) or len(r) < 16:  # .., _, _, MARK, ...]
+        raise ValueError(f"Bitfinex status/deriv: malformed row {str(r)[:80]}")
+    if r[0] != inst:  # never store another instrument's rate under this one
+        raise ValueError(f"Bitfinex status/deriv answered {r[0]!r} for {inst}")
+    if r[12] is None:  # no rate is not a rate of 0: a failed poll, not a row
+        raise ValueError(f"Bitfinex status/deriv: no current funding for {inst}")
+    mark = float(r[15]) if r[15] is not None else float("nan")
+    return int(r[1]), float(r[12]), mark, int(r[8])
 
 
 def _okx_client(url: str | None) -> Any:
@@ -165,7 +171,16 @@ class FundingSource:
                 log.warning("funding: %s; not polled again", exc)
                 self.symbols.remove(sym)
                 continue
-            except (VenueError, OSError, TimeoutError, KeyError, ValueError, TypeError) as exc:
+            except (
+                VenueError,
+                OSError,
+                TimeoutError,
+                KeyError,
+                IndexError,
+                ValueError,
+                TypeError,
+                AttributeError,
+            ) as exc:  # a bad answer: one line, next poll
                 self.failures += 1
                 mark_gap = getattr(sink, "mark_gap", None)
                 if mark_gap is not None:
