@@ -324,12 +324,22 @@ class Kernel:
 
     def _on_bar_routed(self, bar: Bar) -> None:
         """``_on_bar`` then the strategies' route, as the bus would call the two (an error in
-        the first is reported for it and the route still runs)."""
+        the first is reported for it and the route still runs). The route's lookup is inlined
+        (``_BarRoute.__call__``): this runs for every bar of a run, and a call less counts."""
         try:
             self._on_bar(bar)
         except Exception as exc:
             self.bus._failed(self._on_bar, bar, exc)
-        self._bars(bar)
+        route = self._bars
+        key = (bar.symbol, bar.ts - bar.start if route._by_period else 0)
+        hs = route._cache.get(key)
+        if hs is None:
+            hs = route._resolve(key)
+        for h in hs:
+            try:
+                h(bar)
+            except Exception as exc:
+                self.bus._failed(h, bar, exc)
 
     def _venue_fill(self, fill: Fill) -> None:
         """A venue-initiated trade (liquidation) moved targets: strategies must be able to
