@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import multiprocessing as mp
 import os
@@ -150,6 +151,7 @@ class Probe:
     def leak_check(self) -> None:
         if not tracemalloc.is_tracing():
             return
+        gc.collect()  # aiohttp's request/response cycles are garbage, not growth
         snap = tracemalloc.take_snapshot().filter_traces(
             [tracemalloc.Filter(False, tracemalloc.__file__)]
         )
