@@ -84,8 +84,12 @@ async def test_public_data(env: Env) -> None:
         await asyncio.sleep(0.02)
     live = await env.call("depth", {"symbol": "BTC_USDT", "limit": 7})
     assert "raw" not in live and len(live["data"]["asks"]) == 7
-    await asyncio.sleep(0.3)  # a few prints on the tape
-    trades = await env.data("trades", {"symbol": "BTC_USDT", "limit": 20})
+    trades: list[dict[str, Any]] = []
+    for _ in range(250):  # a few prints on the tape (the emulator's market ticks)
+        trades = await env.data("trades", {"symbol": "BTC_USDT", "limit": 20})
+        if trades:
+            break
+        await asyncio.sleep(0.02)
     assert trades and {x["type"] for x in trades} <= {"buy", "sell"}
     for period, limit in ((1, 5), (60, 3), (7, 4)):
         rows = await env.data("records", {"symbol": "BTC_USDT", "period": period,

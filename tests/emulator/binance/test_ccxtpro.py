@@ -75,6 +75,25 @@ async def _book_at_venue(ex: Any, emu: BinanceEmulator, symbol: str, hub: Binanc
     assert ob["bids"] == bids and ob["asks"] == asks
 
 
+async def _subscribed(hub: BinanceHub, native: str, user: str) -> None:
+    """Wait until ccxt's trade and ticker streams of ``native`` and its user data (private
+    sub ``user``) are in at the venue: an order sent before would go unseen by watch_orders."""
+    low = native.lower() + "@"
+
+    def ready() -> bool:
+        names = {k[1] for c in list(hub.conns) for k in c.public_keys if k[1].startswith(low)}
+        return (any(user in c.private_subs for c in list(hub.conns))
+                and any(n.endswith(("@trade", "@aggTrade")) for n in names)
+                and any(n.endswith(("@ticker", "@miniTicker")) for n in names))  # fmt: skip
+
+    for _ in range(500):
+        if ready():
+            return
+        await asyncio.sleep(0.02)
+    names = sorted({k[1] for c in hub.conns for k in c.public_keys})
+    raise AssertionError(f"subscriptions not in: {names}")
+
+
 async def test_ccxtpro_spot(ex: Any, emu: BinanceEmulator) -> None:
     await ex.load_markets()
     await _book_at_venue(ex, emu, "BTC/USDT", emu.hub, "BTCUSDT")
@@ -82,7 +101,7 @@ async def test_ccxtpro_spot(ex: Any, emu: BinanceEmulator) -> None:
     ticker = asyncio.ensure_future(ex.watch_ticker("BTC/USDT"))
     orders = asyncio.ensure_future(ex.watch_orders("BTC/USDT"))
     balance = asyncio.ensure_future(ex.watch_balance())
-    await asyncio.sleep(0.5)  # the subscriptions are in
+    await _subscribed(emu.hub, "BTCUSDT", "user")
     o = await ex.create_order("BTC/USDT", "market", "buy", 0.01)
     done = asyncio.Event()
     stepper = asyncio.ensure_future(_stepping(emu, done))
@@ -109,7 +128,7 @@ async def test_ccxtpro_usdm(emu: BinanceEmulator) -> None:
         ticker = asyncio.ensure_future(ex.watch_ticker(s))
         orders = asyncio.ensure_future(ex.watch_orders(s))
         balance = asyncio.ensure_future(ex.watch_balance())
-        await asyncio.sleep(0.5)
+        await _subscribed(emu.futures.hub, "BTCUSDT", "listen")
         o = await ex.create_order(s, "market", "buy", 0.01)
         done = asyncio.Event()
         stepper = asyncio.ensure_future(_stepping(emu, done))

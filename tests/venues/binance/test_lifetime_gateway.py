@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tradeloop.emulator.binance.lifetime import WsLifetime
+from tradeloop.emulator.binance.lifetime import WsLifetime, pings_sent
 from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
 from tradeloop.model import Order, OrderStatus, OrderType, Side, VenueStatus
 from tradeloop.venues import registry
@@ -102,9 +102,13 @@ async def _books_match(gw: BinanceGateway, emu: BinanceEmulator) -> None:
 async def test_pings_are_answered(gw_of: Any) -> None:
     gw, emu, sink = await gw_of(WsLifetime(interval_s=0.1, timeout_s=0.5, max_age_s=0))
     await _books_match(gw, emu)
-    await asyncio.sleep(1.5)  # 15 ping rounds on each of the four sockets
+    assert emu.futures is not None
+    conns = [*emu.hub.conns, *emu.futures.hub.conns]
+    assert len(conns) == 4  # spot streams, WS API, futures streams, listenKey
+    # 15 pings answered on each: an unanswered one would close its socket within 0.5 s
+    await _until(lambda: all(pings_sent(c) >= 15 for c in conns), timeout=60.0)
     assert not sink.statuses("disconnected") and not sink.statuses("reconnected")
-    assert len(emu.hub.conns) == 2 and emu.futures is not None and len(emu.futures.hub.conns) == 2
+    assert [*emu.hub.conns, *emu.futures.hub.conns] == conns and not any(c.closed for c in conns)
 
 
 async def test_age_limit_reconnects_everything(gw_of: Any) -> None:

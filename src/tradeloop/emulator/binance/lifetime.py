@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,31 @@ SPOT_LIFETIME = WsLifetime(20.0, 60.0, DAY_S)
 FUTURES_LIFETIME = WsLifetime(180.0, 600.0, DAY_S)
 
 
+#: pings sent per connection (so a test can wait for N ping rounds instead of sleeping)
+_PINGS: weakref.WeakKeyDictionary[Conn, int] = weakref.WeakKeyDictionary()
+
+
+def pings_sent(conn: Conn) -> int:
+    """How many server pings went out on ``conn`` so far."""
+    return _PINGS.get(conn, 0)
+
+
+def _count_pings(ws: Any, conn: Conn) -> None:
+    """Count the pings aiohttp's heartbeat really sends (it skips a round while data is
+    arriving): a ping arms a fresh pong deadline."""
+    send = getattr(ws, "_send_heartbeat", None)
+    if send is None or not hasattr(ws, "_pong_response_cb"):
+        return
+
+    def counted() -> None:
+        before = ws._pong_response_cb
+        send()
+        if ws._pong_response_cb is not None and ws._pong_response_cb is not before:
+            _PINGS[conn] = _PINGS.get(conn, 0) + 1
+
+    ws._send_heartbeat = counted
+
+
 def _start_pings(ws: Any, life: WsLifetime) -> bool:
     proto = getattr(getattr(ws, "_req", None), "protocol", None)
     hooks = (hasattr(ws, "_on_data_received"), hasattr(ws, "_reset_heartbeat"),
@@ -61,8 +87,12 @@ def _start_pings(ws: Any, life: WsLifetime) -> bool:
 
 def apply(ws: Any, conn: Conn, life: WsLifetime) -> asyncio.TimerHandle | None:
     """Start pinging ``ws`` and schedule its forced close; the timer to cancel on removal."""
-    if life.interval_s > 0 and not _start_pings(ws, life):
-        log.warning("ws %s: this aiohttp has no server heartbeat hooks; no pings", conn.conn_id)
+    if life.interval_s > 0:
+        if _start_pings(ws, life):
+            _count_pings(ws, conn)
+        else:
+            log.warning("ws %s: this aiohttp has no server heartbeat hooks; no pings",
+                        conn.conn_id)  # fmt: skip
     if life.max_age_s <= 0:
         return None
 
