@@ -191,6 +191,8 @@ class Kernel:
         self.risk.on_breach = self._on_breach
         self.risk.on_state_change = self._on_state_change
         self._started = False
+        #: _on_bar routes bars to the strategies itself (see start)
+        self._route_here = False
         # marks are taken before strategies see an event (subscribed first)
         self.bus.subscribe(Bar, self._on_bar)
         self.bus.subscribe(TradeTick, self._on_trade)
@@ -252,8 +254,7 @@ class Kernel:
             if self.bus.handlers(Bar) == (self._on_bar,):
                 # nothing else reads bars between the kernel's marks and the strategies: one
                 # bus handler does both (a dispatch less per bar; same order, same errors)
-                self.bus.unsubscribe(Bar, self._on_bar)
-                self.bus.subscribe(Bar, self._on_bar_routed)
+                self._route_here = True
             else:
                 self.bus.subscribe(Bar, self._bars)
         else:  # nobody filters (one instrument, one period): the bus calls them directly
@@ -311,35 +312,35 @@ class Kernel:
         self.bus.publish(event)
 
     def _on_bar(self, bar: Bar) -> None:
-        self._marks[bar.symbol] = bar.close
-        if bar.ts >= self.risk.next_check_ns:  # skip the call when the risk engine has no work
-            self.risk.on_time(bar.ts)
-        if self.oms.chasing:
-            self.oms.on_best(bar.symbol, bar.close, bar.close)
-        if self._vwap and bar.symbol in self._vwap:
-            period = self._vwap[bar.symbol] or bar.ts - bar.start
-            self._vwap[bar.symbol] = period
-            if bar.ts - bar.start == period:
-                self.oms.on_bar_volume(bar.symbol, bar.volume)
-
-    def _on_bar_routed(self, bar: Bar) -> None:
-        """``_on_bar`` then the strategies' route, as the bus would call the two (an error in
-        the first is reported for it and the route still runs). The route's lookup is inlined
-        (``_BarRoute.__call__``): this runs for every bar of a run, and a call less counts."""
+        """Marks, risk clock, chasing and VWAP pacing; then, when nothing else reads bars in
+        between (``_route_here``, decided at start), the strategies' route — inlined from
+        ``_BarRoute.__call__``: this runs for every bar of a run, and each call counts. An error
+        in the first part is reported for this handler, as the bus would, and the strategies
+        still get the bar."""
         try:
-            self._on_bar(bar)
+            self._marks[bar.symbol] = bar.close
+            if bar.ts >= self.risk.next_check_ns:  # skip the call when the risk engine has no work
+                self.risk.on_time(bar.ts)
+            if self.oms.chasing:
+                self.oms.on_best(bar.symbol, bar.close, bar.close)
+            if self._vwap and bar.symbol in self._vwap:
+                period = self._vwap[bar.symbol] or bar.ts - bar.start
+                self._vwap[bar.symbol] = period
+                if bar.ts - bar.start == period:
+                    self.oms.on_bar_volume(bar.symbol, bar.volume)
         except Exception as exc:
             self.bus._failed(self._on_bar, bar, exc)
-        route = self._bars
-        key = (bar.symbol, bar.ts - bar.start if route._by_period else 0)
-        hs = route._cache.get(key)
-        if hs is None:
-            hs = route._resolve(key)
-        for h in hs:
-            try:
-                h(bar)
-            except Exception as exc:
-                self.bus._failed(h, bar, exc)
+        if self._route_here:
+            route = self._bars
+            key = (bar.symbol, bar.ts - bar.start if route._by_period else 0)
+            hs = route._cache.get(key)
+            if hs is None:
+                hs = route._resolve(key)
+            for h in hs:
+                try:
+                    h(bar)
+                except Exception as exc:
+                    self.bus._failed(h, bar, exc)
 
     def _venue_fill(self, fill: Fill) -> None:
         """A venue-initiated trade (liquidation) moved targets: strategies must be able to
