@@ -35,6 +35,7 @@ from tradeloop.core.log import get_logger
 from tradeloop.model import BookLevels, Event
 from tradeloop.venues.bitmex import parse as P
 from tradeloop.venues.bitmex.auth import BitmexCredentials
+from tradeloop.venues.stream import BookStream
 from tradeloop.venues.wsclient import WsClient, WsConfig
 
 log = get_logger(__name__)
@@ -171,8 +172,10 @@ class BitmexStreamHandler(Protocol):
     def on_status(self, status: str, detail: str) -> None: ...
 
 
-class BitmexStream:
-    """The one BitMEX WebSocket (see the module docstring)."""
+class BitmexStream(BookStream[L2Book]):
+    """The one BitMEX WebSocket (see the module docstring): the kit's
+    :class:`~tradeloop.venues.stream.BookStream` (books by symbol, cleared on a drop, one
+    book re-subscribed when it breaks) with BitMEX's login, tables and dead-man switch."""
 
     def __init__(
         self,
@@ -185,51 +188,40 @@ class BitmexStream:
         dead_man_ms: int = 0,
         name: str = "bitmex",
     ) -> None:
+        super().__init__(url, handler.on_market_data, handler.on_status, config=config,
+                         login=self._on_connect, name=name)  # fmt: skip
         self.url = url
         self.handler = handler
         self.credentials = credentials
         self.now_ns = now_ns
         self.dead_man_ms = dead_man_ms
-        self.books: dict[str, L2Book] = {}
         self._book_table: dict[str, str] = {}
-        self.resyncs = 0
         self.authenticated = False
-        self._tasks: set[asyncio.Task[None]] = set()
         self._dead_man: asyncio.Task[None] | None = None
-        self.client = WsClient(url, self._on_text, config=config, on_connect=self._on_connect,
-                               on_state=self._on_state, name=name)  # fmt: skip
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self, wait: float | None = 10.0) -> None:
         if self.dead_man_ms > 0 and self.credentials is not None and self._dead_man is None:
             self._dead_man = asyncio.create_task(self._keep_dead_man(), name="bitmex-deadman")
-        await self.client.start(wait)
+        await super().start(wait)
 
     async def stop(self) -> None:
-        for task in [self._dead_man, *self._tasks]:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if self._dead_man is not None:
+            self._dead_man.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._dead_man
         self._dead_man = None
-        await self.client.stop()
-
-    @property
-    def connected(self) -> bool:
-        return self.client.connected
+        await super().stop()
 
     async def _on_connect(self, client: WsClient) -> None:
         self.authenticated = False
         if self.credentials is None:
             return
         payload = op("authKeyExpires", self.credentials.ws_auth_args(time.time()))
-        reply = _frame.decode(await client.request(payload, _auth_answer, 10.0))
-        if not reply.success:
-            raise AuthError(f"BitMEX WS authentication refused: {reply.error}", reply.error or "")
+        await client.handshake([(payload, _auth_answer)], _auth_refused)
         self.authenticated = True
         if self.dead_man_ms > 0:
             await client.send(op("cancelAllAfter", self.dead_man_ms))
-        log.info("%s: authenticated", client.name)
 
     async def _keep_dead_man(self) -> None:
         while True:
@@ -237,12 +229,6 @@ class BitmexStream:
             if self.client.connected and self.authenticated:
                 with contextlib.suppress(ConnectionError):
                     await self.client.send(op("cancelAllAfter", self.dead_man_ms))
-
-    def _on_state(self, status: str, detail: str) -> None:
-        if status == "disconnected":
-            for book in self.books.values():
-                book.reset()  # stale from here on; the resubscribe brings partials
-        self.handler.on_status(status, detail)
 
     # -- subscriptions --------------------------------------------------------------------
     async def subscribe(self, topic: str) -> None:
@@ -259,20 +245,15 @@ class BitmexStream:
             self.books.pop(sym, None)
             self._book_table.pop(sym, None)
 
-    async def resync_book(self, sym: str) -> None:
+    async def resubscribe(self, key: str) -> None:
         """A fresh partial for one symbol: unsubscribe + subscribe its book table only."""
-        topic = self._book_table.get(sym)
-        if topic is None:
-            return
-        self.resyncs += 1
-        await self.client.unsubscribe(topic, op("unsubscribe", [topic]))
-        book = self.books.get(sym)
-        if book is not None:
-            book.reset()
-        await self.client.subscribe(topic, op("subscribe", [topic]))
+        topic = self._book_table.get(key)
+        if topic is not None:
+            await self.client.unsubscribe(topic, op("unsubscribe", [topic]))
+            await self.client.subscribe(topic, op("subscribe", [topic]))
 
     # -- receive --------------------------------------------------------------------------
-    def _on_text(self, text: str) -> None:
+    def on_text(self, text: str) -> None:
         if text.startswith(_L2_PREFIX):
             try:
                 l2 = _l2frame.decode(text)
@@ -298,7 +279,9 @@ class BitmexStream:
                             text[:200])  # fmt: skip
         elif frame.error is not None:
             log.warning("%s: BitMEX error %s %s", self.client.name, frame.status, frame.error)
-            self.handler.on_status("error", f"{frame.status} {frame.error}")
+            self.status("error", f"{frame.status} {frame.error}")
+
+    _on_text = on_text  # the name the ingest bench and capture tests call
 
     def _on_table(self, frame: _Frame) -> None:
         table, action = frame.table, frame.action
@@ -307,7 +290,7 @@ class BitmexStream:
             return
         rows: list[dict[str, Any]] = _any.decode(frame.data)
         now = self.now_ns()
-        emit = self.handler.on_market_data
+        emit = self.emit
         if table == "quote" and action in ("insert", "partial"):
             for d in rows[-1:]:  # the newest row is the quote now
                 emit(P.parse_quote(d, now))
@@ -340,17 +323,9 @@ class BitmexStream:
         if res is SyncResult.APPLIED:
             bids, asks = book.last_levels
             snapshot = action == "partial"
-            self.handler.on_market_data(BookLevels(self.now_ns(), book.instrument_id, bids, asks,
-                                                   snapshot))  # fmt: skip
+            self.emit(BookLevels(self.now_ns(), book.instrument_id, bids, asks, snapshot))
         elif res is SyncResult.RESYNC:
-            log.warning("%s: %s; resubscribing", self.client.name, book.last_error)
-            self.handler.on_status("resync", book.last_error)
-            self._later(self.resync_book(sym))
-
-    def _later(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+            self.resync_later(sym, book.last_error)
 
 
 def _auth_answer(text: str) -> bool:
@@ -363,3 +338,10 @@ def _auth_answer(text: str) -> bool:
         return False
     req = d.get("request") if isinstance(d, dict) else None
     return isinstance(req, dict) and req.get("op") == "authKeyExpires"
+
+
+def _auth_refused(text: str) -> AuthError | None:
+    reply = _frame.decode(text)
+    if reply.success:
+        return None
+    return AuthError(f"BitMEX WS authentication refused: {reply.error}", reply.error or "")
