@@ -249,3 +249,52 @@ async def test_live_hook_delivers_source_events_to_strategies(
     seen = vars(rt.groups[0].strategies[0])["seen"]
     assert seen and all(s.startswith("h") for s in seen)
     assert [int(s[1:]) for s in seen] == sorted(int(s[1:]) for s in seen)
+
+
+async def test_a_feed_token_in_the_url_never_reaches_a_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A custom source's URL may carry the feed's token (``?apikey=``): a refused poll
+    (aiohttp quotes the URL in its error) and a source that fails and is restarted are
+    logged with the URL's query masked."""
+    from tradeloop.store.custom import HttpPollSource
+    from tradeloop.store.sources import SourceRunner
+
+    async def refused(_req: web.Request) -> web.Response:
+        return web.Response(status=401, text="no")
+
+    async def ok(_req: web.Request) -> web.Response:
+        return web.json_response({"text": "x"})
+
+    app = web.Application()
+    app.router.add_get("/refused", refused)
+    app.router.add_get("/ok", ok)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+    def broken(_data: Any, _ts: int) -> list[Any]:
+        raise ValueError("parse failed")
+
+    class Sink:
+        def on_market_data(self, ev: Any) -> None: ...
+
+    try:
+        src = HttpPollSource(base + "/refused?apikey=SEKRET1&x=1", broken, every_s=0.01)
+        await src.run(Sink(), polls=1)
+        assert src.failures == 1
+        runner_ = SourceRunner([HttpPollSource(base + "/ok?token=SEKRET2", broken)], 60.0)
+        runner_.start(Sink())
+        for _ in range(250):
+            if runner_.errors:
+                break
+            await asyncio.sleep(0.02)
+        await runner_.stop()
+        assert runner_.errors == 1
+    finally:
+        await runner.cleanup()
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("401" in m and "/refused?…" in m for m in lines)
+    assert any("/ok?… failed: ValueError: parse failed" in m for m in lines)
+    assert not [m for m in lines if "SEKRET" in m]

@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Protocol
 
 import aiohttp
 import msgspec
+from yarl import URL
 
 from tradeloop.core.errors import UserError
 from tradeloop.model import Event
@@ -117,6 +118,31 @@ class FileSource:
         return n
 
 
+def safe_url(url: str) -> str:
+    """``url`` fit for a log line: a query or user:password (where feeds put their tokens)
+    replaced by ``…``."""
+    try:
+        u = URL(url)
+    except (ValueError, TypeError):
+        return "<url>"
+    if u.user or u.password:
+        u = u.with_user(None)
+    return str(u.with_query(None)) + ("?…" if u.query_string else "")
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` (an error message that may quote ``url``, as aiohttp's do) without the
+    parts of ``url`` :func:`safe_url` hides."""
+    try:
+        u = URL(url)
+    except (ValueError, TypeError):
+        return text.replace(url, "<url>")
+    for secret in (url, str(u), u.query_string, u.raw_query_string, u.password, u.user):
+        if secret:
+            text = text.replace(secret, "…")
+    return text
+
+
 class HttpPollSource:
     """GET ``url`` every ``every_s`` seconds; the decoded JSON (or text) goes to ``parse``."""
 
@@ -139,7 +165,8 @@ class HttpPollSource:
                         sink.on_market_data(ev)
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     self.failures += 1
-                    log.warning("custom source %s: %s (next poll in %.1fs)", self.url, exc,
+                    log.warning("custom source %s: %s (next poll in %.1fs)",
+                                safe_url(self.url), redact(str(exc), self.url),
                                 self.every_s)  # fmt: skip
                 await asyncio.sleep(max(0.0, self.every_s - (time.monotonic() - t0)))
 
@@ -166,7 +193,7 @@ class WebSocketSource:
                             if msg.type is aiohttp.WSMsgType.TEXT:
                                 for ev in self.parse(_json_or_text(msg.data), time.time_ns()):
                                     sink.on_market_data(ev)
-                log.info("custom source %s: disconnected; reconnecting", self.url)
+                log.info("custom source %s: disconnected; reconnecting", safe_url(self.url))
                 if not connects or self.connects < connects:
                     await asyncio.sleep(self.reconnect_s)
 

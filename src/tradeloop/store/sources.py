@@ -45,7 +45,15 @@ from typing import Any, Protocol
 from tradeloop.core.errors import ConfigError, UserError
 from tradeloop.data.intervals import parse_interval
 from tradeloop.model import Event
-from tradeloop.store.custom import FileSource, HttpPollSource, Parse, Sink, WebSocketSource
+from tradeloop.store.custom import (
+    FileSource,
+    HttpPollSource,
+    Parse,
+    Sink,
+    WebSocketSource,
+    redact,
+    safe_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +184,10 @@ class SourceRunner:
                 raise
             except Exception as exc:  # outside data must never stop trading or recording
                 self.errors += 1
+                url = getattr(src, "url", None)
+                why = redact(str(exc), url) if isinstance(url, str) else str(exc)
                 log.warning("source %s failed: %s: %s; restarting in %.0fs", _name(src),
-                            type(exc).__name__, exc, self.restart_s)  # fmt: skip
+                            type(exc).__name__, why, self.restart_s)  # fmt: skip
                 await asyncio.sleep(self.restart_s)
 
     async def stop(self) -> None:
@@ -190,7 +200,10 @@ class SourceRunner:
 
 
 def _name(src: Any) -> str:
-    return str(getattr(src, "url", None) or getattr(src, "path", None) or type(src).__name__)
+    url = getattr(src, "url", None)
+    if isinstance(url, str) and url:
+        return safe_url(url)  # a feed's token never in a log line or a task name
+    return str(getattr(src, "path", None) or type(src).__name__)
 
 
 class KernelFanOut:
