@@ -164,8 +164,12 @@ def test_process_serves_and_stops() -> None:
     errs: queue.Queue[str] = queue.Queue()
     outs: queue.Queue[str] = queue.Queue()
     assert proc.stderr is not None and proc.stdout is not None
-    threading.Thread(target=_lines, args=(proc.stderr, errs), daemon=True).start()
-    threading.Thread(target=_lines, args=(proc.stdout, outs), daemon=True).start()
+    readers = [
+        threading.Thread(target=_lines, args=(proc.stderr, errs), daemon=True),
+        threading.Thread(target=_lines, args=(proc.stdout, outs), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
     err_lines: list[str] = []
     out_lines: list[str] = []
     try:
@@ -197,7 +201,8 @@ def test_process_serves_and_stops() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    time.sleep(0.2)  # let the reader threads drain the pipes
+    for reader in readers:  # the process has ended: each reader stops at its pipe's end
+        reader.join(timeout=30)
     while not errs.empty():
         err_lines.append(errs.get())
     logged = "".join(err_lines)

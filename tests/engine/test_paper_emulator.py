@@ -7,6 +7,7 @@ import asyncio
 import itertools
 
 import pytest
+from tests.engine.livestop import stop_when
 
 from tradeloop.emulator.okx.server import EmulatorConfig, OkxEmulator
 from tradeloop.engine.indicators import SMA
@@ -19,18 +20,27 @@ KEY, SECRET, PASS = "paper-key", "paper-secret", "paper-pass"
 
 
 class Flipper(Strategy):
-    """Alternates between 30 % long and flat every bar once a 2-bar SMA is warm."""
+    """Once a 2-bar SMA is warm, alternates every bar between 30 % long and flat, ``flips``
+    times (long, flat, long), then holds: the run is stopped once the last flip has filled."""
 
-    params = {"n": 2}
+    params = {"n": 2, "flips": 3}
 
     def on_start(self) -> None:
         self.sma = SMA(self.p.n)
         self.bars: list[Bar] = []
+        self.flips = 0
 
     def on_bar(self, bar: Bar) -> None:
         self.bars.append(bar)
-        if self.sma.update(bar.close) is not None:
-            self.target_percent(bar.symbol, 0.3 if len(self.bars) % 2 else 0.0)
+        if self.sma.update(bar.close) is not None and self.flips < self.p.flips:
+            self.flips += 1
+            self.target_percent(bar.symbol, 0.3 if self.flips % 2 else 0.0)
+
+    def settled(self) -> bool:
+        """Every flip done and filled: long again, nothing working at the venue."""
+        if self._kernel is None or self.flips < self.p.flips:
+            return False
+        return not self.kernel.oms.open_orders and self.position("BTC-USDT.OKX") > 0
 
 
 async def test_strategy_trades_on_the_emulator_and_books_reconcile() -> None:
@@ -49,14 +59,20 @@ async def test_strategy_trades_on_the_emulator_and_books_reconcile() -> None:
     try:
         strat = Flipper()
         gw = OkxGateway(url, KEY, SECRET, PASS)
-        cfg = LiveConfig(symbols=("BTC-USDT",), cash=10_000.0, bar_interval="1s", duration_s=5.5)
-        result = await run_live([strat], gw, cfg)
+        cfg = LiveConfig(symbols=("BTC-USDT",), cash=10_000.0, bar_interval="1s")
+        stop = asyncio.Event()
+        watch = asyncio.create_task(stop_when(strat.settled, stop, "three flips filled"))
+        try:
+            result = await run_live([strat], gw, cfg, stop)
+        finally:
+            stop.set()
+        await watch
     finally:
         await emu.stop()
-    assert result.bars >= 4
+    assert result.bars >= 4  # the SMA is warm on the 2nd bar, then one flip per bar
     assert [b.ts for b in strat.bars] == sorted(b.ts for b in strat.bars)
     assert all(b.ts % 1_000_000_000 == 0 for b in strat.bars)  # closed on the clock's boundary
-    assert len(result.fills) >= 2
+    assert len(result.fills) >= 3
     # LiveConfig's bare instId resolved to the instrument id everything carries
     assert {b.symbol for b in strat.bars} == {f.symbol for f in result.fills} == {"BTC-USDT.OKX"}
     orders = list(result.kernel.oms.orders.values())

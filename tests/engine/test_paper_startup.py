@@ -74,10 +74,12 @@ async def emu() -> AsyncIterator[tuple[Any, str]]:
 
 
 async def test_venue_down() -> None:
-    with socket.socket() as s:  # a port nobody listens on
+    # A port nobody listens on: kept bound (not listening) for the whole run, so connecting
+    # is refused and no other process can take the port meanwhile (a closed one can be).
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    rc, output = await paper(f"http://127.0.0.1:{port}")
+        rc, output = await paper(f"http://127.0.0.1:{port}")
     check_one_line_failure(rc, output, "OKX unavailable after 3 tries")
 
 

@@ -5,11 +5,13 @@ the venue reports, and each venue's balances moved by exactly what the engine bo
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from tests.engine.livestop import stop_when
 
 from tradeloop.engine.live import LiveConfig, run_live
 from tradeloop.engine.oms import ExecConfig, TargetRetryPolicy
@@ -25,18 +27,27 @@ KEY, SECRET, PASS = "two-venue-key", "two-venue-secret", "two-venue-pass"
 
 
 class Flipper(Strategy):
-    """Trades one instrument: long ``size`` on odd bars, flat on even ones."""
+    """Trades one instrument: long ``size`` on odd bars, flat on even ones, ``flips`` times
+    (long, flat, long), then holds; the run is stopped once both strategies are settled."""
 
-    params = {"where": "", "size": 0.01}
+    params = {"where": "", "size": 0.01, "flips": 3}
 
     def on_start(self) -> None:
         self.n = 0
 
     def on_bar(self, bar: Bar) -> None:
-        if bar.symbol != self.p.where:
+        if bar.symbol != self.p.where or self.n >= self.p.flips:
             return
         self.n += 1
         self.target(bar.symbol, self.p.size if self.n % 2 else 0.0)
+
+    def settled(self) -> bool:
+        """Every flip done and filled: long again (OKX takes a spot buy's fee in BTC, so a bit
+        under ``size``), nothing of ours working."""
+        if self._kernel is None or self.n < self.p.flips:
+            return False
+        working = any(o.strategy_id == self.id for o in self.kernel.oms.open_orders.values())
+        return not working and self.position(self.p.where) > self.p.size / 2
 
 
 @pytest.fixture
@@ -86,11 +97,17 @@ async def test_one_process_two_venues_each_reconciles_with_its_own_rest(
         symbols=(OKX_ID, FTX_ID),
         cash={("OKX", "USDT"): 10_000.0, ("FTX", "USD"): 10_000.0},
         bar_interval="1s",
-        duration_s=6.0,
         execution=ExecConfig(retry=TargetRetryPolicy(base_s=0.05, cap_s=0.5)),
     )
     okx_btc0 = float(okx.trading.account.sim.balances()["BTC"].total)
-    result = await run_live(strategies, [okx_gw, ftx_gw], config)
+    stop = asyncio.Event()
+    both = "both strategies' flips filled"
+    watch = asyncio.create_task(stop_when(lambda: all(s.settled() for s in strategies), stop, both))
+    try:
+        result = await run_live(strategies, [okx_gw, ftx_gw], config, stop)
+    finally:
+        stop.set()
+    await watch
 
     fills = result.fills
     by_venue: dict[str, list[Fill]] = defaultdict(list)
