@@ -175,3 +175,27 @@ def test_bad_venue_or_bar_is_one_line(
     assert main([*base, *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and "\n" not in err
+
+
+@pytest.mark.parametrize("kind", ["candles", "trades"])
+def test_an_unknown_instrument_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """The venue refuses the symbol (Binance -1121): the command says so in one line and
+    exits 2 (the VenueError used to escape ``main`` as a traceback)."""
+
+    async def make_started() -> Any:
+        return await _start(_binance)
+
+    with served(make_started) as emu:
+        argv = ["data", "download", "--venue", "binance", "--instrument", "NOPEUSDT",
+                "--kind", kind, "--from", "2024-01-01", "--to", "2024-01-02",
+                "--url", emu.base_url, "--store", str(tmp_path)]  # fmt: skip
+        assert main(argv) == 2
+    # (stderr may also hold logging's complaint about an earlier test's closed capture
+    # stream, so the command's own line is picked out)
+    err = capsys.readouterr().err
+    mine = [ln for ln in err.splitlines() if ln.startswith("tradeloop data: error:")]
+    assert len(mine) == 1 and "VenueError" not in err, err
+    assert "BINANCE NOPEUSDT" in mine[0] and "-1121 Invalid symbol" in mine[0]
+    assert mine[0].endswith("(0 rows kept; run again to resume)")

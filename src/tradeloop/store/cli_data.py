@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from tradeloop.core.errors import ConfigError, UserError
+from tradeloop.core.errors import ConfigError, UserError, VenueError
 from tradeloop.data.aggregate import EmptyBarPolicy, TimeBarAggregator
 from tradeloop.data.intervals import parse_interval
 from tradeloop.model import Bar
@@ -185,7 +185,14 @@ def download(root: Path, args: argparse.Namespace) -> int:
             return await fn(src, job, root, state, max_pages=args.max_pages)
 
     root.mkdir(parents=True, exist_ok=True)
-    done = asyncio.run(main())
+    try:
+        done = asyncio.run(main())
+    except VenueError as exc:  # an unknown instrument, a refusal, the venue unreachable
+        what = f"{job.venue} {job.inst} {job.kind}"
+        raise UserError(f"{what}: {exc} ({job.rows} rows kept; run again to resume)") from None
+    except (KeyError, IndexError, TypeError, ValueError) as exc:  # a row of another shape
+        what = f"{job.venue} {job.inst} {job.kind}: unexpected answer from the venue"
+        raise UserError(f"{what} ({type(exc).__name__}: {exc}); {job.rows} rows kept") from None
     word = "complete" if done.done else "stopped (run again to resume)"
     print(f"{done.venue}/{done.inst} {done.kind}: {done.rows} rows in {done.pages} pages, "
           f"{done.waits} rate-limit waits, {word}")  # fmt: skip
