@@ -170,10 +170,14 @@ async def check_ticker(env: Env, asked: str, shown: str) -> dict[str, Any]:
     return t
 
 
-async def check_tape(env: Env, symbol: str) -> list[dict[str, Any]]:
-    """After a few ticks, recent trades exist and come oldest first."""
-    await asyncio.sleep(0.3)  # a few trades on the tape
-    trades: list[dict[str, Any]] = await env.data("trades", {"symbol": symbol, "limit": 20})
+async def check_tape(env: Env, symbol: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Recent trades exist once the emulator's market has ticked (polled, bounded at 5 s:
+    no fixed sleep) and come oldest first."""
+
+    async def printed() -> Any:
+        return await env.data("trades", {"symbol": symbol, "limit": limit})
+
+    trades: list[dict[str, Any]] = await until(printed, tries=250)
     assert trades and [x["time"] for x in trades] == sorted(x["time"] for x in trades)
     return trades
 

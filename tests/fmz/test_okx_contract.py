@@ -11,6 +11,7 @@ import pytest
 
 from tradeloop.emulator.okx.server import EmulatorConfig, OkxEmulator
 
+from . import contract
 from .conftest import post_raw
 from .contract import TICKER_KEYS, Env, Venue, check_depth, env_fixture
 from .guide_examples import GUIDE_INCOMPLETE_SYMBOL, GUIDE_PARAMS, GUIDE_TICKER, guide_request
@@ -99,9 +100,7 @@ async def test_live_book_survives_gaps_and_drops(env: Env) -> None:
 
 
 async def test_trades_records_markets_tickers_fundings(env: Env) -> None:
-    await asyncio.sleep(0.3)  # let the tape print a few trades
-    trades = await env.data("trades", {"symbol": "btc_usdt", "limit": 50})
-    assert trades and [t["time"] for t in trades] == sorted(t["time"] for t in trades)
+    trades = await contract.check_tape(env, "btc_usdt", limit=50)
     assert {t["type"] for t in trades} <= {"buy", "sell"}
     for period, limit in ((1, 5), (60, 3), (7, 4), (90, 2), (1440, 2)):
         rows = await env.data("records", {"symbol": "BTC_USDT", "period": str(period),
