@@ -1,5 +1,5 @@
 # Sourced by the quick-start scripts: make .venv (once) and install the project into it
-# (again only when pyproject.toml, setup.py or the C extension source changed). Needs only python3.11+ and the package index.
+# (again only when pyproject.toml, setup.py or a C extension source changed). Needs only python3.11+ and the package index.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/python -m pip install -q --upgrade pip
 fi
 STAMP=".venv/.tradeloop-installed"
-WANT="$(cat pyproject.toml setup.py src/tradeloop/book/_cbook.c | sha256sum | cut -d' ' -f1)"
+WANT="$(cat pyproject.toml setup.py src/tradeloop/*/*.c | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   .venv/bin/python -m pip install -q -e ".[dev]"
   echo "$WANT" > "$STAMP"
