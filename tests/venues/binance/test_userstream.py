@@ -6,6 +6,7 @@ is one warning line and the stream keeps delivering."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
-from tradeloop.model import VenueStatus
+from tradeloop.model import PositionUpdate, VenueStatus
 from tradeloop.venues import registry
 from tradeloop.venues.binance.gateway import BinanceGateway
 
@@ -111,3 +112,36 @@ async def test_a_frame_that_is_not_json_is_one_line_and_the_stream_goes_on(
     bad = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(bad) == 2 and not any(r.exc_info for r in bad)
     assert all("\n" not in r.getMessage() for r in bad)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"e": "ORDER_TRADE_UPDATE", "o": "junk"},
+        {"e": "ACCOUNT_UPDATE", "a": [1]},
+        {"e": "ACCOUNT_UPDATE", "a": {"P": ["x"]}},
+    ],
+)
+async def test_a_futures_event_of_the_wrong_shape_is_one_line(
+    gw: tuple[BinanceGateway, Sink], caplog: pytest.LogCaptureFixture, event: dict[str, Any]
+) -> None:
+    """Through the user stream's own reader: one warning, and the next event still lands."""
+    g, sink = gw
+    assert g.user is not None
+    g.user._on_message(json.dumps(event))
+    good = {"e": "ACCOUNT_UPDATE", "a": {"P": [{"s": "BTCUSDT", "pa": "0.5", "ep": "100",
+                                                "up": "0", "ps": "BOTH"}]}}  # fmt: skip
+    g.user._on_message(json.dumps(good))
+    pos = [e for e in sink.events if isinstance(e, PositionUpdate)]
+    assert [(p.symbol, p.qty) for p in pos] == [("BTCUSDT-PERP.BINANCE", 0.5)]
+    bad = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(bad) == 1 and "bad futures" in bad[0].getMessage() and not bad[0].exc_info
+
+
+async def test_a_spot_event_of_the_wrong_shape_is_one_line(
+    gw: tuple[BinanceGateway, Sink], caplog: pytest.LogCaptureFixture
+) -> None:
+    g, _ = gw
+    g._on_user({"e": "outboundAccountPosition", "B": "zz"})
+    bad = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(bad) == 1 and "bad outboundAccountPosition" in bad[0].getMessage()

@@ -52,6 +52,8 @@ from tradeloop.venues.execution import DEFAULT_RECOVERY, OrderLifecycle, Recover
 from tradeloop.venues.wsclient import WsConfig
 
 log = get_logger(__name__)
+#: what a user data event of the wrong shape raises while it is read
+_BAD_EVENT = (KeyError, ValueError, TypeError, AttributeError, IndexError)
 
 #: levels handed to the data sink as the snapshot after a (re)sync (the REST snapshot's 1000)
 SNAPSHOT_LEVELS = 5000
@@ -217,14 +219,14 @@ class BinanceGateway(Gateway):
     def _on_user(self, ev: dict[str, Any]) -> None:
         kind = ev.get("e")
         now = self.now_ns()
-        if kind == "executionReport":
-            try:
+        try:
+            if kind == "executionReport":
                 self._on_execution(ev, now)
-            except (KeyError, ValueError) as exc:
-                log.warning("Binance: bad executionReport: %s", exc)
-        elif kind == "outboundAccountPosition":
-            for b in P.parse_balances(ev.get("B", []), now, "f", "l", "a"):
-                self._account_event(b)
+            elif kind == "outboundAccountPosition":
+                for b in P.parse_balances(ev.get("B", []), now, "f", "l", "a"):
+                    self._account_event(b)
+        except _BAD_EVENT as exc:  # one line, never a traceback from the socket reader
+            log.warning("Binance: bad %s: %s: %s", kind, type(exc).__name__, exc)
 
     def _on_futures_user(self, ev: dict[str, Any]) -> None:
         kind = ev.get("e")
@@ -242,8 +244,8 @@ class BinanceGateway(Gateway):
             elif kind == "ACCOUNT_UPDATE":
                 for pos in F.positions_from_account_update(ev, now):
                     self._account_event(pos)
-        except (KeyError, ValueError, TypeError) as exc:
-            log.warning("Binance: bad futures %s: %s", kind, exc)
+        except _BAD_EVENT as exc:
+            log.warning("Binance: bad futures %s: %s: %s", kind, type(exc).__name__, exc)
 
     def _on_execution(self, ev: dict[str, Any], now: int) -> None:
         # a cancel's executionReport carries the cancel's own id in "c", the order's in "C"
