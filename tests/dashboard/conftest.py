@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conformance.harness import until
 from tests.live.helpers import account_block, emulator, write_config
 
 from tradeloop.dashboard import Dashboard, DashboardOptions, hook
@@ -56,15 +57,14 @@ async def paper_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str |
     stop = asyncio.Event()
     task = asyncio.create_task(rt.run(stop))
     try:
-        for _ in range(200):
-            if rt.hooked or task.done():
-                break
-            await asyncio.sleep(0.05)
+        # generous deadlines (hang guards): start-up is seconds on a loaded machine
+        await until(lambda: bool(rt.hooked) or task.done(), "the dashboard hook", 60)
         if task.done():
             task.result()
         dash = rt.hooked[0]
-        while not rt.feed.kernels and not task.done():
-            await asyncio.sleep(0.05)  # live (go_live done)
+        await until(lambda: bool(rt.feed.kernels) or task.done(), "go-live", 60)
+        if task.done():
+            task.result()
         yield PaperRun(rt, emu, dash, dash.url, task)
     finally:
         stop.set()

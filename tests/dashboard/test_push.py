@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import msgspec
 import pytest
+from tests.conformance.harness import until
 from tests.dashboard.conftest import paper_run
 
 from tradeloop.dashboard import parse_bind
@@ -53,13 +54,13 @@ async def test_snapshot_then_deltas_and_controls(
     async with paper_run(tmp_path, monkeypatch) as run, aiohttp.ClientSession() as s:
         assert run.url.startswith("http://127.0.0.1:")
         ws = await s.ws_connect(run.url + "ws")
-        first = msgspec.json.decode(await ws.receive_bytes(timeout=5))
+        first = msgspec.json.decode(await ws.receive_bytes(timeout=30))
         assert first["type"] == "snapshot"
         assert first["data"]["instruments"] == ["BTC-USDT.OKX"]
         kinds: set[str] = set()
-        deadline = time.monotonic() + 8
+        deadline = time.monotonic() + 60  # a hang guard: a few 1 s bars are enough
         while time.monotonic() < deadline and not {"candle", "fill", "order", "line"} <= kinds:
-            msg = msgspec.json.decode(await ws.receive_bytes(timeout=5))
+            msg = msgspec.json.decode(await ws.receive_bytes(timeout=30))
             assert msg["type"] == "batch"
             kinds |= {it["k"] for it in msg["items"]}
         assert {"candle", "fill", "order", "line"} <= kinds, kinds
@@ -95,14 +96,26 @@ async def test_a_stalled_client_leaves_the_engine_rate_unchanged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A client that connects and never reads: its queue stays bounded, the engine's event
-    rate (trades dispatched per second) is the same as with no client, and it is dropped."""
+    rate is the same as with no client, and it is dropped. The rate is counted per step of
+    the emulator's market (market events the engine dispatched / steps the emulator took in
+    the same window, both on this one event loop), so a machine that is slower, or busier in
+    one window than in the other, changes both counts alike; a client that held the engine
+    up would lower it."""
     async with paper_run(tmp_path, monkeypatch, window_s=0.0) as run:
         feed = run.rt.feed
+        steps = 0
+
+        def count(_market: object, _change: object) -> None:
+            nonlocal steps
+            steps += 1
+
+        run.emu.driver.listeners.append(count)
 
         async def rate(seconds: float) -> float:
-            n0, t0 = feed.events, time.monotonic()
+            n0, s0 = feed.events, steps
             await asyncio.sleep(seconds)
-            return (feed.events - n0) / (time.monotonic() - t0)
+            assert steps - s0 >= 10, "the emulator's market hardly moved"
+            return (feed.events - n0) / (steps - s0)
 
         base = await rate(2.0)
         host, port = run.url.removeprefix("http://").rstrip("/").split(":")
@@ -113,11 +126,7 @@ async def test_a_stalled_client_leaves_the_engine_rate_unchanged(
                 "Sec-WebSocket-Version: 13\r\n\r\n")  # fmt: skip
         sock.sendall(head.encode())
         hub: Any = run.dash.hub
-        for _ in range(50):
-            if hub.clients:
-                break
-            await asyncio.sleep(0.05)
-        assert hub.clients
+        await until(lambda: bool(hub.clients), "the stalled client to be accepted", 30)
         # flood the stalled client: many distinct keys (marks) on top of the market data
         strat = run.rt.groups[0].strategies[0]
         for i in range(5_000):
@@ -125,6 +134,6 @@ async def test_a_stalled_client_leaves_the_engine_rate_unchanged(
         stalled = await rate(3.0)
         sizes = [len(c.queue.pending) for c in hub.clients]
         sock.close()
-    assert base > 5, base  # the emulator's tape is running
+    assert base > 0.5, base  # the emulator's tape reaches the engine
     assert stalled >= 0.8 * base, (base, stalled)
     assert all(n <= hub.max_keys for n in sizes)
