@@ -102,7 +102,7 @@ class EmulatedHarness(VenueHarness):
     key: ClassVar[str] = ""
     secret: ClassVar[str] = ""
     #: the front-end, its config class and the config beyond keys, seed and the frozen tick
-    emulator_cls: ClassVar[Callable[[Any], VenueEmulator]]
+    emulator_cls: ClassVar[Callable[..., VenueEmulator]]
     config_cls: ClassVar[Callable[..., Any]]
     config: ClassVar[dict[str, Any]] = {}
     #: the venue's production WebSocket settings (the gateway gets :func:`fast_ws` of them)
