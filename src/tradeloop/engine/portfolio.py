@@ -274,8 +274,15 @@ class Portfolio:
 
     def _cross_internally(self, symbol: str) -> None:
         needs = self._needs(symbol)
-        buy = sum(n for _, n in needs if n > 0)
-        sell = -sum(n for _, n in needs if n < 0)
+        # one pass, added in the same order as sum() over each side would (same floats)
+        buy: float = 0
+        short: float = 0
+        for _, n in needs:
+            if n > 0:
+                buy += n
+            elif n < 0:
+                short += n
+        sell = -short
         cross = min(buy, sell)
         price = self.marks.get(symbol)
         if cross <= 0 or not price:
