@@ -214,6 +214,14 @@ def test_a_callback_that_rounds_to_nothing_is_refused_not_sent_as_zero() -> None
         algo_params(order(Trigger(K.TRAILING, callback_rate=1e-9)), SWAP, "t2", "cross")
     with pytest.raises(VenueError, match=r"callback amount 0\.04 is below the tick"):
         algo_params(order(Trigger(K.TRAILING, callback_amount=0.04)), SWAP, "t3", "cross")
+    with pytest.raises(VenueError, match="trigger price 1e-07 is below the tick"):
+        algo_params(order(Trigger(K.STOP, 1e-7)), SWAP, "t5", "cross")
+    with pytest.raises(VenueError, match=r"limit price 0\.01 is below the tick"):
+        algo_params(order(Trigger(K.STOP, 95.0), kind=T.LIMIT, px=0.01), SWAP, "t6", "cross")
+    with pytest.raises(VenueError, match=r"take-profit trigger 0\.02 is below the tick"):
+        algo_params(order(Trigger(K.OCO, 0.3, tp_price=0.02)), SWAP, "t7", "cross")
+    oco = algo_params(order(Trigger(K.OCO, 0.1 + 0.2, tp_price=1e9 + 0.7)), SWAP, "t8", "x")
+    assert (oco["slTriggerPx"], oco["tpTriggerPx"]) == ("0.3", "1000000000.7")
     big = algo_params(order(Trigger(K.TRAILING, 1e9 + 0.3, callback_amount=0.1 + 0.2)), SWAP,
                       "t4", "cross")  # fmt: skip
     assert (big["callbackSpread"], big["activePx"]) == ("0.3", "1000000000.3")

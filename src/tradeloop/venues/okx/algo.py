@@ -99,19 +99,19 @@ def ratio_str(value: float) -> str:
     return plain_decimal(d.normalize())
 
 
-def _spread_str(amount: float, inst: Instrument) -> str:
-    """A callback spread rounded to the tick; one below half a tick is refused, not sent
-    as ``0``."""
-    text = inst.format_price(amount)
+def _px(value: float, inst: Instrument, what: str) -> str:
+    """A price-like field rounded to the tick; one below half a tick is refused, not sent
+    as ``0`` (a stop at 0 never fires; a spread of 0 trails at the price itself)."""
+    text = inst.format_price(value)
     if Decimal(text) <= 0:
-        raise VenueError(f"OKX trailing stop: callback amount {amount!r} is below the tick "
-                         f"{inst.tick_size!r} of {inst.native}", "51000")  # fmt: skip
+        raise VenueError(f"OKX {what} {value!r} is below the tick {inst.tick_size!r} of "
+                         f"{inst.native}", "51000")  # fmt: skip
     return text
 
 
 def _child_px(order_type: OrderType, price: float, inst: Instrument) -> str:
     """A leg's order price: ``-1`` = a market child, else the limit."""
-    return "-1" if order_type is OrderType.MARKET else inst.format_price(price)
+    return "-1" if order_type is OrderType.MARKET else _px(price, inst, "limit price")
 
 
 def trigger_fields(
@@ -124,18 +124,20 @@ def trigger_fields(
         if t.callback_rate > 0:
             f["callbackRatio"] = ratio_str(t.callback_rate)
         else:
-            f["callbackSpread"] = _spread_str(t.callback_amount, inst)
+            f["callbackSpread"] = _px(t.callback_amount, inst, "trailing stop: callback amount")
         if t.price > 0:
-            f["activePx"] = inst.format_price(t.price)
+            f["activePx"] = _px(t.price, inst, "trailing stop: activation price")
         return f
     px = _child_px(order_type, price, inst)
+    trig = _px(t.price, inst, "trigger price")
     if t.kind is K.STOP:
-        return {"ordType": "conditional", "slTriggerPx": inst.format_price(t.price), "slOrdPx": px}
+        return {"ordType": "conditional", "slTriggerPx": trig, "slOrdPx": px}
     if t.kind is K.TAKE_PROFIT:
-        return {"ordType": "conditional", "tpTriggerPx": inst.format_price(t.price), "tpOrdPx": px}
-    tp_px = inst.format_price(t.tp_limit) if t.tp_limit > 0 else "-1"
-    return {"ordType": "oco", "slTriggerPx": inst.format_price(t.price), "slOrdPx": px,
-            "tpTriggerPx": inst.format_price(t.tp_price), "tpOrdPx": tp_px}  # fmt: skip
+        return {"ordType": "conditional", "tpTriggerPx": trig, "tpOrdPx": px}
+    tp_px = _px(t.tp_limit, inst, "take-profit limit") if t.tp_limit > 0 else "-1"
+    return {"ordType": "oco", "slTriggerPx": trig, "slOrdPx": px,
+            "tpTriggerPx": _px(t.tp_price, inst, "take-profit trigger"),
+            "tpOrdPx": tp_px}  # fmt: skip
 
 
 def lookup_types(trigger: Trigger | None) -> tuple[str, ...]:
