@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SMA = ROOT / "examples" / "sma_cross.py"
 
 #: SmaCross that kills its worker process (os._exit) for fast == 7 and sleeps ``nap`` seconds
-#: per run, for crash and Ctrl-C tests
+#: per run, for crash and Ctrl-C tests. With ``TRADELOOP_TEST_STALL=N:path`` in the environment
+#: a run with fast >= N waits while ``path`` exists (at most 120 s): an interrupted sweep is
+#: then interrupted in those runs however slow or fast the machine is.
 MISBEHAVING = """
 import os
 import time
@@ -32,6 +34,12 @@ class Misbehaving(Strategy):
         if self.p.fast == 8:
             raise RuntimeError("eight is not allowed")
         time.sleep(self.p.nap)
+        stall = os.environ.get("TRADELOOP_TEST_STALL")
+        if stall:
+            first, path = stall.split(":", 1)
+            end = time.monotonic() + 120
+            while self.p.fast >= int(first) and os.path.exists(path) and time.monotonic() < end:
+                time.sleep(0.02)
         self.f, self.s = SMA(self.p.fast), SMA(self.p.slow)
 
     def on_bar(self, bar):
