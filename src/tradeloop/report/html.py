@@ -14,7 +14,6 @@ report or none, never half of one.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import tempfile
@@ -27,9 +26,9 @@ from typing import Any
 import numpy.typing as npt
 
 from tradeloop.model.events import Fill
-from tradeloop.report.chartlib import chart_component, chart_library
 from tradeloop.report.charts import ChartSummary, build_figure
-from tradeloop.report.pricechart import INIT_JS
+from tradeloop.report.pricechart import price_panels
+from tradeloop.report.pricechart import script_json as _script_json
 from tradeloop.report.stats import Stats
 from tradeloop.report.tables import (
     fmt_money,
@@ -78,11 +77,6 @@ def _plotly_js() -> str:
     from plotly.offline import get_plotlyjs
 
     return str(get_plotlyjs())
-
-
-def _script_json(obj: object) -> str:
-    """JSON safe to inline in <script>: no NaN literals, and '</' cannot close the tag."""
-    return json.dumps(obj, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
 
 
 _CSS = """
@@ -147,35 +141,6 @@ def _chart_notes(c: ChartSummary) -> str:
     return "".join(f'<p class="note">{escape(n)}</p>' for n in notes)
 
 
-@functools.cache
-def _library_js() -> str | None:
-    lib = chart_library()
-    return lib.read_text("utf-8") if lib is not None else None
-
-
-def _price_section(pc: dict[str, Any], lib: str) -> tuple[str, str]:
-    """(section html, scripts) for the candle panel drawn by the shared chart component."""
-    notes = []
-    if pc["period"] and len(pc["candles"]) >= 2:
-        notes.append(f"One candle per {pc['period']:,} s.")
-    if pc["fills_total"] > len(pc["fills"]):
-        notes.append(
-            f"Showing {len(pc['fills']):,} of {pc['fills_total']:,} fills (evenly thinned)."
-        )
-    section = (
-        f"<section><h2>{escape(str(pc['symbol']))} price</h2>"
-        '<div id="price-chart" style="height:460px"></div>'
-        + "".join(f'<p class="note">{escape(n)}</p>' for n in notes)
-        + "</section>"
-    )
-    scripts = (
-        '<script type="application/json" id="price-data">' + _script_json(pc) + "</script>"
-        "<script>" + lib.replace("</script", "<\\/script") + "</script>"
-        "<script>" + chart_component() + "</script><script>" + INIT_JS + "</script>"
-    )
-    return section, scripts
-
-
 def render_html(
     data: ReportData,
     max_points: int = MAX_SERIES_POINTS,
@@ -183,8 +148,8 @@ def render_html(
 ) -> str:
     """The complete page as one string (plotly.js and, for the candle panel, the chart
     component included)."""
-    lib = _library_js() if data.price_chart is not None else None
-    candles = data.price_chart is not None and lib is not None
+    panels = price_panels([data.price_chart]) if data.price_chart is not None else None
+    candles = panels is not None
     fig, summary = build_figure(
         data.ts,
         data.equity,
@@ -213,10 +178,7 @@ def render_html(
         if has_chart
         else ""
     )
-    price_section = price_js = ""
-    if candles:
-        assert data.price_chart is not None and lib is not None
-        price_section, price_js = _price_section(data.price_chart, lib)
+    price_section, price_js = panels if panels is not None else ("", "")
     return "".join(
         [
             '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',

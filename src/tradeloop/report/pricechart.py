@@ -10,15 +10,19 @@ evenly, so a million-bar report stays a few MB.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from tradeloop.model.events import Fill
+from tradeloop.report.chartlib import chart_component, chart_library
 from tradeloop.report.downsample import even_indices
 
 NS = 1_000_000_000
@@ -154,10 +158,50 @@ def price_chart_data(
     }
 
 
-#: draws ``#price-chart`` from the inert JSON in ``#price-data`` with the shared component
-INIT_JS = """(function(){
-var d=JSON.parse(document.getElementById('price-data').textContent);
-var c=new TLChart(document.getElementById('price-chart'),{period:d.period});
+#: draws ``#price-chart<key>`` from the inert JSON in ``#price-data<key>`` with the component
+_INIT_JS = """(function(){
+var d=JSON.parse(document.getElementById('price-data%(key)s').textContent);
+var c=new TLChart(document.getElementById('price-chart%(key)s'),{period:d.period});
 c.setCandles(d.candles,d.period);c.setFills(d.fills);c.setMarks(d.marks);
 d.series.forEach(function(s){c.seriesPoints(s.id,s.name,s.color,s.points,false);});
-c.fit();window.tlReportChart=c;})();"""
+c.fit();window.tlReportCharts=window.tlReportCharts||[];window.tlReportCharts.push(c);
+window.tlReportChart=window.tlReportChart||c;})();"""
+
+
+def script_json(obj: object) -> str:
+    """JSON safe to inline in <script>: no NaN literals, and '</' cannot close the tag."""
+    return json.dumps(obj, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+@functools.cache
+def _library_js() -> str | None:
+    lib = chart_library()
+    return lib.read_text("utf-8").replace("</script", "<\\/script") if lib is not None else None
+
+
+def price_panels(charts: Sequence[dict[str, Any]]) -> tuple[str, str] | None:
+    """(sections, scripts) drawing each of ``charts`` (:func:`price_chart_data`) with the
+    shared component, the library and component inlined once; None without the library."""
+    lib = _library_js()
+    if lib is None or not charts:
+        return None
+    sections, scripts = [], ["<script>", lib, "</script><script>", chart_component(), "</script>"]
+    for i, pc in enumerate(charts):
+        key = "" if i == 0 else f"-{i}"
+        notes = []
+        if len(pc["candles"]) >= 2:
+            notes.append(f"One candle per {pc['period']:,} s.")
+        if pc["fills_total"] > len(pc["fills"]):
+            shown, total = len(pc["fills"]), pc["fills_total"]
+            notes.append(f"Showing {shown:,} of {total:,} fills (evenly thinned).")
+        sections.append(
+            f"<section><h2>{escape(str(pc['symbol']))} price</h2>"
+            f'<div id="price-chart{key}" style="height:460px"></div>'
+            + "".join(f'<p class="note">{escape(n)}</p>' for n in notes)
+            + "</section>"
+        )
+        scripts.append(
+            f'<script type="application/json" id="price-data{key}">{script_json(pc)}</script>'
+            f"<script>{_INIT_JS % {'key': key}}</script>"
+        )
+    return "".join(sections), "".join(scripts)
