@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
@@ -36,6 +37,7 @@ from tradeloop.venues.bitfinex import parse as P
 from tradeloop.venues.bitfinex.auth import BitfinexCredentials
 from tradeloop.venues.bitfinex.book import BitfinexBook
 from tradeloop.venues.http import UnknownOutcome
+from tradeloop.venues.stream import BookStream
 from tradeloop.venues.wsclient import WsClient, WsConfig
 
 log = get_logger(__name__)
@@ -95,38 +97,25 @@ class StreamHandler(Protocol):
     def on_status(self, stream: BitfinexStream, status: str, detail: str) -> None: ...
 
 
-class BitfinexStream:
-    """One Bitfinex socket (see the module docstring)."""
+class BitfinexStream(BookStream[BitfinexBook]):
+    """One Bitfinex socket (see the module docstring): the kit's
+    :class:`~tradeloop.venues.stream.BookStream` (books by symbol, cleared on a drop, one book
+    re-subscribed when its checksum fails) with Bitfinex's conf/auth, channel ids, sequence
+    check and channel-0 order entry."""
 
     def __init__(self, url: str, handler: StreamHandler, *,
                  credentials: BitfinexCredentials | None = None, dms: int | None = C.DMS,
                  config: WsConfig = BFX_WS_CONFIG, now_ns: Callable[[], int] = time.time_ns,
                  name: str = "", op_timeout: float = 10.0) -> None:  # fmt: skip
+        super().__init__(url, handler.on_market_data, partial(handler.on_status, self),
+                         config=config, login=self._setup, name=name)  # fmt: skip
         self.url, self.handler, self.credentials, self.dms = url, handler, credentials, dms
         self.op_timeout = op_timeout  # how long a channel-0 request waits for its ``n``
         self.now_ns = now_ns
-        self.books: dict[str, BitfinexBook] = {}
         self.channels: dict[int, tuple[str, str]] = {}  # chanId -> (channel, symbol)
         self.gaps = 0
         self._seq: int | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._op_lock = asyncio.Lock()
-        self.client = WsClient(url, self._on_text, config=config, name=name or url,
-                               on_connect=self._setup, on_state=self._on_state)  # fmt: skip
-
-    @property
-    def connected(self) -> bool:
-        return self.client.connected
-
-    async def start(self, wait: float | None = 10.0) -> None:
-        await self.client.start(wait)
-
-    async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self.client.stop()
 
     async def _setup(self, client: WsClient) -> None:
         self._seq = None
@@ -156,12 +145,6 @@ class BitfinexStream:
             snapshot.cancel()
         log.info("%s: authenticated (dms %s)", client.name, self.dms)
 
-    def _on_state(self, status: str, detail: str) -> None:
-        if status == "disconnected":
-            for book in self.books.values():
-                book.reset()
-        self.handler.on_status(self, status, detail)
-
     # -- subscriptions --------------------------------------------------------------------
     @staticmethod
     def _key(channel: str, symbol: str) -> str:
@@ -184,13 +167,13 @@ class BitfinexStream:
         if channel == "book" and not keep_book:
             self.books.pop(symbol, None)
 
-    async def resync_book(self, symbol: str) -> None:
-        """A fresh snapshot for one book: unsubscribe + subscribe it."""
-        await self.unsubscribe("book", symbol, keep_book=True)
-        await self.subscribe("book", symbol)
+    async def resubscribe(self, key: str) -> None:
+        """A fresh snapshot for one book (``key``: its symbol): unsubscribe + subscribe it."""
+        await self.unsubscribe("book", key, keep_book=True)
+        await self.subscribe("book", key)
 
     # -- receive --------------------------------------------------------------------------
-    def _on_text(self, text: str) -> None:
+    def on_text(self, text: str) -> None:
         try:
             frame = decode_frame(text)
             if frame is None:
@@ -208,12 +191,14 @@ class BitfinexStream:
             log.warning("%s: bad message (%s): %r", self.client.name, exc, text[:200])
         return None
 
+    _on_text = on_text  # the name the ingest bench calls
+
     def _gap(self, seq: int) -> None:
         self.gaps += 1
         why = f"sequence gap ({self._seq} -> {seq}): messages were lost; reconnecting"
         log.warning("%s: %s", self.client.name, why)
         self._seq = None
-        self.handler.on_status(self, "resync", why)
+        self.status("resync", why)
         self._later(self.client.drop())
 
     def _on_event(self, doc: Any) -> None:
@@ -224,12 +209,12 @@ class BitfinexStream:
         elif event == "error":
             log.warning("%s: Bitfinex error %s %s", self.client.name, doc.get("code"),
                         doc.get("msg"))  # fmt: skip
-            self.handler.on_status(self, "error", f"{doc.get('code')} {doc.get('msg')}")
+            self.status("error", f"{doc.get('code')} {doc.get('msg')}")
         elif event == "info" and doc.get("code") in (C.INFO_RECONNECT, C.INFO_MAINT_END):
             log.warning("%s: Bitfinex info %s; reconnecting", self.client.name, doc.get("code"))
             self._later(self.client.drop())
         elif event == "info" and doc.get("code") == C.INFO_MAINT_START:
-            self.handler.on_status(self, "notice", "Bitfinex maintenance (20060)")
+            self.status("notice", "Bitfinex maintenance (20060)")
 
     def _on_channel(self, frame: Frame) -> None:
         channel, sym = self.channels.get(frame.chan, ("", ""))
@@ -239,9 +224,9 @@ class BitfinexStream:
         if channel == "book":
             self._on_book(sym, frame, now)
         elif channel == "ticker" and frame.data is not None:
-            self.handler.on_market_data(P.parse_ticker(sid, _any.decode(frame.data), now))
+            self.emit(P.parse_ticker(sid, _any.decode(frame.data), now))
         elif channel == "trades" and frame.kind == "te" and frame.data is not None:
-            self.handler.on_market_data(P.parse_trade(sid, _any.decode(frame.data), now))
+            self.emit(P.parse_trade(sid, _any.decode(frame.data), now))
 
     def _on_book(self, sym: str, frame: Frame, now: int) -> None:
         book = self.books.get(sym)
@@ -257,11 +242,9 @@ class BitfinexStream:
             if res is SyncResult.APPLIED:
                 bids, asks = book.last_levels
                 asks = [(p, s) for p, s in asks]
-                self.handler.on_market_data(BookLevels(now, P.symbol_id(sym), bids, asks, snap))
+                self.emit(BookLevels(now, P.symbol_id(sym), bids, asks, snap))
         if res is SyncResult.RESYNC:
-            log.warning("%s: %s; resubscribing", self.client.name, book.last_error)
-            self.handler.on_status(self, "resync", book.last_error)
-            self._later(self.resync_book(sym))
+            self.resync_later(sym, book.last_error)
 
     # -- channel-0 order entry --------------------------------------------------------------
     async def order_op(self, op: str, body: dict[str, Any], timeout: float | None = None) -> Any:
@@ -303,6 +286,4 @@ class BitfinexStream:
         return note[4]
 
     def _later(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.client.spawn(coro)
