@@ -82,7 +82,10 @@ class WsClient:
     async def send(self, obj: Any) -> None:
         await self.ws.send_str(obj if isinstance(obj, str) else json.dumps(obj))
 
-    async def recv(self, timeout: float = 5.0) -> Any:
+    #: how long ``recv``/``wait`` wait by default: a hang guard, generous for a loaded machine
+    TIMEOUT_S = 15.0
+
+    async def recv(self, timeout: float = TIMEOUT_S) -> Any:
         msg = await self.ws.receive(timeout=timeout)
         if msg.type != aiohttp.WSMsgType.TEXT:
             raise ConnectionError(f"websocket: {msg.type!r}")
@@ -90,7 +93,7 @@ class WsClient:
         self.seen.append(data)
         return data
 
-    async def wait(self, pred: Any, timeout: float = 5.0, limit: int = 2000) -> Any:
+    async def wait(self, pred: Any, timeout: float = TIMEOUT_S, limit: int = 2000) -> Any:
         """First unconsumed message for which ``pred(msg)`` is true; messages skipped on the
         way stay queued for later ``wait`` calls."""
         import asyncio

@@ -264,7 +264,7 @@ async def test_binary_frames_get_an_error(
 ) -> None:
     ws = await _ws(emu, kind, session)
     await ws.ws.send_bytes(b"\x00\x01" * 50_000)
-    err = await ws.wait(is_event("error"), timeout=2)
+    err = await ws.wait(is_event("error"), timeout=15)
     assert err["code"] == "60012" and len(json.dumps(err)) < 300
 
 
@@ -291,7 +291,7 @@ async def test_login_flood_is_cut_off(emu: OkxEmulator, session: aiohttp.ClientS
     assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
     assert ws.ws.close_code == 4001
     assert errors == 5
-    assert time.perf_counter() - t0 < 3
+    assert time.perf_counter() - t0 < 20  # a hang guard: well under 1 s on an idle machine
 
 
 async def test_a_few_bad_logins_then_a_good_one(
