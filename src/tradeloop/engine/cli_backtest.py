@@ -291,7 +291,7 @@ def _report_writer(
     annotations: AnnotationLog | None = None,
 ) -> dict[str, object]:
     from tradeloop.report.html import ReportData, write_report
-    from tradeloop.report.pricechart import price_chart_data
+    from tradeloop.report.pricechart import bars_chart_data
     from tradeloop.report.stats import compute_stats, round_trips
 
     multipliers = {s: i.contract_value for s, i in result.kernel.instruments.items()}
@@ -309,17 +309,7 @@ def _report_writer(
         price_ts=bars.end,
         price_close=bars.close,
         fills=result.fills,
-        price_chart=price_chart_data(
-            str(extra["symbol"]),
-            bars.start,
-            bars.open,
-            bars.high,
-            bars.low,
-            bars.close,
-            bars.interval_ns,
-            result.fills,
-            annotations,
-        ),
+        price_chart=bars_chart_data(str(extra["symbol"]), bars, result.fills, annotations),
         strategy_rows=result.strategy_rows(),
         params={f"{sid}.{k}": v for sid, ps in extra["params"].items() for k, v in ps.items()},
         info={

@@ -36,6 +36,14 @@ def run_config(args: argparse.Namespace, progress: Any = None) -> int:
     print(f"run {cfg.source}: {len(built.feeds)} instrument(s), {len(built.runs)} strategy(ies)")
     for line in describe(built):
         print(line)
+    report = not getattr(args, "no_report", False)
+    annotations = None
+    if report:  # Strategy.mark/line/plot, drawn on the report's price charts
+        from tradeloop.report.pricechart import AnnotationLog
+
+        annotations = AnnotationLog()
+        for r in built.runs:
+            r.strategy.on_annotation = annotations
     with strategy_errors(*built.files):
         result = run_multi_backtest(built.feeds, built.runs, built.config, progress)
     out = Path(args.out)
@@ -45,10 +53,15 @@ def run_config(args: argparse.Namespace, progress: Any = None) -> int:
         "equity.csv": lambda p: write_equity_csv(p, result),
         "result.json": lambda p: dump_json(p, summary),
     }
-    if not getattr(args, "no_report", False):
+    if report:
         from tradeloop.report.multi import write_multi_report
+        from tradeloop.report.pricechart import bars_chart_data
 
-        files["report.html"] = lambda p: write_multi_report(p, result, summary)
+        charts = [
+            bars_chart_data(f.instrument.symbol, f.bars, result.fills, annotations)
+            for f in built.feeds
+        ]
+        files["report.html"] = lambda p: write_multi_report(p, result, summary, charts)
     write_outputs(out, files)
     ccy = result.kernel.portfolio.currency
     rate = result.events / result.elapsed_s if result.elapsed_s else 0.0

@@ -19,6 +19,7 @@ import numpy as np
 
 from tradeloop.report.downsample import minmax_indices
 from tradeloop.report.html import _CSS, _plotly_js, _script_json
+from tradeloop.report.pricechart import price_panels
 from tradeloop.report.tables import fmt_ts
 
 #: currencies counted in cents; any other is shown with 8 decimals (crypto units)
@@ -55,7 +56,11 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return f'<table class="grid"><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def render_multi(result: Any, summary: dict[str, Any]) -> str:
+def render_multi(
+    result: Any, summary: dict[str, Any], price_charts: list[dict[str, Any]] | None = None
+) -> str:
+    """The page; ``price_charts`` (:func:`~tradeloop.report.pricechart.price_chart_data`, one per
+    instrument) are drawn with the live dashboard's chart component."""
     ccy = str(summary["currency"])
     ts = result.ts
     charts = {
@@ -98,6 +103,8 @@ def render_multi(result: Any, summary: dict[str, Any]) -> str:
         "var d=JSON.parse(document.getElementById('d-'+n).textContent);"
         "Plotly.newPlot('c-'+n,d,L,{responsive:true,displaylogo:false});});})();</script>"
     )
+    panels = price_panels(price_charts or [])
+    price_html, price_js = panels if panels is not None else ("", "")
     title = f"Backtest {summary['config']}"
     cards = (
         f"final equity {fmt_amount(summary['final_equity'], ccy)} {ccy} · initial "
@@ -109,7 +116,7 @@ def render_multi(result: Any, summary: dict[str, Any]) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
         f"<title>{escape(title)}</title><style>{_CSS}</style>",
         '<script type="text/javascript">', _plotly_js(), "</script></head><body><main>",
-        f"<h1>{escape(title)}</h1><p class='sub'>{escape(cards)}</p>", *blocks,
+        f"<h1>{escape(title)}</h1><p class='sub'>{escape(cards)}</p>", *blocks, price_html,
         "<section><h2>PnL by strategy</h2>",
         _table(["strategy", "capital", "realized", "unrealized", "fees", "funding", "total",
                 "fills"], strat_rows),
@@ -120,12 +127,17 @@ def render_multi(result: Any, summary: dict[str, Any]) -> str:
         _table(["time", "instrument", "side", "price", "qty", "fee", "fee ccy", "liquidity"],
                trades),
         f"<p class='note'>{more} more in trades.csv</p>" if more > 0 else "",
-        "</section></main>", scripts, js, "</body></html>\n",
+        "</section></main>", scripts, js, price_js, "</body></html>\n",
     ])  # fmt: skip
 
 
-def write_multi_report(path: Path, result: Any, summary: dict[str, Any]) -> None:
-    page = render_multi(result, summary)
+def write_multi_report(
+    path: Path,
+    result: Any,
+    summary: dict[str, Any],
+    price_charts: list[dict[str, Any]] | None = None,
+) -> None:
+    page = render_multi(result, summary, price_charts)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

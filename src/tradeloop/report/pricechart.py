@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tradeloop.data.series import BarSeries
 from tradeloop.model.events import Fill
 from tradeloop.report.chartlib import chart_component, chart_library
 from tradeloop.report.downsample import even_indices
@@ -156,6 +157,19 @@ def price_chart_data(
         "marks": marks,
         "series": series,
     }
+
+
+def bars_chart_data(
+    symbol: str,
+    bars: BarSeries,
+    fills: Sequence[Fill],
+    annotations: AnnotationLog | None = None,
+) -> dict[str, Any]:
+    """:func:`price_chart_data` of a run's bar series."""
+    b = bars
+    return price_chart_data(
+        symbol, b.start, b.open, b.high, b.low, b.close, b.interval_ns, fills, annotations
+    )
 
 
 #: draws ``#price-chart<key>`` from the inert JSON in ``#price-data<key>`` with the component
