@@ -126,3 +126,23 @@ async def test_unsupported_triggers_are_refused_unsent(
     assert emu.futures is not None
     accounts = (emu.trading.account, emu.futures.trading.account)
     assert not [i for a in accounts for i in a.infos.values() if i.client_id == "tl-no-1"]
+
+
+def test_stop_prices_go_out_as_tick_decimals_and_a_zero_stop_is_refused() -> None:
+    """The wire strings of a spot stop (float artefacts, large values), and a stop price
+    below half a tick refused as a price filter failure instead of going out as ``0``."""
+    from tradeloop.core.errors import VenueError
+    from tradeloop.model import Instrument, RejectReason
+    from tradeloop.venues.binance.orders import classify, order_params
+
+    inst = Instrument.of("BTCUSDT", "BINANCE", "BTC", "USDT", tick_size=0.01, lot_size=1e-5)
+    o = Order("w1", SPOT, Side.SELL, 0.1 + 0.2, OrderType.LIMIT, 1e9 + 0.1 + 0.2,
+              trigger=Trigger(TriggerKind.STOP, 0.1 + 0.2))  # fmt: skip
+    p = order_params(o, inst, "w1")
+    assert (p["type"], p["stopPrice"], p["price"], p["quantity"]) == (
+        "STOP_LOSS_LIMIT", "0.3", "1000000000.3", "0.3")  # fmt: skip
+    tiny = Order("w2", SPOT, Side.BUY, 0.5, OrderType.MARKET,
+                 trigger=Trigger(TriggerKind.TAKE_PROFIT, 1e-7))  # fmt: skip
+    with pytest.raises(VenueError, match="stop price 1e-07 is below the tick") as info:
+        order_params(tiny, inst, "w2")
+    assert classify(info.value).reason is RejectReason.INVALID_PRICE

@@ -27,6 +27,7 @@ import hashlib
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from tradeloop.core.errors import RateLimited, VenueError
@@ -113,6 +114,10 @@ def order_params(order: Order, inst: Instrument, client_id: str) -> dict[str, An
     if order.trigger is not None:
         stop = _STOP_TYPES[order.trigger.kind]
         p["stopPrice"] = inst.format_price(order.trigger.price)
+        if Decimal(p["stopPrice"]) <= 0:  # a stop at 0 would never fire: not sent
+            raise VenueError(f"Filter failure: PRICE_FILTER (stop price {order.trigger.price!r}"
+                             f" is below the tick {inst.tick_size!r}; not sent)",
+                             C.FILTER_FAILURE)  # fmt: skip
         p["quantity"] = inst.format_qty(order.qty)
         if order.order_type is OrderType.MARKET:
             p["type"] = stop
