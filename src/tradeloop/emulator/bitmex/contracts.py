@@ -21,7 +21,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from tradeloop.emulator.market import PublicTrade, SymbolMarket
+from tradeloop.emulator.market import Candle, PublicTrade, SymbolMarket
 from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.instrument import Instrument
 
@@ -255,4 +255,23 @@ def trade_row(m: SymbolMarket, t: PublicTrade) -> dict[str, Any]:
         "homeNotional": home,
         "foreignNotional": sz if inst.inverse else sz * px * inst.contract_value,
         "trdType": "Regular",
+    }
+
+
+def bin_row(m: SymbolMarket, c: Candle, bar_ms: int) -> dict[str, Any]:
+    """One ``tradeBin`` row (REST ``trade/bucketed`` and the ``tradeBin1m`` table): BitMEX
+    stamps a bin with its close."""
+    fp = m.instrument.format_price
+    return {
+        "timestamp": iso(c.start + bar_ms),
+        "symbol": m.instrument.symbol,
+        "open": num(fp(c.open)),
+        "high": num(fp(c.high)),
+        "low": num(fp(c.low)),
+        "close": num(fp(c.close)),
+        "trades": 0,
+        "volume": round(c.vol),
+        "turnover": round(c.vol_quote),
+        "homeNotional": c.vol_ccy,
+        "foreignNotional": c.vol_quote,
     }

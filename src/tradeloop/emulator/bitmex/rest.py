@@ -27,6 +27,7 @@ import msgspec
 from aiohttp import web
 
 from tradeloop.emulator import rest
+from tradeloop.emulator.api import ApiError
 from tradeloop.emulator.auth import same, sign_hex
 from tradeloop.emulator.bitmex import contracts as ct
 from tradeloop.emulator.faults import FailKind
@@ -44,12 +45,13 @@ BIN_SIZES = {"1m": MINUTE_MS, "5m": 5 * MINUTE_MS, "1h": 60 * MINUTE_MS, "1d": 1
 OVERLOADED = "The system is currently overloaded. Please try again later."
 
 
-class BitmexError(Exception):
-    """Becomes ``{"error": {"message", "name"}}`` with ``status``."""
+class BitmexError(ApiError):
+    """Becomes ``{"error": {"message", "name"}}`` with ``status`` (the kit's
+    :class:`~tradeloop.emulator.api.ApiError` plus BitMEX's error ``name``)."""
 
     def __init__(self, message: str, status: int = 400, name: str = "HTTPError") -> None:
-        super().__init__(message)
-        self.message, self.status, self.name = message, status, name
+        super().__init__(message, status)
+        self.name = name
 
 
 def answer(
@@ -192,8 +194,9 @@ def route(
                 raise BitmexError("Invalid API Key.", 401)
             req = Req(parse_params(request, body), request.method, authed)
             result = handler(emu, req)
-        except BitmexError as err:
-            return failure(err.status, err.message, err.name, headers)
+        except ApiError as err:  # the kit's Refusals answer with plain ApiErrors
+            name = err.name if isinstance(err, BitmexError) else "HTTPError"
+            return failure(err.status, err.msg, name, headers)
         return answer(result, headers=headers)
 
     return rest.guard(emu.faults, DIALECT, run)
@@ -368,27 +371,11 @@ def bucketed(emu: BitmexEmulator, req: Req) -> Any:
     t = now_ms()
     rows = []
     for m in _symbols(emu, p):
-        fp = m.instrument.format_price
         for c in m.aggregate(bar):
             if c.start + bar > t and not partial:
                 continue
-            rows.append(
-                {
-                    "timestamp": ct.iso(c.start + bar),  # BitMEX stamps a bin with its close
-                    "symbol": m.instrument.symbol,
-                    "open": ct.num(fp(c.open)),
-                    "high": ct.num(fp(c.high)),
-                    "low": ct.num(fp(c.low)),
-                    "close": ct.num(fp(c.close)),
-                    "trades": 0,
-                    "volume": round(c.vol),
-                    "vwap": ct.num(fp(c.close)),
-                    "lastSize": None,
-                    "turnover": round(c.vol_quote),
-                    "homeNotional": c.vol_ccy,
-                    "foreignNotional": c.vol_quote,
-                }
-            )
+            row = ct.bin_row(m, c, bar)
+            rows.append({**row, "vwap": row["close"], "lastSize": None})
     rows.sort(key=lambda r: str(r["timestamp"]))
     return table(rows, p)
 

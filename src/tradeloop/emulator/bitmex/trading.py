@@ -4,9 +4,9 @@ BitMEX checks an order's own fields (symbol, side, ``orderQty`` a multiple of ``
 ``price`` a multiple of ``tickSize``, ``ordType`` / ``timeInForce`` / ``execInst``,
 ``clOrdID`` unique) before its matching engine; the shared simulator decides funds,
 reduce-only and matching, and its typed refusal becomes BitMEX's error through
-:data:`REFUSALS`. Unlike OKX and FTX, BitMEX answers ``POST /order`` with the order *after*
-matching (a market order comes back ``Filled``), and a post-only order that would take is
-accepted and canceled at once ("had execInst of ParticipateDoNotInitiate").
+:data:`refusal` (the kit's ``Refusals``). Unlike OKX and FTX, BitMEX answers ``POST /order``
+with the order *after* matching (a market order comes back ``Filled``), and a post-only order
+that would take is accepted and canceled at once ("had execInst of ParticipateDoNotInitiate").
 
 Money is in minor units (``XBt`` satoshi, ``USDt``); the simulator keeps BTC/USDT floats and
 :mod:`.contracts` converts at the edge. Every simulator report becomes ``execution`` rows
@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator.account import OrderInfo
+from tradeloop.emulator.api import Refusals
 from tradeloop.emulator.bitmex import contracts as ct
 from tradeloop.emulator.bitmex.ledger import SatLedger
 from tradeloop.emulator.bitmex.rest import (
@@ -50,16 +51,19 @@ if TYPE_CHECKING:
 R = RejectReason
 S = OrderStatus
 #: The simulator's typed refusal -> BitMEX's error (HTTP status, message).
-REFUSALS: dict[RejectReason, tuple[int, str]] = {
-    R.INSUFFICIENT_FUNDS: (400, "Account has insufficient Available Balance"),
-    R.INVALID_SIZE: (400, "orderQty is invalid"),
-    R.INVALID_PRICE: (400, "Invalid price"),
-    R.INVALID_INSTRUMENT: (404, "Instrument not listed for trading yet"),
-    R.REDUCE_ONLY: (400, "Invalid execInst: ReduceOnly order would increase position"),
-    R.DUPLICATE_ID: (400, "Duplicate clOrdID"),
-    R.ORDER_NOT_FOUND: (404, "Not Found"),
-    R.ORDER_CLOSED: (400, "Unable to cancel order due to existing state: Filled"),
-}
+refusal = Refusals(
+    {
+        R.INSUFFICIENT_FUNDS: (400, "Account has insufficient Available Balance"),
+        R.INVALID_SIZE: (400, "orderQty is invalid"),
+        R.INVALID_PRICE: (400, "Invalid price"),
+        R.INVALID_INSTRUMENT: (404, "Instrument not listed for trading yet"),
+        R.REDUCE_ONLY: (400, "Invalid execInst: ReduceOnly order would increase position"),
+        R.DUPLICATE_ID: (400, "Duplicate clOrdID"),
+        R.ORDER_NOT_FOUND: (404, "Not Found"),
+        R.ORDER_CLOSED: (400, "Unable to cancel order due to existing state: Filled"),
+    },
+    (400, "Order rejected"),
+)
 TIF = {
     "GoodTillCancel": TimeInForce.GTC,
     "Day": TimeInForce.GTC,
@@ -68,11 +72,6 @@ TIF = {
 }
 POST_ONLY, REDUCE, CLOSE = "ParticipateDoNotInitiate", "ReduceOnly", "Close"
 KNOWN_EXEC_INST = {POST_ONLY, REDUCE, CLOSE, "LastPrice", "MarkPrice", "IndexPrice"}
-
-
-def refusal(code: RejectReason) -> BitmexError:
-    status, msg = REFUSALS.get(code, (400, "Order rejected"))
-    return BitmexError(msg, status)
 
 
 class BitmexTrading(BitmexViews):

@@ -251,24 +251,7 @@ class BitmexHub(hub_mod.Hub):
         self._minute[sym] = minute
         if not self.listening(("tradeBin1m", sym)):
             return
-        fp = m.instrument.format_price
-        rows = []
-        for c in m.since(MINUTE_MS, 0, last * MINUTE_MS)[:-1]:
-            rows.append(
-                {
-                    "timestamp": ct.iso(c.start + MINUTE_MS),
-                    "symbol": sym,
-                    "open": ct.num(fp(c.open)),
-                    "high": ct.num(fp(c.high)),
-                    "low": ct.num(fp(c.low)),
-                    "close": ct.num(fp(c.close)),
-                    "trades": 0,
-                    "volume": round(c.vol),
-                    "turnover": round(c.vol_quote),
-                    "homeNotional": c.vol_ccy,
-                    "foreignNotional": c.vol_quote,
-                }
-            )
+        rows = [ct.bin_row(m, c, MINUTE_MS) for c in m.since(MINUTE_MS, 0, last * MINUTE_MS)[:-1]]
         if rows:
             self.broadcast(("tradeBin1m", sym), self.msg("tradeBin1m", "insert", rows))
 
@@ -279,13 +262,7 @@ class BitmexHub(hub_mod.Hub):
             self.defer(lambda: self.broadcast(key, msg))
 
     def push_private(self, table: str, action: str, rows: list[dict[str, Any]]) -> None:
-        msg = self.msg(table, action, rows)
-
-        def send(conn: Conn) -> None:
-            if table in conn.private_subs:
-                conn.send_json(msg)
-
-        self.to_logged_in(send)
+        self.to_private(table, self.msg(table, action, rows))
 
 
 class BitmexWs:
@@ -392,10 +369,7 @@ class BitmexWs:
                         request,
                     )
                     continue
-                if op == "subscribe":
-                    conn.private_subs[table] = {}
-                else:
-                    conn.private_subs.pop(table, None)
+                hub.toggle_private(conn, table, op == "subscribe")  # BitMEX acks either way
                 conn.send_json({"success": True, op: item, "request": request})
                 if op == "subscribe":
                     conn.send_json(hub.partial(table, self._private_image(table)))
