@@ -5,13 +5,13 @@ is one warning line and the stream keeps delivering."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from tests.support.gateway_fixtures import Sink, bound, serving, until
 
 from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
 from tradeloop.model import PositionUpdate, VenueStatus
@@ -21,49 +21,23 @@ from tradeloop.venues.binance.gateway import BinanceGateway
 KEY, SECRET = "us-key", "us-secret"
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    def on_order_report(self, r: Any) -> None: ...
-
-    def on_fill(self, f: Any) -> None: ...
-
-    def on_market_data(self, e: Any) -> None:
-        self.events.append(e)
-
-    def statuses(self) -> list[VenueStatus]:
-        return [e for e in self.events if isinstance(e, VenueStatus)]
+def _config() -> BinanceConfig:
+    return BinanceConfig(api_key=KEY, api_secret=SECRET, symbols=["BTCUSDT"],
+                         tick_interval_ms=0, seed=5)  # fmt: skip
 
 
 @pytest.fixture
 async def gw() -> AsyncIterator[tuple[BinanceGateway, Sink]]:
-    emu = BinanceEmulator(BinanceConfig(api_key=KEY, api_secret=SECRET, symbols=["BTCUSDT"],
-                                        tick_interval_ms=0, seed=5))  # fmt: skip
-    await emu.start("127.0.0.1", 0)
-    sink = Sink()
-    g = registry.get("binance").build(url=emu.base_url,
-                                      credentials={"api_key": KEY, "secret": SECRET})  # fmt: skip
-    assert isinstance(g, BinanceGateway)
-    g.bind_data(sink)
-    try:
-        await g.start()
-        yield g, sink
-    finally:
-        await g.stop()
-        await emu.stop()
-
-
-async def _until(pred: Any, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if pred():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
+    async with serving(BinanceEmulator(_config())) as emu:
+        creds = {"api_key": KEY, "secret": SECRET}
+        g = registry.get("binance").build(url=emu.base_url, credentials=creds)
+        assert isinstance(g, BinanceGateway)
+        async with bound(g, Sink()) as pair:
+            yield pair
 
 
 def _leaks(key: str, sink: Sink, caplog: pytest.LogCaptureFixture) -> list[str]:
-    texts = [s.detail for s in sink.statuses()] + [r.getMessage() for r in caplog.records]
+    texts = [s.detail for s in sink.of(VenueStatus)] + [r.getMessage() for r in caplog.records]
     return [t for t in texts if key in t]
 
 
@@ -75,11 +49,11 @@ async def test_the_listen_key_is_never_in_a_status_or_a_log_line(
     assert g.user is not None and g.user.connected
     first = g.user.client.url.rsplit("/", 1)[1]
     assert len(first) > 8
-    connected = [s for s in sink.statuses() if s.status == "connected"]
+    connected = [s for s in sink.of(VenueStatus) if s.status == "connected"]
     assert any("<listenKey>" in s.detail for s in connected)  # the user stream's own
     await g.user.client.drop()  # a drop: a fresh key is asked for, then a reconnect
-    await _until(lambda: any(s.status == "reconnected" and "<listenKey>" in s.detail
-                             for s in sink.statuses()))  # fmt: skip
+    await until(lambda: any(s.status == "reconnected" and "<listenKey>" in s.detail
+                            for s in sink.of(VenueStatus)), "the user stream back")  # fmt: skip
     keys = {first, g.user.client.url.rsplit("/", 1)[1]}
     assert all(not _leaks(k, sink, caplog) for k in keys)
 
@@ -93,7 +67,7 @@ async def test_a_refused_listen_key_is_not_quoted_in_the_status(
     err = f"400, message='Invalid response status', url='{ws_base}/deadbeefKEY1234'"
     g.user._keys.append("deadbeefKEY1234")
     g.user._state("disconnected", err)  # what aiohttp says when the server refuses the key
-    last = sink.statuses()[-1]
+    last = sink.of(VenueStatus)[-1]
     assert last.status == "disconnected" and "deadbeefKEY1234" not in last.detail
     assert last.detail.endswith("/<listenKey>'")
 
@@ -132,7 +106,7 @@ async def test_a_futures_event_of_the_wrong_shape_is_one_line(
     good = {"e": "ACCOUNT_UPDATE", "a": {"P": [{"s": "BTCUSDT", "pa": "0.5", "ep": "100",
                                                 "up": "0", "ps": "BOTH"}]}}  # fmt: skip
     g.user._on_message(json.dumps(good))
-    pos = [e for e in sink.events if isinstance(e, PositionUpdate)]
+    pos = sink.of(PositionUpdate)
     assert [(p.symbol, p.qty) for p in pos] == [("BTCUSDT-PERP.BINANCE", 0.5)]
     bad = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(bad) == 1 and "bad futures" in bad[0].getMessage() and not bad[0].exc_info

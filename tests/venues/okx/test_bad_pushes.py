@@ -11,25 +11,15 @@ import logging
 from typing import Any
 
 import pytest
+from tests.support.gateway_fixtures import Sink
 
-from tradeloop.model import Fill, OrderReport, OrderStatus, Side
+from tradeloop.model import OrderStatus, Side
 from tradeloop.venues.execution import OrderTrack
 from tradeloop.venues.okx.algo import AlgoState
 from tradeloop.venues.okx.gateway import OkxGateway
 from tradeloop.venues.okx.ws import OkxStream
 
 SWAP = "BTC-USDT-SWAP.OKX"
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    def on_order_report(self, report: OrderReport) -> None:
-        self.events.append(report)
-
-    def on_fill(self, fill: Fill) -> None:
-        self.events.append(fill)
 
 
 @pytest.fixture
@@ -63,7 +53,7 @@ def test_a_non_object_item_is_one_line_and_the_rest_of_the_push_applies(
               "fillFeeCcy": "USDT", "ordType": "limit"}  # fmt: skip
     stream._on_text(frame("orders-algo", ["junk", 7, None, canceled]))
     stream._on_text(frame("orders", [["x"], "junk", filled]))
-    got = [(type(e).__name__, e.client_order_id, getattr(e, "status", None)) for e in sink.events]
+    got = [(type(e).__name__, e.client_order_id, getattr(e, "status", None)) for e in sink.log]
     assert got == [
         ("OrderReport", "stop1", OrderStatus.CANCELED),
         ("Fill", "lim1", None),
@@ -80,6 +70,6 @@ def test_a_push_whose_data_is_not_a_list_is_one_line(
 ) -> None:
     stream, _, sink = wired
     stream._on_text(frame(channel, {"state": "filled"}))  # raised out of the reader before
-    assert sink.events == []
+    assert sink.log == []
     bad = warnings(caplog)
     assert len(bad) == 1 and f"bad {channel} push" in bad[0] and "\n" not in bad[0]
