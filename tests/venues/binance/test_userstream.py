@@ -119,3 +119,19 @@ async def test_a_spot_event_of_the_wrong_shape_is_one_line(
     g._on_user({"e": "outboundAccountPosition", "B": "zz"})
     bad = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(bad) == 1 and "bad outboundAccountPosition" in bad[0].getMessage()
+
+
+async def test_a_listen_key_is_masked_in_any_log_line_that_quotes_the_url(
+    gw: tuple[BinanceGateway, Sink], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The kit's socket warnings quote aiohttp's errors, which quote the URL: the key is
+    registered as a secret when it is issued, so no logger can print it."""
+    g, _ = gw
+    assert g.user is not None
+    key = g.user.client.url.rsplit("/", 1)[1]
+    caplog.set_level(logging.WARNING)
+    logging.getLogger("tradeloop.venues.wsclient").warning(
+        "binance-futures-user: connect failed (400, url=%r)", g.user.client.url
+    )
+    (rec,) = [r for r in caplog.records if "connect failed" in r.getMessage()]
+    assert key not in rec.getMessage() and g.user.ws_base in rec.getMessage()

@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from tradeloop.core.errors import VenueError
-from tradeloop.core.log import get_logger
+from tradeloop.core.log import get_logger, register_secret
 from tradeloop.venues.binance.rest import BinanceRestClient
 from tradeloop.venues.wsclient import WsClient, WsConfig
 
@@ -63,6 +63,7 @@ class UserStream:
     async def _new_key(self) -> None:
         res = await self.rest.call("POST", "/fapi/v1/listenKey")
         key = str(res["listenKey"])
+        register_secret(key)  # any log line that quotes the socket's URL masks it
         if key not in self._keys:
             self._keys.append(key)
         self.client.url = f"{self.ws_base}/{key}"
