@@ -150,8 +150,7 @@ class BitfinexGateway(ChannelGateway):
         self.orders.report(track, report)
 
     def _on_fill(self, d: list[Any]) -> None:
-        oid = str(d[3])
-        vcid = str(d[11]) if len(d) > 11 and d[11] else self.hooks.order_ids.get(oid, f"id{oid}")
+        vcid = self.hooks.fill_client_id(d)
         fill_side = P.Side.BUY if P.f(d[4]) > 0 else P.Side.SELL
         track = self.orders.push_track(vcid, str(d[1]), fill_side)
         fill = P.parse_fill(d, self.now_ns(), track.client_order_id)
@@ -190,12 +189,8 @@ class BitfinexGateway(ChannelGateway):
 
     async def fetch_fills(self, since_ns: int = 0) -> list[Fill]:
         rows = await self.rest.trades(start_ms=since_ns // 1_000_000 if since_ns else None)
-        now = self.now_ns()
-        out = []
-        for r in rows:
-            vcid = str(r[11]) if len(r) > 11 and r[11] else self.hooks.order_ids.get(
-                str(r[3]), f"id{r[3]}")  # fmt: skip
-            out.append(P.parse_fill(r, now, self.orders.client_id_of(vcid) or vcid))
+        now, cid = self.now_ns(), self.hooks.fill_client_id
+        out = [P.parse_fill(r, now, self.client_id_for(cid(r))) for r in rows]
         return sorted(out, key=lambda fl: (fl.trade_id.isdigit() and int(fl.trade_id)) or 0)
 
     async def fetch_balances(self) -> list[BalanceUpdate]:

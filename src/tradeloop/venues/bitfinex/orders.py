@@ -143,6 +143,12 @@ class BitfinexOrderHooks(ListedHooks):
         if order_id:
             self.order_ids.remember(order_id, cid)
 
+    def fill_client_id(self, d: list[Any]) -> str:
+        """The venue client id a trade array (``tu``, REST trades) belongs to: its CID, else
+        the cid remembered for its order id."""
+        oid = str(d[3])
+        return str(d[11]) if len(d) > 11 and d[11] else self.order_ids.get(oid, f"id{oid}")
+
     def remember_row(self, d: list[Any]) -> str:
         """Note an ORDER array's ids; returns the venue client id it belongs to."""
         oid = str(d[0])

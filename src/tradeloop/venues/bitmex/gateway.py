@@ -188,13 +188,7 @@ class BitmexGateway(StreamGateway):
         """Our fills at or after ``since_ns``, oldest first."""
         start = P.iso(since_ns // 1_000_000) if since_ns else None
         rows = await self.rest.all_executions(None, start)
-        now = self.now_ns()
-        out = []
-        for d in rows:
-            fill = P.parse_execution(d, now, self._client_id(d))
-            if fill is not None:
-                out.append(fill)
-        return out
+        return P.parse_executions(rows, self.now_ns(), self._client_id)
 
     async def fetch_balances(self) -> list[BalanceUpdate]:
         return P.parse_margins(await self.rest.margins(), self.now_ns())

@@ -133,10 +133,4 @@ class BitmexOrderHooks(ListedHooks):
 
     async def fetch_fills(self, track: OrderTrack) -> list[Fill]:
         rows = await self.rest.all_executions({"orderID": track.venue_order_id})
-        now = self.now_ns()
-        out = []
-        for r in rows:
-            fill = P.parse_execution(r, now, track.client_order_id)
-            if fill is not None:
-                out.append(fill)
-        return out
+        return P.parse_executions(rows, self.now_ns(), lambda _: track.client_order_id)

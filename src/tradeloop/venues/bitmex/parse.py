@@ -15,6 +15,7 @@ Event timestamps are the gateway clock's (``now``), as every connector does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -169,6 +170,13 @@ def parse_execution(d: Json, now: int, client_order_id: str) -> Fill | None:
         unified(ccy),
         Liquidity.MAKER if maker else Liquidity.TAKER,
     )
+
+
+def parse_executions(rows: list[Json], now: int, client_id: Callable[[Json], str]) -> list[Fill]:
+    """The fills among ``execution`` rows, in their order (``client_id``: a row's tradeloop
+    client id)."""
+    fills = (parse_execution(d, now, client_id(d)) for d in rows)
+    return [fill for fill in fills if fill is not None]
 
 
 # -- account -----------------------------------------------------------------------------------
