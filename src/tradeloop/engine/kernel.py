@@ -93,7 +93,7 @@ class _BarRoute:
     Errors go through the bus's own error path, so a raising strategy behaves exactly as a
     directly subscribed one (later handlers still run; the first error is re-raised after)."""
 
-    __slots__ = ("_bus", "_cache", "_by_period", "subs")
+    __slots__ = ("_bus", "_by_period", "_cache", "before", "subs")
 
     #: resolved keys kept at most (bars of irregular periods must not grow it without bound)
     MAX_KEYS = 4096
@@ -105,6 +105,9 @@ class _BarRoute:
         self.subs = []
         self._cache: dict[tuple[str, int], tuple[Handler, ...]] = {}
         self._by_period = False
+        #: called first with every bar, as a bus handler subscribed just before this route
+        #: would be (the kernel's marks: one bus dispatch per bar instead of two)
+        self.before: Handler | None = None
 
     def add(
         self,
@@ -137,6 +140,12 @@ class _BarRoute:
         return hs
 
     def __call__(self, bar: Bar) -> None:
+        before = self.before
+        if before is not None:
+            try:
+                before(bar)
+            except Exception as exc:
+                self._bus._failed(before, bar, exc)
         key = (bar.symbol, bar.ts - bar.start if self._by_period else 0)
         hs = self._cache.get(key)
         if hs is None:
@@ -191,8 +200,6 @@ class Kernel:
         self.risk.on_breach = self._on_breach
         self.risk.on_state_change = self._on_state_change
         self._started = False
-        #: _on_bar routes bars to the strategies itself (see start)
-        self._route_here = False
         # marks are taken before strategies see an event (subscribed first)
         self.bus.subscribe(Bar, self._on_bar)
         self.bus.subscribe(TradeTick, self._on_trade)
@@ -254,9 +261,9 @@ class Kernel:
             if self.bus.handlers(Bar) == (self._on_bar,):
                 # nothing else reads bars between the kernel's marks and the strategies: one
                 # bus handler does both (a dispatch less per bar; same order, same errors)
-                self._route_here = True
-            else:
-                self.bus.subscribe(Bar, self._bars)
+                self.bus.unsubscribe(Bar, self._on_bar)
+                self._bars.before = self._on_bar
+            self.bus.subscribe(Bar, self._bars)
         else:  # nobody filters (one instrument, one period): the bus calls them directly
             for h, _sy, _ps in self._bars.subs:
                 self.bus.subscribe(Bar, h)
@@ -312,35 +319,16 @@ class Kernel:
         self.bus.publish(event)
 
     def _on_bar(self, bar: Bar) -> None:
-        """Marks, risk clock, chasing and VWAP pacing; then, when nothing else reads bars in
-        between (``_route_here``, decided at start), the strategies' route — inlined from
-        ``_BarRoute.__call__``: this runs for every bar of a run, and each call counts. An error
-        in the first part is reported for this handler, as the bus would, and the strategies
-        still get the bar."""
-        try:
-            self._marks[bar.symbol] = bar.close
-            if bar.ts >= self.risk.next_check_ns:  # skip the call when the risk engine has no work
-                self.risk.on_time(bar.ts)
-            if self.oms.chasing:
-                self.oms.on_best(bar.symbol, bar.close, bar.close)
-            if self._vwap and bar.symbol in self._vwap:
-                period = self._vwap[bar.symbol] or bar.ts - bar.start
-                self._vwap[bar.symbol] = period
-                if bar.ts - bar.start == period:
-                    self.oms.on_bar_volume(bar.symbol, bar.volume)
-        except Exception as exc:
-            self.bus._failed(self._on_bar, bar, exc)
-        if self._route_here:
-            route = self._bars
-            key = (bar.symbol, bar.ts - bar.start if route._by_period else 0)
-            hs = route._cache.get(key)
-            if hs is None:
-                hs = route._resolve(key)
-            for h in hs:
-                try:
-                    h(bar)
-                except Exception as exc:
-                    self.bus._failed(h, bar, exc)
+        self._marks[bar.symbol] = bar.close
+        if bar.ts >= self.risk.next_check_ns:  # skip the call when the risk engine has no work
+            self.risk.on_time(bar.ts)
+        if self.oms.chasing:
+            self.oms.on_best(bar.symbol, bar.close, bar.close)
+        if self._vwap and bar.symbol in self._vwap:
+            period = self._vwap[bar.symbol] or bar.ts - bar.start
+            self._vwap[bar.symbol] = period
+            if bar.ts - bar.start == period:
+                self.oms.on_bar_volume(bar.symbol, bar.volume)
 
     def _venue_fill(self, fill: Fill) -> None:
         """A venue-initiated trade (liquidation) moved targets: strategies must be able to

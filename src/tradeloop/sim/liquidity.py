@@ -70,7 +70,8 @@ class ExternalBook:
         if before > 0:
             (self.bid_taken if is_bid else self.ask_taken).setdefault(price, before)
         left = before - qty
-        _set(side, self.bid_px if is_bid else self.ask_px, price, left if left > 1e-12 else 0.0)
+        level = [(price, left if left > 1e-12 else 0.0)]
+        _apply_levels(side, self.bid_px if is_bid else self.ask_px, {}, level)
 
     def venue_top(self) -> Top | None:
         """The venue's best bid and ask with their sizes (what it displays, our consumption
@@ -145,14 +146,3 @@ def _compiled() -> Any:
 _c_apply_levels = _compiled()
 #: which delta step ``ExternalBook.apply`` uses: ``"c"`` or ``"python"``
 LEVELS_IMPLEMENTATION: Final = "c" if _c_apply_levels is not None else "python"
-
-
-def _set(side: dict[float, float], prices: list[float], price: float, size: float) -> None:
-    if size > 0:
-        if price not in side:
-            insort(prices, price)
-        side[price] = size
-    elif side.pop(price, None) is not None:
-        i = bisect_left(prices, price)
-        if i < len(prices) and prices[i] == price:
-            del prices[i]
