@@ -23,49 +23,23 @@ two never collide (futures ids start at 8e9).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 from urllib.parse import parse_qsl
 
-import aiohttp
 from aiohttp import web
 
 from tradeloop.emulator.account import OrderInfo, SimAccount
 from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
-from tradeloop.emulator.venue import VenueEmulator
 from tradeloop.model import BookLevels
-from tradeloop.venues import registry
-from tradeloop.venues.base import Gateway
 from tradeloop.venues.binance.auth import Credentials
 from tradeloop.venues.binance.orders import binance_client_id
 from tradeloop.venues.binance.rest import BinanceRestClient
 from tradeloop.venues.binance.ws import WS_CONFIG
-from tradeloop.venues.execution import RecoveryPolicy
-from tradeloop.venues.retry import RetryConfig
 
 from ..harness import BookFault, Can, WireOrder
-from .emulated import EmulatedHarness, Handler
+from .emulated import FAST_REST, EmulatedHarness, Handler, get_json, levels
 
-KEY, SECRET = "conf-binance-key", "conf-binance-secret"
 SPOT = "BTCUSDT"
-
-#: The production shape (4 tries per request), with waits of 10-50 ms.
-FAST_REST = RetryConfig(max_attempts=4, base=0.01, cap=0.05)
-#: Reconnect within ~0.2 s; heartbeats too slow to fire during a check on a loaded machine.
-FAST_WS = dataclasses.replace(
-    WS_CONFIG,
-    heartbeat_interval=5.0,
-    heartbeat_timeout=5.0,
-    reconnect=RetryConfig(max_attempts=0, base=0.05, cap=0.2),
-)
-#: Cancel rounds and lookups every 20-100 ms; deadlines far beyond any check.
-FAST_RECOVERY = RecoveryPolicy(
-    cancel_backoff=RetryConfig(max_attempts=0, base=0.02, cap=0.1),
-    cancel_deadline_s=20.0,
-    lookup_backoff=RetryConfig(max_attempts=6, base=0.02, cap=0.1),
-    reconcile_backoff=RetryConfig(max_attempts=0, base=0.05, cap=0.2),
-    reconcile_deadline_s=20.0,
-)
 
 
 class BinanceHarness(EmulatedHarness):
@@ -74,36 +48,23 @@ class BinanceHarness(EmulatedHarness):
         Can.AMEND: "Binance spot cannot amend price or size in place (order/cancelReplace "
         "is a new order); the gateway refuses spot amends (perpetuals amend in place)",
     }
-    rest_attempts = FAST_REST.max_attempts
     place_route = "POST /api/v3/order"
     symbol = SPOT + ".BINANCE"
     derivative = SPOT + "-PERP.BINANCE"
+    key, secret = "conf-binance-key", "conf-binance-secret"
+    emulator_cls, config_cls, ws_config = BinanceEmulator, BinanceConfig, WS_CONFIG
+    config = {
+        "balances": {"USDT": 100_000.0, "BTC": 2.0},
+        "symbols": [SPOT],
+        "futures_symbols": [SPOT],
+    }
     _which: SimAccount | None = None
 
-    def make_emulator(self) -> VenueEmulator:
-        return BinanceEmulator(
-            BinanceConfig(
-                api_key=KEY,
-                api_secret=SECRET,
-                balances={"USDT": 100_000.0, "BTC": 2.0},
-                symbols=[SPOT],
-                futures_symbols=[SPOT],
-                seed=5,
-                tick_interval_ms=0,  # frozen: the market moves only on step_market()
-            )
-        )
-
-    def build_gateway(self, url: str) -> Gateway:
-        spec = registry.get("BINANCE")
-        return spec.build(
-            url=url,
-            credentials={"api_key": KEY, "secret": SECRET},
-            # the factory's own client, only with short REST retries
-            rest=BinanceRestClient(url, Credentials(KEY, SECRET), retry=FAST_REST),
-            use_ws_api=False,  # orders over REST, where the core's faults act (docstring)
-            ws_config=FAST_WS,
-            recovery=FAST_RECOVERY,
-        )
+    def gateway_options(self, url: str) -> dict[str, Any]:
+        # the factory's own client, only with short REST retries; orders over REST, where the
+        # core's faults act (module docstring)
+        rest = BinanceRestClient(url, Credentials(self.key, self.secret), retry=FAST_REST)
+        return {"rest": rest, "use_ws_api": False}
 
     @property
     def order_qty(self) -> float:
@@ -149,19 +110,9 @@ class BinanceHarness(EmulatedHarness):
         self.running.faults.skip_seqs(1)
 
     async def venue_book(self, symbol: str, depth: int) -> BookLevels:
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(
-                f"{self.url}/api/v3/depth",
-                params={"symbol": self.native(symbol), "limit": str(max(depth, 5))},
-            ) as resp,
-        ):
-            book = await resp.json()
-
-        def side(rows: list[list[str]]) -> list[tuple[float, float]]:
-            return [(float(r[0]), float(r[1])) for r in rows[:depth]]
-
-        return BookLevels(0, symbol, side(book["bids"]), side(book["asks"]), True)
+        params = {"symbol": self.native(symbol), "limit": str(max(depth, 5))}
+        book = await get_json(f"{self.url}/api/v3/depth", params)
+        return BookLevels(0, symbol, levels(book["bids"], depth), levels(book["asks"], depth), True)
 
     def _tap(self) -> Any:
         # Binance takes a signed request's parameters in the query string as well as the form

@@ -6,69 +6,28 @@ gateway (from userTrades/myTrades, not from memory)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
+from tests.support.gateway_fixtures import serving, until
 
 from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
 from tradeloop.model import InstrumentKind, Order, OrderStatus, OrderType, PositionUpdate, Side
-from tradeloop.venues import registry
 from tradeloop.venues.binance.gateway import BinanceGateway
 
-KEY, SECRET = "fgw-key", "fgw-secret"
-PERP, SPOT = "BTCUSDT-PERP.BINANCE", "BTCUSDT.BINANCE"
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.reports: list[Any] = []
-        self.fills: list[Any] = []
-        self.events: list[Any] = []
-
-    def on_order_report(self, r: Any) -> None:
-        self.reports.append(r)
-
-    def on_fill(self, f: Any) -> None:
-        self.fills.append(f)
-
-    def on_market_data(self, e: Any) -> None:
-        self.events.append(e)
+from .conftest import KEY, PERP, SECRET, SPOT, Sink, make_emulator, make_gateway
 
 
 @pytest.fixture
 async def emu() -> AsyncIterator[BinanceEmulator]:
-    server = BinanceEmulator(
-        BinanceConfig(
-            api_key=KEY,
-            api_secret=SECRET,
-            balances={"USDT": 100_000.0, "BTC": 1.0},
-            symbols=["BTCUSDT"],
-            tick_interval_ms=0,
-            seed=4,
-        )
-    )
-    await server.start("127.0.0.1", 0)
-    try:
+    async with serving(make_emulator(seed=4)) as server:
         yield server
-    finally:
-        await server.stop()
-
-
-async def _until(pred: Any, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if pred():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def _gateway(emu: BinanceEmulator, sink: Sink) -> BinanceGateway:
-    gw = registry.get("binance").build(url=emu.base_url,
-                                       credentials={"api_key": KEY, "secret": SECRET})  # fmt: skip
-    assert isinstance(gw, BinanceGateway)
+    gw = make_gateway(emu.base_url)
     gw.bind(sink)
     gw.bind_data(sink)
     return gw
@@ -87,7 +46,7 @@ async def _rest_book(emu: BinanceEmulator) -> tuple[int, list[tuple[float, float
 async def _synced_equal(gw: BinanceGateway, emu: BinanceEmulator) -> None:
     assert emu.futures is not None
     want = emu.futures.hub.update_id("BTCUSDT")
-    await _until(lambda: (b := gw.book(PERP, 20)) is not None and b.sequence == want)
+    await until(lambda: (b := gw.book(PERP, 20)) is not None and b.sequence == want)
     uid, bids, asks = await _rest_book(emu)
     book = gw.book(PERP, 20)
     assert book is not None and uid == want
@@ -103,7 +62,7 @@ async def test_perp_book_sync_and_resync(emu: BinanceEmulator) -> None:
         assert inst.kind is InstrumentKind.SWAP and inst.native == "BTCUSDT-PERP"
         assert inst.tick_size == 0.1 and inst.settle == "USDT" and SPOT in gw.instruments()
         await gw.subscribe(PERP, ("book", "trades", "quotes"))
-        await _until(lambda: gw.book(PERP) is not None)
+        await until(lambda: gw.book(PERP) is not None)
         for _ in range(6):
             emu.step()
         await _synced_equal(gw, emu)
@@ -113,7 +72,7 @@ async def test_perp_book_sync_and_resync(emu: BinanceEmulator) -> None:
         emu.faults.skip_seqs(1)
         for _ in range(3):
             emu.step()
-        await _until(lambda: any(getattr(e, "status", "") == "resync" for e in sink.events))
+        await until(lambda: any(getattr(e, "status", "") == "resync" for e in sink.events))
         await _synced_equal(gw, emu)
     finally:
         await gw.stop()
@@ -127,8 +86,8 @@ async def test_perp_orders_positions_and_fills_after_restart(emu: BinanceEmulato
         assert await gw.fetch_positions() == []
         buy = Order("tl-perp-1", PERP, Side.BUY, 0.01, OrderType.MARKET)
         gw.submit_order(buy)
-        await _until(lambda: any(r.status is OrderStatus.FILLED for r in sink.reports))
-        await _until(lambda: any(isinstance(e, PositionUpdate) for e in sink.events))
+        await until(lambda: any(r.status is OrderStatus.FILLED for r in sink.reports))
+        await until(lambda: any(isinstance(e, PositionUpdate) for e in sink.events))
         fills = [f for f in sink.fills if f.client_order_id == "tl-perp-1"]
         assert fills and sum(f.qty for f in fills) == pytest.approx(0.01)
         assert all(f.symbol == PERP and f.fee_ccy == "USDT" for f in fills)
@@ -137,20 +96,20 @@ async def test_perp_orders_positions_and_fills_after_restart(emu: BinanceEmulato
         limit = Order("tl-perp-2", PERP, Side.SELL, 0.01, OrderType.LIMIT, price=10**6 / 7,
                       reduce_only=True)  # fmt: skip
         gw.submit_order(limit)
-        await _until(lambda: any(r.client_order_id == "tl-perp-2" and r.status is
+        await until(lambda: any(r.client_order_id == "tl-perp-2" and r.status is
                                  OrderStatus.ACCEPTED for r in sink.reports))  # fmt: skip
         assert [r.client_order_id for r in await gw.fetch_open_orders()] == ["tl-perp-2"]
         gw.amend_order(limit, price=10**6 / 6)  # modified in place (PUT /fapi/v1/order)
         assert emu.futures is not None
         acct = emu.futures.trading.account
         info = next(i for i in acct.infos.values() if i.client_id == "tl-perp-2")
-        await _until(lambda: (r := acct.record(info)) is not None and r.price == 166666.7)
+        await until(lambda: (r := acct.record(info)) is not None and r.price == 166666.7)
         gw.cancel_order(limit)
-        await _until(lambda: any(r.client_order_id == "tl-perp-2" and r.status is
+        await until(lambda: any(r.client_order_id == "tl-perp-2" and r.status is
                                  OrderStatus.CANCELED for r in sink.reports))  # fmt: skip
         spot = Order("tl-spot-1", SPOT, Side.BUY, 0.01, OrderType.MARKET)
         gw.submit_order(spot)
-        await _until(lambda: any(r.client_order_id == "tl-spot-1" and r.status is
+        await until(lambda: any(r.client_order_id == "tl-spot-1" and r.status is
                                  OrderStatus.FILLED for r in sink.reports))  # fmt: skip
         await gw.drain(5)
         before = sorted((f.client_order_id, f.trade_id, f.symbol, f.qty) for f in sink.fills)

@@ -8,71 +8,32 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tests.support.gateway_fixtures import serving, until
 
-from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
+from tradeloop.emulator.binance.server import BinanceEmulator
 from tradeloop.model import Order, OrderStatus, OrderType, Side
-from tradeloop.venues import registry
+from tradeloop.venues.binance.auth import Credentials
 from tradeloop.venues.binance.booksync import BinanceBookSync, Diff, SyncResult
 from tradeloop.venues.binance.capture import snapshots, ws_messages
 from tradeloop.venues.binance.gateway import BinanceGateway
 from tradeloop.venues.binance.orders import binance_client_id
 
-KEY, SECRET = "gw-key", "gw-secret"
+from .conftest import KEY, SECRET, Sink, make_emulator, make_gateway
+
 CAPTURES = Path(__file__).resolve().parents[4] / "shared" / "data" / "captures"
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.reports: list[Any] = []
-        self.fills: list[Any] = []
-        self.events: list[Any] = []
-
-    def on_order_report(self, r: Any) -> None:
-        self.reports.append(r)
-
-    def on_fill(self, f: Any) -> None:
-        self.fills.append(f)
-
-    def on_market_data(self, e: Any) -> None:
-        self.events.append(e)
 
 
 @pytest.fixture
 async def emu() -> AsyncIterator[BinanceEmulator]:
-    server = BinanceEmulator(
-        BinanceConfig(
-            api_key=KEY,
-            api_secret=SECRET,
-            balances={"USDT": 100_000.0, "BTC": 1.0},
-            symbols=["BTCUSDT"],
-            tick_interval_ms=50,
-            seed=2,
-        )
-    )
-    await server.start("127.0.0.1", 0)
-    try:
+    async with serving(make_emulator(seed=2, tick_interval_ms=50)) as server:
         yield server
-    finally:
-        await server.stop()
-
-
-async def _until(pred: Any, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if pred():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.mark.parametrize("use_ws_api", [True, False])
 async def test_gateway_orders_and_book(emu: BinanceEmulator, use_ws_api: bool) -> None:
-    spec = registry.get("binance")
-    gw = spec.build(url=emu.base_url, credentials={"api_key": KEY, "secret": SECRET},
-                    use_ws_api=use_ws_api)  # fmt: skip
-    assert isinstance(gw, BinanceGateway)
+    gw = make_gateway(emu.base_url, use_ws_api=use_ws_api)
     sink = Sink()
     gw.bind(sink)
     gw.bind_data(sink)
@@ -81,19 +42,19 @@ async def test_gateway_orders_and_book(emu: BinanceEmulator, use_ws_api: bool) -
         sym = "BTCUSDT.BINANCE"
         assert sym in gw.instruments()
         await gw.subscribe(sym, ("book", "trades", "quotes"))
-        await _until(lambda: gw.book(sym) is not None)
+        await until(lambda: gw.book(sym) is not None)
         book = gw.book(sym, 5)
         assert book is not None and book.bids[0][0] < book.asks[0][0]
         bid = book.bids[0][0]
         limit = Order("tl-limit-1", sym, Side.BUY, 0.01, OrderType.LIMIT, price=bid * 0.9)
         gw.submit_order(limit)
-        await _until(lambda: any(r.status is OrderStatus.ACCEPTED for r in sink.reports))
+        await until(lambda: any(r.status is OrderStatus.ACCEPTED for r in sink.reports))
         gw.cancel_order(limit)
-        await _until(lambda: any(r.status is OrderStatus.CANCELED for r in sink.reports))
+        await until(lambda: any(r.status is OrderStatus.CANCELED for r in sink.reports))
         assert all(r.client_order_id == "tl-limit-1" for r in sink.reports)
         mkt = Order("tl-mkt-1", sym, Side.BUY, 0.01, OrderType.MARKET)
         gw.submit_order(mkt)
-        await _until(lambda: any(r.status is OrderStatus.FILLED for r in sink.reports))
+        await until(lambda: any(r.status is OrderStatus.FILLED for r in sink.reports))
         await gw.drain(5)
         fills = [f for f in sink.fills if f.client_order_id == "tl-mkt-1"]
         assert fills and abs(sum(f.qty for f in fills) - 0.01) < 1e-12
@@ -112,8 +73,6 @@ async def test_gateway_orders_and_book(emu: BinanceEmulator, use_ws_api: bool) -
 
 async def test_clock_offset_recovers_from_1021(emu: BinanceEmulator) -> None:
     gw = BinanceGateway(emu.base_url, None)
-    from tradeloop.venues.binance.auth import Credentials
-
     gw.rest.credentials = Credentials(KEY, SECRET)
     gw.rest.offset_ms = -30_000  # a clock far behind: the first signed request gets -1021
     acct = await gw.rest.call("GET", "/api/v3/account", signed=True)

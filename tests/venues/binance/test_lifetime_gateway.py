@@ -5,52 +5,29 @@ listenKey), resyncs both books to the venue's and keeps trading on both markets.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from tests.support.gateway_fixtures import until
 
 from tradeloop.emulator.binance.lifetime import WsLifetime, pings_sent
-from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
-from tradeloop.model import Order, OrderStatus, OrderType, Side, VenueStatus
-from tradeloop.venues import registry
+from tradeloop.emulator.binance.server import BinanceEmulator
+from tradeloop.model import Order, OrderStatus, OrderType, Side
 from tradeloop.venues.binance.gateway import BinanceGateway
 from tradeloop.venues.binance.ws import WS_CONFIG
 from tradeloop.venues.retry import RetryConfig
 
-KEY, SECRET = "life-key", "life-secret"
-PERP, SPOT = "BTCUSDT-PERP.BINANCE", "BTCUSDT.BINANCE"
+from .conftest import PERP, SPOT, Sink, make_emulator, make_gateway
+
 FAST_WS = dataclasses.replace(
     WS_CONFIG, heartbeat_interval=30.0, reconnect=RetryConfig(max_attempts=0, base=0.05, cap=0.2)
 )
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.reports: list[Any] = []
-        self.fills: list[Any] = []
-        self.events: list[Any] = []
-
-    def on_order_report(self, r: Any) -> None:
-        self.reports.append(r)
-
-    def on_fill(self, f: Any) -> None:
-        self.fills.append(f)
-
-    def on_market_data(self, e: Any) -> None:
-        self.events.append(e)
-
-    def statuses(self, name: str) -> list[VenueStatus]:
-        return [e for e in self.events if isinstance(e, VenueStatus) and e.status == name]
-
-
 async def _emu(life: WsLifetime) -> BinanceEmulator:
-    emu = BinanceEmulator(BinanceConfig(
-        api_key=KEY, api_secret=SECRET, balances={"USDT": 100_000.0, "BTC": 1.0},
-        symbols=["BTCUSDT"], tick_interval_ms=0, seed=6, ws_lifetime=life,
-        futures_ws_lifetime=life))  # fmt: skip
+    emu = make_emulator(seed=6, ws_lifetime=life, futures_ws_lifetime=life)
     await emu.start("127.0.0.1", 0)
     return emu
 
@@ -61,9 +38,7 @@ async def gw_of() -> AsyncIterator[Any]:
 
     async def build(life: WsLifetime) -> tuple[BinanceGateway, BinanceEmulator, Sink]:
         emu = await _emu(life)
-        creds = {"api_key": KEY, "secret": SECRET}
-        gw = registry.get("binance").build(url=emu.base_url, ws_config=FAST_WS, credentials=creds)
-        assert isinstance(gw, BinanceGateway)
+        gw = make_gateway(emu.base_url, ws_config=FAST_WS)
         made.append((gw, emu))
         sink = Sink()
         gw.bind(sink)
@@ -79,19 +54,11 @@ async def gw_of() -> AsyncIterator[Any]:
         await emu.stop()
 
 
-async def _until(pred: Any, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if pred():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
 async def _books_match(gw: BinanceGateway, emu: BinanceEmulator) -> None:
     assert emu.futures is not None
     for sym, hub in ((SPOT, emu.hub), (PERP, emu.futures.hub)):
         want = hub.update_id("BTCUSDT")
-        await _until(lambda s=sym, w=want: (b := gw.book(s, 20)) is not None and b.sequence == w)  # type: ignore[misc]
+        await until(lambda s=sym, w=want: (b := gw.book(s, 20)) is not None and b.sequence == w)  # type: ignore[misc]
         book = gw.book(sym, 20)
         m = hub.markets["BTCUSDT"]
         assert book is not None
@@ -106,7 +73,7 @@ async def test_pings_are_answered(gw_of: Any) -> None:
     conns = [*emu.hub.conns, *emu.futures.hub.conns]
     assert len(conns) == 4  # spot streams, WS API, futures streams, listenKey
     # 15 pings answered on each: an unanswered one would close its socket within 0.5 s
-    await _until(lambda: all(pings_sent(c) >= 15 for c in conns), timeout=60.0)
+    await until(lambda: all(pings_sent(c) >= 15 for c in conns), timeout=60.0)
     assert not sink.statuses("disconnected") and not sink.statuses("reconnected")
     assert [*emu.hub.conns, *emu.futures.hub.conns] == conns and not any(c.closed for c in conns)
 
@@ -114,17 +81,17 @@ async def test_pings_are_answered(gw_of: Any) -> None:
 async def test_age_limit_reconnects_everything(gw_of: Any) -> None:
     gw, emu, sink = await gw_of(WsLifetime(interval_s=0, timeout_s=0, max_age_s=0.6))
     await _books_match(gw, emu)
-    await _until(lambda: len(sink.statuses("reconnected")) >= 4)  # every socket came back
+    await until(lambda: len(sink.statuses("reconnected")) >= 4)  # every socket came back
     assert emu.futures is not None
     emu.hub.lifetime = emu.futures.hub.lifetime = WsLifetime(0, 0, 0)  # the next ones stay
-    await _until(lambda: len(sink.statuses("reconnected")) >= 8)  # the second generation
+    await until(lambda: len(sink.statuses("reconnected")) >= 8)  # the second generation
     for _ in range(3):
         emu.step()
     await _books_match(gw, emu)
-    await _until(lambda: gw.api is not None and gw.api.connected and gw.user is not None
+    await until(lambda: gw.api is not None and gw.api.connected and gw.user is not None
                  and gw.user.connected)  # fmt: skip
     for cid, sym in (("life-spot", SPOT), ("life-perp", PERP)):
         gw.submit_order(Order(cid, sym, Side.BUY, 0.01, OrderType.MARKET))
-        await _until(lambda c=cid: any(r.client_order_id == c and r.status is OrderStatus.FILLED
+        await until(lambda c=cid: any(r.client_order_id == c and r.status is OrderStatus.FILLED
                                        for r in sink.reports))  # type: ignore[misc]  # fmt: skip
     assert {f.symbol for f in sink.fills} == {SPOT, PERP}

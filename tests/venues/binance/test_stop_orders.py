@@ -5,67 +5,32 @@ reaches the level; a take-profit market order as TAKE_PROFIT; what the connector
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
+from tests.support.gateway_fixtures import serving, until
 
-from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
+from tradeloop.emulator.binance.server import BinanceEmulator
 from tradeloop.emulator.feed import now_ms
 from tradeloop.model import NS_PER_MS, Order, OrderStatus, OrderType, Side, TradeTick
 from tradeloop.model.enums import TriggerKind
 from tradeloop.model.order import Trigger
-from tradeloop.venues import registry
 from tradeloop.venues.binance.gateway import BinanceGateway
 
-KEY, SECRET = "stop-key", "stop-secret"
-SPOT, PERP = "BTCUSDT.BINANCE", "BTCUSDT-PERP.BINANCE"
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.reports: list[Any] = []
-        self.fills: list[Any] = []
-
-    def on_order_report(self, r: Any) -> None:
-        self.reports.append(r)
-
-    def on_fill(self, f: Any) -> None:
-        self.fills.append(f)
-
-    def on_market_data(self, e: Any) -> None:
-        pass
-
-    def last(self, cid: str) -> Any:
-        return next((r for r in reversed(self.reports) if r.client_order_id == cid), None)
+from .conftest import PERP, SPOT, Sink, make_emulator, make_gateway
 
 
 @pytest.fixture
 async def setup() -> AsyncIterator[tuple[BinanceEmulator, BinanceGateway, Sink]]:
-    cfg = BinanceConfig(api_key=KEY, api_secret=SECRET, balances={"USDT": 100_000.0, "BTC": 1.0},
-                        symbols=["BTCUSDT"], tick_interval_ms=0, seed=8)  # fmt: skip
-    emu = BinanceEmulator(cfg)
-    await emu.start("127.0.0.1", 0)
-    creds = {"api_key": KEY, "secret": SECRET}
-    gw = registry.get("binance").build(url=emu.base_url, credentials=creds)
-    assert isinstance(gw, BinanceGateway)
-    sink = Sink()
-    gw.bind(sink)
-    await gw.start()
-    try:
-        yield emu, gw, sink
-    finally:
-        await gw.stop()
-        await emu.stop()
-
-
-async def _until(pred: Any, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if pred():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
+    async with serving(make_emulator(seed=8)) as emu:
+        gw = make_gateway(emu.base_url)
+        sink = Sink()
+        gw.bind(sink)
+        await gw.start()
+        try:
+            yield emu, gw, sink
+        finally:
+            await gw.stop()
 
 
 def _last(emu: BinanceEmulator) -> float:
@@ -80,7 +45,7 @@ async def test_spot_stop_loss_limit_rests_then_fills(
     stop = Order("tl-stop-1", SPOT, Side.SELL, 0.01, OrderType.LIMIT, price=last * 0.9,
                  trigger=Trigger(TriggerKind.STOP, last * 0.95))  # fmt: skip
     gw.submit_order(stop)
-    await _until(lambda: (r := sink.last("tl-stop-1")) is not None
+    await until(lambda: (r := sink.last("tl-stop-1")) is not None
                  and r.status is OrderStatus.ACCEPTED)  # fmt: skip
     info = next(i for i in emu.trading.account.infos.values() if i.client_id == "tl-stop-1")
     assert info.extra["type"] == "STOP_LOSS_LIMIT" and info.extra["stop"] is not None
@@ -89,7 +54,7 @@ async def test_spot_stop_loss_limit_rests_then_fills(
     px = round(last * 0.94, 2)  # a trade below the stop fires it; the limit child sells
     emu.trading.account.sim.on_trade(TradeTick(now_ms() * NS_PER_MS, "BTCUSDT", px, 0.001,
                                                Side.SELL, "stop-print-1"))  # fmt: skip
-    await _until(lambda: sink.last("tl-stop-1").status is OrderStatus.FILLED)
+    await until(lambda: sink.last("tl-stop-1").status is OrderStatus.FILLED)
     await gw.drain(5)
     assert sum(f.qty for f in sink.fills if f.client_order_id == "tl-stop-1") == pytest.approx(0.01)
 
@@ -102,7 +67,7 @@ async def test_spot_take_profit_market_goes_out_as_take_profit(
     tp = Order("tl-tp-1", SPOT, Side.SELL, 0.01, OrderType.MARKET,
                trigger=Trigger(TriggerKind.TAKE_PROFIT, last * 1.05))  # fmt: skip
     gw.submit_order(tp)
-    await _until(lambda: (r := sink.last("tl-tp-1")) is not None
+    await until(lambda: (r := sink.last("tl-tp-1")) is not None
                  and r.status is OrderStatus.ACCEPTED)  # fmt: skip
     info = next(i for i in emu.trading.account.infos.values() if i.client_id == "tl-tp-1")
     assert info.extra["type"] == "TAKE_PROFIT"
@@ -120,7 +85,7 @@ async def test_unsupported_triggers_are_refused_unsent(
 ) -> None:
     emu, gw, sink = setup
     gw.submit_order(Order("tl-no-1", symbol, Side.SELL, 0.01, OrderType.MARKET, trigger=trigger))
-    await _until(lambda: sink.last("tl-no-1") is not None)
+    await until(lambda: sink.last("tl-no-1") is not None)
     r = sink.last("tl-no-1")
     assert r.status is OrderStatus.REJECTED and "not supported" in r.reason
     assert emu.futures is not None
