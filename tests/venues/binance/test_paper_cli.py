@@ -10,16 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.paper_cli import (
-    FLIP,
-    PaperRun,
-    assert_no_secret,
-    cli_env,
-    emulator,
-    fees_in,
-    paper,
-    signed_qty,
-)
+from tests.support import paper_cli as cli
 
 from tradeloop.venues.binance.auth import Credentials
 from tradeloop.venues.binance.rest import BinanceRestClient
@@ -29,10 +20,10 @@ EMULATOR = ("--api-key", KEY, "--api-secret", SECRET, "--balance", "USDT=100000"
             "--balance", "BTC=2", "--symbols", "BTCUSDT,ETHUSDT", "--tick-ms", "50")  # fmt: skip
 
 
-def _paper(env: dict[str, str], url: str, out: Path, symbol: str, seconds: int) -> PaperRun:
-    return paper(env, FLIP, out, "--venue", "binance", "--url", url, "--api-key", KEY,
-                 "--api-secret", SECRET, "--symbol", symbol, "--bar", "1s",
-                 "--duration", str(seconds), "--cash", "5000")  # fmt: skip
+def _paper(env: dict[str, str], url: str, out: Path, symbol: str, seconds: int) -> cli.PaperRun:
+    return cli.paper(env, cli.FLIP, out, "--venue", "binance", "--url", url, "--api-key", KEY,
+                     "--api-secret", SECRET, "--symbol", symbol, "--bar", "1s",
+                     "--duration", str(seconds), "--cash", "5000")  # fmt: skip
 
 
 def _btc(account: dict[str, Any]) -> float:
@@ -42,8 +33,8 @@ def _btc(account: dict[str, Any]) -> float:
 
 
 async def test_paper_cli_spot_against_emulator_cli(tmp_path: Path) -> None:
-    env = cli_env(tmp_path)
-    with emulator(env, "binance", *EMULATOR) as emu:
+    env = cli.cli_env(tmp_path)
+    with cli.emulator(env, "binance", *EMULATOR) as emu:
         run = _paper(env, emu.url, tmp_path / "paper", "BTCUSDT", 8)
         rest = BinanceRestClient(emu.url, Credentials(KEY, SECRET))
         try:
@@ -56,14 +47,14 @@ async def test_paper_cli_spot_against_emulator_cli(tmp_path: Path) -> None:
     run.assert_summary()
     fills = run.fills
     assert fills, "flip trades on every bar"
-    expected = 2 + signed_qty(fills) - fees_in(fills, "BTC")
+    expected = 2 + cli.signed_qty(fills) - cli.fees_in(fills, "BTC")
     assert _btc(account) == pytest.approx(expected, abs=1e-8)  # 8 decimals shown
-    assert_no_secret(emu.logs + run.logs, SECRET)
+    cli.assert_no_secret(emu.logs + run.logs, SECRET)
 
 
 async def test_paper_cli_perpetual_against_emulator_cli(tmp_path: Path) -> None:
-    env = cli_env(tmp_path)
-    with emulator(env, "binance", *EMULATOR) as emu:
+    env = cli.cli_env(tmp_path)
+    with cli.emulator(env, "binance", *EMULATOR) as emu:
         run = _paper(env, emu.url, tmp_path / "paper", "BTCUSDT-PERP", 6)
         rest = BinanceRestClient(emu.url, Credentials(KEY, SECRET))
         try:
@@ -77,6 +68,6 @@ async def test_paper_cli_perpetual_against_emulator_cli(tmp_path: Path) -> None:
     fills = run.fills
     assert fills, "flip trades on every bar"
     assert {f["fee_ccy"] for f in fills} == {"USDT"}  # a perpetual pays fees in its margin asset
-    assert float(pos[0]["positionAmt"]) == pytest.approx(signed_qty(fills), abs=1e-9)
+    assert float(pos[0]["positionAmt"]) == pytest.approx(cli.signed_qty(fills), abs=1e-9)
     assert _btc(account) == 2.0  # the spot wallet is untouched
-    assert_no_secret(emu.logs + run.logs, SECRET)
+    cli.assert_no_secret(emu.logs + run.logs, SECRET)
