@@ -27,10 +27,7 @@ from tradeloop.core.log import get_logger
 from tradeloop.model import (
     BalanceUpdate,
     BookLevels,
-    Event,
     Fill,
-    Instrument,
-    Order,
     OrderReport,
     PositionUpdate,
     QuoteTick,
@@ -38,7 +35,6 @@ from tradeloop.model import (
     TradeTick,
     VenueStatus,
 )
-from tradeloop.venues.base import RECONNECTED, ExecutionSink, Gateway, MarketDataSink
 from tradeloop.venues.binance import constants as C
 from tradeloop.venues.binance import futures as F
 from tradeloop.venues.binance import parse as P
@@ -48,7 +44,8 @@ from tradeloop.venues.binance.orders import BinanceOrderHooks, WsCall
 from tradeloop.venues.binance.rest import BinanceRestClient, WeightGate
 from tradeloop.venues.binance.userstream import UserStream
 from tradeloop.venues.binance.ws import WS_CONFIG, ApiSession, MarketStream
-from tradeloop.venues.execution import DEFAULT_RECOVERY, OrderLifecycle, RecoveryPolicy
+from tradeloop.venues.execution import DEFAULT_RECOVERY, DEFAULT_RETENTION, RecoveryPolicy
+from tradeloop.venues.gateway_base import StreamGateway
 from tradeloop.venues.wsclient import WsConfig
 
 log = get_logger(__name__)
@@ -83,8 +80,19 @@ def default_futures_urls(rest_url: str) -> tuple[str, str]:
 ASK_ALL_LIMIT = 20
 
 
-class BinanceGateway(Gateway):
+class BinanceGateway(StreamGateway):
+    """The shared plumbing (sinks, order calls, account and status events, stop/drain) is
+    :class:`~tradeloop.venues.gateway_base.StreamGateway`'s; Binance has four sockets, not a
+    public and a private one, so it keeps its own subscribe/book/quote and status routing."""
+
     venue = C.VENUE
+    #: spot market streams, USD-M market streams, the WS API session, the listenKey socket
+    stream_names = ("stream", "fstream", "api", "user")
+    stream: MarketStream | None
+    fstream: MarketStream | None
+    api: ApiSession | None
+    user: UserStream | None
+    rest: BinanceRestClient
 
     def __init__(
         self,
@@ -105,13 +113,13 @@ class BinanceGateway(Gateway):
     ) -> None:
         # ``rest``/``ws_config``/``recovery``: the production shapes unless a caller (tests,
         # the conformance harness) needs shorter retry and reconnect waits.
+        super().__init__(now_ns)
         self.rest = rest or BinanceRestClient(base_url, credentials)
         self.ws_config = ws_config
         stream_base, api = default_ws_urls(base_url)
         self.ws_url = (ws_url or stream_base).rstrip("/")
         self.ws_api_url = ws_api_url or api
         self.use_ws_api = use_ws_api
-        self.now_ns = now_ns
         f_rest, f_ws = default_futures_urls(base_url)
         self.futures_ws_url = (futures_ws_url or f_ws).rstrip("/")
         self.frest: BinanceRestClient | None = None
@@ -121,21 +129,11 @@ class BinanceGateway(Gateway):
                 gate=WeightGate(limit=C.FUTURES_WEIGHT_LIMIT), time_path="/fapi/v1/time",
                 retry=self.rest.retry, timeout=self.rest.timeout,
             )  # fmt: skip
-        self.fstream: MarketStream | None = None
-        self.user: UserStream | None = None
         self._subscribed: set[str] = set()
-        self._instruments: dict[str, Instrument] = {}
-        self._data_sink: MarketDataSink | None = None
-        self._quotes: dict[str, QuoteTick] = {}
-        self.stream: MarketStream | None = None
-        self.api: ApiSession | None = None
-        self.on_account_event: Callable[[Event], None] | None = None
         self.hooks = BinanceOrderHooks(
             self.rest, self._instruments, self._streaming, self._ws_call, now_ns, self.frest
         )
-        self.orders = OrderLifecycle(
-            self.hooks, recovery=recovery, now_ns=now_ns, on_status=self._account_event
-        )
+        self.orders = self.lifecycle(self.hooks, recovery, DEFAULT_RETENTION)
 
     def _streaming(self) -> bool:
         return self.api is not None and self.api.connected
@@ -144,15 +142,6 @@ class BinanceGateway(Gateway):
         return self.api.call if self.use_ws_api and self._streaming() and self.api else None
 
     # -- plumbing ---------------------------------------------------------------------------
-    def bind(self, sink: ExecutionSink) -> None:
-        self.orders.bind(sink)
-
-    def bind_data(self, sink: MarketDataSink) -> None:
-        self._data_sink = sink
-
-    def instruments(self) -> dict[str, Instrument]:
-        return dict(self._instruments)
-
     async def start(self) -> None:
         try:
             await self.rest.sync_time()
@@ -190,25 +179,13 @@ class BinanceGateway(Gateway):
         return bool(perps)
 
     async def stop(self) -> None:
-        await self.orders.close()
-        for s in (self.stream, self.fstream, self.api, self.user):
-            if s is not None:
-                await s.stop()
-        self.stream = self.fstream = self.api = self.user = None
-        await self.rest.close()
+        await super().stop()
         if self.frest is not None:
             await self.frest.close()
 
-    async def drain(self, timeout: float = 30.0) -> None:
-        await self.orders.drain(timeout)
-
-    def _account_event(self, ev: Event) -> None:
-        self.emit_account_event(ev, self._data_sink)
-
     def _api_status(self, status: str, detail: str) -> None:
-        self._account_event(VenueStatus(self.now_ns(), self.venue, status, detail))
-        if status == RECONNECTED:
-            self.orders.reconcile_later()
+        # the WS API session and the listenKey socket carry the order pushes
+        self.stream_status(status, detail, public=False, private=True)
 
     def _stream_status(self, status: str, detail: str) -> None:
         if status in ("connected", "reconnected", "disconnected"):
@@ -257,18 +234,6 @@ class BinanceGateway(Gateway):
             self.orders.fill(track, fill)
         self.orders.report(track, P.report_from_execution(ev, now, track.client_order_id))
 
-    # -- orders -----------------------------------------------------------------------------
-    def submit_order(self, order: Order) -> None:
-        self.orders.submit(order)
-
-    def cancel_order(self, order: Order) -> None:
-        self.orders.cancel(order)
-
-    def amend_order(
-        self, order: Order, qty: float | None = None, price: float | None = None
-    ) -> None:
-        self.orders.amend(order, qty, price)
-
     # -- queries ----------------------------------------------------------------------------
     async def fetch_balances(self) -> list[BalanceUpdate]:
         acct = await self.rest.call("GET", "/api/v3/account", signed=True)
@@ -287,7 +252,7 @@ class BinanceGateway(Gateway):
     def _cid(self, venue_client_id: str) -> str:
         # an order this process does not track: Binance's client id is ours unless it had
         # to be hashed (binance_client_id), so the venue's is the best name there is
-        return self.orders.client_id_of(venue_client_id) or venue_client_id
+        return self.client_id_for(venue_client_id)
 
     async def fetch_open_orders(self) -> list[OrderReport]:
         rows = await self.rest.call("GET", "/api/v3/openOrders", signed=True)
@@ -395,10 +360,6 @@ class BinanceGateway(Gateway):
             await stream.unsubscribe(self._names(symbol, channels))
         self._quotes.pop(symbol, None)
 
-    def _emit(self, ev: Event) -> None:
-        if self._data_sink is not None:
-            self._data_sink.on_market_data(ev)
-
     def _on_book(
         self, native: str, sync: BinanceBookSync, snapshot: bool,
         ids: Callable[[str], str] = P.symbol_id,
@@ -406,8 +367,8 @@ class BinanceGateway(Gateway):
         # after a (re)sync the sink gets the whole book as a snapshot -- it replaces whatever
         # the sink built before the gap; afterwards each diff's changed levels
         bids, asks = sync.top(SNAPSHOT_LEVELS) if snapshot else sync.last_levels
-        self._emit(BookLevels(self.now_ns(), ids(native), bids, asks, snapshot,
-                              sync.last_id))  # fmt: skip
+        self.on_market_data(BookLevels(self.now_ns(), ids(native), bids, asks, snapshot,
+                                       sync.last_id))  # fmt: skip
 
     def _on_event(self, ev: dict[str, Any], ids: Callable[[str], str] = P.symbol_id) -> None:
         now = self.now_ns()
@@ -415,13 +376,12 @@ class BinanceGateway(Gateway):
         if kind in ("trade", "aggTrade"):
             side = Side.SELL if ev.get("m") else Side.BUY
             tid = ev.get("t" if kind == "trade" else "a", "")
-            self._emit(TradeTick(now, ids(ev["s"]), P.f(ev["p"]), P.f(ev["q"]), side,
-                                 str(tid)))  # fmt: skip
+            self.on_market_data(TradeTick(now, ids(ev["s"]), P.f(ev["p"]), P.f(ev["q"]), side,
+                                          str(tid)))  # fmt: skip
         elif kind in (None, "bookTicker") and "b" in ev and "u" in ev:  # bookTicker
             q = QuoteTick(now, ids(ev["s"]), P.f(ev["b"]), P.f(ev["B"]), P.f(ev["a"]),
                           P.f(ev["A"]))  # fmt: skip
-            self._quotes[q.symbol] = q
-            self._emit(q)
+            self.on_market_data(q)  # kept as the latest quote, then handed on
 
     def book(self, symbol: str, depth: int = 20) -> BookLevels | None:
         stream, inst = (
