@@ -23,7 +23,6 @@ would trade at once.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -45,8 +44,10 @@ from tradeloop.venues.binance import constants as C
 from tradeloop.venues.binance import futures as F
 from tradeloop.venues.binance import parse as P
 from tradeloop.venues.binance.rest import BinanceRestClient
-from tradeloop.venues.execution import ErrorKind, OrderTrack, PlaceAck, VenueHooks, Verdict
+from tradeloop.venues.execution import ErrorKind, ListedHooks, OrderTrack, PlaceAck, Verdict
+from tradeloop.venues.execution.errors import stable_client_id
 from tradeloop.venues.http import outcome_unknown
+from tradeloop.venues.parsing import VenueIds
 
 _CLIENT_ID = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")
 #: sends a WS API request (method, params) and returns its ``result``; None: session down
@@ -54,10 +55,8 @@ WsCall = Callable[[str, dict[str, Any]], Awaitable[Any]] | None
 
 
 def binance_client_id(client_order_id: str) -> str:
-    """Binance takes ``^[.A-Z:/a-z0-9_-]{1,36}$``; other ids map to a stable hash."""
-    if _CLIENT_ID.fullmatch(client_order_id):
-        return client_order_id
-    return "tl" + hashlib.sha1(client_order_id.encode()).hexdigest()[:30]
+    """Binance takes ``^[.A-Z:/a-z0-9_-]{1,36}$``; other ids map to the kit's stable hash."""
+    return stable_client_id(client_order_id, _CLIENT_ID.fullmatch)
 
 
 def classify(exc: VenueError) -> Verdict:
@@ -143,8 +142,13 @@ def order_params(order: Order, inst: Instrument, client_id: str) -> dict[str, An
     return p
 
 
-class BinanceOrderHooks(VenueHooks):
+class BinanceOrderHooks(ListedHooks):
+    """The kit's identity hooks (instrument lookup, client ids, ``BTCUSDT.BINANCE`` ids,
+    streaming); Binance's own: perpetuals' wire symbols, its error codes, and the requests."""
+
     venue = C.VENUE
+    ids = VenueIds(C.VENUE)
+    client_ids = _CLIENT_ID
 
     def __init__(
         self,
@@ -155,27 +159,15 @@ class BinanceOrderHooks(VenueHooks):
         now_ns: Callable[[], int] = time.time_ns,
         frest: BinanceRestClient | None = None,
     ) -> None:
-        self.rest = rest
+        super().__init__(rest, instruments, streaming, now_ns)
+        self.rest: BinanceRestClient = rest
         #: the USD-M futures host's client (None: spot only)
         self.frest = frest
-        self.instruments = instruments
-        self._streaming = streaming
         self._ws_call = ws_call
-        self.now_ns = now_ns
-
-    def instrument(self, symbol: str) -> Instrument | None:
-        return self.instruments.get(symbol)
-
-    def venue_client_id(self, client_order_id: str) -> str:
-        return binance_client_id(client_order_id)
 
     def native_symbol(self, symbol: str) -> str:
-        inst = self.instruments.get(symbol)
-        return F.wire(inst.native if inst is not None else P.native(symbol))
-
-    def symbol_id(self, native: str) -> str:
-        # pushed futures updates name ``BTCUSDT-PERP`` (gateway), spot ones ``BTCUSDT``
-        return P.symbol_id(native)
+        # a perpetual's native ``BTCUSDT-PERP`` goes on the wire as ``BTCUSDT``
+        return F.wire(super().native_symbol(symbol))
 
     def _futures(self, symbol: str) -> BinanceRestClient | None:
         """The futures client when ``symbol`` is a perpetual."""
@@ -185,9 +177,6 @@ class BinanceOrderHooks(VenueHooks):
         if self.frest is None:
             raise VenueError(f"{symbol}: no USD-M futures client", "no-futures")
         return self.frest
-
-    def streaming(self) -> bool:
-        return self._streaming()
 
     def classify(self, exc: VenueError) -> Verdict:
         return classify(exc)
