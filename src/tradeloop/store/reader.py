@@ -152,6 +152,13 @@ def _floats(col: pa.ChunkedArray) -> list[float]:
     return np.asarray(col).tolist() if col.null_count == 0 else col.to_pylist()
 
 
+def _values(col: pa.ChunkedArray, rows: np.ndarray) -> list[int]:
+    """``col[rows]`` as Python ints (numpy's path when there are no nulls, else pyarrow's)."""
+    if col.null_count == 0:
+        return np.asarray(col)[rows].tolist()
+    return col.take(pa.array(rows)).to_pylist()
+
+
 def book_messages(
     t: pa.Table,
 ) -> Iterator[tuple[int, int, int, bool, _Levels, _Levels]]:
@@ -178,9 +185,8 @@ def _book_events(t: pa.Table, symbol: str) -> Iterator[Event]:
     snap = kind != S.DELTA
     keep = ~(gap & ~snap)
     a_np, m_np, b_np, ok, snap = a_np[keep], m_np[keep], b_np[keep], ok[keep], snap[keep]
-    first = pa.array(a_np)
-    ts = t.column("ts_recv").take(first).to_pylist()
-    seq = t.column("sequence").take(first).to_pylist()
+    ts = _values(t.column("ts_recv"), a_np)
+    seq = _values(t.column("sequence"), a_np)
     pairs = _pairs(t)
 
     def chunks() -> Iterator[Iterator[Event]]:
@@ -252,7 +258,15 @@ def _events(t: pa.Table, symbol: str, channel: str) -> Iterator[Event]:
     if channel == S.BOOK:
         return _book_events(t, symbol)
     if channel == S.TRADES:
-        d = t.to_pydict()
+        # only the columns a TradeTick needs, numbers by numpy's quicker path
+        ts = t.column("ts_recv")
+        d = {
+            "ts_recv": ts.to_pylist() if ts.null_count else np.asarray(ts).tolist(),
+            "price": _floats(t.column("price")),
+            "qty": _floats(t.column("qty")),
+            "side": t.column("side").to_pylist(),
+            "trade_id": t.column("trade_id").to_pylist(),
+        }
         px = d["price"]
         sides = {"buy": Side.BUY, "sell": Side.SELL}
         buy, sell = Side.BUY, Side.SELL
