@@ -28,7 +28,7 @@ from tradeloop.model import (
     TimeInForce,
 )
 from tradeloop.venues.binance.constants import VENUE
-from tradeloop.venues.binance.parse import STATUS, f
+from tradeloop.venues.binance.parse import STATUS, f, fill_from_execution, instrument
 
 PERP = "-PERP"
 MAKER_FEE, TAKER_FEE = 0.0002, 0.0005
@@ -55,22 +55,9 @@ def parse_instruments(info: dict[str, Any]) -> dict[str, Instrument]:
     for s in info.get("symbols", []):
         if s.get("status") != "TRADING" or s.get("contractType") != "PERPETUAL":
             continue
-        flt = {x["filterType"]: x for x in s.get("filters", [])}
-        price, lot = flt.get("PRICE_FILTER", {}), flt.get("LOT_SIZE", {})
-        inst = Instrument(
-            symbol=perp_id(s["symbol"]),
-            base=s["baseAsset"],
-            quote=s["quoteAsset"],
-            tick_size=f(price.get("tickSize")) or 1e-8,
-            lot_size=f(lot.get("stepSize")) or 1e-8,
-            min_size=f(lot.get("minQty")),
-            maker_fee=MAKER_FEE,
-            taker_fee=TAKER_FEE,
-            kind=InstrumentKind.SWAP,
-            settle=s.get("marginAsset") or s["quoteAsset"],
-            venue=VENUE,
-            native=s["symbol"] + PERP,
-        )
+        inst = instrument(s, perp_id(s["symbol"]), s["symbol"] + PERP, maker_fee=MAKER_FEE,
+                          taker_fee=TAKER_FEE, kind=InstrumentKind.SWAP,
+                          settle=s.get("marginAsset") or s["quoteAsset"])  # fmt: skip
         out[inst.symbol] = inst
     return out
 
@@ -141,21 +128,7 @@ def report_from_update(o: dict[str, Any], now_ns: int, client_order_id: str) -> 
 
 def fill_from_update(o: dict[str, Any], now_ns: int, client_order_id: str) -> Fill | None:
     """The fill of a ``TRADE`` ``ORDER_TRADE_UPDATE`` (None for other execution types)."""
-    if o.get("x") != "TRADE":
-        return None
-    return Fill(
-        ts=now_ns,
-        client_order_id=client_order_id,
-        venue_order_id=str(o.get("i", "")),
-        trade_id=str(o.get("t", "")),
-        symbol=perp_id(str(o.get("s", ""))),
-        side=Side.BUY if o.get("S") == "BUY" else Side.SELL,
-        price=f(o.get("L")),
-        qty=f(o.get("l")),
-        fee=f(o.get("n")),
-        fee_ccy=str(o.get("N") or ""),
-        liquidity=Liquidity.MAKER if o.get("m") else Liquidity.TAKER,
-    )
+    return fill_from_execution(o, now_ns, client_order_id, perp_id)
 
 
 def positions(rows: list[dict[str, Any]], now_ns: int) -> list[PositionUpdate]:

@@ -7,6 +7,7 @@ words map to tradeloop's (``NEW`` -> ACCEPTED, ``EXPIRED``/``EXPIRED_IN_MATCH`` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tradeloop.model import (
@@ -46,28 +47,33 @@ def f(x: Any) -> float:
     return float(x) if x not in (None, "") else 0.0
 
 
+def instrument(s: dict[str, Any], symbol: str, native: str, **market: Any) -> Instrument:
+    """One ``exchangeInfo`` symbol (spot's or the futures host's): tick and lot from its
+    ``PRICE_FILTER`` and ``LOT_SIZE`` filters (1e-8 when absent); ``market`` is what differs
+    between the two (kind, fees, settlement currency)."""
+    flt = {x["filterType"]: x for x in s.get("filters", [])}
+    price, lot = flt.get("PRICE_FILTER", {}), flt.get("LOT_SIZE", {})
+    return Instrument(
+        symbol=symbol,
+        base=s["baseAsset"],
+        quote=s["quoteAsset"],
+        tick_size=f(price.get("tickSize")) or 1e-8,
+        lot_size=f(lot.get("stepSize")) or 1e-8,
+        min_size=f(lot.get("minQty")),
+        venue=VENUE,
+        native=native,
+        **market,
+    )
+
+
 def parse_instruments(info: dict[str, Any]) -> dict[str, Instrument]:
     """``exchangeInfo`` -> instruments by id (TRADING spot symbols only)."""
     out = {}
     for s in info.get("symbols", []):
         if s.get("status") != "TRADING":
             continue
-        flt = {x["filterType"]: x for x in s.get("filters", [])}
-        price, lot = flt.get("PRICE_FILTER", {}), flt.get("LOT_SIZE", {})
-        inst = Instrument(
-            symbol=symbol_id(s["symbol"]),
-            base=s["baseAsset"],
-            quote=s["quoteAsset"],
-            tick_size=f(price.get("tickSize")) or 1e-8,
-            lot_size=f(lot.get("stepSize")) or 1e-8,
-            min_size=f(lot.get("minQty")),
-            maker_fee=0.001,
-            taker_fee=0.001,
-            kind=InstrumentKind.SPOT,
-            settle=s["quoteAsset"],
-            venue=VENUE,
-            native=s["symbol"],
-        )
+        inst = instrument(s, symbol_id(s["symbol"]), s["symbol"], kind=InstrumentKind.SPOT,
+                          maker_fee=0.001, taker_fee=0.001, settle=s["quoteAsset"])  # fmt: skip
         out[inst.symbol] = inst
     return out
 
@@ -102,8 +108,11 @@ def report_from_execution(ev: dict[str, Any], now_ns: int, client_order_id: str)
     )
 
 
-def fill_from_execution(ev: dict[str, Any], now_ns: int, client_order_id: str) -> Fill | None:
-    """The fill in a ``TRADE`` executionReport (None for any other execution type)."""
+def fill_from_execution(
+    ev: dict[str, Any], now_ns: int, client_order_id: str, ids: Callable[[str], str] = symbol_id
+) -> Fill | None:
+    """The fill in a ``TRADE`` executionReport (None for any other execution type); the
+    futures ``ORDER_TRADE_UPDATE`` order has the same fields (``ids``: :func:`.futures.perp_id`)."""
     if ev.get("x") != "TRADE":
         return None
     return Fill(
@@ -111,7 +120,7 @@ def fill_from_execution(ev: dict[str, Any], now_ns: int, client_order_id: str) -
         client_order_id=client_order_id,
         venue_order_id=str(ev.get("i", "")),
         trade_id=str(ev.get("t", "")),
-        symbol=symbol_id(str(ev.get("s", ""))),
+        symbol=ids(str(ev.get("s", ""))),
         side=Side.BUY if ev.get("S") == "BUY" else Side.SELL,
         price=f(ev.get("L")),
         qty=f(ev.get("l")),
