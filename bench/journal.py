@@ -11,7 +11,11 @@ abandoned without any shutdown, and a new runtime reconciles the account: regist
 orders from the journal and adopts them (``restart_orders = "keep"``), reads fills, compares
 positions. Wall time of ``LiveRuntime.reconcile``.
 
-    .venv/bin/python bench/journal.py [--orders 2000] [--open 1000] [--skip-reconcile]
+Part 3 (``--rss N``, no network): the process's RSS while N orders (row, two state changes, a
+fill, a state row each) are journaled, with SQLite's default page cache (2,000 KiB) and with a
+64 KiB one: the cache grows with the journal until it is full, which a soak reads as RSS creep.
+
+    .venv/bin/python bench/journal.py [--orders 2000] [--open 1000] [--skip-reconcile] [--rss N]
 """
 
 from __future__ import annotations
@@ -156,12 +160,57 @@ async def bench_reconcile(n_open: int, folder: Path) -> dict[str, float]:
         await emu.stop()
 
 
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def bench_rss(n: int, folder: Path, cache_kib: int | None) -> list[tuple[int, float, float]]:
+    """(orders journaled, journal MB, RSS MB) every n/6 orders."""
+    path = folder / f"rss-{cache_kib}.sqlite"
+    j = Journal(path)
+    if cache_kib is not None:
+        j.db.execute(f"PRAGMA cache_size=-{cache_kib}")
+    out = [(0, 0.0, rss_mb())]
+    sym = "BTC-USDT.OKX"
+    for i in range(1, n + 1):
+        cid = f"tabcdef01lq2x3k9m{i}"
+        j.order_intent(Order(cid, sym, Side.BUY, 0.01, strategy_id="a"), "okx", "okx", i)
+        for st in (OrderStatus.ACCEPTED, OrderStatus.FILLED):
+            j.order_event(OrderReport(i, cid, "v" + cid, sym, st, 0.01, 100.0))
+        j.fill("okx", Fill(i, cid, "v" + cid, f"t{i}", sym, Side.BUY, 100.0, 0.01, 0.0, "USDT",
+                           Liquidity.TAKER), OWN)  # fmt: skip
+        j.put_state("portfolio:okx", {"i": i, "pos": [1.0] * 20}, i)
+        if i % max(1, n // 6) == 0:
+            size = sum(f.stat().st_size for f in folder.glob(path.name + "*"))
+            out.append((i, size / 2**20, rss_mb()))
+    j.close()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, default=2000)
     ap.add_argument("--open", type=int, default=1000)
     ap.add_argument("--skip-reconcile", action="store_true")
+    ap.add_argument(
+        "--rss",
+        type=int,
+        default=0,
+        metavar="N",
+        help="RSS while N orders are journaled, default and 64 KiB SQLite page cache (then exit)",
+    )
     args = ap.parse_args()
+    if args.rss:
+        with tempfile.TemporaryDirectory(prefix="tl-bench-journal-") as tmp:
+            for cache in (64, None):  # the small cache first: freed pages stay in RSS
+                rows = bench_rss(args.rss, Path(tmp), cache)
+                label = "default 2,000 KiB" if cache is None else f"{cache} KiB"
+                print(
+                    f"page cache {label}: "
+                    + ", ".join(f"{i} orders {mb:.2f} MB -> RSS {r:.1f}" for i, mb, r in rows)
+                )
+        return
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="tl-bench-journal-") as tmp:
         folder = Path(tmp)
