@@ -18,17 +18,21 @@ from tradeloop.model import (
     Fill,
     Instrument,
     InstrumentKind,
-    Liquidity,
     Order,
     OrderReport,
-    OrderStatus,
     OrderType,
     PositionUpdate,
     Side,
     TimeInForce,
 )
 from tradeloop.venues.binance.constants import VENUE
-from tradeloop.venues.binance.parse import STATUS, f, fill_from_execution, instrument
+from tradeloop.venues.binance.parse import (
+    f,
+    fill_from_execution,
+    instrument,
+    report,
+    trade_fill,
+)
 
 PERP = "-PERP"
 MAKER_FEE, TAKER_FEE = 0.0002, 0.0005
@@ -85,45 +89,22 @@ def order_params(order: Order, inst: Instrument, client_id: str) -> dict[str, An
 
 def parse_order(d: dict[str, Any], now_ns: int, client_order_id: str) -> OrderReport:
     """A ``/fapi/v1/order`` object."""
-    return OrderReport(
-        ts=now_ns,
-        client_order_id=client_order_id,
-        venue_order_id=str(d.get("orderId", "")),
-        symbol=perp_id(str(d.get("symbol", ""))),
-        status=STATUS.get(str(d.get("status")), OrderStatus.ACCEPTED),
-        filled_qty=f(d.get("executedQty")),
-        avg_price=f(d.get("avgPrice")),
-    )
+    return report(now_ns, client_order_id, d.get("orderId", ""),
+                  perp_id(str(d.get("symbol", ""))), d.get("status"), f(d.get("executedQty")),
+                  f(d.get("avgPrice")))  # fmt: skip
 
 
 def fill_from_trade(d: dict[str, Any], client_order_id: str) -> Fill:
     """A ``/fapi/v1/userTrades`` row."""
-    return Fill(
-        ts=int(d.get("time", 0)) * 1_000_000,
-        client_order_id=client_order_id,
-        venue_order_id=str(d.get("orderId", "")),
-        trade_id=str(d.get("id", "")),
-        symbol=perp_id(str(d.get("symbol", ""))),
-        side=Side.BUY if d.get("side") == "BUY" else Side.SELL,
-        price=f(d.get("price")),
-        qty=f(d.get("qty")),
-        fee=f(d.get("commission")),
-        fee_ccy=str(d.get("commissionAsset") or ""),
-        liquidity=Liquidity.MAKER if d.get("maker") else Liquidity.TAKER,
-    )
+    side = Side.BUY if d.get("side") == "BUY" else Side.SELL
+    return trade_fill(d, client_order_id, perp_id(str(d.get("symbol", ""))), side,
+                      bool(d.get("maker")))  # fmt: skip
 
 
 def report_from_update(o: dict[str, Any], now_ns: int, client_order_id: str) -> OrderReport:
     """The order of an ``ORDER_TRADE_UPDATE`` (its ``o`` object)."""
-    return OrderReport(
-        ts=now_ns,
-        client_order_id=client_order_id,
-        venue_order_id=str(o.get("i", "")),
-        symbol=perp_id(str(o.get("s", ""))),
-        status=STATUS.get(str(o.get("X")), OrderStatus.ACCEPTED),
-        filled_qty=f(o.get("z")),
-        avg_price=f(o.get("ap")),
-    )
+    return report(now_ns, client_order_id, o.get("i", ""), perp_id(str(o.get("s", ""))),
+                  o.get("X"), f(o.get("z")), f(o.get("ap")))  # fmt: skip
 
 
 def fill_from_update(o: dict[str, Any], now_ns: int, client_order_id: str) -> Fill | None:

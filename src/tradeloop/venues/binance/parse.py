@@ -78,34 +78,40 @@ def parse_instruments(info: dict[str, Any]) -> dict[str, Instrument]:
     return out
 
 
+def report(
+    now_ns: int, client_order_id: str, order_id: Any, symbol: str, status: Any, filled: float,
+    avg_price: float, reason: str = "",
+) -> OrderReport:  # fmt: skip
+    """An order report from the fields every Binance order object has under its own names
+    (REST spot and futures, executionReport, ORDER_TRADE_UPDATE); an unknown status word is
+    ACCEPTED."""
+    return OrderReport(
+        ts=now_ns,
+        client_order_id=client_order_id,
+        venue_order_id=str(order_id),
+        symbol=symbol,
+        status=STATUS.get(str(status), OrderStatus.ACCEPTED),
+        filled_qty=filled,
+        avg_price=avg_price,
+        reason=reason,
+    )
+
+
 def parse_order(d: dict[str, Any], now_ns: int, client_order_id: str) -> OrderReport:
     """A REST/WS API order object (``GET /api/v3/order``, order.place RESULT/FULL)."""
     filled = f(d.get("executedQty"))
     quote = f(d.get("cummulativeQuoteQty"))
-    return OrderReport(
-        ts=now_ns,
-        client_order_id=client_order_id,
-        venue_order_id=str(d.get("orderId", "")),
-        symbol=symbol_id(str(d.get("symbol", ""))),
-        status=STATUS.get(str(d.get("status")), OrderStatus.ACCEPTED),
-        filled_qty=filled,
-        avg_price=quote / filled if filled else 0.0,
-    )
+    return report(now_ns, client_order_id, d.get("orderId", ""),
+                  symbol_id(str(d.get("symbol", ""))), d.get("status"), filled,
+                  quote / filled if filled else 0.0)  # fmt: skip
 
 
 def report_from_execution(ev: dict[str, Any], now_ns: int, client_order_id: str) -> OrderReport:
     filled = f(ev.get("z"))
     quote = f(ev.get("Z"))
-    return OrderReport(
-        ts=now_ns,
-        client_order_id=client_order_id,
-        venue_order_id=str(ev.get("i", "")),
-        symbol=symbol_id(str(ev.get("s", ""))),
-        status=STATUS.get(str(ev.get("X")), OrderStatus.ACCEPTED),
-        filled_qty=filled,
-        avg_price=quote / filled if filled else 0.0,
-        reason=str(ev.get("r", "")) if ev.get("r") not in (None, "NONE") else "",
-    )
+    reason = str(ev.get("r", "")) if ev.get("r") not in (None, "NONE") else ""
+    return report(now_ns, client_order_id, ev.get("i", ""), symbol_id(str(ev.get("s", ""))),
+                  ev.get("X"), filled, quote / filled if filled else 0.0, reason)  # fmt: skip
 
 
 def fill_from_execution(
@@ -130,21 +136,30 @@ def fill_from_execution(
     )
 
 
-def fill_from_trade(d: dict[str, Any], client_order_id: str) -> Fill:
-    """A ``myTrades`` row."""
+def trade_fill(d: dict[str, Any], client_order_id: str, symbol: str, side: Side, maker: bool
+               ) -> Fill:  # fmt: skip
+    """A spot ``myTrades`` or futures ``userTrades`` row (the same fields but for how each
+    names the side and the maker flag)."""
     return Fill(
         ts=int(d.get("time", 0)) * 1_000_000,
         client_order_id=client_order_id,
         venue_order_id=str(d.get("orderId", "")),
         trade_id=str(d.get("id", "")),
-        symbol=symbol_id(str(d.get("symbol", ""))),
-        side=Side.BUY if d.get("isBuyer") else Side.SELL,
+        symbol=symbol,
+        side=side,
         price=f(d.get("price")),
         qty=f(d.get("qty")),
         fee=f(d.get("commission")),
         fee_ccy=str(d.get("commissionAsset") or ""),
-        liquidity=Liquidity.MAKER if d.get("isMaker") else Liquidity.TAKER,
+        liquidity=Liquidity.MAKER if maker else Liquidity.TAKER,
     )
+
+
+def fill_from_trade(d: dict[str, Any], client_order_id: str) -> Fill:
+    """A ``myTrades`` row."""
+    side = Side.BUY if d.get("isBuyer") else Side.SELL
+    return trade_fill(d, client_order_id, symbol_id(str(d.get("symbol", ""))), side,
+                      bool(d.get("isMaker")))  # fmt: skip
 
 
 def parse_balances(
