@@ -125,6 +125,22 @@ def test_float_rounding_fast_path_equals_the_decimal_path(x: float, step: float)
     assert inst.round_price(x) == float(inst.price_decimal(x))
 
 
+@settings(max_examples=500, deadline=None)
+@given(
+    st.integers(0, 10**7),
+    st.sampled_from([0.1, 0.01, 0.001, 1e-8, 1.0, 0.5, 0.25, 0.3, 7e-5]),
+    st.sampled_from([0.0, 1e-12, -1e-12, 5e-10, -5e-10, 2e-9, -2e-9, 1e-7, -1e-7]),
+)
+def test_whole_lots_and_near_misses_round_as_the_decimal_path(
+    n: int, step: float, nudge: float
+) -> None:
+    """Sizes at (or a hair off) a whole number of lots: the integer fast path must agree
+    with the exact decimal rule, its billionth-of-a-lot tolerance included."""
+    inst = Instrument("X-Y", "X", "Y", lot_size=step)
+    x = (n + nudge) * step
+    assert inst.round_qty(x) == float(inst.qty_decimal(x))
+
+
 def test_quote_amounts_are_floored_to_the_quote_step() -> None:
     inst = Instrument("BTC-USDT", "BTC", "USDT", tick_size=0.1, lot_size=1e-8)
     assert inst.format_quote(9123.456789012345) == "9123.45678901"  # never spend more

@@ -111,6 +111,11 @@ class Instrument:
         q = qty / self.lot_size
         steps = math.floor(q)
         if q > 1e9 or q - steps > 1.0 - 1e-6 or q - steps < 1e-6:
+            n = round(q)
+            # a whole number of lots (the usual case): the float error of q (< 1e-15 q) is far
+            # inside the decimal path's billionth-of-a-lot tolerance, so it would say n too
+            if q < 1e6 and abs(q - n) < 1e-10:
+                return round(n * self.lot_size, self._qty_dp) if n > 0 else 0.0
             return float(self.qty_decimal(qty))
         return round(steps * self.lot_size, self._qty_dp) if steps > 0 else 0.0
 
