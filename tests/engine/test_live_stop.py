@@ -1,11 +1,10 @@
 """Stopping a live run stops trading: no order is sent after the stop, and the run's result
 holds every fill the venue booked for it, even when the venue's private stream is slow.
 
-Two gaps in ``src/`` make this fail today (strict xfail until they are closed, then the
-marker must go): at stop ``run_live`` (``engine/live.py``) cancels the working orders and
-waits a fixed 0.5 s for their ends; and when a canceled target order ends, the OMS
-(``engine/oms.py`` ``_target_order_done``) pursues its target again with a new order even
-though the kernel has stopped. Here the OKX emulator's private pushes run 3 s late (a loaded
+It pins two fixes: at stop ``run_live`` (``engine/live.py``) cancels the working orders and
+waits for their ends (it used to wait a fixed 0.5 s), and after ``Kernel.stop()`` the OMS no
+longer pursues a target with a new order when a canceled target order ends (``OMS.stopped``).
+Here the OKX emulator's private pushes run 3 s late (a loaded
 machine or a slow venue does the same, less reliably): the target moves while its first order's
 fill is still on the way, the stop cancels that order, and a new one goes out after the stop."""
 
@@ -40,12 +39,6 @@ class TwoTargets(Strategy):
             self.target(bar.symbol, 0.01 * self.bars)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine/oms.py re-pursues a target after Kernel.stop(); engine/live.py waits a "
-    "fixed 0.5 s for the ends of the orders it cancels at stop",
-)
 async def test_no_order_after_the_stop_and_every_fill_in_the_result() -> None:
     emu = OkxEmulator(
         EmulatorConfig(

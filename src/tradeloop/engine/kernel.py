@@ -274,6 +274,7 @@ class Kernel:
     def stop(self) -> None:
         for s in self.strategies:
             s.on_stop()
+        self.oms.stopped = True
 
     def _wanted_id(self, s: Strategy, name: str) -> str:
         try:

@@ -42,6 +42,10 @@ class Lifecycle(Protocol):
     async def drain(self, timeout: float = 30.0) -> None: ...
 
 
+#: how long a stop waits for the working orders' ends (cancel acks or late fills)
+STOP_WAIT_S = 10.0
+
+
 @dataclass(frozen=True, slots=True)
 class LiveConfig:
     """``cash`` is the capital the strategies may use (in each instrument's quote currency);
@@ -214,7 +218,19 @@ async def run_live(
         if config.cancel_on_stop and kernel.oms.cancel_all():
             for life in started:
                 await life.drain(10.0)
-            await asyncio.sleep(0.5)  # let the cancel acknowledgements arrive
+            # every order's end (its cancel's ack, or the fill that beat the cancel) arrives
+            # on the private stream, however late: wait for it, not for a fixed time
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + STOP_WAIT_S
+            while kernel.oms.open_orders and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            if kernel.oms.open_orders:
+                log.warning(
+                    "stop: %d order(s) not confirmed ended within %.0f s: %s",
+                    len(kernel.oms.open_orders),
+                    STOP_WAIT_S,
+                    ", ".join(sorted(kernel.oms.open_orders)),
+                )
         return LiveResult(kernel, fills, reports, feed.bars)
     finally:
         for life in started:

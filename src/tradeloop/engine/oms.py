@@ -143,6 +143,8 @@ class OMS:
         self.ids = ids or IdGenerator()
         self.orders: dict[str, Order] = {}
         self.open_orders: dict[str, Order] = {}
+        #: set by Kernel.stop(): no new order for a target from then on
+        self.stopped = False
         self._execs: dict[str, _Execution] = {
             s: _Execution(s, i, portfolio.positions[s], max(i.min_size, i.lot_size) * 0.999999)
             for s, i in instruments.items()
@@ -347,6 +349,8 @@ class OMS:
                 self._work(ex)
 
     def _work(self, ex: _Execution) -> None:
+        if self.stopped:  # the kernel has stopped: targets are no longer pursued
+            return
         inst = ex.inst
         pos = ex.position.qty
         delta = ex.target - pos
