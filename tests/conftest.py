@@ -6,6 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# CI machines are slower and shared: an example's speed is not what these tests check
+settings.register_profile("tradeloop", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("tradeloop")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
