@@ -60,7 +60,7 @@ class Server:
             await ws.close()
 
 
-async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
+async def until(cond: Callable[[], bool], timeout: float = 15.0) -> None:
     async with asyncio.timeout(timeout):
         while not cond():
             await asyncio.sleep(0.01)
@@ -128,28 +128,29 @@ async def test_missing_pong_forces_reconnect(serve: Starter) -> None:
 
 
 async def test_connects_when_server_appears_later(serve: Starter) -> None:
-    # Nothing listens on the port at first: the client keeps retrying with backoff.
+    # Nothing listens on the port at first (it stays bound to us, so no other process can
+    # take it meanwhile): the client keeps retrying with backoff.
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-    s.close()
     client = WsClient(f"ws://127.0.0.1:{port}/ws", lambda m: None, config=FAST)
     await client.start()
     try:
-        await asyncio.sleep(0.1)
+        await until(lambda: client.last_error is not None)  # a refused attempt
         assert not client.connected
         server = Server()
         runner = web.AppRunner(server.app())
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await web.SockSite(runner, s).start()  # now it listens on that very socket
         try:
-            await client.wait_connected(5)
+            await client.wait_connected(15)
             assert client.connected
         finally:
             await client.stop()
             await runner.cleanup()
     finally:
         await client.stop()
+        s.close()
 
 
 async def test_handler_errors_do_not_kill_the_socket(serve: Starter) -> None:

@@ -94,12 +94,12 @@ class Ws:
     async def send(self, obj: Any) -> None:
         await self.ws.send_str(json.dumps(obj))
 
-    async def recv(self, timeout: float = 3.0) -> Any:
+    async def recv(self, timeout: float = 15.0) -> Any:
         msg = await self.ws.receive(timeout=timeout)
         assert msg.type == aiohttp.WSMsgType.TEXT, msg
         return json.loads(msg.data)
 
-    async def until(self, pred: Any, timeout: float = 3.0) -> Any:
+    async def until(self, pred: Any, timeout: float = 15.0) -> Any:
         while True:
             m = await self.recv(timeout)
             if pred(m):

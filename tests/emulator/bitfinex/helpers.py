@@ -59,13 +59,13 @@ class Ws:
     async def send(self, obj: Any) -> None:
         await self.ws.send_str(json.dumps(obj))
 
-    async def recv(self, timeout: float = 3.0) -> Any:
+    async def recv(self, timeout: float = 15.0) -> Any:
         msg = await asyncio.wait_for(self.ws.receive(), timeout)
         assert msg.type == aiohttp.WSMsgType.TEXT, msg
         self.seen.append(msg.data)
         return json.loads(msg.data)
 
-    async def until(self, pred: Callable[[Any], bool], timeout: float = 3.0) -> Any:
+    async def until(self, pred: Callable[[Any], bool], timeout: float = 15.0) -> Any:
         end = asyncio.get_running_loop().time() + timeout
         while True:
             left = end - asyncio.get_running_loop().time()
@@ -129,7 +129,7 @@ async def authed(wsc: Ws) -> None:
         await wsc.recv()  # ps, ws, os
 
 
-async def collect(wsc: Ws, done: Callable[[Msg], bool], timeout: float = 3.0) -> list[Msg]:
+async def collect(wsc: Ws, done: Callable[[Msg], bool], timeout: float = 15.0) -> list[Msg]:
     """Channel-0 messages (heartbeats skipped) up to and including the first ``done``."""
     out: list[Msg] = []
     while True:

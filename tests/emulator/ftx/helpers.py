@@ -119,13 +119,13 @@ class Ws:
             {"op": "login", "args": {"key": key, "sign": ws_sign(secret, t), "time": t}}
         )
 
-    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+    async def recv(self, timeout: float = 15.0) -> dict[str, Any]:
         msg = await self.ws.receive(timeout=timeout)
         assert msg.type == aiohttp.WSMsgType.TEXT, msg
         doc: dict[str, Any] = json.loads(msg.data)
         return doc
 
-    async def until(self, pred: Any, timeout: float = 5.0, limit: int = 500) -> dict[str, Any]:
+    async def until(self, pred: Any, timeout: float = 15.0, limit: int = 500) -> dict[str, Any]:
         for _ in range(limit):
             doc = await self.recv(timeout)
             if pred(doc):

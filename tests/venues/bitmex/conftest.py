@@ -19,7 +19,9 @@ from tradeloop.venues.execution import RecoveryPolicy
 XBTUSD = "XBTUSD.BITMEX"
 
 
-async def until(cond: Callable[[], Any], what: str = "the condition", timeout: float = 5.0) -> None:
+async def until(
+    cond: Callable[[], Any], what: str = "the condition", timeout: float = 20.0
+) -> None:
     """The shared bounded poll with this suite's default bound."""
     await _until(cond, what, timeout)
 
