@@ -85,3 +85,27 @@ def test_cli_missing_key_is_one_line_exit_2(tmp_path: Path) -> None:
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "set NOPE_KEY_1, NOPE_SECRET_1, NOPE_P_1" in lines[0]
     assert "Traceback" not in r.stderr
+
+
+def test_a_live_config_may_name_custom_data_sources(tmp_path: Path) -> None:
+    """``[[source]]`` tables (store/sources.py) belong in a live config: ``tradeloop live``
+    starts them beside the strategies; a misspelt table is still refused by name."""
+    from tradeloop.live.config import load_live_config
+    from tradeloop.store.sources import read_sources
+
+    base = (
+        f'[[instrument]]\nsymbol = "BTC-USDT.OKX"\n[[strategy]]\nfile = "{STRATS}"\n'
+        'class = "Flip"\n[[account]]\nname = "a"\nvenue = "okx"\nurl = "http://127.0.0.1:9"\n'
+        'keys = { api_key = "K", secret = "S", passphrase = "P" }\n'
+    )
+    (tmp_path / "signals.py").write_text("def parse_line(data, ts):\n    return []\n")
+    (tmp_path / "e.jsonl").write_text("{}\n")
+    cfg = tmp_path / "live.toml"
+    cfg.write_text(
+        base + '[[source]]\ntype = "file"\npath = "e.jsonl"\nparse = "signals.py:parse_line"\n'
+    )
+    load_live_config(cfg, None, ":memory:")
+    assert [type(s).__name__ for s in read_sources(cfg)] == ["FileSource"]
+    cfg.write_text(base + "[[sourcez]]\nx = 1\n")
+    with pytest.raises(ConfigError, match="unknown key 'sourcez'"):
+        load_live_config(cfg, None, ":memory:")

@@ -42,7 +42,7 @@ def load_data(args: argparse.Namespace, symbol: str) -> BarSeries:
     k = getattr(args, "tick_filter", None)
     if k is None:
         return bars
-    from tradeloop.live.tickfilter import FilterConfig, filter_series
+    from tradeloop.data.tickfilter import FilterConfig, filter_series
 
     if not k > 0:
         raise ConfigError(f"--tick-filter: K must be > 0, got {k:g}")

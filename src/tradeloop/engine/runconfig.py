@@ -74,7 +74,7 @@ ALLOCATION_METHODS = ("weights", "equal", "risk_parity")
 MODES = ("live", "shadow")
 #: tables only ``tradeloop live`` / ``paper`` read (``tradeloop.live.config``); a backtest of
 #: the same file ignores them
-LIVE_TABLES = ("live", "account")
+LIVE_TABLES = ("live", "account", "source")
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,7 +59,7 @@ def run_tick_backtest(
     """Replay ``events`` (time-ordered) through a Kernel over the simulated venue.
 
     ``accept`` is the abnormal-tick filter, as in the live runtime and the recorder (pass
-    ``tradeloop.live.tickfilter.TickFilter(...).accept``; the engine does not import ``live``):
+    ``tradeloop.data.tickfilter.TickFilter(...).accept``):
     an event it refuses reaches neither the simulated venue nor the strategies, and is counted
     in ``TickResult.filtered``."""
     clock = SimClock(0)

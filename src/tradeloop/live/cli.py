@@ -88,6 +88,11 @@ def run(args: argparse.Namespace) -> int:
     rt = LiveRuntime(cfg, resume=args.resume)
     if not args.check:
         add_dashboard(rt, args)
+        from tradeloop.store.sources import live_hook, read_sources
+
+        sources = read_sources(args.config)  # the config's [[source]] tables (custom data)
+        if sources:
+            rt.start_hooks.append(live_hook(sources))
 
     async def main() -> int:
         if args.check:

@@ -43,6 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="serve the live dashboard here (default: loopback, a free port)",
     )
     p.add_argument("--no-dashboard", action="store_true", help="do not serve the dashboard")
+    p.add_argument(
+        "--sources", help="TOML file whose [[source]] tables (custom data) reach the strategy"
+    )
 
 
 def paper_deployment(args: argparse.Namespace, symbols: list[str]) -> str:
@@ -83,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
     rt = LiveRuntime(cfg, gateways={args.venue: gateway}, resume=args.resume,
                      prebuilt=strategies)  # fmt: skip
     add_dashboard(rt, args)
+    if args.sources:
+        from tradeloop.store.sources import live_hook, read_sources
+
+        rt.start_hooks.append(live_hook(read_sources(args.sources)))
 
     async def main() -> int:
         stop = asyncio.Event()
