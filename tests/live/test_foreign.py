@@ -5,10 +5,10 @@ position mismatch (foreign fills count as outside holdings)."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
+from tests.conformance.harness import until
 
 from tradeloop.live.config import load_live_config
 from tradeloop.live.journal import Journal
@@ -46,7 +46,19 @@ async def test_foreign_orders_and_fills_never_reach_a_strategy(
                                         tgt_ccy="base_ccy", cl_ord_id=f"fmz{i}")  # fmt: skip
             await other.place_order("BTC-USDT", "buy", "limit", "0.01", "1000",
                                     cl_ord_id="fmzrest")  # fmt: skip
-            await asyncio.sleep(4.0)
+            # until the runtime has journaled the other client's 0.15 BTC of fills (however
+            # many executions) and its resting order, all as foreign, and the strategy has
+            # traded beside them
+            j0 = rt.journal
+            assert j0 is not None
+
+            def seen() -> bool:
+                qty = sum(f["qty"] for f in j0.fills("okx-a", "foreign"))
+                own = j0.fills("okx-a", "own")
+                return abs(qty - 0.15) < 1e-9 and "fmzrest" in acc.foreign_orders and bool(own)
+
+            acc = rt.groups[0].accounts["okx-a"]
+            await until(seen, "the foreign fills and order journaled", timeout=60)
             kernel = rt.groups[0].kernel
             book = kernel.portfolio.books["flip"]
             strat_pos = book.positions["BTC-USDT.OKX"].qty if book.positions else 0.0

@@ -3,13 +3,16 @@ venue and the journal agree."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+from tests.engine.livestop import stop_when
 
 from tradeloop.live.config import load_live_config
 from tradeloop.live.journal import Journal
 from tradeloop.live.runtime import LiveRuntime
+from tradeloop.model import OrderStatus
 
 from .helpers import account_block, emulator, strategy_block, write_config
 
@@ -31,7 +34,21 @@ async def test_runtime_trades_journals_and_agrees_with_the_venue(
             account_block("okx-a", url, "A") + strategy_block("HoldAndRest", "hold", None),
         )  # fmt: skip
         rt = LiveRuntime(load_live_config(cfg_path))
-        await rt.run(duration_s=3.5)
+
+        def traded() -> bool:  # the target filled and the resting order is in, nothing on its way
+            if not rt.groups:
+                return False
+            g = rt.groups[0]
+            orders = list(g.kernel.oms.orders.values())
+            return (
+                bool(g.strategies[0].state.get("rested"))
+                and g.kernel.portfolio.position_qty("BTC-USDT.OKX") > 0.0099
+                and bool(orders)
+                and all(o.status is not OrderStatus.SUBMITTED for o in orders)
+            )
+
+        stop = asyncio.Event()
+        await asyncio.gather(rt.run(stop), stop_when(traded, stop, "the target filled"))
         venue_btc = emu.trading.account.sim.balances()["BTC"].total
     finally:
         await emu.stop()
@@ -67,8 +84,9 @@ async def test_warm_up_feeds_history_bars_without_trading(
         await emu.stop()
     assert list(rt.warmed.values()) == [3]
     strat = rt.groups[0].strategies[0]
-    assert vars(strat)["bars"] == 3
-    assert rt.groups[0].kernel.oms.orders == {}  # history never trades
+    # the three history bars; a slow run may also cross a minute boundary and close one more
+    assert vars(strat)["bars"] in (3, 4)
+    assert rt.groups[0].kernel.oms.orders == {}  # history never trades (bar 5 is the first)
 
 
 async def test_warm_up_from_ftx_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -92,5 +110,5 @@ async def test_warm_up_from_ftx_history(tmp_path: Path, monkeypatch: pytest.Monk
         await emu.stop()
     assert list(rt.warmed.values()) == [3]
     strat = rt.groups[0].strategies[0]
-    assert vars(strat)["bars"] == 3
+    assert vars(strat)["bars"] in (3, 4)  # a slow run may close one live bar too
     assert rt.groups[0].kernel.oms.orders == {}
