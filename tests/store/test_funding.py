@@ -158,6 +158,29 @@ async def test_bitfinex_funding_from_deriv_status(tmp_path: Path) -> None:
     assert t["funding_time"][0] // MS % period == 0 and t["funding_time"][0] > t["ts_event"][0]
 
 
+async def test_binance_usdm_funding_from_the_premium_index(tmp_path: Path) -> None:
+    from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
+    from tradeloop.store.funding import VENUES
+
+    emu = BinanceEmulator(BinanceConfig(symbols=["BTCUSDT"], futures_symbols=["BTCUSDT"],
+                                        seed=2, tick_interval_ms=0))  # fmt: skip
+    await emu.start("127.0.0.1", 0)
+    rec = Recorder(StoreWriter(tmp_path, sync=False), checkpoint_s=0)
+    src = FundingSource("binance", ["BTCUSDT-PERP.BINANCE", "BTCUSDT.BINANCE"], emu.base_url)
+    client = VENUES["BINANCE"].make_client(emu.base_url)
+    try:
+        assert await src.poll_once(client, rec) == 1  # the spot symbol is not polled
+        index = await client.call("GET", "/fapi/v1/premiumIndex", {"symbol": "BTCUSDT"})
+    finally:
+        await client.close()
+        await emu.stop()
+    rec.roll()
+    t = read_stream(tmp_path, "BINANCE", S.FUNDING, "BTCUSDT-PERP").to_pydict()
+    assert t["rate"] == [float(index["lastFundingRate"])] and t["rate"][0] != 0.0
+    assert t["mark"][0] == pytest.approx(float(index["markPrice"]), rel=1e-9)
+    assert t["funding_time"][0] // MS == index["nextFundingTime"] > t["ts_event"][0] // MS
+
+
 async def test_a_failed_poll_is_counted_and_marks_a_gap(tmp_path: Path) -> None:
     emu = await _okx()
     rec = Recorder(StoreWriter(tmp_path, sync=False), checkpoint_s=0)
@@ -194,8 +217,8 @@ def test_record_cli_funding_only(tmp_path: Path, capsys: pytest.CaptureFixture[s
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["--venue", "binance", "--symbols", "BTCUSDT", "--channels", "funding"],
-         "funding: binance is not supported (only okx, bitmex, bitfinex)"),
+        (["--venue", "ftx", "--symbols", "BTC-PERP", "--channels", "funding"],
+         "funding: ftx is not supported (only okx, bitmex, bitfinex, binance)"),
         (["--venue", "okx", "--symbols", SWAP, "--channels", "funding,fundng"], "fundng"),
         (["--channels", "funding"], "--venue"),
     ],

@@ -104,6 +104,24 @@ async def _bitfinex(client: Any, inst: str) -> tuple[int, float, float, int]:
     return int(r[1]), float(r[12]), mark, int(r[8])
 
 
+async def _binance(client: Any, inst: str) -> tuple[int, float, float, int]:
+    if not inst.endswith("-PERP"):  # USD-M perpetual ids are BTCUSDT-PERP.BINANCE
+        raise NotPerpetual(f"{inst} on BINANCE is not a USD-M perpetual (ids end in -PERP)")
+    wire = inst.removesuffix("-PERP")
+    r = await client.call("GET", "/fapi/v1/premiumIndex", {"symbol": wire})
+    if not isinstance(r, dict) or r.get("symbol") != wire:
+        raise ValueError(f"Binance premiumIndex: no row for {wire}")
+    mark = float(r["markPrice"]) if r.get("markPrice") not in (None, "") else float("nan")
+    return int(r["time"]), float(r["lastFundingRate"]), mark, int(r["nextFundingTime"])
+
+
+def _binance_client(url: str | None) -> Any:
+    from tradeloop.venues.binance import constants as bc
+    from tradeloop.venues.binance.rest import BinanceRestClient
+
+    return BinanceRestClient(url or bc.FAPI_URL, time_path="/fapi/v1/time")
+
+
 def _okx_client(url: str | None) -> Any:
     from tradeloop.venues.okx.rest import OkxRestClient
 
@@ -134,6 +152,7 @@ VENUES: Mapping[str, FundingVenue] = {
     "OKX": FundingVenue(_okx_client, _okx),
     "BITMEX": FundingVenue(_bitmex_client, _bitmex),
     "BITFINEX": FundingVenue(_bitfinex_client, _bitfinex),
+    "BINANCE": FundingVenue(_binance_client, _binance),
 }
 
 
