@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import tradeloop.sim.rules as rules
+import tradeloop.sim.triggers as triggers
 from tradeloop.model import (
     Bar,
     Instrument,
     OrderStatus,
 )
-from tradeloop.sim import rules, triggers
 from tradeloop.sim.ledger import VenueLedger
 from tradeloop.sim.records import NOWHERE, PENDING, SimOrder
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import tradeloop.sim.rules as rules
+import tradeloop.sim.triggers as triggers
 from tradeloop.model import (
     Bar,
     Instrument,
@@ -18,7 +20,6 @@ from tradeloop.model import (
     OrderStatus,
 )
 from tradeloop.model.enums import BUY, FOK, IOC, LIMIT, MARKET, POST_ONLY
-from tradeloop.sim import rules, triggers
 from tradeloop.sim.ledger import VenueLedger
 from tradeloop.sim.matching import RestingBook
 from tradeloop.sim.records import NOWHERE, PENDING, SimOrder

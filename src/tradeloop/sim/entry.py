@@ -12,6 +12,8 @@ import logging
 import math
 from typing import TYPE_CHECKING
 
+import tradeloop.sim.rules as rules
+import tradeloop.sim.triggers as triggers
 from tradeloop.model import (
     Instrument,
     OrderReport,
@@ -20,7 +22,6 @@ from tradeloop.model import (
     Side,
 )
 from tradeloop.model.enums import BUY, MARKET, POST_ONLY
-from tradeloop.sim import rules, triggers
 from tradeloop.sim.ledger import _AMEND, _CANCEL, _SUBMIT, VenueLedger
 from tradeloop.sim.records import ARMED, NOWHERE, PENDING, RESTING, SimOrder
 from tradeloop.sim.rules import Refusal

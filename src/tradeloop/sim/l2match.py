@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import tradeloop.sim.rules as rules
 from tradeloop.model import (
     Instrument,
     Liquidity,
@@ -16,7 +17,6 @@ from tradeloop.model import (
     TradeTick,
 )
 from tradeloop.model.enums import BUY, FOK, IOC, LIMIT, MARKET, SELL
-from tradeloop.sim import rules
 from tradeloop.sim.ledger import VenueLedger
 from tradeloop.sim.liquidity import ExternalBook
 from tradeloop.sim.matching import RestingBook

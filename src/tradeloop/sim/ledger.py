@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import tradeloop.sim.rules as rules
 from tradeloop.model import (
     TRANSITIONS,
     Bar,
@@ -27,7 +28,6 @@ from tradeloop.model import (
     TradeTick,
 )
 from tradeloop.model.enums import BUY
-from tradeloop.sim import rules
 from tradeloop.sim.account import Account
 from tradeloop.sim.config import SimConfig
 from tradeloop.sim.liquidity import ExternalBook
