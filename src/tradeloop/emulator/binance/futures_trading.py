@@ -32,6 +32,7 @@ from tradeloop.emulator.binance.trading import (
     _decimal,
     _text,
     _window,
+    market_of,
     random_client_id,
 )
 from tradeloop.emulator.feed import now_ms
@@ -90,13 +91,7 @@ class FuturesTrading:
 
     # -- lookups --------------------------------------------------------------------------
     def market(self, params: Params) -> SymbolMarket:
-        sym = _text(params, "symbol")
-        if not sym:
-            raise E.mandatory("symbol")
-        m = self.side.driver.markets.get(sym.upper()) if sym.isalnum() else None
-        if m is None:
-            raise E.bad_symbol()
-        return m
+        return market_of(self.side.driver.markets, params)
 
     def find(self, params: Params, symbol: str) -> OrderInfo:
         oid, cid = _text(params, "orderId"), _text(params, "origClientOrderId")

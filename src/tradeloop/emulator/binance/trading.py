@@ -68,6 +68,17 @@ def _text(params: Params, key: str) -> str:
     return v if isinstance(v, str) else str(v)
 
 
+def market_of(markets: Mapping[str, SymbolMarket], params: Params) -> SymbolMarket:
+    """The market ``symbol`` names (spot or futures side), or Binance's refusal."""
+    sym = _text(params, "symbol")
+    if not sym:
+        raise E.mandatory("symbol")
+    m = markets.get(sym.upper()) if sym.isalnum() else None
+    if m is None:
+        raise E.bad_symbol()
+    return m
+
+
 def _decimal(params: Params, key: str, required: bool = True) -> Decimal | None:
     raw = params.get(key)
     if raw is None or raw == "":
@@ -99,13 +110,7 @@ class BinanceTrading:
 
     # -- lookups --------------------------------------------------------------------------
     def market(self, params: Params) -> SymbolMarket:
-        sym = _text(params, "symbol")
-        if not sym:
-            raise E.mandatory("symbol")
-        m = self.emu.driver.markets.get(sym.upper()) if sym.isalnum() else None
-        if m is None:
-            raise E.bad_symbol()
-        return m
+        return market_of(self.emu.driver.markets, params)
 
     def find(self, params: Params, symbol: str) -> OrderInfo:
         oid, cid = _text(params, "orderId"), _text(params, "origClientOrderId")
