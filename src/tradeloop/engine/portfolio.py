@@ -42,10 +42,10 @@ class StrategyBook:
     #: funding paid by this strategy's positions (negative = received), settle currency
     funding: float = 0.0
 
-    def position(self, symbol: str, multiplier: float = 1.0, inverse: bool = False) -> Position:
-        p = self.positions.get(symbol)
+    def position(self, inst: Instrument) -> Position:
+        p = self.positions.get(inst.symbol)
         if p is None:
-            p = self.positions[symbol] = Position(symbol, multiplier=multiplier, inverse=inverse)
+            p = self.positions[inst.symbol] = Position.of(inst)
         return p
 
 
@@ -78,10 +78,7 @@ class Portfolio:
         self, instruments: dict[str, Instrument], cash: Capital, currency: str | None = None
     ) -> None:
         self.instruments = instruments
-        self.positions: dict[str, Position] = {
-            s: Position(s, multiplier=i.contract_value, inverse=i.inverse)
-            for s, i in instruments.items()
-        }
+        self.positions: dict[str, Position] = {s: Position.of(i) for s, i in instruments.items()}
         self.marks: dict[str, float] = {}
         self.accounts = Accounts(instruments, cash, self.marks, currency)
         acc = self.accounts
@@ -259,7 +256,7 @@ class Portfolio:
 
     def _book_position(self, book: StrategyBook, symbol: str) -> Position:
         inst = self.instruments[symbol]
-        return book.position(symbol, inst.contract_value, inst.inverse)
+        return book.position(inst)
 
     def _needs(self, symbol: str) -> list[tuple[StrategyBook, float]]:
         out = []
@@ -290,7 +287,7 @@ class Portfolio:
         inst = self.instruments[symbol]
         for b, n in needs:
             share = cross * (n / buy if n > 0 else n / sell)
-            b.position(symbol, inst.contract_value, inst.inverse).apply_fill(share, price, 0.0)
+            b.position(inst).apply_fill(share, price, 0.0)
 
     # -- fills ---------------------------------------------------------------------------
     def apply_fill(self, fill: Fill, strategy_id: str = "") -> list[tuple[str, float, float]]:
@@ -377,11 +374,10 @@ class Portfolio:
         self, fill: Fill, signed: float, fee: float, strategy_id: str
     ) -> list[tuple[str, float, float]]:
         inst = self.instruments[fill.symbol]
-        mult, inverse = inst.contract_value, inst.inverse
         if strategy_id or len(self.books) == 1:
             sid = strategy_id or next(iter(self.books))
             book = self.books[sid]
-            book.position(fill.symbol, mult, inverse).apply_fill(signed, fill.price, fee)
+            book.position(inst).apply_fill(signed, fill.price, fee)
             book.fills += 1
             if strategy_id and fill.symbol in book.targets:
                 book.targets[fill.symbol] += signed  # own orders: the target follows them
@@ -395,7 +391,7 @@ class Portfolio:
         out = []
         for b, n in needs:
             w = abs(n) / total
-            b.position(fill.symbol, mult, inverse).apply_fill(signed * w, fill.price, fee * w)
+            b.position(inst).apply_fill(signed * w, fill.price, fee * w)
             b.fills += 1
             out.append((b.strategy_id, signed * w, fee * w))
         return out

@@ -18,16 +18,22 @@ from typing import Any
 from tradeloop.engine.portfolio import Portfolio
 from tradeloop.engine.risk import NS_PER_DAY, RiskEngine
 from tradeloop.model import Position, TradingState
+from tradeloop.model.position import exact, minor_value
 
 log = logging.getLogger(__name__)
 
 
 def _pos(p: Position) -> list[float]:
-    return [p.qty, p.avg_price, p.realized_pnl, p.fees]
+    return [p.qty, p.avg_price, p.realized_pnl, p.fees, p.cost]
 
 
 def _set_pos(p: Position, v: list[float]) -> None:
     p.qty, p.avg_price, p.realized_pnl, p.fees = (float(x) for x in v[:4])
+    if len(v) > 4:
+        p.cost = int(v[4])
+    elif p.per_unit and p.qty:  # a journal from before positions kept their cost
+        p.cost = minor_value(exact(abs(p.qty)), exact(p.avg_price), exact(p.multiplier),
+                             p.inverse, p.per_unit)  # fmt: skip
 
 
 def portfolio_state(p: Portfolio) -> dict[str, Any]:
@@ -78,7 +84,7 @@ def restore_portfolio(p: Portfolio, state: dict[str, Any]) -> list[str]:
             inst = p.instruments.get(sym)
             if inst is None:
                 continue
-            _set_pos(book.position(sym, inst.contract_value, inst.inverse), v)
+            _set_pos(book.position(inst), v)
         book.targets.update({s: float(q) for s, q in b.get("targets", {}).items()
                              if s in p.instruments})  # fmt: skip
         book.percent_targets.update(b.get("percent_targets", {}))

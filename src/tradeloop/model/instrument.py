@@ -59,6 +59,10 @@ class Instrument:
     native: str = ""
     #: contract value in the quote currency, margin and PnL in the base (see class docstring)
     inverse: bool = False
+    #: minor units per settle-currency unit when the venue books each execution's PnL in
+    #: whole minor units (BitMEX: 100,000,000 satoshi per XBT, 1,000,000 per USDT); 0 = the
+    #: venue keeps PnL continuous. Positions then round as the venue does (model.position).
+    settle_per_unit: int = 0
     _tick: Decimal = field(init=False, repr=False, compare=False)
     _lot: Decimal = field(init=False, repr=False, compare=False)
     #: derived from ``kind``; a plain attribute because it is read on every fill

@@ -3,6 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tradeloop.model.instrument import Instrument
+
+
+def exact(x: float) -> Fraction:
+    """A wire number (price, size, contract value) as the decimal it was written as: the
+    shortest repr of the float, which is the decimal string the venue sent."""
+    return Fraction(Decimal(repr(float(x))))
+
+
+def minor_value(qty: Fraction, price: Fraction, contract_value: Fraction, inverse: bool,
+                per_unit: int) -> int:  # fmt: skip
+    """What ``qty`` contracts at ``price`` are worth in whole minor units of the settle
+    currency (``per_unit`` minor units make one), by exact arithmetic and one rounding,
+    halves to even -- BitMEX's ``execCost`` magnitude."""
+    v = qty * contract_value / price if inverse else qty * contract_value * price
+    return round(v * per_unit)
 
 
 @dataclass(slots=True)
@@ -15,6 +36,12 @@ class Position:
     base currency, and the average entry is the harmonic mean of the fill prices (the price
     at which the summed base-currency values balance). Realised PnL excludes fees; ``fees`` are
     tracked separately so reports can show both.
+
+    ``per_unit`` > 0: the venue books realised PnL per execution in whole minor units of the
+    settle currency (BitMEX: 10^8 satoshi per XBT), and so does this position, with the
+    venue's rules (see :meth:`_realise_minor`), so its PnL equals the venue's wallet exactly
+    rather than to within a rounding per fill. ``cost`` is then the open contracts' value in
+    minor units.
     """
 
     symbol: str
@@ -24,10 +51,19 @@ class Position:
     fees: float = 0.0
     multiplier: float = 1.0
     inverse: bool = False
+    per_unit: int = 0
+    cost: int = 0
+
+    @classmethod
+    def of(cls, inst: Instrument) -> Position:
+        """A flat position in ``inst``, with its contract terms and PnL rounding."""
+        return cls(inst.symbol, multiplier=inst.contract_value, inverse=inst.inverse,
+                   per_unit=inst.settle_per_unit)  # fmt: skip
 
     def apply_fill(self, signed_qty: float, price: float, fee: float = 0.0) -> float:
         """Apply an execution; returns the PnL it realised."""
         self.fees += fee
+        minor = self._realise_minor(signed_qty, price) if self.per_unit else None
         q = self.qty
         realized = 0.0
         if q == 0.0 or (q > 0.0) == (signed_qty > 0.0):
@@ -54,8 +90,33 @@ class Position:
                 self.avg_price = price
             else:
                 self.qty = new_q
+        if minor is not None:
+            realized = minor
         self.realized_pnl += realized
         return realized
+
+    def _realise_minor(self, signed_qty: float, price: float) -> float:
+        """The venue's integer rules, before the quantity moves: opening adds the execution's
+        value to ``cost``; closing ``c`` of ``Q`` open contracts takes ``part = round(cost x
+        c / Q)`` off it and realises ``part - value`` (inverse long) or ``value - part``
+        (linear long), negated for a short; a flip closes first and opens the rest at its
+        own value. Returns the realised PnL in the settle currency (whole minor units)."""
+        held_signed, unit = self.qty, self.per_unit
+        p, cv, q = exact(price), exact(self.multiplier), exact(abs(signed_qty))
+        if held_signed == 0.0 or (held_signed > 0.0) == (signed_qty > 0.0):
+            self.cost += minor_value(q, p, cv, self.inverse, unit)
+            return 0.0
+        held = exact(abs(held_signed))
+        closing = min(q, held)
+        part = round(self.cost * closing / held)
+        value = minor_value(closing, p, cv, self.inverse, unit)
+        gain = part - value if self.inverse else value - part
+        self.cost -= part
+        if q > held:  # flipped through zero: the rest opens at its own value
+            self.cost = minor_value(q - held, p, cv, self.inverse, unit)
+        elif abs(held_signed + signed_qty) < 1e-12:
+            self.cost = 0
+        return (gain if held_signed > 0.0 else -gain) / unit
 
     def unrealized(self, mark: float) -> float:
         if not self.qty:

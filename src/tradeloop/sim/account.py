@@ -9,6 +9,7 @@ move ``total``. Unrealised PnL is reported, never credited (liquidation is not m
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from tradeloop.model import Balance, Instrument, Position, Side
@@ -130,12 +131,7 @@ class Account:
         return pos.qty if pos is not None else 0.0
 
     def positions(self) -> dict[str, Position]:
-        return {
-            s: Position(
-                p.symbol, p.qty, p.avg_price, p.realized_pnl, p.fees, p.multiplier, p.inverse
-            )
-            for s, p in self._positions.items()
-        }
+        return {s: dataclasses.replace(p) for s, p in self._positions.items()}
 
     def apply_derivative_fill(
         self, inst: Instrument, side: Side, qty: float, price: float, fee: float
@@ -143,7 +139,7 @@ class Account:
         """Book one execution into the net position; returns the realised PnL."""
         pos = self._positions.get(inst.symbol)
         if pos is None:
-            pos = Position(inst.symbol, multiplier=inst.contract_value, inverse=inst.inverse)
+            pos = Position.of(inst)
             self._positions[inst.symbol] = pos
             self._pos_asset[inst.symbol] = inst.settle
         realized = pos.apply_fill(qty if side is BUY else -qty, price, fee)

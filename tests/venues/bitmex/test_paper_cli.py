@@ -9,11 +9,10 @@ exactly:
 * every row is reproduced to the satoshi from the paper run's own fills (trades.csv) by
   BitMEX's integer rules, written here independently of the emulator's ledger: the engine's
   record of what traded determines the venue's wallet exactly;
-* the engine's own float PnL (``realized - fees`` in result.json) cannot be exact: it never
-  rounds to a satoshi, while BitMEX rounds each execution's value (``qty x 1e8 / price``) and
-  each proportional cost taken off a position. Each rounding is at most half a satoshi, so the
-  two differ by at most 0.5 sat per fill that opens contracts plus 1 sat per fill that closes
-  some (a flip does both), plus float noise far below a satoshi -- the bound asserted."""
+* the engine's own PnL (``realized - fees`` in result.json) equals the wallet's movement to the
+  satoshi: its positions on BitMEX instruments book each execution in whole satoshi by the
+  same rules (``Instrument.settle_per_unit``, ``model.position``), not a continuous float
+  that would drift by up to a satoshi per fill."""
 
 from __future__ import annotations
 
@@ -77,11 +76,11 @@ async def test_paper_cli_inverse_xbtusd(tmp_path: Path) -> None:
     by_id = {f["trade_id"]: f for f in fills}
     expected = _satoshi_bookings([by_id[r["tx"]] for r in pnl_rows])
     assert [r["amount"] for r in pnl_rows] == expected
-    # the engine's float PnL against the exact wallet: within the rounding bound (docstring)
-    moved = (wallet["amount"] - SAT - funding) / SAT
+    # the engine's PnL is the wallet's movement, to the satoshi
+    moved = wallet["amount"] - SAT - funding
     engine = sum(s["realized"] - s["fees"] for s in result["strategies"].values())
-    bound = _rounding_bound_sat(fills_in_order=[by_id[r["tx"]] for r in pnl_rows])
-    assert abs(moved - engine) * SAT <= bound + 1e-6, (moved, engine, bound)
+    assert round(engine * SAT) == moved, (engine, moved)
+    assert abs(engine * SAT - moved) < 1e-3  # whole satoshi, not a rounding away
     assert wallet["amount"] > 0.99 * SAT  # a few seconds of taker fees on 0.5 BTC of XBTUSD
     assert_no_secret(emu.logs + run.logs, SECRET)
 
@@ -116,15 +115,3 @@ def _satoshi_bookings(fills: list[dict[str, str]]) -> list[int]:
         cost = cost + worth(opening) if opening else (cost if qty else 0)
         out.append(pnl - round(Fraction(Decimal(f["fee"])) * SAT))
     return out
-
-
-def _rounding_bound_sat(fills_in_order: list[dict[str, str]]) -> float:
-    """0.5 sat per fill that opens contracts, 1 sat per fill that closes some."""
-    qty, bound = Fraction(0), 0.0
-    for f in fills_in_order:
-        s = _signed(f)
-        closes = bool(qty) and (qty > 0) != (s > 0)
-        opens = not closes or abs(s) > abs(qty)
-        bound += 0.5 * opens + 1.0 * closes
-        qty += s
-    return bound

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from tradeloop.emulator.market import Candle, PublicTrade, SymbolMarket
 from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.instrument import Instrument
+from tradeloop.model.position import exact, minor_value
 
 VENUE = "BITMEX"
 DEFAULT_SYMBOLS = ("XBTUSD", "ETHUSD", "XBTUSDT")
@@ -85,6 +85,7 @@ def instrument(symbol: str) -> Instrument:
         venue=VENUE,
         native=sym,
         inverse=spec.inverse,
+        settle_per_unit=CURRENCIES[spec.settl][1],
     )
 
 
@@ -111,18 +112,12 @@ def to_minor(ccy: str, amount: float) -> int:
     return round(amount * scale)
 
 
-def exact(x: float) -> Fraction:
-    """A wire number (price, size, contract value) as the decimal it was written as."""
-    return Fraction(Decimal(repr(float(x))))
-
-
 def value_minor(inst: Instrument, qty: Fraction, price: Fraction) -> int:
     """What ``qty`` contracts at ``price`` are worth in whole minor units of the settle
-    currency (``execCost``'s magnitude): exact arithmetic, one rounding (halves to even)."""
+    currency (``execCost``'s magnitude): exact arithmetic, one rounding (halves to even) --
+    the same rule the engine's positions book by (``model.position.minor_value``)."""
     scale = CURRENCIES[UNIFIED[inst.settle]][1]
-    cv = exact(inst.contract_value)
-    v = qty * cv / price if inst.inverse else qty * cv * price
-    return round(v * scale)
+    return minor_value(qty, price, exact(inst.contract_value), inst.inverse, scale)
 
 
 def from_minor(code: str, amount: float) -> float:

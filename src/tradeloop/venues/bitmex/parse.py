@@ -120,6 +120,8 @@ def parse_instrument(d: Json) -> Instrument | None:
         kind=InstrumentKind.SWAP if typ == "FFWCSX" else InstrumentKind.FUTURE,
         settle=settle,
         inverse=inverse,
+        # BitMEX books each execution's PnL in whole minor units (XBt, USDt): so do we
+        settle_per_unit=C.CURRENCIES.get(str(d.get("settlCurrency")), ("", 0))[1],
     )
 
 
