@@ -251,5 +251,5 @@ class ChannelGateway(StreamGateway):
         try:
             if name is not None:
                 getattr(self, name)(data)
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
             log.warning("%s: bad %s push %r: %s", self.venue, channel, data, exc)
