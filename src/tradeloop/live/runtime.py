@@ -51,7 +51,6 @@ from tradeloop.live.keys import resolve_keys
 from tradeloop.live.pool import AccountPool
 from tradeloop.live.reconcile import Reconciler, ReconcileReport
 from tradeloop.live.recorder import AccountClient
-from tradeloop.live.shadow import trim_shadow
 from tradeloop.live.state import portfolio_state, restore_portfolio, restore_risk, risk_state
 from tradeloop.live.status import runtime_snapshot, status_lines
 from tradeloop.live.warmup import suppressed_orders, warm_up
@@ -515,7 +514,7 @@ class LiveRuntime:
         for g in self.groups:
             self._journal_risk(g)
             if g.sim is not None:  # the shadow venue forgets what the journal holds
-                trim_shadow(g.sim, self.max_finished_orders)
+                g.sim.forget_finished(self.max_finished_orders)
 
     def _status(self, _name: str, _ts: int) -> None:
         assert self.journal is not None

@@ -293,6 +293,32 @@ class SimExchange(TriggerOrders, BarMatching, L2Matching, OrderEntry):
         self._sink.on_fill(fill)
         return fill
 
+    def forget_finished(self, keep: int) -> int:
+        """Bound the venue's memory in a long run (a live shadow deployment; a backtest reads
+        everything at the end and never calls this): drop finished orders, refused submits,
+        fills and liquidations beyond the newest ``keep`` of each, once there are 2 x ``keep``
+        (so the cost is amortised). Working orders are never touched. Returns how many
+        orders went."""
+        gone = 0
+        if len(self._orders) >= 2 * keep:
+            finished = [cid for cid, rec in self._orders.items() if rec.status.is_terminal]
+            for cid in finished[: max(0, len(finished) - keep)]:
+                rec = self._orders.pop(cid)
+                if rec.venue_order_id:
+                    self._by_vid.pop(rec.venue_order_id, None)
+                gone += 1
+        if len(self._rejected) >= 2 * keep:
+            for cid in list(self._rejected)[: len(self._rejected) - keep]:
+                del self._rejected[cid]
+        for rows in (self._fills, self._liquidations):
+            if len(rows) >= 2 * keep:
+                del rows[: len(rows) - keep]
+        return gone
+
+    def knows(self, client_order_id: str) -> bool:
+        """Whether an order (accepted or refused) with this client id is still remembered."""
+        return client_order_id in self._orders or client_order_id in self._rejected
+
     def unrealized_pnl(self, symbol: str, mark: float | None = None) -> float:
         px = mark if mark is not None else self.last_price(symbol)
         return self.account.unrealized_pnl(symbol, px) if px is not None else 0.0

@@ -84,6 +84,14 @@ class SimExecutionClient(Gateway):
     def instruments(self) -> dict[str, Instrument]:
         return self._instruments
 
+    def forget_finished(self, keep: int) -> int:
+        """:meth:`SimExchange.forget_finished`, then the duplicate-id set down to the orders
+        the venue still knows (the OMS never re-sends an id it finished with)."""
+        gone = self.exchange.forget_finished(keep)
+        if len(self._submitted) >= 2 * keep:
+            self._submitted = {cid for cid in self._submitted if self.exchange.knows(cid)}
+        return gone
+
     # -- orders --------------------------------------------------------------------------------
     def submit_order(self, order: Order) -> None:
         """Rules 3 and 5 as cheaply as a backtest needs (float fast paths, once per order): a
