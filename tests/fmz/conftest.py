@@ -64,11 +64,11 @@ class FakeVenue(FmzVenue):
     async def fundings(self, symbol: FmzSymbol | None) -> Reply:
         return self._rec("fundings", symbol)
 
-    async def accounts(self, creds: Credentials) -> Reply:
-        return self._rec("accounts", creds.access_key)
+    async def accounts(self, creds: Credentials, scope: FmzSymbol | None = None) -> Reply:
+        return self._rec("accounts", creds.access_key, *([scope] if scope else []))
 
-    async def assets(self, creds: Credentials) -> Reply:
-        return self._rec("assets", creds.access_key)
+    async def assets(self, creds: Credentials, scope: FmzSymbol | None = None) -> Reply:
+        return self._rec("assets", creds.access_key, *([scope] if scope else []))
 
     async def trade(self, creds: Credentials, order: OrderRequest) -> Reply:
         return self._rec("trade", order.symbol, order.side, order.amount, order.price)

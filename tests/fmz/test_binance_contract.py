@@ -142,3 +142,35 @@ async def test_errors(env: Env) -> None:
     await env.data("trades", {"symbol": "ETH_USDT"})  # the public gateway is up
     env.emu.faults.fail_next_429(10)  # honoured Retry-After (1 s), one retry, then refused
     assert "rate limited" in await env.error("trades", {"symbol": "ETH_USDT"})
+
+
+def _wallet(rows: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    return {a["currency"]: (float(a["free"]), float(a["frozen"])) for a in rows}
+
+
+async def test_accounts_report_the_wallet_of_the_symbol(env: Env) -> None:
+    """Spot and USD-M are two wallets, both holding USDT: ``accounts`` for ``BTC_USDT`` is the
+    spot wallet, for ``BTC_USDT.swap`` (or ``contract_type`` swap) the futures wallet; a perp
+    round trip moves only the futures one, by its realised PnL and fees."""
+    sym = "BTC_USDT.swap"
+    spot0 = _wallet(await env.data("accounts"))
+    assert _wallet(await env.data("accounts", {"symbol": "BTC_USDT"})) == spot0
+    fut0 = _wallet(await env.data("accounts", {"symbol": sym}))
+    assert fut0 == {"USDT": (100000.0, 0.0)}  # the futures wallet: no BTC in it
+    await env.data("trade", {"symbol": sym, "type": "buy", "price": -1, "amount": "0.01"})
+    held = _wallet(await env.data("accounts", {"symbol": sym}))
+    assert held["USDT"][1] > 0  # the position's margin is frozen in the futures wallet
+    await env.data("trade", {"symbol": sym, "type": "closebuy", "price": -1, "amount": "0.01"})
+    emu = env.emu
+    assert emu.futures is not None
+    fills = [f for _, f in emu.futures.trading.account.fills("BTCUSDT", "")]
+    assert len(fills) >= 2
+    signed = sum((f.price * f.qty) * (1 if f.side.value == "sell" else -1) for f in fills)
+    want = 100000.0 + signed - sum(f.fee for f in fills)
+    fut1 = _wallet(await env.data("accounts", {"symbol": sym}))
+    assert fut1 == _wallet(await env.data("assets", {"contract_type": "swap"}))
+    assert fut1["USDT"][0] == pytest.approx(want, abs=1e-6) and fut1["USDT"][0] != 100000.0
+    raw = await env.call("accounts", {"symbol": sym})
+    assert raw["raw"][0]["asset"] == "USDT"  # /fapi/v2/balance's own rows
+    assert _wallet(await env.data("accounts")) == spot0  # spot untouched
+    assert "unsupported contract" in await env.error("accounts", {"symbol": "BTC_USDT.quarter"})

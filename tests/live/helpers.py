@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from tradeloop.emulator.okx.server import EmulatorConfig, OkxEmulator
+from tradeloop.live.config import load_live_config
+from tradeloop.live.runtime import LiveRuntime
 
 HERE = Path(__file__).resolve().parent
 STRATS = HERE / "strategies.py"
@@ -43,14 +45,28 @@ def ftx_emulator(key: str, secret: str, **kw: Any) -> Any:
 
 
 def ftx_account_block(name: str, url: str, prefix: str) -> str:
+    return keyed_account_block(name, url, prefix, "ftx")
+
+
+def keyed_account_block(name: str, url: str, prefix: str, venue: str) -> str:
+    """An ``[[account]]`` of a venue keyed by an API key and secret (FTX, Binance)."""
     return textwrap.dedent(f"""
         [[account]]
         name = "{name}"
-        venue = "ftx"
+        venue = "{venue}"
         url = "{url}"
         keys = {{ api_key = "{prefix}_KEY", secret = "{prefix}_SECRET" }}
         capital = 10000
         """)
+
+
+async def started(cfg: Path, resume: bool = False) -> LiveRuntime:
+    """A runtime for ``cfg``, started, restored and reconciled (not yet live)."""
+    rt = LiveRuntime(load_live_config(cfg), resume=resume)
+    await rt.start()
+    rt.restore()
+    await rt.reconcile()
+    return rt
 
 
 def strategy_block(cls: str, sid: str, account: str | list[str] | None, params: str = "",

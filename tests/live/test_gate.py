@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from tradeloop.dashboard.controls import apply
-from tradeloop.live.config import load_live_config
-from tradeloop.live.runtime import LiveRuntime
 
 from .helpers import account_block, emulator, strategy_block, write_config
+from .helpers import started as _started
 
 K, S, P = "gk", "gate-secret", "gate-pass"
 SYM = "BTC-USDT.OKX"
@@ -27,14 +26,6 @@ class _Model:
 
     def control(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
-
-
-async def _started(cfg: Path, resume: bool = False) -> LiveRuntime:
-    rt = LiveRuntime(load_live_config(cfg), resume=resume)
-    await rt.start()
-    rt.restore()
-    await rt.reconcile()
-    return rt
 
 
 async def test_strategy_gate_survives_a_restart(

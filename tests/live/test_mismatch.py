@@ -23,6 +23,7 @@ from tradeloop.model import TradingState
 from tradeloop.venues.okx.rest import OkxRestClient
 
 from .helpers import account_block, emulator, strategy_block, write_config
+from .helpers import started as _started
 
 K, S, P = "mm-key", "mm-secret", "mm-pass"
 SYM = "BTC-USDT.OKX"
@@ -41,14 +42,6 @@ async def _until(pred: object, timeout: float, what: str) -> None:
             return
         await asyncio.sleep(0.05)
     pytest.fail(f"timed out waiting for {what}")
-
-
-async def _started(cfg: Path) -> LiveRuntime:
-    rt = LiveRuntime(load_live_config(cfg))
-    await rt.start()
-    rt.restore()
-    await rt.reconcile()
-    return rt
 
 
 @pytest.mark.parametrize("policy", ["halt", "adopt", "flatten"])

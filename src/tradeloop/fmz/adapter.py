@@ -342,24 +342,30 @@ class GatewayVenue(OrderMethods):
                      [raw for _, raw in got])  # fmt: skip
 
     # -- private --------------------------------------------------------------------------------
-    async def accounts(self, creds: Credentials) -> Reply:
+    async def accounts(self, creds: Credentials, scope: FmzSymbol | None = None) -> Reply:
+        """The balances of the wallet ``scope`` trades from (``Conventions.wallet``; None:
+        the main wallet), each wallet cached on its own."""
+        wallet = self.conv.wallet(scope) if scope is not None else ""
         kg = await self._key(creds)
-        cached: tuple[list[Balance], Any] | None = kg.cached() if self.live_account else None
+        cached: tuple[list[Balance], Any] | None = kg.cached(wallet) if self.live_account else None
         if cached is None:
             epoch = kg.epoch
-            cached = await self._read(("balances", kg, kg.writes, epoch),
-                                      lambda: self._balances(kg))  # fmt: skip
-            kg.store(epoch, cached)
+            cached = await self._read(("balances", kg, kg.writes, epoch, wallet),
+                                      lambda: self._balances(kg, wallet))  # fmt: skip
+            kg.store(epoch, cached, wallet)
         balances, raw = cached
         return Reply([shapes.balance(b) for b in balances], raw)
 
-    async def _balances(self, kg: KeyedGateway) -> tuple[list[Balance], Any]:
-        if self.q.has("balances"):
+    async def _balances(self, kg: KeyedGateway, wallet: str) -> tuple[list[Balance], Any]:
+        if not wallet and self.q.has("balances"):
             return await self.q.balances(kg.gw)
-        return [shapes.balance_of(u) for u in await kg.gw.fetch_balances()], None
+        if wallet and self.q.has("wallet_balances"):
+            return await self.q.wallet_balances(kg.gw, wallet)
+        ups = await kg.gw.fetch_balances()
+        return [shapes.balance_of(u) for u in ups if u.wallet == wallet], None
 
-    async def assets(self, creds: Credentials) -> Reply:
-        return await self.accounts(creds)
+    async def assets(self, creds: Credentials, scope: FmzSymbol | None = None) -> Reply:
+        return await self.accounts(creds, scope)
 
     async def positions(self, creds: Credentials, symbol: FmzSymbol | None) -> Reply:
         kg = await self._key(creds)

@@ -169,6 +169,12 @@ class Queries:
         raise NotImplementedError
 
     async def balances(self, gw: Gateway) -> tuple[list[Balance], Any]:
+        """The main (spot) wallet's balances."""
+        raise NotImplementedError
+
+    async def wallet_balances(self, gw: Gateway, wallet: str) -> tuple[list[Balance], Any]:
+        """Another wallet's balances (``Conventions.wallet``, e.g. Binance's ``usdm``);
+        without it the adapter answers from the gateway's balances of that wallet."""
         raise NotImplementedError
 
     async def positions(self, gw: Gateway, symbol: str | None) -> tuple[list[PositionInfo], Any]:
@@ -229,6 +235,13 @@ class Conventions(ABC):
 
     def symbol_id(self, native: str) -> str:
         return str(InstrumentId.of(native, self.venue))
+
+    def wallet(self, scope: FmzSymbol) -> str:
+        """The wallet ``accounts`` reports for a request naming ``scope`` (a symbol, or only a
+        contract code), as ``BalanceUpdate.wallet`` names it: ``""`` is the venue's main
+        wallet. Default: one wallet for everything (OKX's unified account, BitMEX ...);
+        Binance keeps USD-M futures in a wallet of its own."""
+        return ""
 
     # -- keys -----------------------------------------------------------------------------
     def credentials(self, creds: Credentials) -> tuple[dict[str, str], dict[str, Any]]:

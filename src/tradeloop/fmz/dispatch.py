@@ -61,12 +61,22 @@ async def _tickers(v: FmzVenue, r: FmzRequest, _: str) -> Reply:
     return await v.tickers(contract.lower() or None)
 
 
+def _wallet_scope(p: Params) -> FmzSymbol | None:
+    """What ``accounts`` / ``assets`` are asked about: the guide sends no params, so absent
+    means the main wallet; a ``symbol`` (``BTC_USDT.swap``) or a bare ``contract_type``
+    (``swap``) picks the wallet that contract trades from (Binance: USD-M futures)."""
+    if p.has("symbol"):
+        return _symbol(p)
+    contract = p.text("contract_type", "").strip().lower()
+    return FmzSymbol("", "", contract) if contract else None
+
+
 async def _accounts(v: FmzVenue, r: FmzRequest, _: str) -> Reply:
-    return await v.accounts(_need_keys(r))
+    return await v.accounts(_need_keys(r), _wallet_scope(r.params))
 
 
 async def _assets(v: FmzVenue, r: FmzRequest, _: str) -> Reply:
-    return await v.assets(_need_keys(r))
+    return await v.assets(_need_keys(r), _wallet_scope(r.params))
 
 
 async def _trade(v: FmzVenue, r: FmzRequest, _: str) -> Reply:

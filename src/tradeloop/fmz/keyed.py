@@ -132,22 +132,26 @@ class KeyedGateway:
         self._writing = 0
         self._connected = False
         self._ready = False  # a balance push arrived on the current connection
-        self._cached: tuple[int, Any] | None = None
+        #: wallet -> (epoch, reply): a venue with several wallets (Binance spot and USD-M)
+        #: answers each from its own REST call
+        self._cached: dict[str, tuple[int, Any]] = {}
         #: monotonic time of the last instrument reload asked for this key (at most one/10 s)
         self.reloaded_at = float("-inf")
 
     # -- balance cache ------------------------------------------------------------------------
-    def cached(self) -> Any | None:
-        """The last stored balance reply if nothing can have changed since it was fetched."""
-        c = self._cached
+    def cached(self, wallet: str = "") -> Any | None:
+        """The last stored balance reply of ``wallet`` (``""``: the main one) if nothing can
+        have changed since it was fetched."""
+        c = self._cached.get(wallet)
         if c is None or c[0] != self.epoch or self._writing or not self._ready:
             return None
         return c[1] if self._connected else None
 
-    def store(self, epoch: int, value: Any) -> None:
-        """Keep ``value``, fetched by a call that started in ``epoch``."""
+    def store(self, epoch: int, value: Any, wallet: str = "") -> None:
+        """Keep ``value`` (``wallet``'s balances), fetched by a call that started in
+        ``epoch``."""
         if epoch == self.epoch:
-            self._cached = (epoch, value)
+            self._cached[wallet] = (epoch, value)
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:

@@ -88,10 +88,12 @@ class FmzVenue(ABC):
 
     # -- private (keys from the docker) -----------------------------------------------------
     @abstractmethod
-    async def accounts(self, creds: Credentials) -> Reply: ...
+    async def accounts(self, creds: Credentials, scope: FmzSymbol | None = None) -> Reply:
+        """Balances of the wallet ``scope`` trades from (a symbol such as ``BTC_USDT.swap``,
+        or only a contract code); None: the venue's main wallet."""
 
     @abstractmethod
-    async def assets(self, creds: Credentials) -> Reply: ...
+    async def assets(self, creds: Credentials, scope: FmzSymbol | None = None) -> Reply: ...
 
     @abstractmethod
     async def trade(self, creds: Credentials, order: OrderRequest) -> Reply: ...

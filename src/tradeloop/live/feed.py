@@ -40,7 +40,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class AccountView:
-    """What the venue last said about one account (for status lines and the dashboard)."""
+    """What the venue last said about one account (for status lines and the dashboard).
+
+    ``balances`` is keyed by (wallet, asset) as :attr:`BalanceUpdate.key` spells it: ``USDT``
+    in the venue's main wallet, ``usdm:USDT`` in Binance's USD-M futures wallet -- two
+    balances of one asset, never one overwriting the other."""
 
     connection: str = "starting"
     detail: str = ""
@@ -122,7 +126,7 @@ class MarketFeed:
             if kernel is not None:
                 kernel.on_market_data(ev)
         elif isinstance(ev, BalanceUpdate):
-            view.balances[ev.asset] = ev.total
+            view.balances[ev.key] = ev.total
         elif isinstance(ev, PositionUpdate):
             view.positions[ev.symbol] = ev.qty
         if self.on_news is not None:

@@ -13,12 +13,14 @@ restored. Steps, in this order because each relies on the previous one:
 4. our open orders are adopted (the OMS tracks them; the gateway takes them over by client id)
    and, by default, canceled — the strategies' restored targets are re-traded from a clean
    slate rather than next to orders of a previous process; foreign open orders are reported;
-5. positions are compared: for each instrument (spot: each base currency) the venue's holding
-   must equal the engine's position plus what is not the strategies' (the holding found at the
-   deployment's first start, plus foreign and corrective fills since). A difference follows the
-   policy — ``halt`` (default: HALTED with one message until an operator resumes), ``adopt``
-   (the venue's number wins; the difference counts as outside holdings) or ``flatten``
-   (a corrective market order brings the venue back to the journal, booked to no strategy).
+5. positions are compared: for each instrument (spot: each base currency, in the venue's
+   main wallet only -- ``BalanceUpdate.wallet`` ``""``; a futures wallet's coins are margin,
+   not a spot holding) the venue's holding must equal the engine's position plus what is not
+   the strategies' (the holding found at the deployment's first start, plus foreign and
+   corrective fills since). A difference follows the policy — ``halt`` (default: HALTED with
+   one message until an operator resumes), ``adopt`` (the venue's number wins; the difference
+   counts as outside holdings) or ``flatten`` (a corrective market order brings the venue
+   back to the journal, booked to no strategy).
 """
 
 from __future__ import annotations
@@ -116,7 +118,9 @@ class Reconciler:
         keys = {holding_key(i) for i in self.insts.values()}
         if any(not i.is_derivative for i in self.insts.values()):
             for b in await self.gw.fetch_balances():
-                if b.asset in keys:
+                # spot holdings live in the main wallet; a futures wallet's coins (Binance
+                # USD-M margin) are not a spot position
+                if not b.wallet and b.asset in keys:
                     out[b.asset] = out.get(b.asset, 0.0) + b.total
         if any(i.is_derivative for i in self.insts.values()):
             for p in await self.gw.fetch_positions():
@@ -164,7 +168,7 @@ class Reconciler:
         fills = [] if first else await self.gw.fetch_fills(max(since, 0))
         balances = await self.gw.fetch_balances()
         journal.snapshot(acct.account, "balances",
-                         {b.asset: [b.total, b.free] for b in balances}, now_ns)  # fmt: skip
+                         {b.key: [b.total, b.free] for b in balances}, now_ns)  # fmt: skip
         # 2. register our orders the venue mentions
         venue_open = {r.client_order_id: r for r in open_reports}
         mentioned = [r.client_order_id for r in open_reports] + [f.client_order_id for f in fills]

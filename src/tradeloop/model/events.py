@@ -99,12 +99,25 @@ class Fill(Event, frozen=True, gc=False):
 
 class BalanceUpdate(Event, frozen=True, gc=False):
     """A venue's word on one currency of our account. ``venue`` says whose (accounts are per
-    venue); empty only from producers that predate multi-venue runs."""
+    venue); empty only from producers that predate multi-venue runs.
+
+    ``wallet`` names which of the venue's wallets holds it: ``""`` is the venue's main (spot)
+    wallet, anything else a separate one -- ``"usdm"`` is Binance's USD-M futures wallet.
+    Binance keeps the two apart and both hold USDT, so a view keyed by asset alone would merge
+    (or overwrite) two different balances; consumers key by (wallet, asset), spelled
+    :attr:`key`."""
 
     asset: str
     total: float
     free: float
     venue: str = ""
+    wallet: str = ""
+
+    @property
+    def key(self) -> str:
+        """``USDT`` for the main wallet, ``usdm:USDT`` for another: the (wallet, asset) key
+        as readable text (status JSON, journal snapshots)."""
+        return f"{self.wallet}:{self.asset}" if self.wallet else self.asset
 
 
 class PositionUpdate(Event, frozen=True, gc=False):

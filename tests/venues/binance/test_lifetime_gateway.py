@@ -71,7 +71,7 @@ async def test_pings_are_answered(gw_of: Any) -> None:
     await _books_match(gw, emu)
     assert emu.futures is not None
     conns = [*emu.hub.conns, *emu.futures.hub.conns]
-    assert len(conns) == 4  # spot streams, WS API, futures streams, listenKey
+    assert len(conns) == 5  # spot streams, WS API, futures streams, listenKey, futures WS API
     # 15 pings answered on each: an unanswered one would close its socket within 0.5 s
     await until(lambda: all(pings_sent(c) >= 15 for c in conns), timeout=60.0)
     assert not sink.statuses("disconnected") and not sink.statuses("reconnected")
@@ -89,7 +89,8 @@ async def test_age_limit_reconnects_everything(gw_of: Any) -> None:
         emu.step()
     await _books_match(gw, emu)
     await until(lambda: gw.api is not None and gw.api.connected and gw.user is not None
-                 and gw.user.connected)  # fmt: skip
+                 and gw.user.connected and gw.fapi is not None
+                 and gw.fapi.connected)  # fmt: skip
     for cid, sym in (("life-spot", SPOT), ("life-perp", PERP)):
         gw.submit_order(Order(cid, sym, Side.BUY, 0.01, OrderType.MARKET))
         await until(lambda c=cid: any(r.client_order_id == c and r.status is OrderStatus.FILLED

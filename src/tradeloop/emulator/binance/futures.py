@@ -1,6 +1,7 @@
-"""The USD-M futures half of the Binance emulator: REST ``/fapi/v1|v2|v3`` and the futures
+"""The USD-M futures half of the Binance emulator: REST ``/fapi/v1|v2|v3``, the futures
 WebSockets (``/fapi/ws``, ``/fapi/stream``, the routed ``/fapi/public|market/ws`` and
-``/fapi/private/ws?listenKey=``), served by the same process and port as spot.
+``/fapi/private/ws?listenKey=``) and the futures WS API (``/ws-fapi/v1``, spot's
+:class:`~.wsapi.ApiWs` over :func:`ws_methods`), served by the same process and port as spot.
 
 :class:`FuturesSide` owns what Binance keeps apart from spot: the perpetual markets (their own
 seeded driver, stepped with spot's), the futures wallet (a second simulated account, funded
@@ -25,6 +26,7 @@ from tradeloop.emulator.binance.futures_streams import FuturesHub
 from tradeloop.emulator.binance.futures_trading import FuturesTrading, ferr, num
 from tradeloop.emulator.binance.limits import LimitConfig, Limits
 from tradeloop.emulator.binance.streams import StreamWs
+from tradeloop.emulator.binance.wsapi import ApiWs, Method, text_params
 from tradeloop.emulator.feed import MarketDriver, now_ms
 from tradeloop.emulator.market import BookChange, MarketParams, SymbolMarket
 
@@ -68,6 +70,8 @@ class FuturesSide:
         self.funding_ms = max(1, int(cfg.funding_interval_s * 1000))
         self._next_funding = fm.next_funding(now_ms(), self.funding_ms)
         self.payments: list[dict[str, Any]] = []
+        #: the futures WS API dialect (set with the routes)
+        self.ws_api: ApiWs | None = None
         self.driver.listeners.append(self._maybe_settle)
 
     # -- funding ------------------------------------------------------------------------------
@@ -323,6 +327,48 @@ class FuturesSide:
             app.router.add_get(base + "/stream", combined)
         app.router.add_get("/fapi/private/ws", private)
         app.router.add_get("/fapi/private/ws/{tail:.*}", private)
+        api = self.ws_api = ApiWs(emu, ws_methods(self), limits=self.limits, hub=self.hub,
+                                  path=WS_API_PATH, version="", user_data=False)  # fmt: skip
+
+        async def ws_api(request: web.Request) -> web.WebSocketResponse:
+            return await ws.serve(emu, self.hub, api, request, "api:" + (request.remote or "?"))
+
+        app.router.add_get(WS_API_PATH, ws_api)
+
+
+#: the futures WS API (Binance: ``wss://ws-fapi.binance.com/ws-fapi/v1``)
+WS_API_PATH = "/ws-fapi/v1"
+
+
+def ws_methods(side: FuturesSide) -> dict[str, tuple[Method, bool, int]]:
+    """The futures WS API's methods -> (handler, signed, weight): the REST handlers of the
+    same names (``order.place`` = ``POST /fapi/v1/order``, ``v2/account.balance`` =
+    ``GET /fapi/v2/balance`` ...). ``v2/`` is part of a name here, not a version to strip."""
+    t = side.trading
+
+    def on(fn: Any) -> Method:
+        return lambda e, p: fn(text_params(p))
+
+    def rows(fn: Any) -> Method:
+        return lambda e, p: fn()
+
+    out: dict[str, tuple[Method, bool, int]] = {
+        "ping": (lambda e, p: {}, False, 1),
+        "time": (lambda e, p: {"serverTime": now_ms()}, False, 1),
+        "depth": (on(side.depth), False, 5),
+        "ticker.price": (on(side.ticker_price), False, 1),
+        "ticker.book": (on(side.book_ticker), False, 2),
+        "order.place": (on(t.place), True, 0),
+        "order.modify": (on(t.amend), True, 1),
+        "order.cancel": (on(t.cancel), True, 1),
+        "order.status": (on(t.get), True, 1),
+    }
+    account = {"account.status": on(t.account_row), "account.balance": rows(t.balance_rows),
+               "account.position": on(t.position_rows)}  # fmt: skip
+    for name, handler in account.items():  # v2 answers alike, but for positions
+        out[name] = out["v2/" + name] = (handler, True, 5)
+    out["v2/account.position"] = (on(lambda p: t.position_rows(p, True)), True, 5)
+    return out
 
 
 def _depth_weight(p: Params) -> int:

@@ -377,11 +377,18 @@ class FuturesTrading:
         return total, total - locked + min(upnl, 0.0), upnl
 
     def balance_rows(self) -> list[dict[str, Any]]:
+        """Every asset of the futures wallet, the settle asset first (with the positions'
+        unrealised PnL); other assets (multi-assets margin) have none."""
         total, avail, upnl = self.wallet()
-        return [{"accountAlias": "SgsR", "asset": self.side.settle, "balance": num(total, 8),
-                 "crossWalletBalance": num(total, 8), "crossUnPnl": num(upnl, 8),
-                 "availableBalance": num(avail, 8), "maxWithdrawAmount": num(avail, 8),
-                 "marginAvailable": True, "updateTime": now_ms()}]  # fmt: skip
+        rows = [(self.side.settle, total, avail, upnl)]
+        for asset, b in sorted(self.account.sim.balances().items()):
+            if asset != self.side.settle:
+                rows.append((asset, b.total, b.total - b.locked, 0.0))
+        return [{"accountAlias": "SgsR", "asset": a, "balance": num(t, 8),
+                 "crossWalletBalance": num(t, 8), "crossUnPnl": num(u, 8),
+                 "availableBalance": num(av, 8), "maxWithdrawAmount": num(av, 8),
+                 "marginAvailable": True, "updateTime": now_ms()}
+                for a, t, av, u in rows]  # fmt: skip
 
     def account_row(self, params: Params) -> dict[str, Any]:
         total, avail, upnl = self.wallet()

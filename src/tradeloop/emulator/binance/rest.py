@@ -147,6 +147,7 @@ def route(
     async def run(request: web.Request, body: str) -> web.StreamResponse:
         now = now_ms()
         ip = request.remote or "?"
+        emu.served[f"{request.method} {request.path}"] += 1
         headers = {"X-MBX-USED-WEIGHT-1M": str(lim.used(ip, now))}
         h = hub or emu.hub
         try:

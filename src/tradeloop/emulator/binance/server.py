@@ -1,6 +1,7 @@
 """The Binance emulator: spot REST (``/api/v3``), market streams (``/ws/...``,
 ``/stream?streams=``) and the WS API (``/ws-api/v3``) on one port, built only from the emulator
 core (:mod:`tradeloop.emulator.venue`, ``rest``, ``ws``, ``hub``) and the shared simulator.
+``served`` counts the requests each REST path and WS API method answered.
 
 In process::
 
@@ -10,8 +11,8 @@ In process::
     await emu.stop()
 
 USD-M perpetuals (``futures_symbols``, default BTCUSDT) are served by the same process under
-``/fapi`` (REST) and ``/fapi/ws``, ``/fapi/stream`` (market streams, listenKey user data):
-see :mod:`.futures`.
+``/fapi`` (REST), ``/fapi/ws``, ``/fapi/stream`` (market streams, listenKey user data) and
+``/ws-fapi/v1`` (the futures WS API): see :mod:`.futures`.
 
 ``ed25519_public_key`` (PEM text) lets the same API key sign with Ed25519 as well as HMAC
 (``session.logon`` needs Ed25519). ``limits`` sets the weight/order limits (tests lower them
@@ -20,6 +21,7 @@ to reach 429 and the 418 ban quickly).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +75,9 @@ class BinanceEmulator(VenueEmulator):
             auth.load_ed25519(config.ed25519_public_key) if config.ed25519_public_key else None
         )
         self.limits = Limits(config.limits)
+        #: requests served, by ``"METHOD /path"`` (REST) or ``"/ws-api/v3 order.place"``
+        #: (WS API): which way a client's orders came (tests, the admin view)
+        self.served: Counter[str] = Counter()
         self.hub = BinanceHub(self)
         self.driver.listeners.append(self.hub.on_step)
         self.trading = BinanceTrading(self)
@@ -165,5 +170,5 @@ FRONT_END = FrontEnd(
     lambda args: from_cli(args, common_config(args)),
     "BTCUSDT,ETHUSDT",
     ("USDT=100000",),
-    "/ws/<stream>, /stream?streams=..., /ws-api/v3; USD-M /fapi/ws, /fapi/stream",
+    "/ws/<stream>, /stream?streams=..., /ws-api/v3; USD-M /fapi/ws, /fapi/stream, /ws-fapi/v1",
 )

@@ -1,4 +1,5 @@
-"""Binance WebSocket API (``/ws-api/v3``): requests, signing, the user data stream.
+"""Binance WebSocket API (spot ``/ws-api/v3``, USD-M futures ``/ws-fapi/v1``): requests,
+signing, the user data stream.
 
 A request is ``{"id", "method", "params"}``; the answer repeats the id with ``status`` and
 ``result`` (or ``error: {code, msg}``) and a ``rateLimits`` block (the connection's IP weight
@@ -9,20 +10,28 @@ and ``signature`` in ``params`` -- the signature over the other params sorted by
 keys there) and then authenticates every later request. ``userDataStream.subscribe`` (after
 logon) or ``userDataStream.subscribe.signature`` (signed, any key type) starts the user data
 events on this connection, wrapped ``{"subscriptionId", "event"}``.
+
+USD-M futures (``wss://ws-fapi.binance.com/ws-fapi/v1``) speak the same dialect -- ids,
+``status``, ``result``/``error``, ``rateLimits``, per-request signatures or Ed25519
+``session.logon`` -- over another method table (``order.place``, ``order.modify``,
+``v2/account.balance`` ...: :func:`.futures.ws_methods`), the futures side's weights and
+hub, and no user data stream (futures user data stays on the listenKey socket). One
+:class:`ApiWs` serves both; only the table, the limits and the hub differ.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator.auth import same
 from tradeloop.emulator.binance import auth, rest
 from tradeloop.emulator.binance import errors as E
+from tradeloop.emulator.binance.limits import Limits
 from tradeloop.emulator.feed import now_ms
-from tradeloop.emulator.hub import Conn
+from tradeloop.emulator.hub import Conn, Hub
 from tradeloop.emulator.limits import clip
 
 if TYPE_CHECKING:
@@ -33,7 +42,7 @@ log = logging.getLogger(__name__)
 Method = Callable[["BinanceEmulator", dict[str, Any]], Any]
 
 
-def _p(params: dict[str, Any]) -> dict[str, str]:
+def text_params(params: dict[str, Any]) -> dict[str, str]:
     """JSON params as the REST handlers see them (strings; lists as JSON text)."""
     out = {}
     for k, v in params.items():
@@ -54,33 +63,52 @@ def _t(emu: BinanceEmulator) -> Any:
 METHODS: dict[str, tuple[Method, bool, int]] = {
     "ping": (lambda e, p: {}, False, 1),
     "time": (lambda e, p: {"serverTime": now_ms()}, False, 1),
-    "exchangeInfo": (lambda e, p: rest.exchange_info(e, _p(p)), False, 20),
-    "depth": (lambda e, p: rest.depth(e, _p(p)), False, 5),
-    "trades.recent": (lambda e, p: rest.trades(e, _p(p)), False, 25),
-    "klines": (lambda e, p: rest.klines(e, _p(p)), False, 2),
-    "ticker.price": (lambda e, p: rest.ticker_price(e, _p(p)), False, 2),
-    "ticker.book": (lambda e, p: rest.book_ticker(e, _p(p)), False, 2),
-    "ticker.24hr": (lambda e, p: rest.ticker_24h(e, _p(p)), False, 2),
-    "order.place": (lambda e, p: _t(e).place(_p(p)), True, 1),
-    "order.test": (lambda e, p: _t(e).check(_p(p)) and {}, True, 1),
-    "order.status": (lambda e, p: _t(e).get(_p(p)), True, 4),
-    "order.cancel": (lambda e, p: _t(e).cancel(_p(p)), True, 1),
-    "openOrders.status": (lambda e, p: _t(e).open_orders(_p(p)), True, 6),
-    "openOrders.cancelAll": (lambda e, p: _t(e).cancel_all(_p(p)), True, 1),
-    "allOrders": (lambda e, p: _t(e).all_orders(_p(p)), True, 20),
-    "myTrades": (lambda e, p: _t(e).my_trades(_p(p)), True, 20),
-    "account.status": (lambda e, p: _t(e).account_row(_p(p)), True, 20),
+    "exchangeInfo": (lambda e, p: rest.exchange_info(e, text_params(p)), False, 20),
+    "depth": (lambda e, p: rest.depth(e, text_params(p)), False, 5),
+    "trades.recent": (lambda e, p: rest.trades(e, text_params(p)), False, 25),
+    "klines": (lambda e, p: rest.klines(e, text_params(p)), False, 2),
+    "ticker.price": (lambda e, p: rest.ticker_price(e, text_params(p)), False, 2),
+    "ticker.book": (lambda e, p: rest.book_ticker(e, text_params(p)), False, 2),
+    "ticker.24hr": (lambda e, p: rest.ticker_24h(e, text_params(p)), False, 2),
+    "order.place": (lambda e, p: _t(e).place(text_params(p)), True, 1),
+    "order.test": (lambda e, p: _t(e).check(text_params(p)) and {}, True, 1),
+    "order.status": (lambda e, p: _t(e).get(text_params(p)), True, 4),
+    "order.cancel": (lambda e, p: _t(e).cancel(text_params(p)), True, 1),
+    "openOrders.status": (lambda e, p: _t(e).open_orders(text_params(p)), True, 6),
+    "openOrders.cancelAll": (lambda e, p: _t(e).cancel_all(text_params(p)), True, 1),
+    "allOrders": (lambda e, p: _t(e).all_orders(text_params(p)), True, 20),
+    "myTrades": (lambda e, p: _t(e).my_trades(text_params(p)), True, 20),
+    "account.status": (lambda e, p: _t(e).account_row(text_params(p)), True, 20),
 }
 _SIGNED_ONLY = ("apiKey", "signature", "timestamp", "recvWindow")
 
 
 class ApiWs:
-    """The WS API dialect for the shared WS loop (see the module docstring)."""
+    """The WS API dialect for the shared WS loop (see the module docstring). ``methods``,
+    ``limits`` and ``hub`` default to spot's; ``path`` names the endpoint in
+    ``emu.served``; ``user_data`` False: no ``userDataStream.*`` methods (futures)."""
 
     login_close = (1008, b"Too many failed logins")
 
-    def __init__(self, emu: BinanceEmulator) -> None:
+    def __init__(
+        self,
+        emu: BinanceEmulator,
+        methods: Mapping[str, tuple[Method, bool, int]] = METHODS,
+        *,
+        limits: Limits | None = None,
+        hub: Hub | None = None,
+        path: str = "/ws-api/v3",
+        version: str = "v3/",
+        user_data: bool = True,
+    ) -> None:
         self.emu = emu
+        self.methods = methods
+        self.limits = limits or emu.limits
+        self.hub = hub or emu.hub
+        self.path = path
+        #: a version prefix the method names may carry (spot: ``v3/order.place``)
+        self.version = version
+        self.user_data = user_data
         self._next_sub = 0
 
     def on_text(self, conn: Conn, text: str) -> None:
@@ -96,10 +124,10 @@ class ApiWs:
         method, params = req.get("method"), req.get("params", {})
         if not isinstance(method, str):
             return self._error(conn, rid, E.mandatory("method"))
-        method = method.removeprefix("v3/")
+        method = method.removeprefix(self.version)
         if not isinstance(params, dict):
             return self._error(conn, rid, E.illegal("params"))
-        hub_ = self.emu.hub
+        hub_ = self.hub
         hub_.hold()
         try:
             self._serve(conn, rid, method, params)
@@ -113,14 +141,17 @@ class ApiWs:
 
     def _serve(self, conn: Conn, rid: Any, method: str, params: dict[str, Any]) -> None:
         now = now_ms()
-        entry = METHODS.get(method)
-        if method.startswith(("session.", "userDataStream.")):
+        entry = self.methods.get(method)
+        if method.startswith("session.") or (
+            self.user_data and method.startswith("userDataStream.")
+        ):
             weight = 2
         elif entry is None:
             raise E.BinanceError(-1000, f"Unknown method: {clip(method, 32)}")
         else:
             weight = entry[2]
-        used = self.emu.limits.charge(self._ip(conn), weight, now)
+        used = self.limits.charge(self._ip(conn), weight, now)
+        self.emu.served[f"{self.path} {method}"] += 1
         if method == "session.logon":
             self._verify(params, ed25519_only=True)
             conn.logged_in = True
@@ -151,7 +182,8 @@ class ApiWs:
             user = conn.private_subs.get("user")
             rows = [{"subscriptionId": int(user["id"])}] if user else []
             return self._ok(conn, rid, rows, used)
-        assert entry is not None
+        if entry is None:  # session.* / userDataStream.* names this endpoint lacks
+            raise E.BinanceError(-1000, f"Unknown method: {clip(method, 32)}")
         handler, signed, _ = entry
         if signed:
             if conn.logged_in and "signature" not in params:
@@ -191,7 +223,7 @@ class ApiWs:
         }
 
     def _limits(self, used: int) -> list[dict[str, Any]]:
-        c = self.emu.limits.config
+        c = self.limits.config
         return [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
                  "limit": c.weight_per_minute, "count": used}]  # fmt: skip
 
@@ -204,7 +236,7 @@ class ApiWs:
                                "error": {"code": err.code, "msg": err.msg}}  # fmt: skip
         if err.retry_after:
             msg["error"]["data"] = {"retryAfter": now_ms() + err.retry_after * 1000}
-        used = self.emu.limits.used(self._ip(conn), now_ms())
+        used = self.limits.used(self._ip(conn), now_ms())
         msg["rateLimits"] = self._limits(used)
         conn.send_json(msg)
 

@@ -6,8 +6,11 @@ Everything else -- live books, orders, balances, instruments -- is the Binance c
 (:mod:`tradeloop.venues.binance`) through the generic adapter. Each query here is one call of
 the gateway's own REST client (its signing, clock offset and weight gate apply), read with the
 connector's parsers where they exist. ``BTC_USDT.swap`` is the USD-M perpetual
-``BTCUSDT-PERP.BINANCE``: its queries go to the gateway's futures client (``/fapi``). Balances
-are the spot wallet's (the futures wallet shows in ``positions``' margin).
+``BTCUSDT-PERP.BINANCE``: its queries go to the gateway's futures client (``/fapi``). Binance
+keeps two wallets, both holding USDT: ``accounts`` reports the spot wallet
+(``/api/v3/account``), and for a request naming a swap (``symbol`` ``BTC_USDT.swap`` or
+``contract_type`` ``swap``) the USD-M futures wallet (``/fapi/v2/balance``: ``free`` = available
+balance, ``frozen`` = wallet balance - available, i.e. margin in use).
 
 Keys: the docker's ``access_key`` is the API key; its ``secret_key`` is the HMAC secret, or an
 Ed25519 private key in PEM (then requests are signed with it and the WS API session logs on).
@@ -16,6 +19,7 @@ Ed25519 private key in PEM (then requests are signed with it and the WS API sess
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tradeloop.fmz.conventions import (
@@ -168,6 +172,25 @@ def balances_of(account: Json) -> list[Balance]:
     ]
 
 
+def _dec(x: Any) -> Decimal:
+    try:
+        return Decimal(str(x)) if x not in (None, "") else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def futures_balances_of(rows: Sequence[Json]) -> list[Balance]:
+    """``/fapi/v2/balance`` rows: ``free`` = ``availableBalance``, ``frozen`` = ``balance`` -
+    available (exact in decimal, never negative: unrealised profit can make available exceed
+    the wallet balance)."""
+    out = []
+    for r in rows:
+        total, free = _dec(r.get("balance")), _dec(r.get("availableBalance"))
+        out.append(Balance(str(r.get("asset", "")), float(free),
+                           float(max(total - free, Decimal(0)))))  # fmt: skip
+    return out
+
+
 # -- the queries ------------------------------------------------------------------------------
 class BinanceQueries(Queries):
     bar_minutes = tuple(NATIVE_BARS)
@@ -234,6 +257,15 @@ class BinanceQueries(Queries):
     async def balances(self, gw: Gateway) -> tuple[list[Balance], Any]:
         acct = await binance_rest(gw).call("GET", "/api/v3/account", signed=True)
         return balances_of(acct), acct
+
+    async def wallet_balances(self, gw: Gateway, wallet: str) -> tuple[list[Balance], Any]:
+        """The USD-M futures wallet (:data:`~tradeloop.venues.binance.futures.WALLET`)."""
+        if wallet != F.WALLET:
+            raise FmzError(f"Binance: no wallet {wallet[:20]!r} (spot or {F.WALLET})")
+        if not isinstance(gw, BinanceGateway) or gw.frest is None:
+            raise FmzError("Binance: this gateway has no USD-M futures client")
+        rows = await gw.frest.call("GET", "/fapi/v2/balance", signed=True)
+        return futures_balances_of(rows), rows
 
     async def funding(self, gw: Gateway, symbol: str) -> tuple[Funding, Any]:
         rest, pre, perp = _rest_for(gw, symbol)
@@ -320,6 +352,15 @@ class BinanceConventions(Conventions):
             raise FmzError(f"Binance: unsupported contract type {symbol.contract!r} (use "
                            "BASE_QUOTE or BASE_QUOTE.swap)")  # fmt: skip
         return self.symbol_id(f"{symbol.base}{symbol.quote}")
+
+    def wallet(self, scope: FmzSymbol) -> str:
+        """Swaps trade from the USD-M futures wallet, spot from the main one."""
+        if scope.is_swap:
+            return F.WALLET
+        if not scope.is_spot:
+            raise FmzError(f"Binance: unsupported contract type {scope.contract!r} (use "
+                           "BASE_QUOTE or BASE_QUOTE.swap)")  # fmt: skip
+        return ""
 
     def fmz_symbol(self, symbol_id: str, inst: Instrument | None = None) -> str:
         """``BTCUSDT`` cannot be split without the instrument (base/quote from exchangeInfo);

@@ -19,6 +19,8 @@ WS_API_URL: Final = "wss://ws-api.binance.com:443/ws-api/v3"
 #: under ``/ws`` for user data)
 FAPI_URL: Final = "https://fapi.binance.com"
 FWS_URL: Final = "wss://fstream.binance.com/ws"
+#: USD-M futures WS API (orders; ``session.logon`` with Ed25519 keys)
+FWS_API_URL: Final = "wss://ws-fapi.binance.com/ws-fapi/v1"
 FUTURES_WEIGHT_LIMIT: Final = 2400
 #: USER_STREAM routes: the API key header, no signature
 KEY_ONLY: Final = frozenset({"/fapi/v1/listenKey", "/api/v3/userDataStream"})

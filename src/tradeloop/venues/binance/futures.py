@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from tradeloop.model import (
+    BalanceUpdate,
     Fill,
     Instrument,
     InstrumentKind,
@@ -36,6 +37,8 @@ from tradeloop.venues.binance.parse import (
 
 PERP = "-PERP"
 MAKER_FEE, TAKER_FEE = 0.0002, 0.0005
+#: ``BalanceUpdate.wallet`` of the USD-M futures wallet (spot's is the main wallet, ``""``)
+WALLET = "usdm"
 
 
 def perp_id(native: str) -> str:
@@ -133,4 +136,25 @@ def positions_from_account_update(ev: dict[str, Any], now_ns: int) -> list[Posit
         PositionUpdate(now_ns, perp_id(str(p["s"])), f(p.get("pa")), f(p.get("ep")), f(p.get("up")))
         for p in (ev.get("a") or {}).get("P", [])
         if p.get("ps", "BOTH") == "BOTH"
+    ]
+
+
+def balances(rows: list[dict[str, Any]], now_ns: int) -> list[BalanceUpdate]:
+    """``/fapi/v2/balance`` rows -> the futures wallet's balances: total = ``balance`` (the
+    wallet balance: deposits, realised PnL, fees and funding; unrealised PnL is the
+    positions'), free = ``availableBalance``."""
+    out = []
+    for r in rows:
+        total, free = f(r.get("balance")), f(r.get("availableBalance"))
+        out.append(BalanceUpdate(now_ns, str(r["asset"]), total, free, VENUE, WALLET))
+    return out
+
+
+def balances_from_account_update(ev: dict[str, Any], now_ns: int) -> list[BalanceUpdate]:
+    """``ACCOUNT_UPDATE.a.B`` -> futures wallet balances. The push carries the wallet balance
+    ``wb`` and the cross wallet balance ``cw`` but no available balance: ``cw`` stands in for
+    free (REST's :func:`balances` is exact)."""
+    return [
+        BalanceUpdate(now_ns, str(b["a"]), f(b.get("wb")), f(b.get("cw")), VENUE, WALLET)
+        for b in (ev.get("a") or {}).get("B", [])
     ]

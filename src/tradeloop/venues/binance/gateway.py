@@ -10,19 +10,23 @@ venue-neutral :class:`~tradeloop.venues.execution.OrderLifecycle` with
 
 USD-M perpetuals (``BTCUSDT-PERP.BINANCE``, :mod:`.futures`) live on another host
 (``fapi.binance.com``; the emulator serves them on its own port under ``/fapi``): their own
-REST client and weight gate, their own market-stream socket (books chained by ``pu``), and
-account events on a listenKey socket (:mod:`.userstream`). A server without ``/fapi`` (or
-``futures=False``) leaves the gateway spot-only.
+REST client and weight gate, their own market-stream socket (books chained by ``pu``), their
+own WS API session for orders (``/ws-fapi/v1``, REST as the fallback: :mod:`.orders`), and
+account events on a listenKey socket (:mod:`.userstream`; ``ACCOUNT_UPDATE`` -> positions and
+the futures wallet's balances). Spot and futures are two wallets: balances of the futures one
+carry ``wallet="usdm"`` (:data:`.futures.WALLET`), spot's the main wallet ``""``. A server
+without ``/fapi`` (or ``futures=False``) leaves the gateway spot-only.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tradeloop.core.errors import VenueError
+from tradeloop.core.errors import AuthError, VenueError
 from tradeloop.core.log import get_logger
 from tradeloop.model import (
     BalanceUpdate,
@@ -75,6 +79,14 @@ def default_futures_urls(rest_url: str) -> tuple[str, str]:
     return rest_url.rstrip("/"), default_ws_urls(rest_url)[0] + "/fapi/ws"
 
 
+def default_futures_ws_api_url(rest_url: str) -> str:
+    """The USD-M WS API for a spot REST base: Binance's ``ws-fapi`` host, or the emulator's
+    ``/ws-fapi/v1`` on the same port."""
+    if rest_url.rstrip("/") == C.REST_URL:
+        return C.FWS_API_URL
+    return default_ws_urls(rest_url)[0] + "/ws-fapi/v1"
+
+
 #: fetch_fills asks every listed instrument when there are at most this many (an emulator, a
 #: short list); otherwise the traded and subscribed ones
 ASK_ALL_LIMIT = 20
@@ -86,11 +98,13 @@ class BinanceGateway(StreamGateway):
     public and a private one, so it keeps its own subscribe/book/quote and status routing."""
 
     venue = C.VENUE
-    #: spot market streams, USD-M market streams, the WS API session, the listenKey socket
-    stream_names = ("stream", "fstream", "api", "user")
+    #: spot market streams, USD-M market streams, the WS API sessions (spot, USD-M), the
+    #: listenKey socket
+    stream_names = ("stream", "fstream", "api", "fapi", "user")
     stream: MarketStream | None
     fstream: MarketStream | None
     api: ApiSession | None
+    fapi: ApiSession | None
     user: UserStream | None
     rest: BinanceRestClient
 
@@ -110,6 +124,7 @@ class BinanceGateway(StreamGateway):
         futures_url: str | None = None,
         futures_ws_url: str | None = None,
         frest: BinanceRestClient | None = None,
+        futures_ws_api_url: str | None = None,
     ) -> None:
         # ``rest``/``ws_config``/``recovery``: the production shapes unless a caller (tests,
         # the conformance harness) needs shorter retry and reconnect waits.
@@ -122,6 +137,7 @@ class BinanceGateway(StreamGateway):
         self.use_ws_api = use_ws_api
         f_rest, f_ws = default_futures_urls(base_url)
         self.futures_ws_url = (futures_ws_url or f_ws).rstrip("/")
+        self.futures_ws_api_url = futures_ws_api_url or default_futures_ws_api_url(base_url)
         self.frest: BinanceRestClient | None = None
         if futures:
             self.frest = frest or BinanceRestClient(
@@ -130,9 +146,9 @@ class BinanceGateway(StreamGateway):
                 retry=self.rest.retry, timeout=self.rest.timeout,
             )  # fmt: skip
         self._subscribed: set[str] = set()
-        self.hooks = BinanceOrderHooks(
-            self.rest, self._instruments, self._streaming, self._ws_call, now_ns, self.frest
-        )
+        self.hooks = BinanceOrderHooks(self.rest, self._instruments, self._streaming,
+                                       self._ws_call, now_ns, self.frest,
+                                       self._fws_call)  # fmt: skip
         self.orders = self.lifecycle(self.hooks, recovery, DEFAULT_RETENTION)
 
     def _streaming(self) -> bool:
@@ -140,6 +156,10 @@ class BinanceGateway(StreamGateway):
 
     def _ws_call(self) -> WsCall:
         return self.api.call if self.use_ws_api and self._streaming() and self.api else None
+
+    def _fws_call(self) -> WsCall:
+        up = self.use_ws_api and self.fapi is not None and self.fapi.connected
+        return self.fapi.call if up and self.fapi is not None else None
 
     # -- plumbing ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -154,7 +174,8 @@ class BinanceGateway(StreamGateway):
         cred = self.rest.credentials
         if cred is not None:
             self.api = ApiSession(self.ws_api_url, cred, self.rest.now_ms, self._on_user,
-                                  self._api_status, self.ws_config)  # fmt: skip
+                                  self._api_status, self.ws_config,
+                                  gate=self.rest.gate)  # fmt: skip
             await self.api.start(wait=10.0)
         if cred is not None and perps and self.frest is not None:
             self.user = UserStream(self.frest, self.futures_ws_url, self._on_futures_user,
@@ -163,6 +184,21 @@ class BinanceGateway(StreamGateway):
                 await self.user.start(wait=10.0)
             except VenueError as exc:
                 log.warning("Binance USD-M user stream unavailable (%s): no futures pushes", exc)
+        if cred is not None and perps and self.use_ws_api:
+            await self._start_fapi(cred)
+
+    async def _start_fapi(self, cred: Credentials) -> None:
+        """The USD-M WS API session for orders. Not reaching it is a warning, not a failure:
+        perpetual orders go over REST until it connects (it keeps trying)."""
+        assert self.frest is not None
+        self.fapi = ApiSession(self.futures_ws_api_url, cred, self.frest.now_ms,
+                               lambda ev: None, self._fapi_status, self.ws_config,
+                               user_data=False, name="binance-futures-ws-api",
+                               gate=self.frest.gate)  # fmt: skip
+        try:
+            await self.fapi.start(wait=10.0)
+        except VenueError as exc:
+            log.warning("Binance USD-M WS API unavailable (%s): perpetual orders over REST", exc)
 
     async def _load_futures(self) -> bool:
         """Add the USD-M perpetuals; a server without ``/fapi`` leaves the gateway spot-only."""
@@ -182,6 +218,12 @@ class BinanceGateway(StreamGateway):
         await super().stop()
         if self.frest is not None:
             await self.frest.close()
+
+    def _fapi_status(self, status: str, detail: str) -> None:
+        # orders only, no pushes: its state is worth a log line, not a VenueStatus (the
+        # lifecycle need not catch up: the listenKey socket carried the futures events)
+        level = logging.INFO if status in ("connected", "reconnected") else logging.WARNING
+        log.log(level, "Binance USD-M WS API %s %s", status, detail)
 
     def _api_status(self, status: str, detail: str) -> None:
         # the WS API session and the listenKey socket carry the order pushes
@@ -219,6 +261,8 @@ class BinanceGateway(StreamGateway):
                     self.orders.fill(track, fill)
                 self.orders.report(track, F.report_from_update(o, now, track.client_order_id))
             elif kind == "ACCOUNT_UPDATE":
+                for bal in F.balances_from_account_update(ev, now):
+                    self._account_event(bal)
                 for pos in F.positions_from_account_update(ev, now):
                     self._account_event(pos)
         except _BAD_EVENT as exc:
@@ -236,8 +280,23 @@ class BinanceGateway(StreamGateway):
 
     # -- queries ----------------------------------------------------------------------------
     async def fetch_balances(self) -> list[BalanceUpdate]:
+        """Both wallets: spot's (``/api/v3/account``, wallet ``""``) and, when perpetuals are
+        listed, the USD-M futures wallet's (``/fapi/v2/balance``, wallet ``"usdm"``). Both
+        hold USDT; ``BalanceUpdate.wallet`` keeps them apart. The main wallet comes last, so
+        a consumer that still keys by asset alone sees spot's numbers, as it did before the
+        futures wallet was listed. A key without futures permission (the futures host
+        refuses it) leaves the answer spot-only, with a warning: a spot trader's reconcile
+        must not fail on a wallet it never uses."""
         acct = await self.rest.call("GET", "/api/v3/account", signed=True)
-        return P.parse_balances(acct.get("balances", []), self.now_ns())
+        out = P.parse_balances(acct.get("balances", []), self.now_ns())
+        if self._has_perps() and self.frest is not None:
+            try:
+                rows = await self.frest.call("GET", "/fapi/v2/balance", signed=True)
+            except AuthError as exc:
+                log.warning("Binance USD-M wallet not readable with this key (%s)", exc)
+                return out
+            out = F.balances(rows, self.now_ns()) + out
+        return out
 
     def _has_perps(self) -> bool:
         return self.frest is not None and any(i.is_derivative for i in self._instruments.values())

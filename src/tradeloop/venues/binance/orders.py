@@ -10,8 +10,11 @@ in doubt is resolved by ``GET /api/v3/order?origClientOrderId=`` and never blind
 Binance spot cannot amend size or price in place; :meth:`amend` raises a permanent error (the
 engine cancels and re-places instead).
 
-USD-M perpetuals (instruments of kind SWAP, :mod:`.futures`) go over the futures host's REST
-(``/fapi/v1/order``, ``userTrades``), never the spot WS API.
+USD-M perpetuals (instruments of kind SWAP, :mod:`.futures`) are placed, canceled and amended
+over the futures WS API (``/ws-fapi/v1``: ``order.place``, ``order.cancel``, ``order.modify``)
+when that session is up, else over the futures host's REST (``/fapi/v1/order``) -- the same
+choice, made by the same :meth:`BinanceOrderHooks._send`, as for spot; lookups and fills use
+``/fapi`` REST. Never the spot WS API.
 
 Trigger orders: a spot STOP / TAKE_PROFIT trigger is Binance's ``STOP_LOSS(_LIMIT)`` /
 ``TAKE_PROFIT(_LIMIT)`` with ``stopPrice`` (same ids, same lookups). Everything else that
@@ -158,12 +161,15 @@ class BinanceOrderHooks(ListedHooks):
         ws_call: Callable[[], WsCall],
         now_ns: Callable[[], int] = time.time_ns,
         frest: BinanceRestClient | None = None,
+        fws_call: Callable[[], WsCall] = lambda: None,
     ) -> None:
         super().__init__(rest, instruments, streaming, now_ns)
         self.rest: BinanceRestClient = rest
         #: the USD-M futures host's client (None: spot only)
         self.frest = frest
         self._ws_call = ws_call
+        #: the futures WS API session's call (None while it is down)
+        self._fws_call = fws_call
 
     def native_symbol(self, symbol: str) -> str:
         # a perpetual's native ``BTCUSDT-PERP`` goes on the wire as ``BTCUSDT``
@@ -181,35 +187,35 @@ class BinanceOrderHooks(ListedHooks):
     def classify(self, exc: VenueError) -> Verdict:
         return classify(exc)
 
-    async def _send(self, method: str, rest_method: str, path: str, p: dict[str, Any]) -> Any:
-        call = self._ws_call()
+    async def _send(self, symbol: str, method: str, rest_method: str, p: dict[str, Any]) -> Any:
+        """One order write: over the market's WS API session when it is up (``method``), else
+        over its REST host (``rest_method`` on ``/api/v3/order`` or ``/fapi/v1/order``), never
+        retried blindly (the lifecycle resolves a lost answer by client id)."""
+        fut = self._futures(symbol)
+        call = (self._fws_call if fut is not None else self._ws_call)()
         if call is not None:
             return await call(method, p)
-        return await self.rest.call(rest_method, path, p, signed=True, retry_safe=False)
+        rest, path = (fut, "/fapi/v1/order") if fut is not None else (self.rest, "/api/v3/order")
+        return await rest.call(rest_method, path, p, signed=True, retry_safe=False)
 
     async def place(self, order: Order, track: OrderTrack) -> PlaceAck:
         inst = self.instruments[order.symbol]
-        fut = self._futures(order.symbol)
-        if fut is not None:
+        if inst.is_derivative:
             _refuse_unsupported(order, inst)
-            fp = F.order_params(order, inst, track.venue_client_id)
-            res = await fut.call("POST", "/fapi/v1/order", fp, signed=True, retry_safe=False)
-            return PlaceAck(str(res.get("orderId", "")))
-        p = order_params(order, inst, track.venue_client_id)
-        res = await self._send("order.place", "POST", "/api/v3/order", p)
+            p = F.order_params(order, inst, track.venue_client_id)
+        else:
+            p = order_params(order, inst, track.venue_client_id)
+        res = await self._send(order.symbol, "order.place", "POST", p)
         return PlaceAck(str(res.get("orderId", "")))
 
     async def cancel(self, track: OrderTrack) -> None:
         p = {"symbol": self.native_symbol(track.symbol), "origClientOrderId": track.venue_client_id}
-        fut = self._futures(track.symbol)
-        if fut is not None:
-            await fut.call("DELETE", "/fapi/v1/order", p, signed=True, retry_safe=False)
-            return
-        await self._send("order.cancel", "DELETE", "/api/v3/order", p)
+        await self._send(track.symbol, "order.cancel", "DELETE", p)
 
     async def amend(self, track: OrderTrack, qty: float | None, price: float | None) -> None:
-        """USD-M: ``PUT /fapi/v1/order`` (price and total quantity both required: the one not
-        changing is read from the order first). Spot cannot amend in place."""
+        """USD-M: ``order.modify`` / ``PUT /fapi/v1/order`` (price and total quantity both
+        required: the one not changing is read from the order first). Spot cannot amend in
+        place."""
         fut = self._futures(track.symbol)
         if fut is None:
             raise VenueError("Binance spot cannot amend an order in place", "amend-unsupported")
@@ -222,7 +228,7 @@ class BinanceOrderHooks(ListedHooks):
             price = P.f(cur.get("price")) if price is None else price
         p.update(side="BUY" if track.side.value == "buy" else "SELL",
                  quantity=inst.format_qty(qty), price=inst.format_price(price))  # fmt: skip
-        await fut.call("PUT", "/fapi/v1/order", p, signed=True, retry_safe=False)
+        await self._send(track.symbol, "order.modify", "PUT", p)
 
     async def fetch_order(self, track: OrderTrack) -> OrderReport:
         p = {"symbol": self.native_symbol(track.symbol), "origClientOrderId": track.venue_client_id}

@@ -10,7 +10,14 @@ detect a dead socket.
 :class:`ApiSession` is the WS API connection: on connect it logs on (``session.logon``, Ed25519
 keys) and subscribes to the user data stream (``userDataStream.subscribe``, or the
 ``.signature`` variant for HMAC keys); :meth:`ApiSession.call` sends one request and waits for
-the answer with its id, raising the same typed errors as REST (429/418 -> RateLimited).
+the answer with its id, raising the same typed errors as REST (429/418 -> RateLimited; the
+answers' ``rateLimits`` weight counts feed the REST client's weight gate, IP weight being
+shared). The
+USD-M futures WS API (``/ws-fapi/v1``) is the same session with ``user_data=False``: it logs
+on with an Ed25519 key (else signs every request) and carries orders only -- futures account
+events keep coming on the listenKey socket. A socket that drops with requests in flight fails
+them at once as outcome-unknown (:class:`~tradeloop.core.errors.VenueError`, retryable): the
+order lifecycle then looks the order up by client id instead of waiting out the timeout.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from tradeloop.core.log import get_logger
 from tradeloop.venues.binance import constants as C
 from tradeloop.venues.binance.auth import Credentials
 from tradeloop.venues.binance.booksync import BinanceBookSync, Diff, SyncResult
+from tradeloop.venues.binance.rest import WeightGate
 from tradeloop.venues.wsclient import WsClient, WsConfig
 
 log = get_logger(__name__)
@@ -170,15 +178,27 @@ class ApiSession:
         on_status: Callable[[str, str], None],
         config: WsConfig = WS_CONFIG,
         timeout: float = 10.0,
+        *,
+        user_data: bool = True,
+        name: str = "binance-ws-api",
+        gate: WeightGate | None = None,
     ) -> None:
         self.credentials = credentials
         self.now_ms = now_ms
         self.on_user_event = on_user_event
+        self.on_status = on_status
         self.timeout = timeout
+        #: subscribe to the user data stream after logon (spot); False: orders only (futures)
+        self.user_data = user_data
+        #: the REST client's weight gate for the same IP: every answer's ``rateLimits`` says
+        #: the IP's weight this minute (shared with REST), a 429/418 shuts it
+        self.gate = gate
+        #: after ``session.logon``: requests carry only ``timestamp``
+        self.logged_on = False
         self._ids = itertools.count(1)
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self.client = WsClient(url, self._on_message, config=config, on_connect=self._logon,
-                               on_state=on_status, name="binance-ws-api")  # fmt: skip
+                               on_state=self._state, name=name)  # fmt: skip
 
     @property
     def connected(self) -> bool:
@@ -190,18 +210,30 @@ class ApiSession:
     async def stop(self) -> None:
         await self.client.stop()
 
+    def _state(self, status: str, detail: str) -> None:
+        if status == "disconnected":
+            self.logged_on = False
+            lost = VenueError("WS API connection lost before the answer", "network", True)
+            for fut in list(self._pending.values()):
+                if not fut.done():
+                    fut.set_exception(lost)
+        self.on_status(status, detail)
+
     async def _logon(self, client: WsClient) -> None:
         cred = self.credentials
+        self.logged_on = False
         if cred.ed25519:
             await self._request(client, "session.logon", cred.signed_params({}, self.now_ms()))
-            await self._request(client, "userDataStream.subscribe", {})
-        else:
+            self.logged_on = True
+            if self.user_data:
+                await self._request(client, "userDataStream.subscribe", {})
+        elif self.user_data:
             params = cred.signed_params({}, self.now_ms())
             await self._request(client, "userDataStream.subscribe.signature", params)
 
     async def call(self, method: str, params: dict[str, Any]) -> Any:
         """A SIGNED request: after logon only ``timestamp`` is added, else a full signature."""
-        if self.credentials.ed25519:
+        if self.logged_on:
             p = dict(params, timestamp=self.now_ms())
         else:
             p = self.credentials.signed_params(params, self.now_ms())
@@ -225,6 +257,7 @@ class ApiSession:
                 ) from None
         finally:
             self._pending.pop(rid, None)
+        self._observe(msg.get("rateLimits"))
         status = int(msg.get("status", 0))
         if status == 200:
             return msg.get("result")
@@ -234,14 +267,22 @@ class ApiSession:
             retry = (
                 err.get("data", {}).get("retryAfter", 0) if isinstance(err.get("data"), dict) else 0
             )
-            raise RateLimited(
-                text, code, max(0.0, (retry - self.now_ms()) / 1000) if retry else 1.0
-            )
+            wait = max(0.0, (retry - self.now_ms()) / 1000) if retry else 1.0
+            if self.gate is not None:
+                self.gate.block(wait)
+            raise RateLimited(text, code, wait)
         if status >= 500:
             raise VenueError(text, code, True)
         if code in (C.BAD_API_KEY, C.REJECTED_KEY, C.INVALID_SIGNATURE, "-4056", "-1002"):
             raise AuthError(text, code)
         raise VenueError(text, code)
+
+    def _observe(self, limits: Any) -> None:
+        if self.gate is None or not isinstance(limits, list):
+            return
+        for lim in limits:
+            if isinstance(lim, dict) and lim.get("rateLimitType") == "REQUEST_WEIGHT":
+                self.gate.observe(str(lim.get("count", "")))
 
     def _on_message(self, text: str) -> None:
         msg = _dec.decode(text)
