@@ -25,7 +25,7 @@ from tradeloop.emulator.binance.futures_algo import FuturesAlgo
 from tradeloop.emulator.binance.futures_streams import FuturesHub
 from tradeloop.emulator.binance.futures_trading import FuturesTrading, ferr, num
 from tradeloop.emulator.binance.limits import LimitConfig, Limits
-from tradeloop.emulator.binance.streams import StreamWs
+from tradeloop.emulator.binance.streams import ws_routes
 from tradeloop.emulator.binance.wsapi import ApiWs, Method, text_params
 from tradeloop.emulator.feed import MarketDriver, now_ms
 from tradeloop.emulator.market import BookChange, MarketParams, SymbolMarket
@@ -304,36 +304,20 @@ class FuturesSide:
                     self.emu, call(fn), signed, weight, order, hub=self.hub, limits=self.limits
                 ),
             )
-        streams = StreamWs(self.emu, self.hub)
         emu = self.emu
-
-        async def raw(request: web.Request) -> web.WebSocketResponse:
-            tail = request.match_info.get("tail", "")
-            return await ws.serve(emu, self.hub, streams, request, "raw:" + tail)
-
-        async def combined(request: web.Request) -> web.WebSocketResponse:
-            names = request.query.get("streams", "")
-            return await ws.serve(emu, self.hub, streams, request, "combined:" + names)
+        self.ws_api = ApiWs(emu, ws_methods(self), limits=self.limits, hub=self.hub,
+                            path=WS_API_PATH, version="", user_data=False)  # fmt: skip
+        # Binance's routed futures endpoints (/public, /market, /private) next to the classic
+        # ones; every market stream is served on each
+        streams = ws_routes(app, emu, self.hub, ("/fapi", "/fapi/public", "/fapi/market"),
+                            self.ws_api, WS_API_PATH)  # fmt: skip
 
         async def private(request: web.Request) -> web.WebSocketResponse:
             key = request.match_info.get("tail", "") or request.query.get("listenKey", "")
             return await ws.serve(emu, self.hub, streams, request, "raw:" + key)
 
-        # Binance's routed futures endpoints (/public, /market, /private) next to the classic
-        # ones; every market stream is served on each
-        for base in ("/fapi", "/fapi/public", "/fapi/market"):
-            app.router.add_get(base + "/ws", raw)
-            app.router.add_get(base + "/ws/{tail:.*}", raw)
-            app.router.add_get(base + "/stream", combined)
         app.router.add_get("/fapi/private/ws", private)
         app.router.add_get("/fapi/private/ws/{tail:.*}", private)
-        api = self.ws_api = ApiWs(emu, ws_methods(self), limits=self.limits, hub=self.hub,
-                                  path=WS_API_PATH, version="", user_data=False)  # fmt: skip
-
-        async def ws_api(request: web.Request) -> web.WebSocketResponse:
-            return await ws.serve(emu, self.hub, api, request, "api:" + (request.remote or "?"))
-
-        app.router.add_get(WS_API_PATH, ws_api)
 
 
 #: the futures WS API (Binance: ``wss://ws-fapi.binance.com/ws-fapi/v1``)

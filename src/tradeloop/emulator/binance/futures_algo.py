@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator.account import OrderInfo
 from tradeloop.emulator.binance import errors as E
+from tradeloop.emulator.binance.account_orders import _text, _window
 from tradeloop.emulator.binance.futures_trading import TRIGGERS, ferr
-from tradeloop.emulator.binance.trading import _text, _window
 from tradeloop.model import Side
 from tradeloop.model.enums import OrderStatus
 from tradeloop.sim.records import SimOrder

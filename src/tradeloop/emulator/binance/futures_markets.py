@@ -14,7 +14,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from tradeloop.emulator.binance.markets import VENUE, Filters, split
+from tradeloop.emulator.binance.markets import Filters, market_instrument, split
 from tradeloop.emulator.market import Candle, PublicTrade, SymbolMarket
 from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.instrument import Instrument
@@ -56,21 +56,8 @@ def instrument(symbol: str) -> Instrument:
     name = base + quote
     if quote not in ("USDT", "USDC"):
         raise ValueError(f"{symbol!r} is not a USD-M perpetual (BTCUSDT, ETHUSDT ...)")
-    f = filters_for(name)
-    return Instrument(
-        symbol=name,
-        base=base,
-        quote=quote,
-        tick_size=float(f.tick),
-        lot_size=float(f.step),
-        min_size=float(f.min_qty),
-        maker_fee=MAKER_FEE,
-        taker_fee=TAKER_FEE,
-        kind=InstrumentKind.SWAP,
-        settle=quote,
-        venue=VENUE,
-        native=name,
-    )
+    return market_instrument(base, quote, filters_for(name), InstrumentKind.SWAP, MAKER_FEE,
+                             TAKER_FEE)  # fmt: skip
 
 
 def fmt(d: Decimal) -> str:

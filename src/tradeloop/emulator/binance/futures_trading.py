@@ -19,7 +19,7 @@ connections of :class:`~.streams.FuturesHub`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -27,25 +27,17 @@ from tradeloop.emulator.account import OrderInfo, SimAccount
 from tradeloop.emulator.binance import errors as E
 from tradeloop.emulator.binance import futures_markets as fm
 from tradeloop.emulator.binance import triggers
-from tradeloop.emulator.binance.trading import (
-    _CLIENT_ID,
-    _decimal,
-    _text,
-    _window,
-    market_of,
-    random_client_id,
-)
+from tradeloop.emulator.binance.account_orders import AccountOrders, Params, UserPush, _text
+from tradeloop.emulator.binance.trading import _decimal, random_client_id
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.market import SymbolMarket
-from tradeloop.model import Fill, Liquidity, OrderReport, Side, TimeInForce
+from tradeloop.model import Fill, Instrument, Liquidity, OrderReport, Side, TimeInForce
 from tradeloop.model.enums import OrderStatus, RejectReason
 from tradeloop.sim.records import SimOrder
 
 if TYPE_CHECKING:
     from tradeloop.emulator.binance.futures import FuturesSide
 
-Params = Mapping[str, Any]
-UserPush = Callable[[dict[str, Any]], None]
 TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK,
         "GTX": TimeInForce.POST_ONLY}  # fmt: skip
 #: futures conditional type -> the trigger type of :mod:`.triggers` (STOP / TAKE_PROFIT are
@@ -53,10 +45,6 @@ TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK,
 TRIGGERS = {"STOP_MARKET": "STOP_MARKET", "TAKE_PROFIT_MARKET": "TAKE_PROFIT_MARKET",
             "STOP": "STOP_LOSS_LIMIT", "TAKE_PROFIT": "TAKE_PROFIT_LIMIT"}  # fmt: skip
 PRICED = ("LIMIT", "STOP", "TAKE_PROFIT")
-S = OrderStatus
-_STATUS = {S.ACCEPTED: "NEW", S.SUBMITTED: "NEW", S.PENDING_CANCEL: "NEW",
-           S.PENDING_AMEND: "NEW", S.PARTIALLY_FILLED: "PARTIALLY_FILLED", S.FILLED: "FILLED",
-           S.EXPIRED: "EXPIRED", S.REJECTED: "REJECTED"}  # fmt: skip
 R = RejectReason
 REFUSALS: dict[RejectReason, tuple[int, str]] = {
     R.INSUFFICIENT_FUNDS: (-2019, "Margin is insufficient."),
@@ -79,8 +67,11 @@ def _bool(params: Params, key: str) -> bool:
     return raw == "true"
 
 
-class FuturesTrading:
-    """Binance USD-M semantics on the futures account (see the module docstring)."""
+class FuturesTrading(AccountOrders):
+    """Binance USD-M semantics on the futures account (see the module docstring; lookups,
+    listings and event order: :class:`~.account_orders.AccountOrders`)."""
+
+    match_both_ids = False
 
     def __init__(self, side: FuturesSide, account: SimAccount) -> None:
         self.side = side
@@ -89,21 +80,15 @@ class FuturesTrading:
         self.margin_type: dict[str, str] = {}
         self.user_listeners: list[UserPush] = []
 
-    # -- lookups --------------------------------------------------------------------------
-    def market(self, params: Params) -> SymbolMarket:
-        return market_of(self.side.driver.markets, params)
+    def markets(self) -> Mapping[str, SymbolMarket]:
+        return self.side.driver.markets
 
-    def find(self, params: Params, symbol: str) -> OrderInfo:
-        oid, cid = _text(params, "orderId"), _text(params, "origClientOrderId")
-        if not oid and not cid:
-            raise ferr(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both "
-                              "were empty/null!")  # fmt: skip
-        if oid and not oid.isdigit():
-            raise E.illegal("orderId")
-        info = self.account.find(oid, "" if oid else cid)
-        if info is None or info.symbol != symbol:
-            raise ferr(-2013, "Order does not exist.")
-        return info
+    def instrument(self, symbol: str) -> Instrument:
+        return self.side.instruments[symbol]
+
+    def missing_id(self) -> E.BinanceError:
+        return ferr(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both "
+                           "were empty/null!")  # fmt: skip
 
     # -- order entry ----------------------------------------------------------------------
     def place(self, params: Params) -> dict[str, Any]:
@@ -169,14 +154,7 @@ class FuturesTrading:
                               "(unless you choose reduce only).")  # fmt: skip
         if len(self.account.sim.open_orders(sym)) >= f.max_orders:
             raise ferr(-2025, "Reach max open order limit.")
-        cid = _text(params, "newClientOrderId")
-        if cid and not _CLIENT_ID.fullmatch(cid):
-            raise E.illegal("newClientOrderId")
-        if cid:
-            old = self.account.find(client_id=cid)
-            rec = self.account.record(old) if old is not None else None
-            if rec is not None and not rec.status.is_terminal:
-                raise ferr(*REFUSALS[R.DUPLICATE_ID])
+        cid = self.new_client_id(params, ferr(*REFUSALS[R.DUPLICATE_ID]))
         resp = _text(params, "newOrderRespType") or "ACK"
         if resp not in ("ACK", "RESULT"):
             raise E.illegal("newOrderRespType")
@@ -265,40 +243,13 @@ class FuturesTrading:
         return {"code": 200, "msg": "The operation of cancel all open order is done."}
 
     # -- queries --------------------------------------------------------------------------
-    def get(self, params: Params) -> dict[str, Any]:
-        m = self.market(params)
-        info = self.find(params, m.instrument.symbol)
-        rec = self.account.record(info)
-        if rec is None:
-            raise ferr(-2013, "Order does not exist.")
-        return self.order_row(info, rec)
-
     def open_order(self, params: Params) -> dict[str, Any]:
         row = self.get(params)
         if row["status"] not in ("NEW", "PARTIALLY_FILLED"):
             raise ferr(-2013, "Order does not exist.")
         return row
 
-    def open_orders(self, params: Params) -> list[dict[str, Any]]:
-        sym = self.market(params).instrument.symbol if _text(params, "symbol") else ""
-        return [self.order_row(i, r) for i, r in reversed(self.account.orders(sym, True))]
-
-    def all_orders(self, params: Params) -> list[dict[str, Any]]:
-        sym = self.market(params).instrument.symbol
-        start, end, limit = _window(params, 500, 1000)
-        from_id = int(_text(params, "orderId") or 0)
-        rows = [self.order_row(i, r) for i, r in reversed(self.account.orders(sym))
-                if start <= i.c_time <= end and int(i.order_id) >= from_id]  # fmt: skip
-        return rows[:limit] if from_id or start else rows[-limit:]
-
-    def user_trades(self, params: Params) -> list[dict[str, Any]]:
-        sym = self.market(params).instrument.symbol
-        start, end, limit = _window(params, 500, 1000)
-        oid = _text(params, "orderId")
-        from_id = int(_text(params, "fromId") or 0)
-        rows = [self.trade_row(i, f) for i, f in reversed(self.account.fills(sym, oid))
-                if start <= f.ts // 1_000_000 <= end and int(f.trade_id) >= from_id]  # fmt: skip
-        return rows[:limit] if from_id or start else rows[-limit:]
+    user_trades = AccountOrders.fill_rows
 
     # -- account --------------------------------------------------------------------------
     def position_qty(self, sym: str) -> float:
@@ -409,17 +360,11 @@ class FuturesTrading:
         }  # fmt: skip
 
     # -- shapes ---------------------------------------------------------------------------
-    def status(self, info: OrderInfo, rec: SimOrder) -> str:
-        if rec.status is OrderStatus.CANCELED:
-            return "CANCELED" if info.extra.get("user_cancel") else "EXPIRED"
-        return _STATUS.get(rec.status, "NEW")
-
     def order_row(self, info: OrderInfo, rec: SimOrder, with_time: bool = True) -> dict[str, Any]:
         inst = self.side.instruments[info.symbol]
         x = info.extra
         filled = Decimal(inst.format_qty(rec.filled_qty))
-        quote = sum((Decimal(inst.format_price(f.price)) * Decimal(inst.format_qty(f.qty))
-                     for f in info.fills), Decimal(0))  # fmt: skip
+        quote = self.quote_done(info)
         avg = f"{(quote / filled).quantize(Decimal('1e-8')).normalize():f}" if filled else "0"
         kind = x["type"]
         row: dict[str, Any] = {
@@ -489,26 +434,12 @@ class FuturesTrading:
     ) -> None:
         if rep.status is OrderStatus.REJECTED or not self.user_listeners:
             return
-        inst = self.side.instruments[info.symbol]
-        final = self.status(info, rec)
-        cum = Decimal(inst.format_qty(rep.filled_qty)) - sum(
-            (Decimal(inst.format_qty(f.qty)) for f in fills), Decimal(0))  # fmt: skip
-        events: list[dict[str, Any]] = []
-        if not info.extra.get("announced"):
-            events.append(self.order_update(info, rec, "NEW", "NEW", None, cum))
-        info.extra["announced"] = True
-        if fills:
-            events.append(self.account_update(info.symbol))
-        for k, f in enumerate(fills):
-            cum += Decimal(inst.format_qty(f.qty))
-            last = k == len(fills) - 1
-            st = final if last and final in ("FILLED", "PARTIALLY_FILLED") else "PARTIALLY_FILLED"
-            events.append(self.order_update(info, rec, "TRADE", st, f, cum))
-        if final in ("CANCELED", "EXPIRED"):
-            events.append(self.order_update(info, rec, final, final, None, cum))
-        for ev in events:
-            for listener in list(self.user_listeners):
-                listener(ev)
+        announce = not info.extra.get("announced")
+        events = [self.order_update(info, rec, *step)
+                  for step in self.steps(info, rec, rep, fills, announce)]  # fmt: skip
+        if fills:  # the wallet and the position moved: before the trades, as Binance does
+            events.insert(int(announce), self.account_update(info.symbol))
+        self.publish(events)
 
 
 def num(x: float, dp: int | None = None) -> str:

@@ -125,22 +125,19 @@ def filters_for(symbol: str) -> Filters:
 def instrument(symbol: str) -> Instrument:
     """The :class:`Instrument` for a spot symbol (its native name is the symbol itself)."""
     base, quote = split(symbol)
+    return market_instrument(base, quote, filters_for(base + quote), InstrumentKind.SPOT,
+                             MAKER_FEE, TAKER_FEE)  # fmt: skip
+
+
+def market_instrument(base: str, quote: str, f: Filters, kind: InstrumentKind, maker_fee: float,
+                      taker_fee: float) -> Instrument:  # fmt: skip
+    """A spot or USD-M market as the emulator keys it: the bare native name (``BTCUSDT``),
+    tick and lot from its filters, settled in the quote."""
     name = base + quote
-    f = filters_for(name)
-    return Instrument(
-        symbol=name,
-        base=base,
-        quote=quote,
-        tick_size=float(f.tick),
-        lot_size=float(f.step),
-        min_size=float(f.min_qty),
-        maker_fee=MAKER_FEE,
-        taker_fee=TAKER_FEE,
-        kind=InstrumentKind.SPOT,
-        settle=quote,
-        venue=VENUE,
-        native=name,
-    )
+    return Instrument(symbol=name, base=base, quote=quote, tick_size=float(f.tick),
+                      lot_size=float(f.step), min_size=float(f.min_qty), maker_fee=maker_fee,
+                      taker_fee=taker_fee, kind=kind, settle=quote, venue=VENUE,
+                      native=name)  # fmt: skip
 
 
 def symbol_row(inst: Instrument, f: Filters) -> dict[str, Any]:

@@ -28,14 +28,13 @@ from typing import Any
 from aiohttp import web
 
 from tradeloop.emulator import rest as core_rest
-from tradeloop.emulator import ws
 from tradeloop.emulator.binance import auth, rest
 from tradeloop.emulator.binance.futures import FuturesSide
 from tradeloop.emulator.binance.futures_markets import DEFAULT_FUTURES
 from tradeloop.emulator.binance.lifetime import FUTURES_LIFETIME, SPOT_LIFETIME, WsLifetime
 from tradeloop.emulator.binance.limits import LimitConfig, Limits
 from tradeloop.emulator.binance.markets import DEFAULT_SYMBOLS, filters_for, instrument
-from tradeloop.emulator.binance.streams import BinanceHub, StreamWs
+from tradeloop.emulator.binance.streams import BinanceHub, ws_routes
 from tradeloop.emulator.binance.trading import BinanceTrading
 from tradeloop.emulator.binance.wsapi import ApiWs
 from tradeloop.emulator.frontend import FrontEnd, common_config
@@ -108,25 +107,9 @@ class BinanceEmulator(VenueEmulator):
     def setup_routes(self, app: web.Application) -> None:
         for method, path, handler, signed, weight, order in rest.ROUTES:
             app.router.add_route(method, path, rest.route(self, handler, signed, weight, order))
-        streams, api = StreamWs(self), ApiWs(self)
-
-        async def raw(request: web.Request) -> web.WebSocketResponse:
-            tail = request.match_info.get("tail", "")
-            return await ws.serve(self, self.hub, streams, request, "raw:" + tail)
-
-        async def combined(request: web.Request) -> web.WebSocketResponse:
-            names = request.query.get("streams", "")
-            return await ws.serve(self, self.hub, streams, request, "combined:" + names)
-
-        async def ws_api(request: web.Request) -> web.WebSocketResponse:
-            return await ws.serve(self, self.hub, api, request, "api:" + (request.remote or "?"))
-
         if self.futures is not None:
             self.futures.setup_routes(app)
-        app.router.add_get("/ws-api/v3", ws_api)
-        app.router.add_get("/ws", raw)
-        app.router.add_get("/ws/{tail:.*}", raw)
-        app.router.add_get("/stream", combined)
+        ws_routes(app, self, self.hub, ("",), ApiWs(self), "/ws-api/v3")
         for prefix in ("/api/", "/fapi/"):
             app.router.add_route(
                 "*", prefix + "{tail:.*}", core_rest.guard(self.faults, rest.DIALECT, _not_found)

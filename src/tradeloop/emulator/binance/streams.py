@@ -22,13 +22,16 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from tradeloop.emulator import hub
+from aiohttp import web
+
+from tradeloop.emulator import hub, ws
 from tradeloop.emulator.binance import lifetime
 from tradeloop.emulator.binance import markets as mk
 from tradeloop.emulator.binance.rest import INTERVALS
 from tradeloop.emulator.hub import Conn
 from tradeloop.emulator.limits import clip
 from tradeloop.emulator.market import BookChange, PublicTrade, SymbolMarket
+from tradeloop.emulator.ws import WsProtocol
 
 if TYPE_CHECKING:
     from tradeloop.emulator.binance.server import BinanceEmulator
@@ -309,3 +312,33 @@ class StreamWs:
 
     def on_crash(self, conn: Conn) -> None:
         conn.send_json({"code": 2, "msg": "Invalid request: internal error"})
+
+
+def ws_routes(
+    app: web.Application, emu: BinanceEmulator, hub_: BinanceHub, bases: tuple[str, ...],
+    api: WsProtocol | None = None, api_path: str = "",
+) -> StreamWs:  # fmt: skip
+    """Serve ``hub_``'s market streams at ``<base>/ws``, ``<base>/ws/<streams>`` and
+    ``<base>/stream?streams=`` for each base (spot: ``""``; USD-M: ``/fapi`` ...), and the WS
+    API dialect ``api`` at ``api_path``; the stream dialect is returned for further routes."""
+    streams = StreamWs(emu, hub_)
+
+    async def raw(request: web.Request) -> web.WebSocketResponse:
+        tail = request.match_info.get("tail", "")
+        return await ws.serve(emu, hub_, streams, request, "raw:" + tail)
+
+    async def combined(request: web.Request) -> web.WebSocketResponse:
+        names = request.query.get("streams", "")
+        return await ws.serve(emu, hub_, streams, request, "combined:" + names)
+
+    async def ws_api(request: web.Request) -> web.WebSocketResponse:
+        assert api is not None
+        return await ws.serve(emu, hub_, api, request, "api:" + (request.remote or "?"))
+
+    for base in bases:
+        app.router.add_get(base + "/ws", raw)
+        app.router.add_get(base + "/ws/{tail:.*}", raw)
+        app.router.add_get(base + "/stream", combined)
+    if api is not None:
+        app.router.add_get(api_path, ws_api)
+    return streams

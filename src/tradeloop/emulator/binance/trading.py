@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -26,57 +26,31 @@ from tradeloop.emulator.account import OrderInfo
 from tradeloop.emulator.binance import errors as E
 from tradeloop.emulator.binance import markets as mk
 from tradeloop.emulator.binance import triggers
+from tradeloop.emulator.binance.account_orders import (
+    AccountOrders,
+    Params,
+    UserPush,
+    _text,
+)
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.limits import positive_decimal
 from tradeloop.emulator.market import SymbolMarket
-from tradeloop.model import Fill, Liquidity, OrderReport, Side, TimeInForce
+from tradeloop.model import Fill, Instrument, Liquidity, OrderReport, Side, TimeInForce
 from tradeloop.model.enums import OrderStatus
 from tradeloop.sim.records import SimOrder
 
 if TYPE_CHECKING:
     from tradeloop.emulator.binance.server import BinanceEmulator
 
-Params = Mapping[str, Any]
-UserPush = Callable[[dict[str, Any]], None]
-_CLIENT_ID = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")
 #: Binance's number syntax: ``^([0-9]{1,20})(\.[0-9]{1,20})?$`` (no sign, no exponent)
 _NUMBER = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,20})?")
 _ALNUM = string.ascii_letters + string.digits
 TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
-S = OrderStatus
-_STATUS = {
-    S.SUBMITTED: "NEW",
-    S.ACCEPTED: "NEW",
-    S.PARTIALLY_FILLED: "PARTIALLY_FILLED",
-    S.PENDING_CANCEL: "NEW",
-    S.PENDING_AMEND: "NEW",
-    S.FILLED: "FILLED",
-    S.EXPIRED: "EXPIRED",
-    S.REJECTED: "REJECTED",
-}
 
 
 def random_client_id() -> str:
     """What Binance generates for an order or cancel sent without a client id."""
     return "".join(secrets.choice(_ALNUM) for _ in range(22))
-
-
-def _text(params: Params, key: str) -> str:
-    v = params.get(key)
-    if v is None or isinstance(v, bool):
-        return ""
-    return v if isinstance(v, str) else str(v)
-
-
-def market_of(markets: Mapping[str, SymbolMarket], params: Params) -> SymbolMarket:
-    """The market ``symbol`` names (spot or futures side), or Binance's refusal."""
-    sym = _text(params, "symbol")
-    if not sym:
-        raise E.mandatory("symbol")
-    m = markets.get(sym.upper()) if sym.isalnum() else None
-    if m is None:
-        raise E.bad_symbol()
-    return m
 
 
 def _decimal(params: Params, key: str, required: bool = True) -> Decimal | None:
@@ -97,8 +71,9 @@ def _on_grid(value: Decimal, low: Decimal, step: Decimal) -> bool:
     return step == 0 or (value - low) % step == 0
 
 
-class BinanceTrading:
-    """Binance spot semantics on top of :class:`~tradeloop.emulator.account.SimAccount`."""
+class BinanceTrading(AccountOrders):
+    """Binance spot semantics on top of :class:`~tradeloop.emulator.account.SimAccount`
+    (lookups, listings and event order: :class:`~.account_orders.AccountOrders`)."""
 
     def __init__(self, emu: BinanceEmulator) -> None:
         self.emu = emu
@@ -108,20 +83,11 @@ class BinanceTrading:
         #: receivers of user data events (the WS API subscriptions)
         self.user_listeners: list[UserPush] = []
 
-    # -- lookups --------------------------------------------------------------------------
-    def market(self, params: Params) -> SymbolMarket:
-        return market_of(self.emu.driver.markets, params)
+    def markets(self) -> Mapping[str, SymbolMarket]:
+        return self.emu.driver.markets
 
-    def find(self, params: Params, symbol: str) -> OrderInfo:
-        oid, cid = _text(params, "orderId"), _text(params, "origClientOrderId")
-        if not oid and not cid:
-            raise E.mandatory("orderId")
-        if oid and not oid.isdigit():
-            raise E.illegal("orderId")
-        info = self.account.find(oid, "" if oid else cid)
-        if info is None or info.symbol != symbol or (oid and cid and info.client_id != cid):
-            raise E.no_such_order()
-        return info
+    def instrument(self, symbol: str) -> Instrument:
+        return self.emu.instruments[symbol]
 
     # -- order entry ------------------------------------------------------------------------
     def check(self, params: Params) -> dict[str, Any]:
@@ -195,14 +161,7 @@ class BinanceTrading:
             raise E.filter_failure("NOTIONAL")
         if len(self.account.sim.open_orders(inst.symbol)) >= f.max_orders:
             raise E.filter_failure("MAX_NUM_ORDERS")
-        cid = _text(params, "newClientOrderId")
-        if cid and not _CLIENT_ID.fullmatch(cid):
-            raise E.illegal("newClientOrderId")
-        if cid:
-            old = self.account.find(client_id=cid)
-            rec = self.account.record(old) if old is not None else None
-            if rec is not None and not rec.status.is_terminal:
-                raise E.BinanceError(E.NEW_ORDER_REJECTED, E.DUPLICATE_ORDER)
+        cid = self.new_client_id(params, E.BinanceError(E.NEW_ORDER_REJECTED, E.DUPLICATE_ORDER))
         resp = _text(params, "newOrderRespType") or "FULL"
         if resp not in ("ACK", "RESULT", "FULL"):
             raise E.illegal("newOrderRespType")
@@ -293,41 +252,7 @@ class BinanceTrading:
         return out
 
     # -- queries --------------------------------------------------------------------------
-    def get(self, params: Params) -> dict[str, Any]:
-        m = self.market(params)
-        info = self.find(params, m.instrument.symbol)
-        rec = self.account.record(info)
-        if rec is None:
-            raise E.no_such_order()
-        return self.order_row(info, rec)
-
-    def open_orders(self, params: Params) -> list[dict[str, Any]]:
-        sym = self.market(params).instrument.symbol if _text(params, "symbol") else ""
-        found = self.account.orders(sym, open_only=True)
-        return [self.order_row(i, r) for i, r in reversed(found)]
-
-    def all_orders(self, params: Params) -> list[dict[str, Any]]:
-        sym = self.market(params).instrument.symbol
-        start, end, limit = _window(params, 500, 1000)
-        from_id = int(_text(params, "orderId") or 0)
-        rows = [
-            self.order_row(i, r)
-            for i, r in reversed(self.account.orders(sym))
-            if start <= i.c_time <= end and int(i.order_id) >= from_id
-        ]
-        return rows[:limit] if from_id or start else rows[-limit:]
-
-    def my_trades(self, params: Params) -> list[dict[str, Any]]:
-        sym = self.market(params).instrument.symbol
-        start, end, limit = _window(params, 500, 1000)
-        oid = _text(params, "orderId")
-        from_id = int(_text(params, "fromId") or 0)
-        rows = [
-            self.trade_row(i, f)
-            for i, f in reversed(self.account.fills(sym, oid))
-            if start <= f.ts // 1_000_000 <= end and int(f.trade_id) >= from_id
-        ]
-        return rows[:limit] if from_id or start else rows[-limit:]
+    my_trades = AccountOrders.fill_rows
 
     def account_row(self, params: Params) -> dict[str, Any]:
         omit = _text(params, "omitZeroBalances") == "true"
@@ -368,19 +293,6 @@ class BinanceTrading:
         return out
 
     # -- shapes ---------------------------------------------------------------------------
-    def status(self, info: OrderInfo, rec: SimOrder) -> str:
-        if rec.status is OrderStatus.CANCELED:
-            return "CANCELED" if info.extra.get("user_cancel") else "EXPIRED"
-        return _STATUS.get(rec.status, "NEW")
-
-    def quote_done(self, info: OrderInfo, upto: int | None = None) -> Decimal:
-        inst = self.emu.instruments[info.symbol]
-        fills = info.fills if upto is None else info.fills[:upto]
-        return sum(
-            (Decimal(inst.format_price(f.price)) * Decimal(inst.format_qty(f.qty)) for f in fills),
-            Decimal(0),
-        )
-
     def order_row(self, info: OrderInfo, rec: SimOrder) -> dict[str, Any]:
         inst = self.emu.instruments[info.symbol]
         x = info.extra
@@ -491,21 +403,11 @@ class BinanceTrading:
         if rep.status is OrderStatus.REJECTED or not self.user_listeners:
             return
         inst = self.emu.instruments[info.symbol]
-        final = self.status(info, rec)
-        events: list[dict[str, Any]] = []
-        cum = Decimal(inst.format_qty(rep.filled_qty)) - sum(
-            (Decimal(inst.format_qty(f.qty)) for f in fills), Decimal(0)
+        announce = rep.status is OrderStatus.ACCEPTED or bool(
+            fills and not info.extra.get("announced")
         )
-        if rep.status is OrderStatus.ACCEPTED or (fills and not info.extra.get("announced")):
-            events.append(self.execution_report(info, rec, "NEW", "NEW", None, cum))
-        info.extra["announced"] = True
-        for k, f in enumerate(fills):
-            cum += Decimal(inst.format_qty(f.qty))
-            last = k == len(fills) - 1
-            st = final if last and final in ("FILLED", "PARTIALLY_FILLED") else "PARTIALLY_FILLED"
-            events.append(self.execution_report(info, rec, "TRADE", st, f, cum))
-        if final in ("CANCELED", "EXPIRED"):
-            events.append(self.execution_report(info, rec, final, final, None, cum))
+        events = [self.execution_report(info, rec, *step)
+                  for step in self.steps(info, rec, rep, fills, announce)]  # fmt: skip
         if fills or rep.status.is_terminal or rep.status is OrderStatus.ACCEPTED:
             events.append(
                 {
@@ -518,22 +420,9 @@ class BinanceTrading:
                     ],
                 }
             )
-        for ev in events:
-            for listener in list(self.user_listeners):
-                listener(ev)
+        self.publish(events)
 
 
 def e8f(x: float) -> str:
     """A computed float amount in Binance's eight decimals (shortest repr, no float noise)."""
     return mk.e8(Decimal(repr(round(x, 12))))
-
-
-def _window(params: Params, default: int, cap: int) -> tuple[int, int, int]:
-    vals = []
-    for key in ("startTime", "endTime", "limit"):
-        t = _text(params, key)
-        if t and not t.isdigit():
-            raise E.illegal(key)
-        vals.append(int(t) if t else None)
-    start, end, limit = vals
-    return start or 0, end if end is not None else 2**62, min(limit or default, cap)
