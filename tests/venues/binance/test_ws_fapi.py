@@ -8,11 +8,14 @@ real sockets, with REST as the fallback -- as spot's orders go over ``/ws-api/v3
 - a reply lost after the venue executed the order -> the order is looked up by its client id
   (one order at the venue, never a second one);
 - a refused signature -> the order is REJECTED with one line, nothing sent over REST, no
-  secret in the logs."""
+  secret in the logs;
+- the weight the answers report fills the futures weight gate, and a 429 is RateLimited with
+  the venue's retry-after and shuts the gate that long."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,11 +24,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.support.gateway_fixtures import serving, until
 
+from tradeloop.core.errors import RateLimited
+from tradeloop.emulator.binance.limits import LimitConfig
 from tradeloop.emulator.binance.server import BinanceEmulator
 from tradeloop.model import Order, OrderStatus, OrderType, Side
 from tradeloop.venues import registry
 from tradeloop.venues.binance.auth import Credentials
 from tradeloop.venues.binance.gateway import BinanceGateway
+from tradeloop.venues.binance.rest import WeightGate
+from tradeloop.venues.binance.ws import ApiSession
 
 from .conftest import KEY, PERP, SECRET, Sink, make_emulator, make_gateway
 
@@ -177,3 +184,22 @@ async def test_refused_signature_is_one_line(
         assert "Traceback" not in caplog.text
     finally:
         await gw.stop()
+
+
+async def test_answers_rate_limits_feed_the_weight_gate() -> None:
+    async with serving(make_emulator(seed=9, limits=LimitConfig(weight_per_minute=40))) as emu:
+        gate = WeightGate(limit=40)
+        session = ApiSession(emu.base_url.replace("http", "ws", 1) + "/ws-fapi/v1",
+                             Credentials(KEY, SECRET), lambda: int(time.time() * 1000),
+                             lambda ev: None, lambda status, detail: None, user_data=False,
+                             name="fapi-test", gate=gate)  # fmt: skip
+        await session.start(wait=10.0)
+        try:
+            with pytest.raises(RateLimited) as refused:
+                for _ in range(20):  # weight 5 each against 40 a minute (a new minute: more)
+                    await session.call("v2/account.balance", {})
+                    assert gate.used > 0  # the answer's rateLimits count
+            assert refused.value.retry_after > 0 and "\n" not in str(refused.value)
+            assert gate.blocked_until > time.time()
+        finally:
+            await session.stop()
