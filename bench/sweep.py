@@ -21,6 +21,7 @@ read the figures with it.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import subprocess
@@ -66,6 +67,11 @@ def main() -> int:
     ap.add_argument("--no-ray", action="store_true", help="skip the Ray runs")
     ap.add_argument("--repeat", type=int, default=2, help="rounds; the best wall time counts")
     ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument(
+        "--only",
+        default="inline,pool1,pool2,ray1,ray2",
+        help="comma-separated executors to run (pool1 is always run: it defines `single`)",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if not args.data.is_file():
@@ -77,7 +83,22 @@ def main() -> int:
     from tradeloop.sweep.inputs import build_context
     from tradeloop.sweep.sweep import SweepOptions, run_sweep
 
+    only = {x.strip() for x in args.only.split(",")} | {"pool1"}
+    use_ray = not args.no_ray and bool(only & {"ray1", "ray2"})
     start_pool_server()  # as `tradeloop sweep` does: the fork server starts while data loads
+    ray_start = None
+    if use_ray:
+        if importlib.util.find_spec("ray") is None:
+            print("ray not installed: skipping the Ray runs (pip install 'tradeloop[ray]')")
+            use_ray = False
+        else:
+            from tradeloop.sweep.rayexec import RayExecutor, start_ray, stop_ray
+
+            # as `tradeloop sweep --ray local` does: the runtime starts and its pooled workers
+            # import the runner while the data loads (the pool's fork server does the same)
+            t0 = time.perf_counter()
+            start_ray("local", 2)
+            ray_start = time.perf_counter() - t0
     p = argparse.ArgumentParser()
     add_arguments(p)
     ctx = build_context(p.parse_args([str(SMA), "--data", str(args.data)]))
@@ -96,22 +117,10 @@ def main() -> int:
         "pool1": lambda: PoolExecutor(ctx, 1),
         "pool2": lambda: PoolExecutor(ctx, 2),
     }
-    ray_start = None
-    ray: Any = None
-    if not args.no_ray:
-        try:
-            import ray
-        except ImportError:
-            print("ray not installed: skipping the Ray runs (pip install 'tradeloop[ray]')")
-        else:
-            from tradeloop.sweep.rayexec import RayExecutor
-
-            os.environ.setdefault("RAY_worker_niceness", "0")  # as `--ray local` does
-            t0 = time.perf_counter()
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-            ray_start = time.perf_counter() - t0
-            makers["ray1"] = lambda: RayExecutor(ctx, "auto", 1)
-            makers["ray2"] = lambda: RayExecutor(ctx, "auto", 2)
+    if use_ray:
+        makers["ray1"] = lambda: RayExecutor(ctx, "auto", 1)
+        makers["ray2"] = lambda: RayExecutor(ctx, "auto", 2)
+    makers = {k: v for k, v in makers.items() if k in only}
     try:
         for rnd in range(args.repeat):
             for name, make in makers.items():
@@ -126,11 +135,11 @@ def main() -> int:
                     results[name] = (wall, table(out.rows))
                     run_times[name] = sum(r["run_s"] for r in out.rows) / len(out.rows)
     finally:
-        if ray is not None and ray.is_initialized():
-            ray.shutdown()
+        if use_ray:
+            stop_ray()
     single = run_times["pool1"]
 
-    base_table = results["inline"][1]
+    base_table = results["inline" if "inline" in results else "pool1"][1]
     print()
     print(f"single run (mean in a 1-worker pool process): {single * 1e3:.1f} ms")
     print(
@@ -153,7 +162,7 @@ def main() -> int:
             scale = results[f"{kind}1"][0] / results[f"{kind}2"][0]
             print(f"{kind}: 1 -> 2 workers scaling {scale:.2f}x")
     if ray_start is not None:
-        print(f"ray.init(num_cpus=2) took {ray_start:.1f}s (not counted above)")
+        print(f"starting Ray (num_cpus=2) took {ray_start:.1f}s (not counted above)")
     print(f"load average after: {load()}")
     return 0 if all(t == base_table for _, t in results.values()) else 1
 

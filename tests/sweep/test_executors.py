@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tradeloop.cli import main
-from tradeloop.sweep.executors import InlineExecutor, PoolExecutor
+from tradeloop.sweep.executors import Executor, InlineExecutor, PoolExecutor
+from tradeloop.sweep.runner import Task, TaskResult
 from tradeloop.sweep.sweep import SweepOptions, run_sweep
 
 from .helpers import SMA, context, table
@@ -21,6 +22,19 @@ def sweep(tmp: Path, name: str, inline: bool = False, **kw: object) -> list[dict
     opts = SweepOptions(list(PARAMS), ["fast < slow"], report=False, **kw)  # type: ignore[arg-type]
     executor = InlineExecutor(ctx) if inline else None
     return table(run_sweep(ctx, opts, tmp / name, executor=executor).rows)
+
+
+def stop_after_first_result(executor: Executor) -> TaskResult:
+    """What the driver does on Ctrl-C: close the result stream while runs (here slow ones,
+    ``nap``) are still going; the executor must stop them and return."""
+    tasks = [Task(run=i, key=str(i), params={"fast": "5", "slow": "20", "nap": "0.3"})
+             for i in range(8)]  # fmt: skip
+    stream = executor.results(tasks)
+    try:
+        return next(iter(stream))
+    finally:
+        stream.close()
+        executor.close()
 
 
 def test_pool_equals_one_worker_equals_in_process(tmp_path: Path) -> None:
@@ -75,6 +89,29 @@ def test_ray_local_equals_pool_and_one_worker(tmp_path: Path, misbehaving: Path)
             (8, "error"),
         ]
         assert crash.rows[1]["error"] == "worker process died while running it"
+        # Ctrl-C while runs are going: they are cancelled, and the runtime serves the next sweep
+        first = stop_after_first_result(RayExecutor(bad, "auto", 2))
+        assert first.row["status"] == "ok"
+        # several runs per Ray task: the same table; a run that kills its worker takes only
+        # itself down (its chunk-mates are retried one by one)
+        sma = context(SMA, "--bars", "2500")
+        chunked = run_sweep(
+            sma,
+            SweepOptions(list(PARAMS), ["fast < slow"], report=False),
+            tmp_path / "chunked",
+            executor=RayExecutor(sma, "auto", 2, chunk=3),
+        )
+        assert table(chunked.rows) == one
+        crash3 = run_sweep(
+            bad,
+            SweepOptions(["fast=5:9", "slow=20"], report=False),
+            tmp_path / "crash3",
+            executor=RayExecutor(bad, "auto", 2, chunk=3),
+        )
+        status = {r["fast"]: (r["status"], r["error"]) for r in crash3.rows}
+        assert status[7] == ("error", "worker process died while running it")
+        assert status[8][0] == "error" and "eight is not allowed" in str(status[8][1])
+        assert all(status[f] == ("ok", "") for f in (5, 6, 9))
     finally:
         ray.shutdown()
     assert on_ray == one

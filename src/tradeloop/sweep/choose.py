@@ -4,9 +4,37 @@ other."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from tradeloop.core.errors import ConfigError
-from tradeloop.sweep.executors import Executor, PoolExecutor, default_workers
+from tradeloop.sweep.executors import Executor, PoolExecutor, default_workers, start_pool_server
 from tradeloop.sweep.runner import RunContext
+
+
+def _check_workers(workers: int | None) -> None:
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
+
+
+@contextlib.contextmanager
+def workers_warming(workers: int | None = None, ray: str | None = None) -> Iterator[None]:
+    """Start what the executor will need — the pool's fork server, or Ray (runtime and its
+    pooled workers' imports) — before the command loads its data, so that start-up overlaps
+    with the loading; a local Ray runtime started here is shut down on exit."""
+    _check_workers(workers)
+    if not ray:
+        start_pool_server()
+        yield
+        return
+    from tradeloop.sweep.rayexec import start_ray, stop_ray
+
+    started = start_ray(ray, workers)
+    try:
+        yield
+    finally:
+        if started:
+            stop_ray()
 
 
 def make_executor(ctx: RunContext, workers: int | None = None, ray: str | None = None) -> Executor:
@@ -19,8 +47,7 @@ def make_executor(ctx: RunContext, workers: int | None = None, ray: str | None =
     that crashes its process cannot take the sweep down. :class:`InlineExecutor` remains for
     debugging and as the tests' reference.
     """
-    if workers is not None and workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    _check_workers(workers)
     if ray:
         from tradeloop.sweep.rayexec import RayExecutor  # Ray is an optional extra
 

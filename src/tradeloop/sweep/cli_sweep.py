@@ -74,15 +74,14 @@ def term_as_interrupt() -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tradeloop.sweep.executors import start_pool_server
+    from tradeloop.sweep.choose import workers_warming
     from tradeloop.sweep.inputs import build_context
     from tradeloop.sweep.sweep import run_sweep
 
     apply_config(args)
     opts = sweep_options(args)
-    if args.ray is None:
-        start_pool_server()  # its imports overlap with loading the data below
-    ctx = build_context(args)
-    with term_as_interrupt():
-        outcome = run_sweep(ctx, opts, Path(args.out))
+    with workers_warming(args.workers, args.ray):  # start-up overlaps with loading the data
+        ctx = build_context(args)
+        with term_as_interrupt():
+            outcome = run_sweep(ctx, opts, Path(args.out))
     return finish(outcome, "sweep")

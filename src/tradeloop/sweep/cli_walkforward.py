@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tradeloop.report.tables import fmt_pct, fmt_ratio
-    from tradeloop.sweep.executors import start_pool_server
+    from tradeloop.sweep.choose import workers_warming
     from tradeloop.sweep.inputs import build_context
     from tradeloop.sweep.walkforward import WalkForwardSpec, run_walkforward
 
@@ -37,11 +37,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--train and --test are required (bars, e.g. 5000, or a duration, 20d)")
     opts = sweep_options(args)
     spec = WalkForwardSpec(str(args.train), str(args.test), args.step, bool(args.anchored))
-    if args.ray is None:
-        start_pool_server()  # its imports overlap with loading the data below
-    ctx = build_context(args)
-    with term_as_interrupt():
-        wf = run_walkforward(ctx, opts, spec, Path(args.out))
+    with workers_warming(args.workers, args.ray):  # start-up overlaps with loading the data
+        ctx = build_context(args)
+        with term_as_interrupt():
+            wf = run_walkforward(ctx, opts, spec, Path(args.out))
     s = wf.summary
     if s and not wf.sweep.interrupted:
         print(
