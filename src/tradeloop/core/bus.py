@@ -11,12 +11,21 @@ later handler and everything queued is still delivered, in order. What happens t
 the owner's choice (``on_error``): by default the first error is re-raised once the dispatch is
 complete (a backtest stops on a strategy bug, with nothing reordered); a live kernel installs a
 hook that logs it and carries on, or stops the faulty strategy.
+
+**Topics.** A subscriber may want only some events of a type (one strategy reads one
+instrument's 15m bars out of every instrument's 1m and 15m bars). It subscribes with an
+``accepts(topic)`` predicate, and the type gets a ``topic_of(event)`` function (for bars, the
+kernel's (instrument, bar period)). The handlers of each topic are resolved once — the plain
+subscribers and the accepting filtered ones, in subscription order — and cached until the
+type's subscriptions change, so an event costs one lookup plus its real readers, however many
+subscribers filter it away. A publisher that already knows the topic passes it to
+``publish`` (the replay loop does: it saves a call per event).
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable
+from collections import defaultdict, deque
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from tradeloop.model.events import Event
@@ -25,37 +34,109 @@ E = TypeVar("E", bound=Event)
 Handler = Callable[[Any], None]
 #: called with (handler, event, error) when a handler raises; returns nothing
 ErrorHook = Callable[[Handler, Event, Exception], None]
+#: does a filtered subscriber want events of this topic? (asked once per topic)
+Accepts = Callable[[Any], bool]
 
 
 class EventBus:
-    __slots__ = ("_dispatching", "_error", "_handlers", "_queue", "on_error")
+    __slots__ = (
+        "_direct",
+        "_dispatching",
+        "_error",
+        "_filters",
+        "_handlers",
+        "_queue",
+        "_topic_of",
+        "_topics",
+        "on_error",
+    )
+
+    #: topics resolved at most per type (irregular bar periods must not grow it without bound)
+    MAX_TOPICS = 4096
 
     def __init__(self, on_error: ErrorHook | None = None) -> None:
+        #: every subscriber of a type, in subscription order, and beside each its filter
         self._handlers: dict[type, tuple[Handler, ...]] = {}
+        self._filters: dict[type, tuple[Accepts | None, ...]] = {}
+        #: what an event without a topic goes to: the subscribers, or None when some of them
+        #: filter (then the event's topic picks them)
+        self._direct: dict[type, tuple[Handler, ...] | None] = {}
+        self._topic_of: dict[type, Callable[[Any], Hashable]] = {}
+        #: resolved subscribers per type and topic
+        self._topics: defaultdict[type, dict[Hashable, tuple[Handler, ...]]] = defaultdict(dict)
         self._queue: deque[Event] = deque()
         self._dispatching = False
         self._error: Exception | None = None
         self.on_error = on_error
 
-    def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> None:
+    def subscribe(
+        self, event_type: type[E], handler: Callable[[E], None], accepts: Accepts | None = None
+    ) -> None:
+        """``accepts``: deliver only the events whose topic it accepts (the type's topic
+        function must be set first: ``set_topic``)."""
+        if accepts is not None and event_type not in self._topic_of:
+            raise ValueError(f"{event_type.__name__} events have no topic function")
         current = self._handlers.get(event_type, ())
         if handler not in current:
-            self._handlers[event_type] = (*current, handler)
+            filters = (*self._filters.get(event_type, ()), accepts)
+            self._changed(event_type, (*current, handler), filters)
 
     def unsubscribe(self, event_type: type[E], handler: Callable[[E], None]) -> None:
-        current = self._handlers.get(event_type, ())
-        self._handlers[event_type] = tuple(h for h in current if h != handler)
+        kept = [(h, a) for h, a in self._subscribers(event_type) if h != handler]
+        self._changed(event_type, tuple(h for h, _ in kept), tuple(a for _, a in kept))
+
+    def set_topic(self, event_type: type[E], topic_of: Callable[[E], Hashable]) -> None:
+        """How an event of ``event_type`` names its topic (see the module docstring)."""
+        self._topic_of[event_type] = topic_of
+        self._topics[event_type] = {}
+
+    def _changed(
+        self, event_type: type, handlers: tuple[Handler, ...], filters: tuple[Accepts | None, ...]
+    ) -> None:
+        self._handlers[event_type] = handlers
+        self._filters[event_type] = filters
+        self._direct[event_type] = None if any(filters) else handlers
+        self._topics[event_type] = {}  # a dispatch under way keeps the tuple it started with
+
+    def _subscribers(self, event_type: type) -> zip[tuple[Handler, Accepts | None]]:
+        return zip(
+            self._handlers.get(event_type, ()), self._filters.get(event_type, ()), strict=True
+        )
 
     def handlers(self, event_type: type[Event]) -> tuple[Handler, ...]:
         return self._handlers.get(event_type, ())
 
-    def publish(self, event: Event) -> None:
+    def _resolve(self, event: Event, topic: Hashable | None) -> tuple[Handler, ...]:
+        """The subscribers of ``event``'s topic (computed when not given), cached."""
+        t = type(event)
+        if topic is None:
+            topic = self._topic_of[t](event)
+        cache = self._topics[t]
+        hs = cache.get(topic)
+        if hs is None:
+            hs = tuple(h for h, a in self._subscribers(t) if a is None or a(topic))
+            if len(cache) >= self.MAX_TOPICS:
+                cache.clear()
+            cache[topic] = hs
+        return hs
+
+    def publish(self, event: Event, topic: Hashable | None = None) -> None:
+        """Deliver ``event``. ``topic``, when given, must be what the type's topic function
+        returns for it (a shortcut for a publisher that knows it)."""
         if self._dispatching:
             self._queue.append(event)
             return
         self._dispatching = True
         try:
-            for h in self._handlers.get(type(event), ()):
+            if topic is None:
+                hs = self._direct.get(type(event), ())
+                if hs is None:
+                    hs = self._resolve(event, None)
+            else:
+                hs = self._topics[type(event)].get(topic)
+                if hs is None:
+                    hs = self._resolve(event, topic)
+            for h in hs:
                 try:
                     h(event)
                 except Exception as exc:
@@ -70,9 +151,11 @@ class EventBus:
 
     def _drain(self) -> None:
         queue = self._queue
+        direct = self._direct
         while queue:
             ev = queue.popleft()
-            for h in self._handlers.get(type(ev), ()):
+            hs = direct.get(type(ev), ())
+            for h in hs if hs is not None else self._resolve(ev, None):
                 try:
                     h(ev)
                 except Exception as exc:

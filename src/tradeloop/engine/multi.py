@@ -277,18 +277,20 @@ def _replay(
             else:
                 clock._now = ts
             mode = modes[k]
+            # published with its topic, (instrument, period) as kernel.bar_topic names it:
+            # the bus then needs no call to find the bar's readers
             if mode == 0:
                 bar = Bar(ts, syms[k], st, o, h, lo, c, v)
                 venue_bar(bar)
-                publish(bar)
+                publish(bar, (syms[k], ts - st))
             elif mode == 1:
-                publish(Bar(ts, syms[k], st, o, h, lo, c, v))
+                publish(Bar(ts, syms[k], st, o, h, lo, c, v), (syms[k], ts - st))
             elif mode == 2:  # a derivative watched for liquidation on its own bars
                 bar = Bar(ts, syms[k], st, o, h, lo, c, v)
                 venue_bar(bar)
                 assert check is not None
                 check(syms[k], o, h, lo, c, ts)
-                publish(bar)
+                publish(bar, (syms[k], ts - st))
             elif mode == 3:
                 if check is not None:
                     check(syms[k], o, h, lo, c, ts)
