@@ -1,6 +1,6 @@
 """Sweep throughput: 200 backtests of examples/sma_cross.py on the real 45k-bar BTC perpetual.
 
-    .venv/bin/python bench/sweep.py [--runs 200] [--repeat 2] [--no-ray]
+    .venv/bin/python bench/sweep.py [--runs 200] [--repeat 2] [--no-ray] [--only pool2,ray2]
 
 Runs the same 200-point grid (fast 5..100 x slow 110..200) through ``run_sweep`` — the real
 thing: planning, executor, per-row journal and Parquet, no HTML page — in the driver's own
@@ -16,6 +16,15 @@ that is not that: starting workers, shipping data and tasks, results and files, 
 at the end, and runs that are slower inside an executor's process than in a lean one. The
 machine has 2 cores shared with other work, so load average is printed before and after;
 read the figures with it.
+
+What is started once, before the data loads and outside the timed rounds, is what the CLI
+starts before it loads the data: the pool's fork server (which imports the runner) and, for
+Ray, the local runtime and its pooled worker processes' import of the runner
+(``start_ray``). Everything after that is timed per round: for the pool, forking the workers
+and handing them the data; for Ray, putting the data in the object store, each worker
+fetching it, and the task round trips. Ray keeps its worker processes between sweeps (the
+pool starts new ones per sweep), so a Ray round after the first reuses warm processes; the
+per-round lines show whether the first round differs.
 """
 
 from __future__ import annotations
