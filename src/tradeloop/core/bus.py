@@ -130,12 +130,10 @@ class EventBus:
         try:
             if topic is None:
                 hs = self._direct.get(type(event), ())
-                if hs is None:
-                    hs = self._resolve(event, None)
             else:
                 hs = self._topics[type(event)].get(topic)
-                if hs is None:
-                    hs = self._resolve(event, topic)
+            if hs is None:  # filtered subscribers, a topic not resolved yet
+                hs = self._resolve(event, topic)
             for h in hs:
                 try:
                     h(event)
