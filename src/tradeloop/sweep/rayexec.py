@@ -168,6 +168,8 @@ class RayExecutor:
         return max(1, min(MAX_CHUNK, by_time, by_tail))
 
     def _learn(self, results: list[TaskResult]) -> None:
+        if not results:
+            return
         times = [float(r.row.get("run_s") or 0.0) for r in results]
         mean = sum(times) / len(times)
         if math.isfinite(mean) and mean > 0:
