@@ -9,6 +9,7 @@ trade that instrument, not be parked in every strategy's book.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
@@ -109,3 +110,30 @@ def test_shared_cash_pool_all_in_strategies_are_not_refused(
     # per-strategy PnL still sums to the account's
     total = sum(res.kernel.portfolio.strategy_equity(s.id) for s in strategies)
     assert total == pytest.approx(res.final_equity, rel=1e-9)
+
+
+def test_a_stream_with_a_bar_of_another_period_is_routed_bar_by_bar(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The replay names a stream's topic once when all its bars share a period; a stream with
+    one odd bar (here a 2-minute bar in 1-minute data) is named bar by bar, so a strategy that
+    wants 1m bars does not see it, exactly as the per-strategy filters decide."""
+    inst = Instrument.of("C0-USDT", "SIM", "C0", "USDT", tick_size=0.01, lot_size=1e-8)
+    base = synthetic_bars(n=400, symbol=inst.symbol, interval="1m", seed=3)
+    start = base.start.copy()
+    start[100] -= MIN  # bar 100 covers two minutes
+    odd = dataclasses.replace(base, start=start)
+
+    def run() -> tuple[list[tuple[int, str, int]], list[tuple[int, str, int]], float]:
+        minute, every = Cross("m", {"fast": 5, "slow": 20}), Everything("all")
+        runs = [StrategyRun(minute, ("C0-USDT",), {"C0-USDT": (MIN,)}),
+                StrategyRun(every, None, None, capital=0.0)]  # fmt: skip
+        res = run_multi_backtest([Feed(inst, odd)], runs, MultiConfig(cash=10_000.0))
+        return minute.seen, every.seen, res.final_equity
+
+    routed = run()
+    monkeypatch.setattr(Kernel, "route_bars", False)
+    assert routed == run()
+    minute_seen, every_seen, _ = routed
+    assert (int(odd.end[100]), inst.symbol, 2 * MIN) in every_seen
+    assert len(minute_seen) == len(every_seen) - 1 == 399

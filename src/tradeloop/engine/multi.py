@@ -122,6 +122,8 @@ class _Streams:
     symbols: list[str]
     kinds: list[int]
     to_venue: list[bool]
+    #: each bar stream's bus topic when all its bars share one period (see ``kernel.bar_topic``)
+    topics: list[tuple[str, int] | None]
 
 
 def _periods_wanted(runs: Sequence[StrategyRun], kernel: Kernel) -> dict[str, set[int]]:
@@ -152,6 +154,14 @@ def build_streams(feeds: Sequence[Feed], periods: Mapping[str, set[int]]) -> _St
             fs = FundingSeries(fs.ts[keep], fs.rate[keep], fs.source)
             parts.append(((FUNDING, 0, order), fs, sym, FUNDING, False))
     parts.sort(key=lambda x: x[0])
+    topics: list[tuple[str, int] | None] = []
+    for _rank, data, sym, _kind, _venue in parts:
+        topic = None
+        if isinstance(data, BarSeries) and len(data):
+            period = data.end - data.start
+            if (period == period[0]).all():
+                topic = (sym, int(period[0]))
+        topics.append(topic)
     ts_l: list[I64] = []
     st_l: list[I64] = []
     sid_l: list[I64] = []
@@ -181,6 +191,7 @@ def build_streams(feeds: Sequence[Feed], periods: Mapping[str, set[int]]) -> _St
         [p[2] for p in parts],
         [p[3] for p in parts],
         [p[4] for p in parts],
+        topics,
     )
 
 
@@ -252,7 +263,7 @@ def _replay(
     publish = kernel.bus.publish
     portfolio = kernel.portfolio
     heap = clock._heap
-    syms, kinds, venue = s.symbols, s.kinds, s.to_venue
+    syms, kinds, venue, topics = s.symbols, s.kinds, s.to_venue, s.topics
     has_mark = {syms[k] for k, kind in enumerate(kinds) if kind == MARK}
     watch = [liq is not None and kinds[k] == BARS and venue[k] and syms[k] in liq.rules
              and syms[k] not in has_mark for k in range(len(kinds))]  # fmt: skip
@@ -277,20 +288,21 @@ def _replay(
             else:
                 clock._now = ts
             mode = modes[k]
-            # published with its topic, (instrument, period) as kernel.bar_topic names it:
-            # the bus then needs no call to find the bar's readers
+            # published with its topic, (instrument, period) as kernel.bar_topic names it
+            # (the stream's own when all its bars share a period): the bus then needs no call
+            # to find the bar's readers
             if mode == 0:
                 bar = Bar(ts, syms[k], st, o, h, lo, c, v)
                 venue_bar(bar)
-                publish(bar, (syms[k], ts - st))
+                publish(bar, topics[k] or (syms[k], ts - st))
             elif mode == 1:
-                publish(Bar(ts, syms[k], st, o, h, lo, c, v), (syms[k], ts - st))
+                publish(Bar(ts, syms[k], st, o, h, lo, c, v), topics[k] or (syms[k], ts - st))
             elif mode == 2:  # a derivative watched for liquidation on its own bars
                 bar = Bar(ts, syms[k], st, o, h, lo, c, v)
                 venue_bar(bar)
                 assert check is not None
                 check(syms[k], o, h, lo, c, ts)
-                publish(bar, (syms[k], ts - st))
+                publish(bar, topics[k] or (syms[k], ts - st))
             elif mode == 3:
                 if check is not None:
                     check(syms[k], o, h, lo, c, ts)
