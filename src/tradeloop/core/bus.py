@@ -58,9 +58,9 @@ class EventBus:
         #: every subscriber of a type, in subscription order, and beside each its filter
         self._handlers: dict[type, tuple[Handler, ...]] = {}
         self._filters: dict[type, tuple[Accepts | None, ...]] = {}
-        #: what an event without a topic goes to: the subscribers, or None when some of them
-        #: filter (then the event's topic picks them)
-        self._direct: dict[type, tuple[Handler, ...] | None] = {}
+        #: what an event without a topic goes to: the subscribers, or when some of them
+        #: filter, ``_by_topic`` (which finds the event's topic and its readers)
+        self._direct: dict[type, tuple[Handler, ...]] = {}
         self._topic_of: dict[type, Callable[[Any], Hashable]] = {}
         #: resolved subscribers per type and topic
         self._topics: defaultdict[type, dict[Hashable, tuple[Handler, ...]]] = defaultdict(dict)
@@ -95,7 +95,7 @@ class EventBus:
     ) -> None:
         self._handlers[event_type] = handlers
         self._filters[event_type] = filters
-        self._direct[event_type] = None if any(filters) else handlers
+        self._direct[event_type] = (self._by_topic,) if any(filters) else handlers
         self._topics[event_type] = {}  # a dispatch under way keeps the tuple it started with
 
     def _subscribers(self, event_type: type) -> zip[tuple[Handler, Accepts | None]]:
@@ -128,13 +128,11 @@ class EventBus:
             return
         self._dispatching = True
         try:
-            if topic is None:
-                hs = self._direct.get(type(event), ())
-            else:
-                hs = self._topics[type(event)].get(topic)
-            if hs is None:  # filtered subscribers, a topic not resolved yet
-                hs = self._resolve(event, topic)
-            for h in hs:
+            for h in (
+                self._direct.get(type(event), ())
+                if topic is None
+                else self._topics[type(event)].get(topic) or self._resolve(event, topic)
+            ):
                 try:
                     h(event)
                 except Exception as exc:
@@ -152,12 +150,20 @@ class EventBus:
         direct = self._direct
         while queue:
             ev = queue.popleft()
-            hs = direct.get(type(ev), ())
-            for h in hs if hs is not None else self._resolve(ev, None):
+            for h in direct.get(type(ev), ()):
                 try:
                     h(ev)
                 except Exception as exc:
                     self._failed(h, ev, exc)
+
+    def _by_topic(self, event: Event) -> None:
+        """The one subscriber an event of a filtered type published without its topic has:
+        it names the topic and delivers to that topic's readers, each one's error apart."""
+        for h in self._resolve(event, None):
+            try:
+                h(event)
+            except Exception as exc:
+                self._failed(h, event, exc)
 
     def _failed(self, handler: Handler, event: Event, exc: Exception) -> None:
         if self.on_error is not None:
