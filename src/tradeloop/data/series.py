@@ -119,6 +119,14 @@ class BarSeries:
     def __len__(self) -> int:
         return int(self.start.shape[0])
 
+    def uniform_period(self) -> int | None:
+        """The one period (ns) every bar spans, or None when they differ (or there are none):
+        a replay then names the bars' bus topic once instead of bar by bar."""
+        if not len(self):
+            return None
+        period = self.end - self.start
+        return int(period[0]) if bool((period == period[0]).all()) else None
+
     def __repr__(self) -> str:
         return (
             f"BarSeries(symbol={self.symbol!r}, n={len(self)}, interval_ns={self.interval_ns}, "

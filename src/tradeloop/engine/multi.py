@@ -156,12 +156,8 @@ def build_streams(feeds: Sequence[Feed], periods: Mapping[str, set[int]]) -> _St
     parts.sort(key=lambda x: x[0])
     topics: list[tuple[str, int] | None] = []
     for _rank, data, sym, _kind, _venue in parts:
-        topic = None
-        if isinstance(data, BarSeries) and len(data):
-            period = data.end - data.start
-            if (period == period[0]).all():
-                topic = (sym, int(period[0]))
-        topics.append(topic)
+        period = data.uniform_period() if isinstance(data, BarSeries) else None
+        topics.append((sym, period) if period is not None else None)
     ts_l: list[I64] = []
     st_l: list[I64] = []
     sid_l: list[I64] = []
