@@ -281,7 +281,7 @@ async def reject(v: VenueHarness) -> None:
     # A buy pays (spot) or margins (derivatives) in this currency: ask for 10x its balance in
     # notional (beyond any leverage up to 10; far more trips venues' max-size filters).
     pays = inst.quote if not inst.is_derivative else inst.settle
-    funds = {b.asset: b.total for b in await v.gateway.fetch_balances()}.get(pays, 0.0)
+    funds = {b.key: b.total for b in await v.gateway.fetch_balances()}.get(pays, 0.0)
     too_much = inst.round_qty(max(funds, 1.0) * 10 / inst.settle_value(1.0, price))
     await _refused(v, [
         (limit_order(v, new_id("funds"), BUY, price, too_much), {R.INSUFFICIENT_FUNDS}),
@@ -628,7 +628,7 @@ async def queries(v: VenueHarness) -> None:
     balances moved by exactly a round trip's fills (fees in their currency), no position
     left."""
     since = time.time_ns() - 1_000_000_000
-    before = {b.asset: b.total for b in await v.gateway.fetch_balances()}
+    before = {b.key: b.total for b in await v.gateway.fetch_balances()}
     open_one = await resting(v, "qopen")
     gone = await resting(v, "qgone", SELL)
     v.gateway.cancel_order(gone)
@@ -657,7 +657,9 @@ async def queries(v: VenueHarness) -> None:
 
     after = await v.gateway.fetch_balances()
     assert {b.venue for b in after} == {v.venue}, "BalanceUpdate.venue not set (rule 8)"
-    totals = {b.asset: b.total for b in after}
+    totals = {b.key: b.total for b in after}
+    # keyed by wallet and asset (BalanceUpdate.key): the main symbol trades the main wallet,
+    # whose keys are the bare assets money_moves uses; another wallet (Binance USD-M) apart
     for asset, moved in money_moves(v, delivered).items():
         got = totals.get(asset, 0.0) - before.get(asset, 0.0)
         assert math.isclose(got, moved, rel_tol=1e-6, abs_tol=1e-8), (
