@@ -10,6 +10,7 @@ instrument (the OMS trades one netted target per instrument, so it has one algo)
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from tradeloop.engine.loader import build_strategy
 from tradeloop.engine.multi import Feed, MultiConfig, StrategyRun
 from tradeloop.engine.oms import AlgoSpec, ExecAlgo, ExecConfig
 from tradeloop.engine.risk import RiskConfig
-from tradeloop.engine.runconfig import InstrumentSpec, RunConfig
+from tradeloop.engine.runconfig import InstrumentSpec, RunConfig, StrategySpec
 from tradeloop.engine.symbols import Kind, resolve_kind
 from tradeloop.model import Instrument, InstrumentId, native_of, venue_of
 from tradeloop.sim.config import SimConfig
@@ -143,13 +144,9 @@ def build_run(cfg: RunConfig) -> BuiltRun:
         ))  # fmt: skip
     by_name = _names(feeds)
     runs, algos, files = _strategies(cfg, feeds, by_name)
-    weights = [s.weight for s in cfg.strategies]
-    total_w = sum(weights)
-    if cfg.allocation.method in ("equal", "risk_parity") or not total_w:
-        weights = [1.0] * len(weights)
-        total_w = float(len(weights))
-    for r, w in zip(runs, weights, strict=True):
-        r.capital = cfg.cash * w / total_w
+    for r, c in zip(runs, allocate_capital(cfg.strategies, cfg.allocation.method, cfg.cash),
+                    strict=True):  # fmt: skip
+        r.capital = c
     risk = RiskConfig(
         daily_loss_limit=cfg.risk.daily_loss_limit,
         max_order_notional=cfg.risk.max_order_notional,
@@ -176,6 +173,28 @@ def build_run(cfg: RunConfig) -> BuiltRun:
         setup = rp.install
     mc = MultiConfig(cfg.cash, cfg.currency, risk, execution, sim, setup=setup)
     return BuiltRun(feeds, runs, mc, kinds, files, filtered)
+
+
+def allocate_capital(specs: Sequence[StrategySpec], method: str, cash: float) -> list[float]:
+    """Each strategy's starting capital out of ``cash``, in ``specs`` order: fixed weights
+    (``weight``, normalised), or equal shares for ``equal`` and ``risk_parity`` (whose first
+    rebalance then sets the weights). Backtest and live both call this, so one config splits
+    its capital the same way in both; all weights 0 means equal shares."""
+    weights = [s.weight for s in specs]
+    total = sum(weights)
+    if method in ("equal", "risk_parity") or not total:
+        weights = [1.0] * len(weights)
+        total = float(len(weights))
+    return [cash * w / total for w in weights]
+
+
+def strategy_multipliers(
+    spec: StrategySpec, ids: Sequence[str], instrument_mult: Mapping[str, float]
+) -> dict[str, float] | None:
+    """The target multiplier per instrument: the strategy's times the instrument's
+    (``[[instrument]] multiplier``); None when all are 1 (the strategy then has none)."""
+    mults = {sym: spec.multiplier * instrument_mult.get(sym, 1.0) for sym in ids}
+    return mults if any(m != 1.0 for m in mults.values()) else None
 
 
 def _names(feeds: list[Feed]) -> dict[str, str]:
@@ -226,8 +245,8 @@ def _strategies(
                 except ConfigError as exc:
                     raise ConfigError(f"{where}: {exc}") from None
             periods[sym] = ps
-        mults = {sym: spec.multiplier * mult_of[sym] for sym in ids}
-        if any(m != 1.0 for m in mults.values()):
+        mults = strategy_multipliers(spec, ids, mult_of)
+        if mults is not None:
             strategy.multipliers = mults
         algo = _algo_spec(spec.algo, dict(spec.algo_params), where)
         for sym in ids:

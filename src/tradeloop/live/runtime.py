@@ -41,7 +41,7 @@ from tradeloop.engine.live import resolve_instruments, start_gateway
 from tradeloop.engine.loader import build_strategy
 from tradeloop.engine.oms import AlgoSpec, ExecConfig
 from tradeloop.engine.risk import RiskConfig
-from tradeloop.engine.runbuild import _algo_spec
+from tradeloop.engine.runbuild import _algo_spec, allocate_capital, strategy_multipliers
 from tradeloop.engine.strategy import Strategy
 from tradeloop.live.config import LiveRunConfig
 from tradeloop.live.feed import MarketFeed
@@ -195,6 +195,11 @@ class LiveRuntime:
             known.update(gw.instruments())
         insts = resolve_instruments([i.symbol for i in self.cfg.run.instruments], known)
         self.instruments = {i.symbol: i for i in insts}
+        #: ``[[instrument]] multiplier`` by resolved id (the backtest applies the same)
+        self.instrument_mult = {
+            i.symbol: spec.multiplier
+            for i, spec in zip(insts, self.cfg.run.instruments, strict=True)
+        }
         self._build_groups()
 
     def _strategy_ids(self, spec_instruments: tuple[str, ...], where: str) -> list[str]:
@@ -303,13 +308,14 @@ class LiveRuntime:
         )  # fmt: skip
         strategies = []
         periods: dict[str, set[int]] = {}
-        for spec, strategy, ids, _a, ps, _w in items:
-            strategy.capital = (spec.weight / sum(it[0].weight for it in items)) * sum(
-                cash.values() or [run.cash]
-            )
+        capitals = allocate_capital([it[0] for it in items], run.allocation.method,
+                                    sum(cash.values() or [run.cash]))  # fmt: skip
+        for (spec, strategy, ids, _a, ps, _w), capital in zip(items, capitals, strict=True):
+            strategy.capital = capital
             kernel.add_strategy(strategy, ids, {s: ps for s in ids})
-            if spec.multiplier != 1.0:
-                strategy.multipliers = dict.fromkeys(ids, spec.multiplier)
+            mults = strategy_multipliers(spec, ids, self.instrument_mult)
+            if mults is not None:
+                strategy.multipliers = mults
             strategies.append(strategy)
             for s in ids:
                 periods.setdefault(s, set()).update(ps)
