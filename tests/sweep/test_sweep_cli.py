@@ -30,8 +30,19 @@ def rows_of(out: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def test_a_sweep_row_equals_a_single_backtest(tmp_path: Path) -> None:
-    rc = main(["sweep", str(SMA), *BARS, "--param", "fast=5,10", "--param", "slow=30",
+#: backtest flags that must mean the same in a sweep: plain spot; a perpetual with leverage,
+#: isolated margin and constant funding; slippage, latency and a volume cap; resampled bars
+SAME_AS_BACKTEST = {
+    "spot": [],
+    "swap_leverage_funding": ["--symbol", "BTC-USDT-SWAP", "--leverage", "3", "--margin",
+                              "isolated", "--funding", "0.0001"],
+    "execution": ["--slippage-bps", "2", "--latency", "50ms", "--max-volume-share", "0.5"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("flags", SAME_AS_BACKTEST.values(), ids=SAME_AS_BACKTEST.keys())
+def test_a_sweep_row_equals_a_single_backtest(tmp_path: Path, flags: list[str]) -> None:
+    rc = main(["sweep", str(SMA), *BARS, *flags, "--param", "fast=5,10", "--param", "slow=30",
                "--workers", "2", "--out", str(tmp_path / "sw"), "--no-report"])  # fmt: skip
     assert rc == 0
     rows = rows_of(tmp_path / "sw")
@@ -39,18 +50,34 @@ def test_a_sweep_row_equals_a_single_backtest(tmp_path: Path) -> None:
         ("0", "5", "30", "ok"),
         ("1", "10", "30", "ok"),
     ]
+    multi = "--symbol" in flags  # the derivative path writes the multi summary (no "stats")
     for r in rows:
         bt = tmp_path / f"bt{r['fast']}"
-        assert main(["backtest", str(SMA), *BARS, "--param", f"fast={r['fast']}",
+        assert main(["backtest", str(SMA), *BARS, *flags, "--param", f"fast={r['fast']}",
                      "--param", "slow=30", "--out", str(bt)]) == 0  # fmt: skip
         single = json.loads((bt / "result.json").read_text())
         assert r["trades_fingerprint"] == single["trades_fingerprint"]
         assert float(r["final_equity"]) == single["final_equity"]
         assert int(r["n_fills"]) == single["fills"]
+        assert float(r["fees_paid"]) == single["fees_paid"]
+        if multi:
+            assert single["funding_paid"] != 0.0  # the funding flag reached the run
+            continue
         for k, v in single["stats"].items():  # every statistic of the single run, exactly
             assert r[k] == ("" if v is None else str(v).lower() if isinstance(v, bool) else repr(v))
     table_pq = pq.read_table(tmp_path / "sw" / "results.parquet").to_pylist()
     assert [t["trades_fingerprint"] for t in table_pq] == [r["trades_fingerprint"] for r in rows]
+
+
+def test_leverage_and_funding_change_a_swap_sweep(tmp_path: Path) -> None:
+    """The flags are applied, not just accepted: 3x leverage and funding move the result."""
+    base = ["sweep", str(SMA), *BARS, "--symbol", "BTC-USDT-SWAP", "--param", "fast=5",
+            "--param", "slow=30", "--workers", "1", "--no-report"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    assert main([*base, "--leverage", "3", "--funding", "0.001", "--out", str(tmp_path / "b")]) == 0
+    (a,), (b,) = rows_of(tmp_path / "a"), rows_of(tmp_path / "b")
+    assert a["status"] == b["status"] == "ok"
+    assert a["final_equity"] != b["final_equity"]
 
 
 def test_a_failing_point_is_a_row_and_the_sweep_goes_on(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -173,16 +200,33 @@ def test_config_file(tmp_path: Path) -> None:
     assert rows[0]["objective"] == rows[0]["total_return"] and rows[0]["bars"] == "2000"
 
 
-def test_backtest_options_a_sweep_does_not_apply_are_refused() -> None:
-    import argparse
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--leverage", "3"], "--leverage/--margin/--funding apply to derivatives"),
+        (["--symbol", "BTC-USDT-SWAP", "--latency", "soon"], "soon"),
+    ],
+)
+def test_a_backtest_flag_that_makes_no_sense_is_one_line(
+    tmp_path: Path,
+    capsys,
+    flags: list[str],
+    message: str,  # type: ignore[no-untyped-def]
+) -> None:
+    out = tmp_path / "sw"
+    assert main(["sweep", str(SMA), "--bars", "50", *flags, "--param", "fast=5",
+                 "--out", str(out)]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert not out.exists()
 
-    from tradeloop.core.errors import ConfigError
-    from tradeloop.sweep.inputs import refuse_unsupported
 
-    declared = {"cash": 10_000.0, "leverage": None}
-    refuse_unsupported(argparse.Namespace(cash=5.0, leverage=None), declared)
-    with pytest.raises(ConfigError, match="--leverage is not supported by sweeps yet"):
-        refuse_unsupported(argparse.Namespace(cash=5.0, leverage=3.0), declared)
+def test_a_multi_instrument_run_config_is_refused_in_one_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[[instrument]]\nsymbol = "BTC-USDT"\n\n[[strategy]]\nfile = "s.py"\n')
+    assert main(["sweep", str(cfg), "--param", "fast=5", "--out", str(tmp_path / "sw")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "multi-instrument run configs are not supported" in err
 
 
 def test_sigterm_is_handled_like_ctrl_c() -> None:

@@ -4,8 +4,10 @@ trades.csv and report.html into ``--out``."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +40,9 @@ from tradeloop.model import Instrument
 from tradeloop.sim.config import SimConfig
 
 if TYPE_CHECKING:
+    from tradeloop.engine.multi import Feed, MultiConfig, MultiResult
+    from tradeloop.engine.strategy import Strategy
+    from tradeloop.engine.symbols import Kind
     from tradeloop.report.pricechart import AnnotationLog
 
 DEFAULT_SYNTHETIC_BARS = 100_000
@@ -46,8 +51,10 @@ __all__ = [
     "BACKTEST_VENUE",
     "DEFAULT_INTERVAL",
     "DEFAULT_SYMBOL",
+    "BuiltBacktest",
     "add_arguments",
     "backtest_instrument",
+    "build_backtest",
     "load_data",
     "parse_symbol",
     "run",
@@ -204,6 +211,120 @@ def _progress(enabled: bool | None) -> tuple[Callable[[int, int], None] | None, 
     return update, bar.stop
 
 
+@dataclass(frozen=True, eq=False)
+class MultiSetup:
+    """How a one-instrument run goes through ``engine.multi``: a derivative (leverage, margin,
+    funding, liquidation) or bars resampled to a coarser ``--interval`` for the strategy."""
+
+    feed: Feed
+    config: MultiConfig
+    period: int
+    kind: Kind
+
+    def runs(self, strategies: Sequence[Strategy], file: str = "") -> list[Any]:
+        from tradeloop.engine.multi import StrategyRun
+
+        sym = self.feed.instrument.symbol
+        return [StrategyRun(s, (sym,), {sym: (self.period,)}, file=file) for s in strategies]
+
+
+@dataclass(frozen=True, eq=False)
+class BuiltBacktest:
+    """A single-instrument backtest as the command line describes it, data loaded: what
+    ``tradeloop backtest`` runs, and what a sweep builds once and ships to every worker, so
+    every backtest flag means the same in both. ``multi`` is set when the run needs the
+    multi path (see :class:`MultiSetup`); plain spot runs use ``run_backtest``."""
+
+    bars: BarSeries
+    instrument: Instrument
+    config: BacktestConfig
+    multi: MultiSetup | None = None
+
+    def window(self, lo: int | None, hi: int | None) -> BuiltBacktest:
+        """The same run on bars ``[lo, hi)`` (walk-forward windows)."""
+        if lo is None and hi is None:
+            return self
+        bars = self.bars.slice(lo, hi)
+        multi = self.multi
+        if multi is not None:
+            multi = dataclasses.replace(multi, feed=dataclasses.replace(multi.feed, bars=bars))
+        return dataclasses.replace(self, bars=bars, multi=multi)
+
+    def run(self, strategies: list[Strategy], progress: Any = None) -> BacktestResult | MultiResult:
+        """Run ``strategies`` (fresh instances) on these inputs."""
+        if self.multi is None:
+            return run_backtest(strategies, self.bars, self.instrument, self.config, progress)
+        from tradeloop.engine.multi import run_multi_backtest
+
+        m = self.multi
+        return run_multi_backtest([m.feed], m.runs(strategies), m.config, progress)
+
+
+def build_backtest(args: argparse.Namespace) -> BuiltBacktest:
+    """Everything but the strategies, from ``tradeloop backtest``'s flags (``add_arguments``):
+    the data, the instrument and the run configuration. Raises ``UserError`` on bad input,
+    before any data is read where it can. Sets ``args.symbol`` to the resolved symbol."""
+    from tradeloop.engine.cli_simple import needs_multi, resolve_symbol
+
+    args.symbol = resolve_symbol(args)
+    native, venue = parse_symbol(args.symbol)
+    kind = needs_multi(args, native)
+    if kind is None:
+        split_symbol(native)  # a bad --symbol is reported before any data is read
+    latency = parse_interval(args.latency) if args.latency else 0
+    sim = SimConfig(
+        latency_ns=latency,
+        slippage_bps=args.slippage_bps or 0.0,
+        max_volume_fraction=args.max_volume_share,
+    )
+    risk = RiskConfig(
+        daily_loss_limit=args.daily_loss_limit,
+        max_order_notional=args.max_order_notional,
+        max_position_qty=args.max_position,
+    )
+    execution = ExecConfig(ExecAlgo(args.algo))
+    config = BacktestConfig(cash=args.cash, risk=risk, execution=execution, sim=sim)
+    bars = load_data(args, native if kind is None else f"{native}.{venue}")
+    if len(bars) < 2:
+        raise ConfigError(f"{bars.source}: need at least 2 bars, got {len(bars)}")
+    if kind is None:
+        return BuiltBacktest(bars, backtest_instrument(args, bars), config)
+    inst = Instrument.of(
+        native, venue, kind.base, kind.quote, tick_size=args.tick or infer_tick(bars.close),
+        lot_size=args.lot, maker_fee=args.fee, taker_fee=args.fee, kind=kind.kind,
+        inverse=kind.inverse,
+    )  # fmt: skip
+    return BuiltBacktest(bars, inst, config, _multi_setup(args, bars, inst, kind, config))
+
+
+def _multi_setup(
+    args: argparse.Namespace, bars: BarSeries, inst: Instrument, kind: Kind, cfg: BacktestConfig
+) -> MultiSetup:
+    from tradeloop.engine.multi import Feed, MultiConfig
+    from tradeloop.sim.margin import MarginRule
+
+    funding = None
+    if inst.is_derivative and args.funding is not None:
+        from tradeloop.data.funding import FundingSeries, load_funding
+
+        try:
+            rate = float(args.funding)
+        except ValueError:
+            funding = load_funding(args.funding)
+        else:
+            start, end = int(bars.start[0]), int(bars.end[-1])
+            funding = FundingSeries.constant(rate, start, end, parse_interval("8h"))
+    margin = MarginRule(args.margin or "cross", args.maintenance_margin or 0.005)
+    feed = Feed(
+        inst, bars, funding, None, margin if inst.is_derivative else None, args.leverage or 1.0
+    )
+    period = bars.interval_ns
+    if args.data and not args.trades and args.interval is not DEFAULT_INTERVAL:
+        period = parse_interval(args.interval)
+    mc = MultiConfig(cfg.cash, None, cfg.risk, cfg.execution, cfg.sim)
+    return MultiSetup(feed, mc, period, kind)
+
+
 def run(args: argparse.Namespace) -> int:
     if str(args.strategy).lower().endswith(".toml"):
         from tradeloop.engine.cli_multi import run_config
@@ -213,37 +334,16 @@ def run(args: argparse.Namespace) -> int:
             return run_config(args, progress)
         finally:
             stop_progress()
-    from tradeloop.engine.cli_simple import needs_multi, resolve_symbol, run_simple_multi
-
     params = parse_params(args.param)
     strategies = build_strategies(args.strategy, params)
-    args.symbol = resolve_symbol(args)
-    native, _ = parse_symbol(args.symbol)
-    kind = needs_multi(args, native)
-    if kind is not None:
-        return run_simple_multi(args, strategies, kind, _progress(args.progress))
-    split_symbol(native)  # a bad --symbol is reported before any data is read
-    bars = load_data(args, native)
-    if len(bars) < 2:
-        raise ConfigError(f"{bars.source}: need at least 2 bars, got {len(bars)}")
-    instrument = backtest_instrument(args, bars)
+    built = build_backtest(args)
+    if built.multi is not None:
+        return _run_multi(args, built, built.multi, strategies)
+    bars, instrument, config = built.bars, built.instrument, built.config
     symbol = instrument.symbol
     print(
         f"instrument {symbol}: spot, quote {instrument.quote}; {len(bars):,} bars of "
         f"{format_interval(bars.interval_ns)} from {args.data or 'synthetic data'}"
-    )
-    risk = RiskConfig(
-        daily_loss_limit=args.daily_loss_limit,
-        max_order_notional=args.max_order_notional,
-        max_position_qty=args.max_position,
-    )
-    sim = SimConfig(
-        latency_ns=parse_interval(args.latency) if args.latency else 0,
-        slippage_bps=args.slippage_bps or 0.0,
-        max_volume_fraction=args.max_volume_share,
-    )
-    config = BacktestConfig(
-        cash=args.cash, risk=risk, execution=ExecConfig(ExecAlgo(args.algo)), sim=sim
     )
     annotations = None
     if not args.no_report:  # Strategy.mark/line/plot, drawn on the report's chart
@@ -278,6 +378,50 @@ def run(args: argparse.Namespace) -> int:
         f"{len(bars):,} bars in {result.elapsed_s:.2f}s "
         f"({summary['bars_per_s'] or 0:,} bars/s), {len(result.fills)} fills, "
         f"final equity {result.final_equity:,.2f} -> {out}/"
+    )
+    return 0
+
+
+def _run_multi(
+    args: argparse.Namespace, built: BuiltBacktest, m: MultiSetup, strategies: list[Strategy]
+) -> int:
+    """The one-instrument multi path (derivative or resampled bars): run, write the files."""
+    from tradeloop.engine.cli_multi import summary_json, write_equity_csv
+    from tradeloop.engine.multi import run_multi_backtest
+    from tradeloop.engine.runbuild import BuiltRun, describe
+    from tradeloop.engine.runconfig import parse_run_config
+
+    inst = built.instrument
+    runs = m.runs(strategies)
+    run_desc = BuiltRun([m.feed], runs, m.config, {inst.symbol: m.kind}, [str(args.strategy)])
+    for line in describe(run_desc):
+        print(line)
+    prog, stop = _progress(args.progress)
+    try:
+        with strategy_errors(args.strategy):
+            result = run_multi_backtest([m.feed], runs, m.config, prog)
+    finally:
+        stop()
+    cfg = parse_run_config(
+        {"instrument": [{"symbol": args.symbol}], "strategy": [{"file": str(args.strategy)}]},
+        str(args.strategy),
+    )
+    summary = summary_json(result, run_desc, cfg)
+    out = Path(args.out)
+    files: dict[str, Callable[[Path], None]] = {
+        "trades.csv": lambda p: write_trades_csv(p, result.fills),
+        "equity.csv": lambda p: write_equity_csv(p, result),
+        "result.json": lambda p: dump_json(p, summary),
+    }
+    if not args.no_report:
+        from tradeloop.report.multi import write_multi_report
+
+        files["report.html"] = lambda p: write_multi_report(p, result, summary)
+    write_outputs(out, files)
+    print(
+        f"{len(built.bars):,} bars in {result.elapsed_s:.2f}s, {len(result.fills)} fills, "
+        f"{len(result.liquidations)} liquidations, funding paid {summary['funding_paid']:.8g}, "
+        f"final equity {result.final_equity:,.8g} {inst.settle} -> {out}/"
     )
     return 0
 

@@ -28,8 +28,6 @@ PARAM_HELP = (
 
 def add_arguments(p: argparse.ArgumentParser, out_default: str) -> None:
     cli_backtest.add_arguments(p)
-    # what the backtest declared, so options a sweep does not apply can be refused
-    p.set_defaults(_backtest_options={a.dest: a.default for a in p._actions if a.dest != "help"})
     p.set_defaults(out=out_default)
     for action in p._actions:  # argparse has no public way to edit a help text
         if action.dest == "param":
@@ -97,6 +95,9 @@ def apply_config(args: argparse.Namespace) -> None:
         raise ConfigError(f"{path}: config file not found") from None
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    from tradeloop.sweep.inputs import refuse_run_config
+
+    refuse_run_config(path, cfg)
     spec: dict[str, tuple[Any, Any]] = args._option_spec
     here = path.parent
     if "strategy" not in cfg:

@@ -1,11 +1,12 @@
 """What one worker does: hold the loaded data once, then run one backtest per task.
 
-A :class:`RunContext` (bars, instrument, backtest config, strategy file) is built once in the
-driver and handed to each worker once — as a process-pool initializer argument or a single
-Ray object — so a sweep never reloads or re-ships data per run. :func:`execute` then runs a
-parameter set through the same public calls as ``tradeloop backtest`` (``build_strategies``,
-``run_backtest``, ``compute_stats``), which is why a sweep row has the same trades fingerprint
-as the single run. Any exception in a run becomes an error row; the worker goes on.
+A :class:`RunContext` (what ``engine.cli_backtest.build_backtest`` builds from the command
+line, and the strategy file) is built once in the driver and handed to each worker once — as
+a process-pool initializer argument or a single Ray object — so a sweep never reloads or
+re-ships data per run. :func:`execute` then runs a parameter set through the same public calls
+as ``tradeloop backtest`` (``build_strategies``, ``BuiltBacktest.run``, ``compute_stats``),
+which is why a sweep row has the same trades fingerprint as the single run. Any exception in a
+run becomes an error row; the worker goes on.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import numpy.typing as npt
 
 from tradeloop.core.errors import UserError
 from tradeloop.data.series import BarSeries
-from tradeloop.engine.backtest import BacktestConfig, run_backtest
+from tradeloop.engine.backtest import BacktestConfig, BacktestResult, trades_fingerprint
+from tradeloop.engine.cli_backtest import BuiltBacktest
 from tradeloop.engine.loader import build_strategies, strategy_errors
 from tradeloop.model import Instrument
 from tradeloop.report.downsample import minmax_indices
@@ -50,11 +52,21 @@ class RunContext:
     error messages name it.
     """
 
-    bars: BarSeries
-    instrument: Instrument
-    config: BacktestConfig
+    backtest: BuiltBacktest
     strategy_path: str
     strategy_source: bytes
+
+    @property
+    def bars(self) -> BarSeries:
+        return self.backtest.bars
+
+    @property
+    def instrument(self) -> Instrument:
+        return self.backtest.instrument
+
+    @property
+    def config(self) -> BacktestConfig:
+        return self.backtest.config
 
     @property
     def strategy_sha(self) -> str:
@@ -183,7 +195,8 @@ def _finite(x: Any) -> Any:
 def execute(ctx: RunContext, task: Task) -> TaskResult:
     """Run one task; never raises for a failing run (the row carries the error)."""
     t0 = time.perf_counter()
-    bars = ctx.bars if task.lo is None and task.hi is None else ctx.bars.slice(task.lo, task.hi)
+    built = ctx.backtest.window(task.lo, task.hi)
+    bars = built.bars
     path = strategy_file(ctx)
     params = task.params
     try:
@@ -191,11 +204,15 @@ def execute(ctx: RunContext, task: Task) -> TaskResult:
             raise UserError(f"need at least 2 bars, got {len(bars)}")
         with strategy_errors(path):
             strategies = build_strategies(path, params)
-            result = run_backtest(strategies, bars, ctx.instrument, ctx.config)
+            result = built.run(strategies)
         multipliers = {s: i.contract_value for s, i in result.kernel.instruments.items()}
         trips = round_trips(result.fills, multipliers)
+        if isinstance(result, BacktestResult):
+            position = result.position
+        else:  # the multi path samples a position per instrument
+            position = result.positions[built.instrument.symbol]
         stats = compute_stats(
-            result.ts, result.equity, result.position, result.fills, trips, result.initial_cash
+            result.ts, result.equity, position, result.fills, trips, result.initial_cash
         )
     except Exception as exc:  # any failure of a run is data, not a crash of the sweep
         log.debug("run %d %s failed", task.run, params, exc_info=True)
@@ -204,9 +221,9 @@ def execute(ctx: RunContext, task: Task) -> TaskResult:
     row.update(
         status="ok",
         error="",
-        trades_fingerprint=result.fingerprint,
+        trades_fingerprint=trades_fingerprint(result.fills),
         fees_paid=result.kernel.portfolio.fees_paid,
-        bars=result.bars,
+        bars=len(bars),
     )
     if task.full_curve:
         curve = (result.ts.copy(), result.equity.copy())

@@ -88,7 +88,7 @@ def data_digest(ctx: RunContext) -> str:
 
 def run_inputs(ctx: RunContext, kind: str, specs: list[ParamSpec]) -> dict[str, Any]:
     """What decides every run's result (and so whether old rows may be reused)."""
-    return {
+    inputs = {
         "kind": kind,
         "strategy": ctx.strategy_path,
         "strategy_sha256": ctx.strategy_sha,
@@ -99,6 +99,20 @@ def run_inputs(ctx: RunContext, kind: str, specs: list[ParamSpec]) -> dict[str, 
         "backtest_config": repr(ctx.config),
         "params": [s.name for s in specs],
     }
+    m = ctx.backtest.multi
+    if m is not None:  # derivative / resampled runs: leverage, margin, funding, bar period
+        f = m.feed
+        funding = None
+        if f.funding is not None:
+            funding = hashlib.sha256(f.funding.ts.tobytes() + f.funding.rate.tobytes()).hexdigest()
+        inputs["multi"] = {
+            "leverage": f.leverage,
+            "margin": repr(f.margin),
+            "funding_sha256": funding,
+            "period_ns": m.period,
+            "config": repr(m.config),
+        }
+    return inputs
 
 
 def plan(ctx: RunContext, opts: SweepOptions) -> tuple[list[ParamSpec], list[Point], Objective]:
