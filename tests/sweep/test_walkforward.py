@@ -115,8 +115,23 @@ def test_walkforward_by_hand(tmp_path: Path) -> None:
     assert 'id="wf-chart"' in html and 'id="windows"' in html
 
 
-def test_cli_oos_window_equals_tradeloop_backtest_on_that_slice(tmp_path: Path) -> None:
-    args = ["--bars", "900", *FEE_TICK]
+SWAP = [
+    "--symbol",
+    "BTC-USDT-SWAP",
+    "--leverage",
+    "3",
+    "--margin",
+    "isolated",
+    "--funding",
+    "0.001",
+]
+
+
+@pytest.mark.parametrize("flags", [[], SWAP], ids=["spot", "swap_leverage_funding"])
+def test_cli_oos_window_equals_tradeloop_backtest_on_that_slice(
+    tmp_path: Path, flags: list[str]
+) -> None:
+    args = ["--bars", "900", *FEE_TICK, *flags]
     out = tmp_path / "wf"
     assert main(["walkforward", str(SMA), *args, "--param", "fast=3,6", "--param", "slow=25",
                  "--train", "300m", "--test", "300m", "--anchored", "--out", str(out),
@@ -133,7 +148,7 @@ def test_cli_oos_window_equals_tradeloop_backtest_on_that_slice(tmp_path: Path) 
         for row in zip(*(c.tolist() for c in cols), strict=True):
             wr.writerow([row[0], *map(repr, row[1:])])
     w = windows[1]
-    assert main(["backtest", str(SMA), "--data", str(data), *FEE_TICK, "--param",
+    assert main(["backtest", str(SMA), "--data", str(data), *FEE_TICK, *flags, "--param",
                  f"fast={w['fast']}", "--param", "slow=25", "--out", str(tmp_path / "bt"),
                  "--no-report"]) == 0  # fmt: skip
     single = json.loads((tmp_path / "bt" / "result.json").read_text())
