@@ -1,7 +1,7 @@
 """The BitMEX gateway against the BitMEX emulator over real sockets: inverse instruments, the
 id-keyed L2 book (and its resync on an unknown id), orders by clOrdID (fills before their
 report, amend, cancel, a lost placement answer resolved without a second order), balances
-in BTC from XBt, positions, rate-limit headers and the dead-man switch."""
+in BTC from XBt, positions and rate-limit headers (the dead-man switch: ``test_dead_man``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tradeloop.model import Fill, Order, OrderReport, OrderStatus, OrderType, Si
 from tradeloop.venues.bitmex.gateway import BitmexGateway
 from tradeloop.venues.bitmex.ws import L2Row
 
-from .conftest import XBTUSD, Sink, make_gateway, until
+from .conftest import XBTUSD, Sink, until
 
 
 def order(cid: str, qty: float, price: float | None = None, side: Side = Side.BUY) -> Order:
@@ -128,21 +128,3 @@ async def test_refusals_and_rate_limit(gw: tuple[BitmexGateway, Sink], emu: Bitm
         "placed after 429s",
         10,
     )
-
-
-async def test_dead_man_switch_kept_alive(emu: BitmexEmulator) -> None:
-    emu.config.housekeeping_s = 0.02
-    # a timeout a loaded machine cannot miss by accident (the keep-alive runs well inside it)
-    gateway = make_gateway(emu.base_url, dead_man_ms=1500)
-    gateway.bind(Sink())
-    await gateway.start()
-    try:
-        m = emu.driver.markets["XBTUSD"]
-        gateway.submit_order(order("dm1", 100, float(m.px(m.best_bid())) - 1000))
-        await gateway.drain()
-        await asyncio.sleep(3.0)  # twice the timeout: kept alive by the gateway
-        assert len(emu.trading.account.orders(open_only=True)) == 1
-    finally:
-        await gateway.stop()
-    # the process is gone: BitMEX cancels everything once the timeout runs out
-    await until(lambda: emu.trading.account.orders(open_only=True) == [], "dead man's cancel", 15)

@@ -34,6 +34,14 @@ RATE_LIMIT: Final = Limit(120, 60.0)
 ORDER_RATE_LIMIT: Final = Limit(10, 1.0)
 RATE_GROUP: Final = "bitmex"
 ORDER_GROUP: Final = "bitmex-order"
+#: The dead-man switch (``cancelAllAfter``) as gateways built by the registry arm it: BitMEX
+#: suggests a 60 s timeout refreshed about every 15 s, i.e. a quarter of the timeout
+#: (:data:`DEAD_MAN_REFRESH`). ``$TRADELOOP_BITMEX_DEAD_MAN_MS`` overrides it; ``0`` turns it off.
+DEAD_MAN_MS: Final = 60_000
+DEAD_MAN_ENV: Final = "TRADELOOP_BITMEX_DEAD_MAN_MS"
+DEAD_MAN_REFRESH: Final = 4
+#: How long a clean stop waits for BitMEX to confirm the switch is off (seconds).
+DISARM_TIMEOUT_S: Final = 5.0
 #: Rows per page of table queries (BitMEX caps ``count`` at 1000; 500 is what ccxt uses).
 PAGE: Final = 500
 

@@ -18,11 +18,14 @@ BitMEX's symbols. Money is converted from ``XBt`` / ``USDt`` minor units to BTC 
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tradeloop.core.errors import ConfigError, VenueError
 from tradeloop.core.log import get_logger
 from tradeloop.model import BalanceUpdate, Fill, Instrument, OrderReport, PositionUpdate
 from tradeloop.venues.bitmex import constants as C
@@ -113,6 +116,23 @@ class BitmexGateway(StreamGateway):
             for table in PRIVATE_TABLES:
                 await stream.subscribe(table)
             await stream.start()
+
+    async def stop(self) -> None:
+        """A clean stop turns the dead-man switch off (``cancelAllAfter`` 0) so our resting
+        orders outlive the process as the strategy left them; only a crash (no stop) lets
+        BitMEX cancel them. A venue that cannot confirm within :data:`C.DISARM_TIMEOUT_S` is
+        logged and the stop goes on."""
+        stream = self.stream
+        if stream is not None and stream.armed:
+            await stream.stop_keep_alive()
+            try:
+                await asyncio.wait_for(self.rest.cancel_all_after(0), C.DISARM_TIMEOUT_S)
+                stream.armed = False
+                log.info("BitMEX: dead-man switch turned off")
+            except (VenueError, OSError, TimeoutError) as exc:
+                log.warning("BitMEX: could not turn the dead-man switch off (%s); BitMEX "
+                            "cancels our open orders when it runs out", exc)  # fmt: skip
+        await super().stop()
 
     def _ensure_stream(self) -> BitmexStream:
         if self.stream is None:
@@ -228,7 +248,25 @@ def create(
     **options: Any,
 ) -> BitmexGateway:
     """The registry's factory (``venues.registry``): credentials ``api_key``, ``secret``;
-    other options go to :class:`BitmexGateway`."""
+    other options go to :class:`BitmexGateway`. Unlike the class, it arms the dead-man switch
+    by default (:data:`C.DEAD_MAN_MS`): a ``dead_man_ms`` option, else
+    ``$TRADELOOP_BITMEX_DEAD_MAN_MS``, sets it (``0`` turns it off)."""
     c = credentials or {}
+    if "dead_man_ms" not in options:
+        options["dead_man_ms"] = dead_man_from_env(os.environ)
     return BitmexGateway(url, c.get("api_key", ""), c.get("secret", ""), ws_url=ws_url,
                          **options)  # fmt: skip
+
+
+def dead_man_from_env(env: Mapping[str, str]) -> int:
+    """``$TRADELOOP_BITMEX_DEAD_MAN_MS`` (whole milliseconds, 0 = off), else the default."""
+    raw = env.get(C.DEAD_MAN_ENV, "").strip()
+    if not raw:
+        return C.DEAD_MAN_MS
+    try:
+        ms = int(raw)
+    except ValueError:
+        ms = -1
+    if ms < 0:
+        raise ConfigError(f"{C.DEAD_MAN_ENV}={raw!r}: whole milliseconds >= 0 (0 = off)")
+    return ms

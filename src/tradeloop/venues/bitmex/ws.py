@@ -14,8 +14,10 @@ client beyond the kit's:
   that one subscription re-sent, which brings a fresh ``partial`` (BitMEX has no sequence
   numbers or checksums: this is the only way to notice). A reconnect clears every book the
   same way;
-* the dead-man switch: with ``dead_man_ms`` set, ``cancelAllAfter`` is re-armed every third
-  of the timeout while connected, so a crashed process has its orders canceled by BitMEX.
+* the dead-man switch: with ``dead_man_ms`` set, ``cancelAllAfter`` is sent on every login and
+  re-armed every quarter of the timeout while connected (BitMEX's advice: 60 s, refreshed
+  every 15 s), so a crashed process has its orders canceled by BitMEX. Turning it off on a
+  clean stop is the gateway's job (over REST, where the answer confirms it).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from tradeloop.book.orderbook import FloatLevels, OrderBook
 from tradeloop.core.errors import AuthError
 from tradeloop.core.log import get_logger
 from tradeloop.model import BookLevels, Event
+from tradeloop.venues.bitmex import constants as C
 from tradeloop.venues.bitmex import parse as P
 from tradeloop.venues.bitmex.auth import BitmexCredentials
 from tradeloop.venues.stream import BookStream
@@ -198,6 +201,8 @@ class BitmexStream(BookStream[L2Book]):
         self._book_table: dict[str, str] = {}
         self.authenticated = False
         self._dead_man: asyncio.Task[None] | None = None
+        #: the switch was sent at least once (a clean stop must then turn it off)
+        self.armed = False
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self, wait: float | None = 10.0) -> None:
@@ -206,12 +211,16 @@ class BitmexStream(BookStream[L2Book]):
         await super().start(wait)
 
     async def stop(self) -> None:
+        await self.stop_keep_alive()
+        await super().stop()
+
+    async def stop_keep_alive(self) -> None:
+        """No more re-arming (before the switch is turned off, so nothing turns it back on)."""
         if self._dead_man is not None:
             self._dead_man.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._dead_man
         self._dead_man = None
-        await super().stop()
 
     async def _on_connect(self, client: WsClient) -> None:
         self.authenticated = False
@@ -222,10 +231,11 @@ class BitmexStream(BookStream[L2Book]):
         self.authenticated = True
         if self.dead_man_ms > 0:
             await client.send(op("cancelAllAfter", self.dead_man_ms))
+            self.armed = True
 
     async def _keep_dead_man(self) -> None:
         while True:
-            await asyncio.sleep(max(self.dead_man_ms / 3000, 0.05))
+            await asyncio.sleep(max(self.dead_man_ms / (1000 * C.DEAD_MAN_REFRESH), 0.05))
             if self.client.connected and self.authenticated:
                 with contextlib.suppress(ConnectionError):
                     await self.client.send(op("cancelAllAfter", self.dead_man_ms))
