@@ -150,6 +150,22 @@ class Account:
     def initial_margin(self, inst: Instrument, qty: float, price: float) -> float:
         return inst.settle_value(abs(qty), price) / self.leverage(inst.symbol)
 
+    def close_release(
+        self, inst: Instrument, closed: float, price: float, fee_rate: float
+    ) -> float:
+        """What closing ``closed`` contracts of the position at ``price`` hands back for new
+        margin: their share of the position's initial margin, plus the PnL they realise, less
+        their fee (negative when a loss exceeds the margin freed). 0 when nothing is closed."""
+        pos = self._positions.get(inst.symbol)
+        if pos is None or not pos.qty or closed <= 0:
+            return 0.0
+        share = min(closed / abs(pos.qty), 1.0)
+        margin = self._pos_margin.get(inst.symbol, 0.0) * share
+        if price <= 0:  # no price known yet: the margin alone (the fill re-checks)
+            return margin
+        fee = inst.settle_value(abs(pos.qty) * share, price) * max(fee_rate, 0.0)
+        return margin + pos.unrealized(price) * share - fee
+
     def _refresh_position_margin(self, inst: Instrument) -> None:
         pos = self._positions.get(inst.symbol)
         if pos is None:

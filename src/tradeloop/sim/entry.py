@@ -148,11 +148,29 @@ class OrderEntry(VenueLedger):
         asset, need = self._lock_need(rec, inst, rec.qty, rec.price)
         self._checked = (rec, asset, need)
         free = self.account.free(asset)
-        if need > free + 1e-9 * max(1.0, need):
+        freed = self._freed_by_close(rec, inst, rec.qty, rec.price) if need else 0.0
+        if need > 0 and need > free + freed + 1e-9 * max(1.0, need):  # a close needs none
             what = "margin" if inst.is_derivative else "balance"
             why = f"insufficient {what}: need {need:.8g} {asset}, free {free:.8g}"
+            if freed:
+                why += f" ({freed:+.8g} from the close)"
             return R.INSUFFICIENT_FUNDS, why
         return None
+
+    def _freed_by_close(self, rec: SimOrder, inst: Instrument, qty: float, price: float) -> float:
+        """Margin the closing part of a derivative order hands back before its opening part
+        needs any (a flip): see ``rules.lock_need`` and ``Account.close_release``. Priced at
+        the limit, or for a market order at the venue's reference price (0 when unknown:
+        then only the margin counts, the fill-time cap re-checks at the real price)."""
+        if not inst.is_derivative or rec.reduce_only:
+            return 0.0
+        closable = max(0.0, -rec.side.sign * self.account.position_qty(inst.symbol))
+        closed = min(max(qty - rec.filled_qty, 0.0), closable)
+        if closed <= 0:
+            return 0.0
+        if rec.order_type is MARKET:
+            price = self._ref_price(inst.symbol, rec.side) or 0.0
+        return self.account.close_release(inst, closed, price, inst.taker_fee)
 
     def _reduce_only_problem(self, rec: SimOrder, inst: Instrument, qty: float) -> Refusal | None:
         return rules.reduce_only_problem(rec, inst, self.account.position_qty(inst.symbol), qty)
@@ -250,7 +268,9 @@ class OrderEntry(VenueLedger):
         if rec.tif is POST_ONLY and self._would_cross(rec, inst, price):
             return self._refuse(R.POST_ONLY_WOULD_TAKE)
         asset, need = self._lock_need(rec, inst, qty, price)
-        if need - rec.lock > self.account.free(asset) + 1e-9 * max(1.0, need):
+        freed = self._freed_by_close(rec, inst, qty, price) if need else 0.0
+        grow = need - rec.lock
+        if grow > 0 and grow > self.account.free(asset) + freed + 1e-9 * max(1.0, need):
             return self._refuse(R.INSUFFICIENT_FUNDS)
         if rec.holds_lock:
             self.account.adjust_lock(asset, need - rec.lock)

@@ -155,6 +155,8 @@ class VenueLedger:
                 lev = self.account.leverage(inst.symbol)
                 per = inst.settle_value(1.0, price) * (1.0 / lev + max(rate, 0.0))
                 avail = self.account.free(inst.settle) + rec.lock
+                if closable > 0:  # a flip: the close hands its margin back first
+                    avail += self.account.close_release(inst, min(qty, closable), price, rate)
                 if opening * per > avail * (1 + 1e-12) + 1e-12:
                     fits = min(qty, closable) + rules.floor_fit(inst, avail, per)
                     return inst.round_qty(fits), "insufficient margin"

@@ -2,6 +2,16 @@
 
 Kept free of exchange state (callers pass in positions, prices, leverage) so each rule can be
 read — and changed — on its own.
+
+Derivative margin (one-way net positions, as OKX, BitMEX and Binance one-way mode check it):
+an order first closes whatever opposite position there is, then opens the rest. Only the
+opening part, ``max(0, |order qty| - |opposite position|)``, needs initial margin (plus its
+taker fee); reduce-only orders and pure closes need none. A flip is judged against the free
+margin *plus* what its closing part hands back (that part's share of the position's initial
+margin, plus the PnL it realises, less its fee: ``Account.close_release``). The order's lock
+is the opening part's margin only; the fill-time cap (``VenueLedger._cap``) re-checks against
+the position as it is then, so a resting order whose position changed meanwhile is judged
+afresh. Spot is unaffected.
 """
 
 from __future__ import annotations
@@ -106,7 +116,8 @@ def lock_need(
 ) -> tuple[str, float]:
     """Asset and amount an open order of total size ``qty`` at ``price`` must reserve, less
     what already filled. Market orders are priced at ``market_ref * (1 + market_buffer)``
-    (0 when no price is known: the fill-time cap then protects the wallet)."""
+    (0 when no price is known: the fill-time cap then protects the wallet). A derivative
+    reserves margin for its opening part only (module docstring)."""
     rem = max(qty - rec.filled_qty, 0.0)
     if rec.order_type is MARKET:
         price = market_ref * (1 + market_buffer) if market_ref is not None else 0.0
