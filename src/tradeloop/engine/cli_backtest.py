@@ -374,10 +374,13 @@ def run(args: argparse.Namespace) -> int:
         summary["stats"] = stats
     files["result.json"] = lambda p: dump_json(p, summary)
     write_outputs(out, files)
+    from tradeloop.report.tables import fmt_amount
+
+    ccy = result.kernel.portfolio.currency
     print(
         f"{len(bars):,} bars in {result.elapsed_s:.2f}s "
         f"({summary['bars_per_s'] or 0:,} bars/s), {len(result.fills)} fills, "
-        f"final equity {result.final_equity:,.2f} -> {out}/"
+        f"final equity {fmt_amount(result.final_equity, ccy)} {ccy} -> {out}/"
     )
     return 0
 
@@ -455,6 +458,7 @@ def _report_writer(
         fills=result.fills,
         price_chart=bars_chart_data(str(extra["symbol"]), bars, result.fills, annotations),
         strategy_rows=result.strategy_rows(),
+        currency=result.kernel.portfolio.currency,
         params={f"{sid}.{k}": v for sid, ps in extra["params"].items() for k, v in ps.items()},
         info={
             "data": extra["data"],

@@ -69,6 +69,8 @@ class ReportData:
     info: dict[str, object] = field(default_factory=dict)
     #: :func:`tradeloop.report.pricechart.price_chart_data` for the candle panel
     price_chart: dict[str, Any] | None = None
+    #: the account currency: amounts are shown to its precision (8 decimals for BTC)
+    currency: str = ""
 
 
 @functools.cache
@@ -107,10 +109,10 @@ tbody tr:nth-child(even){background:#f8fafc}
 """
 
 
-def _cards(s: Stats) -> str:
+def _cards(s: Stats, ccy: str = "") -> str:
     items = [
         ("Total return", fmt_pct(s.total_return)),
-        ("Final equity", fmt_money(s.final_equity)),
+        ("Final equity", fmt_money(s.final_equity, ccy)),
         ("Sharpe", fmt_ratio(s.sharpe)),
         ("Max drawdown", fmt_pct(s.max_drawdown)),
         ("Round trips", f"{s.n_round_trips:,}"),
@@ -189,13 +191,13 @@ def render_html(
             "</script></head><body><main>",
             f"<h1>{title}</h1>",
             f'<div class="sub">{escape(fmt_ts(s.start_ts))} → {escape(fmt_ts(s.end_ts))}</div>',
-            _cards(s),
+            _cards(s, data.currency),
             price_section,
             f"<section><h2>Charts</h2>{chart}</section>",
             '<div class="cols"><section><h2>Statistics</h2>',
-            stats_table(s),
+            stats_table(s, data.currency),
             "</section><div><section><h2>PnL by strategy</h2>",
-            strategy_table(data.strategy_rows),
+            strategy_table(data.strategy_rows, data.currency),
             "</section><section><h2>Parameters</h2>",
             kv_table(data.params.items(), "params-table"),
             "</section><section><h2>Run info</h2>",

@@ -20,24 +20,10 @@ import numpy as np
 from tradeloop.report.downsample import minmax_indices
 from tradeloop.report.html import _CSS, _plotly_js, _script_json
 from tradeloop.report.pricechart import price_panels
-from tradeloop.report.tables import fmt_ts
+from tradeloop.report.tables import FIAT_LIKE, fmt_amount, fmt_ts, money_decimals
 
-#: currencies counted in cents; any other is shown with 8 decimals (crypto units)
-FIAT_LIKE = frozenset({"USD", "USDT", "USDC", "BUSD", "TUSD", "DAI", "FDUSD", "EUR", "GBP"})
+__all__ = ["FIAT_LIKE", "fmt_amount", "money_decimals", "render_multi", "write_multi_report"]
 MAX_TRADES = 5_000
-
-
-def money_decimals(ccy: str) -> int:
-    return 2 if ccy.upper() in FIAT_LIKE else 8
-
-
-def fmt_amount(x: float, ccy: str) -> str:
-    """``x`` to ``ccy``'s precision, never ``-0.00``."""
-    d = money_decimals(ccy)
-    v = round(float(x), d)
-    if v == 0:
-        v = 0.0
-    return f"{v:,.{d}f}"
 
 
 def _series(ts: Any, y: Any, name: str) -> dict[str, Any]:

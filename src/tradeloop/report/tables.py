@@ -27,8 +27,29 @@ def fmt_ratio(x: float | None) -> str:
     return NA if x is None or not math.isfinite(x) else f"{x:.3f}"
 
 
-def fmt_money(x: float | None) -> str:
-    return NA if x is None or not math.isfinite(x) else f"{x:,.2f}"
+#: currencies counted in cents; any other is shown with 8 decimals (crypto units)
+FIAT_LIKE = frozenset({"USD", "USDT", "USDC", "BUSD", "TUSD", "DAI", "FDUSD", "EUR", "GBP"})
+
+
+def money_decimals(ccy: str) -> int:
+    return 2 if ccy.upper() in FIAT_LIKE else 8
+
+
+def fmt_amount(x: float, ccy: str) -> str:
+    """``x`` to ``ccy``'s precision, never ``-0.00``: a BTC amount of 0.00041 is
+    ``0.00041000``, not ``0.00``."""
+    d = money_decimals(ccy)
+    v = round(float(x), d)
+    if v == 0:
+        v = 0.0
+    return f"{v:,.{d}f}"
+
+
+def fmt_money(x: float | None, ccy: str = "") -> str:
+    """An amount: to ``ccy``'s precision when the currency is known, else two decimals."""
+    if x is None or not math.isfinite(x):
+        return NA
+    return fmt_amount(x, ccy) if ccy else f"{x:,.2f}"
 
 
 def fmt_ts(ns: int | None) -> str:
@@ -82,8 +103,9 @@ def _sign_class(x: float | None) -> str:
     return f' class="{cls}"' if cls else ""
 
 
-def stats_rows(s: Stats) -> list[tuple[str, str, float | None]]:
-    """(label, text, signed value for colouring or None) in display order."""
+def stats_rows(s: Stats, ccy: str = "") -> list[tuple[str, str, float | None]]:
+    """(label, text, signed value for colouring or None) in display order; amounts to
+    ``ccy``'s precision when given."""
     dd_dur = fmt_duration(s.max_drawdown_duration_ns)
     if s.max_drawdown > 0 and not s.max_drawdown_recovered:
         dd_dur += " (not recovered)"
@@ -91,8 +113,8 @@ def stats_rows(s: Stats) -> list[tuple[str, str, float | None]]:
         ("Start", fmt_ts(s.start_ts), None),
         ("End", fmt_ts(s.end_ts), None),
         ("Periods", f"{s.n_periods:,}", None),
-        ("Initial equity", fmt_money(s.initial_equity), None),
-        ("Final equity", fmt_money(s.final_equity), None),
+        ("Initial equity", fmt_money(s.initial_equity, ccy), None),
+        ("Final equity", fmt_money(s.final_equity, ccy), None),
         ("Total return", fmt_pct(s.total_return), s.total_return),
         ("CAGR", fmt_pct(s.cagr), s.cagr),
         ("Annualised volatility", fmt_pct(s.volatility), None),
@@ -105,16 +127,16 @@ def stats_rows(s: Stats) -> list[tuple[str, str, float | None]]:
         ("Fills", f"{s.n_fills:,}", None),
         ("Win rate", fmt_pct(s.win_rate), None),
         ("Profit factor", fmt_ratio(s.profit_factor), None),
-        ("Average trade PnL", fmt_money(s.avg_trade_pnl), s.avg_trade_pnl),
+        ("Average trade PnL", fmt_money(s.avg_trade_pnl, ccy), s.avg_trade_pnl),
         ("Exposure", fmt_pct(s.exposure), None),
-        ("Total fees", fmt_money(s.total_fees), None),
+        ("Total fees", fmt_money(s.total_fees, ccy), None),
     ]
 
 
-def stats_table(s: Stats) -> str:
+def stats_table(s: Stats, ccy: str = "") -> str:
     body = "".join(
         f"<tr><th>{escape(label)}</th><td{_sign_class(v)}>{escape(text)}</td></tr>"
-        for label, text, v in stats_rows(s)
+        for label, text, v in stats_rows(s, ccy)
     )
     return f'<table class="kv" id="stats-table"><tbody>{body}</tbody></table>'
 
@@ -128,7 +150,7 @@ def _num(row: Mapping[str, object], key: str) -> float:
     return x if math.isfinite(x) else 0.0
 
 
-def strategy_table(rows: Sequence[Mapping[str, object]]) -> str:
+def strategy_table(rows: Sequence[Mapping[str, object]], ccy: str = "") -> str:
     """Per-strategy PnL with a total row. Missing/garbled numbers count as 0 rather than breaking
     the report; ``total`` defaults to realized + unrealized - fees when absent."""
     head = "".join(f"<th>{c}</th>" for c in ("Strategy", "Realized", "Unrealized", "Fees", "Total"))
@@ -144,20 +166,22 @@ def strategy_table(rows: Sequence[Mapping[str, object]]) -> str:
         for c in STRATEGY_COLUMNS:
             sums[c] += vals[c]
         fills_sum += n_fills
-        body.append(_strategy_row(str(row.get("strategy", "")), vals, n_fills, "td"))
+        body.append(_strategy_row(str(row.get("strategy", "")), vals, n_fills, "td", ccy))
     if not rows:
         body.append('<tr><td colspan="6" class="muted">no strategies reported</td></tr>')
-    foot = _strategy_row("Total", sums, fills_sum, "th")
+    foot = _strategy_row("Total", sums, fills_sum, "th", ccy)
     return (
         f'<table class="grid" id="strategy-table"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody><tfoot>{foot}</tfoot></table>"
     )
 
 
-def _strategy_row(name: str, vals: Mapping[str, float], n_fills: int, cell: str) -> str:
+def _strategy_row(
+    name: str, vals: Mapping[str, float], n_fills: int, cell: str, ccy: str = ""
+) -> str:
     # fees are a cost, not a signed result: never coloured as a gain
     cells = "".join(
-        f'<td class="{_num_class(vals[c] if c != "fees" else None)}">{fmt_money(vals[c])}</td>'
+        f'<td class="{_num_class(vals[c] if c != "fees" else None)}">{fmt_money(vals[c], ccy)}</td>'
         for c in STRATEGY_COLUMNS
     )
     name_cell = f'<{cell} class="name">{escape(name)}</{cell}>'
