@@ -25,7 +25,7 @@ from tradeloop.emulator.binance.futures_algo import FuturesAlgo
 from tradeloop.emulator.binance.futures_streams import FuturesHub
 from tradeloop.emulator.binance.futures_trading import FuturesTrading, ferr, num
 from tradeloop.emulator.binance.limits import LimitConfig, Limits
-from tradeloop.emulator.binance.streams import ws_routes
+from tradeloop.emulator.binance.streams import PRIVATE, ws_routes
 from tradeloop.emulator.binance.wsapi import ApiWs, Method, text_params
 from tradeloop.emulator.feed import MarketDriver, now_ms
 from tradeloop.emulator.market import BookChange, MarketParams, SymbolMarket
@@ -307,14 +307,20 @@ class FuturesSide:
         emu = self.emu
         self.ws_api = ApiWs(emu, ws_methods(self), limits=self.limits, hub=self.hub,
                             path=WS_API_PATH, version="", user_data=False)  # fmt: skip
-        # Binance's routed futures endpoints (/public, /market, /private) next to the classic
-        # ones; every market stream is served on each
-        streams = ws_routes(app, emu, self.hub, ("/fapi", "/fapi/public", "/fapi/market"),
-                            self.ws_api, WS_API_PATH)  # fmt: skip
+        # Binance's routed futures endpoints (/public: book streams, /market: the others,
+        # /private: user data) next to the legacy /fapi/ws and /fapi/stream (retired by Binance
+        # 2026-04-23, kept here because ccxt 4.5.90 still connects there)
+        streams = ws_routes(app, emu, self.hub, ("/fapi",), self.ws_api, WS_API_PATH,
+                            routed=("/fapi/public", "/fapi/market"))  # fmt: skip
 
         async def private(request: web.Request) -> web.WebSocketResponse:
+            """``/private/ws?listenKey=K&events=A/B`` (or ``/private/ws/K``): the key's user
+            data, only the named events when ``events`` is given (an allow list)."""
+            emu.served["WS /fapi/private/ws"] += 1
             key = request.match_info.get("tail", "") or request.query.get("listenKey", "")
-            return await ws.serve(emu, self.hub, streams, request, "raw:" + key)
+            events = request.query.get("events", "")
+            kind = f"raw@{PRIVATE}:{key}" + ("?" + events if events else "")
+            return await ws.serve(emu, self.hub, streams, request, kind)
 
         app.router.add_get("/fapi/private/ws", private)
         app.router.add_get("/fapi/private/ws/{tail:.*}", private)

@@ -8,7 +8,9 @@ messages, so only ``pu`` proves continuity), numbers at the symbol's own precisi
 ``bookTicker`` with ``e``/``T``/``E``, and ``<symbol>@markPrice`` (``markPriceUpdate`` with
 the funding rate and next funding time). A connection whose path names a live listenKey gets
 ``ORDER_TRADE_UPDATE`` / ``ACCOUNT_UPDATE`` raw, as Binance sends them; a key deleted or
-expired closes it after a ``listenKeyExpired`` event.
+expired closes it after a ``listenKeyExpired`` event. On the routed ``/private/ws?listenKey=K
+&events=A/B`` the events are an allow list (a third-party measurement, 2026-07: a socket gets
+only the events it names, ``listenKeyExpired`` included); the legacy path gets them all.
 """
 
 from __future__ import annotations
@@ -38,12 +40,21 @@ class FuturesHub(BinanceHub):
         return text
 
     def open(self, ws: Any, kind: str = "") -> Conn:
-        conn = super().open(ws, kind)
-        form, _, tail = kind.partition(":")
-        if form == "raw" and tail in self.side.listen_keys:
-            conn.private_subs["listen"] = {"key": tail}
+        head, _, tail = kind.partition(":")
+        key, _, events = tail.partition("?")
+        conn = super().open(ws, head + ":" + key)
+        if head.startswith("raw") and key in self.side.listen_keys:
+            sub: dict[str, Any] = {"key": key}
+            if events:
+                sub["events"] = frozenset(events.split("/"))
+            conn.private_subs["listen"] = sub
             conn.logged_in = True
         return conn
+
+    @staticmethod
+    def wants(sub: dict[str, Any], event: dict[str, Any]) -> bool:
+        allowed = sub.get("events")
+        return allowed is None or event.get("e") in allowed
 
     def book_ticker(self, m: SymbolMarket) -> dict[str, Any]:
         bb, ba = m.best_bid(), m.best_ask()
@@ -69,7 +80,8 @@ class FuturesHub(BinanceHub):
         def go() -> None:
             for conn in list(self.conns):
                 sub = conn.private_subs.get("listen")
-                if sub is not None and sub["key"] in self.side.listen_keys:
+                live = sub is not None and sub["key"] in self.side.listen_keys
+                if live and sub is not None and self.wants(sub, event):
                     conn.send_json(event)
 
         self.defer(go)
@@ -79,5 +91,7 @@ class FuturesHub(BinanceHub):
         for conn in list(self.conns):
             sub = conn.private_subs.get("listen")
             if sub is not None and sub["key"] == key:
-                conn.send_json({"e": "listenKeyExpired", "E": fm.wall_ms(), "listenKey": key})
+                event = {"e": "listenKeyExpired", "E": fm.wall_ms(), "listenKey": key}
+                if self.wants(sub, event):
+                    conn.send_json(event)
                 conn.close_soon(1000, b"listenKey expired")

@@ -12,6 +12,12 @@ Diff depth: every market step that changed the book is one ``depthUpdate`` with 
 update id) and ``u`` (last), consecutive across messages; ``GET /api/v3/depth`` answers with
 ``lastUpdateId`` = the last ``u`` sent, so the documented sync procedure works against it. The
 ``skip_seq`` fault drops one diff (the ids still advance: a client sees ``U > last u + 1``).
+
+Routed endpoints (USD-M since 2026-03: ``/public`` for ``@depth*``/``@bookTicker``, ``/market``
+for the rest, ``/private`` for user data): a connection remembers its route, and a stream named
+on the wrong one is acknowledged but never delivered -- what Binance was reported doing
+(``{"result": null}`` then silence: ccxt/ccxt#28396, aggTrade on ``/public``). Each refusal
+is counted in :attr:`BinanceHub.misrouted` so tests can see it without waiting for silence.
 """
 
 from __future__ import annotations
@@ -44,6 +50,18 @@ _STREAM = re.compile(
     r"|depth(?:5|10|20)?(?:@100ms|@1000ms|@500ms|@250ms)?|kline_(\w{2,3})|markPrice(?:@1s)?)"
 )
 RAW, COMBINED = "raw", "combined"
+#: the USD-M routes; a connection on no route ("": legacy ``/fapi/ws``, spot) takes any stream
+PUBLIC, MARKET, PRIVATE = "public", "market", "private"
+
+
+def stream_routes(name: str) -> tuple[str, ...]:
+    """The routes Binance serves a USD-M stream on: the high-frequency book streams are public,
+    every other market stream "market"; ``@trade`` is on both (the notice lists it under
+    market, ccxt 4.5.90 asks /public for it and ccxt/ccxt#28396 reports it flowing there)."""
+    event = name.partition("@")[2]
+    if event == "trade":
+        return (PUBLIC, MARKET)
+    return (PUBLIC,) if event.startswith(("depth", "bookTicker")) else (MARKET,)
 
 
 def valid_stream(hub: BinanceHub, name: str) -> bool:
@@ -72,6 +90,10 @@ class BinanceHub(hub.Hub):
         self.markets = markets if markets is not None else emu.driver.markets
         self._uid: dict[str, int] = {}
         self._kline_start: dict[tuple[str, str], int] = {}
+        #: each routed connection's route (:func:`stream_routes`)
+        self._route: dict[Conn, str] = {}
+        #: (route, stream) pairs refused for being on the wrong route, in order
+        self.misrouted: list[tuple[str, str]] = []
         for k, sym in enumerate(self.markets):
             self._uid[sym] = 1_000_000 * (k + 1) + emu.config.seed * 1000
 
@@ -80,21 +102,39 @@ class BinanceHub(hub.Hub):
 
     # -- connections ------------------------------------------------------------------------
     def open(self, ws: Any, kind: str = "") -> Conn:
-        """``kind`` is ``raw:<streams>``, ``combined:<streams>`` or ``api:<ip>``; the streams
-        named in the URL are subscribed at once (names that are not streams are ignored:
-        clients such as ccxt connect to ``/ws/0`` and SUBSCRIBE afterwards)."""
-        conn = super().open(ws, kind)
+        """``kind`` is ``raw:<streams>``, ``combined:<streams>`` or ``api:<ip>``, the form
+        optionally ``@<route>`` (``raw@public:...``); the streams named in the URL are
+        subscribed at once (names that are not streams are ignored: clients such as ccxt
+        connect to ``/ws/0`` and SUBSCRIBE afterwards; wrong-route ones are refused)."""
+        head, _, tail = kind.partition(":")
+        form, _, route = head.partition("@")
+        conn = super().open(ws, form + ":" + tail)
+        if route:
+            self._route[conn] = route
         timer = lifetime.apply(ws, conn, self.lifetime)
         if timer is not None:
             self._expiry[conn] = timer
-        form, _, tail = kind.partition(":")
         if form in (RAW, COMBINED):
             for name in tail.split("/")[:MAX_STREAMS]:
-                if name and valid_stream(self, name):
+                if name and valid_stream(self, name) and self.admit(conn, name):
                     self.subscribe(conn, (form, name))
         return conn
 
+    def admit(self, conn: Conn, name: str) -> bool:
+        """False (and counted) for a stream that ``conn``'s route does not carry."""
+        route = self._route.get(conn, "")
+        if not route or route in stream_routes(name):
+            return True
+        self.misrouted.append((route, name))
+        del self.misrouted[:-256]
+        log.info("stream %s refused on the /%s route", clip(name, 64), route)
+        return False
+
+    def route(self, conn: Conn) -> str:
+        return self._route.get(conn, "")
+
     def remove(self, conn: Conn) -> None:
+        self._route.pop(conn, None)
         timer = self._expiry.pop(conn, None)
         if timer is not None:
             timer.cancel()
@@ -287,7 +327,8 @@ class StreamWs:
             form = hub_.form(conn)
             for p in params:
                 if method == "SUBSCRIBE":
-                    hub_.subscribe(conn, (form, p))
+                    if hub_.admit(conn, p):  # a misrouted one is acknowledged, never sent
+                        hub_.subscribe(conn, (form, p))
                 else:
                     hub_.unsubscribe(conn, (form, p))
             return conn.send_json({"result": None, "id": rid})
@@ -316,26 +357,36 @@ class StreamWs:
 
 def ws_routes(
     app: web.Application, emu: BinanceEmulator, hub_: BinanceHub, bases: tuple[str, ...],
-    api: WsProtocol | None = None, api_path: str = "",
+    api: WsProtocol | None = None, api_path: str = "", routed: tuple[str, ...] = (),
 ) -> StreamWs:  # fmt: skip
     """Serve ``hub_``'s market streams at ``<base>/ws``, ``<base>/ws/<streams>`` and
-    ``<base>/stream?streams=`` for each base (spot: ``""``; USD-M: ``/fapi`` ...), and the WS
-    API dialect ``api`` at ``api_path``; the stream dialect is returned for further routes."""
+    ``<base>/stream?streams=`` for each base (spot: ``""``; USD-M: ``/fapi`` ...) and each
+    routed base (``/fapi/public``: only that route's streams, the last path part naming it),
+    and the WS API dialect ``api`` at ``api_path``; the stream dialect is returned for further
+    routes. Each connection counts in ``emu.served`` as ``"WS <base>/ws"`` or ``/stream``."""
     streams = StreamWs(emu, hub_)
 
-    async def raw(request: web.Request) -> web.WebSocketResponse:
-        tail = request.match_info.get("tail", "")
-        return await ws.serve(emu, hub_, streams, request, "raw:" + tail)
+    def handlers(base: str, route: str) -> tuple[Any, Any]:
+        tag = "@" + route if route else ""
 
-    async def combined(request: web.Request) -> web.WebSocketResponse:
-        names = request.query.get("streams", "")
-        return await ws.serve(emu, hub_, streams, request, "combined:" + names)
+        async def raw(request: web.Request) -> web.WebSocketResponse:
+            emu.served[f"WS {base}/ws"] += 1
+            tail = request.match_info.get("tail", "")
+            return await ws.serve(emu, hub_, streams, request, RAW + tag + ":" + tail)
+
+        async def combined(request: web.Request) -> web.WebSocketResponse:
+            emu.served[f"WS {base}/stream"] += 1
+            names = request.query.get("streams", "")
+            return await ws.serve(emu, hub_, streams, request, COMBINED + tag + ":" + names)
+
+        return raw, combined
 
     async def ws_api(request: web.Request) -> web.WebSocketResponse:
         assert api is not None
         return await ws.serve(emu, hub_, api, request, "api:" + (request.remote or "?"))
 
-    for base in bases:
+    for base in bases + routed:
+        raw, combined = handlers(base, base.rsplit("/", 1)[1] if base in routed else "")
         app.router.add_get(base + "/ws", raw)
         app.router.add_get(base + "/ws/{tail:.*}", raw)
         app.router.add_get(base + "/stream", combined)

@@ -15,10 +15,16 @@ VENUE: Final = "BINANCE"
 REST_URL: Final = "https://api.binance.com"
 WS_URL: Final = "wss://stream.binance.com:9443"
 WS_API_URL: Final = "wss://ws-api.binance.com:443/ws-api/v3"
-#: USD-M futures: REST host and market-stream base (``/ws``, ``/stream``; a listenKey path
-#: under ``/ws`` for user data)
+#: USD-M futures: REST host and the WebSocket root. Binance split the root (notice 2026-03-06;
+#: the legacy ``/ws`` and ``/stream`` stopped carrying most streams on 2026-04-23): book
+#: streams on ``/public``, the other market streams on ``/market``, user data on ``/private``
 FAPI_URL: Final = "https://fapi.binance.com"
-FWS_URL: Final = "wss://fstream.binance.com/ws"
+FWS_URL: Final = "wss://fstream.binance.com"
+FWS_PUBLIC: Final = "/public/ws"
+FWS_MARKET: Final = "/market/ws"
+#: ``?listenKey=K&events=A/B``: the events are an allow list, so the expiry notice is named too
+FWS_PRIVATE: Final = "/private/ws"
+FWS_EVENTS: Final = "ORDER_TRADE_UPDATE/ACCOUNT_UPDATE/listenKeyExpired"
 #: USD-M futures WS API (orders; ``session.logon`` with Ed25519 keys)
 FWS_API_URL: Final = "wss://ws-fapi.binance.com/ws-fapi/v1"
 FUTURES_WEIGHT_LIMIT: Final = 2400
@@ -55,6 +61,13 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/fapi/v2/balance"): 5,
     ("GET", "/fapi/v2/account"): 5,
 }
+
+
+def fws_route(name: str) -> str:
+    """The routed path a USD-M market stream is served on: ``@depth*`` and ``@bookTicker``
+    are public (high-frequency), every other stream (aggTrade, kline, markPrice ...) market."""
+    event = name.partition("@")[2]
+    return FWS_PUBLIC if event.startswith(("depth", "bookTicker")) else FWS_MARKET
 
 
 def depth_weight(limit: int) -> int:

@@ -72,11 +72,12 @@ def default_ws_urls(rest_url: str) -> tuple[str, str]:
 
 
 def default_futures_urls(rest_url: str) -> tuple[str, str]:
-    """(USD-M REST base, USD-M market-stream ``/ws`` url) for a spot REST base: Binance's
-    futures hosts, or the emulator's ``/fapi`` on the same port."""
+    """(USD-M REST base, USD-M WebSocket root) for a spot REST base: Binance's futures hosts,
+    or the emulator's ``/fapi`` on the same port; the routes (``/public/ws``, ``/market/ws``,
+    ``/private/ws``) hang off the root."""
     if rest_url.rstrip("/") == C.REST_URL:
         return C.FAPI_URL, C.FWS_URL
-    return rest_url.rstrip("/"), default_ws_urls(rest_url)[0] + "/fapi/ws"
+    return rest_url.rstrip("/"), default_ws_urls(rest_url)[0] + "/fapi"
 
 
 def default_futures_ws_api_url(rest_url: str) -> str:
@@ -98,11 +99,12 @@ class BinanceGateway(StreamGateway):
     public and a private one, so it keeps its own subscribe/book/quote and status routing."""
 
     venue = C.VENUE
-    #: spot market streams, USD-M market streams, the WS API sessions (spot, USD-M), the
-    #: listenKey socket
-    stream_names = ("stream", "fstream", "api", "fapi", "user")
+    #: spot market streams, USD-M book streams (``/public`` route) and other market streams
+    #: (``/market`` route), the WS API sessions (spot, USD-M), the listenKey socket
+    stream_names = ("stream", "fstream", "fmstream", "api", "fapi", "user")
     stream: MarketStream | None
     fstream: MarketStream | None
+    fmstream: MarketStream | None
     api: ApiSession | None
     fapi: ApiSession | None
     user: UserStream | None
@@ -396,15 +398,8 @@ class BinanceGateway(StreamGateway):
         names = self._names(symbol, channels)
         self._subscribed.add(symbol)
         if self._is_perp(symbol):
-            if self.fstream is None:
-                self.fstream = MarketStream(
-                    self.futures_ws_url, self._fsnapshot,
-                    lambda ev: self._on_event(ev, F.perp_id),
-                    lambda n, sync, snap: self._on_book(n, sync, snap, F.perp_id),
-                    self._stream_status, self.ws_config, futures=True,
-                )  # fmt: skip
-                await self.fstream.start()
-            await self.fstream.subscribe(names)
+            for route, group in _by_route(names).items():
+                await (await self._futures_stream(route)).subscribe(group)
             return
         if self.stream is None:
             self.stream = MarketStream(self.ws_url + "/ws", self._snapshot, self._on_event,
@@ -413,10 +408,31 @@ class BinanceGateway(StreamGateway):
             await self.stream.start()
         await self.stream.subscribe(names)
 
+    async def _futures_stream(self, route: str) -> MarketStream:
+        """The USD-M socket of ``route`` (``/public/ws``: books and book tickers, kept as
+        ``fstream``; ``/market/ws``: the rest, ``fmstream``), opened on first use."""
+        attr = "fstream" if route == C.FWS_PUBLIC else "fmstream"
+        stream: MarketStream | None = getattr(self, attr)
+        if stream is None:
+            stream = MarketStream(
+                self.futures_ws_url + route, self._fsnapshot,
+                lambda ev: self._on_event(ev, F.perp_id),
+                lambda n, sync, snap: self._on_book(n, sync, snap, F.perp_id),
+                self._stream_status, self.ws_config, futures=True,
+            )  # fmt: skip
+            setattr(self, attr, stream)
+            await stream.start()
+        return stream
+
     async def unsubscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
-        stream = self.fstream if self._is_perp(symbol) else self.stream
-        if stream is not None:
-            await stream.unsubscribe(self._names(symbol, channels))
+        names = self._names(symbol, channels)
+        if self._is_perp(symbol):
+            for route, group in _by_route(names).items():
+                fs = self.fstream if route == C.FWS_PUBLIC else self.fmstream
+                if fs is not None:
+                    await fs.unsubscribe(group)
+        elif self.stream is not None:
+            await self.stream.unsubscribe(names)
         self._quotes.pop(symbol, None)
 
     def _on_book(
@@ -464,6 +480,14 @@ class BinanceGateway(StreamGateway):
             (b, bq), (a, aq) = top.bids[0], top.asks[0]
             return QuoteTick(top.ts, symbol, b, bq, a, aq)
         return self._quotes.get(symbol)
+
+
+def _by_route(names: list[str]) -> dict[str, list[str]]:
+    """USD-M stream names grouped by the routed path that serves them (:func:`C.fws_route`)."""
+    out: dict[str, list[str]] = {}
+    for name in names:
+        out.setdefault(C.fws_route(name), []).append(name)
+    return out
 
 
 def create(

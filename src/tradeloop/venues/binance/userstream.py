@@ -1,8 +1,9 @@
 """The USD-M futures user data stream: a listenKey from REST, a WebSocket on it.
 
 Spot's account events come over the WS API session; USD-M futures still deliver theirs on a
-listenKey: ``POST /fapi/v1/listenKey`` (API key only) gives the key, the socket is
-``<futures ws>/<listenKey>``, and a ``PUT`` every 30 minutes keeps it alive (it lapses after
+listenKey: ``POST /fapi/v1/listenKey`` (API key only) gives the key, the socket is Binance's routed
+``<futures ws root>/private/ws?listenKey=<key>&events=...`` (the legacy ``/ws/<key>`` was
+retired in 2026-04), and a ``PUT`` every 30 minutes keeps it alive (it lapses after
 60). Asking for a key while one is live returns the same key, so after a disconnect or a
 ``listenKeyExpired`` event the stream asks again and reconnects on whatever it gets -- the
 shared :class:`~tradeloop.venues.wsclient.WsClient` reads its ``url`` on every attempt.
@@ -24,6 +25,7 @@ import msgspec
 
 from tradeloop.core.errors import VenueError
 from tradeloop.core.log import get_logger, register_secret
+from tradeloop.venues.binance import constants as C
 from tradeloop.venues.binance.rest import BinanceRestClient
 from tradeloop.venues.wsclient import WsClient, WsConfig
 
@@ -46,11 +48,12 @@ class UserStream:
         keepalive_s: float = KEEPALIVE_S,
     ) -> None:
         self.rest = rest
+        #: the USD-M WebSocket root (``wss://fstream.binance.com``, the emulator's ``/fapi``)
         self.ws_base = ws_base.rstrip("/")
         self.on_event = on_event
         self.on_status = on_status
         self.keepalive_s = keepalive_s
-        self.client = WsClient(self.ws_base, self._on_message, config=config,
+        self.client = WsClient(self.ws_base + C.FWS_PRIVATE, self._on_message, config=config,
                                on_state=self._state, name="binance-futures-user")  # fmt: skip
         self._tasks: set[asyncio.Task[None]] = set()
         #: the keys handed out lately (an error about an old one may still arrive)
@@ -66,7 +69,7 @@ class UserStream:
         register_secret(key)  # any log line that quotes the socket's URL masks it
         if key not in self._keys:
             self._keys.append(key)
-        self.client.url = f"{self.ws_base}/{key}"
+        self.client.url = f"{self.ws_base}{C.FWS_PRIVATE}?listenKey={key}&events={C.FWS_EVENTS}"
 
     async def start(self, wait: float | None = None) -> None:
         await self._new_key()
