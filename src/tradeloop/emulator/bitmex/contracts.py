@@ -158,8 +158,29 @@ def num(price: str) -> float | int:
     return int(f) if f.is_integer() and abs(f) < 2**53 else f
 
 
+#: BitMEX writes a duration as that much time after 2000-01-01T00:00:00Z (its epoch in ms)
+DURATION_EPOCH_MS = 946_684_800_000
+
+
+def funding_interval(interval_ms: int) -> str:
+    """``fundingInterval`` as BitMEX spells it: 8 h is ``2000-01-01T08:00:00.000Z``."""
+    return iso(DURATION_EPOCH_MS + interval_ms)
+
+
+def next_funding_ms(now_ms: int, interval_ms: int, offset_ms: int) -> int:
+    """The first time after ``now_ms`` on the grid ``offset + k * interval`` (BitMEX: 8 h
+    from 04:00 UTC); a time on the grid is already past, so the next one is returned."""
+    off = offset_ms % interval_ms
+    return ((now_ms - off) // interval_ms + 1) * interval_ms + off
+
+
 def instrument_row(
-    m: SymbolMarket, now_ms: int, funding_rate: float, next_funding_ms: int, mark: float
+    m: SymbolMarket,
+    now_ms: int,
+    funding_rate: float,
+    next_funding_ms: int,
+    mark: float,
+    funding_interval_ms: int = 8 * 3_600_000,
 ) -> dict[str, Any]:
     """One ``GET /instrument`` row (BitMEX field names; prices as numbers)."""
     inst = m.instrument
@@ -197,7 +218,7 @@ def instrument_row(
         "makerFee": spec.maker_fee,
         "takerFee": spec.taker_fee,
         "fundingTimestamp": iso(next_funding_ms),
-        "fundingInterval": "2000-01-01T08:00:00.000Z",
+        "fundingInterval": funding_interval(funding_interval_ms),
         "fundingRate": funding_rate,
         "indicativeFundingRate": funding_rate,
         "prevPrice24h": num(inst.format_price(o24)) if o24 else last,

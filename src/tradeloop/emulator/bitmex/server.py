@@ -3,10 +3,11 @@ the emulator core (:mod:`tradeloop.emulator.venue`, ``rest``, ``ws``, ``hub``) a
 simulator, which already does inverse margin, fees, PnL and funding in the settle currency.
 
 Besides the market timer it runs one housekeeping loop: the ``cancelAllAfter`` dead-man
-switch, funding settlement on the epoch-aligned ``funding_interval_s`` boundaries (BitMEX:
-04:00, 12:00, 20:00 UTC every 8 h; here 00/08/16 like the rest of the emulator unless the
-interval is changed) and liquidation when a position's margin falls to the maintenance
-margin at the mark price (the mid), through :class:`tradeloop.sim.margin.Liquidator`.
+switch, funding settlement at BitMEX's times (04:00, 12:00, 20:00 UTC: every
+``funding_interval_s`` from ``funding_offset_s`` past the epoch-aligned boundary, which the
+instrument rows' ``fundingTimestamp`` / ``fundingInterval`` announce) and liquidation when a
+position's margin falls to the maintenance margin at the mark price (the mid), through
+:class:`tradeloop.sim.margin.Liquidator`.
 
 The wallet, walletHistory, margin and position money are integer ``XBt`` / ``USDt`` booked per
 execution by :mod:`.ledger` (the simulator's float BTC stays behind funds checks and matching).
@@ -61,6 +62,9 @@ class BitmexConfig(VenueConfig):
     leverage: float = 10.0
     funding_rate: float = 0.0001
     funding_interval_s: float = 8 * 3600.0
+    #: BitMEX's funding grid is 4 h past the midnight-aligned 8 h one (04/12/20 UTC); taken
+    #: modulo the interval, so a short test interval keeps the epoch-aligned grid
+    funding_offset_s: float = 4 * 3600.0
     rate_limit: int = 120
     key_permissions: tuple[str, ...] = ("order",)
     housekeeping_s: float = 0.1
@@ -105,13 +109,19 @@ class BitmexEmulator(VenueEmulator):
     def funding_rate(self, symbol: str) -> float:
         return self.config.funding_rate
 
+    @property
+    def funding_interval_ms(self) -> int:
+        return max(int(self.config.funding_interval_s * 1000), 1)
+
     def next_funding_ms(self, now_ms: int) -> int:
-        step = max(int(self.config.funding_interval_s * 1000), 1)
-        return (now_ms // step + 1) * step
+        """The first funding time strictly after ``now_ms`` (see the module docstring)."""
+        return ct.next_funding_ms(now_ms, self.funding_interval_ms,
+                                  int(self.config.funding_offset_s * 1000))  # fmt: skip
 
     def instrument_row(self, m: Any, now_ms: int) -> dict[str, Any]:
         sym = m.instrument.symbol
-        return ct.instrument_row(m, now_ms, self.funding_rate(sym), self._next_funding, m.mid())
+        return ct.instrument_row(m, now_ms, self.funding_rate(sym), self._next_funding, m.mid(),
+                                 self.funding_interval_ms)  # fmt: skip
 
     def currencies_held(self) -> set[str]:
         out = {c for c in self.initial}
@@ -148,7 +158,7 @@ class BitmexEmulator(VenueEmulator):
                 {
                     "timestamp": ct.iso(now),
                     "symbol": sym,
-                    "fundingInterval": "2000-01-01T08:00:00.000Z",
+                    "fundingInterval": ct.funding_interval(self.funding_interval_ms),
                     "fundingRate": rate,
                     "fundingRateDaily": rate * 3,
                 }
