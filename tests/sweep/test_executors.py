@@ -3,6 +3,7 @@ A worker process that dies takes only its own point down."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,10 @@ def test_a_dying_worker_only_costs_its_own_point(tmp_path: Path, misbehaving: Pa
 
 @pytest.mark.ray
 def test_ray_local_equals_pool_and_one_worker(tmp_path: Path, misbehaving: Path) -> None:
-    ray = pytest.importorskip("ray")
+    if os.environ.get("TRADELOOP_REQUIRE_RAY"):
+        import ray  # CI installs the dev extra: a broken Ray install fails here, never skips
+    else:
+        ray = pytest.importorskip("ray")
     from tradeloop.sweep.rayexec import RayExecutor
 
     one = sweep(tmp_path, "one", inline=True)
