@@ -13,7 +13,7 @@ said once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from tradeloop.model import Instrument
@@ -26,6 +26,42 @@ USD_PAR = frozenset({"USD", "USDT", "USDC", "BUSD", "TUSD", "DAI", "FDUSD", "UST
 
 #: starting cash: one amount in the reporting currency, or amounts per (venue, currency)
 Capital = float | Mapping[tuple[str, str], float]
+
+
+def par_of(currency: str) -> frozenset[str]:
+    """The currencies worth 1:1 in ``currency``: the dollar stablecoins for a dollar one."""
+    return USD_PAR if currency in USD_PAR else frozenset({currency})
+
+
+def find_conversion(
+    instruments: Mapping[str, Instrument], ccy: str, par: frozenset[str]
+) -> tuple[str, bool] | None:
+    """An instrument quoting ``ccy`` against a par currency: (symbol, invert)."""
+    for sym, inst in instruments.items():
+        if inst.base == ccy and inst.quote in par:
+            return sym, False
+    for sym, inst in instruments.items():
+        if inst.quote == ccy and inst.base in par:
+            return sym, True
+    return None
+
+
+def unfundable(
+    instruments: Mapping[str, Instrument], currency: str, cash: Iterable[str]
+) -> list[Instrument]:
+    """The instruments whose settle currency (the quote for spot) a run can neither value in
+    ``currency`` (par, or converted at another instrument's mark) nor fund from the
+    currencies its cash is held in. Such an instrument can never trade, and its strategy's
+    capital would be worth 0: a run refuses it at build time instead of doing nothing."""
+    par = par_of(currency)
+    held = set(cash)
+    return [
+        i
+        for i in instruments.values()
+        if i.settle not in par
+        and i.settle not in held
+        and find_conversion(instruments, i.settle, par) is None
+    ]
 
 
 @dataclass(slots=True)
@@ -58,7 +94,7 @@ class Accounts:
             else:
                 currency = first.settle if first is not None else "USD"
         self.currency = currency
-        self.par = USD_PAR if currency in USD_PAR else frozenset({currency})
+        self.par = par_of(currency)
         self.cells: dict[tuple[str, str], CashBalance] = {}
         if isinstance(capital, Mapping):
             for (venue, ccy), amount in capital.items():
@@ -106,14 +142,7 @@ class Accounts:
         return 0.0
 
     def _find_conversion(self, ccy: str) -> tuple[str, bool] | None:
-        """An instrument quoting ``ccy`` against a par currency: (symbol, invert)."""
-        for sym, inst in self.instruments.items():
-            if inst.base == ccy and inst.quote in self.par:
-                return sym, False
-        for sym, inst in self.instruments.items():
-            if inst.quote == ccy and inst.base in self.par:
-                return sym, True
-        return None
+        return find_conversion(self.instruments, ccy, self.par)
 
     def total(self) -> float:
         """All cash, in the reporting currency."""

@@ -10,6 +10,7 @@ instrument (the OMS trades one netted target per instrument, so it has one algo)
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from tradeloop.data.intervals import format_interval, parse_interval
 from tradeloop.data.resample import check_period
 from tradeloop.data.series import BarSeries
 from tradeloop.data.tickfilter import filter_series
+from tradeloop.engine.accounts import unfundable
 from tradeloop.engine.loader import build_strategy
 from tradeloop.engine.multi import Feed, MultiConfig, StrategyRun
 from tradeloop.engine.oms import AlgoSpec, ExecAlgo, ExecConfig
@@ -33,6 +35,8 @@ from tradeloop.sim.config import SimConfig
 from tradeloop.sim.margin import MarginRule
 
 BACKTEST_VENUE = "SIM"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -142,6 +146,7 @@ def build_run(cfg: RunConfig) -> BuiltRun:
             MarginRule(spec.margin, spec.maintenance_margin) if derivative else None,
             spec.leverage if derivative else 1.0,
         ))  # fmt: skip
+    _check_currencies(cfg, feeds)
     by_name = _names(feeds)
     runs, algos, files = _strategies(cfg, feeds, by_name)
     for r, c in zip(runs, allocate_capital(cfg.strategies, cfg.allocation.method, cfg.cash),
@@ -173,6 +178,28 @@ def build_run(cfg: RunConfig) -> BuiltRun:
         setup = rp.install
     mc = MultiConfig(cfg.cash, cfg.currency, risk, execution, sim, setup=setup)
     return BuiltRun(feeds, runs, mc, kinds, files, filtered)
+
+
+def _check_currencies(cfg: RunConfig, feeds: list[Feed]) -> None:
+    """A backtest's cash is one amount in the reporting currency (``[run] currency``, else
+    the first instrument's settle currency, as the sim account takes it): an instrument
+    settling in a currency it can neither value nor fund would trade nothing, silently."""
+    insts = {f.instrument.symbol: f.instrument for f in feeds}
+    currency = cfg.currency or feeds[0].instrument.settle
+    bad = unfundable(insts, currency, (currency,))
+    if bad:
+        i = bad[0]
+        raise ConfigError(
+            f"{cfg.source}: instrument {i.symbol} settles in {i.settle}, which this run can "
+            f"neither fund (its cash is {currency}) nor value in {currency} (no instrument "
+            f"prices {i.settle} against {currency}): add one (e.g. {i.settle}-{currency}) "
+            f"or run it with [run] currency = {i.settle!r}"
+        )
+    for i in insts.values():
+        if i.settle != currency:
+            # valued, so not refused; but the sim account holds only the run's cash currency
+            log.warning("%s settles in %s and the run's cash is %s: it trades only with %s "
+                        "the run acquires", i.symbol, i.settle, currency, i.settle)  # fmt: skip
 
 
 def allocate_capital(specs: Sequence[StrategySpec], method: str, cash: float) -> list[float]:
@@ -226,6 +253,9 @@ def _strategies(
         path = cfg.path(spec.file)
         files.append(str(path))
         strategy = build_strategy(path, spec.cls, spec.params, spec.id)
+        if any(r.strategy.id == strategy.id for r in runs):
+            raise ConfigError(f"{where}: strategy id {strategy.id!r} is used twice (give each "
+                              "[[strategy]] its own id)")  # fmt: skip
         names = spec.instruments or tuple(strategy.symbols) or tuple(by_name[k] for k in by_name
                                                                        if "." in k)  # fmt: skip
         ids = []
