@@ -90,6 +90,7 @@ class BitmexGateway(StreamGateway):
         self.ws_config = ws_config
         self.dead_man_ms = dead_man_ms
         self._rows: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._funding_seen: OrderedDict[str, None] = OrderedDict()
         self.hooks = BitmexOrderHooks(self.rest, self._instruments, self._private_up, now_ns)
         self.orders = self.lifecycle(self.hooks, recovery, retention)
 
@@ -169,12 +170,26 @@ class BitmexGateway(StreamGateway):
         return str(d.get("clOrdID") or d.get("orderID"))
 
     def _on_execution(self, d: dict[str, Any], now: int) -> None:
+        if d.get("execType") == "Funding":
+            self._note_funding(d)
+            return
         if d.get("execType") != "Trade" or "symbol" not in d:
             return
         track = self.orders.push_track(self._vcid(d), str(d["symbol"]), P.side_of(d.get("side")))
         fill = P.parse_execution(d, now, track.client_order_id)
         if fill is not None:
             self.orders.fill(track, fill)
+
+    def _note_funding(self, d: dict[str, Any]) -> None:
+        """Log a funding payment once (the push and a later REST catch-up both carry it).
+        The engine does not book funding yet (a cross-venue change): the wallet rows do."""
+        exec_id = str(d.get("execID", ""))
+        if exec_id in self._funding_seen:
+            return
+        self._funding_seen[exec_id] = None
+        while len(self._funding_seen) > MAX_ORDER_ROWS:
+            self._funding_seen.popitem(last=False)
+        log.info("BitMEX: funding %s; not applied to the engine's PnL", P.funding_text(d))
 
     def _on_order(self, d: dict[str, Any], now: int) -> None:
         oid = str(d.get("orderID", ""))
@@ -208,6 +223,9 @@ class BitmexGateway(StreamGateway):
         """Our fills at or after ``since_ns``, oldest first."""
         start = P.iso(since_ns // 1_000_000) if since_ns else None
         rows = await self.rest.all_executions(None, start)
+        for d in rows:
+            if d.get("execType") == "Funding":
+                self._note_funding(d)
         return P.parse_executions(rows, self.now_ns(), self._client_id)
 
     async def fetch_balances(self) -> list[BalanceUpdate]:

@@ -174,6 +174,18 @@ def parse_execution(d: Json, now: int, client_order_id: str) -> Fill | None:
     )
 
 
+def funding_text(d: Json) -> str:
+    """A ``Funding`` execution in words for the log: who paid how much (``execComm`` > 0: we
+    paid) at what rate (``commission``) on which position. Funding moves the wallet, not a
+    position, and no order of ours caused it: it is never a Fill."""
+    ccy = d.get("settlCurrency") or d.get("currency") or "XBt"
+    amount = major(ccy, d.get("execComm"))
+    verb = "paid" if amount >= 0 else "received"
+    return (f"{verb} {abs(amount):.8f} {unified(ccy)} on {d.get('symbol')} "
+            f"({f(d.get('lastQty')):g} contracts, rate {f(d.get('commission')):g}, "
+            f"execID {d.get('execID')})")  # fmt: skip
+
+
 def parse_executions(rows: list[Json], now: int, client_id: Callable[[Json], str]) -> list[Fill]:
     """The fills among ``execution`` rows, in their order (``client_id``: a row's tradeloop
     client id)."""
