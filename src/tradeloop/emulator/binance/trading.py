@@ -397,6 +397,23 @@ class BinanceTrading(AccountOrders):
             "V": "NONE",
         }
 
+    def move_funds(self, asset: str, delta: float) -> None:
+        """A deposit (``delta`` > 0), withdrawal or transfer out (< 0) of ``asset``: the wallet
+        changes, then the user data stream gets Binance's ``balanceUpdate`` (the delta) and an
+        ``outboundAccountPosition`` (the asset's new balance). More out than is free is a
+        ValueError and changes nothing."""
+        sim = self.account.sim.account
+        if delta < 0 and -delta > sim.free(asset) + 1e-12:
+            raise ValueError(f"{asset}: {-delta} wanted, {sim.free(asset)} free")
+        sim.credit(asset, delta)
+        t = now_ms()
+        row = self.balances((asset,))[0]
+        self.publish([
+            {"e": "balanceUpdate", "E": t, "a": asset, "d": e8f(delta), "T": t},
+            {"e": "outboundAccountPosition", "E": t, "u": t,
+             "B": [{"a": asset, "f": row["free"], "l": row["locked"]}]},
+        ])  # fmt: skip
+
     def _on_order(
         self, info: OrderInfo, rec: SimOrder, rep: OrderReport, fills: list[Fill]
     ) -> None:

@@ -3,7 +3,8 @@
 
 Only Binance knowledge lives here: the market-stream socket (books synced by
 :mod:`.booksync`, trades, book tickers), the WS API session for orders and account events
-(``executionReport`` -> fills and reports, ``outboundAccountPosition`` -> balances), REST for
+(``executionReport`` -> fills and reports, ``outboundAccountPosition`` -> balances,
+``balanceUpdate`` -> a re-read of the wallet, the event being only a delta), REST for
 instruments, snapshots, lookups and as the order fallback. The order lifecycle is the
 venue-neutral :class:`~tradeloop.venues.execution.OrderLifecycle` with
 :class:`~tradeloop.venues.binance.orders.BinanceOrderHooks`.
@@ -20,6 +21,7 @@ without ``/fapi`` (or ``futures=False``) leaves the gateway spot-only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -148,6 +150,9 @@ class BinanceGateway(StreamGateway):
                 retry=self.rest.retry, timeout=self.rest.timeout,
             )  # fmt: skip
         self._subscribed: set[str] = set()
+        #: assets a ``balanceUpdate`` moved, and the wallet read that answers them
+        self._moved: set[str] = set()
+        self._reading: asyncio.Task[None] | None = None
         self.hooks = BinanceOrderHooks(self.rest, self._instruments, self._streaming,
                                        self._ws_call, now_ns, self.frest,
                                        self._fws_call)  # fmt: skip
@@ -217,6 +222,8 @@ class BinanceGateway(StreamGateway):
         return bool(perps)
 
     async def stop(self) -> None:
+        if self._reading is not None:
+            self._reading.cancel()
         await super().stop()
         if self.frest is not None:
             await self.frest.close()
@@ -246,8 +253,32 @@ class BinanceGateway(StreamGateway):
             elif kind == "outboundAccountPosition":
                 for b in P.parse_balances(ev.get("B", []), now, "f", "l", "a"):
                     self._account_event(b)
+            elif kind == "balanceUpdate":
+                self._balance_moved(str(ev["a"]), P.f(ev["d"]))
         except _BAD_EVENT as exc:  # one line, never a traceback from the socket reader
             log.warning("Binance: bad %s: %s: %s", kind, type(exc).__name__, exc)
+
+    def _balance_moved(self, asset: str, delta: float) -> None:
+        """``balanceUpdate`` (deposit, withdrawal, transfer) is a delta, and adding it to a
+        balance seen earlier could count a move twice or miss one; the spot wallet is read
+        again instead and the asset's absolute balance handed on. Moves arriving while a read
+        is under way are covered by one more read after it."""
+        log.info("Binance: %s balance moved by %s; reading the wallet", asset, delta)
+        self._moved.add(asset)
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.ensure_future(self._read_moved())
+
+    async def _read_moved(self) -> None:
+        while self._moved:
+            assets, self._moved = self._moved, set()
+            try:
+                acct = await self.rest.call("GET", "/api/v3/account", signed=True)
+            except VenueError as exc:
+                log.warning("Binance: wallet read after a balance move failed: %s", exc)
+                return
+            rows = [r for r in acct.get("balances", []) if r.get("asset") in assets]
+            for b in P.parse_balances(rows, self.now_ns()):
+                self._account_event(b)
 
     def _on_futures_user(self, ev: dict[str, Any]) -> None:
         kind = ev.get("e")
