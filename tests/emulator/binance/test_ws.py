@@ -21,8 +21,12 @@ async def test_depth_diffs_chain_to_snapshot(emu: BinanceEmulator, connect: Conn
     last = snap["lastUpdateId"]
     for _ in range(15):
         emu.step()
+    # the market is frozen after these steps (tick_interval_ms=0): every diff up to the
+    # venue's current id is read, then the book must equal the venue's, with no way out
+    final = emu.hub.update_id("BTCUSDT")
+    assert final > last
     seen = 0
-    while seen < 5:
+    while last != final:
         d = await ws.recv()
         assert d["e"] == "depthUpdate" and d["s"] == "BTCUSDT"
         assert d["U"] == last + 1 and d["u"] >= d["U"]
@@ -34,11 +38,9 @@ async def test_depth_diffs_chain_to_snapshot(emu: BinanceEmulator, connect: Conn
                 else:
                     book[is_bid][px] = qty
         seen += 1
-        if last == emu.hub.update_id("BTCUSDT"):
-            break
     _, now, _ = await rest.call("GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 1000})
-    if now["lastUpdateId"] == last:
-        assert dict(now["bids"]) == book[True] and dict(now["asks"]) == book[False]
+    assert seen >= 2 and now["lastUpdateId"] == last == final
+    assert dict(now["bids"]) == book[True] and dict(now["asks"]) == book[False]
 
 
 async def test_skip_seq_fault_makes_a_gap(emu: BinanceEmulator, connect: Connect) -> None:
