@@ -28,7 +28,7 @@ from typing import Any
 from aiohttp import web
 
 from tradeloop.emulator import rest as core_rest
-from tradeloop.emulator.binance import auth, rest
+from tradeloop.emulator.binance import auth, rest, transfer
 from tradeloop.emulator.binance.futures import FuturesSide
 from tradeloop.emulator.binance.futures_markets import DEFAULT_FUTURES
 from tradeloop.emulator.binance.lifetime import FUTURES_LIFETIME, SPOT_LIFETIME, WsLifetime
@@ -109,6 +109,9 @@ class BinanceEmulator(VenueEmulator):
             app.router.add_route(method, path, rest.route(self, handler, signed, weight, order))
         if self.futures is not None:
             self.futures.setup_routes(app)
+            app.router.add_route(
+                "POST", transfer.PATH, rest.route(self, transfer.transfer, True, transfer.WEIGHT)
+            )
         ws_routes(app, self, self.hub, ("",), ApiWs(self), "/ws-api/v3")
         for prefix in ("/api/", "/fapi/"):
             app.router.add_route(
