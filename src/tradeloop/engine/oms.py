@@ -72,6 +72,11 @@ log = logging.getLogger(__name__)
 __all__ = ["OMS", "AlgoSpec", "ExecAlgo", "ExecConfig", "TargetRetryPolicy"]
 
 
+#: a spot market slice is sized in base only when the free cash covers it with this much room
+#: (the price may move before it fills); otherwise it spends quote and cannot overdraw
+_CASH_MARGIN = 1.02
+
+
 @dataclass(slots=True)
 class _Execution:
     symbol: str
@@ -91,6 +96,7 @@ class _Execution:
     slice_qty: float = 0.0  # twap: size of each slice of the current target change
     plan_gen: int = -1  # generation the slices were planned for
     slice_due: int = 0  # twap: earliest time of the next slice
+    slices_sent: int = 0  # twap: slices of the current plan sent so far
 
 
 @dataclass(slots=True)
@@ -264,19 +270,33 @@ class OMS(OrderLifecycle):
                 ex.plan_gen = ex.generation
                 ex.slice_qty = want / spec.slices
                 ex.slice_due = now
+                ex.slices_sent = 0
             if now < ex.slice_due:
                 self._slice_later(ex, ex.slice_due)
                 return
-            want = min(want, max(ex.slice_qty, ex.min_qty))
+            # the last slice takes what is left, so a lot-rounding remainder never goes alone
+            if ex.slices_sent < spec.slices - 1:
+                want = self._slice(ex, want, ex.slice_qty)
+            ex.slices_sent += 1
             ex.slice_due = now + spec.interval_ns
         elif algo is _VWAP:
             want = min(want, spec.participation * self.volumes.get(ex.symbol, 0.0))
         elif algo is _ICEBERG:
-            display = spec.display or abs(ex.target - ex.position.qty) / 10
-            want = min(want, max(display, ex.min_qty))
+            want = self._slice(ex, want, spec.display or abs(ex.target - ex.position.qty) / 10)
         if side is BUY and not inst.is_derivative and order_type is MARKET:
-            # a spot market slice spends quote (its fill price is unknown): never overdraws
-            quote = min(want * mark, self.portfolio.cash_of(ex.symbol))
+            cash = self.portfolio.cash_of(ex.symbol)
+            if want * mark * (1.0 + inst.taker_fee) * _CASH_MARGIN <= cash:
+                # enough cash for the size with room for a move: buy the size itself, so the
+                # slices add up to the change (a quote order overshoots when the price dips)
+                qty = inst.round_qty(want)
+                if qty >= ex.min_qty:
+                    order = Order(self.ids.next(), ex.symbol, side, qty, MARKET, 0.0,
+                                  ts_created=now)  # fmt: skip
+                    self._send_target_order(ex, order, now)
+                return
+            # short of cash, a spot market slice spends quote (its fill price is unknown):
+            # it never overdraws
+            quote = min(want * mark, cash)
             if quote <= 0.0 or want < ex.min_qty:
                 return
             order = Order(self.ids.next(), ex.symbol, side, 0.0, MARKET, 0.0, quote_qty=quote,
@@ -297,6 +317,13 @@ class OMS(OrderLifecycle):
             return
         order = Order(self.ids.next(), ex.symbol, side, qty, order_type, price, ts_created=now)
         self._send_target_order(ex, order, now)
+
+    @staticmethod
+    def _slice(ex: _Execution, want: float, size: float) -> float:
+        """One slice of ``want``: ``size`` (at least the minimum size), or all of ``want`` when
+        what would be left after the slice is below the minimum size (dust rides along)."""
+        size = max(size, ex.min_qty)
+        return want if want - size < ex.min_qty else min(want, size)
 
     def _slice_later(self, ex: _Execution, due: int) -> None:
         gen = ex.generation
