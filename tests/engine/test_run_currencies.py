@@ -100,3 +100,21 @@ def test_unfundable_is_the_rule_accounts_use() -> None:
     assert [i.symbol for i in unfundable(insts, "USDT", ["USDT"])] == ["ETH-BTC.SIM"]
     assert unfundable(insts, "USDT", ["USDT", "BTC"]) == []  # cash held in BTC funds it
     assert unfundable(insts, "BTC", ["BTC"]) == []
+
+
+def test_backtest_cli_refuses_it_exit_2_no_traceback(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    _run(tmp_path, ["ETH-BTC"])  # writes the data and the strategy
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[run]\ncash = 10000\ncurrency = "USDT"\n[[instrument]]\nsymbol = "ETH-BTC"\n'
+                   'data = "ETH-BTC.csv"\n[[strategy]]\nfile = "hold.py"\n')  # fmt: skip
+    src = Path(__file__).resolve().parents[2] / "src"
+    r = subprocess.run([sys.executable, "-m", "tradeloop.cli", "backtest", str(cfg)],
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(src)})  # fmt: skip
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert "settles in BTC, which this run can neither fund" in lines[0]

@@ -96,3 +96,17 @@ def test_live_refuses_risk_parity_in_one_line(tmp_path: Path) -> None:
         load_live_config(cfg)
     assert "method = 'risk_parity' runs in backtests only" in str(exc.value)
     assert "\n" not in str(exc.value)
+
+
+def test_live_cli_refuses_risk_parity_exit_2_no_traceback(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    cfg = _config(tmp_path, "http://127.0.0.1:9", "risk_parity")
+    src = Path(__file__).resolve().parents[2] / "src"
+    env = {**os.environ, "PYTHONPATH": str(src), "TRADELOOP_STATE_DIR": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-m", "tradeloop.cli", "live", str(cfg), "--check"],
+                       capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "risk_parity" in lines[0], r.stderr
