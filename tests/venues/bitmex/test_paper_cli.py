@@ -70,7 +70,7 @@ async def test_paper_cli_inverse_xbtusd(tmp_path: Path) -> None:
         balance += r["amount"]
         assert r["walletBalance"] == balance
     pnl_rows = [r for r in rows if r["transactType"] == "RealisedPNL" and r["text"] != "Funding"]
-    funding = sum(r["amount"] for r in rows if r["text"] == "Funding")  # 0 unless run at 00/08/16h
+    funding = sum(r["amount"] for r in rows if r["text"] == "Funding")  # 0 unless run at 04/12/20h
     assert [r["tx"] for r in pnl_rows] == [e["execID"] for e in trades]  # one per execution
     # ... each reproduced exactly from the paper's fills by BitMEX's integer rules
     by_id = {f["trade_id"]: f for f in fills}
@@ -83,6 +83,10 @@ async def test_paper_cli_inverse_xbtusd(tmp_path: Path) -> None:
     assert abs(engine * SAT - moved) < 1e-3  # whole satoshi, not a rounding away
     assert wallet["amount"] > 0.99 * SAT  # a few seconds of taker fees on 0.5 BTC of XBTUSD
     assert_no_secret(emu.logs + run.logs, SECRET)
+    # the registry armed the dead-man switch for the run and its clean exit turned it off
+    assert "dead-man switch turned off" in run.logs, run.logs[-2000:]
+    assert "dead-man switch armed: 60000 ms" in emu.logs and "dead-man switch off" in emu.logs
+    assert "ran out" not in emu.logs
 
 
 def _signed(f: dict[str, str]) -> Fraction:

@@ -20,6 +20,7 @@ import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from tradeloop.core.log import get_logger
 from tradeloop.emulator.account import OrderInfo
 from tradeloop.emulator.api import Refusals
 from tradeloop.emulator.bitmex import contracts as ct
@@ -48,6 +49,7 @@ from tradeloop.sim.records import SimOrder
 if TYPE_CHECKING:
     from tradeloop.emulator.bitmex.server import BitmexEmulator
 
+log = get_logger(__name__)
 R = RejectReason
 S = OrderStatus
 #: The simulator's typed refusal -> BitMEX's error (HTTP status, message).
@@ -261,8 +263,12 @@ class BitmexTrading(BitmexViews):
             raise BitmexError("Invalid timeout", 400, "ValidationError") from None
         now = time.time()
         if ms <= 0:
+            if self.dead_man_at:
+                log.info("dead-man switch off")
             self.dead_man_at = 0.0
             return {}
+        if not self.dead_man_at:
+            log.info("dead-man switch armed: %d ms", ms)
         self.dead_man_at = now + ms / 1000
         return {"now": ct.iso(now * 1000), "cancelTime": ct.iso(self.dead_man_at * 1000)}
 
@@ -273,6 +279,7 @@ class BitmexTrading(BitmexViews):
             for info, _ in self.account.orders(open_only=True):
                 info.extra["cancel_text"] = "Canceled: Cancel-all after timeout triggered"
                 n += self.account.cancel(info)
+            log.warning("dead-man switch ran out: %d orders canceled", n)
             return n
         return 0
 
