@@ -42,11 +42,14 @@ class AlgoSpec:
     * ``market`` — one market order per target change (quote-sized for all-in spot buys).
     * ``limit_chase`` — a limit at our side's best price, re-priced when it moves; a spot buy
       is sized so price × size plus the fee fits the free cash (an all-in target fills).
-    * ``twap`` — the change is cut into ``slices`` market orders ``interval_ns`` apart.
+    * ``twap`` — the change is cut into ``slices`` market orders ``interval_ns`` apart; the
+      last takes what is left, so lot rounding never adds a dust order (spot buy slices are
+      sized in base while the free cash covers them, so they add up to the change).
     * ``vwap`` — each bar, a market order of at most ``participation`` × that bar's volume,
       so the target is reached at the market's own pace (participation of bar volume).
     * ``iceberg`` — limit orders at the best price showing at most ``display`` (base units /
-      contracts) at a time; each filled piece is followed by the next.
+      contracts) at a time; each filled piece is followed by the next (a left-over below
+      the minimum size rides with the piece before it).
     """
 
     algo: ExecAlgo = ExecAlgo.MARKET
