@@ -107,3 +107,21 @@ async def test_killed_process_has_its_orders_canceled(emu: BitmexEmulator) -> No
     # the process is gone without a word: the emulator cancels everything once it runs out
     await until(lambda: open_orders(emu) == 0, "the dead man's cancel", 15)
     assert emu.trading.dead_man_at == 0.0
+
+
+async def test_stop_goes_on_when_the_venue_cannot_confirm(
+    emu: BitmexEmulator, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(C, "DISARM_TIMEOUT_S", 0.3)
+    gateway = make_gateway(emu.base_url, dead_man_ms=60_000)
+    gateway.bind(Sink())
+    await gateway.start()
+    await until(lambda: emu.trading.dead_man_at > 0, "the switch armed")
+    emu.faults.add_latency(1_500)  # every REST answer now comes too late
+    try:
+        await asyncio.wait_for(gateway.stop(), 10)
+    finally:
+        emu.faults.reset()
+    assert gateway.stream is None
+    assert "could not turn the dead-man switch off" in caplog.text
+    assert emu.trading.dead_man_at > 0, "still armed: BitMEX cancels when it runs out"

@@ -131,7 +131,7 @@ class BitmexGateway(StreamGateway):
                 stream.armed = False
                 log.info("BitMEX: dead-man switch turned off")
             except (VenueError, OSError, TimeoutError) as exc:
-                log.warning("BitMEX: could not turn the dead-man switch off (%s); BitMEX "
+                log.warning("BitMEX: could not turn the dead-man switch off (%r); BitMEX "
                             "cancels our open orders when it runs out", exc)  # fmt: skip
         await super().stop()
 
