@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from tradeloop.emulator.binance.futures import FuturesSide
 from tradeloop.emulator.binance.server import BinanceEmulator
 
 from .helpers import Rest, Ws
@@ -25,11 +26,15 @@ async def _frames_until_answer(ws: Ws, rid: int) -> tuple[list[Any], Any]:
     return frames, m
 
 
+def _side(emu: BinanceEmulator) -> FuturesSide:
+    assert emu.futures is not None
+    return emu.futures
+
+
 async def test_a_path_stream_on_the_wrong_route_is_never_sent(
     emu: BinanceEmulator, connect: Connect
 ) -> None:
-    side = emu.futures
-    assert side is not None
+    side = _side(emu)
     ws = await connect("/fapi/public/ws/btcusdt@aggTrade/btcusdt@depth@100ms")
     assert side.hub.misrouted == [("public", "btcusdt@aggTrade")]
     for _ in range(30):
@@ -43,8 +48,7 @@ async def test_a_path_stream_on_the_wrong_route_is_never_sent(
 async def test_subscribe_on_the_wrong_route_is_acknowledged_and_refused(
     emu: BinanceEmulator, connect: Connect
 ) -> None:
-    side = emu.futures
-    assert side is not None
+    side = _side(emu)
     ws = await connect("/fapi/market/stream?streams=btcusdt@markPrice")
     await ws.send({"method": "SUBSCRIBE", "params": ["btcusdt@bookTicker", "btcusdt@kline_1m"],
                    "id": 1})  # fmt: skip
@@ -70,8 +74,7 @@ async def test_the_legacy_path_still_takes_every_stream(
 async def test_private_route_sends_only_the_named_events(
     emu: BinanceEmulator, rest: Rest, connect: Connect
 ) -> None:
-    side = emu.futures
-    assert side is not None
+    side = _side(emu)
     lk = (await rest.call("POST", "/fapi/v1/listenKey", {}, key_only=True))[1]["listenKey"]
     ws = await connect(f"/fapi/private/ws?listenKey={lk}&events=ORDER_TRADE_UPDATE")
     await ws.send({"method": "SUBSCRIBE", "params": ["btcusdt@aggTrade"], "id": 4})

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from tests.support.gateway_fixtures import serving, until
+from tests.support.gateway_fixtures import bound, serving, until
 
 from tradeloop.emulator.binance.server import BinanceEmulator
 from tradeloop.model import BalanceUpdate
@@ -29,12 +29,7 @@ def _btc(sink: Sink) -> list[float]:
 
 
 async def test_a_deposit_is_read_back_from_the_wallet(emu: BinanceEmulator) -> None:
-    sink = Sink()
-    gw = make_gateway(emu.base_url)
-    gw.bind(sink)
-    gw.bind_data(sink)
-    await gw.start()
-    try:
+    async with bound(make_gateway(emu.base_url), Sink()) as (_, sink):
         reads = emu.served[READ]
         emu.trading.move_funds("BTC", 0.5)
         # the outboundAccountPosition that follows says 1.5 too; the re-read is the second
@@ -42,23 +37,14 @@ async def test_a_deposit_is_read_back_from_the_wallet(emu: BinanceEmulator) -> N
         emu.trading.move_funds("BTC", -0.25)
         await until(lambda: emu.served[READ] == reads + 2 and _btc(sink).count(1.25) == 2)
         assert _btc(sink)[-1] == 1.25
-    finally:
-        await gw.stop()
 
 
 async def test_a_balance_update_alone_still_reaches_the_engine(emu: BinanceEmulator) -> None:
     """Without the absolute push (which Binance may send later or not at all for a
     transfer), the delta alone brings the new balance."""
-    sink = Sink()
-    gw = make_gateway(emu.base_url)
-    gw.bind(sink)
-    gw.bind_data(sink)
-    await gw.start()
-    try:
+    async with bound(make_gateway(emu.base_url), Sink()) as (gw, sink):
         emu.trading.account.sim.account.credit("BTC", 2.0)
         emu.trading.publish([{"e": "balanceUpdate", "E": 1, "a": "BTC", "d": "2.00000000",
                               "T": 1}])  # fmt: skip
         await until(lambda: 3.0 in _btc(sink))
         gw._on_user({"e": "balanceUpdate", "a": "BTC"})  # no delta: one warning, no crash
-    finally:
-        await gw.stop()

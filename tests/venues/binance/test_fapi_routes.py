@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from tests.support.gateway_fixtures import serving, until
+from tests.support.gateway_fixtures import bound, serving, until
 
 from tradeloop.emulator.binance.server import BinanceEmulator
 from tradeloop.model import Order, OrderType, PositionUpdate, Side, TradeTick
@@ -26,18 +26,13 @@ async def emu() -> AsyncIterator[BinanceEmulator]:
 async def test_futures_sockets_use_the_routed_paths(emu: BinanceEmulator) -> None:
     side = emu.futures
     assert side is not None
-    sink = Sink()
-    gw = make_gateway(emu.base_url)
-    gw.bind(sink)
-    gw.bind_data(sink)
-    await gw.start()
-    try:
+    async with bound(make_gateway(emu.base_url), Sink()) as (gw, sink):
         await gw.subscribe(PERP, ("book", "quotes", "trades", "bars:1m"))
         await until(lambda: gw.book(PERP) is not None)
-        routes = {side.hub.route(c): sorted(k[1] for k in c.public_keys)
-                  for c in side.hub.conns if c.public_keys}  # fmt: skip
-        assert routes == {"public": ["btcusdt@bookTicker", "btcusdt@depth@100ms"],
-                          "market": ["btcusdt@aggTrade", "btcusdt@kline_1m"]}  # fmt: skip
+        want = {"public": ["btcusdt@bookTicker", "btcusdt@depth@100ms"],
+                "market": ["btcusdt@aggTrade", "btcusdt@kline_1m"]}  # fmt: skip
+        await until(lambda: {side.hub.route(c): sorted(k[1] for k in c.public_keys)
+                             for c in side.hub.conns if c.public_keys} == want)  # fmt: skip
         served = {k: n for k, n in emu.served.items() if k.startswith("WS /fapi")}
         assert served == {"WS /fapi/public/ws": 1, "WS /fapi/market/ws": 1,
                           "WS /fapi/private/ws": 1}  # fmt: skip
@@ -53,5 +48,3 @@ async def test_futures_sockets_use_the_routed_paths(emu: BinanceEmulator) -> Non
         await gw.unsubscribe(PERP, ("trades", "quotes"))
         await until(lambda: all("btcusdt@aggTrade" not in {k[1] for k in c.public_keys}
                                 for c in side.hub.conns))  # fmt: skip
-    finally:
-        await gw.stop()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from tests.support.gateway_fixtures import serving, until
+from tests.support.gateway_fixtures import bound, serving, until
 
 from tradeloop.emulator.binance.server import BinanceEmulator
 from tradeloop.model import BalanceUpdate, Order, OrderStatus, OrderType, Side
@@ -24,12 +24,7 @@ async def emu() -> AsyncIterator[BinanceEmulator]:
 
 
 async def test_perp_moves_only_the_futures_wallet(emu: BinanceEmulator) -> None:
-    sink = Sink()
-    gw = make_gateway(emu.base_url)
-    gw.bind(sink)
-    gw.bind_data(sink)
-    await gw.start()
-    try:
+    async with bound(make_gateway(emu.base_url), Sink()) as (gw, sink):
         before = {(b.wallet, b.asset): b.total for b in await gw.fetch_balances()}
         assert before == {("", "USDT"): 100_000.0, ("", "BTC"): 1.0, ("usdm", "USDT"): 50_000.0}
         for cid, side in (("w-1", Side.BUY), ("w-2", Side.SELL)):
@@ -53,8 +48,6 @@ async def test_perp_moves_only_the_futures_wallet(emu: BinanceEmulator) -> None:
                                 and e.total == pytest.approx(fut.total)
                                 for e in sink.events))  # fmt: skip
         assert not [e for e in sink.events if isinstance(e, BalanceUpdate) and not e.wallet]
-    finally:
-        await gw.stop()
 
 
 async def test_spot_only_server_reports_the_spot_wallet() -> None:

@@ -1,6 +1,7 @@
-"""USD-M futures WebSockets: market streams under ``/fapi/ws``, ``/fapi/stream`` (Binance serves
-them from ``fstream.binance.com/ws`` and ``/stream``), and the user data stream on a listenKey
-(``/fapi/ws/<listenKey>``).
+"""USD-M futures WebSockets: market streams under the routed ``/fapi/public|market/ws|stream``
+(Binance: ``fstream.binance.com/public/...``, ``/market/...``) and the legacy ``/fapi/ws``,
+``/fapi/stream``, and the user data stream on a listenKey (``/fapi/private/ws?listenKey=``,
+legacy ``/fapi/ws/<listenKey>``).
 
 The market streams are spot's (:class:`~.streams.BinanceHub`) with the futures differences:
 ``depthUpdate`` carries ``T`` and ``pu`` (the previous message's ``u``; ids jump between

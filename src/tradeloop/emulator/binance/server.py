@@ -11,8 +11,10 @@ In process::
     await emu.stop()
 
 USD-M perpetuals (``futures_symbols``, default BTCUSDT) are served by the same process under
-``/fapi`` (REST), ``/fapi/ws``, ``/fapi/stream`` (market streams, listenKey user data) and
-``/ws-fapi/v1`` (the futures WS API): see :mod:`.futures`.
+``/fapi`` (REST), the routed ``/fapi/public|market/ws|stream`` (book streams | the others) and
+``/fapi/private/ws?listenKey=`` (user data), the legacy ``/fapi/ws``, ``/fapi/stream`` (every
+stream, listenKey paths) and ``/ws-fapi/v1`` (the futures WS API): see :mod:`.futures`.
+``POST /sapi/v1/asset/transfer`` moves funds between the two wallets (:mod:`.transfer`).
 
 ``ed25519_public_key`` (PEM text) lets the same API key sign with Ed25519 as well as HMAC
 (``session.logon`` needs Ed25519). ``limits`` sets the weight/order limits (tests lower them
@@ -156,5 +158,6 @@ FRONT_END = FrontEnd(
     lambda args: from_cli(args, common_config(args)),
     "BTCUSDT,ETHUSDT",
     ("USDT=100000",),
-    "/ws/<stream>, /stream?streams=..., /ws-api/v3; USD-M /fapi/ws, /fapi/stream, /ws-fapi/v1",
+    "/ws/<stream>, /stream?streams=..., /ws-api/v3; USD-M /fapi/public|market/ws, "
+    "/fapi/private/ws?listenKey=, legacy /fapi/ws, /ws-fapi/v1",
 )

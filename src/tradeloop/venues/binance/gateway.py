@@ -11,9 +11,10 @@ venue-neutral :class:`~tradeloop.venues.execution.OrderLifecycle` with
 
 USD-M perpetuals (``BTCUSDT-PERP.BINANCE``, :mod:`.futures`) live on another host
 (``fapi.binance.com``; the emulator serves them on its own port under ``/fapi``): their own
-REST client and weight gate, their own market-stream socket (books chained by ``pu``), their
-own WS API session for orders (``/ws-fapi/v1``, REST as the fallback: :mod:`.orders`), and
-account events on a listenKey socket (:mod:`.userstream`; ``ACCOUNT_UPDATE`` -> positions and
+REST client and weight gate, their own market-stream sockets on Binance's routed paths (books
+and book tickers on ``/public/ws``, chained by ``pu``; trades and klines on ``/market/ws``),
+their own WS API session for orders (``/ws-fapi/v1``, REST as the fallback: :mod:`.orders`),
+and account events on ``/private/ws`` (:mod:`.userstream`; ``ACCOUNT_UPDATE`` -> positions and
 the futures wallet's balances). Spot and futures are two wallets: balances of the futures one
 carry ``wallet="usdm"`` (:data:`.futures.WALLET`), spot's the main wallet ``""``. A server
 without ``/fapi`` (or ``futures=False``) leaves the gateway spot-only.

@@ -1,6 +1,7 @@
 """Binance WebSockets: the market streams (books kept in sync) and the WS API session.
 
-:class:`MarketStream` connects to ``/ws`` and SUBSCRIBEs (the shared
+:class:`MarketStream` connects to ``/ws`` (USD-M: one per routed path, ``/public/ws`` or
+``/market/ws``, see :func:`.constants.fws_route`) and SUBSCRIBEs (the shared
 :class:`~tradeloop.venues.wsclient.WsClient` re-sends subscriptions after a reconnect).
 Books follow :mod:`.booksync`: diffs buffer until the REST snapshot arrives, a gap or a
 reconnect makes the book invalid (``book()`` answers None) and a new snapshot is fetched.
