@@ -26,13 +26,24 @@ Curve = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
 
 
 class Progress:
-    """A rich progress bar on stderr with runs done, errors, best objective and ETA; silent
-    when disabled (not a terminal, ``--no-progress``)."""
+    """Runs done, errors, best objective and ETA on stderr: a rich bar on a terminal; with
+    ``--progress`` forced on a file or pipe (a log, CI), one plain line at most every
+    ``every_s`` seconds and one at the end, since a live bar draws nothing there. Silent when
+    disabled (not a terminal without ``--progress``, or ``--no-progress``)."""
 
-    def __init__(self, enabled: bool | None, label: str, total: int, done: int = 0) -> None:
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+    def __init__(
+        self, enabled: bool | None, label: str, total: int, done: int = 0, every_s: float = 2.0
+    ) -> None:
+        tty = sys.stderr.isatty()
+        self.enabled = tty if enabled is None else enabled
         self._bar: Any = None
-        if not self.enabled:
+        self._plain = self.enabled and not tty
+        self._label, self._total, self._done = label, total, done
+        self._errors, self._best = 0, "—"
+        self._every, self._t0 = every_s, time.monotonic()
+        self._last = self._t0
+        self._start_done = done
+        if not self.enabled or self._plain:
             return
         import rich.progress as rp
 
@@ -52,15 +63,32 @@ class Progress:
     def advance(self, errors: int, best: str) -> None:
         if self._bar is not None:
             self._bar.update(self._task, advance=1, errors=errors, best=best)
+        elif self._plain:
+            self._done += 1
+            self._errors, self._best = errors, best
+            now = time.monotonic()
+            if now - self._last >= self._every:
+                self._last = now
+                self._line(now)
 
     def add_total(self, n: int) -> None:
         if self._bar is not None:
             self._bar.update(self._task, total=(self._bar.tasks[0].total or 0) + n)
+        self._total += n
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+        elif self._plain:
+            self._plain = False
+            self._line(time.monotonic())
+
+    def _line(self, now: float) -> None:
+        ran, left = self._done - self._start_done, self._total - self._done
+        eta = f"{(now - self._t0) / ran * left:.0f}s" if ran and left > 0 else "-"
+        print(f"{self._label}: {self._done}/{self._total} runs · {self._errors} errors · "
+              f"best {self._best} · ETA {eta}", file=sys.stderr, flush=True)  # fmt: skip
 
 
 @dataclass
