@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tradeloop.core.errors import ConfigError
 from tradeloop.engine.runbuild import build_run
 from tradeloop.engine.runconfig import load_run_config
 from tradeloop.live.config import load_live_config
@@ -89,24 +88,39 @@ async def test_backtest_and_live_allocate_the_same(
     assert live["big"][1] == {"BTC-USDT.OKX": 3.0} and live["small"][1] == {"BTC-USDT.OKX": 2.0}
 
 
-def test_live_refuses_risk_parity_in_one_line(tmp_path: Path) -> None:
-    cfg = _config(tmp_path, "http://127.0.0.1:9", "risk_parity")
-    assert build_run(load_run_config(cfg)).config.setup is not None  # the backtest runs it
-    with pytest.raises(ConfigError) as exc:
-        load_live_config(cfg)
-    assert "method = 'risk_parity' runs in backtests only" in str(exc.value)
-    assert "\n" not in str(exc.value)
-
-
-def test_live_cli_refuses_risk_parity_exit_2_no_traceback(tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
-    cfg = _config(tmp_path, "http://127.0.0.1:9", "risk_parity")
-    src = Path(__file__).resolve().parents[2] / "src"
-    env = {**os.environ, "PYTHONPATH": str(src), "TRADELOOP_STATE_DIR": str(tmp_path)}
-    r = subprocess.run([sys.executable, "-m", "tradeloop.cli", "live", str(cfg), "--check"],
-                       capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert r.returncode == 2 and len(lines) == 1 and "risk_parity" in lines[0], r.stderr
+async def test_live_runs_risk_parity_per_group_and_keeps_its_samples(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Risk parity runs live as in the backtest (equal shares until it has samples, the same
+    sampling and rebalance timers, named per account group so groups never replace each
+    other's), and the marks it sampled survive a restart through the journal."""
+    for part, value in (("KEY", K), ("SECRET", S), ("PASS", P)):
+        monkeypatch.setenv(f"A_{part}", value)
+    emu = emulator(K, S, P)
+    url = await emu.start("127.0.0.1", 0)
+    try:
+        cfg = _config(tmp_path, url, "risk_parity")
+        built = build_run(load_run_config(cfg))
+        back = {r.strategy.id: r.capital for r in built.runs}
+        rt = LiveRuntime(load_live_config(cfg))
+        await rt.start()
+        try:
+            (g,) = rt.groups
+            assert g.allocator is not None and g.allocator.name == f"alloc:{g.key}"
+            assert {s.id: s.capital for s in g.strategies} == pytest.approx(back)
+            sym = next(iter(g.allocator.prices))
+            g.allocator.prices[sym].extend([100.0, 101.0, 99.5])
+            rt._housekeeping("housekeeping", 0)
+        finally:
+            await rt.shutdown()
+        again = LiveRuntime(load_live_config(cfg))
+        await again.start()
+        try:
+            again.restore()  # what run() does after start()
+            (g2,) = again.groups
+            assert g2.allocator is not None
+            assert list(g2.allocator.prices[sym])[:3] == [100.0, 101.0, 99.5]
+        finally:
+            await again.shutdown()
+    finally:
+        await asyncio.wait_for(emu.stop(), 10)

@@ -42,7 +42,10 @@ class RiskParity:
         lookback: int,
         sample_ns: int,
         rebalance_ns: int,
+        name: str = "alloc",
     ) -> None:
+        #: timer-name prefix: several allocators (live account groups) share one clock
+        self.name = name
         self.symbols = dict(symbols)
         self.lookback = lookback
         self.sample_ns = sample_ns
@@ -54,8 +57,20 @@ class RiskParity:
 
     def install(self, kernel: Kernel) -> None:
         self._kernel = kernel
-        kernel.clock.set_timer("alloc.sample", self.sample_ns, self._sample)
-        kernel.clock.set_timer("alloc.rebalance", self.rebalance_ns, self._rebalance)
+        kernel.clock.set_timer(f"{self.name}.sample", self.sample_ns, self._sample)
+        kernel.clock.set_timer(f"{self.name}.rebalance", self.rebalance_ns, self._rebalance)
+
+    def state(self) -> dict[str, list[float]]:
+        """The sampled marks, what a restarted live process needs to weigh as it would have
+        (journaled; the weights themselves live on in each strategy's capital)."""
+        return {s: list(dq) for s, dq in self.prices.items()}
+
+    def restore(self, state: Mapping[str, list[float]]) -> None:
+        for s, px in state.items():
+            dq = self.prices.get(s)
+            if dq is not None:
+                dq.clear()
+                dq.extend(float(x) for x in px)
 
     def _sample(self, _name: str, _ts: int) -> None:
         assert self._kernel is not None

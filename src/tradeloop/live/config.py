@@ -146,11 +146,6 @@ def parse_live_config(
     journal: str | None = None,
 ) -> LiveRunConfig:
     run = parse_run_config(data, source, base_dir)
-    if run.allocation.method == "risk_parity":
-        # its rebalance timers are not yet journaled or scoped per account group in live: a
-        # deployment must not quietly trade fixed shares while the backtest rebalanced
-        raise ConfigError(f"{source}: [allocation]: method = 'risk_parity' runs in backtests "
-                          "only for now; live takes 'weights' or 'equal'")  # fmt: skip
     lv = _Table(data.get("live", {}), f"{source}: [live]")
     name = lv.get("deployment", str, default_name)
     if not name:

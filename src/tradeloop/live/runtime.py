@@ -36,6 +36,7 @@ from tradeloop.core.clock import LiveClock
 from tradeloop.core.errors import ConfigError
 from tradeloop.data.intervals import parse_interval
 from tradeloop.data.tickfilter import TickFilter
+from tradeloop.engine.allocation import RiskParity
 from tradeloop.engine.kernel import Kernel, OnStrategyError
 from tradeloop.engine.live import resolve_instruments, start_gateway
 from tradeloop.engine.loader import build_strategy
@@ -77,6 +78,9 @@ class Group:
     #: strategy id -> operator gate as last journaled ("" trades, "halted", "reducing")
     journaled_gates: dict[str, str] = field(default_factory=dict)
     periods: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: the risk-parity allocator (``[allocation] method = "risk_parity"``), else None
+    allocator: RiskParity | None = None
+    journaled_alloc: dict[str, list[float]] = field(default_factory=dict)
 
 
 class _Union:
@@ -321,6 +325,13 @@ class LiveRuntime:
                 periods.setdefault(s, set()).update(ps)
         g = Group(key, kernel, clients, strategies, shadow, sim)
         g.periods = {s: tuple(sorted(p)) for s, p in periods.items()}
+        if run.allocation.method == "risk_parity":  # as runbuild builds it for a backtest
+            g.allocator = RiskParity(
+                {st.id: tuple(it[2]) for st, it in zip(strategies, items, strict=True)},
+                run.allocation.lookback, parse_interval(run.allocation.sample),
+                parse_interval(run.allocation.rebalance or "1d"), name=f"alloc:{key}",
+            )  # fmt: skip
+            g.allocator.install(kernel)
         for name, acc in clients.items():
             acc.after_fill = partial(self._journal_group, g)
             acc.on_journal_error = partial(self._journal_failed, g)
@@ -395,6 +406,9 @@ class LiveRuntime:
             if ps is not None:
                 for w in restore_portfolio(g.kernel.portfolio, ps):
                     log.warning("[%s] %s", g.key, w)
+            al = j.get_state(f"alloc:{g.key}")
+            if g.allocator is not None and isinstance(al, dict):
+                g.allocator.restore(al)
             rs = j.get_state(f"risk:{g.key}")
             if rs is not None:
                 g.risk_reason = str(rs.get("reason", ""))
@@ -519,6 +533,12 @@ class LiveRuntime:
     def _housekeeping(self, _name: str, _ts: int) -> None:
         for g in self.groups:
             self._journal_risk(g)
+            if g.allocator is not None:  # its sampled marks survive a restart
+                st = g.allocator.state()
+                if st != g.journaled_alloc:
+                    g.journaled_alloc = st
+                    assert self.journal is not None
+                    self.journal.put_state(f"alloc:{g.key}", st, self.clock.now())
             if g.sim is not None:  # the shadow venue forgets what the journal holds
                 g.sim.forget_finished(self.max_finished_orders)
 
