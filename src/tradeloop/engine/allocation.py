@@ -20,7 +20,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from tradeloop.data.intervals import parse_interval
 from tradeloop.engine.kernel import Kernel
+from tradeloop.engine.runconfig import AllocationSpec
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,14 @@ class RiskParity:
         self.prices: dict[str, deque[float]] = {s: deque(maxlen=lookback + 1) for s in wanted}
         self.history: list[tuple[int, dict[str, float]]] = []
         self._kernel: Kernel | None = None
+
+    @classmethod
+    def of(
+        cls, symbols: Mapping[str, tuple[str, ...]], spec: AllocationSpec, name: str = "alloc"
+    ) -> RiskParity:
+        """The allocator an ``[allocation]`` table describes (backtest and live alike)."""
+        return cls(symbols, spec.lookback, parse_interval(spec.sample),
+                   parse_interval(spec.rebalance or "1d"), name)  # fmt: skip
 
     def install(self, kernel: Kernel) -> None:
         self._kernel = kernel

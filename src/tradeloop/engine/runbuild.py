@@ -169,12 +169,7 @@ def build_run(cfg: RunConfig) -> BuiltRun:
     if cfg.allocation.method == "risk_parity":
         from tradeloop.engine.allocation import RiskParity
 
-        rp = RiskParity(
-            {r.strategy.id: tuple(r.symbols or ()) for r in runs},
-            cfg.allocation.lookback,
-            parse_interval(cfg.allocation.sample),
-            parse_interval(cfg.allocation.rebalance or "1d"),
-        )
+        rp = RiskParity.of({r.strategy.id: tuple(r.symbols or ()) for r in runs}, cfg.allocation)
         setup = rp.install
     mc = MultiConfig(cfg.cash, cfg.currency, risk, execution, sim, setup=setup)
     return BuiltRun(feeds, runs, mc, kinds, files, filtered)

@@ -326,11 +326,8 @@ class LiveRuntime:
         g = Group(key, kernel, clients, strategies, shadow, sim)
         g.periods = {s: tuple(sorted(p)) for s, p in periods.items()}
         if run.allocation.method == "risk_parity":  # as runbuild builds it for a backtest
-            g.allocator = RiskParity(
-                {st.id: tuple(it[2]) for st, it in zip(strategies, items, strict=True)},
-                run.allocation.lookback, parse_interval(run.allocation.sample),
-                parse_interval(run.allocation.rebalance or "1d"), name=f"alloc:{key}",
-            )  # fmt: skip
+            by_strategy = {st.id: tuple(it[2]) for st, it in zip(strategies, items, strict=True)}
+            g.allocator = RiskParity.of(by_strategy, run.allocation, f"alloc:{key}")
             g.allocator.install(kernel)
         for name, acc in clients.items():
             acc.after_fill = partial(self._journal_group, g)
