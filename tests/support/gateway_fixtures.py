@@ -64,6 +64,9 @@ class Sink:
     def on_fill(self, fill: Fill) -> None:
         self.log.append(fill)
 
+    def on_funding(self, payment: Event) -> None:
+        self.log.append(payment)
+
     def on_market_data(self, event: Event) -> None:
         self.log.append(event)
 

@@ -24,6 +24,7 @@ from tradeloop.model import (
     NS_PER_MS,
     BookLevels,
     Fill,
+    FundingPaid,
     Liquidity,
     Order,
     OrderReport,
@@ -301,6 +302,9 @@ class SimAccount:
         if info is not None:
             info.fills.append(fill)
         self._pending_fills.setdefault(fill.client_order_id, []).append(fill)
+
+    def on_funding(self, payment: FundingPaid) -> None:
+        return None  # the emulator settles funding itself (``settle_funding``)
 
     def on_order_report(self, report: OrderReport) -> None:
         fills = self._pending_fills.pop(report.client_order_id, [])

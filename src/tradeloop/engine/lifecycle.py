@@ -28,6 +28,7 @@ from tradeloop.engine.portfolio import Portfolio
 from tradeloop.engine.risk import RiskEngine
 from tradeloop.model import (
     Fill,
+    FundingPaid,
     IllegalTransition,
     Instrument,
     Order,
@@ -89,6 +90,7 @@ class OrderLifecycle:
         self.open_orders: dict[str, Order] = {}
         self._by_target: set[str] = set()  # client ids of target-driven orders
         self._seen_trades: set[tuple[str, str]] = set()
+        self._seen_funding: set[str] = set()
         self._finished: deque[str] = deque()  # client ids in the order they finished
         self._amends: dict[str, tuple[float | None, float | None]] = {}  # asked, not answered
         self._brackets: dict[str, Order] = {}  # entry id -> protective order not yet placed
@@ -250,6 +252,35 @@ class OrderLifecycle:
                             sid,
                         )
                     )
+
+    def on_funding(self, payment: FundingPaid) -> None:
+        """Book a venue's funding payment on the account and its strategies, once (rule 9).
+
+        Only the engine's share is booked: a payment on an instrument this engine does not
+        trade, or on contracts beyond the engine's position (holdings that are not the
+        strategies'), is the account's business, not a strategy's PnL."""
+        if payment.payment_id in self._seen_funding:
+            return
+        inst = self.portfolio.instruments.get(payment.symbol)
+        if inst is None or (payment.ccy and payment.ccy != inst.settle):
+            log.warning("funding %s on %s (%g %s) is not this engine's: not booked",
+                        payment.payment_id, payment.symbol, payment.amount,
+                        payment.ccy)  # fmt: skip
+            return
+        self._seen_funding.add(payment.payment_id)
+        amount = payment.amount
+        held = self.portfolio.positions[payment.symbol].qty
+        if payment.position:  # sizes only: venues disagree on how they sign it
+            amount *= min(abs(held) / abs(payment.position), 1.0)
+        if not amount or not held:
+            log.warning("funding %s on %s: %g %s, none of it on the strategies' position",
+                     payment.payment_id, payment.symbol, payment.amount,
+                     payment.ccy)  # fmt: skip
+            return
+        self.portfolio.apply_funding(payment.symbol, amount)
+        log.info("funding %s on %s: paid %.8g %s (rate %g)", payment.payment_id,
+                 payment.symbol, amount, inst.settle, payment.rate)  # fmt: skip
+        self.bus.publish(payment)
 
     def on_order_report(self, report: OrderReport) -> None:
         order = self.orders.get(report.client_order_id)

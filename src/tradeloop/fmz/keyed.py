@@ -34,6 +34,7 @@ from tradeloop.model import (
     BalanceUpdate,
     Event,
     Fill,
+    FundingPaid,
     Order,
     OrderReport,
     RejectReason,
@@ -116,6 +117,9 @@ class OrderWatch:
 
     def on_fill(self, fill: Fill) -> None:
         return None  # the reports carry the cumulative fill FMZ shows
+
+    def on_funding(self, payment: FundingPaid) -> None:
+        return None  # the bridge books nothing: FMZ reads the venue's own account
 
 
 class KeyedGateway:

@@ -17,6 +17,8 @@ What is written, and when:
 * position and balance snapshots from the venues (``snapshot``), the per-group portfolio
   state (per-strategy virtual positions and PnL), risk state (day-start equity,
   HALTED/REDUCING and why) and each strategy's ``self.state`` (``put_state``);
+* every funding payment the venue settled on the account (``funding``), committed with the
+  portfolio state it produced, exactly as a fill is: booked once across restarts;
 * notable events (foreign activity, mismatches, halts) in ``events``.
 
 Durability: ``synchronous=NORMAL`` by default. In WAL mode a commit is then in the OS's page
@@ -44,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeloop.core.errors import ConfigError
-from tradeloop.model import Fill, Order, OrderReport
+from tradeloop.model import Fill, FundingPaid, Order, OrderReport
 
 SCHEMA_VERSION = 1
 
@@ -65,6 +67,10 @@ CREATE TABLE IF NOT EXISTS fills(
     symbol TEXT NOT NULL, side TEXT NOT NULL, price REAL NOT NULL, qty REAL NOT NULL,
     fee REAL NOT NULL, fee_ccy TEXT NOT NULL, ts INTEGER NOT NULL, origin TEXT NOT NULL,
     UNIQUE(account, cid, trade_id));
+CREATE TABLE IF NOT EXISTS funding(
+    seq INTEGER PRIMARY KEY, account TEXT NOT NULL, payment_id TEXT NOT NULL,
+    symbol TEXT NOT NULL, amount REAL NOT NULL, ccy TEXT NOT NULL, rate REAL NOT NULL,
+    ts INTEGER NOT NULL, UNIQUE(account, payment_id));
 CREATE TABLE IF NOT EXISTS snapshots(
     seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, account TEXT NOT NULL, kind TEXT NOT NULL,
     body TEXT NOT NULL);
@@ -261,6 +267,29 @@ class Journal:
                 "ts", "origin")  # fmt: skip
         return [dict(zip(keys, r, strict=True)) for r in self.db.execute(q + " ORDER BY seq", args)]
 
+    # -- funding -------------------------------------------------------------------------------
+    def funding(self, account: str, payment: FundingPaid) -> bool:
+        """Record a funding payment once (False: this payment id is already journaled)."""
+        with self.batch():
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO funding(account,payment_id,symbol,amount,ccy,rate,ts) "
+                "VALUES(?,?,?,?,?,?,?)",
+                (account, payment.payment_id, payment.symbol, payment.amount, payment.ccy,
+                 payment.rate, payment.ts),
+            )  # fmt: skip
+            return cur.rowcount == 1
+
+    def last_funding_ts(self, account: str) -> int | None:
+        row = self.db.execute("SELECT MAX(ts) FROM funding WHERE account=?", (account,)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def fundings(self, account: str | None = None) -> list[dict[str, Any]]:
+        q = "SELECT account,payment_id,symbol,amount,ccy,rate,ts FROM funding"
+        args = (account,) if account is not None else ()
+        rows = self.db.execute(q + (" WHERE account=?" if args else "") + " ORDER BY seq", args)
+        keys = ("account", "payment_id", "symbol", "amount", "ccy", "rate", "ts")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
     # -- state, snapshots, events --------------------------------------------------------------
     def put_state(self, key: str, body: Any, ts: int) -> None:
         with self.batch():
@@ -298,7 +327,7 @@ class Journal:
     def counts(self) -> dict[str, int]:
         """Rows per table (status lines, soak reports)."""
         out = {}
-        for t in ("orders", "order_events", "fills", "snapshots", "state", "events"):
+        for t in ("orders", "order_events", "fills", "funding", "snapshots", "state", "events"):
             out[t] = int(self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])
         return out
 

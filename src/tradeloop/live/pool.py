@@ -48,6 +48,7 @@ from tradeloop.live.journal import MISSED, OWN, VENUE, Journal
 from tradeloop.live.recorder import AccountClient
 from tradeloop.model import (
     Fill,
+    FundingPaid,
     Instrument,
     Order,
     OrderReport,
@@ -93,6 +94,19 @@ class _MemberSink(ExecutionSink):
             )
         if self.pool.sink is not None:
             self.pool.sink.on_fill(fill)
+
+    def on_funding(self, payment: FundingPaid) -> None:
+        """One account's payment, as the OMS (which sees the pool's accounts as one) books
+        it: the part on the engine's holding on this account, under an id no other account's
+        payment can share."""
+        amount = payment.amount
+        if payment.position:
+            held = self.pool.share(self.account, payment.symbol)
+            amount *= min(abs(held) / abs(payment.position), 1.0)
+        if self.pool.sink is not None:
+            self.pool.sink.on_funding(msgspec.structs.replace(
+                payment, amount=amount, position=0.0,
+                payment_id=f"{self.account}:{payment.payment_id}"))  # fmt: skip
 
 
 class _Split:

@@ -9,7 +9,9 @@ restored. Steps, in this order because each relies on the previous one:
    the journal — its strategy, side, size — so what follows is booked as it would have been;
 3. fills we missed while down are applied through the normal path (:class:`AccountClient`) in
    venue order; the journal's ``(account, order, trade)`` key makes that exactly once, even when
-   the venue returns fills we already have. Foreign fills are journaled and never booked;
+   the venue returns fills we already have. Foreign fills are journaled and never booked.
+   Funding payments settled meanwhile go in among them by time (a payment is on the position
+   held when it was settled), once by their ``payment_id``;
 4. our open orders are adopted (the OMS tracks them; the gateway takes them over by client id)
    and, by default, canceled — the strategies' restored targets are re-traded from a clean
    slate rather than next to orders of a previous process; foreign open orders are reported;
@@ -38,6 +40,7 @@ from tradeloop.live.journal import CORRECTIVE, FOREIGN, Journal
 from tradeloop.live.recorder import AccountClient
 from tradeloop.model import (
     Fill,
+    FundingPaid,
     Instrument,
     Order,
     OrderStatus,
@@ -62,6 +65,7 @@ class ReconcileReport:
     canceled: list[str] = field(default_factory=list)
     finished_while_down: list[str] = field(default_factory=list)
     missed_fills: int = 0
+    missed_funding: int = 0
     foreign_orders: list[str] = field(default_factory=list)
     foreign_fills: int = 0
     mismatches: list[str] = field(default_factory=list)
@@ -74,7 +78,8 @@ class ReconcileReport:
             f"{len(self.adopted)} own open order(s) adopted, {len(self.canceled)} canceled, "
             f"{len(self.finished_while_down)} finished while down, {self.missed_fills} missed "
             f"fill(s) applied, {len(self.foreign_orders)} foreign open order(s), "
-            f"{self.foreign_fills} foreign fill(s), {len(self.mismatches)} position mismatch(es)"
+            f"{self.foreign_fills} foreign fill(s), {len(self.mismatches)} position mismatch(es), "
+            f"{self.missed_funding} missed funding payment(s) applied"
         )
 
 
@@ -166,6 +171,9 @@ class Reconciler:
         started = journal.meta(f"since:{acct.account}")
         since = (last - FILL_MARGIN_NS) if last is not None else int(started or now_ns)
         fills = [] if first else await self.gw.fetch_fills(max(since, 0))
+        last_paid = journal.last_funding_ts(acct.account)
+        paid_since = (last_paid - FILL_MARGIN_NS) if last_paid is not None else since
+        funding = [] if first else await self.gw.fetch_funding(max(paid_since, 0))
         balances = await self.gw.fetch_balances()
         journal.snapshot(acct.account, "balances",
                          {b.key: [b.total, b.free] for b in balances}, now_ns)  # fmt: skip
@@ -177,14 +185,20 @@ class Reconciler:
                 self._register(cid, venue_open.get(cid))
         # 3. missed fills, in venue order, exactly once
         acct.missed_mode = True
-        booked_before = acct.fills_booked
+        booked_before, paid_before = acct.fills_booked, acct.funding_booked
         foreign_before = acct.foreign_fills
+        news: list[Fill | FundingPaid] = [*fills, *funding]
+        news.sort(key=lambda e: e.ts)  # stable: venue order among fills
         try:
-            for f in fills:
-                acct.on_fill(f)
+            for e in news:
+                if isinstance(e, Fill):
+                    acct.on_fill(e)
+                else:
+                    acct.on_funding(e)
         finally:
             acct.missed_mode = False
         rep.missed_fills = acct.fills_booked - booked_before
+        rep.missed_funding = acct.funding_booked - paid_before
         rep.foreign_fills = acct.foreign_fills - foreign_before
         # journaled orders the venue no longer lists finished while we were down
         for jo in journal.open_orders(acct.account):

@@ -9,6 +9,8 @@ committed) before the gateway gets it. Coming in, it decides what the engine may
   de-duplication that survives restarts (the OMS's own set does not), and the fill row is
   committed in the same transaction as the portfolio state it produced;
 * fills the venue made on its own (no client id: a liquidation) are journaled and passed on;
+* funding payments on the account's positions are journaled and passed on once, with the
+  portfolio state they produced in the same transaction, as fills are;
 * anything else is **foreign** (another program on the same keys, the web UI, the FMZ bridge):
   journaled and reported once per order, never passed on, so it can never move a strategy's
   position or PnL;
@@ -29,6 +31,7 @@ from collections.abc import Callable
 from tradeloop.live.journal import CORRECTIVE, FOREIGN, MISSED, OWN, SHADOW, VENUE, Journal
 from tradeloop.model import (
     Fill,
+    FundingPaid,
     Instrument,
     Order,
     OrderReport,
@@ -78,6 +81,7 @@ class AccountClient(ExecutionClient):
         self.orders_sent = 0
         self.fills_booked = 0
         self.duplicates = 0
+        self.funding_booked = 0
 
     # -- ExecutionClient (the OMS's side) ---------------------------------------------------
     def bind(self, sink: ExecutionSink) -> None:
@@ -192,5 +196,25 @@ class AccountClient(ExecutionClient):
                 # booked in the portfolio before the failure: commit, or a restart books twice
                 log.exception("%s: handling fill %s raised", self.account, fill.trade_id)
             self.fills_booked += 1
+            if self.after_fill is not None:
+                self.after_fill()
+
+    def on_funding(self, payment: FundingPaid) -> None:
+        if self.shadow:
+            return  # a shadow account's simulated venue settles no real funding
+        with self.journal.batch():
+            if not self.journal.funding(self.account, payment):
+                log.debug("funding %s already journaled", payment.payment_id)
+                return
+            log.info("funding %s %s: paid %.8g %s (rate %g)%s", payment.payment_id,
+                     payment.symbol, payment.amount, payment.ccy, payment.rate,
+                     " (missed while down)" if self.missed_mode else "")  # fmt: skip
+            if self.sink is None:
+                return
+            try:
+                self.sink.on_funding(payment)
+            except Exception:
+                log.exception("%s: handling funding %s raised", self.account, payment.payment_id)
+            self.funding_booked += 1
             if self.after_fill is not None:
                 self.after_fill()

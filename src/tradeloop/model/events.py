@@ -97,6 +97,29 @@ class Fill(Event, frozen=True, gc=False):
     strategy_id: str = ""
 
 
+class FundingPaid(Event, frozen=True, gc=False):
+    """A funding payment the venue settled on one of our perpetual positions.
+
+    ``amount`` is what the account paid, in ``ccy`` (the instrument's settle currency):
+    positive when paid, negative when received -- the sign of ``Portfolio.apply_funding``.
+    ``payment_id`` is the venue's own id for the payment (BitMEX ``execID``, Binance
+    ``tranId``, OKX ``billId``): the key that books it exactly once, however many times the
+    push, a REST catch-up or a restart deliver it. ``position`` is the size of the venue's
+    position the payment was on (0: not said; its sign is not relied on): when the account
+    also holds contracts that are not the strategies', only the engine's share is theirs.
+    Funding moves money without a trade, so without this event a live account's PnL drifts
+    from the venue's wallet by every payment.
+    """
+
+    symbol: str
+    amount: float
+    ccy: str
+    payment_id: str
+    rate: float = 0.0
+    position: float = 0.0
+    venue: str = ""
+
+
 class BalanceUpdate(Event, frozen=True, gc=False):
     """A venue's word on one currency of our account. ``venue`` says whose (accounts are per
     venue); empty only from producers that predate multi-venue runs.

@@ -26,6 +26,10 @@ Rules every implementation follows (simulated, emulated or real venue alike):
    goes to ``Gateway.on_account_event`` when set, else to the data sink. A ``VenueStatus`` with
    status :data:`RECONCILE_FAILED` means the gateway's view of our orders may be stale; the
    engine halts trading on that venue until an operator resumes it.
+9. Funding the venue settles on our positions arrives as a ``FundingPaid`` handed to the
+   ``ExecutionSink`` (it moves money, like a fill), each ``payment_id`` at most once per
+   session; ``fetch_funding`` returns the payments since a time (restarts, catch-up). Venues
+   without perpetuals, or whose funding the gateway cannot see, deliver none.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from tradeloop.model import (
     BookLevels,
     Event,
     Fill,
+    FundingPaid,
     Instrument,
     Order,
     OrderReport,
@@ -64,6 +69,8 @@ class ExecutionSink(Protocol):
     def on_order_report(self, report: OrderReport) -> None: ...
 
     def on_fill(self, fill: Fill) -> None: ...
+
+    def on_funding(self, payment: FundingPaid) -> None: ...
 
 
 class MarketDataSink(Protocol):
@@ -161,6 +168,11 @@ class Gateway(ExecutionClient, DataClient):
     async def fetch_fills(self, since_ns: int = 0) -> list[Fill]:
         """Our fills at or after ``since_ns`` (as far back as the venue keeps them), oldest
         first, with tradeloop client ids where known."""
+
+    async def fetch_funding(self, since_ns: int = 0) -> list[FundingPaid]:
+        """Funding payments on our positions at or after ``since_ns``, oldest first (rule 9).
+        The default is none: a venue without perpetuals, or not yet wired for funding."""
+        return []
 
     # -- local market state ---------------------------------------------------------------
     @abstractmethod

@@ -16,8 +16,17 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from tradeloop.book.orderbook import OrderBook
+from tradeloop.core.errors import VenueError
 from tradeloop.core.log import get_logger
-from tradeloop.model import BookLevels, Event, Instrument, Order, QuoteTick, VenueStatus
+from tradeloop.model import (
+    BookLevels,
+    Event,
+    FundingPaid,
+    Instrument,
+    Order,
+    QuoteTick,
+    VenueStatus,
+)
 from tradeloop.venues.base import CONNECTED, RECONNECTED, ExecutionSink, Gateway, MarketDataSink
 from tradeloop.venues.execution import OrderLifecycle, RecoveryPolicy, Retention, VenueHooks
 
@@ -84,6 +93,9 @@ class StreamGateway(Gateway):
         self.on_account_event: Callable[[Event], None] | None = None
         for name in self.stream_names:  # none open until started / subscribed
             setattr(self, name, None)
+        #: the newest funding payment delivered (ns), else when this gateway was made: where
+        #: the catch-up after a private reconnect asks from (earlier is start-up's business)
+        self._funding_since = now_ns()
 
     def lifecycle(
         self, hooks: VenueHooks, recovery: RecoveryPolicy, retention: Retention
@@ -154,6 +166,24 @@ class StreamGateway(Gateway):
             self._quotes.clear()
         if private and status == RECONNECTED:
             self.orders.reconcile_later()
+            self.orders.run_later(self.catch_up_funding(), f"{self.venue}-funding")
+
+    # -- funding (rule 9) -------------------------------------------------------------------
+    def emit_funding(self, payment: FundingPaid) -> bool:
+        """Hand a funding payment to the engine unless already delivered."""
+        self._funding_since = max(self._funding_since, payment.ts)
+        return self.orders.tracker.funding(payment)
+
+    async def catch_up_funding(self) -> None:
+        """Payments settled while the private socket was down (no venue replays pushes)."""
+        try:
+            payments = await self.fetch_funding(self._funding_since)
+        except (VenueError, OSError) as exc:
+            log.warning("%s: funding catch-up failed (%s); the next start-up fetches it",
+                        self.venue, exc)  # fmt: skip
+            return
+        for p in payments:
+            self.emit_funding(p)
 
     # -- orders ---------------------------------------------------------------------------
     def submit_order(self, order: Order) -> None:

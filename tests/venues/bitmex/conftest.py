@@ -11,7 +11,7 @@ from tests.support.gateway_fixtures import bound, serving
 from tests.support.gateway_fixtures import until as _until
 
 from tradeloop.emulator.bitmex.server import BitmexConfig, BitmexEmulator
-from tradeloop.model import Event, Fill, OrderReport
+from tradeloop.model import Event, Fill, FundingPaid, OrderReport
 from tradeloop.venues import registry
 from tradeloop.venues.bitmex.gateway import BitmexGateway
 from tradeloop.venues.execution import RecoveryPolicy
@@ -33,6 +33,7 @@ class Sink:
     def __init__(self) -> None:
         self.reports: list[OrderReport] = []
         self.fills: list[Fill] = []
+        self.funding: list[FundingPaid] = []
         self.data: list[Event] = []
 
     def on_order_report(self, r: OrderReport) -> None:
@@ -40,6 +41,9 @@ class Sink:
 
     def on_fill(self, f: Fill) -> None:
         self.fills.append(f)
+
+    def on_funding(self, p: FundingPaid) -> None:
+        self.funding.append(p)
 
     def on_market_data(self, e: Event) -> None:
         self.data.append(e)

@@ -1,55 +1,108 @@
 """``execType=Funding`` executions over a real socket: the emulator settles funding on our
 XBTUSD position and pushes BitMEX's Funding execution row (``ordStatus`` Filled, a
 ``lastQty``, an ``orderID`` of zeros -- everything a careless parser takes for a fill). The
-gateway logs it once at INFO with the amount and hands the engine no Fill and no report, by
-push or by the REST catch-up; the engine booking funding is a later, cross-venue change."""
+gateway hands the engine one ``FundingPaid`` per payment (rule 9 of ``venues/base.py``) with
+the amount to the satoshi, never a Fill or a report; a repeated push, ``fetch_funding`` and the
+catch-up after a reconnect never deliver it twice, and a payment settled while the socket is
+down still arrives."""
 
 from __future__ import annotations
-
-import logging
 
 import pytest
 
 from tradeloop.emulator.bitmex.server import BitmexEmulator
 from tradeloop.model import OrderStatus
+from tradeloop.venues.base import RECONNECTED
 from tradeloop.venues.bitmex.gateway import BitmexGateway
 
-from .conftest import Sink, until
+from .conftest import XBTUSD, Sink, until
 from .test_e2e import order
 
-GATEWAY_LOG = "tradeloop.venues.bitmex.gateway"
+SAT = 100_000_000
 
 
-def funding_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == GATEWAY_LOG and "funding" in r.getMessage()]
-
-
-async def test_funding_execution_logged_once_never_a_fill(
-    gw: tuple[BitmexGateway, Sink], emu: BitmexEmulator, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.INFO, logger=GATEWAY_LOG)
-    gateway, sink = gw
-    gateway.submit_order(order("long", 1000))
+async def _long(gateway: BitmexGateway, sink: Sink, qty: float) -> None:
+    gateway.submit_order(order("long", qty))
     await until(
         lambda: any(r.status is OrderStatus.FILLED for r in sink.reports), "the long filled"
     )
     await gateway.drain()
+
+
+def _funding_rows(emu: BitmexEmulator) -> list[dict[str, object]]:
+    return [e for e in emu.trading.executions if e["execType"] == "Funding"]
+
+
+async def test_funding_execution_is_a_payment_never_a_fill(
+    gw: tuple[BitmexGateway, Sink], emu: BitmexEmulator
+) -> None:
+    gateway, sink = gw
+    await _long(gateway, sink, 1000)
     fills, reports = list(sink.fills), list(sink.reports)
     assert sum(f.qty for f in fills) == 1000
     emu.config.funding_rate = 0.0001
     emu.settle_funding()  # a long pays a positive rate
-    (row,) = [e for e in emu.trading.executions if e["execType"] == "Funding"]
+    (row,) = _funding_rows(emu)
     assert row["ordStatus"] == "Filled" and row["lastQty"] == 1000 and row["execComm"] > 0
-    await until(lambda: funding_lines(caplog), "the funding log line")
-    # the REST catch-up sees the row again: still only the trade's fills, no second line
+    await until(lambda: sink.funding, "the funding payment")
+    (paid,) = sink.funding
+    assert paid.symbol == XBTUSD and paid.ccy == "BTC" and paid.venue == "BITMEX"
+    assert paid.payment_id == row["execID"]
+    assert round(paid.amount * SAT) == row["execComm"] and paid.amount > 0
+    assert (paid.rate, paid.position) == (0.0001, 1000)
+    # the REST views carry it too: the same payment, and still only the trade's fills
+    (again,) = await gateway.fetch_funding()
+    assert (again.payment_id, again.amount) == (paid.payment_id, paid.amount)
     rest_fills = await gateway.fetch_fills()
     assert {f.trade_id for f in rest_fills} == {f.trade_id for f in fills}
     gateway.on_private("execution", "insert", [dict(row)])  # a repeated push
-    (line,) = funding_lines(caplog)
-    assert line.levelno == logging.INFO
-    text = line.getMessage()
-    want = f"paid {row['execComm'] / 100_000_000:.8f} BTC on XBTUSD"
-    assert want in text and row["execID"] in text
-    assert sink.fills == fills and sink.reports == reports  # the engine saw nothing
-    pos = {p.symbol: p.qty for p in await gateway.fetch_positions()}
-    assert pos["XBTUSD.BITMEX"] == 1000
+    await gateway.catch_up_funding()  # what a reconnect runs
+    assert len(sink.funding) == 1
+    assert sink.fills == fills and sink.reports == reports  # no fill, no report
+
+
+async def test_funding_missed_while_down_arrives_once_after_reconnect(
+    gw: tuple[BitmexGateway, Sink], emu: BitmexEmulator
+) -> None:
+    gateway, sink = gw
+    await _long(gateway, sink, 2000)
+    emu.config.funding_rate = -0.0002  # a long receives a negative rate
+    before = sum(1 for e in sink.data if getattr(e, "status", "") == RECONNECTED)
+    push = emu.hub.push_private
+    emu.hub.push_private = lambda *a, **k: None  # type: ignore[method-assign]
+    try:
+        emu.settle_funding()  # its push is lost, as over a dying socket
+    finally:
+        emu.hub.push_private = push  # type: ignore[method-assign]
+    assert not sink.funding
+    emu.faults.drop_ws()  # the reconnect's catch-up must bring it
+    await until(
+        lambda: sum(1 for e in sink.data if getattr(e, "status", "") == RECONNECTED) > before,
+        "the reconnect",
+    )
+    await until(lambda: sink.funding, "the payment settled while the socket was down")
+    await gateway.drain()  # the catch-up the reconnect started has run
+    (row,) = _funding_rows(emu)
+    (paid,) = sink.funding
+    assert paid.payment_id == row["execID"] and paid.amount < 0
+    assert round(paid.amount * SAT) == row["execComm"]
+
+
+@pytest.mark.parametrize("symbol", ["XBTUSDT"])
+async def test_linear_funding_in_usdt(
+    gw: tuple[BitmexGateway, Sink], emu: BitmexEmulator, symbol: str
+) -> None:
+    """XBTUSDT settles in USDt (micro-USDT): the payment is in USDT, to the micro-unit."""
+    gateway, sink = gw
+    o = order("lin", 10_000)
+    o.symbol = f"{symbol}.BITMEX"
+    gateway.submit_order(o)
+    await until(lambda: any(r.status is OrderStatus.FILLED for r in sink.reports), "filled")
+    await gateway.drain()
+    emu.config.funding_rate = 0.0001
+    emu.settle_funding()
+    await until(lambda: sink.funding, "the payment")
+    (row,) = _funding_rows(emu)
+    (paid,) = sink.funding
+    assert paid.ccy == "USDT" and paid.symbol == f"{symbol}.BITMEX"
+    assert round(paid.amount * 1_000_000) == row["execComm"] != 0

@@ -27,7 +27,14 @@ from typing import Any
 
 from tradeloop.core.errors import ConfigError, VenueError
 from tradeloop.core.log import get_logger
-from tradeloop.model import BalanceUpdate, Fill, Instrument, OrderReport, PositionUpdate
+from tradeloop.model import (
+    BalanceUpdate,
+    Fill,
+    FundingPaid,
+    Instrument,
+    OrderReport,
+    PositionUpdate,
+)
 from tradeloop.venues.bitmex import constants as C
 from tradeloop.venues.bitmex import parse as P
 from tradeloop.venues.bitmex.orders import BitmexOrderHooks
@@ -90,7 +97,6 @@ class BitmexGateway(StreamGateway):
         self.ws_config = ws_config
         self.dead_man_ms = dead_man_ms
         self._rows: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._funding_seen: OrderedDict[str, None] = OrderedDict()
         self.hooks = BitmexOrderHooks(self.rest, self._instruments, self._private_up, now_ns)
         self.orders = self.lifecycle(self.hooks, recovery, retention)
 
@@ -171,7 +177,7 @@ class BitmexGateway(StreamGateway):
 
     def _on_execution(self, d: dict[str, Any], now: int) -> None:
         if d.get("execType") == "Funding":
-            self._note_funding(d)
+            self._on_funding(d, now)
             return
         if d.get("execType") != "Trade" or "symbol" not in d:
             return
@@ -180,16 +186,13 @@ class BitmexGateway(StreamGateway):
         if fill is not None:
             self.orders.fill(track, fill)
 
-    def _note_funding(self, d: dict[str, Any]) -> None:
-        """Log a funding payment once (the push and a later REST catch-up both carry it).
-        The engine does not book funding yet (a cross-venue change): the wallet rows do."""
-        exec_id = str(d.get("execID", ""))
-        if exec_id in self._funding_seen:
+    def _on_funding(self, d: dict[str, Any], now: int) -> None:
+        """A funding payment on our position: to the engine once (rule 9; the push, the
+        catch-up after a reconnect and ``fetch_funding`` may all carry it)."""
+        if "symbol" not in d or "execID" not in d:
             return
-        self._funding_seen[exec_id] = None
-        while len(self._funding_seen) > MAX_ORDER_ROWS:
-            self._funding_seen.popitem(last=False)
-        log.info("BitMEX: funding %s; not applied to the engine's PnL", P.funding_text(d))
+        if self.emit_funding(P.parse_funding(d, now)):
+            log.info("BitMEX: funding %s", P.funding_text(d))
 
     def _on_order(self, d: dict[str, Any], now: int) -> None:
         oid = str(d.get("orderID", ""))
@@ -223,10 +226,15 @@ class BitmexGateway(StreamGateway):
         """Our fills at or after ``since_ns``, oldest first."""
         start = P.iso(since_ns // 1_000_000) if since_ns else None
         rows = await self.rest.all_executions(None, start)
-        for d in rows:
-            if d.get("execType") == "Funding":
-                self._note_funding(d)
         return P.parse_executions(rows, self.now_ns(), self._client_id)
+
+    async def fetch_funding(self, since_ns: int = 0) -> list[FundingPaid]:
+        """Funding payments on our positions at or after ``since_ns``, oldest first."""
+        start = P.iso(since_ns // 1_000_000) if since_ns else None
+        rows = await self.rest.all_executions({"execType": "Funding"}, start)
+        now = self.now_ns()
+        return [P.parse_funding(d, now) for d in rows
+                if d.get("execType") == "Funding" and "symbol" in d]  # fmt: skip
 
     async def fetch_balances(self) -> list[BalanceUpdate]:
         return P.parse_margins(await self.rest.margins(), self.now_ns())

@@ -22,6 +22,7 @@ from typing import Any
 from tradeloop.model import (
     BalanceUpdate,
     Fill,
+    FundingPaid,
     Instrument,
     InstrumentKind,
     Liquidity,
@@ -171,6 +172,32 @@ def parse_execution(d: Json, now: int, client_order_id: str) -> Fill | None:
         major(ccy, d.get("execComm")),
         unified(ccy),
         Liquidity.MAKER if maker else Liquidity.TAKER,
+    )
+
+
+def time_ns(text: Any, default: int) -> int:
+    """A row's ISO 8601 time (``2026-12-05T04:00:00.000Z``) in ns; ``default`` if absent."""
+    try:
+        dt = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return default
+    return int(dt.timestamp() * 1000) * 1_000_000
+
+
+def parse_funding(d: Json, now: int) -> FundingPaid:
+    """A ``Funding`` execution as the payment it is: ``execComm`` > 0 is what we paid, in the
+    settle currency's minor units; ``commission`` is the rate, ``lastQty`` the position's size,
+    ``execID`` the id that books it once."""
+    ccy = d.get("settlCurrency") or d.get("currency") or "XBt"
+    return FundingPaid(
+        time_ns(d.get("transactTime") or d.get("timestamp"), now),
+        symbol_id(str(d["symbol"])),
+        major(ccy, d.get("execComm")),
+        unified(ccy),
+        str(d["execID"]),
+        f(d.get("commission")),
+        f(d.get("lastQty")),
+        C.VENUE,
     )
 
 

@@ -473,6 +473,11 @@ class OrderLifecycle:
         """:meth:`_refresh` for gateways (raises the venue's error)."""
         await self._refresh(track)
 
+    def run_later(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``coro`` as one of the lifecycle's tasks (``drain`` waits for it, ``close``
+        ends it): a venue's own catch-up work started from a stream callback."""
+        self._spawn(coro, name)
+
     def reconcile_later(self) -> None:
         """Schedule :meth:`reconcile` (from a stream callback, which cannot await)."""
         self._spawn(self.reconcile(), f"{self.venue}-reconcile")

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
 from tradeloop.core.log import get_logger
-from tradeloop.model import Fill, OrderReport, OrderStatus
+from tradeloop.model import Fill, FundingPaid, OrderReport, OrderStatus
 from tradeloop.venues.base import ExecutionSink
 from tradeloop.venues.execution.hooks import OrderTrack
 from tradeloop.venues.execution.policy import DEFAULT_RETENTION, Retention
@@ -66,6 +66,8 @@ class OrderTracker:
         self._finished: OrderedDict[str, float] = OrderedDict()
         #: finished tracks forgotten so far (monitoring, tests)
         self.pruned = 0
+        #: funding payment ids delivered (bounded: the oldest go first)
+        self._funding: OrderedDict[str, None] = OrderedDict()
 
     # -- lookup ---------------------------------------------------------------------------
     def get(self, venue_client_id: str) -> OrderTrack | None:
@@ -115,6 +117,18 @@ class OrderTracker:
             self.sink.on_order_report(report)
         if new == _TERMINAL_RANK:
             self._finish(track)
+        return True
+
+    def funding(self, payment: FundingPaid) -> bool:
+        """Deliver a funding payment unless its id was delivered already (the push and a
+        REST catch-up both carry it); the journal makes it once across restarts."""
+        if payment.payment_id in self._funding:
+            return False
+        self._funding[payment.payment_id] = None
+        while len(self._funding) > self.retention.max_finished:
+            self._funding.popitem(last=False)
+        if self.sink is not None:
+            self.sink.on_funding(payment)
         return True
 
     def tell(self, report: OrderReport) -> None:

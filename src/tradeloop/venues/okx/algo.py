@@ -34,6 +34,7 @@ from tradeloop.core.errors import VenueError
 from tradeloop.core.log import get_logger
 from tradeloop.model import (
     Fill,
+    FundingPaid,
     Instrument,
     InstrumentKind,
     Order,
@@ -441,6 +442,9 @@ class BracketWatch:
 
     def on_fill(self, fill: Fill) -> None:
         self.sink.on_fill(fill)
+
+    def on_funding(self, payment: FundingPaid) -> None:
+        self.sink.on_funding(payment)
 
     def on_order_report(self, report: OrderReport) -> None:
         self.sink.on_order_report(report)

@@ -20,6 +20,7 @@ from tradeloop.model import (
     BalanceUpdate,
     BookLevels,
     Fill,
+    FundingPaid,
     Instrument,
     Order,
     OrderReport,
@@ -173,6 +174,10 @@ class SimExecutionClient(Gateway):
     def on_fill(self, fill: Fill) -> None:
         if self._sink is not None:
             self._sink.on_fill(fill)
+
+    def on_funding(self, payment: FundingPaid) -> None:
+        if self._sink is not None:
+            self._sink.on_funding(payment)
 
     # -- market data: the sim has no feed of its own (the backtest replays into it) ------------
     async def subscribe(self, symbol: str, channels: tuple[str, ...]) -> None:
