@@ -113,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
             "trades_fingerprint": trades_fingerprint(rt.fills),
             "equity": p.equity(),
             "fees_paid": p.fees_paid,
+            "funding": dict(p.funding),
+            "funding_payments": sum(
+                a.funding_booked for g in rt.groups for a in g.accounts.values()
+            ),
             "strategies": {
                 s.id: dict(
                     zip(("realized", "unrealized", "fees"), p.strategy_pnl(s.id), strict=True)

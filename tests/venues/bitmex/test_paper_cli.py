@@ -12,7 +12,9 @@ exactly:
 * the engine's own PnL (``realized - fees`` in result.json) equals the wallet's movement to the
   satoshi: its positions on BitMEX instruments book each execution in whole satoshi by the
   same rules (``Instrument.settle_per_unit``, ``model.position``), not a continuous float
-  that would drift by up to a satoshi per fill."""
+  that would drift by up to a satoshi per fill;
+* funding (settled every 2 s here, BitMEX's ``execType=Funding`` rows) is in that PnL: each
+  payment booked once (``FundingPaid``), its wallet row matched to the satoshi."""
 
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ KEY, SECRET = "K-bitmex-paper", "S-bitmex-paper-secret"
 SAT = 100_000_000
 EMULATOR = ("--api-key", KEY, "--api-secret", SECRET,
             "--balance", "XBt=100000000", "--balance", "USDt=10000000000",
-            "--symbols", "XBTUSD,ETHUSD,XBTUSDT", "--tick-ms", "50")  # fmt: skip
+            "--symbols", "XBTUSD,ETHUSD,XBTUSDT", "--tick-ms", "50",
+            "--funding-rate", "0.0005", "--funding-interval-s", "2")  # fmt: skip
 
 
 async def test_paper_cli_inverse_xbtusd(tmp_path: Path) -> None:
@@ -70,14 +73,19 @@ async def test_paper_cli_inverse_xbtusd(tmp_path: Path) -> None:
         balance += r["amount"]
         assert r["walletBalance"] == balance
     pnl_rows = [r for r in rows if r["transactType"] == "RealisedPNL" and r["text"] != "Funding"]
-    funding = sum(r["amount"] for r in rows if r["text"] == "Funding")  # 0 unless run at 04/12/20h
+    funding_rows = [r for r in rows if r["text"] == "Funding"]  # settled every 2 s here
+    assert funding_rows, "no funding settled while the strategy held a position"
     assert [r["tx"] for r in pnl_rows] == [e["execID"] for e in trades]  # one per execution
     # ... each reproduced exactly from the paper's fills by BitMEX's integer rules
     by_id = {f["trade_id"]: f for f in fills}
     expected = _satoshi_bookings([by_id[r["tx"]] for r in pnl_rows])
     assert [r["amount"] for r in pnl_rows] == expected
-    # the engine's PnL is the wallet's movement, to the satoshi
-    moved = wallet["amount"] - SAT - funding
+    # the engine booked every payment once, and its PnL -- funding included -- is the
+    # wallet's movement, to the satoshi
+    paid = -sum(r["amount"] for r in funding_rows)
+    assert round(result["funding"]["XBTUSD.BITMEX"] * SAT) == paid
+    assert result["funding_payments"] == len(funding_rows)
+    moved = wallet["amount"] - SAT
     engine = sum(s["realized"] - s["fees"] for s in result["strategies"].values())
     assert round(engine * SAT) == moved, (engine, moved)
     assert abs(engine * SAT - moved) < 1e-3  # whole satoshi, not a rounding away

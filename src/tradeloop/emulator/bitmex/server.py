@@ -228,17 +228,24 @@ def _inverse_sizes(m: SymbolMarket) -> None:
 _CLI_MINOR = {"XBT": "XBt", "USDT": "USDt"}
 
 
-def build(common: dict[str, Any], replay: str | None = None) -> BitmexEmulator:
+def build(common: dict[str, Any], replay: str | None = None,
+          funding: tuple[float, float] | None = None) -> BitmexEmulator:  # fmt: skip
     """The CLI's constructor (``tradeloop emulator bitmex``): the shared flags, BitMEX's
     defaults for the rest. Balances are BitMEX codes in minor units (``XBt=100000000``,
     ``USDt=10000000000``, as the issue's command and the default spell them); the shared flag
     parser upper-cases names, so on the command line ``XBT`` / ``USDT`` are those minor units
-    too and ``BTC=1`` is the way to give whole bitcoin. ``replay``: ``--replay CAPTURE``."""
+    too and ``BTC=1`` is the way to give whole bitcoin. ``replay``: ``--replay CAPTURE``;
+    ``funding``: ``(--funding-rate, --funding-interval-s)``, the interval on BitMEX's grid
+    (04/12/20 UTC for 8 h; a short one, for tests, starts on the epoch-aligned boundary)."""
     common = dict(common)
     balances = common.get("balances") or {}
     common["balances"] = {_CLI_MINOR.get(k, k): v for k, v in balances.items()}
     if replay and not Path(replay).is_file():
         raise ValueError(f"--replay {replay}: no such file")  # before any port is taken
+    if funding is not None:
+        common["funding_rate"], common["funding_interval_s"] = funding
+        if common["funding_interval_s"] <= 0:
+            raise ValueError("--funding-interval-s: BitMEX settles funding; give seconds > 0")
     emu = BitmexEmulator(BitmexConfig(**common, replay_file=replay or None))
     log.info("bitmex balances: %s", ", ".join(f"{c} {v:g}" for c, v in emu.initial.items()))
     return emu
@@ -246,7 +253,8 @@ def build(common: dict[str, Any], replay: str | None = None) -> BitmexEmulator:
 
 #: ``tradeloop emulator bitmex`` (found through the venue registry)
 FRONT_END = FrontEnd(
-    lambda args: build(common_config(args), getattr(args, "replay", None)),
+    lambda args: build(common_config(args), getattr(args, "replay", None),
+                       (args.funding_rate, args.funding_interval_s)),
     "XBTUSD,ETHUSD,XBTUSDT",
     ("XBt=100000000",),
     "/realtime",
