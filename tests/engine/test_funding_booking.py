@@ -1,0 +1,159 @@
+"""How the OMS books a venue's funding payment (``FundingPaid``, rule 9 of ``venues/base.py``):
+into the account's cash and the holding strategies' PnL in proportion to their positions,
+once per payment id, and only the engine's share of it -- a payment on contracts beyond the
+strategies' position, on an instrument the engine does not trade, or in a currency that is
+not the instrument's settle currency is not a strategy's money. An account pool books each
+member account's payment by that account's part of the holding."""
+
+from __future__ import annotations
+
+import pytest
+
+from tradeloop.core.clock import SimClock
+from tradeloop.engine.kernel import Kernel
+from tradeloop.live.pool import AccountPool
+from tradeloop.model import (
+    Fill,
+    FundingPaid,
+    Instrument,
+    InstrumentKind,
+    Liquidity,
+    Order,
+    OrderReport,
+    Side,
+)
+from tradeloop.venues.base import ExecutionClient, ExecutionSink
+
+SWAP = Instrument.of("BTC-USDT-SWAP", "OKX", "BTC", "USDT", tick_size=0.1, lot_size=1.0,
+                     contract_value=0.01, kind=InstrumentKind.SWAP)  # fmt: skip
+SYM = SWAP.symbol
+
+
+class _Venue(ExecutionClient):
+    """Takes orders and fills nothing by itself: the tests hand the OMS its fills."""
+
+    venue = "OKX"
+
+    def bind(self, sink: ExecutionSink) -> None:
+        self.sink = sink
+
+    def instruments(self) -> dict[str, Instrument]:
+        return {SYM: SWAP}
+
+    def submit_order(self, order: Order) -> None:
+        pass
+
+    def cancel_order(self, order: Order) -> None:
+        pass
+
+
+def _kernel() -> Kernel:
+    k = Kernel([SWAP], 10_000.0, _Venue(), SimClock(0))
+    for sid in ("a", "b"):
+        k.portfolio.add_strategy(sid, 5_000.0)
+    k.portfolio.marks[SYM] = 50_000.0
+    # a holds 2 contracts, b 1: fills of their own orders
+    for sid, qty in (("a", 2.0), ("b", 1.0)):
+        order = Order(f"o-{sid}", SYM, Side.BUY, qty, strategy_id=sid)
+        k.oms.orders[order.client_order_id] = order
+        k.oms.on_fill(Fill(0, order.client_order_id, "v", f"t-{sid}", SYM, Side.BUY, 50_000.0,
+                           qty, 0.0, "USDT", Liquidity.TAKER))  # fmt: skip
+    return k
+
+
+def _pay(amount: float, pid: str = "p1", position: float = 0.0, **kw: str) -> FundingPaid:
+    return FundingPaid(1, kw.get("symbol", SYM), amount, kw.get("ccy", "USDT"), pid, 0.0001,
+                       position, "OKX")  # fmt: skip
+
+
+def test_payment_shared_by_position_and_booked_once() -> None:
+    k = _kernel()
+    p = k.portfolio
+    cash, ra, rb = p.cash_of(SYM), p.strategy_pnl("a")[0], p.strategy_pnl("b")[0]
+    k.oms.on_funding(_pay(3.0, position=3.0))
+    k.oms.on_funding(_pay(3.0, position=3.0))  # the same payment again
+    assert p.funding[SYM] == pytest.approx(3.0)
+    assert p.cash_of(SYM) == pytest.approx(cash - 3.0)
+    assert p.strategy_pnl("a")[0] == pytest.approx(ra - 2.0)
+    assert p.strategy_pnl("b")[0] == pytest.approx(rb - 1.0)
+    k.oms.on_funding(_pay(-1.5, "p2"))  # received; no position said: all the engine's
+    assert p.funding[SYM] == pytest.approx(1.5)
+    assert p.strategy_pnl("a")[0] == pytest.approx(ra - 1.0)
+
+
+def test_only_the_engines_share_is_booked() -> None:
+    k = _kernel()
+    p = k.portfolio
+    k.oms.on_funding(_pay(6.0, position=-6.0))  # 3 more contracts are not the strategies'
+    assert p.funding[SYM] == pytest.approx(3.0)  # sizes only: the venue's sign ignored
+
+
+@pytest.mark.parametrize(
+    ("payment", "why"),
+    [
+        (_pay(1.0, symbol="ETH-USDT-SWAP.OKX"), "an instrument the engine does not trade"),
+        (_pay(1.0, ccy="BTC"), "not the settle currency"),
+    ],
+)
+def test_payments_that_are_not_the_engines_are_not_booked(payment: FundingPaid, why: str) -> None:
+    k = _kernel()
+    cash = k.portfolio.cash_of(SYM)
+    k.oms.on_funding(payment)
+    assert not k.portfolio.funding and k.portfolio.cash_of(SYM) == cash, why
+
+
+def test_no_position_no_booking() -> None:
+    k = Kernel([SWAP], 10_000.0, _Venue(), SimClock(0))
+    k.portfolio.add_strategy("a", 10_000.0)
+    k.oms.on_funding(_pay(1.0))
+    assert not k.portfolio.funding and k.portfolio.cash_of(SYM) == 10_000.0
+
+
+class _Member(ExecutionClient):
+    venue = "OKX"
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+        self.sink: ExecutionSink | None = None
+
+    def bind(self, sink: ExecutionSink) -> None:
+        self.sink = sink
+
+    def instruments(self) -> dict[str, Instrument]:
+        return {SYM: SWAP}
+
+    def submit_order(self, order: Order) -> None:
+        pass
+
+    def cancel_order(self, order: Order) -> None:
+        pass
+
+
+class _Heard:
+    def __init__(self) -> None:
+        self.funding: list[FundingPaid] = []
+
+    def on_order_report(self, r: OrderReport) -> None:
+        pass
+
+    def on_fill(self, f: Fill) -> None:
+        pass
+
+    def on_funding(self, p: FundingPaid) -> None:
+        self.funding.append(p)
+
+
+def test_pool_books_each_accounts_payment_by_its_part_and_keeps_ids_apart() -> None:
+    a, b = _Member("a"), _Member("b")
+    pool = AccountPool([a, b], [10.0, 10.0])  # type: ignore[list-item]
+    heard = _Heard()
+    pool.bind(heard)
+    assert a.sink is not None and b.sink is not None
+    a.sink.on_fill(Fill(0, "x1", "v", "t1", SYM, Side.BUY, 100.0, 2.0, 0.0, "USDT",
+                        Liquidity.TAKER))  # fmt: skip
+    a.sink.on_funding(_pay(4.0, "same-id", position=4.0))  # a holds 2 of the venue's 4
+    b.sink.on_funding(_pay(1.0, "same-id"))  # b's own payment, same venue id
+    assert [(p.payment_id, p.amount, p.position) for p in heard.funding] == [
+        ("a:same-id", 2.0, 0.0),
+        ("b:same-id", 1.0, 0.0),
+    ]

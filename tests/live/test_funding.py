@@ -1,0 +1,94 @@
+"""Funding payments in a live deployment, against the BitMEX emulator over loopback: each
+payment the venue settles on the strategies' XBTUSD position is booked once -- into the
+account's cash, the strategy's PnL and the journal, in one transaction -- whether it arrives
+as a push while running or is found by start-up reconciliation after a restart; a second
+restart books nothing again. The account's funding then equals the venue's wallet rows."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from tests.support.gateway_fixtures import until
+
+from tradeloop.emulator.bitmex.server import BitmexConfig, BitmexEmulator
+from tradeloop.live.journal import Journal
+from tradeloop.model import FundingPaid
+
+from .helpers import keyed_account_block, started, strategy_block, write_config
+
+K, S = "fund-key", "fund-secret"
+SYM = "XBTUSD.BITMEX"
+SAT = 100_000_000
+
+
+def _venue_funding(emu: BitmexEmulator) -> list[int]:
+    """What the venue charged, per payment, in satoshi (positive: we paid)."""
+    return [int(e["execComm"]) for e in emu.trading.executions if e["execType"] == "Funding"]
+
+
+async def test_funding_booked_once_live_and_across_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BM_KEY", K)
+    monkeypatch.setenv("BM_SECRET", S)
+    monkeypatch.setenv("TRADELOOP_BITMEX_DEAD_MAN_MS", "0")
+    emu = BitmexEmulator(BitmexConfig(
+        api_key=K, api_secret=S, balances={"XBt": 100_000_000.0}, symbols=["XBTUSD"],
+        seed=3, tick_interval_ms=50,
+    ))  # fmt: skip
+    url = await emu.start("127.0.0.1", 0)
+    journal = tmp_path / "j.sqlite"
+    cfg = write_config(tmp_path / "live.toml", journal,
+                       keyed_account_block("bm", url, "BM", "bitmex")
+                       + strategy_block("BuyOnce", "once", None, "qty = 2000"),
+                       deployment="bm-funding", instruments=(SYM,))  # fmt: skip
+    try:
+        rt = await started(cfg)
+        await rt.go_live()
+        g = rt.groups[0]
+        port = g.kernel.portfolio
+        await until(lambda: port.positions[SYM].qty == 2000, timeout=10)
+        seen: list[FundingPaid] = []
+        g.kernel.bus.subscribe(FundingPaid, seen.append)
+        cash0 = port.cash_of(SYM)
+        realized0 = port.strategy_pnl("once")[0]
+        emu.config.funding_rate = 0.0003
+        emu.settle_funding()  # pushed while running
+        await until(lambda: SYM in port.funding, timeout=10)
+        (paid,) = _venue_funding(emu)
+        assert paid > 0 and round(port.funding[SYM] * SAT) == paid
+        assert round((cash0 - port.cash_of(SYM)) * SAT) == paid
+        assert round((realized0 - port.strategy_pnl("once")[0]) * SAT) == paid
+        assert [p.payment_id for p in seen] == [emu.trading.executions[-1]["execID"]]
+        await rt.shutdown()
+
+        # settled while the process is down: found and booked by start-up reconciliation
+        emu.config.funding_rate = -0.0001
+        emu.settle_funding()
+        rt = await started(cfg)
+        (rep,) = rt.reports
+        port = rt.groups[0].kernel.portfolio
+        venue = _venue_funding(emu)
+        assert len(venue) == 2 and venue[1] < 0
+        assert rep.missed_funding == 1 and rep.mismatches == []
+        assert round(port.funding[SYM] * SAT) == sum(venue)
+        await rt.shutdown()
+
+        # and once more: the venue lists both again, the journal books neither twice
+        rt = await started(cfg)
+        (rep,) = rt.reports
+        port = rt.groups[0].kernel.portfolio
+        assert rep.missed_funding == 0
+        assert round(port.funding[SYM] * SAT) == sum(venue)
+        await rt.shutdown()
+        j = Journal(journal)
+        try:
+            rows = j.fundings("bm")
+        finally:
+            j.close()
+        assert [round(r["amount"] * SAT) for r in rows] == venue
+        assert {r["symbol"] for r in rows} == {SYM} and {r["ccy"] for r in rows} == {"BTC"}
+    finally:
+        await asyncio.wait_for(emu.stop(), 10)
