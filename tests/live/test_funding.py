@@ -14,6 +14,7 @@ from tests.support.gateway_fixtures import until
 
 from tradeloop.emulator.bitmex.server import BitmexConfig, BitmexEmulator
 from tradeloop.live.journal import Journal
+from tradeloop.live.status import runtime_snapshot
 from tradeloop.model import FundingPaid
 
 from .helpers import keyed_account_block, started, strategy_block, write_config
@@ -62,6 +63,9 @@ async def test_funding_booked_once_live_and_across_restarts(
         assert round((cash0 - port.cash_of(SYM)) * SAT) == paid
         assert round((realized0 - port.strategy_pnl("once")[0]) * SAT) == paid
         assert [p.payment_id for p in seen] == [emu.trading.executions[-1]["execID"]]
+        snap = runtime_snapshot(rt)["groups"][0]  # what the dashboard shows
+        assert snap["funding"] == {SYM: port.funding[SYM]}
+        assert snap["strategies"]["once"]["funding"] == pytest.approx(port.funding[SYM])
         await rt.shutdown()
 
         # settled while the process is down: found and booked by start-up reconciliation

@@ -49,11 +49,13 @@ def runtime_snapshot(rt: LiveRuntime) -> dict[str, Any]:
                      "halted_venues": dict(r.halted_venues)},
             "equity": p.equity(),
             "positions": {s: pos.qty for s, pos in p.positions.items() if pos.qty},
+            "funding": dict(p.funding),
             "open_orders": len(g.kernel.oms.open_orders),
             "strategies": {
                 s.id: dict(zip(("realized", "unrealized", "fees"),
                                p.strategy_pnl(s.id), strict=True))
-                | {"positions": {k: v.qty for k, v in p.books[s.id].positions.items()
+                | {"funding": p.books[s.id].funding,
+                   "positions": {k: v.qty for k, v in p.books[s.id].positions.items()
                                  if v.qty}}
                 for s in g.strategies
             },
