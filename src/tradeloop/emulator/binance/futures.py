@@ -22,8 +22,9 @@ from tradeloop.emulator.account import SimAccount
 from tradeloop.emulator.binance import futures_markets as fm
 from tradeloop.emulator.binance import rest
 from tradeloop.emulator.binance.futures_algo import FuturesAlgo
+from tradeloop.emulator.binance.futures_funding import FundingLedger
 from tradeloop.emulator.binance.futures_streams import FuturesHub
-from tradeloop.emulator.binance.futures_trading import FuturesTrading, ferr, num
+from tradeloop.emulator.binance.futures_trading import FuturesTrading, ferr
 from tradeloop.emulator.binance.limits import LimitConfig, Limits
 from tradeloop.emulator.binance.streams import PRIVATE, ws_routes
 from tradeloop.emulator.binance.wsapi import ApiWs, Method, text_params
@@ -69,7 +70,7 @@ class FuturesSide:
         #: funding settles on the epoch-aligned boundaries of this interval (Binance: 8 h)
         self.funding_ms = max(1, int(cfg.funding_interval_s * 1000))
         self._next_funding = fm.next_funding(now_ms(), self.funding_ms)
-        self.payments: list[dict[str, Any]] = []
+        self.ledger = FundingLedger(self)
         #: the futures WS API dialect (set with the routes)
         self.ws_api: ApiWs | None = None
         self.driver.listeners.append(self._maybe_settle)
@@ -79,46 +80,27 @@ class FuturesSide:
         if change.ts >= self._next_funding:
             self.settle_funding(self._next_funding)
 
-    def settle_funding(self, at_ms: int | None = None) -> None:
-        """Pay every open position's funding now (longs pay a positive rate)."""
+    @property
+    def settle_rate(self) -> float:
+        """The rate every perpetual settles at (``BinanceConfig.funding_rate``)."""
+        return float(self.emu.config.funding_rate)
+
+    def settle_funding(self, at_ms: int | None = None) -> list[dict[str, Any]]:
+        """Pay every open position's funding now (longs pay a positive rate): the new
+        ``/fapi/v1/income`` rows (:mod:`.futures_funding`)."""
         at = at_ms if at_ms is not None else now_ms()
         self._next_funding = fm.next_funding(at, self.funding_ms)
-        rate = float(fm.FUNDING_RATE)
-        for sym, m in self.driver.markets.items():
-            if self.trading.position_qty(sym) == 0:
-                continue
-            paid = self.trading.account.settle_funding(sym, rate, float(fm.mark_price(m)))
-            self.payments.append(
-                {
-                    "symbol": sym,
-                    "incomeType": "FUNDING_FEE",
-                    "income": num(-paid, 8),
-                    "asset": self.settle,
-                    "info": "FUNDING_FEE",
-                    "time": at,
-                    "tranId": 9_000_000 + len(self.payments),
-                    "tradeId": "",
-                }
-            )
-            ev = self.trading.account_update(sym)
-            ev["a"]["m"] = "FUNDING_FEE"
-            self.hub.push_user(ev)
+        return self.ledger.settle(at, self.settle_rate)
+
+    @property
+    def payments(self) -> list[dict[str, Any]]:
+        """Every funding income row, oldest first."""
+        return self.ledger.rows
 
     def income(self, p: Params) -> list[dict[str, Any]]:
-        """``/fapi/v1/income``: the funding payments (the only income type kept here)."""
+        """``/fapi/v1/income`` (funding is the only income type kept here)."""
         sym = self.trading.market(p).instrument.symbol if p.get("symbol") else ""
-        want = p.get("incomeType", "")
-        start, end = rest.int_param(p, "startTime", 0, 0, 2**62), rest.int_param(
-            p, "endTime", 2**62, 0, 2**62)  # fmt: skip
-        limit = rest.int_param(p, "limit", 100, 1, 1000)
-        rows = [
-            r
-            for r in self.payments
-            if (not sym or r["symbol"] == sym)
-            and (not want or r["incomeType"] == want)
-            and start <= r["time"] <= end
-        ]
-        return rows[:limit] if start else rows[-limit:]
+        return self.ledger.income(p, sym)
 
     # -- listenKey ----------------------------------------------------------------------------
     def new_listen_key(self, p: Params) -> dict[str, Any]:
@@ -190,15 +172,18 @@ class FuturesSide:
 
     def premium_index(self, p: Params) -> Any:
         t = now_ms()
-        return self._each(p, lambda m: fm.premium_index(m, t, self.funding_ms))
+        return self._each(p, lambda m: fm.premium_index(m, t, self.funding_ms, self.settle_rate))
 
     def funding_rate(self, p: Params) -> Any:
         limit = rest.int_param(p, "limit", 100, 1, 1000)
         t = now_ms()
         if p.get("symbol"):
-            return fm.funding_history(self.trading.market(p), t, limit, self.funding_ms)
+            return fm.funding_history(
+                self.trading.market(p), t, limit, self.funding_ms, self.settle_rate
+            )
+        rate = self.settle_rate
         return [r for m in self.driver.markets.values()
-                for r in fm.funding_history(m, t, 1, self.funding_ms)]  # fmt: skip
+                for r in fm.funding_history(m, t, 1, self.funding_ms, rate)]  # fmt: skip
 
     def ticker_price(self, p: Params) -> Any:
         return self._each(

@@ -125,22 +125,33 @@ def mark_price(m: SymbolMarket) -> str:
     return m.instrument.format_price(m.mid())
 
 
-def premium_index(m: SymbolMarket, now_ms: int, interval_ms: int) -> dict[str, Any]:
+def rate_text(rate: float) -> str:
+    """A funding rate as Binance writes it: 8 decimals (``0.00010000``)."""
+    return f"{rate:.8f}"
+
+
+def premium_index(
+    m: SymbolMarket, now_ms: int, interval_ms: int, rate: float = float(FUNDING_RATE)
+) -> dict[str, Any]:
     mark = mark_price(m)
     return {"symbol": m.instrument.symbol, "markPrice": mark, "indexPrice": mark,
-            "estimatedSettlePrice": mark, "lastFundingRate": FUNDING_RATE,
+            "estimatedSettlePrice": mark, "lastFundingRate": rate_text(rate),
             "interestRate": "0.00010000", "nextFundingTime": next_funding(now_ms, interval_ms),
             "time": now_ms}  # fmt: skip
 
 
 def funding_history(
-    m: SymbolMarket, now_ms: int, limit: int, interval_ms: int
+    m: SymbolMarket,
+    now_ms: int,
+    limit: int,
+    interval_ms: int,
+    rate: float = float(FUNDING_RATE),
 ) -> list[dict[str, Any]]:
-    """The last ``limit`` periods, oldest first (every one at :data:`FUNDING_RATE`)."""
+    """The last ``limit`` periods, oldest first (every one at ``rate``)."""
     last = next_funding(now_ms, interval_ms) - interval_ms
     times = [last - k * interval_ms for k in range(limit)][::-1]
     mark = mark_price(m)
-    return [{"symbol": m.instrument.symbol, "fundingTime": t, "fundingRate": FUNDING_RATE,
+    return [{"symbol": m.instrument.symbol, "fundingTime": t, "fundingRate": rate_text(rate),
              "markPrice": mark} for t in times]  # fmt: skip
 
 

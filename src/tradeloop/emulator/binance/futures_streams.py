@@ -67,8 +67,9 @@ class FuturesHub(BinanceHub):
     def mark_price(self, m: SymbolMarket, ts: int) -> dict[str, Any]:
         mark = fm.mark_price(m)
         nxt = fm.next_funding(ts, self.side.funding_ms)
+        rate = fm.rate_text(self.side.settle_rate)
         return {"e": "markPriceUpdate", "E": ts, "s": m.instrument.symbol, "p": mark,
-                "i": mark, "P": mark, "r": fm.FUNDING_RATE, "T": nxt}  # fmt: skip
+                "i": mark, "P": mark, "r": rate, "T": nxt}  # fmt: skip
 
     def depth(self, m: SymbolMarket, limit: int, now: int) -> dict[str, Any]:
         bids, asks = fm.levels(m, limit)

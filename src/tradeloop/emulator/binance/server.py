@@ -58,6 +58,9 @@ class BinanceConfig(VenueConfig):
     #: server pings and the 24 h disconnect of spot streams / WS API, and of futures streams
     #: USD-M funding settles on the epoch-aligned boundaries of this interval (tests: short)
     funding_interval_s: float = 8 * 3600.0
+    #: the rate every USD-M perpetual settles at (premiumIndex, fundingRate, markPrice show
+    #: it); longs pay a positive rate
+    funding_rate: float = 0.0001
     ws_lifetime: WsLifetime = SPOT_LIFETIME
     futures_ws_lifetime: WsLifetime = FUTURES_LIFETIME
 
