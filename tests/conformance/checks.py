@@ -534,11 +534,23 @@ async def _book_matches_venue(v: VenueHarness, depth: int, what: str) -> None:
         venue = await v.venue_book(v.symbol, depth)
 
 
+#: what the gateway must say after each book fault: the book is rebuilt from a fresh
+#: snapshot either way, but a dropped socket is a reconnect, not a resync
+BOOK_FAULT_STATUS: dict[BookFault, str] = {
+    "checksum": RESYNC,
+    "gap": RESYNC,
+    "unknown_id": RESYNC,
+    "drop": RECONNECTED,
+}
+
+
 async def book_resync(v: VenueHarness) -> None:
     """The local book is verified: ``book()``/``quote()`` serve nothing before a subscription,
-    then the venue's book and its top; a bad checksum or a lost update (sequence gap) is
-    noticed (VenueStatus 'resync'), a fresh snapshot goes to the data sink, and the book then
-    equals the venue's REST book again."""
+    then the venue's book and its top; each fault the harness can inject
+    (:attr:`~.harness.VenueHarness.book_faults`: a bad checksum, a lost update, an unknown
+    level id, a dropped public socket) is noticed (VenueStatus 'resync', or 'reconnected'
+    after the drop), a fresh snapshot goes to the data sink, and the book then equals the
+    venue's REST book again."""
     depth = 10
     assert v.gateway.book(v.symbol) is None, "book() before any subscription"
     assert v.gateway.quote(v.symbol) is None, "quote() before any subscription"
@@ -555,15 +567,16 @@ async def book_resync(v: VenueHarness) -> None:
     def snapshots() -> int:
         return sum(1 for e in v.rec.market(v.symbol) if type(e) is BookLevels and e.snapshot)
 
-    kinds: tuple[BookFault, ...] = ("checksum", "gap")
-    for kind in kinds:
-        resyncs, snaps = len(v.rec.status_events(RESYNC)), snapshots()
+    assert v.book_faults, "a harness with BOOK_FAULTS names at least one book fault"
+    for kind in v.book_faults:
+        said = BOOK_FAULT_STATUS[kind]
+        before, snaps = len(v.rec.status_events(said)), snapshots()
         v.corrupt_book(kind)
         for _ in range(3):  # the faulty update, then ordinary ones
             v.step_market()
             await asyncio.sleep(0.02)
-        await until(lambda n=resyncs: len(v.rec.status_events(RESYNC)) > n,  # type: ignore[misc]
-                    f"a resync after a bad {kind}")  # fmt: skip
+        await until(lambda n=before, s=said: len(v.rec.status_events(s)) > n,  # type: ignore[misc]
+                    f"VenueStatus {said!r} after a bad {kind}")  # fmt: skip
         await _book_matches_venue(v, depth, f"after the {kind} resync")
         assert snapshots() > snaps, f"the {kind} resync delivered no fresh snapshot"
     await v.gateway.unsubscribe(v.symbol, ("book",))

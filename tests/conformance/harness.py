@@ -44,7 +44,10 @@ from tradeloop.model import (
 from tradeloop.venues.base import Gateway
 
 S = OrderStatus
-BookFault = Literal["checksum", "gap"]
+#: ways to break a verified book: a wrong checksum, a lost update (sequence gap), an update
+#: naming a level id the client never saw (BitMEX: its only sign of a lost message), or the
+#: public socket cut under the book (the client must reconnect and start from a snapshot)
+BookFault = Literal["checksum", "gap", "unknown_id", "drop"]
 LostReplyKind = Literal["5xx", "drop"]
 
 
@@ -274,6 +277,9 @@ class VenueHarness(ABC):
     lacks: ClassVar[Mapping[Can, str]] = {}
     #: check name -> the gap in ``src/`` that makes it fail today (strict xfail)
     known_gaps: ClassVar[Mapping[str, str]] = {}
+    #: the book faults :meth:`corrupt_book` can inject, in the order ``book_resync`` tries
+    #: them (a venue with neither checksums nor sequence numbers declares what it has)
+    book_faults: ClassVar[tuple[BookFault, ...]] = ("checksum", "gap")
     #: request attempts the gateway's REST transport makes per call (0: none / no REST)
     rest_attempts: int = 0
 
@@ -384,7 +390,8 @@ class VenueHarness(ABC):
         raise NotImplementedError(self.why_not(Can.PRIVATE_DROP))
 
     def corrupt_book(self, kind: BookFault) -> None:
-        """Make the next book update carry a wrong checksum, or lose it (a gap)."""
+        """Inject one of :attr:`book_faults`: the next book update carries a wrong checksum,
+        is lost (a gap), or names an unknown level id; or the public socket is cut now."""
         raise NotImplementedError(self.why_not(Can.BOOK_FAULTS))
 
     def wire_orders(self) -> list[WireOrder]:

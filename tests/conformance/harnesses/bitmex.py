@@ -1,14 +1,15 @@
 """BitMEX: the BitMEX gateway (``venues/bitmex``) against the in-process BitMEX emulator over
 loopback REST + WebSocket, with short retry/backoff policies. BitMEX lists no spot market
 here: ``symbol`` is the linear XBTUSDT perpetual and ``derivative`` the inverse XBTUSD.
-BitMEX's book stream has no checksum or sequence numbers, so the book-fault check (bad
-checksum, skipped sequence) has nothing to inject; an unknown level id is what triggers a
-resync, which ``tests/venues/bitmex`` covers."""
+BitMEX's book stream has no checksum or sequence numbers, so its book faults are the two
+things a BitMEX client can notice: an update naming a level id it never saw (the emulator's
+``skip_seq`` loses one L2 message and makes the loss show that way) and the socket dropped
+under the book (a reconnect and a fresh ``partial``)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from tradeloop.emulator.bitmex.server import BitmexConfig, BitmexEmulator
 from tradeloop.model import BookLevels
@@ -16,7 +17,7 @@ from tradeloop.venues.bitmex.orders import bitmex_client_id
 from tradeloop.venues.bitmex.rest import BitmexRestClient
 from tradeloop.venues.bitmex.ws import BITMEX_WS_CONFIG
 
-from ..harness import Can, WireOrder
+from ..harness import BookFault, WireOrder
 from .emulated import FAST_REST, EmulatedHarness, get_json
 
 LINEAR, INVERSE = "XBTUSDT", "XBTUSD"
@@ -24,11 +25,7 @@ LINEAR, INVERSE = "XBTUSDT", "XBTUSD"
 
 class BitmexHarness(EmulatedHarness):
     name = "bitmex"
-    lacks = {
-        Can.BOOK_FAULTS: "BitMEX's L2 stream carries no checksum and no sequence numbers: "
-        "there is no corrupt checksum or skipped sequence to inject (an unknown level id "
-        "triggers the resync, tested in tests/venues/bitmex)",
-    }
+    book_faults: ClassVar[tuple[BookFault, ...]] = ("unknown_id", "drop")
     place_route = "POST /api/v1/order"
     symbol = LINEAR + ".BITMEX"
     derivative = INVERSE + ".BITMEX"

@@ -273,10 +273,13 @@ class EmulatedHarness(VenueHarness):
         return self.running.faults.drop_ws()
 
     def corrupt_book(self, kind: BookFault) -> None:
+        faults = self.running.faults
         if kind == "checksum":
-            self.running.faults.corrupt_checksums(1)
-        else:
-            self.running.faults.skip_seqs(1)
+            faults.corrupt_checksums(1)
+        elif kind == "drop":
+            faults.drop_ws()  # every socket: the book's goes with the rest
+        else:  # a lost update; a venue without sequence numbers shows it as an unknown id
+            faults.skip_seqs(1)
 
     def wire_orders(self) -> list[WireOrder]:
         return [w for m, p, b in self.wire for w in self.parse_wire(m, p, b)]

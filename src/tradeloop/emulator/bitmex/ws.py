@@ -238,9 +238,28 @@ class BitmexHub(hub_mod.Hub):
                     ups.append(self.level(m, p, s, side, t, price=False))
                 else:
                     ins.append(self.level(m, p, s, side, t))
+        if self.emu.faults.take_skip_seq():
+            self._lost(table, m, ins, t)
+            return
         for action, rows in (("delete", dels), ("update", ups), ("insert", ins)):
             if rows:
                 self.broadcast((table, sym), self.msg(table, action, rows))
+
+    def _lost(self, table: str, m: SymbolMarket, inserted: list[dict[str, Any]], t: str) -> None:
+        """The kit's ``skip_seq`` fault on BitMEX: this step's L2 messages are lost (the view
+        has moved on, so every client's copy lacks them). BitMEX numbers nothing, so a client
+        learns of a loss only when a later row names a level it never saw: the emulator sends
+        that row at once -- a new size for a level the lost message inserted or, when it
+        inserted none, for a level id no book holds -- so the loss is always noticed."""
+        sym = m.instrument.symbol
+        log.info("fault: lost %s message %s", table, sym)
+        if inserted:
+            row = {k: v for k, v in inserted[0].items() if k != "price"}
+        else:  # an id below every real level's (no price maps to it)
+            row = {"symbol": sym, "id": ct.level_id(self.emu.index[sym], -1), "side": "Buy",
+                   "size": ct.num(m.instrument.format_qty(m.instrument.lot_size)),
+                   "timestamp": t}  # fmt: skip
+        self.broadcast((table, sym), self.msg(table, "update", [row]))
 
     def _bins(self, m: SymbolMarket, ts: int) -> None:
         sym = m.instrument.symbol
