@@ -11,8 +11,8 @@ The client key is ``cid`` + ``cid_date`` (the UTC day the order was created), as
 The simulator decides funds, matching, fees and locks; its typed refusal becomes Bitfinex's
 text through :data:`REFUSALS`. Trigger orders (STOP, STOP LIMIT, TRAILING STOP, OCO) are
 :mod:`~tradeloop.emulator.bitfinex.stops`'. A derivative order's ``lev`` (1-100) sets the
-perpetual's leverage for its margin and the position, as on Bitfinex. Not modelled: margin
-trading on spot pairs, funding.
+perpetual's leverage for its margin and the position, as on Bitfinex. Perpetual funding is
+:mod:`~tradeloop.emulator.bitfinex.funding`'s. Not modelled: margin trading on spot pairs.
 """
 
 from __future__ import annotations
@@ -175,10 +175,13 @@ class BitfinexTrading:
                         None])  # fmt: skip
         return out
 
-    def wallet(self, ccy: str) -> list[Any]:
+    def wallet(self, ccy: str, description: str | None = None) -> list[Any]:
+        """A ``wu`` row: ``[..., AVAILABLE_BALANCE, DESCRIPTION, META]``; ``DESCRIPTION`` is
+        the last ledger entry's when the update is one (funding), else null."""
         b = self.account.sim.balances().get(ccy)
         total, free = (b.total, b.free) if b else (0.0, 0.0)
-        return [self.wallet_type(ccy), ccy, mk.fnum(total), 0, mk.fnum(free), None, None]
+        return [self.wallet_type(ccy), ccy, mk.fnum(total), 0, mk.fnum(free), description,
+                None]  # fmt: skip
 
     def balance_info(self) -> list[Any]:
         """``bu``: ``[AUM, AUM_NET]`` -- the account's worth in USD (dollar currencies 1:1,

@@ -249,6 +249,14 @@ def positions(emu: BitfinexEmulator, req: Req) -> Any:
     return emu.trading.positions()
 
 
+def ledgers(emu: BitfinexEmulator, req: Req) -> Any:
+    """``ledgers/{Currency}/hist`` (or every currency): newest first, ``start``/``end`` (ms,
+    inclusive), ``limit`` (25 by default, at most 2500)."""
+    limit = int_arg(req.body, "limit", 25, 1, 2500)
+    rows = emu.funding.rows(req.match.get("currency", ""))
+    return window(req.body, rows, lambda r: r[3], limit)
+
+
 def _note(kind: str, info: Any, text: str) -> list[Any]:
     return [now_ms(), kind, None, None, info, None, "SUCCESS", text]
 
@@ -300,6 +308,8 @@ PRIVATE: list[tuple[str, str, Handler]] = [
     ("POST", "/v2/auth/r/trades/{symbol}/hist", trades_hist),
     ("POST", "/v2/auth/r/order/{ref}/trades", order_trades),
     ("POST", "/v2/auth/r/positions", positions),
+    ("POST", "/v2/auth/r/ledgers/hist", ledgers),
+    ("POST", "/v2/auth/r/ledgers/{currency}/hist", ledgers),
     ("POST", "/v2/auth/w/order/submit", submit),
     ("POST", "/v2/auth/w/order/update", update),
     ("POST", "/v2/auth/w/order/cancel", cancel),

@@ -2,10 +2,12 @@
 emulator core (:mod:`tradeloop.emulator.venue`, ``rest``, ``ws``, ``hub``) and the shared
 simulator.
 
-Besides the market timer it runs one loop: heartbeats (``[chanId, "hb"]`` on channels silent
-for ``heartbeat_s``). Bitfinex's own ``info`` codes are switches here: :meth:`restart_notice`
-(20051: the server goes away, clients reconnect), :meth:`maintenance_start` (20060: platform
-status 0, order writes refused) and :meth:`maintenance_end` (20061).
+Besides the market timer it runs two loops: heartbeats (``[chanId, "hb"]`` on channels silent
+for ``heartbeat_s``) and perpetual funding every ``funding_interval_s`` (:mod:`.funding`;
+:meth:`settle_funding` settles now). Bitfinex's own ``info`` codes are switches here:
+:meth:`restart_notice` (20051: the server goes away, clients reconnect),
+:meth:`maintenance_start` (20060: platform status 0, order writes refused) and
+:meth:`maintenance_end` (20061).
 
 In process::
 
@@ -29,6 +31,7 @@ from aiohttp import web
 from tradeloop.emulator import ws
 from tradeloop.emulator.bitfinex import markets as mk
 from tradeloop.emulator.bitfinex import rest
+from tradeloop.emulator.bitfinex.funding import BitfinexFunding, LedgerEntry, next_funding_ms
 from tradeloop.emulator.bitfinex.orders import BitfinexTrading
 from tradeloop.emulator.bitfinex.ws import BitfinexHub, BitfinexWs
 from tradeloop.emulator.feed import now_ms
@@ -57,6 +60,10 @@ class BitfinexConfig(VenueConfig):
     )
     symbols: list[str] = field(default_factory=lambda: list(mk.DEFAULT_SYMBOLS))
     heartbeat_s: float = 15.0
+    #: the perpetuals' funding rate per period (``CURRENT_FUNDING``; > 0: longs pay shorts)
+    funding_rate: float = 0.0001
+    #: Bitfinex settles every 8 h (00, 08, 16 UTC); 0 = only when ``settle_funding`` is called
+    funding_interval_s: float = 8 * 3600.0
 
 
 class NonceGate:
@@ -88,6 +95,10 @@ class BitfinexEmulator(VenueEmulator):
         self.hub = BitfinexHub(self)
         self.driver.listeners.append(self.hub.on_step)
         self.trading = BitfinexTrading(self)
+        self.funding = BitfinexFunding(self)
+        if self.funding.interval_ms:
+            for m in self.driver.markets.values():
+                m.funding_interval_ms = self.funding.interval_ms  # what status/deriv announces
         self.ws_protocol = BitfinexWs(self)  # the /ws/2 protocol (tests may tap its on_text)
         self._raw_bases = {s: 7_000_000_000 * (i + 1) for i, s in enumerate(instruments)}
 
@@ -107,6 +118,13 @@ class BitfinexEmulator(VenueEmulator):
     async def on_start(self) -> None:
         await super().on_start()
         self.spawn(self._heartbeats(), "bitfinex-hb")
+        if self.funding.interval_ms:
+            self.spawn(self.funding.run(), "bitfinex-funding")
+
+    def settle_funding(self) -> list[LedgerEntry]:
+        """Settle funding on every open perpetual position now (what the 8-hourly timer
+        does); returns the ledger entries written."""
+        return self.funding.settle()
 
     async def _heartbeats(self) -> None:
         hb = self.config.heartbeat_s
@@ -140,8 +158,9 @@ class BitfinexEmulator(VenueEmulator):
         t = now_ms()
         period = m.funding_interval_ms
         mid = mk.fnum(m.mid(), 2)
+        rate = mk.fnum(self.funding.rate(m.instrument.symbol))
         return [m.instrument.symbol, t, None, mid, mid, None, 1_000_000, None,
-                (t // period + 1) * period, 0, 0, None, 0, None, None, mid, None, None,
+                next_funding_ms(t, period), 0, 0, None, rate, None, None, mid, None, None,
                 0, None, None, None, 0.001, 0.0075]  # fmt: skip
 
     def conf_value(self, key: str) -> Any:
