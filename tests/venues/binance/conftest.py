@@ -1,6 +1,7 @@
 """What the Binance gateway suites share: the keys, the emulator they run against (one BTCUSDT
 spot market and its USD-M perpetual, a funded wallet), the gateway built through the venue
-registry with those keys, and a sink that keeps reports, fills and market events in lists.
+registry with those keys, and a sink that keeps reports, fills, funding payments and market
+events in lists.
 
 Why here: ``test_gateway``, ``test_futures_gateway``, ``test_lifetime_gateway`` and
 ``test_stop_orders`` each had their own copy of all four; a suite now states only how its
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
-from tradeloop.model import OrderReport, VenueStatus
+from tradeloop.model import FundingPaid, OrderReport, VenueStatus
 from tradeloop.venues import registry
 from tradeloop.venues.binance.gateway import BinanceGateway
 
@@ -45,6 +46,7 @@ class Sink:
     def __init__(self) -> None:
         self.reports: list[OrderReport] = []
         self.fills: list[Any] = []
+        self.funding: list[FundingPaid] = []
         self.events: list[Any] = []
 
     def on_order_report(self, r: OrderReport) -> None:
@@ -52,6 +54,9 @@ class Sink:
 
     def on_fill(self, f: Any) -> None:
         self.fills.append(f)
+
+    def on_funding(self, p: FundingPaid) -> None:
+        self.funding.append(p)
 
     def on_market_data(self, e: Any) -> None:
         self.events.append(e)

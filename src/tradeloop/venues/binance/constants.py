@@ -60,6 +60,7 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/fapi/v2/positionRisk"): 5,
     ("GET", "/fapi/v2/balance"): 5,
     ("GET", "/fapi/v2/account"): 5,
+    ("GET", "/fapi/v1/income"): 30,
 }
 
 

@@ -15,9 +15,10 @@ REST client and weight gate, their own market-stream sockets on Binance's routed
 and book tickers on ``/public/ws``, chained by ``pu``; trades and klines on ``/market/ws``),
 their own WS API session for orders (``/ws-fapi/v1``, REST as the fallback: :mod:`.orders`),
 and account events on ``/private/ws`` (:mod:`.userstream`; ``ACCOUNT_UPDATE`` -> positions and
-the futures wallet's balances). Spot and futures are two wallets: balances of the futures one
-carry ``wallet="usdm"`` (:data:`.futures.WALLET`), spot's the main wallet ``""``. A server
-without ``/fapi`` (or ``futures=False``) leaves the gateway spot-only.
+the futures wallet's balances; with reason ``FUNDING_FEE`` also a read of the income history,
+whose rows become ``FundingPaid``: :mod:`.funding`). Spot and futures are two wallets:
+balances of the futures one carry ``wallet="usdm"`` (:data:`.futures.WALLET`), spot's the main
+wallet ``""``. A server without ``/fapi`` (or ``futures=False``) leaves the gateway spot-only.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from tradeloop.model import (
     BalanceUpdate,
     BookLevels,
     Fill,
+    FundingPaid,
     OrderReport,
     PositionUpdate,
     QuoteTick,
@@ -47,6 +49,7 @@ from tradeloop.venues.binance import futures as F
 from tradeloop.venues.binance import parse as P
 from tradeloop.venues.binance.auth import Credentials
 from tradeloop.venues.binance.booksync import BinanceBookSync
+from tradeloop.venues.binance.funding import PushedFunding, funding_rows, parse_incomes
 from tradeloop.venues.binance.orders import BinanceOrderHooks, WsCall
 from tradeloop.venues.binance.rest import BinanceRestClient, WeightGate
 from tradeloop.venues.binance.userstream import UserStream
@@ -158,6 +161,9 @@ class BinanceGateway(StreamGateway):
                                        self._ws_call, now_ns, self.frest,
                                        self._fws_call)  # fmt: skip
         self.orders = self.lifecycle(self.hooks, recovery, DEFAULT_RETENTION)
+        self._funding_pushes = PushedFunding(self.fetch_funding, self.emit_funding,
+                                             lambda: self._funding_since,
+                                             self.orders.run_later)  # fmt: skip
 
     def _streaming(self) -> bool:
         return self.api is not None and self.api.connected
@@ -299,6 +305,8 @@ class BinanceGateway(StreamGateway):
                     self._account_event(bal)
                 for pos in F.positions_from_account_update(ev, now):
                     self._account_event(pos)
+                if (ev.get("a") or {}).get("m") == "FUNDING_FEE":  # no payment id: read income
+                    self._funding_pushes.pushed(int(ev.get("T") or ev.get("E") or now // 10**6))
         except _BAD_EVENT as exc:
             log.warning("Binance: bad futures %s: %s: %s", kind, type(exc).__name__, exc)
 
@@ -389,6 +397,14 @@ class BinanceGateway(StreamGateway):
                     cids.setdefault(str(o.get("orderId")), self._cid(str(o.get("clientOrderId"))))
             out += [parse(r, cids.get(str(r.get("orderId")), "")) for r in rows]
         return sorted(out, key=lambda f: f.ts)
+
+    async def fetch_funding(self, since_ns: int = 0) -> list[FundingPaid]:
+        """USD-M funding payments at or after ``since_ns``, oldest first, from the income
+        history (:mod:`.funding`); none without perpetuals."""
+        if not self._has_perps() or self.frest is None:
+            return []
+        rows = await funding_rows(self.frest, since_ns // 1_000_000)
+        return parse_incomes(rows, self.now_ns())
 
     # -- market data ------------------------------------------------------------------------
     def _names(self, symbol: str, channels: tuple[str, ...]) -> list[str]:
