@@ -32,6 +32,7 @@ from tradeloop.core.errors import RateLimited, VenueError
 from tradeloop.core.log import get_logger
 from tradeloop.venues.outcomes import (  # re-exported: callers import them from here
     NetworkError,
+    NotExecuted,
     RequestTimeout,
     UnknownOutcome,
     outcome_unknown,
@@ -178,7 +179,7 @@ class RestClient:
                 return await self._once(method, path, request_path, text, signed)
             except VenueError as exc:
                 if not (exc.retryable and safe and should_retry(attempt, self.retry)):
-                    if in_doubt and isinstance(exc, RateLimited):
+                    if in_doubt and isinstance(exc, RateLimited | NotExecuted):
                         raise UnknownOutcome(
                             f"{method} {path}: an earlier attempt may have executed; "
                             f"the last one was refused ({exc})",
@@ -233,8 +234,7 @@ class RestClient:
             code = payload.get("code", "") if isinstance(payload, dict) else ""
             raise RateLimited(f"{method} {path}: HTTP 429 rate limited", str(code), hint)
         if status >= 500:
-            code = payload.get("code", "") if isinstance(payload, dict) else ""
-            raise VenueError(f"{method} {path}: HTTP {status} server error", str(code), True)
+            raise self.server_error(method, path, status, payload)
         if decode_error:
             snippet = raw[:120].decode(errors="replace")
             raise VenueError(
@@ -244,6 +244,13 @@ class RestClient:
             )
         self.check_response(method, path, status, payload)
         return payload
+
+    def server_error(self, method: str, path: str, status: int, payload: Any) -> VenueError:
+        """The error for a 5xx answer: retryable, and for a write in doubt -- unless a venue
+        that says in its answer that the request did not run overrides this with a
+        :class:`NotExecuted`."""
+        code = payload.get("code", "") if isinstance(payload, dict) else ""
+        return VenueError(f"{method} {path}: HTTP {status} server error", str(code), True)
 
 
 class VenueRest:

@@ -27,10 +27,20 @@ class NetworkError(VenueError):
 class UnknownOutcome(VenueError):
     """A write gave up after an attempt that may have executed (timeout, dropped connection,
     5xx), even though the last attempt failed in a way that, alone, would mean "not done"
-    (429). The caller must look the result up instead of treating the write as refused."""
+    (429, :class:`NotExecuted`). The caller must look the result up instead of treating the
+    write as refused."""
 
     def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message, code=code or "unknown", retryable=True)
+
+
+class NotExecuted(VenueError):
+    """The venue answered that it did not run the request (BitMEX's 503 "system is currently
+    overloaded": refused on arrival, before its matching engine). Retryable, and unlike other
+    server errors never in doubt: a write that ends with it was not done."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message, code=code or "not_executed", retryable=True)
 
 
 def outcome_unknown(exc: BaseException) -> bool:
@@ -41,4 +51,8 @@ def outcome_unknown(exc: BaseException) -> bool:
     request was refused on arrival) and business errors (the venue looked and said no) do."""
     if isinstance(exc, RequestTimeout | NetworkError | UnknownOutcome):
         return True
-    return isinstance(exc, VenueError) and exc.retryable and not isinstance(exc, RateLimited)
+    return (
+        isinstance(exc, VenueError)
+        and exc.retryable
+        and not isinstance(exc, RateLimited | NotExecuted)
+    )

@@ -28,7 +28,7 @@ import msgspec
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
 from tradeloop.venues.bitmex import constants as C
 from tradeloop.venues.bitmex.auth import BitmexCredentials
-from tradeloop.venues.http import RestClient, Sleep, VenueRest
+from tradeloop.venues.http import NotExecuted, RestClient, Sleep, VenueRest
 from tradeloop.venues.paging import page_all
 from tradeloop.venues.ratelimit import Charge, RateLimiter
 from tradeloop.venues.retry import DEFAULT_RETRY, RetryConfig, Rng
@@ -68,6 +68,18 @@ class _Transport(RestClient):
         if isinstance(err, dict):
             raise bitmex_error(str(err.get("message", ""))[:200], status, ctx)
         raise VenueError(f"{ctx}: HTTP {status}: {str(payload)[:120]!r}")
+
+    def server_error(self, method: str, path: str, status: int, payload: Any) -> VenueError:
+        """BitMEX's 503 "system is currently overloaded" is a refusal on arrival: the request
+        did not run, so a write that ends on it is not in doubt (no lookup, a plain retryable
+        refusal). Any other 5xx keeps the kit's meaning: it may have run."""
+        err = payload.get("error") if isinstance(payload, dict) else None
+        message = str(err.get("message", ""))[:200] if isinstance(err, dict) else ""
+        if status == 503 and message.startswith(C.OVERLOADED):
+            return NotExecuted(f"{method} {path}: BitMEX {status} {message}", message)
+        if message:
+            return bitmex_error(message, status, f"{method} {path}")
+        return super().server_error(method, path, status, payload)
 
     @property
     def session(self) -> aiohttp.ClientSession:
