@@ -11,6 +11,9 @@ delivered from ``tu`` only (the fee is exact), and an order report counting fill
 delivered is held until their ``tu`` arrive, so the engine always gets each fill before the
 report that counts it. If a ``tu`` never comes the order is refreshed over REST.
 
+Funding on perpetuals (rule 9) is read from the ledger when a ``wu`` says a payment settled
+(:mod:`~tradeloop.venues.bitfinex.funding`): Bitfinex pushes no id for it.
+
 An OCO is two Bitfinex orders under one cid; :class:`~tradeloop.venues.bitfinex.triggers.OcoView`
 picks which of their pushes are the engine order's news.
 """
@@ -23,10 +26,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tradeloop.core.log import get_logger
-from tradeloop.model import BalanceUpdate, Fill, OrderReport, PositionUpdate
+from tradeloop.model import BalanceUpdate, Fill, FundingPaid, OrderReport, PositionUpdate
 from tradeloop.venues.bitfinex import constants as C
 from tradeloop.venues.bitfinex import parse as P
 from tradeloop.venues.bitfinex import triggers as T
+from tradeloop.venues.bitfinex.funding import LedgerFunding
 from tradeloop.venues.bitfinex.orders import BitfinexOrderHooks
 from tradeloop.venues.bitfinex.rest import BitfinexRestClient
 from tradeloop.venues.bitfinex.ws import BFX_WS_CONFIG, BitfinexStream
@@ -80,6 +84,8 @@ class BitfinexGateway(ChannelGateway):
         self._held: dict[str, OrderReport] = {}
         self.oco = T.OcoView()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.funding = LedgerFunding(self.rest, lambda: self._funding_since, self.emit_funding,
+                                     self._later)  # fmt: skip
 
     async def start(self) -> None:
         """Load pairs (ticks from today's prices); open the authenticated socket when keyed."""
@@ -126,6 +132,8 @@ class BitfinexGateway(ChannelGateway):
                 for row in data if kind == "ws" else [data]:
                     if row and row[0] in ("exchange", "margin"):
                         self._account_event(P.parse_wallet(row, now))
+                if kind == "wu" and len(data) > 5 and P.is_funding_text(data[5]):
+                    self.funding.settled(str(data[1]))  # the payment's id is in the ledger
             elif kind in ("ps", "pn", "pu", "pc"):
                 for row in data if kind == "ps" else [data]:
                     self._account_event(P.parse_position(row, now))
@@ -192,6 +200,12 @@ class BitfinexGateway(ChannelGateway):
         now, cid = self.now_ns(), self.hooks.fill_client_id
         out = [P.parse_fill(r, now, self.client_id_for(cid(r))) for r in rows]
         return sorted(out, key=lambda fl: (fl.trade_id.isdigit() and int(fl.trade_id)) or 0)
+
+    async def fetch_funding(self, since_ns: int = 0) -> list[FundingPaid]:
+        """Funding payments on our perpetuals at or after ``since_ns``, oldest first, from the
+        ledgers of the perpetuals' settle currencies (``USTF0``)."""
+        ccys = {i.settle for i in self._instruments.values() if i.is_derivative}
+        return await self.funding.fetch(ccys, since_ns)
 
     async def fetch_balances(self) -> list[BalanceUpdate]:
         return P.parse_wallets(await self.rest.wallets(), self.now_ns())

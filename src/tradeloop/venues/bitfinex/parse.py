@@ -7,6 +7,7 @@ symbol (``tBTCUSD``, ``tBTCF0:USTF0``) is the native symbol; ids are ``tBTCUSD.B
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from tradeloop.core.log import get_logger
 from tradeloop.model import (
     BalanceUpdate,
     Fill,
+    FundingPaid,
     Instrument,
     InstrumentKind,
     Liquidity,
@@ -150,3 +152,25 @@ def parse_position(d: Row, ts: int) -> PositionUpdate:
     """``[SYMBOL, STATUS, AMOUNT, BASE_PRICE, _, _, PL, ...]``; a CLOSED one is flat."""
     qty = 0.0 if d[1] == "CLOSED" else f(d[2])
     return PositionUpdate(ts, symbol_id(str(d[0])), qty, f(d[3]), f(d[6]))
+
+
+#: ``Funding Event BTCF0:USTF0 (0.5) on wallet margin``: the pair (with or without its ``t``)
+#: and the position's amount; a ``wu``'s description is the same text without the wallet
+FUNDING_EVENT = re.compile(r"^Funding Event (t?)([A-Za-z0-9:]+) \((-?[0-9.eE+-]+)\)")
+
+
+def is_funding_text(text: Any) -> bool:
+    """Whether a ledger / ``wu`` description is a derivatives funding payment."""
+    return isinstance(text, str) and FUNDING_EVENT.match(text) is not None
+
+
+def parse_funding(d: Row) -> FundingPaid | None:
+    """A ledger entry ``[ID, CURRENCY, null, MTS, null, AMOUNT, BALANCE, null, DESCRIPTION]``
+    as the funding payment it is, else None. ``AMOUNT`` is the wallet's change, so what the
+    account paid is its negation; ``ID`` (the ledger id) books it once; Bitfinex says no
+    rate."""
+    m = FUNDING_EVENT.match(str(d[8] or "")) if len(d) > 8 else None
+    if m is None:
+        return None
+    return FundingPaid(int(f(d[3])) * 1_000_000, symbol_id("t" + m.group(2)), -f(d[5]),
+                       str(d[1]), str(d[0]), 0.0, abs(float(m.group(3))), VENUE)  # fmt: skip

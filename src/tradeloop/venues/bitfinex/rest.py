@@ -146,6 +146,16 @@ class BitfinexRestClient(VenueRest):
             body["start"] = start_ms
         return list(await self.post("/v2/auth/r/trades/hist", body))
 
+    async def ledgers(self, currency: str, start_ms: int | None = None,
+                      end_ms: int | None = None, limit: int = 2500) -> list[Row]:  # fmt: skip
+        """``ledgers/{Currency}/hist``: entries newest first (Bitfinex has no sort here)."""
+        body: dict[str, Any] = {"limit": limit}
+        if start_ms:
+            body["start"] = start_ms
+        if end_ms:
+            body["end"] = end_ms
+        return list(await self.post(f"/v2/auth/r/ledgers/{currency}/hist", body))
+
     # -- orders (the REST fallback; the WebSocket is the normal path) ---------------------
     async def submit(self, order: Mapping[str, Any]) -> Row:
         """``w/order/submit`` -> the ORDER array. Not retried by the transport: a lost

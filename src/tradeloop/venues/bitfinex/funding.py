@@ -1,0 +1,99 @@
+"""Bitfinex perpetual funding payments, read from the ledger.
+
+Bitfinex pushes no funding record: a settlement shows on the authenticated socket only as a
+wallet update (``wu``) whose description is the ledger entry's (``Funding Event BTCF0:USTF0
+(0.5)``) and which carries no id. The ledger (``POST /v2/auth/r/ledgers/{Currency}/hist``)
+has the entry with its id, so both the push path and ``fetch_funding`` deliver payments read
+from there, and the same payment always has the same id (the ledger id).
+
+:class:`LedgerFunding` pages the ledger (newest first, at most 2500 a page) back to a time and
+coalesces the reads the pushes ask for: several perpetuals settle at once, so a burst of
+``wu`` costs one read while one runs and one more after it, never one each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from tradeloop.core.errors import VenueError
+from tradeloop.core.log import get_logger
+from tradeloop.model import FundingPaid
+from tradeloop.venues.bitfinex import parse as P
+from tradeloop.venues.bitfinex.rest import BitfinexRestClient
+
+log = get_logger(__name__)
+
+PAGE = 2500  # Bitfinex's largest ledger page
+MAX_PAGES = 40  # a bound on one read (100,000 entries); older payments are start-up's business
+
+
+async def ledger_funding(
+    rest: BitfinexRestClient, currency: str, since_ms: int = 0
+) -> list[FundingPaid]:
+    """The funding payments in ``currency``'s ledger at or after ``since_ms``, oldest first.
+    Pages go back by the oldest time seen (inclusive: entries sharing it are read again and
+    kept once) until a page is short or brings nothing new."""
+    seen: dict[str, FundingPaid] = {}
+    ids: set[Any] = set()
+    end: int | None = None
+    for _ in range(MAX_PAGES):
+        rows = await rest.ledgers(currency, since_ms or None, end, PAGE)
+        fresh = [r for r in rows if r and r[0] not in ids]
+        for r in fresh:
+            ids.add(r[0])
+            p = P.parse_funding(r)
+            if p is not None:
+                seen[p.payment_id] = p
+        if len(rows) < PAGE or not fresh:
+            break
+        end = min(int(P.f(r[3])) for r in rows)
+    return sorted(seen.values(), key=lambda p: (p.ts, p.payment_id))
+
+
+class LedgerFunding:
+    """Reads the ledger when a push says a payment settled and hands each new one on."""
+
+    def __init__(
+        self,
+        rest: BitfinexRestClient,
+        since_ns: Callable[[], int],
+        emit: Callable[[FundingPaid], bool],
+        spawn: Callable[[Any], None],
+    ) -> None:
+        self.rest, self.since_ns, self.emit, self.spawn = rest, since_ns, emit, spawn
+        self._due: set[str] = set()
+        self._running = False
+        self.reads = 0
+
+    async def fetch(self, currencies: Iterable[str], since_ns: int = 0) -> list[FundingPaid]:
+        """Every payment in these currencies' ledgers at or after ``since_ns``, oldest first."""
+        out: list[FundingPaid] = []
+        for ccy in sorted(set(currencies)):
+            self.reads += 1
+            out += await ledger_funding(self.rest, ccy, since_ns // 1_000_000)
+        return sorted(out, key=lambda p: (p.ts, p.payment_id))
+
+    def settled(self, currency: str) -> None:
+        """A ``wu`` described a funding event in ``currency``: read its ledger (soon, once)."""
+        self._due.add(currency)
+        if not self._running:
+            self._running = True
+            self.spawn(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._due:
+                due, self._due = self._due, set()
+                try:
+                    payments = await self.fetch(due, self.since_ns())
+                except (VenueError, OSError) as exc:
+                    log.warning("Bitfinex: funding ledger read failed (%s); the next "
+                                "reconnect or start-up fetches it", exc)  # fmt: skip
+                    continue
+                for p in payments:
+                    if self.emit(p):
+                        log.info("Bitfinex: funding %s paid %.8f %s on %s (ledger %s)",
+                                 p.symbol, p.amount, p.ccy, p.position, p.payment_id)  # fmt: skip
+        finally:
+            self._running = False

@@ -1,0 +1,109 @@
+"""Perpetual funding through the Bitfinex connector over real sockets (rule 9 of
+``venues/base.py``): the emulator settles funding on our ``tBTCF0:USTF0`` position, pushes
+only the margin wallet's ``wu`` (described ``Funding Event ...``, no id), and books the
+payment in its ledger. The gateway reads the ledger on that push and hands the engine one
+``FundingPaid`` per ledger entry -- the amount the wallet moved, the ledger id as its id --
+never a fill or a report; a repeated push, ``fetch_funding`` and the reconnect's catch-up
+never deliver it twice, and a payment whose push was lost arrives after a reconnect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tradeloop.model import (
+    Fill,
+    FundingPaid,
+    Order,
+    OrderReport,
+    OrderStatus,
+    OrderType,
+    Side,
+    VenueStatus,
+)
+from tradeloop.venues.base import RECONNECTED
+from tradeloop.venues.bitfinex.gateway import BitfinexGateway
+
+from .conftest import PERP, Sink, until
+
+GW = tuple[BitfinexGateway, Sink]
+
+
+async def _long(g: BitfinexGateway, sink: Sink, cid: str, qty: float) -> None:
+    side = Side.BUY if qty > 0 else Side.SELL
+    g.submit_order(Order(cid, PERP, side, abs(qty), OrderType.MARKET))
+    await until(lambda: OrderStatus.FILLED in sink.statuses(cid), f"{cid} to fill")
+    await g.drain()
+
+
+def _margin(emu: Any) -> float:
+    return float(emu.trading.account.sim.balances()["USTF0"].total)
+
+
+def _money(sink: Sink) -> list[Any]:
+    return [e for e in sink.log if isinstance(e, (Fill, OrderReport))]
+
+
+async def test_funding_is_one_payment_from_the_ledger(gw: GW, emu: Any) -> None:
+    g, sink = gw
+    await _long(g, sink, "perp-f1", 0.5)
+    money, before = _money(sink), _margin(emu)
+    emu.config.funding_rate = 0.0003  # a long pays a positive rate
+    (entry,) = emu.settle_funding()
+    await until(lambda: sink.of(FundingPaid), "the funding payment")
+    (paid,) = sink.of(FundingPaid)
+    assert paid.payment_id == str(entry.entry_id) and paid.venue == "BITFINEX"
+    assert paid.symbol == PERP and paid.ccy == "USTF0" == g.instruments()[PERP].settle
+    assert paid.amount > 0 and paid.amount == -entry.amount
+    assert abs(paid.amount - (before - _margin(emu))) < 1e-9  # what the wallet moved
+    assert paid.position == 0.5 and paid.ts == entry.mts * 1_000_000
+    # the REST history has the same payment; a repeated push and the catch-up add nothing
+    (again,) = await g.fetch_funding()
+    assert (again.payment_id, again.amount, again.ts) == (paid.payment_id, paid.amount, paid.ts)
+    wu = emu.trading.wallet("USTF0", "Funding Event BTCF0:USTF0 (0.5)")
+    reads = g.funding.reads
+    for _ in range(3):
+        g.on_private("wu", list(wu))  # a burst of pushes: one ledger read
+    await until(lambda: not g.funding._running, "the ledger read")
+    await g.catch_up_funding()  # what a private reconnect runs
+    assert g.funding.reads == reads + 2  # the burst's one read, the catch-up's one
+    assert sink.of(FundingPaid) == [paid]
+    assert _money(sink) == money  # no fill, no report
+
+
+async def test_lost_push_arrives_once_after_reconnect(gw: GW, emu: Any) -> None:
+    g, sink = gw
+    await _long(g, sink, "perp-f2", 0.2)
+    emu.config.funding_rate = -0.0002  # a long receives a negative rate
+    push = emu.hub.push_account
+    emu.hub.push_account = lambda *a, **k: None
+    try:
+        (entry,) = emu.settle_funding()  # its wu is lost, as over a dying socket
+    finally:
+        emu.hub.push_account = push
+    assert not sink.of(FundingPaid)
+
+    def reconnects() -> int:
+        return sum(1 for e in sink.of(VenueStatus) if e.status == RECONNECTED)
+
+    before = reconnects()
+    emu.faults.drop_ws()
+    await until(lambda: reconnects() > before, "the private socket back")
+    await until(lambda: sink.of(FundingPaid), "the payment settled while the push was lost")
+    await g.drain()
+    await g.catch_up_funding()
+    (paid,) = sink.of(FundingPaid)
+    assert paid.payment_id == str(entry.entry_id) and paid.amount < 0
+    assert paid.amount == -entry.amount
+
+
+async def test_two_settlements_two_payments_oldest_first(gw: GW, emu: Any) -> None:
+    g, sink = gw
+    await _long(g, sink, "perp-f3", 0.1)
+    first = emu.settle_funding()[0]
+    second = emu.settle_funding()[0]
+    await until(lambda: len(sink.of(FundingPaid)) == 2, "both payments")
+    ids = [p.payment_id for p in sink.of(FundingPaid)]
+    assert ids == [str(first.entry_id), str(second.entry_id)]
+    fetched = await g.fetch_funding(since_ns=second.mts * 1_000_000)
+    assert str(second.entry_id) in [p.payment_id for p in fetched]
+    assert [p.payment_id for p in await g.fetch_funding()] == ids
