@@ -57,6 +57,8 @@ CHANNELS = {"trades": "trade", "quotes": "quote", "tickers": "quote", "book": "o
             "bars:1m": "tradeBin1m"}  # fmt: skip
 #: partially-known order rows kept for merging updates (a bound, not a working figure)
 MAX_ORDER_ROWS = 5000
+#: the keys BitMEX names for its account tables' rows (updates carry these and what changed)
+ACCOUNT_KEYS = {"position": ("account", "symbol"), "margin": ("account", "currency")}
 
 
 def default_ws_url(rest_url: str) -> str:
@@ -97,6 +99,8 @@ class BitmexGateway(StreamGateway):
         self.ws_config = ws_config
         self.dead_man_ms = dead_man_ms
         self._rows: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        #: ``position`` / ``margin`` rows by their keys, for merging updates (a handful)
+        self._account_rows: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {}
         self.hooks = BitmexOrderHooks(self.rest, self._instruments, self._private_up, now_ns)
         self.orders = self.lifecycle(self.hooks, recovery, retention)
 
@@ -164,13 +168,33 @@ class BitmexGateway(StreamGateway):
                 for d in rows:
                     self._on_order(d, now)
             elif table == "position":
-                for pos in P.parse_positions(rows, now):
+                for pos in P.parse_positions(self._merge(table, action, rows), now):
                     self._account_event(pos)
             elif table == "margin":
-                for bal in P.parse_margins(rows, now):
+                for bal in P.parse_margins(self._merge(table, action, rows), now):
                     self._account_event(bal)
         except (KeyError, ValueError, TypeError) as exc:
             log.warning("BitMEX: bad %s push: %s", table, exc)
+
+    def _merge(self, table: str, action: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``position`` / ``margin`` rows as whole rows: BitMEX's updates carry the table's
+        keys and only the fields that changed, so each is merged into the row its partial or
+        insert gave (as ``order`` rows are); a delete forgets it."""
+        keys = ACCOUNT_KEYS[table]
+        store = self._account_rows.setdefault(table, {})
+        if action == "partial":
+            store.clear()
+        out = []
+        for d in rows:
+            k = tuple(str(d.get(x, "")) for x in keys)
+            if action == "delete":
+                store.pop(k, None)
+                continue
+            row = store.setdefault(k, {}) if action == "update" else {}
+            row.update(d)
+            store[k] = row
+            out.append(row)
+        return out
 
     def _vcid(self, d: dict[str, Any]) -> str:
         return str(d.get("clOrdID") or d.get("orderID"))
