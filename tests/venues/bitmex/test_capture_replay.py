@@ -1,10 +1,9 @@
 """Real BitMEX traffic (``captures/BITMEX.ws.1.0``: orderBookL2 partial/insert/update/delete
 for 10 symbols, quotes, trades, July 2021) through the connector's own parsing path
 (:meth:`BitmexStream._on_text`: frame decode -> per-symbol split -> id-keyed :class:`L2Book`).
-After every L2 message each book agrees with the levels the capture implies (id -> side,
-price, size, kept independently here): the levels the message names and the level counts
-every time, the whole book rebuilt from scratch every 25th message and at the end; nothing
-asks for a resync."""
+After every L2 message each whole book equals the one rebuilt from scratch from the levels
+the capture implies (id -> side, price, size, kept independently here); nothing asks for a
+resync."""
 
 from __future__ import annotations
 
