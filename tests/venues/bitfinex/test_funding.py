@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from tradeloop.emulator.bitfinex.funding import LedgerEntry
 from tradeloop.model import (
     Fill,
     FundingPaid,
@@ -21,6 +24,7 @@ from tradeloop.model import (
     VenueStatus,
 )
 from tradeloop.venues.base import RECONNECTED
+from tradeloop.venues.bitfinex import funding as F
 from tradeloop.venues.bitfinex.gateway import BitfinexGateway
 
 from .conftest import PERP, Sink, until
@@ -107,3 +111,22 @@ async def test_two_settlements_two_payments_oldest_first(gw: GW, emu: Any) -> No
     fetched = await g.fetch_funding(since_ns=second.mts * 1_000_000)
     assert str(second.entry_id) in [p.payment_id for p in fetched]
     assert [p.payment_id for p in await g.fetch_funding()] == ids
+
+
+async def test_ledger_pages_back_to_since(
+    gw: GW, emu: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More entries than a page: every one is read once (pages overlap on a shared time),
+    oldest first, and other entries in the ledger are not payments."""
+    g, _ = gw
+    monkeypatch.setattr(F, "PAGE", 7)
+    t0 = 1_700_000_000_000
+    for i in range(30):  # three entries a millisecond, so pages cut through equal times
+        text = f"Funding Event BTCF0:USTF0 ({i + 1})" if i % 5 else "Transfer of 1 USTF0"
+        emu.funding.ledger.append(
+            LedgerEntry(9000 + i, "USTF0", t0 + i // 3, -0.5 * i, 1000.0, text, "margin")
+        )
+    got = await g.fetch_funding()
+    assert [p.payment_id for p in got] == [str(9000 + i) for i in range(30) if i % 5]
+    later = await g.fetch_funding(since_ns=(t0 + 5) * 1_000_000)
+    assert [p.payment_id for p in later] == [str(9000 + i) for i in range(15, 30) if i % 5]
