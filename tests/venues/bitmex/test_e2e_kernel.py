@@ -61,8 +61,9 @@ async def test_inverse_pnl_in_btc_engine_equals_venue(
         wallet = {b.asset: b.total for b in await gateway.fetch_balances()}["BTC"]
         engine_cash = kernel.portfolio.cash_of(XBTUSD)
         fills = len(emu.trading.executions)
-        # the venue reports whole satoshi: at most half a satoshi of rounding per fill
-        assert abs(engine_cash - wallet) <= max(SAT, fills * SAT / 2), (target, engine_cash)
+        # both book each execution in whole satoshi by BitMEX's rules: equal to the satoshi
+        assert round(engine_cash / SAT) == round(wallet / SAT), (target, engine_cash, wallet)
+        assert abs(engine_cash - wallet) < SAT / 1000, (target, engine_cash, wallet)
     pos = kernel.portfolio.positions[XBTUSD]
     sim_pos = emu.trading.account.sim.positions()[XBTUSD.removesuffix(".BITMEX")]
     assert pos.realized_pnl == pytest.approx(sim_pos.realized_pnl, abs=1e-12)
