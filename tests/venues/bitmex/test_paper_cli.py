@@ -18,6 +18,8 @@ exactly:
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -127,3 +129,21 @@ def _satoshi_bookings(fills: list[dict[str, str]]) -> list[int]:
         cost = cost + worth(opening) if opening else (cost if qty else 0)
         out.append(pnl - round(Fraction(Decimal(f["fee"])) * SAT))
     return out
+
+
+def test_paper_cli_wrong_secret_is_one_line(tmp_path: Path) -> None:
+    """A wrong secret: BitMEX's 401 "Signature not valid." as one line, exit 2, no traceback,
+    neither the wrong nor the right secret anywhere in the output."""
+    env = cli_env(tmp_path)
+    wrong = "S-wrong-secret-value"
+    with emulator(env, "bitmex", *EMULATOR) as emu:
+        cmd = [sys.executable, "-m", "tradeloop.cli", "paper", str(FLIP), "--venue", "bitmex",
+               "--url", emu.url, "--api-key", KEY, "--api-secret", wrong, "--symbol",
+               "XBTUSD", "--bar", "1s", "--duration", "3", "--no-dashboard", "--out",
+               str(tmp_path / "out")]  # fmt: skip
+        run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert run.returncode == 2, (run.returncode, run.stderr[-2000:])
+    assert "Traceback" not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if "error" in line.lower()]
+    assert errors and "Signature not valid" in errors[-1], run.stderr[-2000:]
+    assert_no_secret(run.stdout + run.stderr + emu.logs, wrong, SECRET)
