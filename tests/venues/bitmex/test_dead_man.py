@@ -125,3 +125,25 @@ async def test_stop_goes_on_when_the_venue_cannot_confirm(
     assert gateway.stream is None
     assert "could not turn the dead-man switch off" in caplog.text
     assert emu.trading.dead_man_at > 0, "still armed: BitMEX cancels when it runs out"
+
+
+async def test_switch_rearmed_on_reconnect(
+    emu: BitmexEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dropped socket is re-armed on its new login, not a refresh period (15 s) later: the
+    venue's timer moves on within a few seconds of the reconnect."""
+    monkeypatch.delenv(C.DEAD_MAN_ENV, raising=False)
+    gateway = make_gateway(emu.base_url)
+    sink = Sink()
+    gateway.bind(sink)
+    gateway.bind_data(sink)
+    await gateway.start()
+    try:
+        await until(lambda: emu.trading.dead_man_at > time.time() + 50, "the switch armed")
+        first = emu.trading.dead_man_at
+        emu.faults.drop_ws()
+        await until(lambda: emu.trading.dead_man_at > first + 0.05, "re-armed after reconnect", 5)
+        assert gateway.stream is not None and gateway.stream.armed
+    finally:
+        await gateway.stop()
+    assert emu.trading.dead_man_at == 0.0
