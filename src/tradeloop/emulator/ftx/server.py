@@ -1,6 +1,7 @@
 """The FTX emulator: FTX's REST (``/api``) and WebSocket (``/ws/``) on one port, built only
 from the emulator core (:mod:`tradeloop.emulator.venue`, ``rest``, ``ws``, ``hub``) and the
-shared simulator.
+shared simulator. Perpetual funding settles hourly (:mod:`.funding`; :meth:`settle_funding`
+settles now).
 
 In process::
 
@@ -18,6 +19,8 @@ from aiohttp import web
 from tradeloop.emulator import ws
 from tradeloop.emulator.frontend import FrontEnd, common_config
 from tradeloop.emulator.ftx import rest
+from tradeloop.emulator.ftx.funding import ROUTES as FUNDING_ROUTES
+from tradeloop.emulator.ftx.funding import FtxFunding, Payment
 from tradeloop.emulator.ftx.markets import DEFAULT_SYMBOLS, instrument
 from tradeloop.emulator.ftx.orders import PRIVATE, FtxTrading
 from tradeloop.emulator.ftx.ws import FtxHub, FtxWs
@@ -32,6 +35,10 @@ class FtxConfig(VenueConfig):
     balances: dict[str, float] = field(default_factory=lambda: {"USD": 100_000.0})
     symbols: list[str] = field(default_factory=lambda: list(DEFAULT_SYMBOLS))
     subaccounts: list[str] = field(default_factory=list)
+    #: the perpetuals' hourly funding rate (> 0: longs pay shorts)
+    funding_rate: float = 0.00001
+    #: FTX settled every hour, on the hour; 0 = only when ``settle_funding`` is called
+    funding_interval_s: float = 3600.0
 
 
 class FtxEmulator(VenueEmulator):
@@ -39,6 +46,7 @@ class FtxEmulator(VenueEmulator):
     config: FtxConfig
     hub: FtxHub
     trading: FtxTrading
+    funding: FtxFunding
 
     def __init__(self, config: FtxConfig | None = None) -> None:
         config = config or FtxConfig()
@@ -47,9 +55,20 @@ class FtxEmulator(VenueEmulator):
         self.hub = FtxHub(self)
         self.driver.listeners.append(self.hub.on_step)
         self.trading = FtxTrading(self)
+        self.funding = FtxFunding(self)
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        if self.funding.interval_ms:
+            self.spawn(self.funding.run(), "ftx-funding")
+
+    def settle_funding(self, at_ms: int | None = None) -> list[Payment]:
+        """Settle funding on every open perpetual position now (what the hourly timer does);
+        returns the payments recorded."""
+        return self.funding.settle(at_ms)
 
     def setup_routes(self, app: web.Application) -> None:
-        for method, path, handler, private in rest.PUBLIC + PRIVATE:
+        for method, path, handler, private in rest.PUBLIC + PRIVATE + FUNDING_ROUTES:
             app.router.add_route(method, path, rest.route(self, handler, private))
         ws_handler = ws.handler(self, self.hub, FtxWs(self))
         app.router.add_get("/ws/", ws_handler)
