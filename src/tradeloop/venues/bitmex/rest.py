@@ -7,7 +7,8 @@ an :class:`AuthError`, 429 :class:`RateLimited` with ``Retry-After``, 503 "overl
 retryable error that provably did not run), ``api-expires`` signing, the client-side budget
 (120/min, 10/s on order routes) and tracking of BitMEX's ``x-ratelimit-*`` answer headers
 (:attr:`BitmexRestClient.ratelimit`), read through an aiohttp trace hook so the kit's
-transport stays untouched. Order bodies are written here with exact decimal numbers
+transport stays untouched; when BitMEX says the budget is spent the client holds its requests
+for a token rather than earn a 429. Order bodies are written here with exact decimal numbers
 (``Instrument.format_*`` text as JSON numbers), so what is signed is what is sent.
 """
 
@@ -26,12 +27,15 @@ import aiohttp
 import msgspec
 
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
+from tradeloop.core.log import get_logger
 from tradeloop.venues.bitmex import constants as C
 from tradeloop.venues.bitmex.auth import BitmexCredentials
 from tradeloop.venues.http import NotExecuted, RestClient, Sleep, VenueRest
 from tradeloop.venues.paging import page_all
 from tradeloop.venues.ratelimit import Charge, RateLimiter
 from tradeloop.venues.retry import DEFAULT_RETRY, RetryConfig, Rng
+
+log = get_logger(__name__)
 
 Json = dict[str, Any]
 _body = msgspec.json.Encoder(decimal_format="number")
@@ -100,6 +104,21 @@ class _Transport(RestClient):
             value = h.get(name)
             if value is not None and value.isdigit():
                 self.ratelimit[name.removeprefix("x-ratelimit-")] = int(value)
+        self._pace()
+
+    def _pace(self) -> None:
+        """BitMEX said its budget for this key is spent (``x-ratelimit-remaining: 0``; the key
+        may be shared with another program, so our own count can be behind): hold every
+        request until one token is back -- the time to refill the whole budget by
+        ``x-ratelimit-reset``, over its size -- instead of earning a 429."""
+        rl = self.ratelimit
+        if rl.get("remaining") != 0 or "reset" not in rl or self.limiter is None:
+            return
+        wait = max(rl["reset"] - time.time(), 0.0) / max(rl.get("limit", 1), 1)
+        if wait > 0:
+            log.info("BitMEX: request budget spent (x-ratelimit-remaining 0); holding "
+                     "requests %.2fs", wait)  # fmt: skip
+            self.limiter.penalize(C.RATE_GROUP, wait)
 
 
 class BitmexRestClient(VenueRest):
