@@ -21,34 +21,27 @@ from tradeloop.core.log import get_logger
 from tradeloop.model import FundingPaid
 from tradeloop.venues.bitfinex import parse as P
 from tradeloop.venues.bitfinex.rest import BitfinexRestClient
+from tradeloop.venues.paging import page_all
 
 log = get_logger(__name__)
 
 PAGE = 2500  # Bitfinex's largest ledger page
-MAX_PAGES = 40  # a bound on one read (100,000 entries); older payments are start-up's business
 
 
 async def ledger_funding(
     rest: BitfinexRestClient, currency: str, since_ms: int = 0
 ) -> list[FundingPaid]:
     """The funding payments in ``currency``'s ledger at or after ``since_ms``, oldest first.
-    Pages go back by the oldest time seen (inclusive: entries sharing it are read again and
+    Pages go back by the oldest time seen (inclusive: entries sharing it come again and are
     kept once) until a page is short or brings nothing new."""
-    seen: dict[str, FundingPaid] = {}
-    ids: set[Any] = set()
-    end: int | None = None
-    for _ in range(MAX_PAGES):
-        rows = await rest.ledgers(currency, since_ms or None, end, PAGE)
-        fresh = [r for r in rows if r and r[0] not in ids]
-        for r in fresh:
-            ids.add(r[0])
-            p = P.parse_funding(r)
-            if p is not None:
-                seen[p.payment_id] = p
-        if len(rows) < PAGE or not fresh:
-            break
-        end = min(int(P.f(r[3])) for r in rows)
-    return sorted(seen.values(), key=lambda p: (p.ts, p.payment_id))
+    rows = await page_all(
+        lambda end: rest.ledgers(currency, since_ms or None, end, PAGE),
+        lambda page: min(int(P.f(r[3])) for r in page),
+        limit=PAGE,
+        key=lambda r: r[0],
+    )
+    found = (P.parse_funding(r) for r in rows if r)
+    return sorted((p for p in found if p is not None), key=lambda p: (p.ts, p.payment_id))
 
 
 class LedgerFunding:
