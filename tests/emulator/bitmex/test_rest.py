@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from urllib.parse import quote
 
@@ -88,13 +89,49 @@ async def test_statuses_and_rate_limit_headers(client: Client, emu: BitmexEmulat
     status, body, _ = await client.call("GET", "/api/v1/instrument/active")
     assert status == 503 and "overloaded" in body["error"]["message"]
     emu.faults.fail_next_429(1)
-    status, _, h = await client.call("GET", "/api/v1/instrument/active")
-    assert status == 429 and h["Retry-After"] == "1"
-    emu.limiter.limit = 3
+    status, body, h = await client.call("GET", "/api/v1/instrument/active")
+    assert (status, h["Retry-After"]) == (429, "1")
+    assert body["error"] == {
+        "message": "Rate limit exceeded, retry in 1 seconds.",
+        "name": "RateLimitError",
+    }
+
+
+async def test_retry_after_at_the_default_limit(client: Client, emu: BitmexEmulator) -> None:
+    """120 a minute refills one token every 0.5 s: an emptied bucket says retry in 1 s."""
+    assert emu.limiter.limit == 120
+    seen = [await client.call("GET", "/api/v1/position") for _ in range(121)]
+    assert [s for s, _, _ in seen].count(200) >= 120
+    status, body, h = seen[-1]
+    if status == 200:  # a token came back while the 120 ran; empty it again
+        status, body, h = await client.call("GET", "/api/v1/position")
+    assert (status, h["Retry-After"], h["x-ratelimit-remaining"]) == (429, "1", "0")
+    assert body["error"] == {
+        "message": "Rate limit exceeded, retry in 1 seconds.",
+        "name": "RateLimitError",
+    }
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+async def test_retry_after_is_when_a_token_is_back(
+    client: Client, emu: BitmexEmulator, limit: int
+) -> None:
+    """A small limit refills slowly (3 a minute: one token per 20 s): ``Retry-After`` is
+    ``ceil((1 - tokens) / rate)`` of the bucket as the refused request left it, the message
+    says the same number, and ``x-ratelimit-reset`` is when the bucket is full again."""
+    emu.limiter.limit = limit
     emu.limiter._buckets.clear()
-    seen = [await client.call("GET", "/api/v1/instrument/active") for _ in range(4)]
-    assert [s for s, _, _ in seen] == [200, 200, 200, 429]
-    assert int(seen[-1][2]["Retry-After"]) >= 1 and seen[-1][2]["x-ratelimit-remaining"] == "0"
+    seen = [await client.call("GET", "/api/v1/position") for _ in range(limit + 1)]
+    assert [s for s, _, _ in seen] == [200] * limit + [429]
+    _, body, h = seen[-1]
+    tokens, at = emu.limiter._buckets["K"]
+    rate = limit / 60
+    wait = max(1, math.ceil((1 - tokens) / rate))
+    assert 1 <= wait <= 60 / limit and 0 <= tokens < 1
+    assert h["Retry-After"] == str(wait)
+    assert body["error"]["message"] == f"Rate limit exceeded, retry in {wait} seconds."
+    assert int(h["x-ratelimit-reset"]) == math.ceil(at + (limit - tokens) / rate)
+    assert (h["x-ratelimit-limit"], h["x-ratelimit-remaining"]) == (str(limit), "0")
 
 
 async def test_market_tables(client: Client) -> None:

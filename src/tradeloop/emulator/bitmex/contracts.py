@@ -11,16 +11,26 @@ what a contract is. Each one maps onto the simulator's one :class:`Instrument` m
 Money on BitMEX's wire is in minor units: ``XBt`` (satoshi, 1e-8 BTC) and ``USDt`` (1e-6
 USDT). The simulator keeps major units (BTC, USDT); :func:`to_minor` / :func:`from_minor`
 convert at the edge, rounding to a whole minor unit as BitMEX reports it.
+
+The money of the public tape (a trade's ``grossValue`` / ``homeNotional`` / ``foreignNotional``,
+a bin's ``trades`` / ``turnover``, the instrument's 24 h figures) is BitMEX's, not the shared
+market's quote-currency sums, which mean nothing for an inverse contract: a :class:`Tape`
+attached to each market adds up every print per minute in the settle currency's minor units
+(:func:`gross_value`).
 """
 
 from __future__ import annotations
 
+import weakref
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
-from tradeloop.emulator.market import Candle, PublicTrade, SymbolMarket
+from tradeloop.emulator.market import MINUTE_MS, Candle, PublicTrade, SymbolMarket
 from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.instrument import Instrument
 from tradeloop.model.position import exact, minor_value
@@ -187,7 +197,8 @@ def instrument_row(
     spec = SPECS[inst.symbol]
     bid, ask = num(m.px(m.best_bid())), num(m.px(m.best_ask()))
     last = num(m.last_trade.price)
-    o24, hi, lo, vol, vol_quote = m.stats_24h(now_ms)
+    o24, hi, lo, _, _ = m.stats_24h(now_ms)
+    day = tape(m).day(now_ms)
     return {
         "symbol": inst.symbol,
         "rootSymbol": spec.root,
@@ -233,10 +244,10 @@ def instrument_row(
         "markMethod": "FairPrice",
         "indicativeSettlePrice": mark,
         "lastChangePcnt": round(float(last) / o24 - 1, 4) if o24 else 0.0,
-        "volume24h": round(vol),
-        "turnover24h": round(vol_quote),
-        "homeNotional24h": vol_quote / float(last) if float(last) else 0.0,
-        "foreignNotional24h": vol_quote,
+        "volume24h": round(day.volume),
+        "turnover24h": day.turnover,
+        "homeNotional24h": day.home(inst),
+        "foreignNotional24h": day.foreign(inst),
         "openInterest": 0,
         "hasLiquidity": True,
         "timestamp": iso(now_ms),
@@ -257,8 +268,8 @@ def quote_row(m: SymbolMarket, ts_ms: int) -> dict[str, Any]:
 
 def trade_row(m: SymbolMarket, t: PublicTrade) -> dict[str, Any]:
     inst = m.instrument
-    px, sz = float(t.price), float(t.size)
-    home = sz / px if inst.inverse else sz * inst.contract_value
+    gross = gross_value(inst, Fraction(t.size), Fraction(t.price))
+    one = Money(1, float(t.size), gross)
     return {
         "timestamp": iso(t.ts),
         "symbol": inst.symbol,
@@ -267,27 +278,188 @@ def trade_row(m: SymbolMarket, t: PublicTrade) -> dict[str, Any]:
         "price": num(t.price),
         "tickDirection": "PlusTick" if t.side == "buy" else "MinusTick",
         "trdMatchID": f"00000000-0000-0000-0000-{int(t.trade_id or 0):012d}",
-        "grossValue": to_minor(inst.settle, inst.settle_value(sz, px)),
-        "homeNotional": home,
-        "foreignNotional": sz if inst.inverse else sz * px * inst.contract_value,
+        "grossValue": gross,
+        "homeNotional": one.home(inst),
+        "foreignNotional": one.foreign(inst),
         "trdType": "Regular",
     }
 
 
 def bin_row(m: SymbolMarket, c: Candle, bar_ms: int) -> dict[str, Any]:
     """One ``tradeBin`` row (REST ``trade/bucketed`` and the ``tradeBin1m`` table): BitMEX
-    stamps a bin with its close."""
-    fp = m.instrument.format_price
+    stamps a bin with its close; the money is the :class:`Tape`'s over the bin's minutes."""
+    inst = m.instrument
+    fp = inst.format_price
+    money = tape(m).between(c.start, c.start + bar_ms)
+    home, foreign = money.home(inst), money.foreign(inst)
+    vwap = foreign / home if inst.inverse and home else None
+    if not inst.inverse and money.volume:
+        vwap = money.quote / (money.volume * inst.contract_value)
     return {
         "timestamp": iso(c.start + bar_ms),
-        "symbol": m.instrument.symbol,
+        "symbol": inst.symbol,
         "open": num(fp(c.open)),
         "high": num(fp(c.high)),
         "low": num(fp(c.low)),
         "close": num(fp(c.close)),
-        "trades": 0,
-        "volume": round(c.vol),
-        "turnover": round(c.vol_quote),
-        "homeNotional": c.vol_ccy,
-        "foreignNotional": c.vol_quote,
+        "trades": money.trades,
+        "volume": round(money.volume),
+        "vwap": vwap,
+        "lastSize": round(money.last_size) if money.trades else None,
+        "turnover": money.turnover,
+        "homeNotional": home,
+        "foreignNotional": foreign,
     }
+
+
+# -- the tape's money ----------------------------------------------------------------------
+def gross_value(inst: Instrument, size: Fraction, price: Fraction) -> int:
+    """A print's ``grossValue`` in minor units of the settle currency, as BitMEX computes it.
+
+    Inverse (XBTUSD): the satoshi value of one lot at the price, rounded, times the lots --
+    every XBTUSD print of the recorded capture (captures/BITMEX.ws.1.0, lot 100) and the 2020
+    fixture (lot 1: 8 @ 11584 is 8 x 8633 = 69064, not 69061) agree, so ``homeNotional`` =
+    ``grossValue`` / 1e8 is a little off ``size / price``. A size that is not whole lots (none
+    on the wire) is valued in one rounding. Linear / quanto: exact, one rounding."""
+    if not inst.inverse or price <= 0:
+        return value_minor(inst, size, price)
+    lots = size / Fraction(inst.lot_size).limit_denominator(10**9)
+    if lots.denominator != 1:
+        return value_minor(inst, size, price)
+    return int(lots) * value_minor(inst, exact(inst.lot_size), price)
+
+
+@dataclass(slots=True)
+class Money:
+    """The prints of a span: how many, their contracts, ``grossValue`` sum (minor units),
+    Σ size x price x contract value (for the VWAP) and the last print's size."""
+
+    trades: int = 0
+    volume: float = 0.0
+    turnover: int = 0
+    quote: float = 0.0
+    last_size: float = 0.0
+
+    def add(self, other: Money) -> None:
+        if other.trades:
+            self.last_size = other.last_size
+        self.trades += other.trades
+        self.volume += other.volume
+        self.turnover += other.turnover
+        self.quote += other.quote
+
+    def home(self, inst: Instrument) -> float:
+        """``homeNotional``: BTC for XBTUSD (the turnover in BTC) and XBTUSDT (contracts x
+        1e-6 BTC); for the ETHUSD quanto the contracts x its 1e-6 contract value."""
+        if inst.inverse:
+            return self.turnover / inst.settle_per_unit
+        return self.volume * inst.contract_value
+
+    def foreign(self, inst: Instrument) -> float:
+        """``foreignNotional``: USD for XBTUSD (one USD a contract), the settle currency's
+        major units (USDT for XBTUSDT) for the linear ones."""
+        if inst.inverse:
+            return self.volume * inst.contract_value
+        return self.turnover / inst.settle_per_unit
+
+
+def print_money(inst: Instrument, size: float, price: float) -> Money:
+    """One print as :class:`Money` (the float size / price are the wire strings' values)."""
+    gross = gross_value(inst, Fraction(repr(size)), Fraction(repr(price)))
+    return Money(1, size, gross, size * price * inst.contract_value, size)
+
+
+class _TappedTrades(deque[PublicTrade]):
+    """The market's trade deque, also telling the :class:`Tape` of every print: both the
+    synthetic flow and ``record_trade`` (users' taker fills, a replay) append here."""
+
+    def __init__(self, old: Iterable[PublicTrade], maxlen: int | None, tape: Tape) -> None:
+        super().__init__(old, maxlen)
+        self.tape = tape
+
+    def append(self, trade: PublicTrade) -> None:
+        super().append(trade)
+        self.tape.record(trade)
+
+
+class Tape:
+    """Per-minute :class:`Money` of one market's prints, kept as long as its 1m candles.
+
+    A minute's money is what was recorded plus, when the candle holds volume the tape never
+    saw (the seeded back-history, or prints that left the 500-deep deque before the tape was
+    attached), that remainder as one print at the rest's VWAP -- so ``volume`` always equals
+    the candle's and every bin with volume has ``trades`` >= 1."""
+
+    def __init__(self, m: SymbolMarket) -> None:
+        self.m = m
+        self.inst = m.instrument
+        self.minutes: dict[int, Money] = {}
+        self._day_key: tuple[int, int] | None = None
+        self._day = Money()
+        old = m.trades
+        for t in old:
+            self._add(t.ts // MINUTE_MS * MINUTE_MS, t)
+        m.trades = _TappedTrades(old, old.maxlen, self)
+
+    def record(self, t: PublicTrade) -> None:
+        """A new print lands in the candle the market books it in (the market's clock never
+        goes back, so a print stamped before its latest candle is counted in that one)."""
+        self._add(max(self.m.candles[-1].start, t.ts // MINUTE_MS * MINUTE_MS), t)
+        first = self.m.candles[0].start
+        if len(self.minutes) > 2 * len(self.m.candles):
+            self.minutes = {k: v for k, v in self.minutes.items() if k >= first}
+
+    def _add(self, minute: int, t: PublicTrade) -> None:
+        one = print_money(self.inst, float(t.size), float(t.price))
+        self.minutes.setdefault(minute, Money()).add(one)
+
+    def minute(self, c: Candle) -> Money:
+        """The stored 1m candle ``c``'s money (see the class docstring)."""
+        seen = self.minutes.get(c.start)
+        out = Money()
+        if seen is not None:
+            out.add(seen)
+        rest = c.vol - out.volume
+        if rest > self.inst.lot_size * 1e-6:
+            rest_quote = max(c.vol_quote - out.quote, 0.0)
+            cv = self.inst.contract_value
+            price = rest_quote / (rest * cv) if rest_quote > 0 else c.close
+            out.add(print_money(self.inst, rest, price))
+            out.last_size = seen.last_size if seen is not None and seen.trades else rest
+        return out
+
+    def between(self, start: int, end: int) -> Money:
+        """The money of the 1m candles starting in [start, end)."""
+        cs = self.m.candles
+        out = Money()
+        for i in range(bisect_left(cs, start, key=lambda c: c.start), len(cs)):
+            if cs[i].start >= end:
+                break
+            out.add(self.minute(cs[i]))
+        return out
+
+    def day(self, now_ms: int) -> Money:
+        """The last 24 h (the same candles ``SymbolMarket.stats_24h`` uses); the closed
+        minutes are summed once a minute, the current one every time."""
+        cs = self.m.candles
+        cutoff = now_ms - 1440 * MINUTE_MS
+        key = (cs[-1].start, cutoff // MINUTE_MS)
+        if self._day_key != key:
+            self._day = self.between(max(cutoff, cs[0].start), cs[-1].start)
+            self._day_key = key
+        out = Money()
+        out.add(self._day)
+        out.add(self.minute(cs[-1]))
+        return out
+
+
+_TAPES: weakref.WeakKeyDictionary[SymbolMarket, Tape] = weakref.WeakKeyDictionary()
+
+
+def tape(m: SymbolMarket) -> Tape:
+    """``m``'s :class:`Tape`, attached on first use (the emulator attaches it at start-up,
+    while the deque still holds every print)."""
+    t = _TAPES.get(m)
+    if t is None:
+        t = _TAPES[m] = Tape(m)
+    return t

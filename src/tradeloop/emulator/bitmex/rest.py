@@ -9,7 +9,8 @@ request that carries one is verified as BitMEX does (ccxt signs everything once 
 
 Errors are ``{"error": {"message", "name"}}`` with BitMEX's statuses. Every answer carries
 ``x-ratelimit-limit`` / ``-remaining`` / ``-reset`` from a token bucket per key (per peer when
-anonymous); an empty bucket is 429 with ``Retry-After``. Faults, bounds and lost replies come
+anonymous); an empty bucket is 429 ``RateLimitError`` whose ``Retry-After`` (and message)
+give the whole seconds until one token is back. Faults, bounds and lost replies come
 from the shared :func:`tradeloop.emulator.rest.guard`.
 """
 
@@ -71,14 +72,24 @@ def failure(
     return answer({"error": {"message": message, "name": name}}, status, headers)
 
 
+def rate_limited(wait_s: int, headers: Mapping[str, str] | None = None) -> web.Response:
+    """BitMEX's 429: ``Retry-After`` and the message both say ``wait_s`` seconds, as in
+    ``{"error": {"message": "Rate limit exceeded, retry in 1 seconds.", "name":
+    "RateLimitError"}}`` (the wording BitMEX sends, plural and all)."""
+    return failure(
+        429,
+        f"Rate limit exceeded, retry in {wait_s} seconds.",
+        "RateLimitError",
+        {**(headers or {}), "Retry-After": str(wait_s)},
+    )
+
+
 class Dialect:
     """How BitMEX words what the shared guard decides (injected 429/503, 413, bad body)."""
 
     def refused(self, kind: FailKind) -> web.Response:
         if kind == "429":
-            return failure(
-                429, "Rate limit exceeded, retry in 1 seconds.", headers={"Retry-After": "1"}
-            )
+            return rate_limited(1)
         return failure(503, OVERLOADED)
 
     def too_large(self) -> web.Response:
@@ -94,6 +105,18 @@ class Dialect:
 DIALECT = Dialect()
 
 
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """One request's pass through the limiter: allowed or not, the whole tokens left
+    (``x-ratelimit-remaining``), when the bucket is full again (``x-ratelimit-reset``, epoch
+    s) and, when refused, the whole seconds until one token is back (``Retry-After``)."""
+
+    ok: bool
+    remaining: int
+    reset: int
+    retry_after: int
+
+
 class Limiter:
     """BitMEX's request limiter: ``limit`` tokens per key, refilled evenly over a minute."""
 
@@ -101,19 +124,27 @@ class Limiter:
         self.limit = limit
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
 
-    def take(self, key: str, now: float) -> tuple[bool, int, int]:
-        """(allowed, remaining, reset epoch s)."""
-        rate = self.limit / 60.0
+    @property
+    def rate(self) -> float:
+        """Tokens refilled per second."""
+        return self.limit / 60.0
+
+    def tokens(self, key: str, now: float) -> float:
+        """The tokens ``key`` holds at ``now`` (a full bucket when never seen)."""
         tokens, at = self._buckets.get(key, (float(self.limit), now))
-        tokens = min(float(self.limit), tokens + (now - at) * rate)
+        return min(float(self.limit), tokens + max(now - at, 0.0) * self.rate)
+
+    def take(self, key: str, now: float) -> Taken:
+        tokens = self.tokens(key, now)
         ok = tokens >= 1.0
         if ok:
             tokens -= 1.0
         if len(self._buckets) > 10_000:
             self._buckets.clear()
         self._buckets[key] = (tokens, now)
-        reset = math.ceil(now + (self.limit - tokens) / rate)
-        return ok, int(tokens), reset
+        reset = math.ceil(now + (self.limit - tokens) / self.rate)
+        wait = 0 if ok else max(1, math.ceil((1.0 - tokens) / self.rate))
+        return Taken(ok, int(tokens), reset, wait)
 
 
 @dataclass
@@ -178,16 +209,14 @@ def route(
     async def run(request: web.Request, body: str) -> web.StreamResponse:
         now = time.time()
         who = request.headers.get("api-key", "") or (request.remote or "?")
-        ok, remaining, reset = emu.limiter.take(who, now)
+        taken = emu.limiter.take(who, now)
         headers = {
             "x-ratelimit-limit": str(emu.limiter.limit),
-            "x-ratelimit-remaining": str(remaining),
-            "x-ratelimit-reset": str(reset),
+            "x-ratelimit-remaining": str(taken.remaining),
+            "x-ratelimit-reset": str(taken.reset),
         }
-        if not ok:
-            wait = max(1, reset - int(now) if remaining <= 0 else 1)
-            headers["Retry-After"] = str(min(wait, 60))
-            return failure(429, "Rate limit exceeded, retry in 1 seconds.", headers=headers)
+        if not taken.ok:
+            return rate_limited(taken.retry_after, headers)
         try:
             authed = verify(emu, request, body, now)
             if private and not authed:
@@ -374,8 +403,7 @@ def bucketed(emu: BitmexEmulator, req: Req) -> Any:
         for c in m.aggregate(bar):
             if c.start + bar > t and not partial:
                 continue
-            row = ct.bin_row(m, c, bar)
-            rows.append({**row, "vwap": row["close"], "lastSize": None})
+            rows.append(ct.bin_row(m, c, bar))
     rows.sort(key=lambda r: str(r["timestamp"]))
     return table(rows, p)
 

@@ -6,8 +6,8 @@ Besides the market timer it runs one housekeeping loop: the ``cancelAllAfter`` d
 switch, funding settlement at BitMEX's times (04:00, 12:00, 20:00 UTC: every
 ``funding_interval_s`` from ``funding_offset_s`` past the epoch-aligned boundary, which the
 instrument rows' ``fundingTimestamp`` / ``fundingInterval`` announce) and liquidation when a
-position's margin falls to the maintenance margin at the mark price (the mid), through
-:class:`tradeloop.sim.margin.Liquidator`.
+position's mark price (the mid) reaches its liquidation price, as BitMEX computes it
+(:mod:`.liquidation`: maintenance on the position's cost, the close at the bankruptcy price).
 
 The wallet, walletHistory, margin and position money are integer ``XBt`` / ``USDt`` booked per
 execution by :mod:`.ledger` (the simulator's float BTC stays behind funds checks and matching).
@@ -45,7 +45,6 @@ from tradeloop.emulator.market import SymbolMarket
 from tradeloop.emulator.replay import Record, ReplayMarket
 from tradeloop.emulator.venue import VenueConfig, VenueEmulator
 from tradeloop.model import NS_PER_MS
-from tradeloop.sim import margin as sim_margin
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +100,6 @@ class BitmexEmulator(VenueEmulator):
         self.ws_protocol = BitmexWs(self)
         self.driver.listeners.append(self.hub.on_step)
         self.trading = BitmexTrading(self)
-        self.liquidator = sim_margin.Liquidator(self.trading.account.sim, {})
         self.liquidations = 0
         self._next_funding = self.next_funding_ms(int(time.time() * 1000))
 
@@ -128,25 +126,6 @@ class BitmexEmulator(VenueEmulator):
         out.update(i.settle for i in self.instruments.values())
         return out
 
-    def liquidation_price(self, symbol: str) -> float | None:
-        """Where an isolated view of the position reaches its maintenance margin."""
-        sim = self.trading.account.sim
-        pos = sim.positions().get(symbol)
-        if pos is None or not pos.qty:
-            return None
-        inst = self.instruments[symbol]
-        lev, rate = sim.leverage(symbol), ct.SPECS[symbol].maint
-
-        def excess(mark: float) -> float:
-            eq = sim_margin.position_equity(inst, pos, lev, mark)
-            return eq - sim_margin.maintenance(inst, pos, rate, mark)
-
-        safe = self.driver.markets[symbol].mid()
-        bad = safe * (0.001 if pos.qty > 0 else 1000.0)
-        if excess(safe) <= 0 or excess(bad) > 0:
-            return None
-        return float(inst.format_price(sim_margin.liquidation_price(excess, safe, bad)))
-
     # -- housekeeping ----------------------------------------------------------------------
     def settle_funding(self) -> None:
         """Settle funding on every open position now (also what the timer does)."""
@@ -168,17 +147,23 @@ class BitmexEmulator(VenueEmulator):
                 self.trading.account.settle_funding(sym, rate, self.driver.markets[sym].mid())
 
     def check_liquidations(self) -> None:
-        sim = self.trading.account.sim
+        """Liquidate every position whose mark (the mid) is at or through its liquidation
+        price: closed whole at its bankruptcy price (:mod:`.liquidation`), its working orders
+        canceled first, reported as a ``Liquidation`` execution."""
         tr = self.trading
-        for sym, pos in sim.positions().items():
-            if not pos.qty:
+        sim = tr.account.sim
+        for sym, held in list(tr.ledger.holdings.items()):
+            if not held.qty:
                 continue
-            mode = "cross" if tr.cross.get(sym) else "isolated"
-            self.liquidator.rules[sym] = sim_margin.MarginRule(mode, ct.SPECS[sym].maint)
-            mid = self.driver.markets[sym].mid()
-            if self.liquidator.check(sym, mid, mid, mid, mid, int(time.time() * 1000) * NS_PER_MS):
+            lp = tr.liq_prices(sym)
+            mark = tr.mark(sym)
+            if lp is None or not lp.breached(held.qty > 0, mark):
+                continue
+            price = lp.bankrupt if lp.bankrupt is not None else mark
+            fill = sim.liquidate(sym, price, int(time.time() * 1000) * NS_PER_MS)
+            if fill is not None:
                 self.liquidations += 1
-                tr.on_liquidation(sim.liquidations()[-1])
+                tr.on_liquidation(fill)
 
     def housekeeping(self, now_s: float) -> None:
         self.trading.check_dead_man(now_s)
@@ -253,8 +238,11 @@ def build(common: dict[str, Any], replay: str | None = None,
 
 #: ``tradeloop emulator bitmex`` (found through the venue registry)
 FRONT_END = FrontEnd(
-    lambda args: build(common_config(args), getattr(args, "replay", None),
-                       (args.funding_rate, args.funding_interval_s)),
+    lambda args: build(
+        common_config(args),
+        getattr(args, "replay", None),
+        (args.funding_rate, args.funding_interval_s),
+    ),
     "XBTUSD,ETHUSD,XBTUSDT",
     ("XBt=100000000",),
     "/realtime",

@@ -73,6 +73,8 @@ TIF = {
     "FillOrKill": TimeInForce.FOK,
 }
 POST_ONLY, REDUCE, CLOSE = "ParticipateDoNotInitiate", "ReduceOnly", "Close"
+#: the orderID of a liquidation's execution (BitMEX's documented example: no order of ours)
+LIQUIDATION_ORDER = "00000000-0000-0000-0000-000000000000"
 KNOWN_EXEC_INST = {POST_ONLY, REDUCE, CLOSE, "LastPrice", "MarkPrice", "IndexPrice"}
 
 
@@ -299,34 +301,48 @@ class BitmexTrading(BitmexViews):
 
     # -- positions ---------------------------------------------------------------------------
     def positions(self, p: dict[str, Any]) -> list[dict[str, Any]]:
+        # BitMEX keeps a row for every symbol traded or configured (leverage, isolation),
+        # flat ones included (``currentQty`` 0)
         held = self.account.sim.positions()
-        rows = [self.position_row(s) for s in self.emu.instruments if s in held]
+        known = held.keys() | self.cross.keys() | self.ledger.holdings.keys()
+        rows = [self.position_row(s) for s in self.emu.instruments if s in known]
         return table(rows, p)
 
     def leverage(self, p: dict[str, Any]) -> dict[str, Any]:
+        """``POST /position/leverage``: 0.01-100 isolates the position at that leverage, 0
+        makes it cross (shown at the maximum leverage, 1 / the instrument's initial margin).
+        A leverage whose margin the available balance cannot cover is refused, nothing
+        changed."""
         m = market_of(self.emu, p.get("symbol"))
         assert m is not None
         sym = m.instrument.symbol
-        lev = (
-            positive_decimal(p.get("leverage")) if p.get("leverage") not in (0, "0") else Decimal(0)
-        )
-        if lev is None or lev > 100:
+        raw = p.get("leverage")
+        lev = Decimal(0) if raw in (0, "0") else positive_decimal(raw)
+        if lev is None or lev > 100 or Decimal(0) < lev < Decimal("0.01"):
             raise BitmexError("Invalid leverage", 400, "ValidationError")
-        if lev == 0:  # 0 = cross margin at the maximum leverage
-            self.cross[sym] = True
-            lev = Decimal(100)
-        else:
-            self.cross[sym] = False
-        if not self.account.sim.set_leverage(sym, float(lev)):
-            raise refusal(R.INSUFFICIENT_FUNDS)
-        self.emu.hub.push_private("position", "update", [self.position_row(sym)])
-        return self.position_row(sym)
+        if lev == 0:
+            return self._margin_mode(sym, cross=True)
+        return self._margin_mode(sym, cross=False, leverage=float(lev))
 
     def isolate(self, p: dict[str, Any]) -> dict[str, Any]:
+        """``POST /position/isolate``: ``enabled`` (default true) isolates the position at the
+        leverage it shows (a cross position: the maximum), false makes it cross."""
         m = market_of(self.emu, p.get("symbol"))
         assert m is not None
-        self.cross[m.instrument.symbol] = not bool_param(p, "enabled", True)
-        return self.position_row(m.instrument.symbol)
+        sym = m.instrument.symbol
+        return self._margin_mode(sym, cross=not bool_param(p, "enabled", True))
+
+    def _margin_mode(self, sym: str, cross: bool, leverage: float | None = None) -> dict[str, Any]:
+        sim = self.account.sim
+        target = 1.0 / ct.SPECS[sym].init if cross else leverage
+        if target is not None and target != sim.leverage(sym) and not sim.set_leverage(sym, target):
+            raise refusal(R.INSUFFICIENT_FUNDS)
+        changed = self.cross.get(sym, False) != cross or target is not None
+        self.cross[sym] = cross
+        row = self.position_row(sym)
+        if changed:
+            self.emu.hub.push_private("position", "update", [row])
+        return row
 
     # -- pushes ------------------------------------------------------------------------------
     def _on_order(
@@ -364,34 +380,50 @@ class BitmexTrading(BitmexViews):
         hub.push_private("wallet", "update", [self.wallet_row(ccy)])
 
     def on_liquidation(self, fill: Fill) -> None:
-        """The simulator closed a position at its liquidation price: BitMEX reports that as a
-        ``Trade`` execution of a ``Liquidation`` order and books it like any other."""
+        """The position was closed at its bankruptcy price: BitMEX reports that as a
+        ``Trade`` execution of an ImmediateOrCancel ``Limit`` order with no clOrdID, the text
+        ``Liquidation`` and a trade it does not publish (its documented execution example),
+        and books it like any other execution."""
         inst = self.inst(fill.symbol)
         buy = fill.side is Side.BUY
-        sat = ct.value_minor(inst, ct.exact(fill.qty), ct.exact(fill.price))
+        q, px = ct.exact(fill.qty), ct.exact(fill.price)
+        sat = ct.value_minor(inst, q, px)
         exec_id, comm = self._next(1), ct.to_minor(inst.settle, fill.fee)
+        qty = ct.num(inst.format_qty(fill.qty))
+        home = float(q / px if inst.inverse else q * ct.exact(inst.contract_value))
+        foreign = float(q if inst.inverse else q * ct.exact(inst.contract_value) * px)
         row: dict[str, Any] = {
             "execID": exec_id,
-            "orderID": self._next(0),
+            "orderID": LIQUIDATION_ORDER,
             "clOrdID": "",
+            "clOrdLinkID": "",
             "account": ACCOUNT,
             "symbol": fill.symbol,
             "side": "Buy" if buy else "Sell",
-            "lastQty": ct.num(inst.format_qty(fill.qty)),
+            "lastQty": qty,
             "lastPx": fill.price,
-            "orderQty": ct.num(inst.format_qty(fill.qty)),
-            "cumQty": ct.num(inst.format_qty(fill.qty)),
-            "leavesQty": 0,
-            "execType": "Trade",
-            "ordType": "Limit",
-            "ordStatus": "Filled",
             "lastLiquidityInd": "RemovedLiquidity",
-            "commission": inst.taker_fee,
+            "orderQty": qty,
+            "price": fill.price,
             "currency": inst.quote,
             "settlCurrency": ct.settl_code(inst),
+            "execType": "Trade",
+            "ordType": "Limit",
+            "timeInForce": "ImmediateOrCancel",
+            "execInst": "",
+            "ordStatus": "Filled",
+            "workingIndicator": False,
+            "leavesQty": 0,
+            "cumQty": qty,
+            "avgPx": fill.price,
+            "commission": inst.taker_fee,
+            "tradePublishIndicator": "DoNotPublishTrade",
+            "text": "Liquidation",
+            "trdMatchID": uuid_of(self.emu.config.seed, self._n, 3),
             "execCost": sat * (-1 if buy == inst.inverse else 1),
             "execComm": comm,
-            "text": "Liquidation",
+            "homeNotional": home * (1 if buy else -1),
+            "foreignNotional": foreign * (-1 if buy else 1),
             "transactTime": ct.iso(fill.ts / 1e6),
             "timestamp": ct.iso(fill.ts / 1e6),
         }

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import time
 import uuid
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator.account import OrderInfo, SimAccount
 from tradeloop.emulator.bitmex import contracts as ct
+from tradeloop.emulator.bitmex import liquidation as liq
 from tradeloop.emulator.bitmex.rest import BitmexError
 from tradeloop.emulator.limits import clip
 from tradeloop.model import Fill, Liquidity, OrderStatus, RejectReason, Side
 from tradeloop.model.instrument import Instrument
+from tradeloop.model.position import exact
 from tradeloop.sim import margin as sim_margin
 from tradeloop.sim.records import SimOrder
 
@@ -157,7 +160,9 @@ class BitmexViews:
         upnl = sim.unrealized_pnl(symbol, mark) if qty else 0.0
         held = self.ledger.holding(symbol)
         maint = sim_margin.maintenance(inst, pos, spec.maint, mark) if pos and qty else 0.0
-        liq = self.emu.liquidation_price(symbol) if qty else None
+        lp = self.liq_prices(symbol)
+        pos_init = round(liq.isolated_pool(held.cost, lev)) if qty else 0
+        pos_comm = round(exact(inst.taker_fee) * held.cost) if qty else 0
         to = lambda v: ct.to_minor(inst.settle, v)  # noqa: E731
         return {
             "account": ACCOUNT,
@@ -181,19 +186,50 @@ class BitmexViews:
             "homeNotional": (qty / mark if inst.inverse else qty * inst.contract_value),
             "foreignNotional": -qty if inst.inverse else -inst.settle_value(qty, mark),
             "posCost": (held.cost if qty else 0) * sign,
-            "posMargin": to(cost / lev),
-            "posMaint": to(maint),
+            "posInit": pos_init,
+            "posComm": pos_comm,
+            "posMargin": pos_init + pos_comm,
+            "posMaint": round(exact(spec.maint) * held.cost) if qty else 0,
             "maintMargin": to(maint + cost / lev),
             "initMargin": 0,
             "avgCostPrice": avg or None,
             "avgEntryPrice": avg or None,
             "breakEvenPrice": avg or None,
-            "liquidationPrice": liq,
-            "bankruptPrice": None,
+            "liquidationPrice": lp.liquidation if lp else None,
+            "bankruptPrice": lp.bankrupt if lp else None,
             "isOpen": qty != 0,
             "timestamp": ct.iso(time.time() * 1000),
             "currentTimestamp": ct.iso(time.time() * 1000),
         }
+
+    def margin_of(self, symbol: str) -> liq.Margin:
+        """What backs ``symbol``'s position (:mod:`.liquidation`): its isolated margin, or in
+        cross the wallet plus the other cross positions' unrealised PnL less their
+        maintenance, less the isolated positions' margins (same settle currency)."""
+        sim, inst = self.account.sim, self.inst(symbol)
+        held = self.ledger.holding(symbol)
+        if not self.cross.get(symbol, False):
+            return liq.Margin(liq.isolated_pool(held.cost, sim.leverage(symbol)), False)
+        pool = Fraction(self.ledger.wallet(ct.settl_code(inst)).balance)
+        for sym, h in self.ledger.holdings.items():
+            other = self.inst(sym)
+            if sym == symbol or not h.qty or other.settle != inst.settle:
+                continue
+            if self.cross.get(sym, False):
+                pool += liq.unrealised(other, h.qty, h.cost, self.mark(sym))
+                pool -= exact(ct.SPECS[sym].maint) * h.cost
+            else:
+                pool -= liq.isolated_pool(h.cost, sim.leverage(sym))
+        return liq.Margin(pool, True)
+
+    def liq_prices(self, symbol: str) -> liq.LiqPrices | None:
+        """BitMEX's liquidation and bankruptcy prices of the open position (None: flat)."""
+        held = self.ledger.holding(symbol)
+        if not held.qty:
+            return None
+        inst = self.inst(symbol)
+        return liq.prices(inst, held.qty, held.cost, self.margin_of(symbol),
+                          ct.SPECS[symbol].maint)  # fmt: skip
 
     def margin_row(self, ccy: str) -> dict[str, Any]:
         sim = self.account.sim

@@ -1,0 +1,195 @@
+"""BitMEX margin modes and liquidation over a real socket: ``POST /position/isolate`` and
+``/position/leverage`` switch an XBTUSD position between isolated and cross as BitMEX does
+(``crossMargin``, ``leverage``, ``initMarginReq``; a leverage the balance cannot carry is
+refused and changes nothing); an isolated inverse position is liquidated at BitMEX's
+published liquidation price ``E / (1 + 1/L - mm)`` and closed at its bankruptcy price
+``E / (1 + 1/L)``; a cross position survives prices that would liquidate it isolated and
+goes only when the wallet is exhausted. Liquidations show as BitMEX marks them (a ``Trade``
+execution of an ImmediateOrCancel ``Limit`` order, no clOrdID, text ``Liquidation``), booked
+in the integer wallet and its history.
+
+Expected prices are computed here from the ledger's own numbers (the position's cost in
+satoshi), with exact fractions, independently of the emulator's solver.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+from tradeloop.emulator.bitmex.server import BitmexEmulator
+
+from .conftest import Client
+
+SYM = "XBTUSD"
+MM = Fraction(5, 1000)  # the emulator's XBTUSD maintenance rate (instrument maintMargin)
+TAKER = Fraction(75, 100_000)
+TICK = Fraction(1, 2)
+SAT = 100_000_000
+
+
+def on_tick(price: Fraction, long: bool) -> float:
+    """BitMEX rounds a liquidation/bankruptcy price to the tick toward the mark."""
+    n = math.ceil(price / TICK) if long else math.floor(price / TICK)
+    return float(n * TICK)
+
+
+def move_mid(emu: BitmexEmulator, price: float) -> float:
+    """Move the XBTUSD market so its mid (the mark) is about ``price``: re-centre the
+    synthetic ladder and step once, as the market timer does."""
+    m = emu.driver.markets[SYM]
+    m.grid = round(price / m.instrument.tick_size / m.spacing)
+    emu.step()
+    return m.mid()
+
+
+async def position(client: Client) -> dict[str, Any]:
+    status, rows, _ = await client.call("GET", "/api/v1/position")
+    assert status == 200
+    return next(r for r in rows if r["symbol"] == SYM)
+
+
+async def buy(client: Client, qty: int) -> None:
+    status, row, _ = await client.call(
+        "POST", "/api/v1/order", {"symbol": SYM, "orderQty": qty, "ordType": "Market"}
+    )
+    assert status == 200 and row["ordStatus"] == "Filled", row
+
+
+async def wallet(client: Client) -> int:
+    _, w, _ = await client.call("GET", "/api/v1/user/wallet?currency=XBt")
+    return int(w["amount"])
+
+
+async def test_isolate_and_cross_switch(client: Client, emu: BitmexEmulator) -> None:
+    status, row, _ = await client.call(
+        "POST", "/api/v1/position/isolate", {"symbol": SYM, "enabled": False}
+    )
+    assert status == 200
+    assert (row["crossMargin"], row["leverage"], row["initMarginReq"]) == (True, 100, 0.01)
+    assert (await position(client))["crossMargin"] is True
+    # isolating a cross position keeps the leverage it showed
+    _, row, _ = await client.call("POST", "/api/v1/position/isolate", {"symbol": SYM})
+    assert (row["crossMargin"], row["leverage"]) == (False, 100)
+    # leverage 0 is cross; 0.01..100 isolates at that leverage (form-encoded as the swagger)
+    _, row, _ = await client.call("POST", "/api/v1/position/leverage", "symbol=XBTUSD&leverage=0")
+    assert (row["crossMargin"], row["leverage"]) == (True, 100)
+    _, row, _ = await client.call("POST", "/api/v1/position/leverage", {"symbol": SYM,
+                                                                         "leverage": 25})  # fmt: skip
+    assert (row["crossMargin"], row["leverage"], row["initMarginReq"]) == (False, 25, 0.04)
+    # refusals: out of range, not a boolean, unknown symbol -- nothing changes
+    for body, code in (
+        ({"symbol": SYM, "leverage": 0.001}, 400),
+        ({"symbol": SYM, "leverage": 101}, 400),
+        ({"symbol": SYM, "leverage": "x"}, 400),
+    ):
+        status, err, _ = await client.call("POST", "/api/v1/position/leverage", body)
+        assert status == code and err["error"]["name"] == "ValidationError", err
+    status, err, _ = await client.call(
+        "POST", "/api/v1/position/isolate", {"symbol": SYM, "enabled": "maybe"}
+    )
+    assert status == 400 and "enabled" in err["error"]["message"]
+    status, err, _ = await client.call("POST", "/api/v1/position/isolate", {"symbol": "NOPE"})
+    assert status == 404 and "Unknown symbol" in err["error"]["message"]
+    row = await position(client)
+    assert (row["crossMargin"], row["leverage"]) == (False, 25)
+
+
+async def test_leverage_the_balance_cannot_carry_is_refused(
+    client: Client, emu: BitmexEmulator
+) -> None:
+    """A 600k USD XBTUSD long (~10 BTC) is fine at 100x on a 1 BTC wallet; isolating it at
+    1x would need its whole value as margin: refused, the position keeps its mode."""
+    await client.call("POST", "/api/v1/position/leverage", {"symbol": SYM, "leverage": 0})
+    await buy(client, 600_000)
+    status, err, _ = await client.call(
+        "POST", "/api/v1/position/leverage", {"symbol": SYM, "leverage": 1}
+    )
+    assert status == 400 and "insufficient Available Balance" in err["error"]["message"]
+    row = await position(client)
+    assert (row["crossMargin"], row["leverage"], row["currentQty"]) == (True, 100, 600_000)
+    status, row, _ = await client.call(
+        "POST", "/api/v1/position/leverage", {"symbol": SYM, "leverage": 20}
+    )
+    assert status == 200 and (row["crossMargin"], row["leverage"]) == (False, 20)
+
+
+async def test_isolated_inverse_liquidation(client: Client, emu: BitmexEmulator) -> None:
+    lev, qty = 50, 100_000
+    await client.call("POST", "/api/v1/position/leverage", {"symbol": SYM, "leverage": lev})
+    w0 = await wallet(client)
+    await buy(client, qty)
+    row = await position(client)
+    cost = -row["posCost"]  # an inverse long costs XBt: negative
+    entry = Fraction(qty * SAT, cost)  # the harmonic mean of the fills, exactly
+    init = Fraction(1, lev)
+    liq, bankrupt = on_tick(entry / (1 + init - MM), True), on_tick(entry / (1 + init), True)
+    assert (row["crossMargin"], row["leverage"]) == (False, lev)
+    assert (row["liquidationPrice"], row["bankruptPrice"]) == (liq, bankrupt)
+    assert row["posInit"] == round(Fraction(cost, lev))
+    assert row["posMaint"] == round(MM * cost)
+    # a mark above the liquidation price leaves it alone
+    move_mid(emu, liq + 20)
+    emu.check_liquidations()
+    assert emu.liquidations == 0 and (await position(client))["currentQty"] == qty
+    w1 = await wallet(client)
+    move_mid(emu, liq - 20)
+    emu.check_liquidations()
+    emu.check_liquidations()  # once: nothing is left to liquidate
+    assert emu.liquidations == 1
+    row = await position(client)
+    assert row["currentQty"] == 0 and row["liquidationPrice"] is None
+    _, ex, _ = await client.call("GET", "/api/v1/execution/tradeHistory?reverse=true&count=1")
+    x = ex[0]
+    assert (x["execType"], x["ordType"], x["timeInForce"], x["ordStatus"]) == (
+        "Trade", "Limit", "ImmediateOrCancel", "Filled")  # fmt: skip
+    assert (x["clOrdID"], x["text"], x["side"], x["lastQty"]) == ("", "Liquidation", "Sell", qty)
+    assert x["lastPx"] == bankrupt and x["lastLiquidityInd"] == "RemovedLiquidity"
+    value = round(Fraction(qty * SAT) / Fraction(bankrupt))
+    assert x["execCost"] == value and x["execComm"] == round(TAKER * value)
+    # the close realises (about) the isolated margin: cost - value at the bankruptcy price
+    realised = cost - value
+    assert abs(realised + Fraction(cost, lev)) < Fraction(qty * SAT) * (1 / liq - 1 / (liq + 1))
+    _, hist, _ = await client.call("GET", "/api/v1/user/walletHistory")
+    assert (hist[0]["transactType"], hist[0]["address"], hist[0]["tx"]) == (
+        "RealisedPNL", SYM, x["execID"])  # fmt: skip
+    assert hist[0]["amount"] == realised - x["execComm"]
+    w2 = await wallet(client)
+    assert w2 == w1 + realised - x["execComm"] == hist[0]["walletBalance"]
+    assert 0 < w0 - w2 < 2 * Fraction(cost, lev)  # lost the margin and fees, not the wallet
+
+
+async def test_cross_uses_the_wallet(client: Client, emu: BitmexEmulator) -> None:
+    """About 1.7x of a 1 BTC wallet long in cross: a fall that would liquidate it isolated at
+    the leverage cross shows (100x) does nothing; it goes when the wallet is exhausted, at a
+    bankruptcy price that leaves the wallet at zero (the close fee included), never below."""
+    qty = 100_000
+    await client.call("POST", "/api/v1/position/isolate", {"symbol": SYM, "enabled": "false"})
+    await buy(client, qty)
+    row = await position(client)
+    assert (row["crossMargin"], row["leverage"]) == (True, 100)
+    cost, w = -row["posCost"], await wallet(client)
+    a = Fraction(qty * SAT)
+    liq = on_tick(a / (w + cost - MM * cost), True)
+    bankrupt = on_tick(a * (1 + TAKER) / (w + cost), True)
+    assert (row["liquidationPrice"], row["bankruptPrice"]) == (liq, bankrupt)
+    entry = a / cost
+    isolated_liq = float(entry / (1 + Fraction(1, 100) - MM))
+    assert liq < 0.7 * isolated_liq  # the wallet carries it far further
+    for mark in (isolated_liq - 100, liq + 20):
+        move_mid(emu, mark)
+        emu.check_liquidations()
+        assert emu.liquidations == 0, mark
+    assert (await position(client))["currentQty"] == qty
+    move_mid(emu, liq - 20)
+    emu.check_liquidations()
+    assert emu.liquidations == 1
+    _, ex, _ = await client.call("GET", "/api/v1/execution/tradeHistory?reverse=true&count=1")
+    assert ex[0]["text"] == "Liquidation" and ex[0]["lastPx"] == bankrupt
+    after = await wallet(client)
+    # zero but for the rounding of the bankruptcy price up to the tick (and one satoshi)
+    slack = a / Fraction(bankrupt) - a / (Fraction(bankrupt) + TICK)
+    assert 0 <= after <= slack + 1, (after, slack)
+    _, margin, _ = await client.call("GET", "/api/v1/user/margin?currency=XBt")
+    assert margin["walletBalance"] == after and margin["unrealisedPnl"] == 0
