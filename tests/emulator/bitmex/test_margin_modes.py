@@ -75,8 +75,8 @@ async def test_isolate_and_cross_switch(client: Client, emu: BitmexEmulator) -> 
     # leverage 0 is cross; 0.01..100 isolates at that leverage (form-encoded as the swagger)
     _, row, _ = await client.call("POST", "/api/v1/position/leverage", "symbol=XBTUSD&leverage=0")
     assert (row["crossMargin"], row["leverage"]) == (True, 100)
-    _, row, _ = await client.call("POST", "/api/v1/position/leverage", {"symbol": SYM,
-                                                                         "leverage": 25})  # fmt: skip
+    lev25 = {"symbol": SYM, "leverage": 25}
+    _, row, _ = await client.call("POST", "/api/v1/position/leverage", lev25)
     assert (row["crossMargin"], row["leverage"], row["initMarginReq"]) == (False, 25, 0.04)
     # refusals: out of range, not a boolean, unknown symbol -- nothing changes
     for body, code in (
