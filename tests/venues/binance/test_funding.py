@@ -9,6 +9,7 @@ paid to the futures gate."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,6 +24,7 @@ from tradeloop.venues.binance.gateway import BinanceGateway
 from .conftest import PERP, Sink, make_emulator, make_gateway
 
 NS_PER_MS = 1_000_000
+INCOME = "GET /fapi/v1/income"
 
 
 @pytest.fixture
@@ -77,9 +79,12 @@ async def test_funding_push_is_one_payment_never_a_fill(
     # the REST view carries the same payment
     (again,) = await gateway.fetch_funding()
     assert (again.payment_id, again.amount) == (paid.payment_id, paid.amount)
-    # a repeated push, and what a reconnect runs: still one payment
-    gateway._on_futures_user(side.ledger.account_update("BTCUSDT", row))
+    # a repeated push (thrice at once: one read), and what a reconnect runs: still one payment
+    reads = emu.served[INCOME]
+    for _ in range(3):
+        gateway._on_futures_user(side.ledger.account_update("BTCUSDT", row))
     await gateway.drain()
+    assert emu.served[INCOME] == reads + 1
     await gateway.catch_up_funding()
     assert len(sink.funding) == 1
     assert sink.fills == fills and sink.reports == reports  # no fill, no report
@@ -125,10 +130,10 @@ async def test_history_read_page_by_page_oldest_first(
         side.hub.push_user = push
     assert len(rows) == 10  # six of them in one millisecond
     assert gateway.frest is not None
-    served = emu.served["GET /fapi/v1/income"]
+    served = emu.served[INCOME]
     got = await funding_rows(gateway.frest, t0, page_size=4)
     assert [r["tranId"] for r in got] == [r["tranId"] for r in rows]
-    calls = emu.served["GET /fapi/v1/income"] - served
+    calls = emu.served[INCOME] - served
     assert 3 <= calls <= 5
     assert gateway.frest.gate.used >= 30 * calls  # each read paid its weight
     paid = await gateway.fetch_funding(t0 * NS_PER_MS)
@@ -136,6 +141,34 @@ async def test_history_read_page_by_page_oldest_first(
     assert {p.symbol for p in paid} == {PERP, "ETHUSDT-PERP.BINANCE"}
     later = await gateway.fetch_funding((t0 + 5) * NS_PER_MS)
     assert [p.payment_id for p in later] == [str(r["tranId"]) for r in rows[6:]]
+
+
+async def test_push_without_its_income_row_is_read_again_then_said(
+    gw: tuple[BinanceGateway, Sink], emu: BinanceEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Binance may push before its history has the row: the settlement is read again (here
+    without waiting) and, never found, said in one warning line; nothing is delivered."""
+    gateway, sink = gw
+    caplog.set_level(logging.WARNING, logger="tradeloop.venues.binance.funding")
+    gateway._funding_pushes.retry_delays = (0.0, 0.0)
+    t = gateway.now_ns() // NS_PER_MS
+    reads = emu.served[INCOME]
+    gateway._on_futures_user(
+        {
+            "e": "ACCOUNT_UPDATE",
+            "T": t,
+            "E": t,
+            "a": {
+                "m": "FUNDING_FEE",
+                "B": [{"a": "USDT", "wb": "1", "cw": "1", "bc": "0"}],
+                "P": [],
+            },
+        }
+    )
+    await gateway.drain()
+    assert emu.served[INCOME] == reads + 3 and not sink.funding
+    (line,) = [r.getMessage() for r in caplog.records if "funding pushed" in r.getMessage()]
+    assert f"pushed at {t}" in line and "after 3 reads" in line
 
 
 async def test_spot_only_gateway_has_no_funding(emu: BinanceEmulator) -> None:
