@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from tests.support.gateway_fixtures import serving, until
+from tests.support.gateway_fixtures import bound, serving, until
 
 from tradeloop.emulator.binance.server import BinanceEmulator
 from tradeloop.model import Order, OrderStatus, OrderType, Side
@@ -35,15 +35,8 @@ async def emu() -> AsyncIterator[BinanceEmulator]:
 
 @pytest.fixture
 async def gw(emu: BinanceEmulator) -> AsyncIterator[tuple[BinanceGateway, Sink]]:
-    sink = Sink()
-    gateway = make_gateway(emu.base_url)
-    gateway.bind(sink)
-    gateway.bind_data(sink)
-    await gateway.start()
-    try:
-        yield gateway, sink
-    finally:
-        await gateway.stop()
+    async with bound(make_gateway(emu.base_url), Sink()) as pair:
+        yield pair
 
 
 async def _long(gateway: BinanceGateway, sink: Sink, symbol: str, qty: float) -> None:
