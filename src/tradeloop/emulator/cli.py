@@ -128,12 +128,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="(okx) include instIdCode in instruments (ccxt then uses it in WS)",
     )
     parser.add_argument("--leverage", type=float, default=3.0, help="default swap leverage")
-    parser.add_argument("--funding-rate", type=float, default=0.0001, help="(okx, bitmex)")
+    parser.add_argument("--funding-rate", type=float, default=0.0001, help="(okx, bitmex, binance)")
     parser.add_argument(
         "--funding-interval-s",
         type=float,
         default=8 * 3600.0,
-        help="(okx, bitmex) seconds between funding settlements (okx: 0 = never)",
+        help="(okx, bitmex, binance) seconds between funding settlements (okx: 0 = never)",
     )
     parser.add_argument(
         "--replay",

@@ -138,7 +138,8 @@ FUTURES_ENV = "TRADELOOP_EMULATOR_BINANCE_FUTURES"
 def from_cli(args: Any, common: dict[str, Any]) -> BinanceEmulator:
     """The emulator ``tradeloop emulator binance`` runs: the shared flags plus the Ed25519
     public key read from the file ``--ed25519-public-key`` (or ``$TRADELOOP_EMULATOR_ED25519_
-    PUBLIC_KEY``) names, and the perpetuals of ``$TRADELOOP_EMULATOR_BINANCE_FUTURES``."""
+    PUBLIC_KEY``) names, the perpetuals of ``$TRADELOOP_EMULATOR_BINANCE_FUTURES`` and their
+    funding (``--funding-rate``, ``--funding-interval-s``)."""
     import os
 
     path = getattr(args, "ed25519_public_key", None) or os.environ.get(ED25519_ENV, "")
@@ -152,8 +153,11 @@ def from_cli(args: Any, common: dict[str, Any]) -> BinanceEmulator:
     futures = list(DEFAULT_FUTURES)
     if FUTURES_ENV in os.environ:
         futures = [x.strip().upper() for x in os.environ[FUTURES_ENV].split(",") if x.strip()]
+    funding = {"funding_rate": args.funding_rate, "funding_interval_s": args.funding_interval_s}
+    if funding["funding_interval_s"] <= 0:
+        raise ValueError("--funding-interval-s: Binance settles funding; give seconds > 0")
     return BinanceEmulator(BinanceConfig(**common, ed25519_public_key=pem,
-                                         futures_symbols=futures))  # fmt: skip
+                                         futures_symbols=futures, **funding))  # fmt: skip
 
 
 #: ``tradeloop emulator binance`` (found through the venue registry)
