@@ -25,6 +25,7 @@ from tradeloop.engine.kernel import Kernel
 from tradeloop.model import (
     NS_PER_MS,
     Fill,
+    FundingPaid,
     Order,
     OrderReport,
     OrderStatus,
@@ -463,6 +464,9 @@ async def test_a_restarted_process_finds_its_stops_and_their_fills(
 
 class _Null:
     def on_order_report(self, report: OrderReport) -> None:
+        pass
+
+    def on_funding(self, payment: FundingPaid) -> None:
         pass
 
     def on_fill(self, fill: Fill) -> None:

@@ -26,6 +26,7 @@ from tradeloop.model import (
     NS_PER_MS,
     BookLevels,
     Fill,
+    FundingPaid,
     Instrument,
     Order,
     OrderReport,
@@ -85,6 +86,9 @@ class Recorder:
     def on_order_report(self, report: OrderReport) -> None:
         self.reports.append(report)
         self.engine.on_order_report(report)
+
+    def on_funding(self, payment: FundingPaid) -> None:
+        self.engine.on_funding(payment)
 
     def on_fill(self, fill: Fill) -> None:
         self.fills.append(fill)

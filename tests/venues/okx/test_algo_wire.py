@@ -13,7 +13,16 @@ from typing import Any
 import pytest
 
 from tradeloop.core.errors import VenueError
-from tradeloop.model import Fill, Instrument, InstrumentKind, Order, OrderReport, OrderStatus, Side
+from tradeloop.model import (
+    Fill,
+    FundingPaid,
+    Instrument,
+    InstrumentKind,
+    Order,
+    OrderReport,
+    OrderStatus,
+    Side,
+)
 from tradeloop.model import OrderType as T
 from tradeloop.model.enums import TriggerKind as K
 from tradeloop.model.order import Trigger
@@ -115,6 +124,9 @@ class Sink:
 
     def on_order_report(self, report: OrderReport) -> None:
         self.events.append(report)
+
+    def on_funding(self, payment: FundingPaid) -> None:
+        self.events.append(payment)
 
     def on_fill(self, fill: Fill) -> None:
         self.events.append(fill)

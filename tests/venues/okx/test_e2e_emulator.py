@@ -15,6 +15,7 @@ from tradeloop.model import (
     BookLevels,
     Event,
     Fill,
+    FundingPaid,
     Order,
     OrderReport,
     OrderStatus,
@@ -47,6 +48,9 @@ class Sink:
     def on_order_report(self, report: OrderReport) -> None:
         self.reports.append(report)
         self.order.append(f"report:{report.status.value}")
+
+    def on_funding(self, payment: FundingPaid) -> None:
+        self.events.append(payment)
 
     def on_fill(self, fill: Fill) -> None:
         self.fills.append(fill)

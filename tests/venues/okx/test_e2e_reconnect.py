@@ -28,6 +28,7 @@ from tradeloop.model import (
     BookLevels,
     Event,
     Fill,
+    FundingPaid,
     Order,
     OrderReport,
     OrderStatus,
@@ -69,6 +70,9 @@ class Tee:
             self.violations.append(f"report moves fills backwards: {report}")
         self._filled[cid] = max(self._filled.get(cid, 0.0), report.filled_qty)
         self.engine.on_order_report(report)
+
+    def on_funding(self, payment: FundingPaid) -> None:
+        self.log.append(payment)
 
     def on_fill(self, fill: Fill) -> None:
         self.log.append(fill)

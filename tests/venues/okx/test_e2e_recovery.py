@@ -13,7 +13,7 @@ import pytest
 
 from tradeloop.core.clock import LiveClock
 from tradeloop.engine.kernel import Kernel
-from tradeloop.model import Fill, Order, OrderReport, OrderStatus, OrderType, Side
+from tradeloop.model import Fill, FundingPaid, Order, OrderReport, OrderStatus, OrderType, Side
 from tradeloop.venues.base import ExecutionSink
 from tradeloop.venues.okx import parse as P
 from tradeloop.venues.okx.gateway import OkxGateway, RecoveryPolicy
@@ -48,6 +48,9 @@ class Tap:
     def on_order_report(self, report: OrderReport) -> None:
         self.reports.append(report)
         self.sink.on_order_report(report)
+
+    def on_funding(self, payment: FundingPaid) -> None:
+        self.sink.on_funding(payment)
 
     def on_fill(self, fill: Fill) -> None:
         self.sink.on_fill(fill)

@@ -20,6 +20,7 @@ from tradeloop.model import (
     BookLevels,
     Event,
     Fill,
+    FundingPaid,
     IllegalTransition,
     Instrument,
     InstrumentKind,
@@ -71,6 +72,9 @@ class Recorder:
                 order.transition(report.status, report.ts, report.reason)
             except IllegalTransition as exc:
                 self.violations.append(str(exc))
+
+    def on_funding(self, payment: FundingPaid) -> None:
+        self.log.append(payment)
 
     def on_fill(self, fill: Fill) -> None:
         self.log.append(fill)

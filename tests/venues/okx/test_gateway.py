@@ -11,6 +11,7 @@ import pytest
 
 from tradeloop.model import (
     Fill,
+    FundingPaid,
     Instrument,
     InstrumentKind,
     Order,
@@ -30,6 +31,9 @@ class Sink:
 
     def on_order_report(self, report: OrderReport) -> None:
         self.log.append(report)
+
+    def on_funding(self, payment: FundingPaid) -> None:
+        self.log.append(payment)
 
     def on_fill(self, fill: Fill) -> None:
         self.log.append(fill)

@@ -13,6 +13,7 @@ import pytest
 from tradeloop.core.errors import AuthError, RateLimited, VenueError
 from tradeloop.model import (
     Fill,
+    FundingPaid,
     Instrument,
     Order,
     OrderReport,
@@ -119,6 +120,9 @@ class Sink:
 
     def on_order_report(self, report: OrderReport) -> None:
         self.log.append(report)
+
+    def on_funding(self, payment: FundingPaid) -> None:
+        self.log.append(payment)
 
     def on_fill(self, fill: Fill) -> None:
         self.log.append(fill)

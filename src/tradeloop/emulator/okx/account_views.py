@@ -3,7 +3,9 @@ rows, computed from the simulator's balances and positions marked at the synthet
 
 OKX's unified account reports per-currency equity (cash + unrealised PnL of positions settled
 in it), what is free, what open orders and position margin hold, and a USD total; positions
-are one-way (``posSide`` net) with a signed ``pos``.
+are one-way (``posSide`` net) with a signed ``pos``. ``balance_and_position`` rows say why
+they were pushed (``eventType``: ``snapshot``, ``filled``, ``funding_fee``) and carry only
+cash balances and position sizes, as OKX's do.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ class AccountViews:
         self.account = account
         self.mgn_mode = mgn_mode
         self.pos_ctime: dict[str, int] = {}
+
+    def pos_id(self, symbol: str) -> str:
+        """The one (net) position's stable id on ``symbol``."""
+        return str(1_000_000 + sorted(self.emu.instruments).index(symbol))
 
     def usd_price(self, ccy: str) -> float:
         if ccy in USD_LIKE:
@@ -200,7 +206,7 @@ class AccountViews:
             if pos.qty >= 0
             else "-" + inst.format_qty(abs(pos.qty)),
             "posCcy": "",
-            "posId": str(1_000_000 + sorted(self.emu.instruments).index(symbol)),
+            "posId": self.pos_id(symbol),
             "posSide": "net",
             "quoteBal": "",
             "quoteBorrowed": "",
@@ -234,3 +240,55 @@ class AccountViews:
             if row is not None:
                 out.append(row)
         return out
+
+    def bal_pos_row(
+        self,
+        event_type: str,
+        ccys: list[str] | None = None,
+        symbols: list[str] | None = None,
+        trades: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """One ``balance_and_position`` push item: the cash of ``ccys`` and the positions of
+        ``symbols`` (None: every non-zero one, the ``snapshot`` a subscribe gets)."""
+        sim = self.account.sim
+        t = str(now_ms())
+        balances = sim.balances()
+        positions = sim.positions()
+        if ccys is None:
+            ccys = sorted(c for c, b in balances.items() if b.total)
+        if symbols is None:
+            symbols = sorted(s for s, p in positions.items() if p.qty)
+        bal_data = [
+            {"ccy": c, "cashBal": num(balances[c].total, 12) if c in balances else "0", "uTime": t}
+            for c in ccys
+        ]
+        pos_data = []
+        for sym in symbols:
+            pos = positions.get(sym)
+            inst = self.emu.instruments[sym]
+            qty = pos.qty if pos is not None else 0.0
+            size = inst.format_qty(abs(qty)) if qty else "0"
+            pos_data.append(
+                {
+                    "avgPx": inst.format_price(pos.avg_price) if pos is not None and qty else "",
+                    "ccy": inst.settle,
+                    "instId": sym,
+                    "instType": "SWAP",
+                    "mgnMode": self.mgn_mode.get(sym, "cross"),
+                    "nonSettleAvgPx": "",
+                    "pos": size if qty >= 0 else "-" + size,
+                    "posCcy": "",
+                    "posId": self.pos_id(sym),
+                    "posSide": "net",
+                    "settledPnl": "",
+                    "tradeId": (trades or [{}])[-1].get("tradeId", ""),
+                    "uTime": t,
+                }
+            )
+        return {
+            "balData": bal_data,
+            "eventType": event_type,
+            "pTime": t,
+            "posData": pos_data,
+            "trades": trades or [],
+        }

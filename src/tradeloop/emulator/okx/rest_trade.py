@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tradeloop.emulator.okx import bills
 from tradeloop.emulator.okx.errors import OkxError, OrderError
 from tradeloop.emulator.okx.limits import MAX_BATCH, wire_decimal
 from tradeloop.emulator.okx.rest import Ctx, Handler, Reply
@@ -328,5 +329,6 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", "/api/v5/account/balance", balance, True),
     ("GET", "/api/v5/account/positions", positions, True),
     ("POST", "/api/v5/account/set-leverage", set_leverage, True),
+    *bills.ROUTES,
     ("GET", "/api/v5/account/leverage-info", leverage_info, True),
 ]

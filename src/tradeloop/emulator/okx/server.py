@@ -116,6 +116,12 @@ class OkxEmulator(VenueEmulator):
     def account_rows(self, ccy: str) -> list[Any]:
         return self.trading.account_rows(ccy) if self.trading else []
 
+    def settle_funding(self) -> None:
+        """Settle funding on every swap position now, as the timer does on each funding
+        boundary (tests call it instead of waiting for one)."""
+        if self.trading is not None:
+            self.trading.settle_funding()
+
     # -- server ----------------------------------------------------------------------------
     def setup_routes(self, app: web.Application) -> None:
         table: list[tuple[str, str, Handler, bool]] = list(rest_public.ROUTES)

@@ -3,7 +3,10 @@
 Validation mirrors OKX's per-order ``sCode`` checks (instrument, enum params, tick/lot/min,
 clOrdId rules) before the simulator sees the order; the simulator then decides funds, matching
 and fills. Every simulator report becomes ``orders`` pushes (one per fill), followed by an
-``account`` push and, for swaps, a ``positions`` push.
+``account`` push and, for swaps, a ``positions`` push; fills also push ``balance_and_position``
+(``eventType`` ``filled``). A funding settlement writes its bill (:mod:`.bills`) before it
+pushes ``balance_and_position`` (``funding_fee``), ``account`` and ``positions``: a client
+told by the push finds the bill already there.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from tradeloop.emulator.market import PublicTrade, SymbolMarket
 from tradeloop.emulator.okx import render
 from tradeloop.emulator.okx.account_views import AccountViews
 from tradeloop.emulator.okx.algo import OkxAlgo
+from tradeloop.emulator.okx.bills import BillBook
 from tradeloop.emulator.okx.errors import PARAM_ORDER, REJECT_CODES, OrderError, message
 from tradeloop.emulator.okx.limits import CL_ORD_ID, clip, is_multiple, wire_decimal
 from tradeloop.emulator.okx.views import next_funding_ms, num
@@ -85,6 +89,7 @@ class OkxTrading:
             s: "cross" for s, i in emu.instruments.items() if i.is_derivative
         }
         self.views = AccountViews(emu, self.account, self.mgn_mode)
+        self.bills = BillBook()
         self._amend_req: dict[str, str] = {}
         self.algo = OkxAlgo(self)
         interval_ms = self.funding_interval_ms()
@@ -386,6 +391,11 @@ class OkxTrading:
             for row in rows:
                 row.update(child)
         self._push_orders(inst, rows)
+        if fills:
+            trades = [{"instId": inst.symbol, "tradeId": f.trade_id} for f in fills]
+            ccys = sorted({inst.base, inst.quote, inst.settle} & set(self.account.sim.balances()))
+            symbols = [inst.symbol] if inst.is_derivative else []
+            self._push_bal_pos(self.views.bal_pos_row("filled", ccys, symbols, trades))
         self._push_account()
         if inst.is_derivative and fills:
             self._push_position(inst.symbol)
@@ -447,7 +457,28 @@ class OkxTrading:
     def _on_user_trade(self, m: SymbolMarket, trade: PublicTrade) -> None:
         self.emu.hub.push_trades(m, [trade])
 
+    def _push_bal_pos(self, row: dict[str, Any]) -> None:
+        if self.emu.hub.any_private_listener():
+            self.emu.hub.push_private("balance_and_position", lambda arg: True, [row])
+
     def _on_funding(self, symbol: str, paid: float) -> None:
+        """Bill the payment (OKX's type 8), then push what OKX pushes on a settlement."""
+        if paid:
+            sim = self.account.sim
+            inst = self.emu.instruments[symbol]
+            settled = sim.funding_payments()[-1]
+            pos = sim.positions()[symbol]
+            self.bills.funding(
+                inst_id=symbol,
+                ccy=inst.settle,
+                change=-paid,
+                balance=sim.balances()[inst.settle].total,
+                contracts=inst.format_qty(abs(pos.qty)),
+                mark=inst.format_price(settled.mark_price),
+                mgn_mode=self.mgn_mode.get(symbol, "cross"),
+                ts=settled.ts // 1_000_000,
+            )
+            self._push_bal_pos(self.views.bal_pos_row("funding_fee", [inst.settle], [symbol]))
         self._push_account()
         self._push_position(symbol)
 

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PUBLIC_CHANNELS = {"tickers", "trades", "books", "books5", "bbo-tbt", "mark-price", "funding-rate"}
-PRIVATE_CHANNELS = {"orders", "account", "positions", "orders-algo"}
+PRIVATE_CHANNELS = {"orders", "account", "positions", "orders-algo", "balance_and_position"}
 INST_TYPES = {"SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "ANY"}
 ORDER_OPS = {
     "order",
@@ -251,6 +251,8 @@ def _sub_private(
         conn.send_json({"arg": clean, "data": emu.position_rows(clean)})
     elif channel == "account":
         conn.send_json({"arg": clean, "data": emu.account_rows(clean.get("ccy", ""))})
+    elif channel == "balance_and_position" and emu.trading is not None:
+        conn.send_json({"arg": clean, "data": [emu.trading.views.bal_pos_row("snapshot")]})
     return True
 
 

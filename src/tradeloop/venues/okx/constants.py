@@ -46,6 +46,15 @@ AMEND_BATCH_ORDERS: Final = "/api/v5/trade/amend-batch-orders"
 ORDERS_PENDING: Final = "/api/v5/trade/orders-pending"
 ORDERS_HISTORY: Final = "/api/v5/trade/orders-history"
 FILLS: Final = "/api/v5/trade/fills"
+#: the account ledger: the last 7 days, and the last 3 months (slower)
+BILLS: Final = "/api/v5/account/bills"
+BILLS_ARCHIVE: Final = "/api/v5/account/bills-archive"
+BILLS_RECENT_DAYS: Final = 7
+#: bill ``type`` of a funding payment (``subType`` 173 expense, 174 income)
+BILL_FUNDING: Final = "8"
+#: the private channel whose ``eventType`` says why cash moved (``funding_fee``...)
+BALANCE_AND_POSITION: Final = "balance_and_position"
+FUNDING_EVENT: Final = "funding_fee"
 
 # -- rate-limit groups that are not simply a REST path ------------------------------------------
 #: ``GET /trade/order`` (order details) has its own limit, apart from placing (same path).
@@ -80,6 +89,8 @@ RATE_LIMITS: Final[dict[str, Limit]] = {
     ORDERS_PENDING: Limit(60, 2.0),
     ORDERS_HISTORY: Limit(40, 2.0),
     FILLS: Limit(60, 2.0),
+    BILLS: Limit(5, 1.0),
+    BILLS_ARCHIVE: Limit(5, 2.0),
 }
 DEFAULT_LIMIT: Final = Limit(10, 2.0)
 

@@ -13,6 +13,10 @@ Trigger orders and brackets are OKX algo orders (:mod:`tradeloop.venues.okx.algo
 subscribed the first time an algo order is placed, canceled or looked up; a fired algo's
 child order is reported under the algo's client id.
 
+Funding (rule 9): a ``balance_and_position`` push with ``eventType`` ``funding_fee`` makes the
+gateway read the new funding bills and hand each on once as a ``FundingPaid``
+(:mod:`tradeloop.venues.okx.funding`); ``fetch_funding`` pages the same bills.
+
 Identity: everything the engine sees carries instrument ids (``BTC-USDT.OKX``); the wire and
 OKX's JSON keep instIds (``BTC-USDT``).
 """
@@ -29,6 +33,7 @@ from tradeloop.core.log import get_logger
 from tradeloop.model import (
     BalanceUpdate,
     Fill,
+    FundingPaid,
     Instrument,
     Order,
     OrderReport,
@@ -55,6 +60,7 @@ from tradeloop.venues.okx.algo import (
     lookup_types,
     parse_algo_report,
 )
+from tradeloop.venues.okx.funding import LOOKBACK_NS, FundingReads, funding_bills
 from tradeloop.venues.okx.orders import OkxOrderHooks, bill_cursor, okx_client_id, reject_reason
 from tradeloop.venues.okx.rest import OkxRestClient
 from tradeloop.venues.okx.ws import OKX_WS_CONFIG, OkxStream
@@ -160,6 +166,7 @@ class OkxGateway(StreamGateway):
             algo_ready=self._algo_ready,
         )
         self.orders = self.lifecycle(self.hooks, recovery, retention)
+        self._funding_reads = FundingReads(self._read_new_funding, self.orders.run_later)
 
     @property
     def recovery(self) -> RecoveryPolicy:
@@ -203,6 +210,7 @@ class OkxGateway(StreamGateway):
             ]
             if any(t != "SPOT" for t in self.inst_types):
                 args.append({"channel": "positions", "instType": "ANY"})
+                args.append({"channel": C.BALANCE_AND_POSITION})  # says when funding settled
             await self.private.subscribe(*args)
             await self.private.start()
 
@@ -270,6 +278,24 @@ class OkxGateway(StreamGateway):
         if channel == "positions":
             for pos in P.parse_positions(items, now):
                 self._account_event(pos)
+        if channel == C.BALANCE_AND_POSITION and any(
+            isinstance(d, dict) and d.get("eventType") == C.FUNDING_EVENT for d in items
+        ):
+            self._funding_reads.poke()  # the push has no amount: the bill does
+
+    async def _read_new_funding(self) -> None:
+        """The funding bills since the newest payment delivered (a little before: the venue's
+        clock), each new one to the engine."""
+        try:
+            payments = await self.fetch_funding(max(0, self._funding_since - LOOKBACK_NS))
+        except (VenueError, OSError) as exc:
+            log.warning("OKX: funding bills unreadable (%s); the next reconnect or start-up "
+                        "reads them", exc)  # fmt: skip
+            return
+        for p in payments:
+            if self.emit_funding(p):
+                log.info("OKX: funding paid %.12g %s on %s (bill %s)",
+                         p.amount, p.ccy, p.symbol, p.payment_id)  # fmt: skip
 
     def on_orders(self, items: list[dict[str, Any]]) -> None:
         # one bad item is one warning line; the rest of the push is still applied
@@ -385,6 +411,15 @@ class OkxGateway(StreamGateway):
             cid = self.orders.client_id_of(vcid) or vcid
             out.append(P.parse_fill_row(r, now, cid))
         return out
+
+    async def fetch_funding(self, since_ns: int = 0) -> list[FundingPaid]:
+        """Funding payments on our positions at or after ``since_ns``, oldest first: the
+        account's funding bills (``type`` 8; the 3-month archive beyond the last 7 days)."""
+        if self.rest.credentials is None:
+            return []
+        now = self.now_ns()
+        rows = await funding_bills(self.rest, since_ns // 1_000_000, int(self.rest.now() * 1000))
+        return [P.parse_funding_bill(r, now) for r in rows if P.is_funding_bill(r)]
 
     async def fetch_balances(self) -> list[BalanceUpdate]:
         return P.parse_balances(await self.rest.balance(), self.now_ns())

@@ -23,6 +23,7 @@ from tradeloop.model import (
     Bar,
     BookLevels,
     Fill,
+    FundingPaid,
     Instrument,
     InstrumentKind,
     Liquidity,
@@ -340,3 +341,29 @@ def parse_position(d: Json, ts: int) -> PositionUpdate:
 
 def parse_positions(data: Iterable[Json], ts: int) -> list[PositionUpdate]:
     return [parse_position(d, ts) for d in data]
+
+
+def is_funding_bill(d: Json) -> bool:
+    """A funding bill (``type`` 8) on an instrument: what :func:`parse_funding_bill` reads."""
+    return str(d.get("type")) == "8" and bool(d.get("instId")) and bool(d.get("billId"))
+
+
+def parse_funding_bill(d: Json, now: int) -> FundingPaid:
+    """A funding bill (``/account/bills`` ``type`` 8) as the payment it is. ``balChg`` is
+    the signed change of the balance (negative: the account paid, ``subType`` 173; positive:
+    received, 174), so the amount paid is its negation; ``pnl`` carries the same number and
+    stands in when ``balChg`` is empty. ``sz`` is the position in contracts (always
+    positive), ``billId`` the id that books it once, ``ts`` the settlement time. A bill does
+    not say the rate (its sign would need the position's side, which it does not carry)."""
+    change = d.get("balChg")
+    if change in (None, ""):
+        change = d.get("pnl")
+    return FundingPaid(
+        ts=ms_to_ns(d.get("ts")) or now,
+        symbol=symbol_id(str(d["instId"])),
+        amount=-f(change) + 0.0,
+        ccy=str(d.get("ccy") or ""),
+        payment_id=str(d["billId"]),
+        position=abs(f(d.get("sz"))),
+        venue=VENUE,
+    )

@@ -511,6 +511,29 @@ class OkxRestClient:
         }
         return await self._get(C.FILLS, params, True)
 
+    async def bills(
+        self,
+        bill_type: str | None = None,
+        *,
+        inst_type: str | None = None,
+        ccy: str | None = None,
+        after: str | None = None,
+        begin: int | None = None,
+        limit: int | None = None,
+        archive: bool = False,
+    ) -> list[JsonDict]:
+        """One page of the account's bills (≤100, newest first): the last 7 days, or the
+        last 3 months with ``archive``. ``after`` = a billId, older ones; ``begin`` = ms."""
+        params = {
+            "instType": inst_type,
+            "ccy": ccy,
+            "type": bill_type,
+            "after": after,
+            "begin": begin,
+            "limit": limit,
+        }
+        return await self._get(C.BILLS_ARCHIVE if archive else C.BILLS, params, True)
+
 
 def _clean(params: Mapping[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (params or {}).items() if v is not None}
