@@ -24,6 +24,10 @@ POSITIONS: Final = "/api/positions"
 ORDERS: Final = "/api/orders"
 BY_CLIENT_ID: Final = "/api/orders/by_client_id/"
 FILLS: Final = "/api/fills"
+FUNDING_PAYMENTS: Final = "/api/funding_payments"
+#: FTX settles perpetual funding on the hour and pushes nothing for it: the gateway asks for
+#: the payments this long after each hour (one request an hour)
+FUNDING_POLL_DELAY_S: Final = 60.0
 #: "Please do not send more than 30 requests per second": one budget for the whole API.
 RATE_LIMIT: Final = Limit(30, 1.0)
 

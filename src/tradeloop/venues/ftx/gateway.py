@@ -9,15 +9,22 @@ venue's order id. A fill for an order id not known yet (its placement answer sti
 or an order placed elsewhere) waits for the ``orders`` push naming its clientId, so fills still
 precede the report that counts them. Events carry instrument ids (``BTC-PERP.FTX``); the wire
 keeps FTX's market names.
+
+FTX pushes nothing when it settles funding (hourly, on the hour): the gateway asks
+``GET /funding_payments`` a minute after each hour and after a private reconnect (the kit's
+catch-up), and hands each payment to the engine once (rule 9).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tradeloop.model import BalanceUpdate, Fill, OrderReport, PositionUpdate, Side
+from tradeloop.core.log import get_logger
+from tradeloop.model import BalanceUpdate, Fill, FundingPaid, OrderReport, PositionUpdate, Side
 from tradeloop.venues.execution import (
     DEFAULT_RECOVERY,
     DEFAULT_RETENTION,
@@ -34,12 +41,23 @@ from tradeloop.venues.ftx.ws import FTX_WS_CONFIG, FtxStream
 from tradeloop.venues.gateway_base import ChannelGateway, ws_url_for
 from tradeloop.venues.wsclient import WsConfig
 
+log = get_logger(__name__)
+HOUR_NS = 3_600_000_000_000
+
 #: the engine's channels -> FTX's (``quotes`` and ``tickers`` are both its ``ticker``)
 CHANNELS = {"trades": "trades", "quotes": "ticker", "tickers": "ticker", "book": "orderbook"}
 
 
 def default_ws_url(rest_url: str) -> str:
     return ws_url_for(rest_url, C.REST_URL, C.WS_URL, "/ws/")
+
+
+def funding_poll_wait_s(now_ns: int, delay_s: float) -> float:
+    """Seconds from ``now_ns`` to the next funding poll: ``delay_s`` after an hour (FTX
+    settles on the hour), the next such moment strictly after now."""
+    delay_ns = int(delay_s * 1e9)
+    due = (now_ns - delay_ns) // HOUR_NS * HOUR_NS + HOUR_NS + delay_ns
+    return (due - now_ns) / 1e9
 
 
 class FtxGateway(ChannelGateway):
@@ -64,7 +82,10 @@ class FtxGateway(ChannelGateway):
         recovery: RecoveryPolicy = DEFAULT_RECOVERY,
         retention: Retention = DEFAULT_RETENTION,
         now_ns: Callable[[], int] = time.time_ns,
+        funding_poll_s: float | None = C.FUNDING_POLL_DELAY_S,
     ) -> None:
+        """``funding_poll_s``: how long after each hour to ask for funding payments (FTX
+        pushes none); None: never (``fetch_funding`` / the reconnect catch-up only)."""
         super().__init__(now_ns)
         self.rest = rest or FtxRestClient(base_url, api_key, secret, subaccount)
         self.ws_url = ws_url or default_ws_url(self.rest.base_url)
@@ -72,13 +93,37 @@ class FtxGateway(ChannelGateway):
         self._waiting: EarlyFills[dict[str, Any]] = EarlyFills("FTX")
         self.hooks = FtxOrderHooks(self.rest, self._instruments, self._private_up, now_ns)
         self.orders = self.lifecycle(self.hooks, recovery, retention)
+        self.funding_poll_s = funding_poll_s
+        self._funding_poll: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Load markets; open the private stream (login, fills, orders) when keyed."""
+        """Load markets; open the private stream (login, fills, orders) when keyed, and poll
+        for funding payments after each hour."""
         self._instruments.update(P.parse_markets(await self.rest.markets()))
         if self.rest.credentials is not None:
             self.private = self.new_stream("private", self.rest.credentials)
             await self.private.start()
+            if self.funding_poll_s is not None:
+                self._funding_poll = asyncio.get_running_loop().create_task(self._poll_funding())
+
+    async def stop(self) -> None:
+        if self._funding_poll is not None:
+            self._funding_poll.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._funding_poll
+            self._funding_poll = None
+        await super().stop()
+
+    async def _poll_funding(self) -> None:
+        """FTX pushes no funding: once an hour, a minute after it settles, ask what was paid
+        since the last payment delivered (one request; the dedupe keeps each once)."""
+        assert self.funding_poll_s is not None
+        while True:
+            await asyncio.sleep(funding_poll_wait_s(self.now_ns(), self.funding_poll_s))
+            try:
+                await self.catch_up_funding()
+            except (KeyError, ValueError, TypeError) as exc:  # a malformed row: try next hour
+                log.warning("FTX: funding poll failed (%s); next hour's poll asks again", exc)
 
     def new_stream(self, name: str, creds: FtxCredentials | None = None) -> FtxStream:
         return FtxStream(
@@ -124,6 +169,15 @@ class FtxGateway(ChannelGateway):
         rows = await self.rest.fills(start_s=since_ns / 1e9 if since_ns else None)
         now = self.now_ns()
         return [P.parse_fill(r, now, self._client_id(str(r["orderId"]))) for r in reversed(rows)]
+
+    async def fetch_funding(self, since_ns: int = 0) -> list[FundingPaid]:
+        """Funding payments on our perpetuals at or after ``since_ns``, oldest first."""
+        rows = await self.rest.funding_payments(start_s=since_ns / 1e9 if since_ns else None)
+        out = []
+        for d in reversed(rows):  # FTX lists newest first
+            inst = self._instruments.get(P.symbol_id(str(d.get("future"))))
+            out.append(P.parse_funding(d, inst.settle if inst is not None else "USD"))
+        return out
 
     async def fetch_balances(self) -> list[BalanceUpdate]:
         return P.parse_balances(await self.rest.balances(), self.now_ns())

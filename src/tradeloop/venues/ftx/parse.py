@@ -12,6 +12,7 @@ from typing import Any
 from tradeloop.model import (
     BalanceUpdate,
     Fill,
+    FundingPaid,
     Instrument,
     InstrumentKind,
     Liquidity,
@@ -23,7 +24,14 @@ from tradeloop.model import (
     TradeTick,
 )
 from tradeloop.venues.ftx.constants import FEES, VENUE
-from tradeloop.venues.parsing import VenueIds, balance_rows, float_text, instruments_by_id, num
+from tradeloop.venues.parsing import (
+    VenueIds,
+    balance_rows,
+    float_text,
+    instruments_by_id,
+    iso_seconds,
+    num,
+)
 
 Json = Mapping[str, Any]
 IDS = VenueIds(VENUE)
@@ -117,3 +125,12 @@ def parse_positions(rows: Iterable[Json], ts: int) -> list[PositionUpdate]:
             sym, pnl = symbol_id(str(d["future"])), f(d.get("unrealizedPnl"))
             out.append(PositionUpdate(ts, sym, f(d["netSize"]), f(d.get("entryPrice")), pnl))
     return out
+
+
+def parse_funding(d: Json, ccy: str = "USD") -> FundingPaid:
+    """A ``GET /funding_payments`` row ``{future, id, payment, rate, time}``: ``payment`` > 0
+    is what the account paid (FTX's sign is ``FundingPaid``'s), in the perpetual's settle
+    currency (USD); ``id`` books it once. FTX does not say the position's size."""
+    ts = round(iso_seconds(d.get("time")) * 1000) * 1_000_000
+    return FundingPaid(ts, symbol_id(str(d["future"])), f(d.get("payment")), ccy, str(d["id"]),
+                       f(d.get("rate")), 0.0, VENUE)  # fmt: skip

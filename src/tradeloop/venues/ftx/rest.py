@@ -49,7 +49,7 @@ class _FtxTransport(RestClient):
 
 
 def fill_time(row: Json) -> float:
-    """A fill's ISO ``time`` as Unix seconds."""
+    """A fill's (or funding payment's) ISO ``time`` as Unix seconds."""
     return iso_seconds(row.get("time"))
 
 
@@ -130,12 +130,22 @@ class FtxRestClient(VenueRest):
     async def fills(
         self, market: str | None = None, order_id: str | None = None, start_s: float | None = None
     ) -> list[Json]:
-        """Every fill at or after ``start_s``, newest first. FTX pages by time: a full page is
-        followed back with ``end_time`` = its oldest time, de-duplicated by fill id (fills of
-        that same second come again)."""
+        """Every fill at or after ``start_s``, newest first."""
         params = {"market": market, "orderId": order_id, "start_time": start_s, "limit": 100}
+        return await self._by_time(C.FILLS, params)
+
+    async def funding_payments(
+        self, future: str | None = None, start_s: float | None = None
+    ) -> list[Json]:
+        """Every funding payment at or after ``start_s``, newest first."""
+        return await self._by_time(C.FUNDING_PAYMENTS, {"future": future, "start_time": start_s})
+
+    async def _by_time(self, path: str, params: Mapping[str, Any]) -> list[Json]:
+        """A signed listing FTX pages by time (at most 100 rows an answer, newest first): a
+        full page is followed back with ``end_time`` = its oldest time, de-duplicated by id
+        (rows of that same second come again)."""
         rows = await page_all(
-            lambda end_s: self.request("GET", C.FILLS, {**params, "end_time": end_s}, signed=True),
+            lambda end_s: self.request("GET", path, {**params, "end_time": end_s}, signed=True),
             lambda page: min(map(fill_time, page)),
             limit=100,
             key=lambda r: r.get("id"),
