@@ -8,9 +8,11 @@ never deliver it twice, and a payment whose push was lost arrives after a reconn
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
+from tests.support.gateway_fixtures import bound
 
 from tradeloop.emulator.bitfinex.funding import LedgerEntry
 from tradeloop.model import (
@@ -27,7 +29,7 @@ from tradeloop.venues.base import RECONNECTED
 from tradeloop.venues.bitfinex import funding as F
 from tradeloop.venues.bitfinex.gateway import BitfinexGateway
 
-from .conftest import PERP, Sink, until
+from .conftest import PERP, Sink, make_gateway, until
 
 GW = tuple[BitfinexGateway, Sink]
 
@@ -130,3 +132,16 @@ async def test_ledger_pages_back_to_since(
     assert [p.payment_id for p in got] == [str(9000 + i) for i in range(30) if i % 5]
     later = await g.fetch_funding(since_ns=(t0 + 5) * 1_000_000)
     assert [p.payment_id for p in later] == [str(9000 + i) for i in range(15, 30) if i % 5]
+
+
+async def test_gateway_clock_ahead_of_bitfinex_still_gets_the_push(emu: Any) -> None:
+    """The first ``since`` is the gateway's own start time; an entry stamped by a venue
+    clock 5 s behind it still arrives from the push (the read looks back)."""
+    g = make_gateway(emu)
+    g.now_ns = lambda: time.time_ns() + 5_000_000_000
+    g._funding_since = g.now_ns()
+    async with bound(g, Sink()) as (gateway, sink):
+        await _long(gateway, sink, "perp-f4", 0.1)
+        (entry,) = emu.settle_funding()
+        await until(lambda: sink.of(FundingPaid), "the payment")
+        assert sink.of(FundingPaid)[0].payment_id == str(entry.entry_id)

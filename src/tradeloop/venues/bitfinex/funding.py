@@ -26,6 +26,9 @@ from tradeloop.venues.paging import page_all
 log = get_logger(__name__)
 
 PAGE = 2500  # Bitfinex's largest ledger page
+#: a push-triggered read starts this far before the newest payment delivered: the entry's
+#: ``MTS`` is Bitfinex's clock, the gateway's start time (the first ``since``) its own
+LOOKBACK_NS = 600 * 1_000_000_000
 
 
 async def ledger_funding(
@@ -79,7 +82,7 @@ class LedgerFunding:
             while self._due:
                 due, self._due = self._due, set()
                 try:
-                    payments = await self.fetch(due, self.since_ns())
+                    payments = await self.fetch(due, max(0, self.since_ns() - LOOKBACK_NS))
                 except (VenueError, OSError) as exc:
                     log.warning("Bitfinex: funding ledger read failed (%s); the next "
                                 "reconnect or start-up fetches it", exc)  # fmt: skip
