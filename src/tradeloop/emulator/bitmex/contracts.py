@@ -353,13 +353,13 @@ class Money:
         1e-6 BTC); for the ETHUSD quanto the contracts x its 1e-6 contract value."""
         if inst.inverse:
             return self.turnover / inst.settle_per_unit
-        return self.volume * inst.contract_value
+        return float(exact(self.volume) * exact(inst.contract_value))
 
     def foreign(self, inst: Instrument) -> float:
         """``foreignNotional``: USD for XBTUSD (one USD a contract), the settle currency's
         major units (USDT for XBTUSDT) for the linear ones."""
         if inst.inverse:
-            return self.volume * inst.contract_value
+            return float(exact(self.volume) * exact(inst.contract_value))
         return self.turnover / inst.settle_per_unit
 
 
