@@ -244,6 +244,7 @@ def instrument_row(
         "markMethod": "FairPrice",
         "indicativeSettlePrice": mark,
         "lastChangePcnt": round(float(last) / o24 - 1, 4) if o24 else 0.0,
+        "vwap": day.vwap(inst),
         "volume24h": round(day.volume),
         "turnover24h": day.turnover,
         "homeNotional24h": day.home(inst),
@@ -291,10 +292,6 @@ def bin_row(m: SymbolMarket, c: Candle, bar_ms: int) -> dict[str, Any]:
     inst = m.instrument
     fp = inst.format_price
     money = tape(m).between(c.start, c.start + bar_ms)
-    home, foreign = money.home(inst), money.foreign(inst)
-    vwap = foreign / home if inst.inverse and home else None
-    if not inst.inverse and money.volume:
-        vwap = money.quote / (money.volume * inst.contract_value)
     return {
         "timestamp": iso(c.start + bar_ms),
         "symbol": inst.symbol,
@@ -304,11 +301,11 @@ def bin_row(m: SymbolMarket, c: Candle, bar_ms: int) -> dict[str, Any]:
         "close": num(fp(c.close)),
         "trades": money.trades,
         "volume": round(money.volume),
-        "vwap": vwap,
+        "vwap": money.vwap(inst),
         "lastSize": round(money.last_size) if money.trades else None,
         "turnover": money.turnover,
-        "homeNotional": home,
-        "foreignNotional": foreign,
+        "homeNotional": money.home(inst),
+        "foreignNotional": money.foreign(inst),
     }
 
 
@@ -354,6 +351,16 @@ class Money:
         if inst.inverse:
             return self.turnover / inst.settle_per_unit
         return float(exact(self.volume) * exact(inst.contract_value))
+
+    def vwap(self, inst: Instrument) -> float | None:
+        """The volume-weighted price (None: no prints): USD over BTC for the inverse XBTUSD
+        (the harmonic mean a contract's BTC value implies), Σ size x price / Σ size else."""
+        if not self.volume:
+            return None
+        if inst.inverse:
+            home = self.home(inst)
+            return self.foreign(inst) / home if home else None
+        return self.quote / (self.volume * inst.contract_value)
 
     def foreign(self, inst: Instrument) -> float:
         """``foreignNotional``: USD for XBTUSD (one USD a contract), the settle currency's
