@@ -8,6 +8,7 @@ after the reconnect. The settlement is called directly: no test waits for a boun
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,6 +30,7 @@ from .e2e import FAST_WS, until
 KEY, SECRET, PASS = "fund-key-1", "fund-secret-2", "fund-pass-3"
 NATIVE = "BTC-USDT-SWAP"
 SWAP = NATIVE + ".OKX"
+GATEWAY_LOG = "tradeloop.venues.okx.gateway"
 
 
 class Sink(gateway_fixtures.Sink):
@@ -233,6 +235,26 @@ async def test_bills_listing_filters_and_pages(
     assert sum(p.amount for p in got) == pytest.approx(
         sum(p.amount for p in emu.trading.account.sim.funding_payments()), abs=1e-9
     )
+
+
+async def test_bad_bill_and_bad_push_items_are_one_line_each(
+    gw: tuple[OkxGateway, Sink], emu: OkxEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    gateway, sink = gw
+    await _position(gateway, sink, Side.BUY, 1)
+    emu.settle_funding()
+    await until(lambda: sink.funding, "the payment")
+    await gateway.drain()
+    (good,) = emu.trading.bills.rows
+    bad_id = str(int(good["billId"]) + 1)
+    emu.trading.bills.rows.append({**good, "billId": bad_id, "balChg": "lots"})
+    caplog.set_level(logging.WARNING, logger=GATEWAY_LOG)
+    gateway.on_account("balance_and_position", ["junk", {"eventType": "funding_fee"}])  # type: ignore[list-item]
+    await gateway.drain()
+    assert [p.payment_id for p in sink.funding] == [good["billId"]]
+    (line,) = [r for r in caplog.records if r.name == GATEWAY_LOG]
+    assert "bad funding bill" in line.getMessage() and bad_id in line.getMessage()
+    assert line.exc_info is None  # one line, no traceback
 
 
 def test_bills_rate_limits() -> None:

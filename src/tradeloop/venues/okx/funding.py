@@ -40,9 +40,13 @@ async def funding_bills(rest: OkxRestClient, since_ms: int, now_ms: int) -> list
             C.BILL_FUNDING, after=after, begin=begin, limit=PAGE, archive=archive
         )
 
-    rows = await page_all(
-        page, bill_cursor, limit=PAGE, keep=lambda r: int(r.get("ts") or 0) >= since_ms
-    )
+    def keep(row: dict[str, Any]) -> bool:
+        try:
+            return int(row.get("ts") or 0) >= since_ms
+        except ValueError:
+            return True  # kept for the parser to refuse with a line in the log
+
+    rows = await page_all(page, bill_cursor, limit=PAGE, keep=keep)
     rows.reverse()
     return rows
 

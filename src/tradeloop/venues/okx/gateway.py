@@ -271,17 +271,19 @@ class OkxGateway(StreamGateway):
         )
 
     def on_account(self, channel: str, items: list[dict[str, Any]]) -> None:
+        if channel == C.BALANCE_AND_POSITION:
+            # cash and sizes only (the account/positions pushes after it say the rest); what
+            # it adds is why: funding_fee is a payment, whose amount only its bill has
+            if any(isinstance(d, dict) and d.get("eventType") == C.FUNDING_EVENT for d in items):
+                self._funding_reads.poke()
+            return
         now = self.now_ns()
-        if channel in ("account", "balance_and_position"):
+        if channel == "account":
             for ev in P.parse_balances(items, now):
                 self._account_event(ev)
         if channel == "positions":
             for pos in P.parse_positions(items, now):
                 self._account_event(pos)
-        if channel == C.BALANCE_AND_POSITION and any(
-            isinstance(d, dict) and d.get("eventType") == C.FUNDING_EVENT for d in items
-        ):
-            self._funding_reads.poke()  # the push has no amount: the bill does
 
     async def _read_new_funding(self) -> None:
         """The funding bills since the newest payment delivered (a little before: the venue's
@@ -418,8 +420,20 @@ class OkxGateway(StreamGateway):
         if self.rest.credentials is None:
             return []
         now = self.now_ns()
-        rows = await funding_bills(self.rest, since_ns // 1_000_000, int(self.rest.now() * 1000))
-        return [P.parse_funding_bill(r, now) for r in rows if P.is_funding_bill(r)]
+        try:
+            rows = await funding_bills(
+                self.rest, since_ns // 1_000_000, int(self.rest.now() * 1000)
+            )
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise VenueError(f"OKX: unreadable bills page ({exc!r})") from exc
+        out = []
+        for r in rows:
+            try:
+                if P.is_funding_bill(r):
+                    out.append(P.parse_funding_bill(r, now))
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                log.warning("OKX: bad funding bill %r: %s", r, exc)
+        return out
 
     async def fetch_balances(self) -> list[BalanceUpdate]:
         return P.parse_balances(await self.rest.balance(), self.now_ns())
