@@ -29,6 +29,7 @@ from tradeloop.emulator import hub as hub_mod
 from tradeloop.emulator import ws as ws_mod
 from tradeloop.emulator.auth import same, sign_hex
 from tradeloop.emulator.bitmex import contracts as ct
+from tradeloop.emulator.bitmex import tables
 from tradeloop.emulator.bookview import BookViews, Levels
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.hub import Conn
@@ -51,29 +52,9 @@ PUBLIC = (
     "instrument",
 )
 PRIVATE = ("order", "execution", "position", "margin", "wallet")
-KEYS: dict[str, list[str]] = {
-    "orderBookL2": ["symbol", "id", "side"],
-    "orderBookL2_25": ["symbol", "id", "side"],
-    "orderBook10": ["symbol"],
-    "quote": [],
-    "trade": [],
-    "tradeBin1m": [],
-    "instrument": ["symbol"],
-    "order": ["orderID"],
-    "execution": ["execID"],
-    "position": ["account", "symbol"],
-    "margin": ["account", "currency"],
-    "wallet": ["account", "currency"],
-}
-L2_TYPES = {
-    "symbol": "symbol",
-    "id": "long",
-    "side": "symbol",
-    "size": "long",
-    "price": "float",
-    "timestamp": "timestamp",
-}
 FULL_DEPTH = 10**6
+#: market steps of a symbol between two ``instrument`` updates
+INSTRUMENT_EVERY = 10
 
 
 class BitmexHub(hub_mod.Hub):
@@ -89,7 +70,8 @@ class BitmexHub(hub_mod.Hub):
         }
         self._top: dict[str, tuple[int, str, int, str]] = {}
         self._minute: dict[str, int] = {}
-        self._steps = 0
+        self._steps: dict[str, int] = {}
+        self._instrument_rows: dict[str, dict[str, Any]] = {}
 
     def open(self, ws: web.WebSocketResponse, kind: str = "") -> Conn:
         conn = super().open(ws, kind)
@@ -114,18 +96,13 @@ class BitmexHub(hub_mod.Hub):
     def msg(table: str, action: str, data: list[Any]) -> dict[str, Any]:
         return {"table": table, "action": action, "data": data}
 
-    def partial(self, table: str, data: list[Any], sym: str = "") -> dict[str, Any]:
-        out = {
-            "table": table,
-            "action": "partial",
-            "keys": KEYS[table],
-            "types": L2_TYPES if table.startswith("orderBookL2") else {},
-            "foreignKeys": {"symbol": "instrument"} if sym else {},
-            "attributes": {"symbol": "grouped"} if sym else {},
-            "filter": {"symbol": sym} if sym else {"account": 1234567},
-            "data": data,
-        }
-        return out
+    @staticmethod
+    def partial(table: str, data: list[Any], sym: str = "") -> dict[str, Any]:
+        """A ``partial`` (:mod:`.tables`): a public table's for ``sym``, or for every symbol
+        (``sym`` empty, public) or the account's (private)."""
+        if table in PRIVATE:
+            return tables.partial(table, data, {"account": tables.ACCOUNT})
+        return tables.partial(table, data, {"symbol": sym} if sym else {})
 
     def level(
         self, m: SymbolMarket, p: int, size: str, side: str, t: str, price: bool = True
@@ -173,12 +150,13 @@ class BitmexHub(hub_mod.Hub):
             return [ct.trade_row(m, x) for x in list(m.trades)[-100:]]
         if table == "instrument":
             return [self.emu.instrument_row(m, t)]
+        if table == "tradeBin1m":  # the latest closed bin
+            return [ct.bin_row(m, m.candles[-2], MINUTE_MS)] if len(m.candles) > 1 else []
         return []
 
     # -- market steps ------------------------------------------------------------------------
     def on_step(self, m: SymbolMarket, change: BookChange) -> None:
         sym = m.instrument.symbol
-        self._steps += 1
         for table in ("orderBookL2", "orderBookL2_25"):
             if self.listening((table, sym)):
                 self._l2(table, m, change.ts)
@@ -200,24 +178,23 @@ class BitmexHub(hub_mod.Hub):
         if change.trades:
             self.push_trades(m, change.trades)
         self._bins(m, change.ts)
-        if self._steps % 10 == 0 and self.listening(("instrument", sym)):
-            row = {
-                k: v
-                for k, v in self.emu.instrument_row(m, change.ts).items()
-                if k
-                in (
-                    "symbol",
-                    "lastPrice",
-                    "bidPrice",
-                    "askPrice",
-                    "midPrice",
-                    "markPrice",
-                    "fairPrice",
-                    "fundingRate",
-                    "timestamp",
-                )
-            }
-            self.broadcast(("instrument", sym), self.msg("instrument", "update", [row]))
+        self._instrument(m, change.ts)
+
+    def _instrument(self, m: SymbolMarket, ts: int) -> None:
+        """Every :data:`INSTRUMENT_EVERY` steps of a symbol, an ``instrument`` update with the
+        fields that changed since the last one (plus its key and ``timestamp``), as BitMEX
+        sends them."""
+        sym = m.instrument.symbol
+        n = self._steps[sym] = self._steps.get(sym, 0) + 1
+        if n % INSTRUMENT_EVERY or not self.listening(("instrument", sym)):
+            return
+        row = self.emu.instrument_row(m, ts)
+        last = self._instrument_rows.get(sym, {})
+        self._instrument_rows[sym] = row
+        changed = {k: v for k, v in row.items() if k != "timestamp" and last.get(k) != v}
+        if changed:
+            data = {"symbol": sym, **changed, "timestamp": row["timestamp"]}
+            self.broadcast(("instrument", sym), self.msg("instrument", "update", [data]))
 
     def _l2(self, table: str, m: SymbolMarket, ts: int) -> None:
         view = self.views[table]
@@ -410,8 +387,11 @@ class BitmexWs:
                     _error(conn, 400, f"You are already subscribed to this topic: {item}", request)
                     continue
                 conn.send_json({"success": True, op: item, "request": request})
-                for s in added:
-                    conn.send_json(hub.partial(table, hub.image(table, markets[s]), s))
+                if sym in ("", "*"):  # one image of every symbol, unfiltered
+                    rows = [r for s in added for r in hub.image(table, markets[s])]
+                    conn.send_json(hub.partial(table, rows))
+                else:
+                    conn.send_json(hub.partial(table, hub.image(table, markets[sym]), sym))
             else:
                 for s in syms:
                     hub.unsubscribe(conn, (table, s))
