@@ -21,6 +21,7 @@ from tradeloop.emulator.okx.server import EmulatorConfig, OkxEmulator
 from tradeloop.model import Event, Fill, FundingPaid, Order, OrderReport, OrderStatus, Side
 from tradeloop.venues.base import RECONNECTED
 from tradeloop.venues.okx import constants as C
+from tradeloop.venues.okx import parse as P
 from tradeloop.venues.okx.gateway import OkxGateway
 from tradeloop.venues.okx.limits import rest_charges
 from tradeloop.venues.ratelimit import Limit
@@ -247,7 +248,7 @@ async def test_bad_bill_and_bad_push_items_are_one_line_each(
     await gateway.drain()
     (good,) = emu.trading.bills.rows
     bad_id = str(int(good["billId"]) + 1)
-    emu.trading.bills.rows.append({**good, "billId": bad_id, "balChg": "lots"})
+    emu.trading.bills.rows.append({**good, "billId": bad_id, "pnl": "lots"})
     caplog.set_level(logging.WARNING, logger=GATEWAY_LOG)
     gateway.on_account("balance_and_position", ["junk", {"eventType": "funding_fee"}])  # type: ignore[list-item]
     await gateway.drain()
@@ -255,6 +256,47 @@ async def test_bad_bill_and_bad_push_items_are_one_line_each(
     (line,) = [r for r in caplog.records if r.name == GATEWAY_LOG]
     assert "bad funding bill" in line.getMessage() and bad_id in line.getMessage()
     assert line.exc_info is None  # one line, no traceback
+
+
+@pytest.mark.parametrize(
+    ("pnl", "bal_chg", "pos_bal_chg", "paid"),
+    [
+        ("-0.25", "-0.25", "0", 0.25),  # cross: the account paid (subType 173)
+        ("0.5", "0.5", "0", -0.5),  # received (174): a negative payment
+        ("", "0", "-0.125", 0.125),  # isolated: the position's margin paid it
+        ("", "", "", 0.0),  # says nothing: nothing paid, no exception
+    ],
+)
+def test_funding_bill_sign(pnl: str, bal_chg: str, pos_bal_chg: str, paid: float) -> None:
+    row = {"billId": "9", "type": "8", "instId": NATIVE, "ccy": "USDT", "ts": "1700000000000",
+           "pnl": pnl, "balChg": bal_chg, "posBalChg": pos_bal_chg, "sz": "7"}  # fmt: skip
+    assert P.is_funding_bill(row) and not P.is_funding_bill({**row, "type": "2"})
+    p = P.parse_funding_bill(row, 5)
+    assert (p.amount, p.position, p.payment_id, p.ts) == (paid, 7.0, "9", 1_700_000_000_000_000_000)
+
+
+async def test_ccxt_reads_the_same_funding_history(
+    gw: tuple[OkxGateway, Sink], emu: OkxEmulator
+) -> None:
+    """Third-party proof of the bill's field names: unmodified ccxt's
+    ``fetch_funding_history`` (``bills-archive``, ``type`` 8) sees the payment the gateway
+    delivered, under the same id, with ccxt's sign (the balance change)."""
+    ccxt = pytest.importorskip("ccxt.async_support")
+    gateway, sink = gw
+    await _position(gateway, sink, Side.BUY, 2)
+    emu.settle_funding()
+    await until(lambda: sink.funding, "the payment")
+    (paid,) = sink.funding
+    ex = ccxt.okx({"apiKey": KEY, "secret": SECRET, "password": PASS})
+    ex.urls["api"]["rest"] = emu.base_url
+    ex.options["fetchMarkets"] = {"types": ["swap"]}
+    try:
+        await ex.load_markets()
+        (row,) = await ex.fetch_funding_history("BTC/USDT:USDT")
+    finally:
+        await ex.close()
+    assert (row["id"], row["code"], row["symbol"]) == (paid.payment_id, "USDT", "BTC/USDT:USDT")
+    assert row["amount"] == -paid.amount and row["timestamp"] * 1_000_000 == paid.ts
 
 
 def test_bills_rate_limits() -> None:

@@ -349,19 +349,19 @@ def is_funding_bill(d: Json) -> bool:
 
 
 def parse_funding_bill(d: Json, now: int) -> FundingPaid:
-    """A funding bill (``/account/bills`` ``type`` 8) as the payment it is. ``balChg`` is
-    the signed change of the balance (negative: the account paid, ``subType`` 173; positive:
-    received, 174), so the amount paid is its negation; ``pnl`` carries the same number and
-    stands in when ``balChg`` is empty. ``sz`` is the position in contracts (always
-    positive), ``billId`` the id that books it once, ``ts`` the settlement time. A bill does
-    not say the rate (its sign would need the position's side, which it does not carry)."""
-    change = d.get("balChg")
-    if change in (None, ""):
-        change = d.get("pnl")
+    """A funding bill (``/account/bills`` ``type`` 8) as the payment it is. OKX's bills sign
+    money as the balance sees it (negative: the account paid, ``subType`` 173; positive:
+    received, 174), so the amount paid is the negation of the first non-zero of ``pnl``
+    (where OKX's docs say a funding bill's payment is), ``balChg`` (the account's balance
+    change) and ``posBalChg`` (an isolated position's margin, which funding may move
+    instead). ``sz`` is the position in contracts (always positive), ``billId`` the id that
+    books it once, ``ts`` the settlement time. A bill does not say the rate (its sign would
+    need the position's side, which the bill does not carry)."""
+    change = next((c for c in (f(d.get(k)) for k in ("pnl", "balChg", "posBalChg")) if c), 0.0)
     return FundingPaid(
         ts=ms_to_ns(d.get("ts")) or now,
         symbol=symbol_id(str(d["instId"])),
-        amount=-f(change) + 0.0,
+        amount=-change + 0.0,
         ccy=str(d.get("ccy") or ""),
         payment_id=str(d["billId"]),
         position=abs(f(d.get("sz"))),
