@@ -127,6 +127,7 @@ TYPES: dict[str, dict[str, str]] = {
             "lastChangePcnt",
             "homeNotional24h",
             "foreignNotional24h",
+            "vwap",
         ),
         **_of("boolean", "isQuanto", "isInverse", "hasLiquidity"),
     },

@@ -148,9 +148,12 @@ class BitmexHub(hub_mod.Hub):
             return [ct.quote_row(m, t)]
         if table == "trade":
             return [ct.trade_row(m, x) for x in list(m.trades)[-100:]]
-        if table == "instrument":
-            return [self.emu.instrument_row(m, t)]
-        if table == "tradeBin1m":  # the latest closed bin
+        if table == "instrument":  # the first image is what the first update is a change of
+            row = self.emu.instrument_row(m, t)
+            self._instrument_rows.setdefault(m.instrument.symbol, row)
+            return [row]
+        if table == "tradeBin1m":  # the latest closed bin; the next insert is the one after
+            self._minute.setdefault(m.instrument.symbol, m.candles[-1].start // MINUTE_MS)
             return [ct.bin_row(m, m.candles[-2], MINUTE_MS)] if len(m.candles) > 1 else []
         return []
 
