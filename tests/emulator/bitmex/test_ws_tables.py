@@ -237,3 +237,24 @@ async def test_wallet_updates_follow_fills(emu: BitmexEmulator, client: Client) 
             assert row["amount"] == rest["amount"] < 100_000_000  # fees paid
             _, hist, _ = await client.call("GET", "/api/v1/user/walletHistory")
             assert hist[0]["walletBalance"] == row["amount"]
+
+
+async def test_lost_l2_message_shows_as_an_unknown_id(emu: BitmexEmulator) -> None:
+    """The ``skip_seq`` fault on BitMEX: one L2 step is lost and the next row names a level
+    the client cannot know -- the only way a BitMEX client can notice."""
+    async with aiohttp.ClientSession() as s, s.ws_connect(emu.base_url + "/realtime") as ws:
+        await recv(ws)
+        await ws.send_json({"op": "subscribe", "args": [f"orderBookL2:{SYM}"]})
+        part = await next_table(ws, "orderBookL2")
+        ids = {r["id"] for r in part["data"]}
+        emu.faults.skip_seqs(1)
+        t = int(time.time() * 1000)
+        lost = []
+        for k in range(3):
+            emu.step(t + k * 150)
+            lost += [m for m in await drain(ws) if m.get("table") == "orderBookL2"]
+            if lost:
+                break
+        (msg,) = lost  # the step's deltas are gone: only the row no book holds
+        assert msg["action"] == "update" and len(msg["data"]) == 1
+        assert msg["data"][0]["id"] not in ids and emu.faults.skip_seq_pending == 0
