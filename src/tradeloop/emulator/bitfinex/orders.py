@@ -154,7 +154,9 @@ class BitfinexTrading:
         """``[ID, SYMBOL, MTS, ORDER_ID, EXEC_AMOUNT, EXEC_PRICE, ORDER_TYPE, ORDER_PRICE,
         MAKER, FEE, FEE_CURRENCY, CID]``; a ``te`` carries no fee yet (``with_fee`` False)."""
         inst = self.emu.instruments[info.symbol]
-        qty = inst.format_qty(f.qty)
+        # to the nearest lot: a fill's float size can sit a hair under its lot (the last
+        # piece of a sweep is the remainder of a float sum) and flooring it would lose a lot
+        qty = inst.format_qty(f.qty + inst.lot_size / 2)
         x = info.extra
         fee: Any = mk.fnum(-f.fee) if with_fee else None
         return [int(f.trade_id), info.symbol, f.ts // 1_000_000, int(info.order_id),
