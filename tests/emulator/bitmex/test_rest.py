@@ -4,13 +4,13 @@ and the money in XBt (inverse PnL, fees, funding) against hand-computed values."
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import time
 from urllib.parse import quote
 
 import pytest
+from tests.support.gateway_fixtures import until
 
 from tradeloop.emulator.bitmex.server import BitmexEmulator
 
@@ -204,8 +204,10 @@ async def test_dead_man_switch(client: Client, emu: BitmexEmulator) -> None:
     await client.call("POST", "/api/v1/order", {"symbol": "XBTUSD", "orderQty": 100, "price": low})
     status, body, _ = await client.call("POST", "/api/v1/order/cancelAllAfter", {"timeout": 200})
     assert status == 200 and body["cancelTime"] > body["now"]
+    assert list(emu.trading.account.orders(open_only=True))  # still working until it runs out
     emu.config.housekeeping_s = 0.02
-    await asyncio.sleep(0.5)
+    await until(lambda: not list(emu.trading.account.orders(open_only=True)),
+                "the dead-man switch to cancel the order", timeout=10)  # fmt: skip
     _, rows, _ = await client.call("GET", "/api/v1/order")
     assert rows[0]["ordStatus"] == "Canceled" and "Cancel-all after" in rows[0]["text"]
 
