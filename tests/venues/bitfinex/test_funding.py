@@ -145,3 +145,16 @@ async def test_gateway_clock_ahead_of_bitfinex_still_gets_the_push(emu: Any) -> 
         (entry,) = emu.settle_funding()
         await until(lambda: sink.of(FundingPaid), "the payment")
         assert sink.of(FundingPaid)[0].payment_id == str(entry.entry_id)
+
+
+async def test_malformed_ledger_entry_is_one_line_and_skipped(
+    gw: GW, emu: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    g, _ = gw
+    t0 = 1_700_000_000_000
+    for i, text in enumerate(["Funding Event BTCF0:USTF0 (1e)", "Funding Event BTCF0:USTF0 (2)"]):
+        emu.funding.ledger.append(LedgerEntry(7000 + i, "USTF0", t0 + i, -1.0, 5.0, text, "margin"))
+    (ok,) = await g.fetch_funding()
+    assert ok.payment_id == "7001" and ok.position == 2.0
+    (line,) = [r for r in caplog.records if "malformed ledger entry" in r.getMessage()]
+    assert "7000" in line.getMessage() and line.exc_info is None

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from tests.support.gateway_fixtures import Sink, bound
 
+from tradeloop.emulator.ftx.funding import Payment
 from tradeloop.model import (
     Fill,
     FundingPaid,
@@ -114,3 +115,20 @@ def test_poll_wait_is_a_minute_past_the_next_hour() -> None:
     assert funding_poll_wait_s(hour + 59 * 10**9, 60.0) == 1.0
     assert funding_poll_wait_s(hour + 60 * 10**9, 60.0) == 3600.0
     assert funding_poll_wait_s(hour + 61 * 10**9, 60.0) == 3599.0
+
+
+class _Garbled(Payment):
+    def row(self) -> dict[str, Any]:
+        return {**super().row(), "time": "yesterday"}
+
+
+async def test_malformed_payment_is_one_line_and_skipped(
+    quiet: GW, emu: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    g, _ = quiet
+    emu.funding.payments += [_Garbled(1, "BTC-PERP", 1.0, 0.0001, 1_700_000_000_000),
+                             Payment(2, "BTC-PERP", 2.0, 0.0001, 1_700_000_000_001)]  # fmt: skip
+    (ok,) = await g.fetch_funding()
+    assert ok.payment_id == "2" and ok.amount == 2.0
+    (line,) = [r for r in caplog.records if "malformed funding payment" in r.getMessage()]
+    assert "yesterday" in line.getMessage() and line.exc_info is None

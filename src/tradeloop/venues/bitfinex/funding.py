@@ -43,8 +43,16 @@ async def ledger_funding(
         limit=PAGE,
         key=lambda r: r[0],
     )
-    found = (P.parse_funding(r) for r in rows if r)
-    return sorted((p for p in found if p is not None), key=lambda p: (p.ts, p.payment_id))
+    out = []
+    for r in rows:
+        try:
+            p = P.parse_funding(r)
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            log.warning("Bitfinex: skipping malformed ledger entry %.200r: %s", r, exc)
+            continue
+        if p is not None:
+            out.append(p)
+    return sorted(out, key=lambda p: (p.ts, p.payment_id))
 
 
 class LedgerFunding:

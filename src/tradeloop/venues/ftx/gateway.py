@@ -120,10 +120,7 @@ class FtxGateway(ChannelGateway):
         assert self.funding_poll_s is not None
         while True:
             await asyncio.sleep(funding_poll_wait_s(self.now_ns(), self.funding_poll_s))
-            try:
-                await self.catch_up_funding()
-            except (KeyError, ValueError, TypeError) as exc:  # a malformed row: try next hour
-                log.warning("FTX: funding poll failed (%s); next hour's poll asks again", exc)
+            await self.catch_up_funding()
 
     def new_stream(self, name: str, creds: FtxCredentials | None = None) -> FtxStream:
         return FtxStream(
@@ -176,7 +173,10 @@ class FtxGateway(ChannelGateway):
         out = []
         for d in reversed(rows):  # FTX lists newest first
             inst = self._instruments.get(P.symbol_id(str(d.get("future"))))
-            out.append(P.parse_funding(d, inst.settle if inst is not None else "USD"))
+            try:
+                out.append(P.parse_funding(d, inst.settle if inst is not None else "USD"))
+            except (KeyError, ValueError, TypeError) as exc:
+                log.warning("FTX: skipping malformed funding payment %.200r: %s", d, exc)
         return out
 
     async def fetch_balances(self) -> list[BalanceUpdate]:

@@ -49,8 +49,12 @@ class _FtxTransport(RestClient):
 
 
 def fill_time(row: Json) -> float:
-    """A fill's (or funding payment's) ISO ``time`` as Unix seconds."""
-    return iso_seconds(row.get("time"))
+    """A fill's (or funding payment's) ISO ``time`` as Unix seconds; 0.0 when unreadable
+    (the row still goes to its parser, which refuses it with a line in the log)."""
+    try:
+        return iso_seconds(row.get("time"))
+    except ValueError:
+        return 0.0
 
 
 class FtxRestClient(VenueRest):
