@@ -224,6 +224,10 @@ async def test_bills_listing_filters_and_pages(
     assert [r["billId"] for r in newer] == ids[-2:][::-1]
     assert await rest.bills("2") == [] and await rest.bills("8", ccy="BTC") == []
     assert await rest.bills("8", inst_type="SPOT") == []
+    inverse = await rest.request("GET", C.BILLS, {"ctType": "inverse"}, True)
+    assert (
+        inverse == [] and len(await rest.request("GET", C.BILLS, {"ctType": "linear"}, True)) == 100
+    )
     t = int(rows[0]["ts"])
     assert len(await rest.request("GET", C.BILLS, {"end": t - 1}, True)) == 0
     assert len(await rest.bills("8", begin=t, limit=100, archive=True)) == 100

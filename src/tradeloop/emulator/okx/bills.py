@@ -10,12 +10,14 @@ the wallet exactly; ``bal`` is the balance after it, ``sz`` the position in cont
 positive), ``px`` the mark price it was settled at.
 
 Listings are newest first, as OKX sends them: ``after`` = a billId, older rows; ``before`` =
-newer rows; ``begin``/``end`` bound ``ts`` (ms, both inclusive); ``limit`` at most 100.
+newer rows; ``begin``/``end`` bound ``ts`` (ms, both inclusive); ``limit`` at most 100;
+``instType``, ``instId``, ``ccy``, ``mgnMode``, ``ctType``, ``type`` and ``subType`` filter.
 Trade bills (type 2) are not kept: fills have ``/trade/fills``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -107,11 +109,16 @@ class BillBook:
         self.rows.append(row)
         return row
 
-    def query(self, ctx: Ctx, reach_ms: int) -> list[dict[str, Any]]:
-        """One page of bills as OKX filters and orders them (see the module docstring)."""
-        kind = ctx.get("instType")
+    def query(
+        self, ctx: Ctx, reach_ms: int, ct_type: Callable[[str], str] = lambda _: ""
+    ) -> list[dict[str, Any]]:
+        """One page of bills as OKX filters and orders them (see the module docstring);
+        ``ct_type(instId)`` is ``linear``/``inverse``, for the ``ctType`` filter."""
+        kind, contract = ctx.get("instType"), ctx.get("ctType")
         if kind and kind not in INST_TYPES:
             raise OkxError("51000", "", "instType")
+        if contract and contract not in ("linear", "inverse"):
+            raise OkxError("51000", "", "ctType")
         limit = int_param(ctx, "limit", 100, 1, 100)
         after = int_param(ctx, "after", 0, 0, 1 << 80)
         before = int_param(ctx, "before", 0, 0, 1 << 80)
@@ -130,23 +137,30 @@ class BillBook:
                 continue
             if any(v and row[k] != v for k, v in wanted.items()):
                 continue
+            if contract and ct_type(row["instId"]) != contract:
+                continue
             out.append(row)
             if len(out) >= limit:
                 break
         return out
 
 
-def book_of(emu: OkxEmulator) -> BillBook:
+def _query(emu: OkxEmulator, ctx: Ctx, reach_ms: int) -> list[dict[str, Any]]:
     bills: BillBook = emu.trading.bills
-    return bills
+
+    def ct_type(inst_id: str) -> str:
+        inst = emu.instruments.get(inst_id)
+        return "" if inst is None else "inverse" if inst.inverse else "linear"
+
+    return bills.query(ctx, reach_ms, ct_type)
 
 
 async def recent(emu: OkxEmulator, ctx: Ctx) -> list[Any]:
-    return book_of(emu).query(ctx, RECENT_MS)
+    return _query(emu, ctx, RECENT_MS)
 
 
 async def archive(emu: OkxEmulator, ctx: Ctx) -> list[Any]:
-    return book_of(emu).query(ctx, ARCHIVE_MS)
+    return _query(emu, ctx, ARCHIVE_MS)
 
 
 ROUTES: list[tuple[str, str, Handler, bool]] = [
