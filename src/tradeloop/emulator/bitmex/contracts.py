@@ -464,8 +464,9 @@ _TAPES: weakref.WeakKeyDictionary[SymbolMarket, Tape] = weakref.WeakKeyDictionar
 
 
 def tape(m: SymbolMarket) -> Tape:
-    """``m``'s :class:`Tape`, attached on first use (the emulator attaches it at start-up,
-    while the deque still holds every print)."""
+    """``m``'s :class:`Tape`, attached on first use. Attached before the market's first 500
+    prints have passed (the deque's depth) it has seen every print; prints that left the
+    deque earlier count as their candle's remainder (see :class:`Tape`)."""
     t = _TAPES.get(m)
     if t is None:
         t = _TAPES[m] = Tape(m)
