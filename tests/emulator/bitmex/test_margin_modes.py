@@ -18,9 +18,14 @@ import math
 from fractions import Fraction
 from typing import Any
 
+import aiohttp
+import pytest
+
 from tradeloop.emulator.bitmex.server import BitmexEmulator
 
 from .conftest import Client
+from .test_ws import auth_args, recv
+from .test_ws_tables import drain
 
 SYM = "XBTUSD"
 MM = Fraction(5, 1000)  # the emulator's XBTUSD maintenance rate (instrument maintMargin)
@@ -106,8 +111,10 @@ async def test_leverage_the_balance_cannot_carry_is_refused(
     status, err, _ = await client.call(
         "POST", "/api/v1/position/leverage", {"symbol": SYM, "leverage": 1}
     )
-    assert status == 400 and "insufficient Available Balance" in err["error"]["message"]
     row = await position(client)
+    need = round(Fraction(-row["posCost"]) * (1 + TAKER))  # all of it at 1x, and the fee
+    assert (status, err["error"]["message"]) == (
+        400, f"Account has insufficient Available Balance, {need} XBt required")  # fmt: skip
     assert (row["crossMargin"], row["leverage"], row["currentQty"]) == (True, 100, 600_000)
     status, row, _ = await client.call(
         "POST", "/api/v1/position/leverage", {"symbol": SYM, "leverage": 20}
@@ -193,3 +200,100 @@ async def test_cross_uses_the_wallet(client: Client, emu: BitmexEmulator) -> Non
     assert 0 <= after <= slack + 1, (after, slack)
     _, margin, _ = await client.call("GET", "/api/v1/user/margin?currency=XBt")
     assert margin["walletBalance"] == after and margin["unrealisedPnl"] == 0
+
+
+@pytest.mark.parametrize(
+    ("symbol", "qty", "lev"),
+    [("XBTUSD", -100_000, 25), ("XBTUSDT", 200_000, 20), ("XBTUSDT", -200_000, 20)],
+)
+async def test_isolated_short_and_linear_prices(
+    client: Client, emu: BitmexEmulator, symbol: str, qty: int, lev: int
+) -> None:
+    """The same rule for an inverse short (``E / (1 - 1/L + mm)``, bankrupt ``E / (1 - 1/L)``)
+    and the linear XBTUSDT in USDt (long ``E x (1 - 1/L + mm)``, short ``E x (1 + 1/L - mm)``),
+    each liquidated once the mark passes it, at its bankruptcy price, rounded toward the mark."""
+    await client.call("POST", "/api/v1/position/leverage", {"symbol": symbol, "leverage": lev})
+    status, o, _ = await client.call(
+        "POST", "/api/v1/order", {"symbol": symbol, "orderQty": qty, "ordType": "Market"}
+    )
+    assert status == 200 and o["ordStatus"] == "Filled", o
+    _, rows, _ = await client.call("GET", "/api/v1/position")
+    row = next(r for r in rows if r["symbol"] == symbol)
+    inverse, long = symbol == "XBTUSD", qty > 0
+    cost = abs(row["posCost"])
+    unit = SAT if inverse else Fraction(1, 1_000_000) * 1_000_000  # XBTUSDT: 1e-6 BTC x 1e6 USDt
+    entry = Fraction(abs(qty) * unit, cost) if inverse else Fraction(cost, abs(qty) * unit)
+    init, sign = Fraction(1, lev), 1 if long else -1
+    if inverse:
+        liq, bankrupt = entry / (1 + sign * (init - MM)), entry / (1 + sign * init)
+    else:
+        liq, bankrupt = entry * (1 - sign * (init - MM)), entry * (1 - sign * init)
+    assert row["currency"] == ("XBt" if inverse else "USDt")
+    assert (row["liquidationPrice"], row["bankruptPrice"]) == (
+        on_tick(liq, long), on_tick(bankrupt, long))  # fmt: skip
+    m = emu.driver.markets[symbol]
+    m.grid = round((float(liq) - sign * 10) / m.instrument.tick_size / m.spacing)
+    emu.step()
+    emu.check_liquidations()
+    assert emu.liquidations == 1
+    _, ex, _ = await client.call("GET", "/api/v1/execution/tradeHistory?reverse=true&count=1")
+    assert (ex[0]["text"], ex[0]["lastPx"], ex[0]["side"]) == (
+        "Liquidation", on_tick(bankrupt, long), "Sell" if long else "Buy")  # fmt: skip
+
+
+async def test_liquidation_over_the_socket(client: Client, emu: BitmexEmulator) -> None:
+    """What a BitMEX client sees: the working order of the symbol canceled, the Liquidation
+    execution, then the flat position and the wallet that paid for it."""
+    await client.call("POST", "/api/v1/position/leverage", {"symbol": SYM, "leverage": 50})
+    await buy(client, 100_000)
+    ask = float(emu.driver.markets[SYM].px(emu.driver.markets[SYM].best_ask()))
+    _, resting, _ = await client.call("POST", "/api/v1/order", {
+        "symbol": SYM, "orderQty": -100, "price": ask + 500, "clOrdID": "tp1"})  # fmt: skip
+    assert resting["ordStatus"] == "New"
+    liq = (await position(client))["liquidationPrice"]
+    async with aiohttp.ClientSession() as s, s.ws_connect(emu.base_url + "/realtime") as ws:
+        await recv(ws)
+        await ws.send_json({"op": "authKeyExpires", "args": auth_args()})
+        await ws.send_json({"op": "subscribe", "args": ["execution", "position", "wallet"]})
+        for _ in range(4):  # the auth ack, then an ack and a partial per table... drained below
+            await recv(ws)
+        await drain(ws)
+        move_mid(emu, liq - 20)
+        emu.check_liquidations()
+        got = await drain(ws)
+    execs = [r for m in got if m.get("table") == "execution" for r in m["data"]]
+    assert [(r["execType"], r.get("clOrdID")) for r in execs] == [
+        ("Canceled", "tp1"), ("Trade", "")]  # fmt: skip
+    assert execs[1]["text"] == "Liquidation"
+    pos = [r for m in got if m.get("table") == "position" for r in m["data"]]
+    assert pos and pos[-1]["currentQty"] == 0 and pos[-1]["symbol"] == SYM
+    wallets = [r for m in got if m.get("table") == "wallet" for r in m["data"]]
+    assert wallets and wallets[-1]["amount"] == await wallet(client)
+    _, orders, _ = await client.call("GET", "/api/v1/order?filter=%7B%22clOrdID%22%3A%22tp1%22%7D")
+    assert orders[0]["ordStatus"] == "Canceled"
+
+
+async def test_cross_counts_the_other_cross_positions(client: Client, emu: BitmexEmulator) -> None:
+    """Cross positions share the wallet: an ETHUSD (quanto, settled in XBt) loss brings the
+    XBTUSD long's liquidation price up by exactly what it takes from the pool -- the wallet
+    plus the other position's unrealised PnL less its maintenance."""
+    for sym in (SYM, "ETHUSD"):
+        await client.call("POST", "/api/v1/position/isolate", {"symbol": sym, "enabled": False})
+    await buy(client, 100_000)
+    status, o, _ = await client.call(
+        "POST", "/api/v1/order", {"symbol": "ETHUSD", "orderQty": 2000, "ordType": "Market"}
+    )
+    assert status == 200 and o["ordStatus"] == "Filled"
+    before = (await position(client))["liquidationPrice"]
+    eth = emu.driver.markets["ETHUSD"]
+    eth.grid = round(eth.mid() * 0.9 / eth.instrument.tick_size / eth.spacing)
+    emu.step()
+    _, rows, _ = await client.call("GET", "/api/v1/position")
+    x, e = (next(r for r in rows if r["symbol"] == s) for s in (SYM, "ETHUSD"))
+    eth_cost = e["posCost"]  # a quanto long costs positive XBt: 100 satoshi per $ a contract
+    eth_value = round(2000 * Fraction(repr(eth.mid())) * 100)
+    pool = await wallet(client) + (eth_value - eth_cost) - MM * eth_cost
+    assert eth_value < eth_cost  # ETHUSD fell: the pool shrank
+    cost = -x["posCost"]
+    liq = on_tick(Fraction(100_000 * SAT) / (pool + cost - MM * cost), True)
+    assert x["liquidationPrice"] == liq > before

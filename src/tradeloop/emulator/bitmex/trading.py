@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from tradeloop.core.log import get_logger
@@ -336,7 +337,14 @@ class BitmexTrading(BitmexViews):
         sim = self.account.sim
         target = 1.0 / ct.SPECS[sym].init if cross else leverage
         if target is not None and target != sim.leverage(sym) and not sim.set_leverage(sym, target):
-            raise refusal(R.INSUFFICIENT_FUNDS)
+            # BitMEX names what the new margin needs (the isolated margin and the reserved
+            # fee to close): "Account has insufficient Available Balance, N XBt required"
+            held, inst = self.ledger.holding(sym), self.inst(sym)
+            need = round(Fraction(held.cost) / ct.exact(target) + ct.exact(inst.taker_fee)
+                         * held.cost)  # fmt: skip
+            raise BitmexError(
+                f"Account has insufficient Available Balance, {need} {ct.settl_code(inst)} required"
+            )
         changed = self.cross.get(sym, False) != cross or target is not None
         self.cross[sym] = cross
         row = self.position_row(sym)
