@@ -1,0 +1,90 @@
+"""OKX funding in a live deployment, against the OKX emulator over loopback: the payment
+the venue settles on the strategy's BTC-USDT-SWAP position is booked once -- into the
+account's cash, the strategy's PnL and the journal -- when its ``funding_fee`` push arrives
+while running, and one settled while the process is down is found by start-up
+reconciliation; a further restart books nothing again. The account's funding then equals the
+venue's funding bills."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from tests.live.helpers import account_block, emulator, started, strategy_block, write_config
+from tests.support.gateway_fixtures import until
+
+from tradeloop.emulator.okx.server import OkxEmulator
+from tradeloop.live.journal import Journal
+from tradeloop.model import FundingPaid
+
+K, S, P = "okx-fund-key", "okx-fund-secret", "okx-fund-pass"
+NATIVE = "BTC-USDT-SWAP"
+SYM = NATIVE + ".OKX"
+
+
+def _bills(emu: OkxEmulator) -> list[tuple[str, float]]:
+    """The venue's funding bills: (billId, what the account paid)."""
+    return [(b["billId"], -float(b["balChg"])) for b in emu.trading.bills.rows]
+
+
+async def test_okx_funding_booked_once_live_and_across_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in (("OKXF_KEY", K), ("OKXF_SECRET", S), ("OKXF_PASS", P)):
+        monkeypatch.setenv(name, value)
+    emu = emulator(K, S, P, symbols=[NATIVE], balances={"USDT": 100_000.0}, seed=4)
+    url = await emu.start("127.0.0.1", 0)
+    journal = tmp_path / "j.sqlite"
+    cfg = write_config(tmp_path / "live.toml", journal,
+                       account_block("okx", url, "OKXF")
+                       + strategy_block("BuyOnce", "once", None, "qty = 3"),
+                       deployment="okx-funding", instruments=(SYM,))  # fmt: skip
+    try:
+        rt = await started(cfg)
+        await rt.go_live()
+        g = rt.groups[0]
+        port = g.kernel.portfolio
+        await until(lambda: port.positions[SYM].qty == 3, "the long", timeout=10)
+        seen: list[FundingPaid] = []
+        g.kernel.bus.subscribe(FundingPaid, seen.append)
+        cash0 = port.cash_of(SYM)
+        realized0 = port.strategy_pnl("once")[0]
+        emu.config.funding_rate = 0.0003
+        emu.settle_funding()  # its funding_fee push arrives while running
+        await until(lambda: SYM in port.funding, "the payment booked", timeout=10)
+        ((bill_id, paid),) = _bills(emu)
+        assert paid > 0 and port.funding[SYM] == pytest.approx(paid, abs=1e-12)
+        assert cash0 - port.cash_of(SYM) == pytest.approx(paid, abs=1e-9)
+        assert realized0 - port.strategy_pnl("once")[0] == pytest.approx(paid, abs=1e-9)
+        assert [p.payment_id for p in seen] == [bill_id]
+        await rt.shutdown()
+
+        # settled while the process is down: found and booked by start-up reconciliation
+        emu.config.funding_rate = -0.0001
+        emu.settle_funding()
+        rt = await started(cfg)
+        (rep,) = rt.reports
+        port = rt.groups[0].kernel.portfolio
+        venue = _bills(emu)
+        assert len(venue) == 2 and venue[1][1] < 0
+        assert rep.missed_funding == 1
+        assert port.funding[SYM] == pytest.approx(sum(p for _, p in venue), abs=1e-12)
+        await rt.shutdown()
+
+        # and once more: the venue lists both again, the journal books neither twice
+        rt = await started(cfg)
+        (rep,) = rt.reports
+        assert rep.missed_funding == 0
+        port = rt.groups[0].kernel.portfolio
+        assert port.funding[SYM] == pytest.approx(sum(p for _, p in venue), abs=1e-12)
+        await rt.shutdown()
+        j = Journal(journal)
+        try:
+            rows = j.fundings("okx")
+        finally:
+            j.close()
+        assert [(r["payment_id"], r["amount"]) for r in rows] == venue
+        assert {r["symbol"] for r in rows} == {SYM} and {r["ccy"] for r in rows} == {"USDT"}
+    finally:
+        await asyncio.wait_for(emu.stop(), 10)
