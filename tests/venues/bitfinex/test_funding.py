@@ -67,6 +67,7 @@ async def test_funding_is_one_payment_from_the_ledger(gw: GW, emu: Any) -> None:
     assert (again.payment_id, again.amount, again.ts) == (paid.payment_id, paid.amount, paid.ts)
     wu = emu.trading.wallet("USTF0", "Funding Event BTCF0:USTF0 (0.5)")
     reads = g.funding.reads
+    g.funding.retry_s = ()  # nothing new will come of these pushes: no re-reads
     for _ in range(3):
         g.on_private("wu", list(wu))  # a burst of pushes: one ledger read
     await until(lambda: not g.funding._running, "the ledger read")
@@ -158,3 +159,30 @@ async def test_malformed_ledger_entry_is_one_line_and_skipped(
     assert ok.payment_id == "7001" and ok.position == 2.0
     (line,) = [r for r in caplog.records if "malformed ledger entry" in r.getMessage()]
     assert "7000" in line.getMessage() and line.exc_info is None
+
+
+async def test_push_before_the_ledger_lists_it_is_read_again(gw: GW, emu: Any) -> None:
+    """The ``wu`` can come before the ledger listing shows its entry: the first read finds
+    nothing new, a later one (``retry_s``) brings it."""
+    g, sink = gw
+    await _long(g, sink, "perp-f5", 0.1)
+    g.funding.retry_s = (0.1, 0.1, 0.1, 5.0)
+    listed = emu.funding.rows
+    served: list[int] = []
+
+    def rows(currency: str = "") -> list[Any]:
+        out = listed(currency)
+        served.append(len(out))
+        return out
+
+    emu.funding.rows = rows
+    push = emu.hub.push_account
+    emu.hub.push_account = lambda *a, **k: None
+    try:
+        g.on_private("wu", emu.trading.wallet("USTF0", "Funding Event BTCF0:USTF0 (0.1)"))
+        await until(lambda: served, "the first ledger read")
+        (entry,) = emu.settle_funding()  # listed only after that read
+    finally:
+        emu.hub.push_account = push
+    await until(lambda: sink.of(FundingPaid), "the re-read to bring the payment")
+    assert served[0] == 0 and sink.of(FundingPaid)[0].payment_id == str(entry.entry_id)

@@ -8,11 +8,13 @@ from there, and the same payment always has the same id (the ledger id).
 
 :class:`LedgerFunding` pages the ledger (newest first, at most 2500 a page) back to a time and
 coalesces the reads the pushes ask for: several perpetuals settle at once, so a burst of
-``wu`` costs one read while one runs and one more after it, never one each.
+``wu`` costs one read while one runs and one more after it, never one each. A read that finds
+nothing new (the entry not listed yet, or the read failed) is tried again a few times.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -29,6 +31,7 @@ PAGE = 2500  # Bitfinex's largest ledger page
 #: a push-triggered read starts this far before the newest payment delivered: the entry's
 #: ``MTS`` is Bitfinex's clock, the gateway's start time (the first ``since``) its own
 LOOKBACK_NS = 600 * 1_000_000_000
+RETRY_S = (1.0, 3.0, 10.0, 30.0)
 
 
 async def ledger_funding(
@@ -69,6 +72,9 @@ class LedgerFunding:
         self._due: set[str] = set()
         self._running = False
         self.reads = 0
+        #: a push whose entry the ledger does not show yet (or a failed read) is read again
+        #: after these waits, then left to the next reconnect or start-up
+        self.retry_s: tuple[float, ...] = RETRY_S
 
     async def fetch(self, currencies: Iterable[str], since_ns: int = 0) -> list[FundingPaid]:
         """Every payment in these currencies' ledgers at or after ``since_ns``, oldest first."""
@@ -89,15 +95,29 @@ class LedgerFunding:
         try:
             while self._due:
                 due, self._due = self._due, set()
-                try:
-                    payments = await self.fetch(due, max(0, self.since_ns() - LOOKBACK_NS))
-                except (VenueError, OSError) as exc:
-                    log.warning("Bitfinex: funding ledger read failed (%s); the next "
-                                "reconnect or start-up fetches it", exc)  # fmt: skip
-                    continue
-                for p in payments:
-                    if self.emit(p):
-                        log.info("Bitfinex: funding %s paid %.8f %s on %s (ledger %s)",
-                                 p.symbol, p.amount, p.ccy, p.position, p.payment_id)  # fmt: skip
+                for wait in (0.0, *self.retry_s):
+                    await asyncio.sleep(wait)
+                    if await self._read(due):
+                        break
+                else:
+                    log.warning("Bitfinex: a funding push in %s but no new funding entry in "
+                                "the ledger after %d reads; the next reconnect or start-up "
+                                "reads it again", ",".join(sorted(due)),
+                                1 + len(self.retry_s))  # fmt: skip
         finally:
             self._running = False
+
+    async def _read(self, due: set[str]) -> bool:
+        """One read of ``due``'s ledgers; whether it brought a payment not delivered yet."""
+        try:
+            payments = await self.fetch(due, max(0, self.since_ns() - LOOKBACK_NS))
+        except (VenueError, OSError) as exc:
+            log.warning("Bitfinex: funding ledger read failed (%s)", exc)
+            return False
+        new = False
+        for p in payments:
+            if self.emit(p):
+                new = True
+                log.info("Bitfinex: funding %s paid %.8f %s on %s (ledger %s)",
+                         p.symbol, p.amount, p.ccy, p.position, p.payment_id)  # fmt: skip
+        return new
