@@ -70,3 +70,5 @@ async def test_liquidation_is_one_venue_initiated_fill(
     await until(lambda: _reconnects(sink) > before, "the reconnect")
     await gateway.drain()
     assert [f.trade_id for f in sink.fills].count(row["execID"]) == 1
+    # and no order of its own: the engine hears of no order report for it
+    assert all(r.client_order_id == "liq-long" for r in sink.reports), sink.reports
