@@ -35,8 +35,9 @@ def _reconnects(sink: Sink) -> int:
     strict=True,
     reason="gateway._on_execution files an execution without clOrdID under its orderID, so "
     "the liquidation Fill carries client_order_id '00000000-...' (the engine books it as a "
-    "foreign fill); the fix belongs in venues/bitmex/gateway.py + parse.py (report of the "
-    "issue-11 test-holes helper)",
+    "foreign fill); fix: a trackless venue_fill in venues/execution/tracker.py, used by "
+    "venues/bitmex/gateway.py for Liquidation rows (push and fetch_fills), as described in "
+    "the issue-11 test-holes helper's report",
 )
 async def test_liquidation_is_one_venue_initiated_fill(
     gw: tuple[BitmexGateway, Sink], emu: BitmexEmulator
