@@ -34,10 +34,10 @@ TICK = Fraction(1, 2)
 SAT = 100_000_000
 
 
-def on_tick(price: Fraction, long: bool) -> float:
+def on_tick(price: Fraction, long: bool, tick: Fraction = TICK) -> float:
     """BitMEX rounds a liquidation/bankruptcy price to the tick toward the mark."""
-    n = math.ceil(price / TICK) if long else math.floor(price / TICK)
-    return float(n * TICK)
+    n = math.ceil(price / tick) if long else math.floor(price / tick)
+    return float(n * tick)
 
 
 def move_mid(emu: BitmexEmulator, price: float) -> float:
@@ -204,14 +204,20 @@ async def test_cross_uses_the_wallet(client: Client, emu: BitmexEmulator) -> Non
 
 @pytest.mark.parametrize(
     ("symbol", "qty", "lev"),
-    [("XBTUSD", -100_000, 25), ("XBTUSDT", 200_000, 20), ("XBTUSDT", -200_000, 20)],
+    [
+        ("XBTUSD", -100_000, 25),
+        ("XBTUSDT", 200_000, 20),
+        ("XBTUSDT", -200_000, 20),
+        ("ETHUSD", 2_000, 10),
+    ],
 )
 async def test_isolated_short_and_linear_prices(
     client: Client, emu: BitmexEmulator, symbol: str, qty: int, lev: int
 ) -> None:
-    """The same rule for an inverse short (``E / (1 - 1/L + mm)``, bankrupt ``E / (1 - 1/L)``)
-    and the linear XBTUSDT in USDt (long ``E x (1 - 1/L + mm)``, short ``E x (1 + 1/L - mm)``),
-    each liquidated once the mark passes it, at its bankruptcy price, rounded toward the mark."""
+    """The same rule for an inverse short (``E / (1 - 1/L + mm)``, bankrupt ``E / (1 - 1/L)``),
+    the linear XBTUSDT in USDt (long ``E x (1 - 1/L + mm)``, short ``E x (1 + 1/L - mm)``) and
+    the ETHUSD quanto in XBt (linear too), each liquidated once the mark passes it, at its
+    bankruptcy price, rounded toward the mark."""
     await client.call("POST", "/api/v1/position/leverage", {"symbol": symbol, "leverage": lev})
     status, o, _ = await client.call(
         "POST", "/api/v1/order", {"symbol": symbol, "orderQty": qty, "ordType": "Market"}
@@ -221,16 +227,19 @@ async def test_isolated_short_and_linear_prices(
     row = next(r for r in rows if r["symbol"] == symbol)
     inverse, long = symbol == "XBTUSD", qty > 0
     cost = abs(row["posCost"])
-    unit = SAT if inverse else Fraction(1, 1_000_000) * 1_000_000  # XBTUSDT: 1e-6 BTC x 1e6 USDt
+    # value per contract per unit of price, in minor units: XBTUSD 1e8 / P; XBTUSDT 1e-6 BTC
+    # in USDt (1e6 a USDT): 1 x P; the ETHUSD quanto 1e-6 XBT a USD: 100 satoshi x P
+    unit = {"XBTUSD": SAT, "XBTUSDT": 1, "ETHUSD": 100}[symbol]
     entry = Fraction(abs(qty) * unit, cost) if inverse else Fraction(cost, abs(qty) * unit)
     init, sign = Fraction(1, lev), 1 if long else -1
     if inverse:
         liq, bankrupt = entry / (1 + sign * (init - MM)), entry / (1 + sign * init)
     else:
         liq, bankrupt = entry * (1 - sign * (init - MM)), entry * (1 - sign * init)
-    assert row["currency"] == ("XBt" if inverse else "USDt")
+    assert row["currency"] == ("USDt" if symbol == "XBTUSDT" else "XBt")
+    tick = Fraction(repr(emu.instruments[symbol].tick_size))
     assert (row["liquidationPrice"], row["bankruptPrice"]) == (
-        on_tick(liq, long), on_tick(bankrupt, long))  # fmt: skip
+        on_tick(liq, long, tick), on_tick(bankrupt, long, tick))  # fmt: skip
     m = emu.driver.markets[symbol]
     m.grid = round((float(liq) - sign * 10) / m.instrument.tick_size / m.spacing)
     emu.step()
@@ -238,7 +247,7 @@ async def test_isolated_short_and_linear_prices(
     assert emu.liquidations == 1
     _, ex, _ = await client.call("GET", "/api/v1/execution/tradeHistory?reverse=true&count=1")
     assert (ex[0]["text"], ex[0]["lastPx"], ex[0]["side"]) == (
-        "Liquidation", on_tick(bankrupt, long), "Sell" if long else "Buy")  # fmt: skip
+        "Liquidation", on_tick(bankrupt, long, tick), "Sell" if long else "Buy")  # fmt: skip
 
 
 async def test_liquidation_over_the_socket(client: Client, emu: BitmexEmulator) -> None:
