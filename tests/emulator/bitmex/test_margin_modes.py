@@ -20,7 +20,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tradeloop.emulator.bitmex import contracts as ct
+from tradeloop.emulator.bitmex import liquidation as liq
 from tradeloop.emulator.bitmex.server import BitmexEmulator
 
 from .conftest import Client
@@ -306,3 +310,28 @@ async def test_cross_counts_the_other_cross_positions(client: Client, emu: Bitme
     cost = -x["posCost"]
     liq = on_tick(Fraction(100_000 * SAT) / (pool + cost - MM * cost), True)
     assert x["liquidationPrice"] == liq > before
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 5000).map(lambda n: n * 100),  # XBTUSD lots
+    st.integers(2_000, 200_000),  # entry, whole USD
+    st.sampled_from([1, 2, 3, 5, 10, 25, 50, 100]),
+    st.booleans(),
+)
+def test_solver_is_the_published_formula(qty: int, price: int, lev: int, long: bool) -> None:
+    """The emulator's solver, on an exact isolated XBTUSD position, gives BitMEX's published
+    inverse prices exactly (before the tick): liquidation ``E / (1 ± (1/L - mm))``, bankruptcy
+    ``E / (1 ± 1/L)``; a 1x short is never bankrupt."""
+    inst = ct.instrument(SYM)
+    cost = Fraction(qty * SAT, price)  # an exact cost: the entry is exactly ``price``
+    signed = Fraction(qty if long else -qty)
+    pool = liq.isolated_pool(1, lev) * cost  # cost / L (isolated_pool takes whole units)
+    sign = 1 if long else -1
+    got_liq = liq.threshold(inst, signed, cost, pool, MM * cost, Fraction(0))
+    got_bankrupt = liq.threshold(inst, signed, cost, pool, Fraction(0), Fraction(0))
+    assert got_liq == price / (1 + sign * (Fraction(1, lev) - MM))
+    if not long and lev == 1:
+        assert got_bankrupt is None
+    else:
+        assert got_bankrupt == price / (1 + sign * Fraction(1, lev))

@@ -220,8 +220,8 @@ async def test_instrument_updates_are_the_changes(emu: BitmexEmulator, client: C
             assert changed and all(row[k] != mirror[k] for k in changed), (row, mirror)
             mirror.update(row)
         _, rest, _ = await client.call("GET", f"/api/v1/instrument?symbol={SYM}")
-        for k in ("bidPrice", "askPrice", "midPrice", "markPrice", "lastPrice"):
-            assert mirror[k] == rest[0][k], k
+        for name in ("bidPrice", "askPrice", "midPrice", "markPrice", "lastPrice"):
+            assert mirror[name] == rest[0][name], name
 
 
 async def test_wallet_updates_follow_fills(emu: BitmexEmulator, client: Client) -> None:

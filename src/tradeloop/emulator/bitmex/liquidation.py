@@ -68,7 +68,12 @@ def _scale(inst: Instrument) -> int:
 
 
 def threshold(
-    inst: Instrument, qty: Fraction, cost: int, pool: Fraction, need: Fraction, fee: Fraction
+    inst: Instrument,
+    qty: Fraction,
+    cost: int | Fraction,
+    pool: Fraction,
+    need: Fraction,
+    fee: Fraction,
 ) -> Fraction | None:
     """The exact price at which ``pool + unrealised(P) - fee x V(P) = need`` for a position
     of signed ``qty`` contracts costing ``cost`` minor units; None when no positive price
