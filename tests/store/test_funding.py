@@ -139,7 +139,8 @@ async def test_bitfinex_funding_from_deriv_status(tmp_path: Path) -> None:
     from tradeloop.venues.bitfinex.rest import BitfinexRestClient
 
     perp = "tBTCF0:USTF0"
-    emu = BitfinexEmulator(BitfinexConfig(symbols=[perp], seed=2, tick_interval_ms=0))
+    emu = BitfinexEmulator(BitfinexConfig(symbols=[perp], seed=2, tick_interval_ms=0,
+                                          funding_rate=0.00025))  # fmt: skip
     await emu.start("127.0.0.1", 0)
     rec = Recorder(StoreWriter(tmp_path, sync=False), checkpoint_s=0)
     src = FundingSource("bitfinex", [f"{perp}.BITFINEX"], emu.base_url)
@@ -153,7 +154,7 @@ async def test_bitfinex_funding_from_deriv_status(tmp_path: Path) -> None:
         await emu.stop()
     rec.roll()
     t = read_stream(tmp_path, "BITFINEX", S.FUNDING, perp).to_pydict()
-    assert t["rate"] == [0.0]  # the emulator's CURRENT_FUNDING
+    assert t["rate"] == [0.00025]  # the emulator's CURRENT_FUNDING
     assert t["mark"][0] == pytest.approx(mid, abs=0.01)
     assert t["funding_time"][0] // MS % period == 0 and t["funding_time"][0] > t["ts_event"][0]
 
