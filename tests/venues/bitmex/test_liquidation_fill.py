@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from tradeloop.emulator.bitmex.server import BitmexEmulator
 from tradeloop.model import OrderStatus, Side
 from tradeloop.venues.base import RECONNECTED
@@ -31,14 +29,6 @@ def _reconnects(sink: Sink) -> int:
     return sum(1 for e in sink.data if getattr(e, "status", "") == RECONNECTED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway._on_execution files an execution without clOrdID under its orderID, so "
-    "the liquidation Fill carries client_order_id '00000000-...' (the engine books it as a "
-    "foreign fill); fix: a trackless venue_fill in venues/execution/tracker.py, used by "
-    "venues/bitmex/gateway.py for Liquidation rows (push and fetch_fills), as described in "
-    "the issue-11 test-holes helper's report",
-)
 async def test_liquidation_is_one_venue_initiated_fill(
     gw: tuple[BitmexGateway, Sink], emu: BitmexEmulator
 ) -> None:

@@ -205,6 +205,12 @@ class BitmexGateway(StreamGateway):
             return
         if d.get("execType") != "Trade" or "symbol" not in d:
             return
+        if P.is_liquidation(d):  # no track: the venue's own trade (base.py rule 2)
+            liquidation = P.parse_execution(d, now, "")
+            if liquidation is not None and self.orders.tracker.venue_fill(liquidation):
+                log.warning("BitMEX: liquidation %s %g %s @ %g", liquidation.side.value,
+                            liquidation.qty, d["symbol"], liquidation.price)  # fmt: skip
+            return
         track = self.orders.push_track(self._vcid(d), str(d["symbol"]), P.side_of(d.get("side")))
         fill = P.parse_execution(d, now, track.client_order_id)
         if fill is not None:
@@ -239,7 +245,7 @@ class BitmexGateway(StreamGateway):
         await self.orders.reconcile()
 
     def _client_id(self, d: dict[str, Any]) -> str:
-        return self.client_id_for(self._vcid(d))
+        return "" if P.is_liquidation(d) else self.client_id_for(self._vcid(d))
 
     async def fetch_open_orders(self) -> list[OrderReport]:
         now = self.now_ns()

@@ -213,6 +213,12 @@ def funding_text(d: Json) -> str:
             f"execID {d.get('execID')})")  # fmt: skip
 
 
+def is_liquidation(d: Json) -> bool:
+    """An execution BitMEX made itself to close a position (``text`` "Liquidation", no
+    clOrdID): the venue's trade, not an order of ours and not another client's."""
+    return not d.get("clOrdID") and str(d.get("text") or "").startswith("Liquidation")
+
+
 def parse_executions(rows: list[Json], now: int, client_id: Callable[[Json], str]) -> list[Fill]:
     """The fills among ``execution`` rows, in their order (``client_id``: a row's tradeloop
     client id)."""

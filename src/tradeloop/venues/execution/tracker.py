@@ -66,8 +66,10 @@ class OrderTracker:
         self._finished: OrderedDict[str, float] = OrderedDict()
         #: finished tracks forgotten so far (monitoring, tests)
         self.pruned = 0
-        #: funding payment ids delivered (bounded: the oldest go first)
+        #: funding payment ids and venue-made fills' trade ids delivered (bounded: the
+        #: oldest go first)
         self._funding: OrderedDict[str, None] = OrderedDict()
+        self._venue_fills: OrderedDict[str, None] = OrderedDict()
 
     # -- lookup ---------------------------------------------------------------------------
     def get(self, venue_client_id: str) -> OrderTrack | None:
@@ -117,6 +119,19 @@ class OrderTracker:
             self.sink.on_order_report(report)
         if new == _TERMINAL_RANK:
             self._finish(track)
+        return True
+
+    def venue_fill(self, fill: Fill) -> bool:
+        """Deliver a fill the venue made on its own (a liquidation: no order of ours behind
+        it, ``client_order_id`` empty) unless its trade id was delivered already. It has no
+        track to remember it by, so its id is kept in a bounded set of its own."""
+        if fill.trade_id in self._venue_fills:
+            return False
+        self._venue_fills[fill.trade_id] = None
+        while len(self._venue_fills) > self.retention.max_finished:
+            self._venue_fills.popitem(last=False)
+        if self.sink is not None:
+            self.sink.on_fill(fill)
         return True
 
     def funding(self, payment: FundingPaid) -> bool:
