@@ -21,6 +21,7 @@ from typing import Any
 
 from tradeloop.model import (
     BalanceUpdate,
+    Bar,
     Fill,
     FundingPaid,
     Instrument,
@@ -268,6 +269,15 @@ def parse_quote(d: Json, now: int) -> QuoteTick:
         f(d.get("askPrice")),
         f(d.get("askSize")),
     )
+
+
+def parse_bin(d: Json, now: int, period_ns: int = 60 * 1_000_000_000) -> Bar:
+    """A ``tradeBin1m`` row as a Bar: BitMEX stamps a bin with its close (``timestamp`` is
+    the end of the minute), which is the Bar's ``ts``; volume in contracts."""
+    end = time_ns(d.get("timestamp"), now)
+    sym = symbol_id(str(d["symbol"]))
+    ohlcv = (f(d.get("open")), f(d.get("high")), f(d.get("low")), f(d.get("close")))
+    return Bar(end, sym, end - period_ns, *ohlcv, f(d.get("volume")))
 
 
 def parse_trade(d: Json, now: int) -> TradeTick:

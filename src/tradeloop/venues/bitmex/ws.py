@@ -307,6 +307,10 @@ class BitmexStream(BookStream[L2Book]):
         elif table == "trade" and action == "insert":
             for d in rows:
                 emit(P.parse_trade(d, now))
+        elif table == "tradeBin1m" and action == "insert":  # closed bins (the partial: known)
+            for d in rows:
+                if d.get("open") is not None:  # a minute without trades has no prices
+                    emit(P.parse_bin(d, now))
         elif table == "orderBook10":
             for d in rows:
                 bids = [(float(p), float(s)) for p, s in d.get("bids", [])]
