@@ -90,8 +90,8 @@ class BitmexQueries(Queries):
         out = []
         for d in rows:
             sid = P.symbol_id(str(d.get("symbol", "")))
-            if symbol is not None and sid != symbol:
-                continue
+            if (symbol is not None and sid != symbol) or not P.f(d.get("currentQty")):
+                continue  # BitMEX also lists the flat rows of symbols once traded
             ccy = d.get("currency")
             out.append(
                 PositionInfo(
