@@ -299,8 +299,9 @@ class SimAccount:
     def on_fill(self, fill: Fill) -> None:
         self._last_fill = fill
         info = self.infos.get(fill.client_order_id)
-        if info is not None:
-            info.fills.append(fill)
+        if info is None:
+            return  # no order row (a liquidation): nothing for a report to carry, keep none
+        info.fills.append(fill)
         self._pending_fills.setdefault(fill.client_order_id, []).append(fill)
 
     def on_funding(self, payment: FundingPaid) -> None:
