@@ -93,6 +93,7 @@ class BitmexEmulator(VenueEmulator):
         for m in self.driver.markets.values():
             if m.instrument.inverse and not isinstance(m, ReplayMarket):
                 _inverse_sizes(m)  # a replayed book has BitMEX's own (USD) sizes
+            ct.tape(m)  # from the first print on: the public money counts every one
         self.index = {sym: i for i, sym in enumerate(instruments)}
         self.limiter = rest.Limiter(config.rate_limit)
         self.funding_history: deque[dict[str, Any]] = deque(maxlen=1000)
@@ -196,7 +197,7 @@ def _inverse_sizes(m: SymbolMarket) -> None:
     """Core gap: the synthetic market sizes levels as ``notional / (price x contract_value)``,
     which for an inverse contract (1 USD each) is a fraction of one lot, so every level would
     be the 100-contract minimum. Size them in USD contracts instead, and re-size the ladder
-    before any account sees it."""
+    and the seeded history before any account sees them."""
     inst = m.instrument
 
     def size() -> str:
@@ -207,7 +208,14 @@ def _inverse_sizes(m: SymbolMarket) -> None:
     for side in (m.bids, m.asks):
         for p in side:
             side[p] = size()
-
+    # the seeded 1m history has the same gap (a few contracts a minute): its notional
+    # (``vol x close`` for 1-USD contracts) in whole lots of USD contracts instead
+    lot = inst.lot_size
+    for c in m.candles:
+        if c.vol:
+            q = max(round(c.vol * c.close / lot) * lot, lot)  # notional / cv, in contracts
+            c.vol = c.vol_ccy = q
+            c.vol_quote = q * c.close
 
 #: the shared CLI upper-cases ``--balance`` names, so ``XBt`` / ``USDt`` arrive as these
 _CLI_MINOR = {"XBT": "XBt", "USDT": "USDt"}
