@@ -111,9 +111,16 @@ async def test_malformed_auth_key_expires(emu: BitmexEmulator, args: Any) -> Non
 
 
 @pytest.mark.parametrize(
-    "case", ["expired", "wrong key", "non-digit expires", "signed for another path"]
+    ("case", "words"),
+    [
+        ("expired", "This request has expired"),
+        ("wrong key", "Invalid API Key."),
+        ("non-digit expires", "Missing or invalid api-expires header."),
+        ("signed for another path", "Signature not valid."),
+    ],
 )
-async def test_bad_api_headers_on_the_upgrade(emu: BitmexEmulator, case: str) -> None:
+async def test_bad_api_headers_on_the_upgrade(emu: BitmexEmulator, case: str, words: str) -> None:
+    """Refused in the words the REST path uses for the same fault."""
     exp = int(time.time()) + 10
     key, path = KEY, "/realtime"
     if case == "expired":
@@ -133,6 +140,7 @@ async def test_bad_api_headers_on_the_upgrade(emu: BitmexEmulator, case: str) ->
         }) as r:  # fmt: skip
             status, body = r.status, await r.json(content_type=None)
         rest_error(status, body, 401, "")
+        assert body["error"]["message"].startswith(words), body
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await s.ws_connect(emu.base_url + "/realtime", headers=headers)
         assert refused.value.status == 401

@@ -167,6 +167,23 @@ def verify(emu: BitmexEmulator, request: web.Request, body: str, now_s: float) -
     key, expires, sig = h.get("api-key", ""), h.get("api-expires", ""), h.get("api-signature", "")
     if not (key or sig):
         return False
+    check_signed(emu, key, expires, sig, request.method + request.raw_path, body, now_s)
+    return True
+
+
+def check_signed(
+    emu: BitmexEmulator,
+    key: str,
+    expires: str,
+    sig: str,
+    verb_path: str,
+    body: str,
+    now_s: float,
+    max_ahead_s: float = MAX_EXPIRES_AHEAD_S,
+) -> None:
+    """BitMEX's checks of a signed request, in its words (BitmexError 401): the key, the
+    ``api-expires`` text, expired, too far ahead, then the signature of verb + path +
+    expires + body. REST requests and the WebSocket upgrade's api-* headers share them."""
     if not same(key, emu.config.api_key):
         raise BitmexError("Invalid API Key.", 401)
     if not expires.isascii() or not expires.isdigit() or len(expires) > 16:
@@ -177,12 +194,11 @@ def verify(emu: BitmexEmulator, request: web.Request, body: str, now_s: float) -
             f"This request has expired - `expires` is in the past. Current time: {int(now_s)}",
             401,
         )
-    if exp > now_s + MAX_EXPIRES_AHEAD_S:
+    if exp > now_s + max_ahead_s:
         raise BitmexError("Request `expires` is too far in the future.", 401)
-    expected = sign_hex(emu.config.api_secret, request.method + request.raw_path + expires + body)
+    expected = sign_hex(emu.config.api_secret, verb_path + expires + body)
     if not same(sig, expected):
         raise BitmexError("Signature not valid.", 401)
-    return True
 
 
 def parse_params(request: web.Request, body: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -427,18 +428,12 @@ def upgrade_handler(emu: BitmexEmulator) -> Any:
         sig = h.get("api-signature") or q.get("api-signature", "")
         auth = "anon"
         if key or sig:
-            cfg = emu.config
-            ok = (
-                exp.isdigit()
-                and len(exp) <= 16
-                and int(exp) > time.time()
-                and same(key, cfg.api_key)
-                and same(sig, sign_hex(cfg.api_secret, f"GET/realtime{exp}"))
-            )
-            if not ok:
-                from tradeloop.emulator.bitmex.rest import failure
+            from tradeloop.emulator.bitmex.rest import BitmexError, check_signed, failure
 
-                return failure(401, "Signature not valid.")
+            try:  # signed as ``GET/realtime`` + expires (whatever the query), no upper bound
+                check_signed(emu, key, exp, sig, "GET/realtime", "", time.time(), math.inf)
+            except BitmexError as exc:
+                return failure(exc.status, exc.msg, exc.name)
             auth = "auth"
         subs = q.get("subscribe", "")
         return await ws_mod.serve(emu, emu.hub, emu.ws_protocol, request, f"{auth}|{subs}")
