@@ -30,9 +30,14 @@ SYM = SWAP.symbol
 
 
 class _Venue(ExecutionClient):
-    """Takes orders and fills nothing by itself: the tests hand the OMS its fills."""
+    """Takes orders and fills nothing by itself: the tests hand the OMS its fills (or, as a
+    pool's member ``account``, the pool through :attr:`sink`)."""
 
     venue = "OKX"
+
+    def __init__(self, account: str = "") -> None:
+        self.account = account
+        self.sink: ExecutionSink | None = None
 
     def bind(self, sink: ExecutionSink) -> None:
         self.sink = sink
@@ -109,26 +114,6 @@ def test_no_position_no_booking() -> None:
     assert not k.portfolio.funding and k.portfolio.cash_of(SYM) == 10_000.0
 
 
-class _Member(ExecutionClient):
-    venue = "OKX"
-
-    def __init__(self, account: str) -> None:
-        self.account = account
-        self.sink: ExecutionSink | None = None
-
-    def bind(self, sink: ExecutionSink) -> None:
-        self.sink = sink
-
-    def instruments(self) -> dict[str, Instrument]:
-        return {SYM: SWAP}
-
-    def submit_order(self, order: Order) -> None:
-        pass
-
-    def cancel_order(self, order: Order) -> None:
-        pass
-
-
 class _Heard:
     def __init__(self) -> None:
         self.funding: list[FundingPaid] = []
@@ -144,7 +129,7 @@ class _Heard:
 
 
 def test_pool_books_each_accounts_payment_by_its_part_and_keeps_ids_apart() -> None:
-    a, b = _Member("a"), _Member("b")
+    a, b = _Venue("a"), _Venue("b")
     pool = AccountPool([a, b], [10.0, 10.0])  # type: ignore[list-item]
     heard = _Heard()
     pool.bind(heard)

@@ -14,10 +14,17 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from tests.support.funding_checks import (
+    arrives_after_reconnect,
+    never_twice,
+    one_payment,
+    open_position,
+    pushes_lost,
+)
 from tests.support.gateway_fixtures import bound, serving, until
 
 from tradeloop.emulator.binance.server import BinanceEmulator
-from tradeloop.model import Order, OrderStatus, OrderType, Side
+from tradeloop.model import Order, OrderType, Side
 from tradeloop.venues.binance.funding import funding_rows
 from tradeloop.venues.binance.gateway import BinanceGateway
 
@@ -41,10 +48,8 @@ async def gw(emu: BinanceEmulator) -> AsyncIterator[tuple[BinanceGateway, Sink]]
 
 async def _long(gateway: BinanceGateway, sink: Sink, symbol: str, qty: float) -> None:
     cid = f"tl-{symbol[:3].lower()}-{len(sink.reports)}"
-    gateway.submit_order(Order(cid, symbol, Side.BUY, qty, OrderType.MARKET))
-    await until(lambda: any(r.client_order_id == cid and r.status is OrderStatus.FILLED
-                            for r in sink.reports), f"{cid} filled")  # fmt: skip
-    await gateway.drain()
+    order = Order(cid, symbol, Side.BUY, qty, OrderType.MARKET)
+    await open_position(gateway, order, lambda: sink.reports)
 
 
 def _side(emu: BinanceEmulator) -> Any:
@@ -64,22 +69,20 @@ async def test_funding_push_is_one_payment_never_a_fill(
     moved = side.trading.wallet()[0] - wallet
     await until(lambda: sink.funding, "the funding payment")
     await gateway.drain()  # the income read the push started has finished
-    (paid,) = sink.funding
-    assert paid.payment_id == str(row["tranId"]) and paid.amount == -float(row["income"]) > 0
-    assert paid.amount == pytest.approx(-moved, abs=1e-9)  # what the wallet moved
-    assert (paid.symbol, paid.ccy, paid.venue) == (PERP, "USDT", "BINANCE")
+    paid = one_payment(sink.funding, payment_id=row["tranId"], amount=-float(row["income"]),
+                       symbol=PERP, ccy="USDT", venue="BINANCE")  # fmt: skip
+    assert paid.amount > 0 and paid.amount == pytest.approx(-moved, abs=1e-9)  # the wallet
     assert paid.ts == row["time"] * NS_PER_MS
-    # the REST view carries the same payment
-    (again,) = await gateway.fetch_funding()
-    assert (again.payment_id, again.amount) == (paid.payment_id, paid.amount)
-    # a repeated push (thrice at once: one read), and what a reconnect runs: still one payment
+    # the REST view carries the same payment; a repeated push (thrice at once: one read) and
+    # what a reconnect runs add nothing
     reads = emu.served[INCOME]
-    for _ in range(3):
-        gateway._on_futures_user(side.ledger.account_update("BTCUSDT", row))
-    await gateway.drain()
-    assert emu.served[INCOME] == reads + 1
-    await gateway.catch_up_funding()
-    assert len(sink.funding) == 1
+
+    def pushed_thrice() -> None:
+        for _ in range(3):
+            gateway._on_futures_user(side.ledger.account_update("BTCUSDT", row))
+
+    await never_twice(gateway, lambda: sink.funding, pushed_thrice)
+    assert emu.served[INCOME] == reads + 3  # fetch_funding's, the burst's one, the catch-up's
     assert sink.fills == fills and sink.reports == reports  # no fill, no report
 
 
@@ -90,20 +93,10 @@ async def test_funding_missed_while_down_arrives_once_after_reconnect(
     side = _side(emu)
     await _long(gateway, sink, PERP, 0.02)
     emu.config.funding_rate = -0.0002  # a long receives a negative rate
-    before = len(sink.statuses("reconnected"))
-    push = side.hub.push_user
-    side.hub.push_user = lambda *a, **k: None
-    try:
+    with pushes_lost(side.hub, "push_user"):
         (row,) = side.settle_funding()  # its push is lost, as over a dying socket
-    finally:
-        side.hub.push_user = push
     await gateway.drain()
-    assert not sink.funding
-    emu.faults.drop_ws()  # the reconnect's catch-up must bring it
-    await until(lambda: len(sink.statuses("reconnected")) > before, "the reconnect")
-    await until(lambda: sink.funding, "the payment settled while the socket was down")
-    await gateway.drain()  # every catch-up the reconnects started has run
-    (paid,) = sink.funding
+    paid = await arrives_after_reconnect(emu, gateway, lambda: sink.funding, lambda: sink.events)
     assert paid.payment_id == str(row["tranId"]) and paid.amount == -float(row["income"]) < 0
 
 
@@ -114,13 +107,9 @@ async def test_history_read_page_by_page_oldest_first(
     side = _side(emu)
     await _long(gateway, sink, PERP, 0.05)
     await _long(gateway, sink, "ETHUSDT-PERP.BINANCE", 1.0)
-    push = side.hub.push_user
-    side.hub.push_user = lambda *a, **k: None  # the history alone, no push-started reads
-    try:
+    with pushes_lost(side.hub, "push_user"):  # the history alone, no push-started reads
         t0 = gateway.now_ns() // NS_PER_MS
         rows = [r for t in (t0, t0, t0, t0 + 5, t0 + 9) for r in side.settle_funding(t)]
-    finally:
-        side.hub.push_user = push
     assert len(rows) == 10  # six of them in one millisecond
     assert gateway.frest is not None
     served = emu.served[INCOME]
@@ -142,8 +131,8 @@ async def test_push_without_its_income_row_is_read_again_then_said(
     """Binance may push before its history has the row: the settlement is read again (here
     without waiting) and, never found, said in one warning line; nothing is delivered."""
     gateway, sink = gw
-    caplog.set_level(logging.WARNING, logger="tradeloop.venues.binance.funding")
-    gateway._funding_pushes.retry_delays = (0.0, 0.0)
+    caplog.set_level(logging.WARNING, logger="tradeloop.venues.funding_reads")
+    gateway.funding_reads.retry_s = (0.0, 0.0)
     t = gateway.now_ns() // NS_PER_MS
     reads = emu.served[INCOME]
     gateway._on_futures_user(

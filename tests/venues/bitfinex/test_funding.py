@@ -12,20 +12,24 @@ import time
 from typing import Any
 
 import pytest
+from tests.support.funding_checks import (
+    arrives_after_reconnect,
+    money_events,
+    never_twice,
+    one_payment,
+    open_position,
+    pushes_lost,
+)
 from tests.support.gateway_fixtures import bound
 
 from tradeloop.emulator.bitfinex.funding import LedgerEntry
 from tradeloop.model import (
-    Fill,
     FundingPaid,
     Order,
     OrderReport,
-    OrderStatus,
     OrderType,
     Side,
-    VenueStatus,
 )
-from tradeloop.venues.base import RECONNECTED
 from tradeloop.venues.bitfinex import funding as F
 from tradeloop.venues.bitfinex.gateway import BitfinexGateway
 
@@ -35,70 +39,47 @@ GW = tuple[BitfinexGateway, Sink]
 
 
 async def _long(g: BitfinexGateway, sink: Sink, cid: str, qty: float) -> None:
-    side = Side.BUY if qty > 0 else Side.SELL
-    g.submit_order(Order(cid, PERP, side, abs(qty), OrderType.MARKET))
-    await until(lambda: OrderStatus.FILLED in sink.statuses(cid), f"{cid} to fill")
-    await g.drain()
+    order = Order(cid, PERP, Side.BUY, qty, OrderType.MARKET)
+    await open_position(g, order, lambda: sink.of(OrderReport))
 
 
 def _margin(emu: Any) -> float:
     return float(emu.trading.account.sim.balances()["USTF0"].total)
 
 
-def _money(sink: Sink) -> list[Any]:
-    return [e for e in sink.log if isinstance(e, (Fill, OrderReport))]
-
-
 async def test_funding_is_one_payment_from_the_ledger(gw: GW, emu: Any) -> None:
     g, sink = gw
     await _long(g, sink, "perp-f1", 0.5)
-    money, before = _money(sink), _margin(emu)
+    money, before = money_events(sink.log), _margin(emu)
     emu.config.funding_rate = 0.0003  # a long pays a positive rate
     (entry,) = emu.settle_funding()
     await until(lambda: sink.of(FundingPaid), "the funding payment")
-    (paid,) = sink.of(FundingPaid)
-    assert paid.payment_id == str(entry.entry_id) and paid.venue == "BITFINEX"
-    assert paid.symbol == PERP and paid.ccy == "USTF0" == g.instruments()[PERP].settle
-    assert paid.amount > 0 and paid.amount == -entry.amount
+    paid = one_payment(sink.of(FundingPaid), payment_id=entry.entry_id, amount=-entry.amount,
+                       symbol=PERP, ccy="USTF0", venue="BITFINEX")  # fmt: skip
+    assert paid.ccy == g.instruments()[PERP].settle and paid.amount > 0
     assert abs(paid.amount - (before - _margin(emu))) < 1e-9  # what the wallet moved
     assert paid.position == 0.5 and paid.ts == entry.mts * 1_000_000
     # the REST history has the same payment; a repeated push and the catch-up add nothing
-    (again,) = await g.fetch_funding()
-    assert (again.payment_id, again.amount, again.ts) == (paid.payment_id, paid.amount, paid.ts)
     wu = emu.trading.wallet("USTF0", "Funding Event BTCF0:USTF0 (0.5)")
     reads = g.funding.reads
-    g.funding.retry_s = ()  # nothing new will come of these pushes: no re-reads
-    for _ in range(3):
-        g.on_private("wu", list(wu))  # a burst of pushes: one ledger read
-    await until(lambda: not g.funding._running, "the ledger read")
-    await g.catch_up_funding()  # what a private reconnect runs
-    assert g.funding.reads == reads + 2  # the burst's one read, the catch-up's one
-    assert sink.of(FundingPaid) == [paid]
-    assert _money(sink) == money  # no fill, no report
+
+    def pushed_thrice() -> None:
+        g.funding_reads.retry_s = ()  # nothing new will come of these pushes: no re-reads
+        for _ in range(3):
+            g.on_private("wu", list(wu))  # a burst of pushes: one ledger read
+
+    await never_twice(g, lambda: sink.of(FundingPaid), pushed_thrice)
+    assert g.funding.reads == reads + 3  # fetch_funding's, the burst's one, the catch-up's
+    assert money_events(sink.log) == money  # no fill, no report
 
 
 async def test_lost_push_arrives_once_after_reconnect(gw: GW, emu: Any) -> None:
     g, sink = gw
     await _long(g, sink, "perp-f2", 0.2)
     emu.config.funding_rate = -0.0002  # a long receives a negative rate
-    push = emu.hub.push_account
-    emu.hub.push_account = lambda *a, **k: None
-    try:
+    with pushes_lost(emu.hub, "push_account"):
         (entry,) = emu.settle_funding()  # its wu is lost, as over a dying socket
-    finally:
-        emu.hub.push_account = push
-    assert not sink.of(FundingPaid)
-
-    def reconnects() -> int:
-        return sum(1 for e in sink.of(VenueStatus) if e.status == RECONNECTED)
-
-    before = reconnects()
-    emu.faults.drop_ws()
-    await until(lambda: reconnects() > before, "the private socket back")
-    await until(lambda: sink.of(FundingPaid), "the payment settled while the push was lost")
-    await g.drain()
-    await g.catch_up_funding()
-    (paid,) = sink.of(FundingPaid)
+    paid = await arrives_after_reconnect(emu, g, lambda: sink.of(FundingPaid), lambda: sink.log)
     assert paid.payment_id == str(entry.entry_id) and paid.amount < 0
     assert paid.amount == -entry.amount
 
@@ -166,7 +147,7 @@ async def test_push_before_the_ledger_lists_it_is_read_again(gw: GW, emu: Any) -
     nothing new, a later one (``retry_s``) brings it."""
     g, sink = gw
     await _long(g, sink, "perp-f5", 0.1)
-    g.funding.retry_s = (0.1, 0.1, 0.1, 5.0)
+    g.funding_reads.retry_s = (0.1, 0.1, 0.1, 5.0)
     listed = emu.funding.rows
     served: list[int] = []
 
@@ -176,13 +157,9 @@ async def test_push_before_the_ledger_lists_it_is_read_again(gw: GW, emu: Any) -
         return out
 
     emu.funding.rows = rows
-    push = emu.hub.push_account
-    emu.hub.push_account = lambda *a, **k: None
-    try:
+    with pushes_lost(emu.hub, "push_account"):
         g.on_private("wu", emu.trading.wallet("USTF0", "Funding Event BTCF0:USTF0 (0.1)"))
         await until(lambda: served, "the first ledger read")
         (entry,) = emu.settle_funding()  # listed only after that read
-    finally:
-        emu.hub.push_account = push
     await until(lambda: sink.of(FundingPaid), "the re-read to bring the payment")
     assert served[0] == 0 and sink.of(FundingPaid)[0].payment_id == str(entry.entry_id)

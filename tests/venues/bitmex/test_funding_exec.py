@@ -9,10 +9,15 @@ down still arrives."""
 from __future__ import annotations
 
 import pytest
+from tests.support.funding_checks import (
+    arrives_after_reconnect,
+    never_twice,
+    one_payment,
+    open_position,
+    pushes_lost,
+)
 
 from tradeloop.emulator.bitmex.server import BitmexEmulator
-from tradeloop.model import OrderStatus
-from tradeloop.venues.base import RECONNECTED
 from tradeloop.venues.bitmex.gateway import BitmexGateway
 
 from .conftest import XBTUSD, Sink, until
@@ -22,11 +27,7 @@ SAT = 100_000_000
 
 
 async def _long(gateway: BitmexGateway, sink: Sink, qty: float) -> None:
-    gateway.submit_order(order("long", qty))
-    await until(
-        lambda: any(r.status is OrderStatus.FILLED for r in sink.reports), "the long filled"
-    )
-    await gateway.drain()
+    await open_position(gateway, order("long", qty), lambda: sink.reports)
 
 
 def _funding_rows(emu: BitmexEmulator) -> list[dict[str, object]]:
@@ -45,19 +46,19 @@ async def test_funding_execution_is_a_payment_never_a_fill(
     (row,) = _funding_rows(emu)
     assert row["ordStatus"] == "Filled" and row["lastQty"] == 1000 and row["execComm"] > 0
     await until(lambda: sink.funding, "the funding payment")
-    (paid,) = sink.funding
-    assert paid.symbol == XBTUSD and paid.ccy == "BTC" and paid.venue == "BITMEX"
-    assert paid.payment_id == row["execID"]
+    paid = one_payment(sink.funding, payment_id=row["execID"], amount=row["execComm"] / SAT,
+                       symbol=XBTUSD, ccy="BTC", venue="BITMEX", tolerance=0.5 / SAT)  # fmt: skip
     assert round(paid.amount * SAT) == row["execComm"] and paid.amount > 0
     assert (paid.rate, paid.position) == (0.0001, 1000)
-    # the REST views carry it too: the same payment, and still only the trade's fills
-    (again,) = await gateway.fetch_funding()
-    assert (again.payment_id, again.amount) == (paid.payment_id, paid.amount)
+    # the REST views carry it too: the same payment, and still only the trade's fills; a
+    # repeated push and what a reconnect runs add nothing
+    await never_twice(
+        gateway,
+        lambda: sink.funding,
+        lambda: gateway.on_private("execution", "insert", [dict(row)]),
+    )
     rest_fills = await gateway.fetch_fills()
     assert {f.trade_id for f in rest_fills} == {f.trade_id for f in fills}
-    gateway.on_private("execution", "insert", [dict(row)])  # a repeated push
-    await gateway.catch_up_funding()  # what a reconnect runs
-    assert len(sink.funding) == 1
     assert sink.fills == fills and sink.reports == reports  # no fill, no report
 
 
@@ -67,23 +68,10 @@ async def test_funding_missed_while_down_arrives_once_after_reconnect(
     gateway, sink = gw
     await _long(gateway, sink, 2000)
     emu.config.funding_rate = -0.0002  # a long receives a negative rate
-    before = sum(1 for e in sink.data if getattr(e, "status", "") == RECONNECTED)
-    push = emu.hub.push_private
-    emu.hub.push_private = lambda *a, **k: None  # type: ignore[method-assign]
-    try:
+    with pushes_lost(emu.hub, "push_private"):
         emu.settle_funding()  # its push is lost, as over a dying socket
-    finally:
-        emu.hub.push_private = push  # type: ignore[method-assign]
-    assert not sink.funding
-    emu.faults.drop_ws()  # the reconnect's catch-up must bring it
-    await until(
-        lambda: sum(1 for e in sink.data if getattr(e, "status", "") == RECONNECTED) > before,
-        "the reconnect",
-    )
-    await until(lambda: sink.funding, "the payment settled while the socket was down")
-    await gateway.drain()  # the catch-up the reconnect started has run
+    paid = await arrives_after_reconnect(emu, gateway, lambda: sink.funding, lambda: sink.data)
     (row,) = _funding_rows(emu)
-    (paid,) = sink.funding
     assert paid.payment_id == row["execID"] and paid.amount < 0
     assert round(paid.amount * SAT) == row["execComm"]
 
@@ -96,9 +84,7 @@ async def test_linear_funding_in_usdt(
     gateway, sink = gw
     o = order("lin", 10_000)
     o.symbol = f"{symbol}.BITMEX"
-    gateway.submit_order(o)
-    await until(lambda: any(r.status is OrderStatus.FILLED for r in sink.reports), "filled")
-    await gateway.drain()
+    await open_position(gateway, o, lambda: sink.reports)
     emu.config.funding_rate = 0.0001
     emu.settle_funding()
     await until(lambda: sink.funding, "the payment")

@@ -11,20 +11,23 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from tests.support.funding_checks import (
+    arrives_after_reconnect,
+    money_events,
+    never_twice,
+    one_payment,
+    open_position,
+)
 from tests.support.gateway_fixtures import Sink, bound
 
 from tradeloop.emulator.ftx.funding import Payment
 from tradeloop.model import (
-    Fill,
     FundingPaid,
     Order,
     OrderReport,
-    OrderStatus,
     OrderType,
     Side,
-    VenueStatus,
 )
-from tradeloop.venues.base import RECONNECTED
 from tradeloop.venues.ftx.gateway import HOUR_NS, FtxGateway, funding_poll_wait_s
 
 from .conftest import PERP, make_gateway, until
@@ -41,53 +44,36 @@ async def quiet(emu: Any) -> AsyncIterator[GW]:
 
 
 async def _position(g: FtxGateway, sink: Sink, cid: str, side: Side, qty: float) -> None:
-    g.submit_order(Order(cid, PERP, side, qty, OrderType.MARKET))
-    await until(lambda: OrderStatus.FILLED in sink.statuses(cid), f"{cid} to fill")
-    await g.drain()
+    order = Order(cid, PERP, side, qty, OrderType.MARKET)
+    await open_position(g, order, lambda: sink.of(OrderReport))
 
 
 def _usd(emu: Any) -> float:
     return float(emu.trading.account.sim.balances()["USD"].total)
 
 
-def _money(sink: Sink) -> list[Any]:
-    return [e for e in sink.log if isinstance(e, (Fill, OrderReport))]
-
-
 async def test_catch_up_delivers_each_payment_once(quiet: GW, emu: Any) -> None:
     g, sink = quiet
     await _position(g, sink, "perp-f1", Side.BUY, 0.5)
-    money, before = _money(sink), _usd(emu)
+    money, before = money_events(sink.log), _usd(emu)
     emu.config.funding_rate = 0.0002  # a long pays a positive rate
     (p,) = emu.settle_funding()
     await g.catch_up_funding()  # what the hourly poll runs
-    (paid,) = sink.of(FundingPaid)
-    assert paid.payment_id == str(p.payment_id) and paid.venue == "FTX"
-    assert paid.symbol == PERP and paid.ccy == "USD" == g.instruments()[PERP].settle
-    assert paid.amount == p.payment > 0 and abs(before - _usd(emu) - paid.amount) < 1e-9
+    paid = one_payment(sink.of(FundingPaid), payment_id=p.payment_id, amount=p.payment,
+                       symbol=PERP, ccy="USD", venue="FTX")  # fmt: skip
+    assert paid.ccy == g.instruments()[PERP].settle
+    assert paid.amount > 0 and abs(before - _usd(emu) - paid.amount) < 1e-9
     assert paid.rate == 0.0002 and paid.ts == p.at_ms * 1_000_000
-    (again,) = await g.fetch_funding()
-    assert (again.payment_id, again.amount, again.ts) == (paid.payment_id, paid.amount, paid.ts)
-    await g.catch_up_funding()
-    assert sink.of(FundingPaid) == [paid] and _money(sink) == money  # no fill, no report
+    await never_twice(g, lambda: sink.of(FundingPaid))  # FTX pushes nothing to repeat
+    assert money_events(sink.log) == money  # no fill, no report
 
 
 async def test_settled_while_down_arrives_once_after_reconnect(quiet: GW, emu: Any) -> None:
     g, sink = quiet
     await _position(g, sink, "perp-f2", Side.BUY, 0.2)
     emu.config.funding_rate = -0.0001  # a long receives a negative rate
-    (p,) = emu.settle_funding()
-
-    def reconnects() -> int:
-        return sum(1 for e in sink.of(VenueStatus) if e.status == RECONNECTED)
-
-    before = reconnects()
-    emu.faults.drop_ws()
-    await until(lambda: reconnects() > before, "the private socket back")
-    await until(lambda: sink.of(FundingPaid), "the payment settled while down")
-    await g.drain()
-    await g.catch_up_funding()
-    (paid,) = sink.of(FundingPaid)
+    (p,) = emu.settle_funding()  # FTX pushes nothing: the reconnect's catch-up brings it
+    paid = await arrives_after_reconnect(emu, g, lambda: sink.of(FundingPaid), lambda: sink.log)
     assert paid.payment_id == str(p.payment_id) and paid.amount == p.payment < 0
 
 

@@ -9,17 +9,23 @@ after the reconnect. The settlement is called directly: no test waits for a boun
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from tests.support import gateway_fixtures
+from tests.support.funding_checks import (
+    arrives_after_reconnect,
+    money_events,
+    never_twice,
+    one_payment,
+    open_position,
+    pushes_lost,
+)
 from tests.support.gateway_fixtures import bound, serving
 
 from tradeloop.emulator.okx.server import EmulatorConfig, OkxEmulator
-from tradeloop.model import Event, Fill, FundingPaid, Order, OrderReport, OrderStatus, Side
-from tradeloop.venues.base import RECONNECTED
+from tradeloop.model import FundingPaid, Order, OrderReport, Side
 from tradeloop.venues.okx import constants as C
 from tradeloop.venues.okx import parse as P
 from tradeloop.venues.okx.gateway import OkxGateway
@@ -40,12 +46,6 @@ class Sink(gateway_fixtures.Sink):
     @property
     def funding(self) -> list[FundingPaid]:
         return self.of(FundingPaid)
-
-    def reconnects(self) -> int:
-        return sum(1 for e in self.log if getattr(e, "status", "") == RECONNECTED)
-
-    def orders_seen(self) -> list[Event]:
-        return [e for e in self.log if isinstance(e, (Fill, OrderReport))]
 
 
 @pytest.fixture
@@ -72,10 +72,8 @@ async def gw(emu: OkxEmulator) -> AsyncIterator[tuple[OkxGateway, Sink]]:
 
 
 async def _position(gateway: OkxGateway, sink: Sink, side: Side, contracts: float) -> None:
-    cid = f"fund-{side.value}-{len(sink.log)}"
-    gateway.submit_order(Order(cid, SWAP, side, contracts))
-    await until(lambda: OrderStatus.FILLED in sink.statuses(cid), "the order filled")
-    await gateway.drain()
+    order = Order(f"fund-{side.value}-{len(sink.log)}", SWAP, side, contracts)
+    await open_position(gateway, order, lambda: sink.of(OrderReport))
 
 
 def _cash(emu: OkxEmulator) -> float:
@@ -83,23 +81,12 @@ def _cash(emu: OkxEmulator) -> float:
     return total
 
 
-@contextmanager
-def _pushes_lost(emu: OkxEmulator) -> Iterator[None]:
-    """Every private push dropped, as over a dying socket."""
-    push = emu.hub.push_private
-    emu.hub.push_private = lambda *a, **k: None  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        emu.hub.push_private = push  # type: ignore[method-assign]
-
-
 async def test_settlement_is_one_payment_from_its_bill(
     gw: tuple[OkxGateway, Sink], emu: OkxEmulator
 ) -> None:
     gateway, sink = gw
     await _position(gateway, sink, Side.BUY, 3)
-    seen = sink.orders_seen()
+    seen = money_events(sink.log)
     emu.config.funding_rate = 0.0001  # a long pays a positive rate
     before = _cash(emu)
     emu.settle_funding()
@@ -109,24 +96,19 @@ async def test_settlement_is_one_payment_from_its_bill(
     assert float(bill["balChg"]) < 0 and bill["pnl"] == bill["balChg"] and bill["sz"] == "3"
     assert float(bill["bal"]) == _cash(emu)
     await until(lambda: sink.funding, "the funding payment")
-    (paid,) = sink.funding
-    assert paid.payment_id == bill["billId"]
-    assert (
-        paid.amount
-        == -float(bill["balChg"])
-        == emu.trading.account.sim.funding_payments()[-1].amount
-    )
+    paid = one_payment(sink.funding, payment_id=bill["billId"], amount=-float(bill["balChg"]),
+                       symbol=SWAP, ccy="USDT", venue="OKX")  # fmt: skip
+    assert paid.amount == emu.trading.account.sim.funding_payments()[-1].amount
     assert paid.amount == pytest.approx(moved, abs=1e-9) and paid.amount > 0
-    assert (paid.symbol, paid.ccy, paid.venue, paid.position) == (SWAP, "USDT", "OKX", 3.0)
-    assert paid.ts == int(bill["ts"]) * 1_000_000
+    assert paid.position == 3.0 and paid.ts == int(bill["ts"]) * 1_000_000
+
+    def pushed_again() -> None:
+        gateway.funding_reads.retry_s = ()  # nothing new will come of this push: no re-reads
+        gateway.on_account("balance_and_position", [{"eventType": "funding_fee", "balData": []}])
+
     # the REST view is the same payment; a repeated push and the catch-up add nothing
-    (again,) = await gateway.fetch_funding()
-    assert (again.payment_id, again.amount) == (paid.payment_id, paid.amount)
-    gateway.on_account("balance_and_position", [{"eventType": "funding_fee", "balData": []}])
-    await gateway.drain()
-    await gateway.catch_up_funding()
-    assert len(sink.funding) == 1
-    assert sink.orders_seen() == seen  # no fill, no report
+    await never_twice(gateway, lambda: sink.funding, pushed_again)
+    assert money_events(sink.log) == seen  # no fill, no report
 
 
 async def test_payment_whose_push_was_lost_arrives_once_after_reconnect(
@@ -135,17 +117,11 @@ async def test_payment_whose_push_was_lost_arrives_once_after_reconnect(
     gateway, sink = gw
     await _position(gateway, sink, Side.BUY, 2)
     emu.config.funding_rate = -0.0002  # a long receives a negative rate
-    before = sink.reconnects()
-    with _pushes_lost(emu):
+    with pushes_lost(emu.hub, "push_private"):
         emu.settle_funding()
     await gateway.drain()
-    assert not sink.funding
-    assert emu.faults.drop_ws() >= 1
-    await until(lambda: sink.reconnects() > before, "the reconnect")
-    await until(lambda: sink.funding, "the payment settled while its push was lost")
-    await gateway.drain()
+    paid = await arrives_after_reconnect(emu, gateway, lambda: sink.funding, lambda: sink.log)
     (bill,) = emu.trading.bills.rows
-    (paid,) = sink.funding
     assert bill["subType"] == "174" and paid.payment_id == bill["billId"]
     assert paid.amount == -float(bill["balChg"]) < 0
 
@@ -204,7 +180,7 @@ async def test_bills_listing_filters_and_pages(
     archive holds the same rows; ``fetch_funding`` pages all of them oldest first."""
     gateway, sink = gw
     await _position(gateway, sink, Side.BUY, 1)
-    with _pushes_lost(emu):  # 130 settlements: more than a page
+    with pushes_lost(emu.hub, "push_private"):  # 130 settlements: more than a page
         for i in range(130):
             emu.config.funding_rate = 0.0001 if i % 2 else -0.0001
             emu.settle_funding()
@@ -254,12 +230,41 @@ async def test_bad_bill_and_bad_push_items_are_one_line_each(
     bad_id = str(int(good["billId"]) + 1)
     emu.trading.bills.rows.append({**good, "billId": bad_id, "pnl": "lots"})
     caplog.set_level(logging.WARNING, logger=GATEWAY_LOG)
+    gateway.funding_reads.retry_s = ()  # the bad bill is all there is: one read
     gateway.on_account("balance_and_position", ["junk", {"eventType": "funding_fee"}])  # type: ignore[list-item]
     await gateway.drain()
     assert [p.payment_id for p in sink.funding] == [good["billId"]]
     (line,) = [r for r in caplog.records if r.name == GATEWAY_LOG]
     assert "bad funding bill" in line.getMessage() and bad_id in line.getMessage()
     assert line.exc_info is None  # one line, no traceback
+
+
+async def test_push_before_its_bill_is_listed_is_read_again(
+    gw: tuple[OkxGateway, Sink], emu: OkxEmulator
+) -> None:
+    """The ``funding_fee`` push can come before the bills listing shows the bill: the first
+    read finds nothing new, a later one (``retry_s``) brings it, once."""
+    gateway, sink = gw
+    await _position(gateway, sink, Side.BUY, 2)
+    gateway.funding_reads.retry_s = (0.1, 0.1, 0.1, 5.0)
+    listed = emu.trading.bills.query
+    served: list[int] = []
+
+    def query(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        out = listed(*args, **kwargs)
+        served.append(len(out))
+        return out
+
+    emu.trading.bills.query = query  # type: ignore[method-assign]
+    with pushes_lost(emu.hub, "push_private"):
+        gateway.on_account("balance_and_position", [{"eventType": "funding_fee", "balData": []}])
+        await until(lambda: served, "the first bills read")
+        emu.settle_funding()  # billed only after that read
+    await until(lambda: sink.funding, "the re-read to bring the payment")
+    await gateway.drain()
+    (bill,) = emu.trading.bills.rows
+    assert served[0] == 0 and len(served) >= 2
+    assert [p.payment_id for p in sink.funding] == [bill["billId"]]
 
 
 @pytest.mark.parametrize(

@@ -5,15 +5,14 @@ Binance keeps each payment as a ``FUNDING_FEE`` row of ``GET /fapi/v1/income`` (
 0: received, in ``asset``; ``tranId`` its id; ``time`` the settlement, ms). The user stream's
 ``ACCOUNT_UPDATE`` with reason ``m = "FUNDING_FEE"`` says that money moved but names no
 payment (a crossed position's carries only the wallet balance), so the push is a signal:
-:class:`PushedFunding` reads the history then, and the push path and ``fetch_funding`` both
-hand on rows of the same history -- the same ``tranId`` either way, the exactly-once key.
-Spot has no funding.
+the kit's :class:`~tradeloop.venues.funding_reads.FundingReads` reads the history then (from
+the push's ``T`` less :data:`PUSH_SLACK_MS`, again until a row of that settlement is listed),
+and the push path and ``fetch_funding`` both hand on rows of the same history -- the same
+``tranId`` either way, the exactly-once key. Spot has no funding.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from tradeloop.core.errors import VenueError
@@ -36,8 +35,6 @@ MAX_PAGES = 50
 #: the same millisecond: the read a push starts asks from this much earlier
 PUSH_SLACK_MS = 60_000
 NS_PER_MS = 1_000_000
-#: a push whose settlement is not in the history yet is read again after these waits (s)
-RETRY_DELAYS_S = (1.0, 3.0, 10.0, 30.0)
 
 
 def parse_income(d: dict[str, Any], now_ns: int) -> FundingPaid | None:
@@ -112,72 +109,3 @@ async def funding_rows(
         log.warning("Binance: income history still full after %d pages; the rest next time",
                     MAX_PAGES)  # fmt: skip
     return sorted(seen.values(), key=lambda r: _ms(r.get("time")))
-
-
-class PushedFunding:
-    """Turns ``ACCOUNT_UPDATE`` ``FUNDING_FEE`` pushes into income reads: one read at a time,
-    and one more after it when pushes came meanwhile (a settlement pushes once per position;
-    twenty positions need not cost twenty reads). A read asks from the earlier of the push's
-    time less :data:`PUSH_SLACK_MS` and the newest payment delivered, so a read that failed
-    is covered by the next one (and by the catch-up after a reconnect). Until a row of the
-    pushed settlement is among the answer (the push may come before the history has the row,
-    or the read may fail), it is read again after each of :attr:`retry_delays`."""
-
-    #: seconds to wait before each further read of a settlement not yet in the history
-    retry_delays: tuple[float, ...] = RETRY_DELAYS_S
-
-    def __init__(
-        self,
-        fetch: Callable[[int], Awaitable[list[FundingPaid]]],
-        emit: Callable[[FundingPaid], bool],
-        delivered_ns: Callable[[], int],
-        spawn: Callable[[Coroutine[Any, Any, None], str], None],
-    ) -> None:
-        self.fetch = fetch
-        self.emit = emit
-        self.delivered_ns = delivered_ns
-        self.spawn = spawn
-        self._from_ms: int | None = None
-        self._pushed_ms = 0  # the newest settlement pushed and not yet read
-        self._busy = False
-
-    def pushed(self, t_ms: int) -> None:
-        """A funding push settled at ``t_ms`` (its ``T``)."""
-        since = min(t_ms - PUSH_SLACK_MS, self.delivered_ns() // NS_PER_MS)
-        self._from_ms = since if self._from_ms is None else min(self._from_ms, since)
-        self._pushed_ms = max(self._pushed_ms, t_ms)
-        if not self._busy:
-            self._busy = True
-            self.spawn(self._run(), f"{VENUE}-funding-push")
-
-    async def _run(self) -> None:
-        try:
-            while self._from_ms is not None:
-                since, self._from_ms = self._from_ms, None
-                pushed, self._pushed_ms = self._pushed_ms, 0
-                await self._read(max(since, 0), pushed)
-        finally:
-            self._busy = False
-
-    async def _read(self, since_ms: int, pushed_ms: int) -> None:
-        """Read from ``since_ms`` and deliver what is new, again until a payment settled at
-        ``pushed_ms`` (less the slack) or later is in the answer, or the retries run out."""
-        near = (pushed_ms - PUSH_SLACK_MS) * NS_PER_MS
-        why = ""
-        for delay in (0.0, *self.retry_delays):
-            if delay > 0:
-                await asyncio.sleep(delay)
-            try:
-                payments = await self.fetch(since_ms * NS_PER_MS)
-            except (VenueError, OSError) as exc:
-                why = f"the read failed ({exc})"
-                continue
-            for p in payments:
-                if self.emit(p):
-                    log.info("Binance: funding %s paid %.8f %s on %s", p.payment_id,
-                             p.amount, p.ccy, p.symbol)  # fmt: skip
-            if any(p.ts >= near for p in payments):
-                return
-            why = "the income history has no row of it"
-        log.warning("Binance: funding pushed at %d: %s after %d reads; the next push or "
-                    "reconnect reads it", pushed_ms, why, 1 + len(self.retry_delays))  # fmt: skip

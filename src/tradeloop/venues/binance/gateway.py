@@ -49,12 +49,13 @@ from tradeloop.venues.binance import futures as F
 from tradeloop.venues.binance import parse as P
 from tradeloop.venues.binance.auth import Credentials
 from tradeloop.venues.binance.booksync import BinanceBookSync
-from tradeloop.venues.binance.funding import PushedFunding, funding_rows, parse_incomes
+from tradeloop.venues.binance.funding import NS_PER_MS, PUSH_SLACK_MS, funding_rows, parse_incomes
 from tradeloop.venues.binance.orders import BinanceOrderHooks, WsCall
 from tradeloop.venues.binance.rest import BinanceRestClient, WeightGate
 from tradeloop.venues.binance.userstream import UserStream
 from tradeloop.venues.binance.ws import WS_CONFIG, ApiSession, MarketStream
 from tradeloop.venues.execution import DEFAULT_RECOVERY, DEFAULT_RETENTION, RecoveryPolicy
+from tradeloop.venues.funding_reads import FundingReads
 from tradeloop.venues.gateway_base import StreamGateway
 from tradeloop.venues.wsclient import WsConfig
 
@@ -161,9 +162,10 @@ class BinanceGateway(StreamGateway):
                                        self._ws_call, now_ns, self.frest,
                                        self._fws_call)  # fmt: skip
         self.orders = self.lifecycle(self.hooks, recovery, DEFAULT_RETENTION)
-        self._funding_pushes = PushedFunding(self.fetch_funding, self.emit_funding,
-                                             lambda: self._funding_since,
-                                             self.orders.run_later)  # fmt: skip
+        #: the income reads ``FUNDING_FEE`` pushes start (one at a time; again until listed)
+        self.funding_reads = FundingReads(self.venue, self.fetch_funding, self.emit_funding,
+                                          lambda: self._funding_since, self.orders.run_later,
+                                          lookback_ns=PUSH_SLACK_MS * NS_PER_MS)  # fmt: skip
 
     def _streaming(self) -> bool:
         return self.api is not None and self.api.connected
@@ -306,7 +308,8 @@ class BinanceGateway(StreamGateway):
                 for pos in F.positions_from_account_update(ev, now):
                     self._account_event(pos)
                 if (ev.get("a") or {}).get("m") == "FUNDING_FEE":  # no payment id: read income
-                    self._funding_pushes.pushed(int(ev.get("T") or ev.get("E") or now // 10**6))
+                    t_ms = int(ev.get("T") or ev.get("E") or now // NS_PER_MS)
+                    self.funding_reads.poke(t_ms * NS_PER_MS)
         except _BAD_EVENT as exc:
             log.warning("Binance: bad futures %s: %s: %s", kind, type(exc).__name__, exc)
 

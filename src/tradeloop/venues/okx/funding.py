@@ -5,14 +5,14 @@ OKX pushes no record of a funding payment. A settlement shows on the private soc
 the position, not the amount -- followed by ``account`` and ``positions`` pushes. The payment
 itself (amount, currency, instrument, an id) is a bill: ``GET /api/v5/account/bills``,
 ``type`` 8. So the push is only a signal: on it the gateway reads the funding bills since the
-newest payment it delivered and hands on the new ones, the ``billId`` making each one arrive
+newest payment it delivered and hands on the new ones (the kit's
+:class:`~tradeloop.venues.funding_reads.FundingReads`), the ``billId`` making each one arrive
 once however many reads see it. ``fetch_funding`` pages the same listing (the 3-month archive
 when asked about more than the last 7 days).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from tradeloop.venues.okx import constants as C
@@ -49,36 +49,3 @@ async def funding_bills(rest: OkxRestClient, since_ms: int, now_ms: int) -> list
     rows = await page_all(page, bill_cursor, limit=PAGE, keep=keep)
     rows.reverse()
     return rows
-
-
-class FundingReads:
-    """One bills read at a time for ``funding_fee`` pushes. A push that comes while a read
-    runs asks for one more read after it, so a burst of pushes costs at most two reads (the
-    bills endpoint allows 5 a second) and none is missed."""
-
-    def __init__(
-        self,
-        read: Callable[[], Coroutine[Any, Any, None]],
-        spawn: Callable[[Coroutine[Any, Any, None], str], None],
-    ) -> None:
-        self._read = read
-        self._spawn = spawn
-        self._busy = False
-        self._again = False
-
-    def poke(self) -> None:
-        if self._busy:
-            self._again = True
-            return
-        self._busy = True
-        self._spawn(self._run(), "OKX-funding")
-
-    async def _run(self) -> None:
-        try:
-            while True:
-                self._again = False
-                await self._read()
-                if not self._again:
-                    return
-        finally:
-            self._busy = False

@@ -15,7 +15,8 @@ child order is reported under the algo's client id.
 
 Funding (rule 9): a ``balance_and_position`` push with ``eventType`` ``funding_fee`` makes the
 gateway read the new funding bills and hand each on once as a ``FundingPaid``
-(:mod:`tradeloop.venues.okx.funding`); ``fetch_funding`` pages the same bills.
+(:mod:`tradeloop.venues.okx.funding`, read again a few times while the bill is not listed
+yet: :mod:`tradeloop.venues.funding_reads`); ``fetch_funding`` pages the same bills.
 
 Identity: everything the engine sees carries instrument ids (``BTC-USDT.OKX``); the wire and
 OKX's JSON keep instIds (``BTC-USDT``).
@@ -49,6 +50,7 @@ from tradeloop.venues.execution import (
     RecoveryPolicy,
     Retention,
 )
+from tradeloop.venues.funding_reads import FundingReads
 from tradeloop.venues.gateway_base import StreamGateway, ws_url_for
 from tradeloop.venues.okx import constants as C
 from tradeloop.venues.okx import parse as P
@@ -60,7 +62,7 @@ from tradeloop.venues.okx.algo import (
     lookup_types,
     parse_algo_report,
 )
-from tradeloop.venues.okx.funding import LOOKBACK_NS, FundingReads, funding_bills
+from tradeloop.venues.okx.funding import LOOKBACK_NS, funding_bills
 from tradeloop.venues.okx.orders import OkxOrderHooks, bill_cursor, okx_client_id, reject_reason
 from tradeloop.venues.okx.rest import OkxRestClient
 from tradeloop.venues.okx.ws import OKX_WS_CONFIG, OkxStream
@@ -166,7 +168,10 @@ class OkxGateway(StreamGateway):
             algo_ready=self._algo_ready,
         )
         self.orders = self.lifecycle(self.hooks, recovery, retention)
-        self._funding_reads = FundingReads(self._read_new_funding, self.orders.run_later)
+        #: the bills reads ``funding_fee`` pushes start (one at a time; again while none new)
+        self.funding_reads = FundingReads(self.venue, self.fetch_funding, self.emit_funding,
+                                          lambda: self._funding_since, self.orders.run_later,
+                                          lookback_ns=LOOKBACK_NS)  # fmt: skip
 
     @property
     def recovery(self) -> RecoveryPolicy:
@@ -275,7 +280,7 @@ class OkxGateway(StreamGateway):
             # cash and sizes only (the account/positions pushes after it say the rest); what
             # it adds is why: funding_fee is a payment, whose amount only its bill has
             if any(isinstance(d, dict) and d.get("eventType") == C.FUNDING_EVENT for d in items):
-                self._funding_reads.poke()
+                self.funding_reads.poke()
             return
         now = self.now_ns()
         if channel == "account":
@@ -284,20 +289,6 @@ class OkxGateway(StreamGateway):
         if channel == "positions":
             for pos in P.parse_positions(items, now):
                 self._account_event(pos)
-
-    async def _read_new_funding(self) -> None:
-        """The funding bills since the newest payment delivered (a little before: the venue's
-        clock), each new one to the engine."""
-        try:
-            payments = await self.fetch_funding(max(0, self._funding_since - LOOKBACK_NS))
-        except (VenueError, OSError) as exc:
-            log.warning("OKX: funding bills unreadable (%s); the next reconnect or start-up "
-                        "reads them", exc)  # fmt: skip
-            return
-        for p in payments:
-            if self.emit_funding(p):
-                log.info("OKX: funding paid %.12g %s on %s (bill %s)",
-                         p.amount, p.ccy, p.symbol, p.payment_id)  # fmt: skip
 
     def on_orders(self, items: list[dict[str, Any]]) -> None:
         # one bad item is one warning line; the rest of the push is still applied
