@@ -6,8 +6,13 @@ nothing."""
 
 from __future__ import annotations
 
-from tradeloop.emulator.ftx.funding import next_hour_ms
+import asyncio
+
+from tests.support.gateway_fixtures import until
+
+from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.ftx.server import FtxEmulator
+from tradeloop.emulator.funding_clock import next_funding_ms, settle_on_boundaries
 
 from .helpers import Rest
 from .test_rest import order
@@ -61,4 +66,33 @@ async def test_flat_pays_nothing_and_hours_align(ftx: FtxEmulator) -> None:
     before = dict(ftx.trading.account.sim.balances())
     assert ftx.settle_funding() == [] and ftx.funding.payments == []
     assert ftx.trading.account.sim.balances() == before
-    assert next_hour_ms(1_700_000_000_001, 3_600_000) == 1_700_002_800_000
+    assert next_funding_ms(1_700_000_000_001, 3_600_000) == 1_700_002_800_000
+
+
+def test_boundary_grid_with_an_offset() -> None:
+    """The grid the shared clock settles on: strictly after, shifted by the offset (BitMEX's
+    04:00/12:00/20:00 is 8 h offset 4 h)."""
+    hour = 3_600_000
+    assert next_funding_ms(10 * hour, 8 * hour, 4 * hour) == 12 * hour
+    assert next_funding_ms(12 * hour, 8 * hour, 4 * hour) == 20 * hour
+    assert next_funding_ms(0, 8 * hour, 12 * hour) == 4 * hour  # an offset past the interval
+    assert next_funding_ms(16 * hour - 1, 8 * hour) == 16 * hour
+
+
+async def test_the_clock_settles_each_boundary_once_and_survives_a_failing_round() -> None:
+    """``settle_on_boundaries`` calls ``settle`` with each boundary it settles, increasing and
+    on the grid; a round that raises is logged and the next boundary still settles."""
+    seen: list[int] = []
+
+    def settle(due: int) -> None:
+        seen.append(due)
+        if len(seen) == 1:
+            raise RuntimeError("a bad round")
+
+    task = asyncio.get_running_loop().create_task(settle_on_boundaries(20, settle, "test"))
+    try:
+        await until(lambda: len(seen) >= 3, "three settlements", timeout=10.0)
+    finally:
+        task.cancel()
+    assert all(d % 20 == 0 for d in seen) and seen == sorted(set(seen))
+    assert seen[-1] <= now_ms()

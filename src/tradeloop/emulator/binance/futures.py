@@ -29,6 +29,7 @@ from tradeloop.emulator.binance.limits import LimitConfig, Limits
 from tradeloop.emulator.binance.streams import PRIVATE, ws_routes
 from tradeloop.emulator.binance.wsapi import ApiWs, Method, text_params
 from tradeloop.emulator.feed import MarketDriver, now_ms
+from tradeloop.emulator.funding_clock import next_funding_ms
 from tradeloop.emulator.market import BookChange, MarketParams, SymbolMarket
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class FuturesSide:
         self.listen_keys: dict[str, int] = {}
         #: funding settles on the epoch-aligned boundaries of this interval (Binance: 8 h)
         self.funding_ms = max(1, int(cfg.funding_interval_s * 1000))
-        self._next_funding = fm.next_funding(now_ms(), self.funding_ms)
+        self._next_funding = next_funding_ms(now_ms(), self.funding_ms)
         self.ledger = FundingLedger(self)
         #: the futures WS API dialect (set with the routes)
         self.ws_api: ApiWs | None = None
@@ -89,7 +90,7 @@ class FuturesSide:
         """Pay every open position's funding now (longs pay a positive rate): the new
         ``/fapi/v1/income`` rows (:mod:`.futures_funding`)."""
         at = at_ms if at_ms is not None else now_ms()
-        self._next_funding = fm.next_funding(at, self.funding_ms)
+        self._next_funding = next_funding_ms(at, self.funding_ms)
         return self.ledger.settle(at, self.settle_rate)
 
     @property

@@ -23,6 +23,7 @@ from tradeloop.emulator.binance import futures_markets as fm
 from tradeloop.emulator.binance import rest
 from tradeloop.emulator.binance.futures_trading import num
 from tradeloop.emulator.feed import now_ms
+from tradeloop.emulator.funding_clock import settle_rounded
 
 if TYPE_CHECKING:
     from tradeloop.emulator.binance.futures import FuturesSide
@@ -52,13 +53,11 @@ class FundingLedger:
         for sym, m in side.driver.markets.items():
             if trading.position_qty(sym) == 0:
                 continue
-            raw = trading.account.settle_funding(sym, rate, float(fm.mark_price(m)))
-            paid = round(raw, DP)
-            if paid == 0:
-                trading.account.sim.account.credit(side.settle, raw)  # nothing moved
-                continue
             # the wallet moves by the row's rounded amount, not the float behind it
-            trading.account.sim.account.credit(side.settle, raw - paid)
+            paid = settle_rounded(trading.account, sym, side.settle, rate,
+                                  float(fm.mark_price(m)), DP)  # fmt: skip
+            if paid == 0:
+                continue  # nothing moved
             row = {"symbol": sym, "incomeType": "FUNDING_FEE", "income": num(-paid, DP),
                    "asset": side.settle, "info": "FUNDING_FEE", "time": at_ms,
                    "tranId": TRAN_ID_BASE + len(self.rows) + 1, "tradeId": ""}  # fmt: skip

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradeloop.emulator.binance.markets import Filters, market_instrument, split
+from tradeloop.emulator.funding_clock import next_funding_ms
 from tradeloop.emulator.market import Candle, PublicTrade, SymbolMarket
 from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.instrument import Instrument
@@ -115,11 +116,6 @@ def kline_row(inst: Instrument, c: Candle, bar_ms: int) -> list[Any]:
             c.start + bar_ms - 1, f"{c.vol_quote:.4f}", 0, "0", "0", "0"]  # fmt: skip
 
 
-def next_funding(now_ms: int, interval_ms: int = FUNDING_INTERVAL_MS) -> int:
-    """The next funding boundary: 00:00 / 08:00 / 16:00 UTC at Binance's 8 h interval."""
-    return (now_ms // interval_ms + 1) * interval_ms
-
-
 def mark_price(m: SymbolMarket) -> str:
     """The mark price: the mid on the tick (the emulator has no index basket)."""
     return m.instrument.format_price(m.mid())
@@ -136,7 +132,7 @@ def premium_index(
     mark = mark_price(m)
     return {"symbol": m.instrument.symbol, "markPrice": mark, "indexPrice": mark,
             "estimatedSettlePrice": mark, "lastFundingRate": rate_text(rate),
-            "interestRate": "0.00010000", "nextFundingTime": next_funding(now_ms, interval_ms),
+            "interestRate": "0.00010000", "nextFundingTime": next_funding_ms(now_ms, interval_ms),
             "time": now_ms}  # fmt: skip
 
 
@@ -148,7 +144,7 @@ def funding_history(
     rate: float = float(FUNDING_RATE),
 ) -> list[dict[str, Any]]:
     """The last ``limit`` periods, oldest first (every one at ``rate``)."""
-    last = next_funding(now_ms, interval_ms) - interval_ms
+    last = next_funding_ms(now_ms, interval_ms) - interval_ms
     times = [last - k * interval_ms for k in range(limit)][::-1]
     mark = mark_price(m)
     return [{"symbol": m.instrument.symbol, "fundingTime": t, "fundingRate": rate_text(rate),

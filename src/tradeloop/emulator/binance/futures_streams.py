@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator.binance import futures_markets as fm
 from tradeloop.emulator.binance.streams import BinanceHub
+from tradeloop.emulator.funding_clock import next_funding_ms
 from tradeloop.emulator.hub import Conn
 from tradeloop.emulator.market import SymbolMarket
 
@@ -66,7 +67,7 @@ class FuturesHub(BinanceHub):
 
     def mark_price(self, m: SymbolMarket, ts: int) -> dict[str, Any]:
         mark = fm.mark_price(m)
-        nxt = fm.next_funding(ts, self.side.funding_ms)
+        nxt = next_funding_ms(ts, self.side.funding_ms)
         rate = fm.rate_text(self.side.settle_rate)
         return {"e": "markPriceUpdate", "E": ts, "s": m.instrument.symbol, "p": mark,
                 "i": mark, "P": mark, "r": rate, "T": nxt}  # fmt: skip

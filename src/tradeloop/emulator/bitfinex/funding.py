@@ -24,13 +24,13 @@ Only funding entries are kept in the ledger (trades, fees and deposits are not b
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator.bitfinex import markets as mk
 from tradeloop.emulator.feed import now_ms
+from tradeloop.emulator.funding_clock import period_ms, settle_on_boundaries, settle_rounded
 
 if TYPE_CHECKING:
     from tradeloop.emulator.bitfinex.server import BitfinexEmulator
@@ -39,11 +39,6 @@ log = logging.getLogger(__name__)
 
 DESCRIPTION = "Funding Event {pair} ({amount})"
 FIRST_LEDGER_ID = 2_600_000_000
-
-
-def next_funding_ms(t_ms: int, interval_ms: int) -> int:
-    """The first epoch-aligned funding time strictly after ``t_ms``."""
-    return (t_ms // interval_ms + 1) * interval_ms
 
 
 @dataclass(frozen=True)
@@ -71,12 +66,9 @@ class BitfinexFunding:
     def __init__(self, emu: BitfinexEmulator) -> None:
         self.emu = emu
         self.ledger: list[LedgerEntry] = []  # oldest first
+        #: the funding period in ms (0: no timed settlement, only direct calls)
+        self.interval_ms = period_ms(emu.config.funding_interval_s)
         self._next_id = FIRST_LEDGER_ID + emu.config.seed * 1_000_000
-
-    @property
-    def interval_ms(self) -> int:
-        """The funding period in ms (0: no timed settlement)."""
-        return max(0, round(self.emu.config.funding_interval_s * 1000))
 
     def rate(self, symbol: str) -> float:
         return self.emu.config.funding_rate
@@ -91,11 +83,8 @@ class BitfinexFunding:
             pos = sim.positions().get(sym)
             if not inst.is_derivative or pos is None or not pos.qty:
                 continue
-            paid = trading.account.settle_funding(
-                sym, self.rate(sym), self.emu.driver.markets[sym].mid()
-            )
-            exact = round(paid, 8)
-            sim.account.credit(inst.settle, paid - exact)  # the wallet moves by what is booked
+            mid = self.emu.driver.markets[sym].mid()
+            exact = settle_rounded(trading.account, sym, inst.settle, self.rate(sym), mid)
             if not exact:
                 continue
             self._next_id += 1
@@ -117,17 +106,5 @@ class BitfinexFunding:
         return [e.row() for e in self.ledger if not currency or e.currency == currency]
 
     async def run(self) -> None:
-        """Settle at each epoch-aligned funding time (wall clock: the times the status rows
-        announce); one missed while the loop stalled is settled once, late."""
-        interval = self.interval_ms
-        due = next_funding_ms(now_ms(), interval)
-        while True:
-            wait_ms = due - now_ms()
-            if wait_ms > 0:
-                await asyncio.sleep(wait_ms / 1000)
-                continue
-            try:
-                self.settle()
-            except Exception:  # one bad round must not stop the schedule
-                log.exception("bitfinex emulator funding settlement failed")
-            due = next_funding_ms(max(due, now_ms()), interval)
+        """Settle at each epoch-aligned funding time (the times the status rows announce)."""
+        await settle_on_boundaries(self.interval_ms, lambda _due: self.settle(), "bitfinex")

@@ -31,11 +31,12 @@ from aiohttp import web
 from tradeloop.emulator import ws
 from tradeloop.emulator.bitfinex import markets as mk
 from tradeloop.emulator.bitfinex import rest
-from tradeloop.emulator.bitfinex.funding import BitfinexFunding, LedgerEntry, next_funding_ms
+from tradeloop.emulator.bitfinex.funding import BitfinexFunding, LedgerEntry
 from tradeloop.emulator.bitfinex.orders import BitfinexTrading
 from tradeloop.emulator.bitfinex.ws import BitfinexHub, BitfinexWs
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.frontend import FrontEnd, common_config
+from tradeloop.emulator.funding_clock import next_funding_ms
 from tradeloop.emulator.market import SymbolMarket
 from tradeloop.emulator.venue import VenueConfig, VenueEmulator
 

@@ -13,7 +13,6 @@ client learns of one only from ``GET /funding_payments`` (``future``, ``start_ti
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from tradeloop.emulator.api import iso
 from tradeloop.emulator.feed import now_ms
 from tradeloop.emulator.ftx.rest import Handler, Req, market_of, window
+from tradeloop.emulator.funding_clock import period_ms, settle_on_boundaries, settle_rounded
 
 if TYPE_CHECKING:
     from tradeloop.emulator.ftx.server import FtxEmulator
@@ -28,11 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FIRST_ID = 33_000_000
-
-
-def next_hour_ms(t_ms: int, interval_ms: int) -> int:
-    """The first funding time (epoch-aligned: on the hour) strictly after ``t_ms``."""
-    return (t_ms // interval_ms + 1) * interval_ms
 
 
 @dataclass(frozen=True)
@@ -56,12 +51,9 @@ class FtxFunding:
     def __init__(self, emu: FtxEmulator) -> None:
         self.emu = emu
         self.payments: list[Payment] = []  # oldest first
+        #: the funding period in ms (0: no timed settlement, only direct calls)
+        self.interval_ms = period_ms(emu.config.funding_interval_s)
         self._next_id = FIRST_ID + emu.config.seed * 1_000_000
-
-    @property
-    def interval_ms(self) -> int:
-        """The funding period in ms (0: no timed settlement)."""
-        return max(0, round(self.emu.config.funding_interval_s * 1000))
 
     def settle(self, at_ms: int | None = None) -> list[Payment]:
         """Settle every open perpetual position's funding, stamped ``at_ms`` (default now:
@@ -76,9 +68,8 @@ class FtxFunding:
             pos = sim.positions().get(sym)
             if not inst.is_derivative or pos is None or not pos.qty:
                 continue
-            paid = account.settle_funding(sym, rate, self.emu.driver.markets[sym].mid())
-            exact = round(paid, 8)
-            sim.account.credit(inst.settle, paid - exact)  # the wallet moves by the record
+            mid = self.emu.driver.markets[sym].mid()
+            exact = settle_rounded(account, sym, inst.settle, rate, mid)
             if not exact:
                 continue
             self._next_id += 1
@@ -96,19 +87,8 @@ class FtxFunding:
         return [p.row() for p in window(rows, req.query, lambda p: p.at_ms, 100)]
 
     async def run(self) -> None:
-        """Settle on each hour (wall clock); an hour missed while stalled is settled once."""
-        interval = self.interval_ms
-        due = next_hour_ms(now_ms(), interval)
-        while True:
-            wait_ms = due - now_ms()
-            if wait_ms > 0:
-                await asyncio.sleep(wait_ms / 1000)
-                continue
-            try:
-                self.settle(due)
-            except Exception:  # one bad round must not stop the schedule
-                log.exception("ftx emulator funding settlement failed")
-            due = next_hour_ms(max(due, now_ms()), interval)
+        """Settle on each hour (wall clock), each payment stamped with its hour."""
+        await settle_on_boundaries(self.interval_ms, self.settle, "ftx")
 
 
 ROUTES: list[tuple[str, str, Handler, bool]] = [

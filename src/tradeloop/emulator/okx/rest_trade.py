@@ -1,6 +1,7 @@
 """OKX private REST endpoints: trade (place/batch/cancel/amend/query) and account (balance,
-positions, leverage; bills from :mod:`.bills`). Per-order outcomes travel in ``data[i].sCode``; the top-level code is
-``0`` / ``1`` (all failed) / ``2`` (partial), as on OKX."""
+positions, leverage; bills from :mod:`.bills`). Per-order outcomes travel in
+``data[i].sCode``; the top-level code is ``0`` / ``1`` (all failed) / ``2`` (partial), as on
+OKX."""
 
 from __future__ import annotations
 

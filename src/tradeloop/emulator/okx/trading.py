@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tradeloop.emulator.account import OrderInfo
 from tradeloop.emulator.feed import now_ms
+from tradeloop.emulator.funding_clock import period_ms, settle_on_boundaries
 from tradeloop.emulator.market import PublicTrade, SymbolMarket
 from tradeloop.emulator.okx import render
 from tradeloop.emulator.okx.account_views import AccountViews
@@ -25,7 +26,7 @@ from tradeloop.emulator.okx.algo import OkxAlgo
 from tradeloop.emulator.okx.bills import BillBook
 from tradeloop.emulator.okx.errors import PARAM_ORDER, REJECT_CODES, OrderError, message
 from tradeloop.emulator.okx.limits import CL_ORD_ID, clip, is_multiple, wire_decimal
-from tradeloop.emulator.okx.views import next_funding_ms, num
+from tradeloop.emulator.okx.views import num
 from tradeloop.model import (
     Fill,
     OrderReport,
@@ -100,7 +101,10 @@ class OkxTrading:
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
         if self.funding_interval_ms() > 0:
-            self.emu.spawn(self._funding_loop(), "okx-funding")
+            # on the epoch-aligned boundaries ``public/funding-rate`` advertises
+            loop = settle_on_boundaries(self.funding_interval_ms(),
+                                        lambda _due: self.settle_funding(), "okx")  # fmt: skip
+            self.emu.spawn(loop, "okx-funding")
         if self.emu.config.private_push_interval_s > 0:
             self.emu.spawn(self._periodic_push(), "okx-private-push")
 
@@ -117,23 +121,7 @@ class OkxTrading:
         return None
 
     def funding_interval_ms(self) -> int:
-        """The configured funding period in ms (0 = no timed settlement)."""
-        return max(0, round(self.emu.config.funding_interval_s * 1000))
-
-    async def _funding_loop(self) -> None:
-        """Settle on the epoch-aligned boundaries that ``public/funding-rate`` advertises as
-        ``fundingTime`` (not every interval counted from start-up), once per boundary. Wall
-        clock, because that is what the advertised times are in; a boundary missed while the
-        loop was stalled is settled once, late, and the schedule moves on."""
-        interval = self.funding_interval_ms()
-        due = next_funding_ms(now_ms(), interval)
-        while True:
-            wait_ms = due - now_ms()
-            if wait_ms > 0:
-                await asyncio.sleep(wait_ms / 1000)
-                continue
-            self.settle_funding()
-            due = next_funding_ms(max(due, now_ms()), interval)
+        return period_ms(self.emu.config.funding_interval_s)
 
     def settle_funding(self) -> None:
         """Charge/credit funding on every swap position at the current mid, now (the timer

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tradeloop.emulator.funding_clock import next_funding_ms
 from tradeloop.emulator.market import Candle, PublicTrade, SymbolMarket
 from tradeloop.emulator.okx.bars import DAY, HOUR
 
@@ -98,13 +99,6 @@ def candle(
         num(c.vol_quote),
         "1" if closed else "0",
     ]
-
-
-def next_funding_ms(now_ms: int, interval_ms: int = 8 * HOUR) -> int:
-    """The first funding boundary after ``now_ms``: multiples of ``interval_ms`` since the
-    epoch, which for OKX's 8 h gives 00:00/08:00/16:00 UTC. The emulator settles exactly on
-    these boundaries so what it advertises is what happens."""
-    return (now_ms // interval_ms + 1) * interval_ms
 
 
 def funding_row(m: SymbolMarket, rate: float, now_ms: int) -> dict[str, Any]:
