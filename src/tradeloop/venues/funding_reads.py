@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from tradeloop.core.errors import VenueError
@@ -29,6 +30,7 @@ log = get_logger(__name__)
 RETRY_S: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0)
 
 
+@dataclass(eq=False)
 class FundingReads:
     """Reads ``fetch(since_ns)`` (payments at or after ``since_ns``, oldest first) when
     :meth:`poke`\\ d and hands each payment to ``emit`` (the gateway's ``emit_funding``:
@@ -36,30 +38,20 @@ class FundingReads:
     ``spawn(coro, name)`` runs a task the gateway drains and closes (the lifecycle's
     ``run_later``)."""
 
-    def __init__(
-        self,
-        venue: str,
-        fetch: Callable[[int], Awaitable[list[FundingPaid]]],
-        emit: Callable[[FundingPaid], bool],
-        since_ns: Callable[[], int],
-        spawn: Callable[[Coroutine[Any, Any, None], str], None],
-        *,
-        lookback_ns: int,
-        retry_s: tuple[float, ...] = RETRY_S,
-    ) -> None:
-        self.venue = venue
-        self.fetch = fetch
-        self.emit = emit
-        self.since_ns = since_ns
-        self.spawn = spawn
-        #: how far before the newest payment delivered (and a push's settlement time) a
-        #: read starts: the venue stamps payments with its clock
-        self.lookback_ns = lookback_ns
-        #: waits before each further read; empty: one read per poke
-        self.retry_s = retry_s
-        self._queued = False
-        self._settled_ns: int | None = None  # the newest settlement time pushed, not read
-        self._busy = False
+    venue: str
+    fetch: Callable[[int], Awaitable[list[FundingPaid]]]
+    emit: Callable[[FundingPaid], bool]
+    since_ns: Callable[[], int]
+    spawn: Callable[[Coroutine[Any, Any, None], str], None]
+    _: KW_ONLY
+    #: how far before the newest payment delivered (and a push's settlement time) a read
+    #: starts: the venue stamps payments with its clock
+    lookback_ns: int
+    #: waits before each further read; empty: one read per poke
+    retry_s: tuple[float, ...] = RETRY_S
+    _queued: bool = field(default=False, init=False)
+    _settled_ns: int | None = field(default=None, init=False)  # the newest pushed, not read
+    _busy: bool = field(default=False, init=False)
 
     @property
     def busy(self) -> bool:

@@ -14,13 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from tests.support.funding_checks import (
-    arrives_after_reconnect,
-    never_twice,
-    one_payment,
-    open_position,
-    pushes_lost,
-)
+from tests.support import funding_checks as fc
 from tests.support.gateway_fixtures import bound, serving, until
 
 from tradeloop.emulator.binance.server import BinanceEmulator
@@ -32,6 +26,7 @@ from .conftest import PERP, Sink, make_emulator, make_gateway
 
 NS_PER_MS = 1_000_000
 INCOME = "GET /fapi/v1/income"
+GW = tuple[BinanceGateway, Sink]
 
 
 @pytest.fixture
@@ -41,7 +36,7 @@ async def emu() -> AsyncIterator[BinanceEmulator]:
 
 
 @pytest.fixture
-async def gw(emu: BinanceEmulator) -> AsyncIterator[tuple[BinanceGateway, Sink]]:
+async def gw(emu: BinanceEmulator) -> AsyncIterator[GW]:
     async with bound(make_gateway(emu.base_url), Sink()) as pair:
         yield pair
 
@@ -49,7 +44,7 @@ async def gw(emu: BinanceEmulator) -> AsyncIterator[tuple[BinanceGateway, Sink]]
 async def _long(gateway: BinanceGateway, sink: Sink, symbol: str, qty: float) -> None:
     cid = f"tl-{symbol[:3].lower()}-{len(sink.reports)}"
     order = Order(cid, symbol, Side.BUY, qty, OrderType.MARKET)
-    await open_position(gateway, order, lambda: sink.reports)
+    await fc.open_position(gateway, order, lambda: sink.reports)
 
 
 def _side(emu: BinanceEmulator) -> Any:
@@ -57,9 +52,7 @@ def _side(emu: BinanceEmulator) -> Any:
     return emu.futures
 
 
-async def test_funding_push_is_one_payment_never_a_fill(
-    gw: tuple[BinanceGateway, Sink], emu: BinanceEmulator
-) -> None:
+async def test_funding_push_is_one_payment_never_a_fill(gw: GW, emu: BinanceEmulator) -> None:
     gateway, sink = gw
     side = _side(emu)
     await _long(gateway, sink, PERP, 0.05)
@@ -69,8 +62,8 @@ async def test_funding_push_is_one_payment_never_a_fill(
     moved = side.trading.wallet()[0] - wallet
     await until(lambda: sink.funding, "the funding payment")
     await gateway.drain()  # the income read the push started has finished
-    paid = one_payment(sink.funding, payment_id=row["tranId"], amount=-float(row["income"]),
-                       symbol=PERP, ccy="USDT", venue="BINANCE")  # fmt: skip
+    paid = fc.one_payment(sink.funding, payment_id=row["tranId"], amount=-float(row["income"]),
+                          symbol=PERP, ccy="USDT", venue="BINANCE")  # fmt: skip
     assert paid.amount > 0 and paid.amount == pytest.approx(-moved, abs=1e-9)  # the wallet
     assert paid.ts == row["time"] * NS_PER_MS
     # the REST view carries the same payment; a repeated push (thrice at once: one read) and
@@ -81,33 +74,31 @@ async def test_funding_push_is_one_payment_never_a_fill(
         for _ in range(3):
             gateway._on_futures_user(side.ledger.account_update("BTCUSDT", row))
 
-    await never_twice(gateway, lambda: sink.funding, pushed_thrice)
+    await fc.never_twice(gateway, lambda: sink.funding, pushed_thrice)
     assert emu.served[INCOME] == reads + 3  # fetch_funding's, the burst's one, the catch-up's
     assert sink.fills == fills and sink.reports == reports  # no fill, no report
 
 
 async def test_funding_missed_while_down_arrives_once_after_reconnect(
-    gw: tuple[BinanceGateway, Sink], emu: BinanceEmulator
+    gw: GW, emu: BinanceEmulator
 ) -> None:
     gateway, sink = gw
     side = _side(emu)
     await _long(gateway, sink, PERP, 0.02)
     emu.config.funding_rate = -0.0002  # a long receives a negative rate
-    with pushes_lost(side.hub, "push_user"):
+    with fc.pushes_lost(side.hub, "push_user"):
         (row,) = side.settle_funding()  # its push is lost, as over a dying socket
     await gateway.drain()
-    paid = await arrives_after_reconnect(emu, gateway, lambda: sink.funding, lambda: sink.events)
+    paid = await fc.arrives_after_reconnect(emu, gateway, lambda: sink.funding, lambda: sink.events)
     assert paid.payment_id == str(row["tranId"]) and paid.amount == -float(row["income"]) < 0
 
 
-async def test_history_read_page_by_page_oldest_first(
-    gw: tuple[BinanceGateway, Sink], emu: BinanceEmulator
-) -> None:
+async def test_history_read_page_by_page_oldest_first(gw: GW, emu: BinanceEmulator) -> None:
     gateway, sink = gw
     side = _side(emu)
     await _long(gateway, sink, PERP, 0.05)
     await _long(gateway, sink, "ETHUSDT-PERP.BINANCE", 1.0)
-    with pushes_lost(side.hub, "push_user"):  # the history alone, no push-started reads
+    with fc.pushes_lost(side.hub, "push_user"):  # the history alone, no push-started reads
         t0 = gateway.now_ns() // NS_PER_MS
         rows = [r for t in (t0, t0, t0, t0 + 5, t0 + 9) for r in side.settle_funding(t)]
     assert len(rows) == 10  # six of them in one millisecond

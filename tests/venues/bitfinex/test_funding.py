@@ -12,14 +12,7 @@ import time
 from typing import Any
 
 import pytest
-from tests.support.funding_checks import (
-    arrives_after_reconnect,
-    money_events,
-    never_twice,
-    one_payment,
-    open_position,
-    pushes_lost,
-)
+from tests.support import funding_checks as fc
 from tests.support.gateway_fixtures import bound
 
 from tradeloop.emulator.bitfinex.funding import LedgerEntry
@@ -40,7 +33,7 @@ GW = tuple[BitfinexGateway, Sink]
 
 async def _long(g: BitfinexGateway, sink: Sink, cid: str, qty: float) -> None:
     order = Order(cid, PERP, Side.BUY, qty, OrderType.MARKET)
-    await open_position(g, order, lambda: sink.of(OrderReport))
+    await fc.open_position(g, order, lambda: sink.of(OrderReport))
 
 
 def _margin(emu: Any) -> float:
@@ -50,12 +43,12 @@ def _margin(emu: Any) -> float:
 async def test_funding_is_one_payment_from_the_ledger(gw: GW, emu: Any) -> None:
     g, sink = gw
     await _long(g, sink, "perp-f1", 0.5)
-    money, before = money_events(sink.log), _margin(emu)
+    money, before = fc.money_events(sink.log), _margin(emu)
     emu.config.funding_rate = 0.0003  # a long pays a positive rate
     (entry,) = emu.settle_funding()
     await until(lambda: sink.of(FundingPaid), "the funding payment")
-    paid = one_payment(sink.of(FundingPaid), payment_id=entry.entry_id, amount=-entry.amount,
-                       symbol=PERP, ccy="USTF0", venue="BITFINEX")  # fmt: skip
+    paid = fc.one_payment(sink.of(FundingPaid), payment_id=entry.entry_id, amount=-entry.amount,
+                          symbol=PERP, ccy="USTF0", venue="BITFINEX")  # fmt: skip
     assert paid.ccy == g.instruments()[PERP].settle and paid.amount > 0
     assert abs(paid.amount - (before - _margin(emu))) < 1e-9  # what the wallet moved
     assert paid.position == 0.5 and paid.ts == entry.mts * 1_000_000
@@ -68,18 +61,18 @@ async def test_funding_is_one_payment_from_the_ledger(gw: GW, emu: Any) -> None:
         for _ in range(3):
             g.on_private("wu", list(wu))  # a burst of pushes: one ledger read
 
-    await never_twice(g, lambda: sink.of(FundingPaid), pushed_thrice)
+    await fc.never_twice(g, lambda: sink.of(FundingPaid), pushed_thrice)
     assert g.funding.reads == reads + 3  # fetch_funding's, the burst's one, the catch-up's
-    assert money_events(sink.log) == money  # no fill, no report
+    assert fc.money_events(sink.log) == money  # no fill, no report
 
 
 async def test_lost_push_arrives_once_after_reconnect(gw: GW, emu: Any) -> None:
     g, sink = gw
     await _long(g, sink, "perp-f2", 0.2)
     emu.config.funding_rate = -0.0002  # a long receives a negative rate
-    with pushes_lost(emu.hub, "push_account"):
+    with fc.pushes_lost(emu.hub, "push_account"):
         (entry,) = emu.settle_funding()  # its wu is lost, as over a dying socket
-    paid = await arrives_after_reconnect(emu, g, lambda: sink.of(FundingPaid), lambda: sink.log)
+    paid = await fc.arrives_after_reconnect(emu, g, lambda: sink.of(FundingPaid), lambda: sink.log)
     assert paid.payment_id == str(entry.entry_id) and paid.amount < 0
     assert paid.amount == -entry.amount
 
@@ -157,7 +150,7 @@ async def test_push_before_the_ledger_lists_it_is_read_again(gw: GW, emu: Any) -
         return out
 
     emu.funding.rows = rows
-    with pushes_lost(emu.hub, "push_account"):
+    with fc.pushes_lost(emu.hub, "push_account"):
         g.on_private("wu", emu.trading.wallet("USTF0", "Funding Event BTCF0:USTF0 (0.1)"))
         await until(lambda: served, "the first ledger read")
         (entry,) = emu.settle_funding()  # listed only after that read

@@ -9,13 +9,7 @@ down still arrives."""
 from __future__ import annotations
 
 import pytest
-from tests.support.funding_checks import (
-    arrives_after_reconnect,
-    never_twice,
-    one_payment,
-    open_position,
-    pushes_lost,
-)
+from tests.support import funding_checks as fc
 
 from tradeloop.emulator.bitmex.server import BitmexEmulator
 from tradeloop.venues.bitmex.gateway import BitmexGateway
@@ -27,7 +21,7 @@ SAT = 100_000_000
 
 
 async def _long(gateway: BitmexGateway, sink: Sink, qty: float) -> None:
-    await open_position(gateway, order("long", qty), lambda: sink.reports)
+    await fc.open_position(gateway, order("long", qty), lambda: sink.reports)
 
 
 def _funding_rows(emu: BitmexEmulator) -> list[dict[str, object]]:
@@ -46,13 +40,14 @@ async def test_funding_execution_is_a_payment_never_a_fill(
     (row,) = _funding_rows(emu)
     assert row["ordStatus"] == "Filled" and row["lastQty"] == 1000 and row["execComm"] > 0
     await until(lambda: sink.funding, "the funding payment")
-    paid = one_payment(sink.funding, payment_id=row["execID"], amount=row["execComm"] / SAT,
-                       symbol=XBTUSD, ccy="BTC", venue="BITMEX", tolerance=0.5 / SAT)  # fmt: skip
+    paid = fc.one_payment(sink.funding, payment_id=row["execID"], amount=row["execComm"] / SAT,
+                          symbol=XBTUSD, ccy="BTC", venue="BITMEX",
+                          tolerance=0.5 / SAT)  # fmt: skip
     assert round(paid.amount * SAT) == row["execComm"] and paid.amount > 0
     assert (paid.rate, paid.position) == (0.0001, 1000)
     # the REST views carry it too: the same payment, and still only the trade's fills; a
     # repeated push and what a reconnect runs add nothing
-    await never_twice(
+    await fc.never_twice(
         gateway,
         lambda: sink.funding,
         lambda: gateway.on_private("execution", "insert", [dict(row)]),
@@ -68,9 +63,9 @@ async def test_funding_missed_while_down_arrives_once_after_reconnect(
     gateway, sink = gw
     await _long(gateway, sink, 2000)
     emu.config.funding_rate = -0.0002  # a long receives a negative rate
-    with pushes_lost(emu.hub, "push_private"):
+    with fc.pushes_lost(emu.hub, "push_private"):
         emu.settle_funding()  # its push is lost, as over a dying socket
-    paid = await arrives_after_reconnect(emu, gateway, lambda: sink.funding, lambda: sink.data)
+    paid = await fc.arrives_after_reconnect(emu, gateway, lambda: sink.funding, lambda: sink.data)
     (row,) = _funding_rows(emu)
     assert paid.payment_id == row["execID"] and paid.amount < 0
     assert round(paid.amount * SAT) == row["execComm"]
@@ -84,7 +79,7 @@ async def test_linear_funding_in_usdt(
     gateway, sink = gw
     o = order("lin", 10_000)
     o.symbol = f"{symbol}.BITMEX"
-    await open_position(gateway, o, lambda: sink.reports)
+    await fc.open_position(gateway, o, lambda: sink.reports)
     emu.config.funding_rate = 0.0001
     emu.settle_funding()
     await until(lambda: sink.funding, "the payment")

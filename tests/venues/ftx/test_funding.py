@@ -11,13 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from tests.support.funding_checks import (
-    arrives_after_reconnect,
-    money_events,
-    never_twice,
-    one_payment,
-    open_position,
-)
+from tests.support import funding_checks as fc
 from tests.support.gateway_fixtures import Sink, bound
 
 from tradeloop.emulator.ftx.funding import Payment
@@ -45,7 +39,7 @@ async def quiet(emu: Any) -> AsyncIterator[GW]:
 
 async def _position(g: FtxGateway, sink: Sink, cid: str, side: Side, qty: float) -> None:
     order = Order(cid, PERP, side, qty, OrderType.MARKET)
-    await open_position(g, order, lambda: sink.of(OrderReport))
+    await fc.open_position(g, order, lambda: sink.of(OrderReport))
 
 
 def _usd(emu: Any) -> float:
@@ -55,17 +49,17 @@ def _usd(emu: Any) -> float:
 async def test_catch_up_delivers_each_payment_once(quiet: GW, emu: Any) -> None:
     g, sink = quiet
     await _position(g, sink, "perp-f1", Side.BUY, 0.5)
-    money, before = money_events(sink.log), _usd(emu)
+    money, before = fc.money_events(sink.log), _usd(emu)
     emu.config.funding_rate = 0.0002  # a long pays a positive rate
     (p,) = emu.settle_funding()
     await g.catch_up_funding()  # what the hourly poll runs
-    paid = one_payment(sink.of(FundingPaid), payment_id=p.payment_id, amount=p.payment,
-                       symbol=PERP, ccy="USD", venue="FTX")  # fmt: skip
+    paid = fc.one_payment(sink.of(FundingPaid), payment_id=p.payment_id, amount=p.payment,
+                          symbol=PERP, ccy="USD", venue="FTX")  # fmt: skip
     assert paid.ccy == g.instruments()[PERP].settle
     assert paid.amount > 0 and abs(before - _usd(emu) - paid.amount) < 1e-9
     assert paid.rate == 0.0002 and paid.ts == p.at_ms * 1_000_000
-    await never_twice(g, lambda: sink.of(FundingPaid))  # FTX pushes nothing to repeat
-    assert money_events(sink.log) == money  # no fill, no report
+    await fc.never_twice(g, lambda: sink.of(FundingPaid))  # FTX pushes nothing to repeat
+    assert fc.money_events(sink.log) == money  # no fill, no report
 
 
 async def test_settled_while_down_arrives_once_after_reconnect(quiet: GW, emu: Any) -> None:
@@ -73,7 +67,7 @@ async def test_settled_while_down_arrives_once_after_reconnect(quiet: GW, emu: A
     await _position(g, sink, "perp-f2", Side.BUY, 0.2)
     emu.config.funding_rate = -0.0001  # a long receives a negative rate
     (p,) = emu.settle_funding()  # FTX pushes nothing: the reconnect's catch-up brings it
-    paid = await arrives_after_reconnect(emu, g, lambda: sink.of(FundingPaid), lambda: sink.log)
+    paid = await fc.arrives_after_reconnect(emu, g, lambda: sink.of(FundingPaid), lambda: sink.log)
     assert paid.payment_id == str(p.payment_id) and paid.amount == p.payment < 0
 
 

@@ -13,15 +13,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from tests.support import funding_checks as fc
 from tests.support import gateway_fixtures
-from tests.support.funding_checks import (
-    arrives_after_reconnect,
-    money_events,
-    never_twice,
-    one_payment,
-    open_position,
-    pushes_lost,
-)
 from tests.support.gateway_fixtures import bound, serving
 
 from tradeloop.emulator.okx.server import EmulatorConfig, OkxEmulator
@@ -73,7 +66,7 @@ async def gw(emu: OkxEmulator) -> AsyncIterator[tuple[OkxGateway, Sink]]:
 
 async def _position(gateway: OkxGateway, sink: Sink, side: Side, contracts: float) -> None:
     order = Order(f"fund-{side.value}-{len(sink.log)}", SWAP, side, contracts)
-    await open_position(gateway, order, lambda: sink.of(OrderReport))
+    await fc.open_position(gateway, order, lambda: sink.of(OrderReport))
 
 
 def _cash(emu: OkxEmulator) -> float:
@@ -86,7 +79,7 @@ async def test_settlement_is_one_payment_from_its_bill(
 ) -> None:
     gateway, sink = gw
     await _position(gateway, sink, Side.BUY, 3)
-    seen = money_events(sink.log)
+    seen = fc.money_events(sink.log)
     emu.config.funding_rate = 0.0001  # a long pays a positive rate
     before = _cash(emu)
     emu.settle_funding()
@@ -96,8 +89,8 @@ async def test_settlement_is_one_payment_from_its_bill(
     assert float(bill["balChg"]) < 0 and bill["pnl"] == bill["balChg"] and bill["sz"] == "3"
     assert float(bill["bal"]) == _cash(emu)
     await until(lambda: sink.funding, "the funding payment")
-    paid = one_payment(sink.funding, payment_id=bill["billId"], amount=-float(bill["balChg"]),
-                       symbol=SWAP, ccy="USDT", venue="OKX")  # fmt: skip
+    paid = fc.one_payment(sink.funding, payment_id=bill["billId"], amount=-float(bill["balChg"]),
+                          symbol=SWAP, ccy="USDT", venue="OKX")  # fmt: skip
     assert paid.amount == emu.trading.account.sim.funding_payments()[-1].amount
     assert paid.amount == pytest.approx(moved, abs=1e-9) and paid.amount > 0
     assert paid.position == 3.0 and paid.ts == int(bill["ts"]) * 1_000_000
@@ -107,8 +100,8 @@ async def test_settlement_is_one_payment_from_its_bill(
         gateway.on_account("balance_and_position", [{"eventType": "funding_fee", "balData": []}])
 
     # the REST view is the same payment; a repeated push and the catch-up add nothing
-    await never_twice(gateway, lambda: sink.funding, pushed_again)
-    assert money_events(sink.log) == seen  # no fill, no report
+    await fc.never_twice(gateway, lambda: sink.funding, pushed_again)
+    assert fc.money_events(sink.log) == seen  # no fill, no report
 
 
 async def test_payment_whose_push_was_lost_arrives_once_after_reconnect(
@@ -117,10 +110,10 @@ async def test_payment_whose_push_was_lost_arrives_once_after_reconnect(
     gateway, sink = gw
     await _position(gateway, sink, Side.BUY, 2)
     emu.config.funding_rate = -0.0002  # a long receives a negative rate
-    with pushes_lost(emu.hub, "push_private"):
+    with fc.pushes_lost(emu.hub, "push_private"):
         emu.settle_funding()
     await gateway.drain()
-    paid = await arrives_after_reconnect(emu, gateway, lambda: sink.funding, lambda: sink.log)
+    paid = await fc.arrives_after_reconnect(emu, gateway, lambda: sink.funding, lambda: sink.log)
     (bill,) = emu.trading.bills.rows
     assert bill["subType"] == "174" and paid.payment_id == bill["billId"]
     assert paid.amount == -float(bill["balChg"]) < 0
@@ -180,7 +173,7 @@ async def test_bills_listing_filters_and_pages(
     archive holds the same rows; ``fetch_funding`` pages all of them oldest first."""
     gateway, sink = gw
     await _position(gateway, sink, Side.BUY, 1)
-    with pushes_lost(emu.hub, "push_private"):  # 130 settlements: more than a page
+    with fc.pushes_lost(emu.hub, "push_private"):  # 130 settlements: more than a page
         for i in range(130):
             emu.config.funding_rate = 0.0001 if i % 2 else -0.0001
             emu.settle_funding()
@@ -256,7 +249,7 @@ async def test_push_before_its_bill_is_listed_is_read_again(
         return out
 
     emu.trading.bills.query = query  # type: ignore[method-assign]
-    with pushes_lost(emu.hub, "push_private"):
+    with fc.pushes_lost(emu.hub, "push_private"):
         gateway.on_account("balance_and_position", [{"eventType": "funding_fee", "balData": []}])
         await until(lambda: served, "the first bills read")
         emu.settle_funding()  # billed only after that read
