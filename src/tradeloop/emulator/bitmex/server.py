@@ -217,6 +217,7 @@ def _inverse_sizes(m: SymbolMarket) -> None:
             c.vol = c.vol_ccy = q
             c.vol_quote = q * c.close
 
+
 #: the shared CLI upper-cases ``--balance`` names, so ``XBt`` / ``USDt`` arrive as these
 _CLI_MINOR = {"XBT": "XBt", "USDT": "USDt"}
 
