@@ -125,11 +125,8 @@ class OrderTracker:
         """Deliver a fill the venue made on its own (a liquidation: no order of ours behind
         it, ``client_order_id`` empty) unless its trade id was delivered already. It has no
         track to remember it by, so its id is kept in a bounded set of its own."""
-        if fill.trade_id in self._venue_fills:
+        if not self._first(self._venue_fills, fill.trade_id):
             return False
-        self._venue_fills[fill.trade_id] = None
-        while len(self._venue_fills) > self.retention.max_finished:
-            self._venue_fills.popitem(last=False)
         if self.sink is not None:
             self.sink.on_fill(fill)
         return True
@@ -137,13 +134,20 @@ class OrderTracker:
     def funding(self, payment: FundingPaid) -> bool:
         """Deliver a funding payment unless its id was delivered already (the push and a
         REST catch-up both carry it); the journal makes it once across restarts."""
-        if payment.payment_id in self._funding:
+        if not self._first(self._funding, payment.payment_id):
             return False
-        self._funding[payment.payment_id] = None
-        while len(self._funding) > self.retention.max_finished:
-            self._funding.popitem(last=False)
         if self.sink is not None:
             self.sink.on_funding(payment)
+        return True
+
+    def _first(self, seen: OrderedDict[str, None], key: str) -> bool:
+        """Whether ``key`` is new to ``seen`` (then remembered; the oldest go past the
+        retention's count)."""
+        if key in seen:
+            return False
+        seen[key] = None
+        while len(seen) > self.retention.max_finished:
+            seen.popitem(last=False)
         return True
 
     def tell(self, report: OrderReport) -> None:
