@@ -116,3 +116,18 @@ def write_config(path: Path, journal: Path, body: str, deployment: str = "t",
     )
     path.write_text(text)
     return path
+
+
+async def restart_funding(cfg: Path, symbol: str) -> tuple[int, float, list[str]]:
+    """Start ``cfg`` again (restore, reconcile), read what reconciliation did about funding
+    and stop: (missed payments applied, the portfolio's funding on ``symbol``, mismatches)."""
+    rt = await started(cfg)
+    try:
+        (rep,) = rt.reports
+        return (
+            rep.missed_funding,
+            rt.groups[0].kernel.portfolio.funding.get(symbol, 0.0),
+            (rep.mismatches),
+        )
+    finally:
+        await rt.shutdown()

@@ -17,7 +17,13 @@ from tradeloop.live.journal import Journal
 from tradeloop.live.status import runtime_snapshot
 from tradeloop.model import FundingPaid
 
-from .helpers import keyed_account_block, started, strategy_block, write_config
+from .helpers import (
+    keyed_account_block,
+    restart_funding,
+    started,
+    strategy_block,
+    write_config,
+)
 
 K, S = "fund-key", "fund-secret"
 SYM = "XBTUSD.BITMEX"
@@ -71,22 +77,13 @@ async def test_funding_booked_once_live_and_across_restarts(
         # settled while the process is down: found and booked by start-up reconciliation
         emu.config.funding_rate = -0.0001
         emu.settle_funding()
-        rt = await started(cfg)
-        (rep,) = rt.reports
-        port = rt.groups[0].kernel.portfolio
         venue = _venue_funding(emu)
         assert len(venue) == 2 and venue[1] < 0
-        assert rep.missed_funding == 1 and rep.mismatches == []
-        assert round(port.funding[SYM] * SAT) == sum(venue)
-        await rt.shutdown()
-
+        missed, funding, mismatches = await restart_funding(cfg, SYM)
+        assert missed == 1 and mismatches == [] and round(funding * SAT) == sum(venue)
         # and once more: the venue lists both again, the journal books neither twice
-        rt = await started(cfg)
-        (rep,) = rt.reports
-        port = rt.groups[0].kernel.portfolio
-        assert rep.missed_funding == 0
-        assert round(port.funding[SYM] * SAT) == sum(venue)
-        await rt.shutdown()
+        missed, funding, _ = await restart_funding(cfg, SYM)
+        assert missed == 0 and round(funding * SAT) == sum(venue)
         j = Journal(journal)
         try:
             rows = j.fundings("bm")

@@ -11,7 +11,14 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from tests.live.helpers import account_block, emulator, started, strategy_block, write_config
+from tests.live.helpers import (
+    account_block,
+    emulator,
+    restart_funding,
+    started,
+    strategy_block,
+    write_config,
+)
 from tests.support.gateway_fixtures import until
 
 from tradeloop.emulator.okx.server import OkxEmulator
@@ -63,22 +70,15 @@ async def test_okx_funding_booked_once_live_and_across_restarts(
         # settled while the process is down: found and booked by start-up reconciliation
         emu.config.funding_rate = -0.0001
         emu.settle_funding()
-        rt = await started(cfg)
-        (rep,) = rt.reports
-        port = rt.groups[0].kernel.portfolio
         venue = _bills(emu)
         assert len(venue) == 2 and venue[1][1] < 0
-        assert rep.missed_funding == 1
-        assert port.funding[SYM] == pytest.approx(sum(p for _, p in venue), abs=1e-12)
-        await rt.shutdown()
-
+        missed, funding, _ = await restart_funding(cfg, SYM)
+        assert missed == 1
+        assert funding == pytest.approx(sum(p for _, p in venue), abs=1e-12)
         # and once more: the venue lists both again, the journal books neither twice
-        rt = await started(cfg)
-        (rep,) = rt.reports
-        assert rep.missed_funding == 0
-        port = rt.groups[0].kernel.portfolio
-        assert port.funding[SYM] == pytest.approx(sum(p for _, p in venue), abs=1e-12)
-        await rt.shutdown()
+        missed, funding, _ = await restart_funding(cfg, SYM)
+        assert missed == 0
+        assert funding == pytest.approx(sum(p for _, p in venue), abs=1e-12)
         j = Journal(journal)
         try:
             rows = j.fundings("okx")
