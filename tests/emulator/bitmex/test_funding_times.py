@@ -14,6 +14,7 @@ import pytest
 
 from tradeloop.emulator.bitmex import contracts as ct
 from tradeloop.emulator.bitmex.server import BitmexEmulator
+from tradeloop.emulator.funding_clock import next_funding_ms
 
 from .conftest import Client, config
 
@@ -46,9 +47,9 @@ def test_grid_and_interval_spelling() -> None:
     assert ct.funding_interval(8 * hour) == "2000-01-01T08:00:00.000Z"
     assert ct.funding_interval(hour) == "2000-01-01T01:00:00.000Z"
     # a short test interval keeps the epoch-aligned grid (4 h is a whole number of seconds)
-    assert ct.next_funding_ms(10_500, 1000, 4 * hour) == 11_000
-    assert ct.next_funding_ms(10_000, 1000, 4 * hour) == 11_000
-    assert ct.next_funding_ms(0, 8 * hour, 4 * hour) == 4 * hour
+    assert next_funding_ms(10_500, 1000, 4 * hour) == 11_000
+    assert next_funding_ms(10_000, 1000, 4 * hour) == 11_000
+    assert next_funding_ms(0, 8 * hour, 4 * hour) == 4 * hour
 
 
 def test_capture_agrees() -> None:
@@ -59,7 +60,7 @@ def test_capture_agrees() -> None:
     at_ms = int(float(head.rsplit("-> ", 1)[1]) * 1000)
     rows = [r for r in json.loads(body) if r.get("symbol") == "XBTUSD"]
     assert rows, "XBTUSD in the captured instrument list"
-    want = ct.next_funding_ms(at_ms, 8 * 3_600_000, 4 * 3_600_000)
+    want = next_funding_ms(at_ms, 8 * 3_600_000, 4 * 3_600_000)
     assert rows[0]["fundingTimestamp"] == ct.iso(want)
     assert rows[0]["fundingInterval"] == ct.funding_interval(8 * 3_600_000)
 

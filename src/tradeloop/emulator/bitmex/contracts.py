@@ -177,13 +177,6 @@ def funding_interval(interval_ms: int) -> str:
     return iso(DURATION_EPOCH_MS + interval_ms)
 
 
-def next_funding_ms(now_ms: int, interval_ms: int, offset_ms: int) -> int:
-    """The first time after ``now_ms`` on the grid ``offset + k * interval`` (BitMEX: 8 h
-    from 04:00 UTC); a time on the grid is already past, so the next one is returned."""
-    off = offset_ms % interval_ms
-    return ((now_ms - off) // interval_ms + 1) * interval_ms + off
-
-
 def instrument_row(
     m: SymbolMarket,
     now_ms: int,

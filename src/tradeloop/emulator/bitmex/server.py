@@ -41,6 +41,7 @@ from tradeloop.emulator.bitmex.replay import load_capture
 from tradeloop.emulator.bitmex.trading import PRIVATE, BitmexTrading
 from tradeloop.emulator.bitmex.ws import BitmexHub, BitmexWs, upgrade_handler
 from tradeloop.emulator.frontend import FrontEnd, common_config
+from tradeloop.emulator.funding_clock import next_funding_ms
 from tradeloop.emulator.market import SymbolMarket
 from tradeloop.emulator.replay import Record, ReplayMarket
 from tradeloop.emulator.venue import VenueConfig, VenueEmulator
@@ -114,8 +115,8 @@ class BitmexEmulator(VenueEmulator):
 
     def next_funding_ms(self, now_ms: int) -> int:
         """The first funding time strictly after ``now_ms`` (see the module docstring)."""
-        return ct.next_funding_ms(now_ms, self.funding_interval_ms,
-                                  int(self.config.funding_offset_s * 1000))  # fmt: skip
+        return next_funding_ms(now_ms, self.funding_interval_ms,
+                               int(self.config.funding_offset_s * 1000))  # fmt: skip
 
     def instrument_row(self, m: Any, now_ms: int) -> dict[str, Any]:
         sym = m.instrument.symbol
