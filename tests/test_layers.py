@@ -11,10 +11,10 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "tradeloop"
 #: docs/architecture.md: model <- core <- book, data, sim <- venues <- engine, emulator, fmz,
-#: report, store <- live, sweep <- dashboard <- cli
+#: report, store <- live, sweep <- dashboard <- cli (and ``python -m tradeloop``, the same)
 RANK = {"model": 0, "core": 1, "book": 2, "data": 2, "sim": 2, "venues": 3, "engine": 4,
         "emulator": 4, "fmz": 4, "report": 4, "store": 4, "live": 5, "sweep": 5,
-        "dashboard": 6, "cli": 7}  # fmt: skip
+        "dashboard": 6, "cli": 7, "__main__": 7}  # fmt: skip
 
 
 def _modules() -> dict[str, Path]:
