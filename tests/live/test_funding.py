@@ -93,3 +93,44 @@ async def test_funding_booked_once_live_and_across_restarts(
         assert {r["symbol"] for r in rows} == {SYM} and {r["ccy"] for r in rows} == {"BTC"}
     finally:
         await asyncio.wait_for(emu.stop(), 10)
+
+
+async def test_unreadable_funding_history_is_one_warning_not_a_failed_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A venue that refuses the funding history at start-up (a key without the permission):
+    the start goes on, one warning names it and the journal keeps it as an event."""
+    from tradeloop.core.errors import VenueError
+    from tradeloop.venues.bitmex.gateway import BitmexGateway
+
+    monkeypatch.setenv("BM_KEY", K)
+    monkeypatch.setenv("BM_SECRET", S)
+    monkeypatch.setenv("TRADELOOP_BITMEX_DEAD_MAN_MS", "0")
+    emu = BitmexEmulator(BitmexConfig(api_key=K, api_secret=S, balances={"XBt": 100_000_000.0},
+                                      symbols=["XBTUSD"], seed=3, tick_interval_ms=50))  # fmt: skip
+    url = await emu.start("127.0.0.1", 0)
+    journal = tmp_path / "j.sqlite"
+    cfg = write_config(tmp_path / "live.toml", journal,
+                       keyed_account_block("bm", url, "BM", "bitmex")
+                       + strategy_block("BuyOnce", "once", None, "qty = 100"),
+                       deployment="bm-unread", instruments=(SYM,))  # fmt: skip
+    try:
+        await (await started(cfg)).shutdown()  # the first start records the baseline
+
+        async def refused(self: BitmexGateway, since_ns: int = 0) -> list[FundingPaid]:
+            raise VenueError("GET /api/v1/execution: BitMEX 403 Access Denied", "Access Denied")
+
+        monkeypatch.setattr(BitmexGateway, "fetch_funding", refused)
+        rt = await started(cfg)
+        (rep,) = rt.reports
+        await rt.shutdown()
+        assert rep.missed_funding == 0 and rep.mismatches == []
+        lines = [r for r in caplog.records if "could not be read" in r.getMessage()]
+        assert len(lines) == 1 and "Access Denied" in lines[0].getMessage()
+        j = Journal(journal)
+        try:
+            assert [e[1] for e in j.events("funding_unread")] == ["funding_unread"]
+        finally:
+            j.close()
+    finally:
+        await asyncio.wait_for(emu.stop(), 10)

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tradeloop.core.errors import VenueError
 from tradeloop.engine.kernel import Kernel
 from tradeloop.live.journal import CORRECTIVE, FOREIGN, Journal
 from tradeloop.live.recorder import AccountClient
@@ -175,7 +176,7 @@ class Reconciler:
         fills = [] if first else await self.gw.fetch_fills(max(since, 0))
         last_paid = journal.last_funding_ts(acct.account)
         paid_since = (last_paid - FILL_MARGIN_NS) if last_paid is not None else since
-        funding = [] if first else await self.gw.fetch_funding(max(paid_since, 0))
+        funding = [] if first else await self._missed_funding(max(paid_since, 0), now_ns)
         balances = await self.gw.fetch_balances()
         journal.snapshot(acct.account, "balances",
                          {b.key: [b.total, b.free] for b in balances}, now_ns)  # fmt: skip
@@ -236,6 +237,20 @@ class Reconciler:
         journal.event("reconcile", acct.account, rep.line(), now_ns)
         log.info("%s", rep.line())
         return rep
+
+    async def _missed_funding(self, since_ns: int, now_ns: int) -> list[FundingPaid]:
+        """The payments settled since ``since_ns``. A venue that will not list them (a key
+        without that permission, an endpoint down) does not stop the start -- trading on is
+        safer than not starting over a PnL line -- but it is said and journaled as an event
+        an operator can find (``funding_unread``)."""
+        try:
+            return await self.gw.fetch_funding(since_ns)
+        except VenueError as exc:
+            msg = (f"funding payments since the last start could not be read ({exc}); the "
+                   f"strategies' PnL misses them until a start that can")  # fmt: skip
+            log.warning("%s: %s", self.acct.account, msg)
+            self.journal.event("funding_unread", self.acct.account, msg, now_ns)
+            return []
 
     def _register(self, cid: str, venue_report: Any) -> None:
         oms = self.kernel.oms
