@@ -72,3 +72,40 @@ def test_only_overloaded_503_is_known_not_to_have_run() -> None:
     bare = t.server_error("POST", "/api/v1/order", 500, None)
     for exc in (other, bare):
         assert type(exc) is VenueError and outcome_unknown(exc), exc
+
+
+async def test_overloaded_after_a_lost_reply_is_still_in_doubt(
+    gw: tuple[BitmexGateway, Sink], emu: BitmexEmulator
+) -> None:
+    """The first attempt ran but its answer was lost; the retries meet 503 "overloaded".
+    The last answer alone would say "not run", yet the first may have: the order is in
+    doubt, looked up and found -- one order at the venue, never a refusal the strategy
+    would answer with a second order."""
+    gateway, sink = gw
+    faults = emu.faults
+    take = faults.take_lost_reply
+
+    def lost_then_overloaded(method: str, path: str) -> object:
+        lost = take(method, path)
+        if lost is not None:
+            faults.fail_next(3, "5xx")  # the placement's three retries
+        return lost
+
+    faults.take_lost_reply = lost_then_overloaded  # type: ignore[method-assign]
+    faults.lose_replies(1, "drop", "POST /api/v1/order")
+    live = gateway.on_private  # the order's pushes come late: the lookup must find it
+
+    def held_back(table: str, action: str, rows: list[dict[str, object]]) -> None:
+        if table not in ("order", "execution"):
+            live(table, action, rows)
+
+    gateway.on_private = held_back  # type: ignore[method-assign]
+    try:
+        gateway.submit_order(order("doubt1", 100))
+        await until(lambda: _final(sink, "doubt1") is not None, "doubt1 finished", 15)
+        await gateway.drain()
+    finally:
+        gateway.on_private = live  # type: ignore[method-assign]
+        faults.take_lost_reply = take  # type: ignore[method-assign]
+    assert _placed(emu, "doubt1") == 1
+    assert _final(sink, "doubt1") is OrderStatus.FILLED
