@@ -2,10 +2,11 @@
 conformance checks raise AssertionError, for the right reason.
 
 The OKX gateway's lifecycle hooks are wrapped (``gateway.orders.hooks``) by a delegating
-``VenueHooks`` that breaks one thing — ``classify`` calling every error PERMANENT, or
-``fetch_fills`` finding nothing — and the unchanged checks run against the emulator over real
-sockets. An unbroken wrapper passes the same checks (so the wrapper itself breaks nothing), and
-a gateway whose ``fetch_fills`` query returns [] fails the queries check on every venue.
+``VenueHooks`` that breaks one thing — ``classify`` calling every error PERMANENT, a lookup
+that never finds the order, or ``fetch_fills`` finding nothing — and the unchanged checks run
+against the emulator over real sockets. An unbroken wrapper passes the same checks (so the
+wrapper itself breaks nothing), and a gateway whose ``fetch_fills`` query returns [] fails
+the queries check on every venue.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tradeloop.core.errors import VenueError
 from tradeloop.model import Fill, Instrument, Order, OrderReport
 from tradeloop.venues.base import Gateway
 from tradeloop.venues.execution import ErrorKind, OrderTrack, PlaceAck, VenueHooks, Verdict
+from tradeloop.venues.okx.constants import ORDER_NOT_FOUND as OKX_NOT_FOUND
 from tradeloop.venues.okx.gateway import OkxGateway
 
 from . import checks
@@ -74,6 +76,15 @@ class AllPermanent(Delegating):
         return Verdict(ErrorKind.PERMANENT)
 
 
+class LookupSaysAbsent(Delegating):
+    """Broken: looking an order up always answers "no such order" (e.g. it asks by the wrong
+    id), so an order in doubt that does exist is called absent."""
+
+    async def fetch_order(self, track: OrderTrack) -> OrderReport:
+        await self.inner.fetch_order(track)
+        raise VenueError(f"order {track.venue_client_id} not found", OKX_NOT_FOUND)
+
+
 class NoFills(Delegating):
     """Broken: the per-order fill lookup finds nothing (e.g. it queries the wrong order id)."""
 
@@ -111,7 +122,7 @@ async def run(harness: type[VenueHarness], check: Check) -> None:
 #: (broken hooks, the check it must fail, what the failure must say)
 BROKEN: list[tuple[type[Delegating], Check, str]] = [
     (AllPermanent, checks.rate_limit_storm_on_cancel, "the cancel gave up during the storm"),
-    (AllPermanent, checks.in_doubt_resolved_by_lookup, "in-doubt order: .*REJECTED"),
+    (LookupSaysAbsent, checks.in_doubt_resolved_by_lookup, "in-doubt order: .*REJECTED"),
     (NoFills, checks.private_drop_fill_caught_up, r"gateway fills \[\] != venue fills"),
     (NoFills, checks.private_drop_partial_no_duplicate, r"gateway fills .* != venue fills"),
 ]

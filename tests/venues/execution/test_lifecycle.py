@@ -12,9 +12,10 @@ import pytest
 from tradeloop.core.errors import VenueError
 from tradeloop.model import Order, OrderStatus, OrderType, RejectReason, Side, VenueStatus
 from tradeloop.venues.execution import ErrorKind, PlaceAck, RecoveryPolicy, Verdict
+from tradeloop.venues.outcomes import UnknownOutcome
 from tradeloop.venues.retry import RetryConfig
 
-from .hooks_double import FAST, SYM, ScriptedHooks, err, limit, make, working
+from .hooks_double import FAST, SYM, Err, ScriptedHooks, err, limit, make, working
 
 S = OrderStatus
 
@@ -87,6 +88,24 @@ async def test_unknown_outcome_is_looked_up_not_rejected() -> None:
     await kit.drain()
     assert sink.statuses() == [S.ACCEPTED]
     assert hooks.calls == ["place", "fetch_order", "fetch_order"]
+
+
+class _DoubtReadAsNotRun(Err, UnknownOutcome):
+    """A write in doubt whose last answer's code a venue's table reads as "not run"."""
+
+
+@pytest.mark.parametrize("kind", ["rate_limited", "transient", "permanent"])
+async def test_a_write_in_doubt_stays_in_doubt_whatever_its_last_code_says(kind: str) -> None:
+    """The transport gave up after an attempt that may have run (``UnknownOutcome``) and the
+    last attempt's code reads as a refusal (a 429, "overloaded"): the order is looked up,
+    never rejected -- a REJECTED for a live order makes the strategy send a second one."""
+    kit, hooks, sink, _ = make()
+    hooks.places = [_DoubtReadAsNotRun(ErrorKind(kind))]
+    hooks.lookups = [S.ACCEPTED]
+    kit.submit(limit())
+    await kit.drain()
+    assert sink.statuses() == [S.ACCEPTED]
+    assert hooks.calls == ["place", "fetch_order"]
 
 
 async def test_one_empty_lookup_is_not_enough_to_call_an_order_absent() -> None:

@@ -41,7 +41,7 @@ from tradeloop.model import (
 )
 from tradeloop.venues.base import ExecutionSink
 from tradeloop.venues.execution.checks import amend_problem, preflight
-from tradeloop.venues.execution.hooks import ErrorKind, OrderTrack, VenueHooks
+from tradeloop.venues.execution.hooks import ErrorKind, OrderTrack, VenueHooks, Verdict
 from tradeloop.venues.execution.policy import (
     DEFAULT_RECOVERY,
     DEFAULT_RETENTION,
@@ -49,6 +49,7 @@ from tradeloop.venues.execution.policy import (
     Retention,
 )
 from tradeloop.venues.execution.tracker import OrderTracker, live_status
+from tradeloop.venues.outcomes import UnknownOutcome
 from tradeloop.venues.retry import delay_with_hint, delays
 
 log = get_logger(__name__)
@@ -254,6 +255,10 @@ class OrderLifecycle:
             ack = await self.hooks.place(order, track)
         except VenueError as exc:
             verdict = self.hooks.classify(exc)
+            if isinstance(exc, UnknownOutcome) and verdict.kind is not ErrorKind.DUPLICATE_ID:
+                # an earlier attempt may have run, whatever the last answer's code says (a
+                # venue's table may read that code -- a rate limit, "overloaded" -- as "not run")
+                verdict = Verdict(ErrorKind.UNKNOWN_OUTCOME)
             if verdict.kind in (ErrorKind.DUPLICATE_ID, ErrorKind.UNKNOWN_OUTCOME):
                 # Not a refusal: the order may exist (or, for a duplicate, surely does).
                 vcid = track.venue_client_id
