@@ -134,11 +134,27 @@ def test_pool_books_each_accounts_payment_by_its_part_and_keeps_ids_apart() -> N
     heard = _Heard()
     pool.bind(heard)
     assert a.sink is not None and b.sink is not None
-    a.sink.on_fill(Fill(0, "x1", "v", "t1", SYM, Side.BUY, 100.0, 2.0, 0.0, "USDT",
-                        Liquidity.TAKER))  # fmt: skip
+    for sink, qty in ((a.sink, 2.0), (b.sink, 1.0)):
+        sink.on_fill(Fill(0, "x1", "v", f"t{qty}", SYM, Side.BUY, 100.0, qty, 0.0, "USDT",
+                          Liquidity.TAKER))  # fmt: skip
     a.sink.on_funding(_pay(4.0, "same-id", position=4.0))  # a holds 2 of the venue's 4
-    b.sink.on_funding(_pay(1.0, "same-id"))  # b's own payment, same venue id
+    b.sink.on_funding(_pay(1.0, "same-id"))  # b's own payment, same venue id, no size said
     assert [(p.payment_id, p.amount, p.position) for p in heard.funding] == [
         ("a:same-id", 2.0, 0.0),
         ("b:same-id", 1.0, 0.0),
     ]
+
+
+def test_pool_books_nothing_of_an_account_the_engine_holds_nothing_on() -> None:
+    """A member account's payment when the engine's holding is all on another account: the
+    account's position (another program's) is not the strategies', size said or not."""
+    a, b = _Venue("a"), _Venue("b")
+    pool = AccountPool([a, b], [10.0, 10.0])  # type: ignore[list-item]
+    heard = _Heard()
+    pool.bind(heard)
+    assert a.sink is not None and b.sink is not None
+    a.sink.on_fill(Fill(0, "x1", "v", "t1", SYM, Side.BUY, 100.0, 2.0, 0.0, "USDT",
+                        Liquidity.TAKER))  # fmt: skip
+    b.sink.on_funding(_pay(1.0, "p-b"))
+    b.sink.on_funding(_pay(1.0, "p-b2", position=3.0))
+    assert heard.funding == []

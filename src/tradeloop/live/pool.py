@@ -100,8 +100,13 @@ class _MemberSink(ExecutionSink):
         it: the part on the engine's holding on this account, under an id no other account's
         payment can share."""
         amount = payment.amount
+        held = self.pool.share(self.account, payment.symbol)
+        if not held:
+            log.info("pool %s: funding %s on %s (%g): the engine holds none of it on %s",
+                     self.pool.venue, payment.payment_id, payment.symbol, payment.amount,
+                     self.account)  # fmt: skip
+            return
         if payment.position:
-            held = self.pool.share(self.account, payment.symbol)
             amount *= min(abs(held) / abs(payment.position), 1.0)
         if self.pool.sink is not None:
             self.pool.sink.on_funding(msgspec.structs.replace(
