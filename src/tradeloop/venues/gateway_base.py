@@ -167,6 +167,13 @@ class StreamGateway(Gateway):
         if private and status == RECONNECTED:
             self.orders.reconcile_later()
             self.orders.run_later(self.catch_up_funding(), f"{self.venue}-funding")
+            self.orders.run_later(self.catch_up_venue_fills(), f"{self.venue}-venue-fills")
+
+    async def catch_up_venue_fills(self) -> None:
+        """Fills the venue made on its own (liquidations) while the private socket was down:
+        no order of ours is tracked for them, so the order catch-up cannot find them. None
+        by default; a venue that can tell them apart in its fill history overrides this."""
+        return None
 
     # -- funding (rule 9) -------------------------------------------------------------------
     def emit_funding(self, payment: FundingPaid) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tests.support import funding_checks as fc
+
 from tradeloop.emulator.bitmex.server import BitmexEmulator
 from tradeloop.model import OrderStatus, Side
 from tradeloop.venues.base import RECONNECTED
@@ -63,3 +65,32 @@ async def test_liquidation_is_one_venue_initiated_fill(
     assert [f.trade_id for f in sink.fills].count(row["execID"]) == 1
     # and no order of its own: the engine hears of no order report for it
     assert all(r.client_order_id == "liq-long" for r in sink.reports), sink.reports
+
+
+async def test_liquidation_while_the_socket_is_down_arrives_after_reconnect(
+    gw: tuple[BitmexGateway, Sink], emu: BitmexEmulator
+) -> None:
+    """The liquidation's pushes are lost (as over a dying socket): no order of ours is
+    tracked for it, so only the reconnect's look at the execution history can find it --
+    delivered once, as the venue's own fill."""
+    gateway, sink = gw
+    await gateway.rest.set_leverage(SYM, Decimal(50))
+    gateway.submit_order(order("liq-down", 100_000))
+    await until(lambda: any(r.status is OrderStatus.FILLED for r in sink.reports), "filled")
+    await gateway.drain()
+    ours = len(sink.fills)
+    (pos,) = [p for p in await gateway.rest.positions() if p["symbol"] == SYM]
+    m = emu.driver.markets[SYM]
+    with fc.pushes_lost(emu.hub, "push_private"):
+        m.grid = round((pos["liquidationPrice"] - 200) / m.instrument.tick_size / m.spacing)
+        emu.step()
+        await until(lambda: _liquidations(emu), "the emulator's liquidation")
+    assert len(sink.fills) == ours
+    before = _reconnects(sink)
+    emu.faults.drop_ws()
+    await until(lambda: _reconnects(sink) > before, "the reconnect")
+    await until(lambda: len(sink.fills) > ours, "the liquidation after the reconnect")
+    await gateway.drain()
+    (row,) = _liquidations(emu)
+    (fill,) = sink.fills[ours:]
+    assert fill.client_order_id == "" and fill.trade_id == row["execID"]
