@@ -86,6 +86,42 @@ def test_payment_shared_by_position_and_booked_once() -> None:
     assert p.strategy_pnl("a")[0] == pytest.approx(ra - 1.0)
 
 
+def _trade(k: Kernel, sid: str, side: Side, qty: float, ts: int) -> None:
+    order = Order(f"o-{sid}-{ts}", SYM, side, qty, strategy_id=sid)
+    k.oms.orders[order.client_order_id] = order
+    k.oms.on_fill(Fill(ts, order.client_order_id, "v", f"t-{sid}-{ts}", SYM, side, 50_000.0,
+                       qty, 0.0, "USDT", Liquidity.TAKER))  # fmt: skip
+
+
+@pytest.mark.parametrize("after", [[("b", 1.0)], [("a", 2.0), ("b", 1.0)]])
+def test_payment_told_late_is_booked_on_the_holdings_when_it_was_settled(
+    after: list[tuple[str, float]],
+) -> None:
+    """Settled at t=5 on a's 2 and b's 1; the strategies sell after it (t=10) and the payment
+    is only told after that (a REST read after the push): it is still booked whole, a paying
+    2/3 and b 1/3 -- not capped to, nor split by, what they hold when it arrives."""
+    k = _kernel()
+    p = k.portfolio
+    ra, rb = p.strategy_pnl("a")[0], p.strategy_pnl("b")[0]
+    for sid, qty in after:
+        _trade(k, sid, Side.SELL, qty, ts=10)
+    ra2, rb2 = p.strategy_pnl("a")[0], p.strategy_pnl("b")[0]  # closing at the entry price
+    assert (ra2, rb2) == (ra, rb)
+    k.oms.on_funding(FundingPaid(5, SYM, 3.0, "USDT", "late", 0.0001, 3.0, "OKX"))
+    assert p.funding[SYM] == pytest.approx(3.0)
+    assert p.strategy_pnl("a")[0] == pytest.approx(ra - 2.0)
+    assert p.strategy_pnl("b")[0] == pytest.approx(rb - 1.0)
+
+
+def test_payment_settled_after_a_close_is_not_the_strategies() -> None:
+    """Flat before the settlement (closed at t=3, settled at t=5): not booked."""
+    k = _kernel()
+    for sid, qty in (("a", 2.0), ("b", 1.0)):
+        _trade(k, sid, Side.SELL, qty, ts=3)
+    k.oms.on_funding(FundingPaid(5, SYM, 3.0, "USDT", "after", 0.0001, 3.0, "OKX"))
+    assert not k.portfolio.funding
+
+
 def test_only_the_engines_share_is_booked() -> None:
     k = _kernel()
     p = k.portfolio

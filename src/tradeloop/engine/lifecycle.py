@@ -24,6 +24,7 @@ from tradeloop.core.bus import EventBus
 from tradeloop.core.clock import Clock
 from tradeloop.core.ids import IdGenerator
 from tradeloop.engine.execconfig import ExecConfig
+from tradeloop.engine.funding import HoldingsTape, book_funding
 from tradeloop.engine.portfolio import Portfolio
 from tradeloop.engine.risk import RiskEngine
 from tradeloop.model import (
@@ -90,7 +91,9 @@ class OrderLifecycle:
         self.open_orders: dict[str, Order] = {}
         self._by_target: set[str] = set()  # client ids of target-driven orders
         self._seen_trades: set[tuple[str, str]] = set()
-        self._seen_funding: set[str] = set()
+        self._seen_funding: set[tuple[str, str]] = set()
+        #: recent derivative fills: the holdings a late funding payment was settled on
+        self.holdings = HoldingsTape()
         self._finished: deque[str] = deque()  # client ids in the order they finished
         self._amends: dict[str, tuple[float | None, float | None]] = {}  # asked, not answered
         self._brackets: dict[str, Order] = {}  # entry id -> protective order not yet placed
@@ -227,6 +230,9 @@ class OrderLifecycle:
                 log.warning("late fill %s for %s order %s booked", fill.trade_id,
                             order.status.value, order.client_order_id)  # fmt: skip
         allocation = self.portfolio.apply_fill(fill, strategy_id)
+        if self.instruments[fill.symbol].is_derivative:
+            signed = fill.qty if fill.side is BUY else -fill.qty
+            self.holdings.record(fill.symbol, fill.ts, signed, allocation)
         if order is None and not fill.client_order_id:
             self._venue_initiated(fill, allocation)
         self.bus.publish(fill)
@@ -254,33 +260,14 @@ class OrderLifecycle:
                     )
 
     def on_funding(self, payment: FundingPaid) -> None:
-        """Book a venue's funding payment on the account and its strategies, once (rule 9).
-
-        Only the engine's share is booked: a payment on an instrument this engine does not
-        trade, or on contracts beyond the engine's position (holdings that are not the
-        strategies'), is the account's business, not a strategy's PnL."""
-        if payment.payment_id in self._seen_funding:
+        """Book a venue's funding payment on the account and its strategies, once (rule 9),
+        on their holdings when it was settled (``engine.funding``)."""
+        key = (payment.venue, payment.payment_id)
+        if key in self._seen_funding:
             return
-        inst = self.portfolio.instruments.get(payment.symbol)
-        if inst is None or (payment.ccy and payment.ccy != inst.settle):
-            log.warning("funding %s on %s (%g %s) is not this engine's: not booked",
-                        payment.payment_id, payment.symbol, payment.amount,
-                        payment.ccy)  # fmt: skip
-            return
-        self._seen_funding.add(payment.payment_id)
-        amount = payment.amount
-        held = self.portfolio.positions[payment.symbol].qty
-        if payment.position:  # sizes only: venues disagree on how they sign it
-            amount *= min(abs(held) / abs(payment.position), 1.0)
-        if not amount or not held:
-            log.warning("funding %s on %s: %g %s, none of it on the strategies' position",
-                     payment.payment_id, payment.symbol, payment.amount,
-                     payment.ccy)  # fmt: skip
-            return
-        self.portfolio.apply_funding(payment.symbol, amount)
-        log.info("funding %s on %s: paid %.8g %s (rate %g)", payment.payment_id,
-                 payment.symbol, amount, inst.settle, payment.rate)  # fmt: skip
-        self.bus.publish(payment)
+        self._seen_funding.add(key)
+        if book_funding(self.portfolio, self.holdings, payment):
+            self.bus.publish(payment)
 
     def on_order_report(self, report: OrderReport) -> None:
         order = self.orders.get(report.client_order_id)

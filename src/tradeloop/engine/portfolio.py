@@ -345,21 +345,28 @@ class Portfolio:
             return held
         return [(b, 1.0) for b in books if symbol in b.targets] or [(b, 1.0) for b in books]
 
-    def apply_funding(self, symbol: str, paid: float) -> None:
+    def apply_funding(self, symbol: str, paid: float, held: dict[str, float] | None = None) -> None:
         """Book a funding payment the venue settled on ``symbol`` (``paid`` by the account,
         negative = received, in the settle currency): out of the cash cell, and shared by the
         strategies in proportion to their positions (booked as their realised PnL, so their
-        PnL still sums to the account's)."""
+        PnL still sums to the account's). ``held``: each strategy's position when the payment
+        was settled, if not now (a live payment told after the strategies traded on)."""
         self._cells[symbol].amount -= paid
         self.funding[symbol] = self.funding.get(symbol, 0.0) + paid
-        total = self.positions[symbol].qty
-        if not total or not self.books:
+        if held is None:
+            total = self.positions[symbol].qty
+            held = {sid: p.qty for sid, b in self.books.items()
+                    if (p := b.positions.get(symbol)) is not None and p.qty}  # fmt: skip
+        else:
+            total = sum(held.values())
+        if not total:
             return
-        for b in self.books.values():
-            p = b.positions.get(symbol)
-            if p is not None and p.qty:
-                share = paid * p.qty / total
-                p.realized_pnl -= share
+        inst = self.instruments[symbol]
+        for sid, q in held.items():
+            b = self.books.get(sid)
+            if b is not None and q:
+                share = paid * q / total
+                b.position(inst).realized_pnl -= share
                 b.funding += share
 
     def _foreign_fee(self, fill: Fill) -> None:

@@ -1,0 +1,84 @@
+"""Booking a venue's funding payment live: on the holdings at settlement, not at booking.
+
+A payment is settled at ``FundingPaid.ts`` (the venue's time) on the position held then, but
+most venues only tell its amount a little later (a REST read after a push, an hourly poll),
+and strategies whose bars close on the funding boundary trade exactly then. Booking on the
+position held when the payment *arrives* would drop a payment the strategies held until the
+boundary and then closed, or split it over the wrong strategies. :class:`HoldingsTape` keeps
+the last fills of each derivative (who took how much, when), so the holdings at settlement are
+today's minus what traded after it.
+
+What is booked is only the engine's share (:func:`book_funding`): a payment on an instrument
+the engine does not trade or in another currency is not the strategies', and when the venue
+says the size of the position it paid on, contracts beyond the engine's are someone else's.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from tradeloop.core.log import get_logger
+from tradeloop.engine.portfolio import Portfolio
+from tradeloop.model import FundingPaid
+
+log = get_logger("tradeloop.engine.oms")
+
+#: fills remembered per instrument (the reach back from a late payment, in fills)
+TAPE_FILLS = 512
+
+#: (ts, the account's signed change, ((strategy id, signed change), ...))
+_Entry = tuple[int, float, tuple[tuple[str, float], ...]]
+
+
+class HoldingsTape:
+    """The recent fills of each derivative, to undo those after a time."""
+
+    def __init__(self, depth: int = TAPE_FILLS) -> None:
+        self.depth = depth
+        self._fills: dict[str, deque[_Entry]] = {}
+
+    def record(self, symbol: str, ts: int, signed: float,
+               allocation: list[tuple[str, float, float]]) -> None:  # fmt: skip
+        tape = self._fills.get(symbol)
+        if tape is None:
+            tape = self._fills[symbol] = deque(maxlen=self.depth)
+        tape.append((ts, signed, tuple((sid, q) for sid, q, _fee in allocation)))
+
+    def holdings_at(
+        self, portfolio: Portfolio, symbol: str, ts: int
+    ) -> tuple[float, dict[str, float]]:
+        """(the account's position, each strategy's) in ``symbol`` as they were at ``ts``."""
+        account = portfolio.positions[symbol].qty
+        books = {sid: (p.qty if (p := b.positions.get(symbol)) is not None else 0.0)
+                 for sid, b in portfolio.books.items()}  # fmt: skip
+        for when, signed, allocation in reversed(self._fills.get(symbol, ())):
+            if when <= ts:
+                break
+            account -= signed
+            for sid, q in allocation:
+                if sid in books:
+                    books[sid] -= q
+        return account, books
+
+
+def book_funding(portfolio: Portfolio, tape: HoldingsTape, payment: FundingPaid) -> float:
+    """Book the engine's share of ``payment`` (see the module docstring); returns it (0.0:
+    nothing was the strategies')."""
+    inst = portfolio.instruments.get(payment.symbol)
+    if inst is None or (payment.ccy and payment.ccy != inst.settle):
+        log.warning("funding %s on %s (%g %s) is not this engine's: not booked",
+                    payment.payment_id, payment.symbol, payment.amount, payment.ccy)  # fmt: skip
+        return 0.0
+    held, books = tape.holdings_at(portfolio, payment.symbol, payment.ts)
+    amount = payment.amount
+    if payment.position:  # sizes only: venues disagree on how they sign it
+        amount *= min(abs(held) / abs(payment.position), 1.0)
+    if not amount or not held:
+        log.warning("funding %s on %s: %g %s, none of it on the strategies' position when it "
+                    "was settled", payment.payment_id, payment.symbol, payment.amount,
+                    payment.ccy)  # fmt: skip
+        return 0.0
+    portfolio.apply_funding(payment.symbol, amount, books)
+    log.info("funding %s on %s: paid %.8g %s (rate %g)", payment.payment_id, payment.symbol,
+             amount, inst.settle, payment.rate)  # fmt: skip
+    return amount
