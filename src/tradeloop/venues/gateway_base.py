@@ -185,7 +185,7 @@ class StreamGateway(Gateway):
         """Payments settled while the private socket was down (no venue replays pushes)."""
         try:
             payments = await self.fetch_funding(self._funding_since)
-        except (VenueError, OSError) as exc:
+        except (VenueError, OSError, KeyError, ValueError, TypeError) as exc:
             log.warning("%s: funding catch-up failed (%s); the next start-up fetches it",
                         self.venue, exc)  # fmt: skip
             return

@@ -87,3 +87,19 @@ async def test_linear_funding_in_usdt(
     (paid,) = sink.funding
     assert paid.ccy == "USDT" and paid.symbol == f"{symbol}.BITMEX"
     assert round(paid.amount * 1_000_000) == row["execComm"] != 0
+
+
+async def test_a_malformed_funding_row_is_one_line_and_the_rest_arrive(
+    gw: tuple[BitmexGateway, Sink], emu: BitmexEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    gateway, sink = gw
+    await _long(gateway, sink, 1000)
+    emu.config.funding_rate = 0.0001
+    emu.settle_funding()
+    (good,) = _funding_rows(emu)
+    bad = dict(good, execID="bad-row", execComm="lots")
+    emu.trading.executions.append(bad)
+    got = await gateway.fetch_funding()
+    assert [p.payment_id for p in got] == [good["execID"]]
+    lines = [r for r in caplog.records if "malformed funding row" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].exc_info is None

@@ -282,9 +282,15 @@ class BitmexGateway(StreamGateway):
         """Funding payments on our positions at or after ``since_ns``, oldest first."""
         start = P.iso(since_ns // 1_000_000) if since_ns else None
         rows = await self.rest.all_executions({"execType": "Funding"}, start)
-        now = self.now_ns()
-        return [P.parse_funding(d, now) for d in rows
-                if d.get("execType") == "Funding" and "symbol" in d]  # fmt: skip
+        now, out = self.now_ns(), []
+        for d in rows:
+            if d.get("execType") != "Funding":
+                continue
+            try:
+                out.append(P.parse_funding(d, now))
+            except (KeyError, ValueError, TypeError) as exc:
+                log.warning("BitMEX: skipping malformed funding row %.200r: %s", d, exc)
+        return out
 
     async def fetch_balances(self) -> list[BalanceUpdate]:
         return P.parse_margins(await self.rest.margins(), self.now_ns())

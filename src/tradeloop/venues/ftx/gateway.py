@@ -120,7 +120,10 @@ class FtxGateway(ChannelGateway):
         assert self.funding_poll_s is not None
         while True:
             await asyncio.sleep(funding_poll_wait_s(self.now_ns(), self.funding_poll_s))
-            await self.catch_up_funding()
+            try:
+                await self.catch_up_funding()
+            except Exception:  # one bad round (a journal error, a bad row) must not end polls
+                log.exception("FTX: funding poll failed; polling goes on")
 
     def new_stream(self, name: str, creds: FtxCredentials | None = None) -> FtxStream:
         return FtxStream(
