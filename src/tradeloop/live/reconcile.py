@@ -245,7 +245,7 @@ class Reconciler:
         an operator can find (``funding_unread``)."""
         try:
             return await self.gw.fetch_funding(since_ns)
-        except VenueError as exc:
+        except (VenueError, KeyError, ValueError, TypeError, IndexError) as exc:
             msg = (f"funding payments since the last start could not be read ({exc}); the "
                    f"strategies' PnL misses them until a start that can")  # fmt: skip
             log.warning("%s: %s", self.acct.account, msg)

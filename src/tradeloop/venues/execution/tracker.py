@@ -125,19 +125,17 @@ class OrderTracker:
         """Deliver a fill the venue made on its own (a liquidation: no order of ours behind
         it, ``client_order_id`` empty) unless its trade id was delivered already. It has no
         track to remember it by, so its id is kept in a bounded set of its own."""
-        if not self._first(self._venue_fills, fill.trade_id):
-            return False
-        if self.sink is not None:
-            self.sink.on_fill(fill)
+        if self.sink is None or not self._first(self._venue_fills, fill.trade_id):
+            return False  # (unbound: not marked seen, so a later read still delivers it)
+        self.sink.on_fill(fill)
         return True
 
     def funding(self, payment: FundingPaid) -> bool:
         """Deliver a funding payment unless its id was delivered already (the push and a
         REST catch-up both carry it); the journal makes it once across restarts."""
-        if not self._first(self._funding, payment.payment_id):
-            return False
-        if self.sink is not None:
-            self.sink.on_funding(payment)
+        if self.sink is None or not self._first(self._funding, payment.payment_id):
+            return False  # (unbound: not marked seen, so a later read still delivers it)
+        self.sink.on_funding(payment)
         return True
 
     def _first(self, seen: OrderedDict[str, None], key: str) -> bool:
