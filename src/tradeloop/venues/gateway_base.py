@@ -32,6 +32,9 @@ from tradeloop.venues.execution import OrderLifecycle, RecoveryPolicy, Retention
 
 log = get_logger(__name__)
 
+#: how far before the newest payment delivered a reconnect's funding catch-up asks from
+FUNDING_LOOKBACK_NS = 600 * 1_000_000_000
+
 
 class VerifiedBook(Protocol):
     """A local book kept in sync with a venue stream (``book.okx_sync``, ``book.topn``)."""
@@ -183,8 +186,9 @@ class StreamGateway(Gateway):
 
     async def catch_up_funding(self) -> None:
         """Payments settled while the private socket was down (no venue replays pushes)."""
-        try:
-            payments = await self.fetch_funding(self._funding_since)
+        try:  # from a little before the newest delivered: a venue lists a settlement's
+            # payments over a few seconds, and its clock is not ours (ids dedupe the overlap)
+            payments = await self.fetch_funding(max(self._funding_since - FUNDING_LOOKBACK_NS, 0))
         except (VenueError, OSError, KeyError, ValueError, TypeError) as exc:
             log.warning("%s: funding catch-up failed (%s); the next start-up fetches it",
                         self.venue, exc)  # fmt: skip
