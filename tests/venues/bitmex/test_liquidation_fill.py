@@ -9,6 +9,7 @@ REST fill listing or a reconnect."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from tests.support import funding_checks as fc
 
@@ -31,22 +32,33 @@ def _reconnects(sink: Sink) -> int:
     return sum(1 for e in sink.data if getattr(e, "status", "") == RECONNECTED)
 
 
+async def _long_at_50x(gateway: BitmexGateway, sink: Sink, cid: str) -> dict[str, Any]:
+    """An isolated 100,000-contract XBTUSD long at 50x, filled; its position row."""
+    await gateway.rest.set_leverage(SYM, Decimal(50))
+    gateway.submit_order(order(cid, 100_000))
+    await until(lambda: any(r.status is OrderStatus.FILLED for r in sink.reports), "filled")
+    await gateway.drain()
+    (pos,) = [p for p in await gateway.rest.positions() if p["symbol"] == SYM]
+    return pos
+
+
+async def _fall_through(emu: BitmexEmulator, liquidation_price: float) -> None:
+    """The market falls through ``liquidation_price``; the emulator liquidates."""
+    m = emu.driver.markets[SYM]
+    m.grid = round((liquidation_price - 200) / m.instrument.tick_size / m.spacing)
+    emu.step()
+    await until(lambda: _liquidations(emu), "the emulator's liquidation")
+
+
 async def test_liquidation_is_one_venue_initiated_fill(
     gw: tuple[BitmexGateway, Sink], emu: BitmexEmulator
 ) -> None:
     gateway, sink = gw
-    await gateway.rest.set_leverage(SYM, Decimal(50))
-    gateway.submit_order(order("liq-long", 100_000))
-    await until(lambda: any(r.status is OrderStatus.FILLED for r in sink.reports), "filled")
-    await gateway.drain()
+    pos = await _long_at_50x(gateway, sink, "liq-long")
     ours = list(sink.fills)
-    (pos,) = [p for p in await gateway.rest.positions() if p["symbol"] == SYM]
     liq, bankrupt = pos["liquidationPrice"], pos["bankruptPrice"]
     assert liq is not None and bankrupt is not None and bankrupt < liq
-    m = emu.driver.markets[SYM]
-    m.grid = round((liq - 200) / m.instrument.tick_size / m.spacing)  # the market falls
-    emu.step()
-    await until(lambda: _liquidations(emu), "the emulator's liquidation")
+    await _fall_through(emu, liq)
     (row,) = _liquidations(emu)
     await until(lambda: len(sink.fills) > len(ours), "the liquidation fill")
     await gateway.drain()
@@ -74,17 +86,10 @@ async def test_liquidation_while_the_socket_is_down_arrives_after_reconnect(
     tracked for it, so only the reconnect's look at the execution history can find it --
     delivered once, as the venue's own fill."""
     gateway, sink = gw
-    await gateway.rest.set_leverage(SYM, Decimal(50))
-    gateway.submit_order(order("liq-down", 100_000))
-    await until(lambda: any(r.status is OrderStatus.FILLED for r in sink.reports), "filled")
-    await gateway.drain()
+    pos = await _long_at_50x(gateway, sink, "liq-down")
     ours = len(sink.fills)
-    (pos,) = [p for p in await gateway.rest.positions() if p["symbol"] == SYM]
-    m = emu.driver.markets[SYM]
     with fc.pushes_lost(emu.hub, "push_private"):
-        m.grid = round((pos["liquidationPrice"] - 200) / m.instrument.tick_size / m.spacing)
-        emu.step()
-        await until(lambda: _liquidations(emu), "the emulator's liquidation")
+        await _fall_through(emu, pos["liquidationPrice"])
     assert len(sink.fills) == ours
     before = _reconnects(sink)
     emu.faults.drop_ws()
