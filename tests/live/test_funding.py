@@ -35,22 +35,33 @@ def _venue_funding(emu: BitmexEmulator) -> list[int]:
     return [int(e["execComm"]) for e in emu.trading.executions if e["execType"] == "Funding"]
 
 
-async def test_funding_booked_once_live_and_across_restarts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, qty: int,
+                name: str) -> tuple[Path, Path]:  # fmt: skip
+    """A one-strategy BitMEX deployment (``BuyOnce`` of ``qty`` XBTUSD) on the emulator at
+    ``url``, keyed from the environment, the dead-man switch off: (config, journal)."""
     monkeypatch.setenv("BM_KEY", K)
     monkeypatch.setenv("BM_SECRET", S)
     monkeypatch.setenv("TRADELOOP_BITMEX_DEAD_MAN_MS", "0")
-    emu = BitmexEmulator(BitmexConfig(
-        api_key=K, api_secret=S, balances={"XBt": 100_000_000.0}, symbols=["XBTUSD"],
-        seed=3, tick_interval_ms=50,
-    ))  # fmt: skip
-    url = await emu.start("127.0.0.1", 0)
     journal = tmp_path / "j.sqlite"
     cfg = write_config(tmp_path / "live.toml", journal,
                        keyed_account_block("bm", url, "BM", "bitmex")
-                       + strategy_block("BuyOnce", "once", None, "qty = 2000"),
-                       deployment="bm-funding", instruments=(SYM,))  # fmt: skip
+                       + strategy_block("BuyOnce", "once", None, f"qty = {qty}"),
+                       deployment=name, instruments=(SYM,))  # fmt: skip
+    return cfg, journal
+
+
+def _emulator() -> BitmexEmulator:
+    cfg = BitmexConfig(api_key=K, api_secret=S, balances={"XBt": 100_000_000.0},
+                       symbols=["XBTUSD"], seed=3, tick_interval_ms=50)  # fmt: skip
+    return BitmexEmulator(cfg)
+
+
+async def test_funding_booked_once_live_and_across_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu = _emulator()
+    url = await emu.start("127.0.0.1", 0)
+    cfg, journal = _deployment(tmp_path, monkeypatch, url, 2000, "bm-funding")
     try:
         rt = await started(cfg)
         await rt.go_live()
@@ -103,17 +114,9 @@ async def test_unreadable_funding_history_is_one_warning_not_a_failed_start(
     from tradeloop.core.errors import VenueError
     from tradeloop.venues.bitmex.gateway import BitmexGateway
 
-    monkeypatch.setenv("BM_KEY", K)
-    monkeypatch.setenv("BM_SECRET", S)
-    monkeypatch.setenv("TRADELOOP_BITMEX_DEAD_MAN_MS", "0")
-    emu = BitmexEmulator(BitmexConfig(api_key=K, api_secret=S, balances={"XBt": 100_000_000.0},
-                                      symbols=["XBTUSD"], seed=3, tick_interval_ms=50))  # fmt: skip
+    emu = _emulator()
     url = await emu.start("127.0.0.1", 0)
-    journal = tmp_path / "j.sqlite"
-    cfg = write_config(tmp_path / "live.toml", journal,
-                       keyed_account_block("bm", url, "BM", "bitmex")
-                       + strategy_block("BuyOnce", "once", None, "qty = 100"),
-                       deployment="bm-unread", instruments=(SYM,))  # fmt: skip
+    cfg, journal = _deployment(tmp_path, monkeypatch, url, 100, "bm-unread")
     try:
         await (await started(cfg)).shutdown()  # the first start records the baseline
 
