@@ -137,3 +137,43 @@ async def test_unreadable_funding_history_is_one_warning_not_a_failed_start(
             j.close()
     finally:
         await asyncio.wait_for(emu.stop(), 10)
+
+
+async def test_a_fill_while_down_before_the_settlement_carries_its_funding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process stops with a resting limit buy (``on_stop = "leave"``); while it is down
+    the order fills, then funding settles on the position it opened. At the restart both are
+    found, and taken in the venue's order -- the fill, then the payment on it -- so the
+    payment is the strategy's, to the satoshi (taken the other way it lands on a flat book
+    and is lost)."""
+    emu = _emulator()
+    url = await emu.start("127.0.0.1", 0)
+    monkeypatch.setenv("BM_KEY", K)
+    monkeypatch.setenv("BM_SECRET", S)
+    monkeypatch.setenv("TRADELOOP_BITMEX_DEAD_MAN_MS", "0")
+    cfg = write_config(tmp_path / "live.toml", tmp_path / "j.sqlite",
+                       keyed_account_block("bm", url, "BM", "bitmex")
+                       + strategy_block("HoldAndRest", "rest", None,
+                                        "qty = 0, rest_qty = 1000, gap = 0.01"),
+                       deployment="bm-down", instruments=(SYM,),
+                       extra_live='on_stop = "leave"')  # fmt: skip
+    try:
+        rt = await started(cfg)
+        await rt.go_live()
+        await until(lambda: emu.trading.account.orders(open_only=True), "the resting buy", 20)
+        await rt.shutdown()
+        ((_info, resting),) = emu.trading.account.orders(open_only=True)
+        # while down: the market falls through the buy, then funding settles on it
+        m = emu.driver.markets["XBTUSD"]
+        m.grid = round((float(resting.price) - 500) / m.instrument.tick_size / m.spacing)
+        emu.step()
+        await until(lambda: not emu.trading.account.orders(open_only=True), "the buy filled")
+        emu.config.funding_rate = 0.0003
+        emu.settle_funding()
+        (paid,) = _venue_funding(emu)
+        missed, funding, mismatches = await restart_funding(cfg, SYM)
+        assert missed == 1 and mismatches == []
+        assert round(funding * SAT) == paid > 0
+    finally:
+        await asyncio.wait_for(emu.stop(), 10)

@@ -11,9 +11,10 @@ restored. Steps, in this order because each relies on the previous one:
    venue order; the journal's ``(account, order, trade)`` key makes that exactly once, even when
    the venue returns fills we already have. Foreign fills are journaled and never booked.
    Funding payments settled meanwhile go in among them by time, once by their
-   ``payment_id`` (venues stamp a payment with its settlement time but a fill with the time we
-   learn of it, so in practice the payments go first, on the position journaled before the
-   stop -- the one they were paid on unless it traded between the stop and the settlement);
+   ``payment_id``: a payment is stamped with its settlement time, and where a gateway stamps
+   the fills it lists with their execution time (BitMEX) a fill made while down before a
+   settlement is booked before it, so the payment lands on the position it was paid on
+   (a gateway that stamps them with the time we learn of them puts the payments first);
 4. our open orders are adopted (the OMS tracks them; the gateway takes them over by client id)
    and, by default, canceled — the strategies' restored targets are re-traded from a clean
    slate rather than next to orders of a previous process; foreign open orders are reported;

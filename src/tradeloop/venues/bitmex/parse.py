@@ -221,9 +221,11 @@ def is_liquidation(d: Json) -> bool:
 
 
 def parse_executions(rows: list[Json], now: int, client_id: Callable[[Json], str]) -> list[Fill]:
-    """The fills among ``execution`` rows, in their order (``client_id``: a row's tradeloop
-    client id)."""
-    fills = (parse_execution(d, now, client_id(d)) for d in rows)
+    """The fills among ``execution`` rows (a REST listing), in their order (``client_id``: a
+    row's tradeloop client id), each stamped with the time it executed (``transactTime``):
+    fills found after the fact -- at a start, after a reconnect -- then take their place
+    among the funding payments settled meanwhile, which carry the venue's time too."""
+    fills = (parse_execution(d, time_ns(d.get("transactTime"), now), client_id(d)) for d in rows)
     return [fill for fill in fills if fill is not None]
 
 
