@@ -51,9 +51,9 @@ class HoldingsTape:
         account = portfolio.positions[symbol].qty
         books = {sid: (p.qty if (p := b.positions.get(symbol)) is not None else 0.0)
                  for sid, b in portfolio.books.items()}  # fmt: skip
-        for when, signed, allocation in reversed(self._fills.get(symbol, ())):
-            if when <= ts:
-                break
+        for when, signed, allocation in self._fills.get(symbol, ()):
+            if when <= ts:  # every entry: fills listed after the fact carry the venue's
+                continue  # time, so the tape is not in time order
             account -= signed
             for sid, q in allocation:
                 if sid in books:
