@@ -27,7 +27,6 @@ from tradeloop.venues.execution import (
     Verdict,
     stable_client_id,
 )
-from tradeloop.venues.outcomes import UnknownOutcome
 
 _CL_ORD_ID = re.compile(r"[A-Za-z0-9_.:/+=-]{1,36}")
 TIF = {
@@ -52,9 +51,7 @@ _PREFIX_KINDS = (
 def classify(exc: VenueError) -> Verdict:
     """What a BitMEX error means for the order it was about (see ``ErrorKind``): the kit's
     table, after the prefixes that say "already finished" or "overloaded, not run"."""
-    # an UnknownOutcome keeps the last attempt's code ("overloaded"), but an earlier attempt
-    # may have run: only the kit's exact codes (a duplicate id) may overrule the doubt
-    if not isinstance(exc, RateLimited | UnknownOutcome) and exc.code not in ERRORS.kinds:
+    if not isinstance(exc, RateLimited) and exc.code not in ERRORS.kinds:
         kind = next((k for texts, k in _PREFIX_KINDS if exc.code.startswith(texts)), None)
         if kind is not None:
             return Verdict(kind)
