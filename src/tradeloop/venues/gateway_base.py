@@ -29,6 +29,7 @@ from tradeloop.model import (
 )
 from tradeloop.venues.base import CONNECTED, RECONNECTED, ExecutionSink, Gateway, MarketDataSink
 from tradeloop.venues.execution import OrderLifecycle, RecoveryPolicy, Retention, VenueHooks
+from tradeloop.venues.funding_reads import FundingReads
 
 log = get_logger(__name__)
 
@@ -183,6 +184,14 @@ class StreamGateway(Gateway):
         """Hand a funding payment to the engine unless already delivered."""
         self._funding_since = max(self._funding_since, payment.ts)
         return self.orders.tracker.funding(payment)
+
+    def pushed_funding(self, lookback_ns: int = FUNDING_LOOKBACK_NS) -> FundingReads:
+        """The reads a venue's "funding settled" push starts when the push names no payment
+        (:class:`~tradeloop.venues.funding_reads.FundingReads` over this gateway's
+        ``fetch_funding``, delivered by :meth:`emit_funding`, run as lifecycle tasks)."""
+        return FundingReads(self.venue, self.fetch_funding, self.emit_funding,
+                            lambda: self._funding_since, self.orders.run_later,
+                            lookback_ns=lookback_ns)  # fmt: skip
 
     async def catch_up_funding(self) -> None:
         """Payments settled while the private socket was down (no venue replays pushes)."""

@@ -55,7 +55,6 @@ from tradeloop.venues.binance.rest import BinanceRestClient, WeightGate
 from tradeloop.venues.binance.userstream import UserStream
 from tradeloop.venues.binance.ws import WS_CONFIG, ApiSession, MarketStream
 from tradeloop.venues.execution import DEFAULT_RECOVERY, DEFAULT_RETENTION, RecoveryPolicy
-from tradeloop.venues.funding_reads import FundingReads
 from tradeloop.venues.gateway_base import StreamGateway
 from tradeloop.venues.wsclient import WsConfig
 
@@ -163,9 +162,7 @@ class BinanceGateway(StreamGateway):
                                        self._fws_call)  # fmt: skip
         self.orders = self.lifecycle(self.hooks, recovery, DEFAULT_RETENTION)
         #: the income reads ``FUNDING_FEE`` pushes start (one at a time; again until listed)
-        self.funding_reads = FundingReads(self.venue, self.fetch_funding, self.emit_funding,
-                                          lambda: self._funding_since, self.orders.run_later,
-                                          lookback_ns=PUSH_SLACK_MS * NS_PER_MS)  # fmt: skip
+        self.funding_reads = self.pushed_funding(PUSH_SLACK_MS * NS_PER_MS)
 
     def _streaming(self) -> bool:
         return self.api is not None and self.api.connected

@@ -26,9 +26,6 @@ from tradeloop.venues.paging import page_all
 log = get_logger(__name__)
 
 PAGE = 2500  # Bitfinex's largest ledger page
-#: a push-triggered read starts this far before the newest payment delivered: the entry's
-#: ``MTS`` is Bitfinex's clock, the gateway's start time (the first ``since``) its own
-LOOKBACK_NS = 600 * 1_000_000_000
 
 
 async def ledger_funding(

@@ -30,7 +30,7 @@ from tradeloop.model import BalanceUpdate, Fill, FundingPaid, OrderReport, Posit
 from tradeloop.venues.bitfinex import constants as C
 from tradeloop.venues.bitfinex import parse as P
 from tradeloop.venues.bitfinex import triggers as T
-from tradeloop.venues.bitfinex.funding import LOOKBACK_NS, LedgerFunding
+from tradeloop.venues.bitfinex.funding import LedgerFunding
 from tradeloop.venues.bitfinex.orders import BitfinexOrderHooks
 from tradeloop.venues.bitfinex.rest import BitfinexRestClient
 from tradeloop.venues.bitfinex.ws import BFX_WS_CONFIG, BitfinexStream
@@ -40,7 +40,6 @@ from tradeloop.venues.execution import (
     RecoveryPolicy,
     Retention,
 )
-from tradeloop.venues.funding_reads import FundingReads
 from tradeloop.venues.gateway_base import ChannelGateway, ws_url_for
 from tradeloop.venues.wsclient import WsConfig
 
@@ -87,9 +86,7 @@ class BitfinexGateway(ChannelGateway):
         self._tasks: set[asyncio.Task[Any]] = set()
         self.funding = LedgerFunding(self.rest)
         #: the ledger reads a funding ``wu`` starts (one at a time; again while none new)
-        self.funding_reads = FundingReads(self.venue, self.fetch_funding, self.emit_funding,
-                                          lambda: self._funding_since, self.orders.run_later,
-                                          lookback_ns=LOOKBACK_NS)  # fmt: skip
+        self.funding_reads = self.pushed_funding()
 
     async def start(self) -> None:
         """Load pairs (ticks from today's prices); open the authenticated socket when keyed."""

@@ -24,9 +24,6 @@ PAGE = 100
 DAY_MS = 86_400_000
 #: ask the archive when the recent listing may no longer hold the start (an hour's margin)
 RECENT_MS = C.BILLS_RECENT_DAYS * DAY_MS - 3_600_000
-#: a ``funding_fee`` push reads back this far before the newest payment delivered: the
-#: payment's ``ts`` is the venue's clock, the gateway's start time its own
-LOOKBACK_NS = 600 * 1_000_000_000
 
 
 async def funding_bills(rest: OkxRestClient, since_ms: int, now_ms: int) -> list[dict[str, Any]]:

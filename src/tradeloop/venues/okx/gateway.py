@@ -50,7 +50,6 @@ from tradeloop.venues.execution import (
     RecoveryPolicy,
     Retention,
 )
-from tradeloop.venues.funding_reads import FundingReads
 from tradeloop.venues.gateway_base import StreamGateway, ws_url_for
 from tradeloop.venues.okx import constants as C
 from tradeloop.venues.okx import parse as P
@@ -62,7 +61,7 @@ from tradeloop.venues.okx.algo import (
     lookup_types,
     parse_algo_report,
 )
-from tradeloop.venues.okx.funding import LOOKBACK_NS, funding_bills
+from tradeloop.venues.okx.funding import funding_bills
 from tradeloop.venues.okx.orders import OkxOrderHooks, bill_cursor, okx_client_id, reject_reason
 from tradeloop.venues.okx.rest import OkxRestClient
 from tradeloop.venues.okx.ws import OKX_WS_CONFIG, OkxStream
@@ -169,9 +168,7 @@ class OkxGateway(StreamGateway):
         )
         self.orders = self.lifecycle(self.hooks, recovery, retention)
         #: the bills reads ``funding_fee`` pushes start (one at a time; again while none new)
-        self.funding_reads = FundingReads(self.venue, self.fetch_funding, self.emit_funding,
-                                          lambda: self._funding_since, self.orders.run_later,
-                                          lookback_ns=LOOKBACK_NS)  # fmt: skip
+        self.funding_reads = self.pushed_funding()
 
     @property
     def recovery(self) -> RecoveryPolicy:
