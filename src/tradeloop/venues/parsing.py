@@ -5,19 +5,26 @@ send JSON numbers with ``null`` for "not applicable" read them with :func:`num`;
 book checksum covers numbers as Python writes floats keep that text (:func:`float_text`);
 ISO 8601 times become Unix seconds with :func:`iso_seconds`; a wallet row of free and total
 per coin becomes a :class:`~tradeloop.model.BalanceUpdate` with :func:`balance_rows`; an
-instrument listing becomes instruments by id with :func:`instruments_by_id`.
+instrument listing becomes instruments by id with :func:`instruments_by_id`; a history listing
+becomes its parsed rows, each malformed one a warning line, with :func:`parsed_rows`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from logging import Logger
+from typing import Any, TypeVar
 
 from tradeloop.core.log import get_logger
 from tradeloop.model import BalanceUpdate, Instrument
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+#: what a parser raises on a row that is not the shape it reads
+MALFORMED = (KeyError, ValueError, TypeError, IndexError, AttributeError)
 
 
 class VenueIds:
@@ -85,4 +92,22 @@ def instruments_by_id(
             continue
         if inst is not None:
             out[inst.symbol] = inst
+    return out
+
+
+def parsed_rows(
+    rows: Iterable[R], parse: Callable[[R], T | None], refusal: str, logger: Logger = log
+) -> list[T]:
+    """``parse`` over a venue's listing, in order, None results left out. A malformed row is
+    one warning line on ``logger`` (the venue's: ``refusal``, the row, why) and is skipped,
+    so one odd row never hides the others (nor stops a start or a catch-up)."""
+    out: list[T] = []
+    for row in rows:
+        try:
+            got = parse(row)
+        except MALFORMED as exc:
+            logger.warning("%s %.200r: %s", refusal, row, exc)
+            continue
+        if got is not None:
+            out.append(got)
     return out

@@ -22,6 +22,7 @@ from tradeloop.venues.binance.constants import VENUE
 from tradeloop.venues.binance.futures import perp_id
 from tradeloop.venues.binance.parse import f
 from tradeloop.venues.binance.rest import BinanceRestClient
+from tradeloop.venues.parsing import parsed_rows
 
 log = get_logger(__name__)
 
@@ -65,15 +66,7 @@ def _ms(x: Any) -> int:
 def parse_incomes(rows: list[dict[str, Any]], now_ns: int) -> list[FundingPaid]:
     """Every funding row of ``rows``, oldest first; a malformed row is one warning line and
     is skipped (the others still count)."""
-    out = []
-    for d in rows:
-        try:
-            p = parse_income(d, now_ns)
-        except (ValueError, TypeError, AttributeError) as exc:
-            log.warning("Binance: bad income row %s: %s", d.get("tranId"), exc)
-            continue
-        if p is not None:
-            out.append(p)
+    out = parsed_rows(rows, lambda d: parse_income(d, now_ns), "Binance: bad income row", log)
     return sorted(out, key=lambda p: p.ts)
 
 

@@ -22,6 +22,7 @@ from tradeloop.model import FundingPaid
 from tradeloop.venues.bitfinex import parse as P
 from tradeloop.venues.bitfinex.rest import BitfinexRestClient
 from tradeloop.venues.paging import page_all
+from tradeloop.venues.parsing import parsed_rows
 
 log = get_logger(__name__)
 
@@ -40,15 +41,7 @@ async def ledger_funding(
         limit=PAGE,
         key=lambda r: r[0],
     )
-    out = []
-    for r in rows:
-        try:
-            p = P.parse_funding(r)
-        except (KeyError, ValueError, TypeError, IndexError) as exc:
-            log.warning("Bitfinex: skipping malformed ledger entry %.200r: %s", r, exc)
-            continue
-        if p is not None:
-            out.append(p)
+    out = parsed_rows(rows, P.parse_funding, "Bitfinex: skipping malformed ledger entry", log)
     return sorted(out, key=lambda p: (p.ts, p.payment_id))
 
 

@@ -47,6 +47,7 @@ from tradeloop.venues.execution import (
     Retention,
 )
 from tradeloop.venues.gateway_base import StreamGateway, ws_url_for
+from tradeloop.venues.parsing import parsed_rows
 from tradeloop.venues.wsclient import WsConfig
 
 log = get_logger(__name__)
@@ -282,15 +283,10 @@ class BitmexGateway(StreamGateway):
         """Funding payments on our positions at or after ``since_ns``, oldest first."""
         start = P.iso(since_ns // 1_000_000) if since_ns else None
         rows = await self.rest.all_executions({"execType": "Funding"}, start)
-        now, out = self.now_ns(), []
-        for d in rows:
-            if d.get("execType") != "Funding":
-                continue
-            try:
-                out.append(P.parse_funding(d, now))
-            except (KeyError, ValueError, TypeError) as exc:
-                log.warning("BitMEX: skipping malformed funding row %.200r: %s", d, exc)
-        return out
+        now = self.now_ns()
+        return parsed_rows((d for d in rows if d.get("execType") == "Funding"),
+                           lambda d: P.parse_funding(d, now),
+                           "BitMEX: skipping malformed funding row", log)  # fmt: skip
 
     async def fetch_balances(self) -> list[BalanceUpdate]:
         return P.parse_margins(await self.rest.margins(), self.now_ns())

@@ -39,6 +39,7 @@ from tradeloop.venues.ftx.orders import FtxOrderHooks
 from tradeloop.venues.ftx.rest import FtxRestClient
 from tradeloop.venues.ftx.ws import FTX_WS_CONFIG, FtxStream
 from tradeloop.venues.gateway_base import ChannelGateway, ws_url_for
+from tradeloop.venues.parsing import parsed_rows
 from tradeloop.venues.wsclient import WsConfig
 
 log = get_logger(__name__)
@@ -173,14 +174,13 @@ class FtxGateway(ChannelGateway):
     async def fetch_funding(self, since_ns: int = 0) -> list[FundingPaid]:
         """Funding payments on our perpetuals at or after ``since_ns``, oldest first."""
         rows = await self.rest.funding_payments(start_s=since_ns / 1e9 if since_ns else None)
-        out = []
-        for d in reversed(rows):  # FTX lists newest first
+
+        def parse(d: dict[str, Any]) -> FundingPaid:
             inst = self._instruments.get(P.symbol_id(str(d.get("future"))))
-            try:
-                out.append(P.parse_funding(d, inst.settle if inst is not None else "USD"))
-            except (KeyError, ValueError, TypeError) as exc:
-                log.warning("FTX: skipping malformed funding payment %.200r: %s", d, exc)
-        return out
+            return P.parse_funding(d, inst.settle if inst is not None else "USD")
+
+        # FTX lists newest first
+        return parsed_rows(reversed(rows), parse, "FTX: skipping malformed funding payment", log)
 
     async def fetch_balances(self) -> list[BalanceUpdate]:
         return P.parse_balances(await self.rest.balances(), self.now_ns())

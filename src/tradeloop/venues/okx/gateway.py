@@ -66,6 +66,7 @@ from tradeloop.venues.okx.orders import OkxOrderHooks, bill_cursor, okx_client_i
 from tradeloop.venues.okx.rest import OkxRestClient
 from tradeloop.venues.okx.ws import OKX_WS_CONFIG, OkxStream
 from tradeloop.venues.paging import page_all
+from tradeloop.venues.parsing import parsed_rows
 from tradeloop.venues.wsclient import WsConfig
 
 log = get_logger(__name__)
@@ -414,14 +415,8 @@ class OkxGateway(StreamGateway):
             )
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             raise VenueError(f"OKX: unreadable bills page ({exc!r})") from exc
-        out = []
-        for r in rows:
-            try:
-                if P.is_funding_bill(r):
-                    out.append(P.parse_funding_bill(r, now))
-            except (KeyError, ValueError, TypeError, AttributeError) as exc:
-                log.warning("OKX: bad funding bill %r: %s", r, exc)
-        return out
+        return parsed_rows(rows, lambda r: P.parse_funding_bill(r, now) if P.is_funding_bill(r)
+                           else None, "OKX: bad funding bill", log)  # fmt: skip
 
     async def fetch_balances(self) -> list[BalanceUpdate]:
         return P.parse_balances(await self.rest.balance(), self.now_ns())
