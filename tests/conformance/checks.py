@@ -99,15 +99,16 @@ def one_venue_order(v: VenueHarness, cid: str) -> None:
 
 def fills_match_venue(v: VenueHarness, cid: str) -> list[Fill]:
     """The gateway delivered exactly the venue's fills of ``cid``: each trade once, nothing
-    missing, same sides, sizes and prices."""
+    missing, same sides, sizes, prices and the venue's time of each (``Fill.venue_ts``, to
+    the millisecond venues write: funding is set against it)."""
     got = v.rec.fills(cid)
     assert len({f.trade_id for f in got}) == len(got), f"{cid}: a trade id delivered twice"
 
-    def key(side: Side, qty: float, price: float) -> tuple[str, float, float]:
-        return (side.value, round(qty, 10), round(price, 8))
+    def key(side: Side, qty: float, price: float, ts: int) -> tuple[str, float, float, int]:
+        return (side.value, round(qty, 10), round(price, 8), ts // 1_000_000)
 
-    mine = sorted(key(f.side, f.qty, f.price) for f in got)
-    venue = sorted(key(f.side, f.qty, f.price) for f in v.venue_fills(cid))
+    mine = sorted(key(f.side, f.qty, f.price, f.venue_ts) for f in got)
+    venue = sorted(key(f.side, f.qty, f.price, f.ts) for f in v.venue_fills(cid))
     assert mine == venue, f"{cid}: gateway fills {mine} != venue fills {venue}"
     return got
 

@@ -90,6 +90,7 @@ class VenueFill:
     side: Side
     qty: float
     price: float
+    ts: int  # when the venue executed it (ns)
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,6 +122,21 @@ def test_payment_settled_after_a_close_is_not_the_strategies() -> None:
     assert not k.portfolio.funding
 
 
+@pytest.mark.parametrize(("exec_ts", "booked"), [(4, 0.0), (6, 3.0)])
+def test_a_fill_is_placed_by_the_venues_time_not_its_arrival(exec_ts: int, booked: float) -> None:
+    """The strategies close at the venue at ``exec_ts``; the fill reaches us at t=9, after the
+    payment settled at t=5. Closed at 4: the payment was not on their position; closed at 6:
+    it was, wherever the latency put the fill's arrival (the gateway's ``ts``)."""
+    k = _kernel()
+    for sid, qty in (("a", 2.0), ("b", 1.0)):
+        order = Order(f"c-{sid}", SYM, Side.SELL, qty, strategy_id=sid)
+        k.oms.orders[order.client_order_id] = order
+        k.oms.on_fill(Fill(9, order.client_order_id, "v", f"c-{sid}", SYM, Side.SELL, 50_000.0,
+                           qty, 0.0, "USDT", Liquidity.TAKER, exec_ts=exec_ts))  # fmt: skip
+    k.oms.on_funding(FundingPaid(5, SYM, 3.0, "USDT", "edge", 0.0001, 3.0, "OKX"))
+    assert k.portfolio.funding.get(SYM, 0.0) == pytest.approx(booked)
+
+
 def test_only_the_engines_share_is_booked() -> None:
     k = _kernel()
     p = k.portfolio

@@ -232,7 +232,7 @@ class OrderLifecycle:
         allocation = self.portfolio.apply_fill(fill, strategy_id)
         if self.instruments[fill.symbol].is_derivative:
             signed = fill.qty if fill.side is BUY else -fill.qty
-            self.holdings.record(fill.symbol, fill.ts, signed, allocation)
+            self.holdings.record(fill.symbol, fill.venue_ts, signed, allocation)
         if order is None and not fill.client_order_id:
             self._venue_initiated(fill, allocation)
         self.bus.publish(fill)

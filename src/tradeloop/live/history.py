@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from tradeloop.core.timefmt import iso_ms
 from tradeloop.model import Bar
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ BITMEX_BINS = {"1m": _M, "5m": 5 * _M, "1h": 60 * _M, "1d": 1440 * _M}
 
 
 def _iso_ms(text: str) -> int:
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+    return iso_ms(text)
 
 
 def _iso(ms: int) -> str:

@@ -192,7 +192,7 @@ class Reconciler:
         booked_before, paid_before = acct.fills_booked, acct.funding_booked
         foreign_before = acct.foreign_fills
         news: list[Fill | FundingPaid] = [*fills, *funding]
-        news.sort(key=lambda e: e.ts)  # stable: venue order among fills
+        news.sort(key=lambda e: e.venue_ts)  # the venue's order; stable among ties
         try:
             for e in news:
                 if isinstance(e, Fill):

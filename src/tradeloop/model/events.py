@@ -82,7 +82,14 @@ class OrderReport(Event, frozen=True, gc=False):
 
 
 class Fill(Event, frozen=True, gc=False):
-    """One execution of one of our orders. ``fee`` is in ``fee_ccy`` and positive when paid."""
+    """One execution of one of our orders. ``fee`` is in ``fee_ccy`` and positive when paid.
+
+    ``ts`` is the gateway's clock, like every event's; ``exec_ts`` is the venue's own time of
+    the execution (ns; 0: not said). They differ by the latency and the clocks' skew, which
+    matters when a fill is set against another venue-stamped event: a funding payment is
+    settled on the position held at the venue's boundary, so a fill the venue executed just
+    before it counts even if it reached us just after.
+    """
 
     client_order_id: str
     venue_order_id: str
@@ -95,6 +102,12 @@ class Fill(Event, frozen=True, gc=False):
     fee_ccy: str
     liquidity: Liquidity
     strategy_id: str = ""
+    exec_ts: int = 0
+
+    @property
+    def venue_ts(self) -> int:
+        """When the venue executed it: ``exec_ts``, or ``ts`` where the venue did not say."""
+        return self.exec_ts or self.ts
 
 
 class FundingPaid(Event, frozen=True, gc=False):
@@ -118,6 +131,12 @@ class FundingPaid(Event, frozen=True, gc=False):
     rate: float = 0.0
     position: float = 0.0
     venue: str = ""
+
+    @property
+    def venue_ts(self) -> int:
+        """The venue's time of the settlement: ``ts`` (connectors stamp a payment with it), so
+        payments and fills (:attr:`Fill.venue_ts`) sort into the order the venue saw them."""
+        return self.ts
 
 
 class BalanceUpdate(Event, frozen=True, gc=False):

@@ -22,7 +22,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from tradeloop.core.errors import ConfigError, RateLimited
+from tradeloop.core.timefmt import dt_ms
 from tradeloop.store import schema as S
 from tradeloop.store.history import WindowSource
 from tradeloop.store.recorder import _interval
@@ -230,9 +231,7 @@ def parse_time(text: str, what: str) -> int:
         dt = datetime.fromisoformat(text)
     except ValueError as exc:
         raise ConfigError(f"{what}: {text!r} is not a date, ISO time or epoch ms") from exc
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000)
+    return dt_ms(dt)
 
 
 def check_bar(bar: str) -> str:

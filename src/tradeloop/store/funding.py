@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tradeloop.core.errors import ConfigError, UserError, VenueError
+from tradeloop.core.timefmt import iso_ms
 from tradeloop.model import Event
 from tradeloop.model.identity import native_of
 
@@ -74,7 +75,7 @@ async def _okx(client: Any, inst: str) -> tuple[int, float, float, int]:
 
 
 def _iso_ms(text: Any) -> int:
-    return int(datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp() * 1000)
+    return iso_ms(str(text))
 
 
 async def _bitmex(client: Any, inst: str) -> tuple[int, float, float, int]:

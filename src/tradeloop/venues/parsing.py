@@ -17,6 +17,7 @@ from logging import Logger
 from typing import Any, TypeVar
 
 from tradeloop.core.log import get_logger
+from tradeloop.core.timefmt import iso_ms
 from tradeloop.model import BalanceUpdate, Instrument
 
 log = get_logger(__name__)
@@ -58,6 +59,12 @@ def float_text(value: Any) -> str:
 def iso_seconds(raw: Any) -> float:
     """An ISO 8601 time (``2021-05-01T12:00:00.123+00:00``) as Unix seconds; 0.0 if absent."""
     return datetime.fromisoformat(raw).timestamp() if isinstance(raw, str) else 0.0
+
+
+def iso_ns(raw: Any) -> int:
+    """An ISO 8601 time in ns, to the millisecond venues write (0 if absent): a venue's own
+    time of an event, such as ``Fill.exec_ts``."""
+    return iso_ms(raw) * 1_000_000 if isinstance(raw, str) else 0
 
 
 def balance_rows(

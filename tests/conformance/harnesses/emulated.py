@@ -225,7 +225,7 @@ class EmulatedHarness(VenueHarness):
 
     def venue_fills(self, client_order_id: str) -> list[VenueFill]:
         return [
-            VenueFill(f.side, f.qty, f.price)
+            VenueFill(f.side, f.qty, f.price, f.ts)
             for info in self._infos(client_order_id)
             for f in info.fills
         ]

@@ -76,7 +76,7 @@ class SimHarness(VenueHarness):
 
     def venue_fills(self, client_order_id: str) -> list[VenueFill]:
         return [
-            VenueFill(f.side, f.qty, f.price)
+            VenueFill(f.side, f.qty, f.price, f.ts)
             for f in self.sim.exchange.fills()
             if f.client_order_id == client_order_id
         ]

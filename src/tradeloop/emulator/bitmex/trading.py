@@ -368,7 +368,7 @@ class BitmexTrading(BitmexViews):
         for f in fills:
             row = self.exec_row(info, rec, "Trade", f)
             self.ledger.execution(inst, f.side is Side.BUY, f.qty, f.price, row["execComm"],
-                                  row["execID"], f.ts / 1e6)  # fmt: skip
+                                  row["execID"], f.ts // 1_000_000)  # fmt: skip
             self.executions.append(row)
             rows.append(row)
         if rep.status in (S.CANCELED, S.EXPIRED) or rep.code is R.POST_ONLY_WOULD_TAKE:
@@ -432,10 +432,10 @@ class BitmexTrading(BitmexViews):
             "execComm": comm,
             "homeNotional": home * (1 if buy else -1),
             "foreignNotional": foreign * (-1 if buy else 1),
-            "transactTime": ct.iso(fill.ts / 1e6),
-            "timestamp": ct.iso(fill.ts / 1e6),
+            "transactTime": ct.iso(fill.ts // 1_000_000),
+            "timestamp": ct.iso(fill.ts // 1_000_000),
         }
-        self.ledger.execution(inst, buy, fill.qty, fill.price, comm, exec_id, fill.ts / 1e6)
+        self.ledger.execution(inst, buy, fill.qty, fill.price, comm, exec_id, fill.ts // 1_000_000)
         self.executions.append(row)
         self.emu.hub.push_private("execution", "insert", [row])
         self._push_money(fill.symbol)

@@ -139,8 +139,8 @@ class BitmexViews:
                 )
                 * (1 if buy else -1),
                 foreignNotional=(fill.qty if inst.inverse else value) * (-1 if buy else 1),
-                transactTime=ct.iso(fill.ts / 1e6),
-                timestamp=ct.iso(fill.ts / 1e6),
+                transactTime=ct.iso(fill.ts // 1_000_000),
+                timestamp=ct.iso(fill.ts // 1_000_000),
             )
         return row
 

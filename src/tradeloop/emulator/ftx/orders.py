@@ -93,7 +93,7 @@ class FtxTrading:
             "price": f.price,
             "size": f.qty,
             "orderId": int(info.order_id),
-            "time": iso(f.ts / 1_000_000),
+            "time": iso(f.ts // 1_000_000),
             "tradeId": int(f.trade_id),
             "feeRate": inst.maker_fee if maker else inst.taker_fee,
             "fee": n(f.fee),
@@ -155,7 +155,7 @@ class FtxTrading:
 
     def fills(self, req: Req) -> list[dict[str, Any]]:
         name, oid = self._market_filter(req), req.query.get("orderId", "")
-        found = window(self.account.fills(name, oid), req.query, lambda r: r[1].ts / 1e6, 100)
+        found = window(self.account.fills(name, oid), req.query, lambda r: r[1].ts // 1_000_000, 100)
         return [self.fill_row(i, f) for i, f in found]
 
     def listing(self, req: Req, open_only: bool) -> list[dict[str, Any]]:

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from tradeloop.core.timefmt import iso_ms
 from tradeloop.fmz.conventions import (
     Candle,
     Conventions,
@@ -109,16 +109,18 @@ class BitmexQueries(Queries):
         return await bitmex_rest(gw).set_leverage(P.native(symbol), Decimal(level))
 
 
+#: BitMEX writes intervals as times since 2000-01-01
+_EPOCH_2000_MS = iso_ms("2000-01-01T00:00:00Z")
+
+
 def _ms(value: Any) -> int:
     """BitMEX's ISO timestamps (``2024-01-01T00:00:00.000Z``) as epoch ms; its intervals are
     written as times since 2000-01-01 (``2000-01-01T08:00:00.000Z`` = 8 h)."""
     text = str(value or "")
     if not text:
         return 0
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    ms = int(dt.timestamp() * 1000)
-    epoch2000 = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp() * 1000)
-    return ms - epoch2000 if dt.year == 2000 else ms
+    ms = iso_ms(text)
+    return ms - _EPOCH_2000_MS if text.startswith("2000-") else ms
 
 
 class BitmexConventions(Conventions):

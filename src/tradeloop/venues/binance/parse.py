@@ -133,6 +133,7 @@ def fill_from_execution(
         fee=f(ev.get("n")),
         fee_ccy=str(ev.get("N") or ""),
         liquidity=Liquidity.MAKER if ev.get("m") else Liquidity.TAKER,
+        exec_ts=int(ev.get("T") or 0) * 1_000_000,
     )
 
 
@@ -152,6 +153,7 @@ def trade_fill(d: dict[str, Any], client_order_id: str, symbol: str, side: Side,
         fee=f(d.get("commission")),
         fee_ccy=str(d.get("commissionAsset") or ""),
         liquidity=Liquidity.MAKER if maker else Liquidity.TAKER,
+        exec_ts=int(d.get("time", 0)) * 1_000_000,
     )
 
 

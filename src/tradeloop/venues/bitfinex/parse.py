@@ -132,7 +132,8 @@ def parse_fill(d: Row, ts: int, client_order_id: str) -> Fill:
     amount = f(d[4])
     return Fill(ts, client_order_id, str(d[3]), str(d[0]), symbol_id(str(d[1])),
                 Side.BUY if amount > 0 else Side.SELL, f(d[5]), abs(amount), -f(d[9]),
-                str(d[10] or ""), Liquidity.MAKER if f(d[8]) > 0 else Liquidity.TAKER)  # fmt: skip
+                str(d[10] or ""), Liquidity.MAKER if f(d[8]) > 0 else Liquidity.TAKER,
+                exec_ts=int(f(d[2])) * 1_000_000)  # fmt: skip
 
 
 def parse_wallet(d: Row, ts: int) -> BalanceUpdate:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from tradeloop.core.timefmt import iso_ms
 from tradeloop.model import (
     BalanceUpdate,
     Bar,
@@ -173,16 +174,16 @@ def parse_execution(d: Json, now: int, client_order_id: str) -> Fill | None:
         major(ccy, d.get("execComm")),
         unified(ccy),
         Liquidity.MAKER if maker else Liquidity.TAKER,
+        exec_ts=time_ns(d.get("transactTime") or d.get("timestamp"), 0),
     )
 
 
 def time_ns(text: Any, default: int) -> int:
     """A row's ISO 8601 time (``2026-12-05T04:00:00.000Z``) in ns; ``default`` if absent."""
     try:
-        dt = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        return iso_ms(str(text)) * 1_000_000
     except ValueError:
         return default
-    return int(dt.timestamp() * 1000) * 1_000_000
 
 
 def parse_funding(d: Json, now: int) -> FundingPaid:

@@ -29,7 +29,7 @@ from tradeloop.venues.parsing import (
     balance_rows,
     float_text,
     instruments_by_id,
-    iso_seconds,
+    iso_ns,
     num,
 )
 
@@ -110,7 +110,7 @@ def parse_fill(d: Json, ts: int, client_order_id: str = "") -> Fill:
     side, price, size = Side(d["side"]), float(d["price"]), float(d["size"])
     fee, fee_ccy = f(d.get("fee")), str(d.get("feeCurrency") or "")
     liq = Liquidity.MAKER if d.get("liquidity") == "maker" else Liquidity.TAKER
-    return Fill(ts, *ids, side, price, size, fee, fee_ccy, liq)
+    return Fill(ts, *ids, side, price, size, fee, fee_ccy, liq, exec_ts=iso_ns(d.get("time")))
 
 
 def parse_balances(rows: Iterable[Json], ts: int) -> list[BalanceUpdate]:
@@ -131,6 +131,5 @@ def parse_funding(d: Json, ccy: str = "USD") -> FundingPaid:
     """A ``GET /funding_payments`` row ``{future, id, payment, rate, time}``: ``payment`` > 0
     is what the account paid (FTX's sign is ``FundingPaid``'s), in the perpetual's settle
     currency (USD); ``id`` books it once. FTX does not say the position's size."""
-    ts = round(iso_seconds(d.get("time")) * 1000) * 1_000_000
-    return FundingPaid(ts, symbol_id(str(d["future"])), f(d.get("payment")), ccy, str(d["id"]),
-                       f(d.get("rate")), 0.0, VENUE)  # fmt: skip
+    return FundingPaid(iso_ns(d.get("time")), symbol_id(str(d["future"])), f(d.get("payment")),
+                       ccy, str(d["id"]), f(d.get("rate")), 0.0, VENUE)  # fmt: skip

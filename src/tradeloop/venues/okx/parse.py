@@ -287,6 +287,7 @@ def parse_order_fill(
         fee=fee,
         fee_ccy=fee_ccy,
         liquidity=Liquidity.MAKER if d.get("execType") == "M" else Liquidity.TAKER,
+        exec_ts=ms_to_ns(d.get("fillTime") or d.get("ts")),
     )
 
 
@@ -306,6 +307,7 @@ def parse_fill_row(d: Json, ts: int, client_order_id: str | None = None) -> Fill
         fee=_fee_paid(d.get("fee")),
         fee_ccy=str(d.get("feeCcy", "")),
         liquidity=Liquidity.MAKER if d.get("execType") == "M" else Liquidity.TAKER,
+        exec_ts=ms_to_ns(d.get("fillTime") or d.get("ts")),
     )
 
 
