@@ -4,6 +4,8 @@ A worker process that dies takes only its own point down."""
 from __future__ import annotations
 
 import os
+import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,36 @@ def test_a_dying_worker_only_costs_its_own_point(tmp_path: Path, misbehaving: Pa
     assert status[7] == ("error", "worker process died while running it")
     assert status[8][0] == "error" and "eight is not allowed" in str(status[8][1])
     assert all(status[f] == ("ok", "") for f in (5, 6, 9))
+
+
+class _LateSubmits(PoolExecutor):
+    """A real pool whose submissions after the third wait 2 s first: by then the worker
+    running ``fast=7`` has died, so the submission meets the broken pool -- the moment a
+    loaded machine can hit between a result and the next submission."""
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        pool = super()._new_pool()
+        submit, n = pool.submit, [0]
+
+        def late(*args, **kwargs):  # type: ignore[no-untyped-def]
+            n[0] += 1
+            if n[0] > 3:
+                time.sleep(2.0)
+            return submit(*args, **kwargs)
+
+        pool.submit = late  # type: ignore[method-assign]
+        return pool
+
+
+def test_a_worker_dying_before_a_submission_only_costs_its_own_point(
+    tmp_path: Path, misbehaving: Path
+) -> None:
+    ctx = context(misbehaving, "--bars", "400")
+    opts = SweepOptions(["fast=5:9", "slow=20"], report=False)
+    out = run_sweep(ctx, opts, tmp_path / "late", executor=_LateSubmits(ctx, 2))
+    status = {r["fast"]: (r["status"], r["error"]) for r in out.rows}
+    assert status[7] == ("error", "worker process died while running it")
+    assert all(status[f] == ("ok", "") for f in (5, 6, 9)) and status[8][0] == "error"
 
 
 @pytest.mark.ray

@@ -125,16 +125,22 @@ class PoolExecutor:
             while pending or inflight:
                 if self._pool is None:
                     self._pool = self._new_pool()
+                refused = False  # a worker died since the last wait: its futures say which
                 while pending and len(inflight) < limit:
                     task, suspect = pending[0]
                     if suspect and inflight:
                         break
+                    try:
+                        fut = self._pool.submit(run_task, task)
+                    except BrokenProcessPool:
+                        refused = True  # the task stays pending; the pool restarts below
+                        break
                     pending.popleft()
-                    inflight[self._pool.submit(run_task, task)] = (task, suspect)
+                    inflight[fut] = (task, suspect)
                     if suspect:
                         break
                 done, _ = wait(list(inflight), timeout=POLL_S, return_when=FIRST_COMPLETED)
-                broken = False
+                broken = refused and len(done) == len(inflight)
                 for fut in done:
                     task, suspect = inflight.pop(fut)
                     try:

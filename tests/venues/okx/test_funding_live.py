@@ -88,3 +88,43 @@ async def test_okx_funding_booked_once_live_and_across_restarts(
         assert {r["symbol"] for r in rows} == {SYM} and {r["ccy"] for r in rows} == {"USDT"}
     finally:
         await asyncio.wait_for(emu.stop(), 10)
+
+
+async def test_okx_fill_while_down_before_the_settlement_carries_its_funding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process stops with a resting limit buy left at the venue; while it is down the buy
+    fills, then funding settles on the position it opened. At the restart the fill (listed
+    with OKX's ``fillTime``) and the funding bill are taken in the venue's order, so the
+    payment is the strategy's; taken by when the process learnt of them -- both at the
+    restart -- the fill could come after the payment, which would then land on a flat book
+    and be lost."""
+    for name, value in (("OKXF_KEY", K), ("OKXF_SECRET", S), ("OKXF_PASS", P)):
+        monkeypatch.setenv(name, value)
+    emu = emulator(K, S, P, symbols=[NATIVE], balances={"USDT": 100_000.0}, seed=5)
+    url = await emu.start("127.0.0.1", 0)
+    cfg = write_config(tmp_path / "live.toml", tmp_path / "j.sqlite",
+                       account_block("okx", url, "OKXF")
+                       + strategy_block("HoldAndRest", "rest", None,
+                                        "qty = 0, rest_qty = 3, gap = 0.01"),
+                       deployment="okx-down", instruments=(SYM,),
+                       extra_live='on_stop = "leave"')  # fmt: skip
+    account = emu.trading.account
+    try:
+        rt = await started(cfg)
+        await rt.go_live()
+        await until(lambda: account.orders(open_only=True), "the resting buy", 20)
+        await rt.shutdown()
+        ((_info, resting),) = account.orders(open_only=True)
+        m = emu.driver.markets[NATIVE]  # while down: the market falls through the buy ...
+        m.grid = round((float(resting.price) * 0.99) / m.instrument.tick_size / m.spacing)
+        emu.step()
+        await until(lambda: not account.orders(open_only=True), "the buy filled")
+        emu.config.funding_rate = 0.0003  # ... then funding settles on the position
+        emu.settle_funding()
+        ((_bill, paid),) = _bills(emu)
+        missed, funding, mismatches = await restart_funding(cfg, SYM)
+        assert missed == 1 and mismatches == []
+        assert funding == pytest.approx(paid, abs=1e-12) and paid > 0
+    finally:
+        await asyncio.wait_for(emu.stop(), 10)

@@ -155,7 +155,8 @@ class FtxTrading:
 
     def fills(self, req: Req) -> list[dict[str, Any]]:
         name, oid = self._market_filter(req), req.query.get("orderId", "")
-        found = window(self.account.fills(name, oid), req.query, lambda r: r[1].ts // 1_000_000, 100)
+        rows = self.account.fills(name, oid)
+        found = window(rows, req.query, lambda r: r[1].ts // 1_000_000, 100)
         return [self.fill_row(i, f) for i, f in found]
 
     def listing(self, req: Req, open_only: bool) -> list[dict[str, Any]]:
