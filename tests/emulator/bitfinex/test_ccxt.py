@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from tests.support.gateway_fixtures import until
 
 from tradeloop.emulator.bitfinex.server import BitfinexEmulator
 
@@ -96,7 +97,8 @@ async def test_ccxt_pro_trades_and_orders(bfx: BitfinexEmulator) -> None:
         assert trades and all(t["symbol"] == "BTC/USD" and t["amount"] > 0 for t in trades)
         assert {t["side"] for t in trades} <= {"buy", "sell"}
         watching = asyncio.ensure_future(ex.watch_orders("BTC/USD"))
-        await asyncio.sleep(0.3)  # authenticated and subscribed before the order
+        # authenticated before the order: account pushes go to logged-in sockets only
+        await until(lambda: any(c.logged_in for c in bfx.hub.state), "ccxt's auth")
         o = await ex.create_order("BTC/USD", "limit", "buy", 0.01, 30000)
         seen = await asyncio.wait_for(watching, 5)
         assert [(x["id"], x["status"], x["amount"]) for x in seen] == [(o["id"], "open", 0.01)]
