@@ -137,6 +137,29 @@ def test_a_fill_is_placed_by_the_venues_time_not_its_arrival(exec_ts: int, booke
     assert k.portfolio.funding.get(SYM, 0.0) == pytest.approx(booked)
 
 
+@pytest.mark.parametrize(
+    ("outside", "amount", "engine"),
+    [
+        (1.0, 4.0, 3.0),  # long 4 on the account, 1 of it not the strategies': 3 of 4 paid
+        (-5.0, -2.0, 3.0),  # the account is net short 2 and receives; the strategies' 3 pay
+        (0.0, 4.0, 4.0),  # nothing outside: all of it
+    ],
+)
+def test_a_payment_without_a_size_is_shared_with_the_outside_holding(
+    outside: float, amount: float, engine: float
+) -> None:
+    """The venue does not say the position's size (Binance, FTX); the live runtime tells the
+    account's contracts that are not the strategies' (``outside``): each side books what its
+    own contracts paid, here 1 per contract."""
+    k = _kernel()
+    p = k.portfolio
+    ra, rb = p.strategy_pnl("a")[0], p.strategy_pnl("b")[0]
+    k.oms.on_funding(FundingPaid(1, SYM, amount, "USDT", "o", 0.0001, 0.0, "OKX", outside))
+    assert p.funding[SYM] == pytest.approx(engine)
+    assert p.strategy_pnl("a")[0] == pytest.approx(ra - engine * 2 / 3)
+    assert p.strategy_pnl("b")[0] == pytest.approx(rb - engine / 3)
+
+
 def test_only_the_engines_share_is_booked() -> None:
     k = _kernel()
     p = k.portfolio

@@ -61,6 +61,21 @@ class HoldingsTape:
         return account, books
 
 
+def engine_share(held: float, payment: FundingPaid) -> float:
+    """The part of ``payment`` that is on ``held`` contracts (the engine's, when it settled).
+
+    Where the venue says its position's size, the engine's part of it (capped at the whole:
+    venues disagree on how they sign it). Where it does not, the position is the engine's plus
+    the account's ``outside`` contracts, both signed, and each side's part is what its own
+    contracts paid: a long engine on an account net short by outside contracts pays while the
+    account as a whole receives. Neither known: all of it (the engine holds the account)."""
+    if payment.position:
+        return min(abs(held) / abs(payment.position), 1.0)
+    if payment.outside and held + payment.outside:
+        return held / (held + payment.outside)
+    return 1.0
+
+
 def book_funding(portfolio: Portfolio, tape: HoldingsTape, payment: FundingPaid) -> float:
     """Book the engine's share of ``payment`` (see the module docstring); returns it (0.0:
     nothing was the strategies')."""
@@ -70,9 +85,7 @@ def book_funding(portfolio: Portfolio, tape: HoldingsTape, payment: FundingPaid)
                     payment.payment_id, payment.symbol, payment.amount, payment.ccy)  # fmt: skip
         return 0.0
     held, books = tape.holdings_at(portfolio, payment.symbol, payment.ts)
-    amount = payment.amount
-    if payment.position:  # sizes only: venues disagree on how they sign it
-        amount *= min(abs(held) / abs(payment.position), 1.0)
+    amount = payment.amount * engine_share(held, payment)
     if not amount or not held:
         log.warning("funding %s on %s: %g %s, none of it on the strategies' position when it "
                     "was settled", payment.payment_id, payment.symbol, payment.amount,

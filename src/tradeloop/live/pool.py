@@ -44,6 +44,7 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
+from tradeloop.engine.funding import engine_share
 from tradeloop.live.journal import MISSED, OWN, VENUE, Journal
 from tradeloop.live.recorder import AccountClient
 from tradeloop.model import (
@@ -99,18 +100,16 @@ class _MemberSink(ExecutionSink):
         """One account's payment, as the OMS (which sees the pool's accounts as one) books
         it: the part on the engine's holding on this account, under an id no other account's
         payment can share."""
-        amount = payment.amount
         held = self.pool.share(self.account, payment.symbol)
         if not held:
             log.info("pool %s: funding %s on %s (%g): the engine holds none of it on %s",
                      self.pool.venue, payment.payment_id, payment.symbol, payment.amount,
                      self.account)  # fmt: skip
             return
-        if payment.position:
-            amount *= min(abs(held) / abs(payment.position), 1.0)
+        amount = payment.amount * engine_share(held, payment)
         if self.pool.sink is not None:
             self.pool.sink.on_funding(msgspec.structs.replace(
-                payment, amount=amount, position=0.0,
+                payment, amount=amount, position=0.0, outside=0.0,
                 payment_id=f"{self.account}:{payment.payment_id}"))  # fmt: skip
 
 

@@ -120,6 +120,7 @@ class Reconciler:
         #: the account holds the whole engine position of its venue's instruments
         self.share = share
         self.insts = {s: i for s, i in kernel.instruments.items() if i.venue == acct.venue}
+        acct.outside_of = self.outside_of
 
     # -- venue views --------------------------------------------------------------------------
     async def venue_holdings(self) -> dict[str, float]:
@@ -161,6 +162,13 @@ class Reconciler:
                 k = holding_key(inst)
                 base[k] = base.get(k, 0.0) + _signed_base(fill, inst)
         return base
+
+    def outside_of(self, symbol: str) -> float:
+        """The account's contracts in derivative ``symbol`` that are not the strategies'."""
+        inst = self.insts.get(symbol)
+        if inst is None or not inst.is_derivative:
+            return 0.0
+        return self.outside().get(holding_key(inst), 0.0)
 
     # -- the steps ------------------------------------------------------------------------------
     async def run(self, now_ns: int) -> ReconcileReport:

@@ -28,6 +28,8 @@ import logging
 import sqlite3
 from collections.abc import Callable
 
+import msgspec
+
 from tradeloop.live.journal import CORRECTIVE, FOREIGN, MISSED, OWN, SHADOW, VENUE, Journal
 from tradeloop.model import (
     Fill,
@@ -82,6 +84,10 @@ class AccountClient(ExecutionClient):
         self.fills_booked = 0
         self.duplicates = 0
         self.funding_booked = 0
+        #: the account's contracts in an instrument that are not the strategies' (set by
+        #: start-up reconciliation): sizes the engine's share of a payment whose venue does
+        #: not say the position it was on
+        self.outside_of: Callable[[str], float] | None = None
 
     # -- ExecutionClient (the OMS's side) ---------------------------------------------------
     def bind(self, sink: ExecutionSink) -> None:
@@ -211,6 +217,10 @@ class AccountClient(ExecutionClient):
                      " (missed while down)" if self.missed_mode else "")  # fmt: skip
             if self.sink is None:
                 return
+            if not payment.position and self.outside_of is not None:
+                outside = self.outside_of(payment.symbol)
+                if outside:
+                    payment = msgspec.structs.replace(payment, outside=outside)
             try:
                 self.sink.on_funding(payment)
             except Exception:

@@ -119,7 +119,8 @@ class FundingPaid(Event, frozen=True, gc=False):
     ``tranId``, OKX ``billId``): the key that books it exactly once, however many times the
     push, a REST catch-up or a restart deliver it. ``position`` is the size of the venue's
     position the payment was on (0: not said; its sign is not relied on): when the account
-    also holds contracts that are not the strategies', only the engine's share is theirs.
+    also holds contracts that are not the strategies', only the engine's share is theirs;
+    where the venue does not say, ``outside`` tells the rest of the account's position.
     Funding moves money without a trade, so without this event a live account's PnL drifts
     from the venue's wallet by every payment.
     """
@@ -131,6 +132,10 @@ class FundingPaid(Event, frozen=True, gc=False):
     rate: float = 0.0
     position: float = 0.0
     venue: str = ""
+    #: the account's contracts in ``symbol`` that are not the strategies' (signed), as the
+    #: live runtime knows them (the first start's baseline plus foreign and corrective fills):
+    #: it sizes the engine's share where the venue does not say ``position`` (Binance, FTX)
+    outside: float = 0.0
 
     @property
     def venue_ts(self) -> int:
