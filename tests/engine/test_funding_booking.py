@@ -7,11 +7,17 @@ member account's payment by that account's part of the holding."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from tradeloop.core.clock import SimClock
 from tradeloop.engine.kernel import Kernel
+from tradeloop.live.journal import Journal
 from tradeloop.live.pool import AccountPool
+from tradeloop.live.reconcile import Reconciler
+from tradeloop.live.recorder import AccountClient
 from tradeloop.model import (
     Fill,
     FundingPaid,
@@ -232,3 +238,53 @@ def test_pool_books_nothing_of_an_account_the_engine_holds_nothing_on() -> None:
     b.sink.on_funding(_pay(1.0, "p-b"))
     b.sink.on_funding(_pay(1.0, "p-b2", position=3.0))
     assert heard.funding == []
+
+
+def test_pool_shares_a_payment_by_the_members_holding_when_it_settled() -> None:
+    """Member a closes at the venue at t=1500, after the settlement at t=1000, and the close
+    reaches us before the payment: the payment is still a's whole 2, as it held them then."""
+    a, b = _Venue("a"), _Venue("b")
+    pool = AccountPool([a, b], [10.0, 10.0])  # type: ignore[list-item]
+    heard = _Heard()
+    pool.bind(heard)
+    assert a.sink is not None
+    a.sink.on_fill(Fill(0, "x1", "v", "t1", SYM, Side.BUY, 100.0, 2.0, 0.0, "USDT",
+                        Liquidity.TAKER))  # fmt: skip
+    a.sink.on_fill(Fill(1600, "x2", "v", "t2", SYM, Side.SELL, 100.0, 2.0, 0.0, "USDT",
+                        Liquidity.TAKER, exec_ts=1500))  # fmt: skip
+    a.sink.on_funding(FundingPaid(1000, SYM, 2.0, "USDT", "p", 0.0, 2.0, "OKX"))
+    assert [(p.payment_id, p.amount) for p in heard.funding] == [("a:p", 2.0)]
+
+
+@pytest.mark.parametrize(
+    ("position", "engine"),
+    [
+        (2.0, 3.0),  # the venue's size agrees with 3 + (-5): the strategies' own 3 pay
+        (4.0, 0.75 * -2.0),  # it contradicts the outside count: the venue's size decides
+    ],
+)
+def test_a_said_size_and_the_outside_holding(position: float, engine: float) -> None:
+    """The account is net short 2 (the strategies' long 3, 5 short outside) and receives 2."""
+    k = _kernel()
+    k.oms.on_funding(FundingPaid(1, SYM, -2.0, "USDT", "s", 0.0001, position, "OKX", -5.0))
+    assert k.portfolio.funding[SYM] == pytest.approx(engine)
+
+
+def test_outside_holding_is_taken_as_it_was_when_the_payment_settled(tmp_path: Path) -> None:
+    """Someone else is short 2 (the first start's baseline), the strategies long 3: the
+    account pays 1 on its net 1 at t=1000. Another trader sells 2 more at t=1500, journaled
+    before the payment is read (FTX polls after the hour): the strategies still pay their 3,
+    not a share worked out from the later outside holding."""
+    k = _kernel()
+    j = Journal(str(tmp_path / "j.sqlite"))
+    try:
+        acct = AccountClient(_Venue("acct"), "acct", "g", j, "tl", lambda: 2_000)  # type: ignore[arg-type]
+        Reconciler(k, acct, None, j)  # type: ignore[arg-type]  # wires the outside count
+        j.set_meta("baseline:acct", json.dumps({SYM: -2.0}))
+        acct.sink = k.oms
+        acct.on_fill(Fill(1500, "manual-1", "v9", "t9", SYM, Side.SELL, 50_000.0, 2.0, 0.0,
+                          "USDT", Liquidity.TAKER, exec_ts=1500))  # fmt: skip
+        acct.on_funding(FundingPaid(1000, SYM, 1.0, "USDT", "pay-1", 0.0, 0.0, "OKX"))
+        assert k.portfolio.funding[SYM] == pytest.approx(3.0)
+    finally:
+        j.close()

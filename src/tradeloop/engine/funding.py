@@ -15,6 +15,7 @@ says the size of the position it paid on, contracts beyond the engine's are some
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 from tradeloop.core.log import get_logger
@@ -44,35 +45,47 @@ class HoldingsTape:
             tape = self._fills[symbol] = deque(maxlen=self.depth)
         tape.append((ts, signed, tuple((sid, q) for sid, q, _fee in allocation)))
 
+    def since(self, symbol: str, ts: int) -> tuple[float, dict[str, float]]:
+        """What the fills the venue executed after ``ts`` added to ``symbol``: (in all, to
+        each strategy)."""
+        total, books = 0.0, dict[str, float]()
+        for when, signed, allocation in self._fills.get(symbol, ()):
+            if when <= ts:  # every entry: fills listed after the fact carry the venue's
+                continue  # time, so the tape is not in time order
+            total += signed
+            for sid, q in allocation:
+                books[sid] = books.get(sid, 0.0) + q
+        return total, books
+
     def holdings_at(
         self, portfolio: Portfolio, symbol: str, ts: int
     ) -> tuple[float, dict[str, float]]:
         """(the account's position, each strategy's) in ``symbol`` as they were at ``ts``."""
-        account = portfolio.positions[symbol].qty
+        later, later_books = self.since(symbol, ts)
         books = {sid: (p.qty if (p := b.positions.get(symbol)) is not None else 0.0)
-                 for sid, b in portfolio.books.items()}  # fmt: skip
-        for when, signed, allocation in self._fills.get(symbol, ()):
-            if when <= ts:  # every entry: fills listed after the fact carry the venue's
-                continue  # time, so the tape is not in time order
-            account -= signed
-            for sid, q in allocation:
-                if sid in books:
-                    books[sid] -= q
-        return account, books
+                 - later_books.get(sid, 0.0) for sid, b in portfolio.books.items()}  # fmt: skip
+        return portfolio.positions[symbol].qty - later, books
 
 
 def engine_share(held: float, payment: FundingPaid) -> float:
     """The part of ``payment`` that is on ``held`` contracts (the engine's, when it settled).
 
-    Where the venue says its position's size, the engine's part of it (capped at the whole:
-    venues disagree on how they sign it). Where it does not, the position is the engine's plus
-    the account's ``outside`` contracts, both signed, and each side's part is what its own
-    contracts paid: a long engine on an account net short by outside contracts pays while the
-    account as a whole receives. Neither known: all of it (the engine holds the account)."""
+    With the account's ``outside`` contracts known, the position was the engine's plus those,
+    both signed, and each side's part is what its own contracts paid: a long engine on an
+    account net short by outside contracts pays while the account as a whole receives (a
+    part beyond the whole, or of the other sign). That is used unless the venue says a
+    position size it contradicts. Else, where the venue says the size, the engine's part of
+    it (capped at the whole: venues disagree on how they sign it); neither known: all of it
+    (the engine holds the account)."""
+    net = held + payment.outside
+    if (
+        payment.outside
+        and net
+        and (not payment.position or math.isclose(abs(net), abs(payment.position), rel_tol=1e-6))
+    ):
+        return held / net
     if payment.position:
         return min(abs(held) / abs(payment.position), 1.0)
-    if payment.outside and held + payment.outside:
-        return held / (held + payment.outside)
     return 1.0
 
 
@@ -85,7 +98,12 @@ def book_funding(portfolio: Portfolio, tape: HoldingsTape, payment: FundingPaid)
                     payment.payment_id, payment.symbol, payment.amount, payment.ccy)  # fmt: skip
         return 0.0
     held, books = tape.holdings_at(portfolio, payment.symbol, payment.ts)
-    amount = payment.amount * engine_share(held, payment)
+    share = engine_share(held, payment)
+    if abs(share) > 1.0:
+        log.info("funding %s on %s: the strategies' %g contracts against the account's net "
+                 "%g: they are charged their own contracts' part", payment.payment_id,
+                 payment.symbol, held, held + payment.outside)  # fmt: skip
+    amount = payment.amount * share
     if not amount or not held:
         log.warning("funding %s on %s: %g %s, none of it on the strategies' position when it "
                     "was settled", payment.payment_id, payment.symbol, payment.amount,

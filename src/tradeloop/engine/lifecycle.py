@@ -256,6 +256,7 @@ class OrderLifecycle:
                             fill.fee_ccy,
                             fill.liquidity,
                             sid,
+                            fill.exec_ts,
                         )
                     )
 

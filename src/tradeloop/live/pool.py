@@ -44,7 +44,7 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
-from tradeloop.engine.funding import engine_share
+from tradeloop.engine.funding import HoldingsTape, engine_share
 from tradeloop.live.journal import MISSED, OWN, VENUE, Journal
 from tradeloop.live.recorder import AccountClient
 from tradeloop.model import (
@@ -100,7 +100,7 @@ class _MemberSink(ExecutionSink):
         """One account's payment, as the OMS (which sees the pool's accounts as one) books
         it: the part on the engine's holding on this account, under an id no other account's
         payment can share."""
-        held = self.pool.share(self.account, payment.symbol)
+        held = self.pool.share_at(self.account, payment.symbol, payment.ts)
         if not held:
             log.info("pool %s: funding %s on %s (%g): the engine holds none of it on %s",
                      self.pool.venue, payment.payment_id, payment.symbol, payment.amount,
@@ -198,6 +198,8 @@ class AccountPool(ExecutionClient):
         self.sink: ExecutionSink | None = None
         #: account -> instrument id -> signed holding booked through this pool
         self.shares: dict[str, dict[str, float]] = {a: {} for a in self.members}
+        #: account -> its recent fills by the venue's time (a payment's share as it settled)
+        self.tapes = {a: HoldingsTape() for a in self.members}
         #: client id -> the account that holds the order
         self.where: dict[str, str] = {}
         self.last_used: dict[str, float] = dict.fromkeys(self.members, 0.0)
@@ -220,9 +222,9 @@ class AccountPool(ExecutionClient):
 
     def add_share(self, account: str, fill: Fill) -> None:
         book = self.shares[account]
-        book[fill.symbol] = book.get(fill.symbol, 0.0) + self._signed(
-            fill.symbol, fill.side.value, fill.qty, fill.fee, fill.fee_ccy
-        )
+        signed = self._signed(fill.symbol, fill.side.value, fill.qty, fill.fee, fill.fee_ccy)
+        book[fill.symbol] = book.get(fill.symbol, 0.0) + signed
+        self.tapes[account].record(fill.symbol, fill.venue_ts, signed, [])
 
     def load_shares(self, journal: Journal) -> None:
         """Each account's holding as booked by the engine: its journaled own, missed and
@@ -240,6 +242,10 @@ class AccountPool(ExecutionClient):
 
     def share(self, account: str, symbol: str) -> float:
         return self.shares[account].get(symbol, 0.0)
+
+    def share_at(self, account: str, symbol: str, ts: int) -> float:
+        """``account``'s share as it was at ``ts`` (the venue's time)."""
+        return self.share(account, symbol) - self.tapes[account].since(symbol, ts)[0]
 
     # -- routing -------------------------------------------------------------------------------
     def pick(self, order: Order) -> str:

@@ -146,16 +146,16 @@ class Reconciler:
             out[k] = out.get(k, 0.0) + qty
         return out
 
-    def outside(self) -> dict[str, float]:
+    def outside(self, until_ns: int | None = None) -> dict[str, float]:
         """Holdings on the account that are not the strategies': the first-start baseline
-        plus every foreign and corrective fill since."""
+        plus every foreign and corrective fill since (journaled by ``until_ns``, if given)."""
         raw = self.journal.meta(f"baseline:{self.acct.account}")
         base: dict[str, float] = json.loads(raw) if raw else {}
         by_native = {i.symbol: i for i in self.insts.values()}
         for origin in (FOREIGN, CORRECTIVE):
             for f in self.journal.fills(self.acct.account, origin):
                 inst = by_native.get(f["symbol"])
-                if inst is None:
+                if inst is None or (until_ns is not None and f["ts"] > until_ns):
                     continue
                 fill = Fill(f["ts"], f["cid"], "", f["trade_id"], f["symbol"], Side(f["side"]),
                             f["price"], f["qty"], f["fee"], f["fee_ccy"], _liq())  # fmt: skip
@@ -163,12 +163,14 @@ class Reconciler:
                 base[k] = base.get(k, 0.0) + _signed_base(fill, inst)
         return base
 
-    def outside_of(self, symbol: str) -> float:
-        """The account's contracts in derivative ``symbol`` that are not the strategies'."""
+    def outside_of(self, symbol: str, ts: int) -> float:
+        """The account's contracts in derivative ``symbol`` that were not the strategies' at
+        ``ts`` (by when their fills were journaled: a foreign fill reaches the journal just
+        after the venue executed it)."""
         inst = self.insts.get(symbol)
         if inst is None or not inst.is_derivative:
             return 0.0
-        return self.outside().get(holding_key(inst), 0.0)
+        return self.outside(ts).get(holding_key(inst), 0.0)
 
     # -- the steps ------------------------------------------------------------------------------
     async def run(self, now_ns: int) -> ReconcileReport:

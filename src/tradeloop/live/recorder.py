@@ -84,10 +84,9 @@ class AccountClient(ExecutionClient):
         self.fills_booked = 0
         self.duplicates = 0
         self.funding_booked = 0
-        #: the account's contracts in an instrument that are not the strategies' (set by
-        #: start-up reconciliation): sizes the engine's share of a payment whose venue does
-        #: not say the position it was on
-        self.outside_of: Callable[[str], float] | None = None
+        #: the account's contracts in an instrument that are not the strategies', as of a
+        #: time (set by start-up reconciliation): sizes the engine's share of a payment
+        self.outside_of: Callable[[str, int], float] | None = None
 
     # -- ExecutionClient (the OMS's side) ---------------------------------------------------
     def bind(self, sink: ExecutionSink) -> None:
@@ -217,8 +216,8 @@ class AccountClient(ExecutionClient):
                      " (missed while down)" if self.missed_mode else "")  # fmt: skip
             if self.sink is None:
                 return
-            if not payment.position and self.outside_of is not None:
-                outside = self.outside_of(payment.symbol)
+            if self.outside_of is not None:
+                outside = self.outside_of(payment.symbol, payment.ts)
                 if outside:
                     payment = msgspec.structs.replace(payment, outside=outside)
             try:

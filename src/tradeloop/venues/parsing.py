@@ -62,9 +62,12 @@ def iso_seconds(raw: Any) -> float:
 
 
 def iso_ns(raw: Any) -> int:
-    """An ISO 8601 time in ns, to the millisecond venues write (0 if absent): a venue's own
-    time of an event, such as ``Fill.exec_ts``."""
-    return iso_ms(raw) * 1_000_000 if isinstance(raw, str) else 0
+    """An ISO 8601 time in ns, to the millisecond venues write (0 if absent or not a time: a
+    row is not lost for its time): a venue's own time of an event, such as ``Fill.exec_ts``."""
+    try:
+        return iso_ms(raw) * 1_000_000 if isinstance(raw, str) else 0
+    except ValueError:
+        return 0
 
 
 def balance_rows(

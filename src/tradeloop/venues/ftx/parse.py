@@ -131,5 +131,8 @@ def parse_funding(d: Json, ccy: str = "USD") -> FundingPaid:
     """A ``GET /funding_payments`` row ``{future, id, payment, rate, time}``: ``payment`` > 0
     is what the account paid (FTX's sign is ``FundingPaid``'s), in the perpetual's settle
     currency (USD); ``id`` books it once. FTX does not say the position's size."""
-    return FundingPaid(iso_ns(d.get("time")), symbol_id(str(d["future"])), f(d.get("payment")),
+    ts = iso_ns(d.get("time"))
+    if not ts:  # booked on the holdings at its time: a payment without one is not guessed
+        raise ValueError(f"funding payment without a time: {d.get('time')!r}")
+    return FundingPaid(ts, symbol_id(str(d["future"])), f(d.get("payment")),
                        ccy, str(d["id"]), f(d.get("rate")), 0.0, VENUE)  # fmt: skip
