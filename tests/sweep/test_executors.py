@@ -64,9 +64,9 @@ def test_a_dying_worker_only_costs_its_own_point(tmp_path: Path, misbehaving: Pa
 
 
 class _LateSubmits(PoolExecutor):
-    """A real pool whose submissions after the third wait 2 s first: by then the worker
-    running ``fast=7`` has died, so the submission meets the broken pool -- the moment a
-    loaded machine can hit between a result and the next submission."""
+    """A real pool whose fourth submission waits until the pool has broken (the third task,
+    ``fast=7``, kills its worker), so it meets the broken pool -- the moment a loaded machine
+    can hit between a result and the next submission."""
 
     def _new_pool(self) -> ProcessPoolExecutor:
         pool = super()._new_pool()
@@ -74,8 +74,9 @@ class _LateSubmits(PoolExecutor):
 
         def late(*args, **kwargs):  # type: ignore[no-untyped-def]
             n[0] += 1
-            if n[0] > 3:
-                time.sleep(2.0)
+            deadline = time.monotonic() + 60
+            while n[0] == 4 and not pool._broken and time.monotonic() < deadline:  # type: ignore[attr-defined]
+                time.sleep(0.01)
             return submit(*args, **kwargs)
 
         pool.submit = late  # type: ignore[method-assign]
