@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Iterable, Sequence
 
@@ -54,7 +55,9 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
     2.9 s ``tradeloop backtest --help`` on a loaded 2-core box)."""
     wanted = set(COMMANDS if commands is None else commands)
     parser = argparse.ArgumentParser(prog="tradeloop", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING ...")
+    parser.add_argument("--log-level", default="INFO", type=str.upper,
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+                        help="DEBUG, INFO, WARNING ...")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -89,6 +92,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # unforeseen: still one line; where it arose is at DEBUG
+        logging.getLogger("tradeloop").debug("%s failed", args.command, exc_info=True)
+        print(f"tradeloop {args.command}: error: {one_line(exc)}"
+              f"{'' if args.log_level == 'DEBUG' else ' (--log-level DEBUG shows where)'}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -202,3 +202,43 @@ def test_backtest_on_real_trades_aggregated_to_bars(tmp_path: Path, shared_data:
     assert r.returncode == 0, r.stderr
     result = json.loads((tmp_path / "o" / "result.json").read_text())
     assert result["bars"] > 100 and result["fills"] > 0
+
+
+def _one_line(r: subprocess.CompletedProcess[str]) -> str:
+    err = r.stderr.strip()
+    assert "Traceback" not in r.stderr and len(err.splitlines()) == 1, r.stderr
+    return err
+
+
+def test_an_unforeseen_error_is_still_one_line(tmp_path: Path) -> None:
+    """A callback with the wrong signature fails where the engine calls it, outside the
+    strategy file: the command's last guard still says it in one line, exit 1."""
+    strat = write(tmp_path, "badsig.py", "from tradeloop.engine.strategy import Strategy\n\n"
+                  "class S(Strategy):\n    def on_bar(self):\n        pass\n")  # fmt: skip
+    r = tradeloop("backtest", strat, "--bars", "200", "--out", tmp_path / "o")
+    assert r.returncode == 1
+    assert "on_bar() takes 1 positional argument" in _one_line(r)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--lot", "-1"), "lot"),
+        (("--log-level", "LOUD"), "invalid choice"),
+    ],
+)
+def test_bad_numbers_and_names_are_one_line(tmp_path: Path, args: tuple[str, ...], says: str
+                                            ) -> None:  # fmt: skip
+    lead, rest = (args, ()) if args[0] == "--log-level" else ((), args)
+    r = tradeloop(*lead, "backtest", SMA, "--bars", "200", *rest, "--out", tmp_path / "o")
+    assert r.returncode in (1, 2) and says in r.stderr
+    if not lead:  # argparse's own refusal prints its usage first
+        _one_line(r)
+
+
+def test_an_unusable_out_is_refused_before_the_run(tmp_path: Path) -> None:
+    taken = tmp_path / "results"
+    taken.write_text("not a folder")
+    r = tradeloop("backtest", SMA, "--bars", "200", "--out", taken)
+    assert r.returncode == 2 and "exists and is not a folder" in _one_line(r)
+    assert taken.read_text() == "not a folder"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tradeloop.core.errors import ConfigError
+from tradeloop.core.outdir import writable_dir
 from tradeloop.data.intervals import format_interval, parse_interval
 from tradeloop.data.series import BarSeries
 from tradeloop.engine.backtest import (
@@ -326,6 +327,7 @@ def _multi_setup(
 
 
 def run(args: argparse.Namespace) -> int:
+    writable_dir(args.out)  # before the run: a bad --out must not cost its results
     if str(args.strategy).lower().endswith(".toml"):
         from tradeloop.engine.cli_multi import run_config
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeloop.core.errors import ConfigError
+from tradeloop.core.outdir import writable_dir
 from tradeloop.data.tickfilter import FilterConfig
 from tradeloop.engine.backtest import (
     dump_json,
@@ -31,6 +32,7 @@ from tradeloop.engine.runconfig import RunConfig, load_run_config
 
 
 def run_config(args: argparse.Namespace, progress: Any = None) -> int:
+    writable_dir(args.out)  # before the run: a bad --out must not cost its results
     cfg = with_tick_filter(load_run_config(args.strategy), getattr(args, "tick_filter", None))
     built = build_run(cfg)
     print(f"run {cfg.source}: {len(built.feeds)} instrument(s), {len(built.runs)} strategy(ies)")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.log import register_secret
+from tradeloop.core.outdir import writable_dir
 from tradeloop.engine.backtest import dump_json, trades_fingerprint, write_outputs, write_trades_csv
 from tradeloop.engine.cli_backtest import parse_params
 from tradeloop.engine.live import LiveConfig, run_live
@@ -61,6 +62,7 @@ def build_gateway(args: argparse.Namespace) -> ExecutionClient:
 
 
 def run(args: argparse.Namespace) -> int:
+    writable_dir(args.out)  # before the run: a bad --out must not cost its results
     strategies = build_strategies(args.strategy, parse_params(args.param))
     # ids (BTC-USDT.OKX) or the venue's own symbols, as the venue spells them
     symbols = tuple(s.strip() for s in (args.symbol or ["BTC-USDT"]))

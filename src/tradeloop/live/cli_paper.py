@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeloop.core.errors import ConfigError
+from tradeloop.core.outdir import writable_dir
 from tradeloop.engine import cli_paper as flags
 from tradeloop.engine.backtest import dump_json, trades_fingerprint, write_outputs, write_trades_csv
 from tradeloop.engine.cli_backtest import parse_params
@@ -55,6 +56,7 @@ def paper_deployment(args: argparse.Namespace, symbols: list[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    writable_dir(args.out)  # before the run: a bad --out must not cost its results
     if args.json_logs:
         use_json_logs()
     params = parse_params(args.param)

@@ -118,6 +118,13 @@ class Journal:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            # a damaged page is found now, in one line, not by the first query mid-start
+            (health,) = self.db.execute("PRAGMA quick_check(1)").fetchone()
+            if health != "ok":
+                self.db.close()
+                why = " ".join(str(health).split())
+                raise ConfigError(f"journal {self.path}: damaged ({why}); it is left as it "
+                                  "is: restore a copy or move it aside")  # fmt: skip
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
             self.db.executescript(_SCHEMA)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tradeloop.core.outdir import writable_dir
 from tradeloop.sweep.cli_common import add_arguments as _add_common
 from tradeloop.sweep.cli_common import apply_config, sweep_options
 
@@ -74,6 +75,7 @@ def term_as_interrupt() -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    writable_dir(args.out)  # before the run: a bad --out must not cost its results
     from tradeloop.sweep.choose import workers_warming
     from tradeloop.sweep.inputs import build_context
     from tradeloop.sweep.sweep import run_sweep

@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 from tradeloop.core.errors import ConfigError
+from tradeloop.core.outdir import writable_dir
 from tradeloop.sweep.cli_common import add_arguments as _add_common
 from tradeloop.sweep.cli_common import apply_config, sweep_options
 from tradeloop.sweep.cli_sweep import finish, term_as_interrupt
@@ -27,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    writable_dir(args.out)  # before the run: a bad --out must not cost its results
     from tradeloop.report.tables import fmt_pct, fmt_ratio
     from tradeloop.sweep.choose import workers_warming
     from tradeloop.sweep.inputs import build_context
