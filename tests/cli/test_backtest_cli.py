@@ -242,3 +242,14 @@ def test_an_unusable_out_is_refused_before_the_run(tmp_path: Path) -> None:
     r = tradeloop("backtest", SMA, "--bars", "200", "--out", taken)
     assert r.returncode == 2 and "exists and is not a folder" in _one_line(r)
     assert taken.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(
+    "command", [("backtest", "{f}"), ("live", "{f}", "--check"), ("fmz", "--config", "{f}")]
+)
+def test_a_binary_file_given_as_a_config_is_one_line(tmp_path: Path, command: tuple[str, ...]
+                                                     ) -> None:  # fmt: skip
+    f = tmp_path / "cfg.toml"
+    f.write_bytes(bytes(range(128, 256)) * 3)
+    r = tradeloop(*(a.format(f=f) for a in command))
+    assert r.returncode == 2 and "not a TOML file" in _one_line(r) and str(f) in r.stderr

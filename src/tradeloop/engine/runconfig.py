@@ -57,13 +57,13 @@ in ``tradeloop.live.config``); a backtest of the same file skips them.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tradeloop.core.errors import ConfigError
+from tradeloop.core.tomlfile import read_toml
 from tradeloop.data.intervals import parse_interval
 from tradeloop.data.tickfilter import FilterConfig
 
@@ -250,15 +250,7 @@ def _names(kinds: tuple[type, ...]) -> str:
 def load_run_config(path: str | Path) -> RunConfig:
     """Read and check a run config file (one ConfigError line on any problem)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    return parse_run_config(data, str(p), p.parent)
+    return parse_run_config(read_toml(p), str(p), p.parent)
 
 
 def parse_run_config(data: Mapping[str, Any], source: str = "<config>",

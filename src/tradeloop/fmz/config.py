@@ -22,26 +22,15 @@ File format (every key optional; command-line flags win)::
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from tradeloop.core.errors import ConfigError
+from tradeloop.core.tomlfile import read_toml
 from tradeloop.fmz.server import BridgeConfig
 from tradeloop.fmz.venue import VenueSpec
 
 DEFAULT_VENUES = {"OKX": "https://www.okx.com"}
-
-
-def load_toml(path: str | Path) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
 def parse_venue_flag(text: str) -> tuple[str, str]:
@@ -78,7 +67,7 @@ def build_config(
     capture: str | None,
 ) -> tuple[BridgeConfig, dict[str, Any]]:
     """Merge file and flags; returns the config and the file's top-level (host/port) values."""
-    data: dict[str, Any] = load_toml(file) if file else {}
+    data: dict[str, Any] = read_toml(file) if file else {}
     where = file or "config"
     venues: dict[str, str | VenueSpec] = {}
     table = data.get("venues", {})

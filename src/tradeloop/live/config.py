@@ -39,13 +39,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tradeloop.core.errors import ConfigError
+from tradeloop.core.tomlfile import read_toml
 from tradeloop.data.intervals import parse_interval
 from tradeloop.data.tickfilter import FilterConfig
 from tradeloop.engine.runconfig import RunConfig, _Table, parse_run_config
@@ -129,13 +129,9 @@ def default_deployment(config_path: Path) -> str:
 def load_live_config(path: str | Path, deployment: str | None = None,
                      journal: str | None = None) -> LiveRunConfig:  # fmt: skip
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    return parse_live_config(data, str(p), p.parent, deployment or default_deployment(p), journal)
+    return parse_live_config(
+        read_toml(p), str(p), p.parent, deployment or default_deployment(p), journal
+    )
 
 
 def parse_live_config(

@@ -39,6 +39,8 @@ def read_key_file(path: Path, where: str) -> dict[str, str]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{where}: keys_file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:  # say nothing of its bytes: they may be a secret's
+        raise ConfigError(f"{where}: keys_file {path} is not UTF-8 text") from None
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(f"{where}: keys_file {path} is readable by others "
                           f"(mode {stat.S_IMODE(mode):o}); chmod 600 it")  # fmt: skip
