@@ -13,6 +13,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Iterable, Sequence
+from typing import NoReturn
 
 from tradeloop.core.errors import UserError
 
@@ -47,6 +48,14 @@ def _command_in(argv: Sequence[str]) -> str | None:
     return None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake on the command line is one line (what, and where to look),
+    not the usage block before it; ``--help`` still shows everything."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
     """The whole command line; only the modules of ``commands`` (None: every one) are imported
     to declare their options. Every subcommand is listed either way (its help line lives in
@@ -54,7 +63,7 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
     backtest's own module — not aiohttp, the FMZ bridge or SSL set-up (measured: 1.1 s of a
     2.9 s ``tradeloop backtest --help`` on a loaded 2-core box)."""
     wanted = set(COMMANDS if commands is None else commands)
-    parser = argparse.ArgumentParser(prog="tradeloop", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="tradeloop", description=__doc__.splitlines()[0])
     parser.add_argument("--log-level", default="INFO", type=str.upper,
                         choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
                         help="DEBUG, INFO, WARNING ...")  # fmt: skip

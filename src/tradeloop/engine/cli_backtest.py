@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tradeloop.core.argtypes import fee_rate, non_negative, positive, share
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.outdir import writable_dir
 from tradeloop.data.intervals import format_interval, parse_interval
@@ -76,10 +77,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="instrument, BASE-QUOTE[-SWAP|-YYMMDD] or its id NATIVE.VENUE (default: the pair "
         "the --data file name names, else %(default)s; venue SIM)",
     )
-    p.add_argument("--cash", type=float, default=10_000.0, help="starting cash in quote currency")
-    p.add_argument("--fee", type=float, default=0.001, help="maker and taker fee (0.001 = 0.1%%)")
-    p.add_argument("--tick", type=float, help="price tick (default: from the data's decimals)")
-    p.add_argument("--lot", type=float, default=1e-8, help="size step (default %(default)s)")
+    p.add_argument(
+        "--cash", type=positive, default=10_000.0, help="starting cash in quote currency"
+    )
+    p.add_argument(
+        "--fee", type=fee_rate, default=0.001, help="maker and taker fee (0.001 = 0.1%%)"
+    )
+    p.add_argument("--tick", type=positive, help="price tick (default: from the data's decimals)")
+    p.add_argument("--lot", type=positive, default=1e-8, help="size step (default %(default)s)")
     p.add_argument(
         "--param",
         action="append",
@@ -118,10 +123,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="market",
         help="how targets are traded",
     )
-    p.add_argument("--daily-loss-limit", type=float, help="risk: max loss per UTC day (quote)")
-    p.add_argument("--max-order-notional", type=float, help="risk: max notional per order")
-    p.add_argument("--max-position", type=float, help="risk: max absolute position size")
-    p.add_argument("--leverage", type=float, help="derivatives: leverage (default 1)")
+    p.add_argument("--daily-loss-limit", type=positive, help="risk: max loss per UTC day (quote)")
+    p.add_argument("--max-order-notional", type=positive, help="risk: max notional per order")
+    p.add_argument("--max-position", type=positive, help="risk: max absolute position size")
+    p.add_argument("--leverage", type=positive, help="derivatives: leverage (default 1)")
     p.add_argument("--margin", choices=["cross", "isolated"], help="derivatives: margin mode")
     p.add_argument(
         "--maintenance-margin", type=float, help="derivatives: maintenance margin rate (0.005)"
@@ -129,10 +134,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--funding", help="perpetuals: a funding-rate file, or a constant rate per 8h (0.0001)"
     )
-    p.add_argument("--slippage-bps", type=float, help="adverse slippage of taker fills (bps)")
+    p.add_argument(
+        "--slippage-bps", type=non_negative, help="adverse slippage of taker fills (bps)"
+    )
     p.add_argument("--latency", help="order latency to the venue, e.g. 50ms")
     p.add_argument(
-        "--max-volume-share", type=float, help="max share of a bar's volume our orders take"
+        "--max-volume-share", type=share, help="max share of a bar's volume our orders take"
     )
     p.add_argument(
         "--tick-filter",

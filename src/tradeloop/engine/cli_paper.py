@@ -11,6 +11,7 @@ import contextlib
 import signal
 from pathlib import Path
 
+from tradeloop.core.argtypes import positive
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.log import register_secret
 from tradeloop.core.outdir import writable_dir
@@ -38,13 +39,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     keys.add_argument("--passphrase", default="")
     p.add_argument("--simulated", action="store_true", help="send x-simulated-trading: 1")
     p.add_argument("--symbol", action="append", default=[], help="instrument (repeatable)")
-    p.add_argument("--cash", type=float, default=10_000.0, help="capital for the strategies")
+    p.add_argument("--cash", type=positive, default=10_000.0, help="capital for the strategies")
     p.add_argument("--bar", default="1m", help="bar interval for on_bar (e.g. 1s, 1m)")
-    p.add_argument("--duration", type=float, help="stop after N seconds (default: Ctrl-C)")
+    p.add_argument("--duration", type=positive, help="stop after N seconds (default: Ctrl-C)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--algo", choices=[a.value for a in ExecAlgo], default="market")
-    p.add_argument("--daily-loss-limit", type=float)
-    p.add_argument("--max-order-notional", type=float)
+    p.add_argument("--daily-loss-limit", type=positive)
+    p.add_argument("--max-order-notional", type=positive)
     p.add_argument("--out", default="out/paper", help="where result.json and trades.csv go")
 
 

@@ -16,6 +16,7 @@ import contextlib
 import signal
 import sys
 
+from tradeloop.core.argtypes import positive
 from tradeloop.core.errors import UserError
 from tradeloop.live.config import load_live_config
 from tradeloop.live.logs import use_json_logs
@@ -29,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--deployment", help="deployment name (default: [live] deployment, else "
                    "the config file's name); keys the journal and client ids")  # fmt: skip
     p.add_argument("--journal", help="journal path (default: the deployment's state file)")
-    p.add_argument("--duration", type=float, help="stop after N seconds (default: a signal)")
+    p.add_argument("--duration", type=positive, help="stop after N seconds (default: a signal)")
     p.add_argument(
         "--resume",
         action="store_true",
