@@ -109,3 +109,14 @@ def test_a_live_config_may_name_custom_data_sources(tmp_path: Path) -> None:
     cfg.write_text(base + "[[sourcez]]\nx = 1\n")
     with pytest.raises(ConfigError, match="unknown key 'sourcez'"):
         load_live_config(cfg, None, ":memory:")
+
+
+def test_the_journal_key_is_known_also_when_a_flag_overrides_it(tmp_path: Path) -> None:
+    """``[live] journal`` (docs/live.md) is read when ``--journal`` (or ``--check``, which
+    journals nowhere) overrides it: before, it was then reported as an unknown key."""
+    data = _cfg(live={"journal": str(tmp_path / "j.sqlite")})
+    assert parse_live_config(data, "l.toml", tmp_path, "d").live.journal == tmp_path / "j.sqlite"
+    over = parse_live_config(data, "l.toml", tmp_path, "d", ":memory:")
+    assert str(over.live.journal) == ":memory:"
+    with pytest.raises(ConfigError, match="journal must be text"):
+        parse_live_config(_cfg(live={"journal": 5}), "l.toml", tmp_path, "d", ":memory:")

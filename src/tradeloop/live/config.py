@@ -146,7 +146,8 @@ def parse_live_config(
     name = lv.get("deployment", str, default_name)
     if not name:
         raise ConfigError(f"{source}: [live]: deployment must not be empty")
-    jpath = journal or lv.get("journal", str)
+    in_file = lv.get("journal", str)  # read even when a flag overrides it: a known key
+    jpath = journal or in_file
     status = lv.interval("status_interval", "60s") or "60s"
     settings = LiveSettings(
         deployment=name,
