@@ -16,6 +16,7 @@ import pytest
 from tests.conformance.harness import until
 from tests.dashboard.conftest import paper_run
 
+from tradeloop.core.errors import ConfigError
 from tradeloop.dashboard import parse_bind
 from tradeloop.dashboard.push import ClientQueue
 from tradeloop.dashboard.server import is_loopback
@@ -137,3 +138,22 @@ async def test_a_stalled_client_leaves_the_engine_rate_unchanged(
     assert base > 0.5, base  # the emulator's tape reaches the engine
     assert stalled >= 0.8 * base, (base, stalled)
     assert all(n <= hub.max_keys for n in sizes)
+
+
+def test_bad_bind_addresses_are_one_line() -> None:
+    for text in ("127.0.0.1:99999", "nonsense", "127.0.0.1:-1"):
+        with pytest.raises(ConfigError, match="expected HOST:PORT"):
+            parse_bind(text)
+
+
+async def test_a_port_in_use_is_one_line_and_nothing_is_left_open() -> None:
+    from tradeloop.dashboard.server import DashboardServer
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        server = DashboardServer(None, None, None, "127.0.0.1", port, None)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match=f"dashboard 127.0.0.1:{port}: cannot listen"):
+            await server.start()
+        assert server.runner is None

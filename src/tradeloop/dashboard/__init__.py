@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import secrets
@@ -56,9 +57,15 @@ def parse_bind(text: str) -> tuple[str, int]:
     else:
         host, port = text, ""
     try:
-        return host or "127.0.0.1", int(port or 0)
+        number = int(port or 0)
+        if not 0 <= number <= 65535:
+            raise ValueError(port)
+        if host and host != "localhost":
+            ipaddress.ip_address(host)
     except ValueError:
-        raise ConfigError(f"--dashboard {text!r}: expected HOST:PORT") from None
+        raise ConfigError(f"--dashboard {text!r}: expected HOST:PORT (an IP address, a port "
+                          "0-65535)") from None  # fmt: skip
+    return host or "127.0.0.1", number
 
 
 class Dashboard:

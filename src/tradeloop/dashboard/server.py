@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from tradeloop.core.errors import ConfigError
 from tradeloop.dashboard.controls import ControlError, apply
 from tradeloop.report.chartlib import chart_component, chart_library
 
@@ -158,7 +159,13 @@ class DashboardServer:
         self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # in use, not this machine's address: one line, nothing sent
+            await self.runner.cleanup()
+            self.runner = None
+            raise ConfigError(f"dashboard {self.host}:{self.port}: cannot listen "
+                              f"({exc.strerror or exc})") from None  # fmt: skip
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         port = sockets[0].getsockname()[1] if sockets else self.port
