@@ -196,6 +196,24 @@ def test_live_policies_keep_other_strategies_fed(policy: OnStrategyError) -> Non
     assert bad.calls == (6 if policy is OnStrategyError.LOG else 1)
 
 
+def test_a_strategy_failing_on_every_bar_does_not_bury_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The traceback once, then one line each up to 10 failures, then at 100: a strategy that
+    raises on every event used to log a traceback for each."""
+    k, clients, clock = two_venue_kernel(on_strategy_error=OnStrategyError.LOG)
+    bad = Faulty("bad")
+    k.add_strategy(bad)
+    k.start()
+    with caplog.at_level("ERROR", logger="tradeloop.engine.kernel"):
+        for i in range(60):  # two instruments: 120 failures
+            feed(k, clients, clock, i, {OKX_BTC.symbol: 100.0, BIN_BTC.symbol: 100.0})
+    said = [r for r in caplog.records if "strategy bad failed on Bar" in r.getMessage()]
+    assert bad.calls == 120
+    assert [r.exc_info is not None for r in said] == [True] + [False] * 10
+    assert "(100 times;" in said[-1].getMessage()
+
+
 def test_backtest_policy_stops_the_run_on_a_strategy_bug() -> None:
     k, clients, clock = two_venue_kernel()
     k.add_strategy(Faulty("bad"))

@@ -132,6 +132,8 @@ class Kernel:
         if on_strategy_error is not OnStrategyError.RAISE:
             self.bus.on_error = self._handler_failed
         self._owners: dict[Handler, Strategy] = {}
+        #: (who, on what, exception type) -> how many times it failed (the log thins out)
+        self._failures: dict[tuple[str, str, str], int] = {}
         self._bar_periods: dict[str, dict[str, frozenset[int]]] = {}
         self._names = self._symbol_names()
         self.portfolio = Portfolio(self.instruments, cash, currency)
@@ -301,7 +303,15 @@ class Kernel:
         owner = self._owners.get(handler)
         who = f"strategy {owner.id}" if owner is not None else f"handler {handler!r}"
         what = type(event).__name__
-        log.error("%s failed on %s: %s", who, what, exc, exc_info=exc)
+        key = (who, what, type(exc).__name__)
+        n = self._failures[key] = self._failures.get(key, 0) + 1
+        # where it broke once (the traceback); then one line, thinning out: a strategy that
+        # fails on every quote must not bury the log
+        if n == 1:
+            log.error("%s failed on %s: %s", who, what, exc, exc_info=exc)
+        elif n <= 10 or str(n).strip("0") == "1":
+            log.error("%s failed on %s: %s (%d times; the traceback is logged at the first)",
+                      who, what, exc, n)  # fmt: skip
         if owner is not None and self.on_strategy_error is OnStrategyError.STOP:
             self.stop_strategy(owner, f"raised {type(exc).__name__} on {what}")
 
