@@ -106,3 +106,22 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["data", "import", str(tmp_path / "missing.csv"), "--store", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(e.startswith("tradeloop data: error:") for e in err)
+
+
+def test_a_damaged_file_is_named_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A parquet file damaged outside tradeloop (its own writes are atomic) is named, in one
+    line, with what to do -- not a DuckDB traceback."""
+    csv = tmp_path / "bars.csv"
+    rows = [f"2024-01-01 00:{m:02d}:00,{100 + m},{101 + m},{99 + m},{100 + m},1" for m in range(30)]
+    csv.write_text("time,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    store = tmp_path / "store"
+    args = ["data", "import", str(csv), "--venue", "okx", "--symbol", "BTC-USDT"]
+    assert main([*args, "--store", str(store)]) == 0
+    (damaged,) = store.rglob("*.parquet")
+    damaged.write_bytes(b"not parquet at all")
+    capsys.readouterr()
+    assert main(["data", "list", "--store", str(store)]) == 2
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert damaged.name in err and "moved aside" in err

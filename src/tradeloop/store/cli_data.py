@@ -81,6 +81,19 @@ def _ts(ns: int | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import duckdb
+    import pyarrow as pa
+
+    try:
+        return _run(args)
+    except (duckdb.Error, pa.ArrowInvalid, OSError) as exc:
+        # a file damaged outside tradeloop (its writes are atomic): say which, keep the rest
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError(f"--store {args.store}: {first} (a damaged file can be moved aside; "
+                        "the rest of the store is intact)") from None  # fmt: skip
+
+
+def _run(args: argparse.Namespace) -> int:
     root = S.store_root(args.store)
     if args.action not in ("import", "download") and not root.is_dir():
         raise UserError(f"--store {root}: no such folder")
