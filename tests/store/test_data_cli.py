@@ -125,3 +125,21 @@ def test_a_damaged_file_is_named_in_one_line(
     assert main(["data", "list", "--store", str(store)]) == 2
     (err,) = capsys.readouterr().err.strip().splitlines()
     assert damaged.name in err and "moved aside" in err
+
+
+def test_importing_the_same_file_again_stores_its_rows_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "bars.csv"
+    rows = [f"2024-01-01 00:{m:02d}:00,{100 + m},{101 + m},{99 + m},{100 + m},1" for m in range(30)]
+    csv.write_text("time,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    store = str(tmp_path / "store")
+    args = ["data", "import", str(csv), "--venue", "okx", "--symbol", "BTC-USDT", "--store", store]
+    for _ in range(2):
+        assert main(args) == 0
+    assert query(Path(store), "SELECT count(*) FROM bars")[1] == [(30,)]
+    other = tmp_path / "more.csv"  # a different file adds its rows
+    other.write_text("time,open,high,low,close,volume\n2024-01-01 01:00:00,1,1,1,1,1\n"
+                     "2024-01-01 01:01:00,1,1,1,1,1\n")  # fmt: skip
+    assert main(["data", "import", str(other), *args[3:]]) == 0
+    assert query(Path(store), "SELECT count(*) FROM bars")[1] == [(32,)]

@@ -15,6 +15,7 @@ tradeloop data export --kind funding --venue V --instruments I --out FILE.csv   
 from __future__ import annotations
 
 import argparse
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,7 +83,6 @@ def _ts(ns: int | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     import duckdb
-    import pyarrow as pa
 
     try:
         return _run(args)
@@ -114,16 +114,18 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "import":
         root.mkdir(parents=True, exist_ok=True)
-        writer = StoreWriter(root)
         for f in map(Path, args.files):
             if not f.is_file():
                 raise UserError(f"{f}: no such file")
+            # one writer per file, named by what is imported: importing it again replaces
+            # its rows instead of storing them twice
+            writer = StoreWriter(root, run=_import_id(f, args.venue, args.symbol, args.kind))
             if ".ws." in f.name:
                 n = import_capture(f, writer)
             else:
                 n = import_file(f, writer, args.venue.upper(), args.symbol, args.kind)
+            writer.roll()
             print(f"{f}: {n} rows")
-        writer.roll()
         return 0
     if args.action == "download":
         return download(root, args)
@@ -141,6 +143,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wrote {args.out} (replay: tradeloop emulator okx --replay {args.out})")
         return 0
     return resample(root, args.venue.upper(), args.instrument, args.interval, args.source)
+
+
+def _import_id(path: Path, *how: object) -> str:
+    """A writer run id (hex) for importing ``path`` as ``how`` says: its content's digest."""
+    h = hashlib.sha256(repr(how).encode())
+    with open(path, "rb") as fh:
+        h.update(hashlib.file_digest(fh, "sha256").digest())
+    return h.hexdigest()[:12]
 
 
 def export_funding(root: Path, venue: str, insts: list[str], out: Path) -> int:

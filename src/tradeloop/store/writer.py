@@ -64,13 +64,15 @@ class StoreWriter:
     """Appends rows to partitions of the store under ``root``; :meth:`flush` makes them durable.
 
     One writer run has a random id; its flush files are numbered, so concurrent recorders (and
-    a restarted one) never collide on a name.
+    a restarted one) never collide on a name. An importer gives the id itself (``run``, hex),
+    derived from what it imports: the same import again then writes the same file names and
+    replaces its own files instead of adding the rows twice.
     """
 
-    def __init__(self, root: Path, *, sync: bool = True) -> None:
+    def __init__(self, root: Path, *, sync: bool = True, run: str | None = None) -> None:
         self.root = root
         self.sync = sync
-        self.run = secrets.token_hex(4)
+        self.run = run or secrets.token_hex(4)
         self._n = 0
         self.buffers: dict[Key, PartitionBuffer] = {}
         #: partition -> numbers of this run's parts not yet compacted
