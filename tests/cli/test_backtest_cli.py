@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -257,3 +258,22 @@ def test_a_binary_file_given_as_a_config_is_one_line(tmp_path: Path, command: tu
     f.write_bytes(bytes(range(128, 256)) * 3)
     r = tradeloop(*(a.format(f=f) for a in command))
     assert r.returncode == 2 and "not a TOML file" in _one_line(r) and str(f) in r.stderr
+
+
+def test_record_against_an_unreachable_venue_or_into_a_file_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = ("--venue", "okx", "--url", f"http://127.0.0.1:{port}", "--symbols", "BTC-USDT",
+            "--channels", "trades", "--duration", "2")  # fmt: skip
+    r = tradeloop("record", "--store", tmp_path / "st", *args)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert (
+        r.stderr.strip()
+        .splitlines()[-1]
+        .startswith("tradeloop record: error: OKX: cannot start recording")
+    )
+    taken = tmp_path / "file"
+    taken.write_text("x")
+    r = tradeloop("record", "--store", taken, *args)
+    assert r.returncode == 2 and "exists and is not a folder" in _one_line(r)

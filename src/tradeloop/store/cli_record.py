@@ -23,7 +23,8 @@ import signal
 import time
 from typing import Any
 
-from tradeloop.core.errors import ConfigError
+from tradeloop.core.errors import ConfigError, UserError, VenueError
+from tradeloop.core.outdir import writable_dir
 from tradeloop.store import schema as S
 from tradeloop.store.funding import sources_for
 from tradeloop.store.recorder import Recorder
@@ -136,7 +137,10 @@ async def record(
         for gw, ids in gateways:
             gw.bind_data(recorder)
             gw.on_account_event = recorder.on_status
-            await gw.start()
+            try:
+                await gw.start()
+            except VenueError as exc:  # unreachable, refused: one line (what came is kept)
+                raise UserError(f"{gw.venue}: cannot start recording: {exc}") from None
             known = gw.instruments()
             for sym in ids:
                 if known and sym not in known:
@@ -169,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--flush, --roll and --funding-every must be positive")
     if not args.venue and not args.sources:
         raise ConfigError("give --venue (repeatable) and/or --sources")
-    root = S.store_root(args.store)
+    root = writable_dir(S.store_root(args.store), "--store")
     todo = plan(args.venue, args.url, args.symbols) if args.venue else []
     sources: list[Source] = read_sources(args.sources) if args.sources else []
     if funding:  # an unsupported venue is a one-line error here, before anything starts
