@@ -38,6 +38,11 @@ def test_venue_flag_and_config_file(tmp_path: Path) -> None:
         build_config(file=str(bad), venue_flags=[], token=None, capture=None)
     with pytest.raises(ConfigError, match="cannot read"):
         build_config(file=str(tmp_path / "missing.toml"), venue_flags=[], token=None, capture=None)
+    for text, says in (("prot = 7000\n", "unknown key 'prot'"), ('port = "abc"\n', "'port'"),
+                       ("port = 70000\n", "0-65535"), ("host = 5\n", "'host'")):  # fmt: skip
+        bad.write_text(text)
+        with pytest.raises(ConfigError, match=says):
+            build_config(file=str(bad), venue_flags=[], token=None, capture=None)
 
 
 def test_cli_process_serves_and_stops(tmp_path: Path) -> None:

@@ -59,6 +59,13 @@ def venue_specs(table: Mapping[str, Any], where: str) -> dict[str, VenueSpec]:
     return out
 
 
+#: the top-level keys of a bridge config file
+FILE_KEYS = frozenset({
+    "venues", "token", "capture", "max_body", "request_timeout", "body_timeout",
+    "header_timeout", "idle_timeout", "max_connections", "host", "port",
+})  # fmt: skip
+
+
 def build_config(
     *,
     file: str | None,
@@ -69,6 +76,14 @@ def build_config(
     """Merge file and flags; returns the config and the file's top-level (host/port) values."""
     data: dict[str, Any] = read_toml(file) if file else {}
     where = file or "config"
+    unknown = sorted(set(data) - FILE_KEYS)
+    if unknown:  # a typo must not silently fall back to a default (``prot = 7000``)
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: "
+                          f"{', '.join(sorted(FILE_KEYS))})")  # fmt: skip
+    port = data.get("port", 6666)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigError(f"{where}: 'port' must be a port number 0-65535, got {port!r}")
+    _opt_str(data, "host", where)
     venues: dict[str, str | VenueSpec] = {}
     table = data.get("venues", {})
     if not isinstance(table, dict):
