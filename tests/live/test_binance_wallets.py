@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 from tests.support.gateway_fixtures import until
-from tests.venues.binance.conftest import PERP, Sink, make_gateway
+from tests.venues.binance.conftest import make_gateway, other_client_trades
 
 from tradeloop.data.tickfilter import TickFilter
 from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
 from tradeloop.live.feed import MarketFeed
-from tradeloop.model import BalanceUpdate, Order, OrderStatus, OrderType, Side, TradingState
+from tradeloop.model import BalanceUpdate, Side, TradingState
 
 from .helpers import keyed_account_block, started, strategy_block, write_config
 
@@ -34,23 +34,6 @@ def test_account_view_keys_balances_by_wallet() -> None:
     feed.on_account("a", BalanceUpdate(2, "USDT", 40.0, 30.0, "BINANCE", "usdm"))
     feed.on_account("a", BalanceUpdate(3, "USDT", 99.0, 99.0, "BINANCE"))
     assert feed.views["a"].balances == {"USDT": 99.0, "usdm:USDT": 40.0}
-
-
-async def _perp_round_trip(url: str) -> None:
-    """Another process of the same account trades the perpetual: the futures wallet's USDT
-    moves by the realised PnL and fees."""
-    sink = Sink()
-    gw = make_gateway(url)
-    gw.bind(sink)
-    await gw.start()
-    try:
-        for cid, side in (("other-1", Side.BUY), ("other-2", Side.SELL)):
-            gw.submit_order(Order(cid, PERP, side, 0.01, OrderType.MARKET))
-            await until(lambda c=cid: (r := sink.last(c)) is not None  # type: ignore[misc]
-                        and r.status is OrderStatus.FILLED)  # fmt: skip
-        await gw.drain(5)
-    finally:
-        await gw.stop()
 
 
 async def test_futures_wallet_is_not_a_spot_holding(
@@ -77,7 +60,9 @@ async def test_futures_wallet_is_not_a_spot_holding(
         # while it is down: the futures wallet changes, spot does not
         assert emu.futures is not None
         emu.futures.trading.account.sim.account.credit("BTC", 0.2)
-        await _perp_round_trip(url)
+        # another process of the same account trades the perpetual: the futures wallet's USDT
+        # moves by the realised PnL and fees
+        await other_client_trades(url, [("other-1", Side.BUY, 0.01), ("other-2", Side.SELL, 0.01)])
         gw = make_gateway(url)
         await gw.start()
         try:

@@ -13,31 +13,16 @@ from pathlib import Path
 
 import pytest
 from tests.support.gateway_fixtures import until
-from tests.venues.binance.conftest import Sink, make_gateway
+from tests.venues.binance.conftest import other_client_trades
 
 from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
-from tradeloop.model import Order, OrderStatus, OrderType, Side
+from tradeloop.model import Side
 
 from .helpers import keyed_account_block, started, strategy_block, write_config
 
 K, S = "gw-key", "gw-secret"  # the Binance gateway suites' keys (make_gateway signs with them)
 SYM = "BTCUSDT-PERP.BINANCE"
 OUTSIDE, OURS = 0.01, 0.03
-
-
-async def _outside_long(url: str) -> None:
-    """Another client of the same account buys ``OUTSIDE`` of the perpetual and keeps it."""
-    sink = Sink()
-    gw = make_gateway(url)
-    gw.bind(sink)
-    await gw.start()
-    try:
-        gw.submit_order(Order("manual-1", SYM, Side.BUY, OUTSIDE, OrderType.MARKET))
-        await until(lambda: (r := sink.last("manual-1")) is not None
-                    and r.status is OrderStatus.FILLED, "the outside long")  # fmt: skip
-        await gw.drain(5)
-    finally:
-        await gw.stop()
 
 
 async def test_payment_is_shared_with_the_accounts_outside_contracts(
@@ -55,7 +40,7 @@ async def test_payment_is_shared_with_the_accounts_outside_contracts(
                        + strategy_block("BuyOnce", "once", None, f"qty = {OURS}"),
                        deployment="bn-outside", instruments=(SYM,))  # fmt: skip
     try:
-        await _outside_long(url)
+        await other_client_trades(url, [("manual-1", Side.BUY, OUTSIDE)])  # kept
         rt = await started(cfg)  # first start: the venue's long is recorded as outside
         try:
             (rep,) = rt.reports

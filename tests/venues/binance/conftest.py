@@ -14,7 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 from tradeloop.emulator.binance.server import BinanceConfig, BinanceEmulator
-from tradeloop.model import FundingPaid, OrderReport, VenueStatus
+from tradeloop.model import (
+    FundingPaid,
+    Order,
+    OrderReport,
+    OrderStatus,
+    OrderType,
+    Side,
+    VenueStatus,
+)
 from tradeloop.venues import registry
 from tradeloop.venues.binance.gateway import BinanceGateway
 
@@ -68,3 +76,23 @@ class Sink:
     def last(self, cid: str) -> Any:
         """The latest report for client order id ``cid``, or None."""
         return next((r for r in reversed(self.reports) if r.client_order_id == cid), None)
+
+
+async def other_client_trades(url: str, orders: list[tuple[str, Side, float]],
+                              symbol: str = PERP) -> None:  # fmt: skip
+    """Another client of the same account sends market ``orders`` (client id, side, size) on
+    ``symbol``, each filled before the next, and goes away."""
+    from tests.support.gateway_fixtures import until
+
+    sink = Sink()
+    gw = make_gateway(url)
+    gw.bind(sink)
+    await gw.start()
+    try:
+        for cid, side, qty in orders:
+            gw.submit_order(Order(cid, symbol, side, qty, OrderType.MARKET))
+            await until(lambda c=cid: (r := sink.last(c)) is not None  # type: ignore[misc]
+                        and r.status is OrderStatus.FILLED, f"{cid} filled")  # fmt: skip
+        await gw.drain(5)
+    finally:
+        await gw.stop()
