@@ -101,12 +101,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # unforeseen: still one line; where it arose is at DEBUG
+    except Exception as exc:  # unforeseen: still one line; where it arose goes to a file
         logging.getLogger("tradeloop").debug("%s failed", args.command, exc_info=True)
+        where = save_traceback(args.command, exc)
         print(f"tradeloop {args.command}: error: {one_line(exc)}"
-              f"{'' if args.log_level == 'DEBUG' else ' (--log-level DEBUG shows where)'}",
-              file=sys.stderr)  # fmt: skip
+              f"{f' (traceback: {where})' if where else ''}", file=sys.stderr)  # fmt: skip
         return 1
+
+
+def save_traceback(command: str, exc: BaseException) -> str:
+    """Write ``exc``'s traceback, secrets masked, to a file in the temp folder for a bug
+    report; its path ('' if it could not be written). The terminal gets one line; whoever
+    debugs a crash of a live run still has every frame."""
+    import tempfile
+    import time
+    import traceback
+
+    from tradeloop.core.log import redact
+
+    text = redact("".join(traceback.format_exception(exc)))
+    try:
+        fd, path = tempfile.mkstemp(prefix=f"tradeloop-{command}-{time.strftime('%Y%m%d-%H%M%S')}-",
+                                    suffix=".traceback.txt")  # fmt: skip
+        with open(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError:
+        return ""
+    return path
 
 
 def one_line(exc: BaseException) -> str:

@@ -218,7 +218,14 @@ def test_an_unforeseen_error_is_still_one_line(tmp_path: Path) -> None:
                   "class S(Strategy):\n    def on_bar(self):\n        pass\n")  # fmt: skip
     r = tradeloop("backtest", strat, "--bars", "200", "--out", tmp_path / "o")
     assert r.returncode == 1
-    assert "on_bar() takes 1 positional argument" in _one_line(r)
+    line = _one_line(r)
+    assert "on_bar() takes 1 positional argument" in line
+    saved = Path(line.rsplit("(traceback: ", 1)[1].rstrip(")"))  # every frame, for a report
+    try:
+        assert "Traceback" in saved.read_text() and "on_bar" in saved.read_text()
+        assert saved.stat().st_mode & 0o077 == 0
+    finally:
+        saved.unlink()
 
 
 @pytest.mark.parametrize(
