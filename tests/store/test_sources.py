@@ -299,3 +299,14 @@ async def test_a_feed_token_in_the_url_never_reaches_a_log_line(
     assert any("401" in m and "/refused?…" in m for m in lines)
     assert any("/ok?… failed: ValueError: parse failed" in m for m in lines)
     assert not [m for m in lines if "SEKRET" in m]
+
+
+def test_record_channels_are_checked_before_anything_starts() -> None:
+    from tradeloop.core.errors import ConfigError
+    from tradeloop.store.cli_record import parse_channels
+
+    assert parse_channels("bars:1m, trades ,funding") == (("bars:1m", "trades"), True)
+    for text, says in (("bars:7q", "bad interval '7q'"), ("candles", "unknown channel"),
+                       (",", "nothing to record")):  # fmt: skip
+        with pytest.raises(ConfigError, match=says):
+            parse_channels(text)

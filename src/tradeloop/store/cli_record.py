@@ -25,6 +25,7 @@ from typing import Any
 
 from tradeloop.core.errors import ConfigError, UserError, VenueError
 from tradeloop.core.outdir import writable_dir
+from tradeloop.data.intervals import parse_interval
 from tradeloop.store import schema as S
 from tradeloop.store.funding import sources_for
 from tradeloop.store.recorder import Recorder
@@ -76,6 +77,10 @@ def parse_channels(text: str) -> tuple[tuple[str, ...], bool]:
         if not raw:
             continue
         if raw.startswith("bars:"):
+            try:
+                parse_interval(raw[5:])
+            except ConfigError as exc:
+                raise ConfigError(f"--channels {raw}: {exc}") from None
             out.append(raw)
         elif raw == "funding":
             funding = True
