@@ -237,6 +237,7 @@ def test_an_unforeseen_error_is_still_one_line(tmp_path: Path) -> None:
         (("--max-volume-share", "0"), "above 0 and at most 1"),
         (("--slippage-bps", "x"), "'x' is not a number"),
         (("--bogus",), "unrecognized arguments: --bogus"),
+        (("--symbol", "BTC-USDT."), "expected BASE-QUOTE"),
         (("--log-level", "LOUD"), "invalid choice"),
     ],
 )

@@ -32,7 +32,7 @@ def parse_symbol(text: str) -> tuple[str, str]:
 
 def split_symbol(symbol: str) -> tuple[str, str]:
     parts = symbol.upper().replace("/", "-").replace("_", "-").split("-")
-    if len(parts) < 2 or not parts[0] or not parts[1]:
+    if len(parts) < 2 or not all(p.isalnum() for p in parts[:2]):  # "BTC-USDT." is a typo
         raise ConfigError(f"--symbol {symbol!r}: expected BASE-QUOTE, e.g. BTC-USDT")
     return parts[0], parts[1]
 
