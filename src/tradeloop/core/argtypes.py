@@ -29,3 +29,14 @@ non_negative = _bounded(lambda v: v >= 0, "must not be negative")
 share = _bounded(lambda v: 0 < v <= 1, "must be above 0 and at most 1")
 #: a fee rate: a rebate down to -1 %, a fee up to 10 % (0.001 = 0.1 %); beyond that a typo
 fee_rate = _bounded(lambda v: -0.01 <= v <= 0.1, "is not a fee rate between -0.01 and 0.1")
+
+
+def count(text: str) -> int:
+    """A whole number >= 0 (a row limit, 0 meaning all)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must not be negative")
+    return value

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from tradeloop.core.argtypes import count
 from tradeloop.core.errors import ConfigError, UserError, VenueError
 from tradeloop.data.aggregate import EmptyBarPolicy, TimeBarAggregator
 from tradeloop.data.intervals import parse_interval
@@ -43,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "~/.local/share/tradeloop/store)")  # fmt: skip
         if name == "query":
             sp.add_argument("sql")
-            sp.add_argument("--limit", type=int, default=50, help="rows printed (0: all)")
+            sp.add_argument("--limit", type=count, default=50, help="rows printed (0: all)")
         elif name == "import":
             sp.add_argument("files", nargs="+", help="captures (NAME.ws.N.M) or data files")
             sp.add_argument("--venue", default="IMPORT", help="venue of data files")
