@@ -31,12 +31,23 @@ share = _bounded(lambda v: 0 < v <= 1, "must be above 0 and at most 1")
 fee_rate = _bounded(lambda v: -0.01 <= v <= 0.1, "is not a fee rate between -0.01 and 0.1")
 
 
-def count(text: str) -> int:
-    """A whole number >= 0 (a row limit, 0 meaning all)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must not be negative")
-    return value
+def _whole(low: int, high: int, says: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} {says}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+#: a whole number >= 0 (a row limit, 0 meaning all)
+count = _whole(0, 2**63, "must not be negative")
+#: a whole number >= 1 (book levels)
+positive_int = _whole(1, 2**63, "must be at least 1")
+#: a TCP port (0: any free one)
+port = _whole(0, 65535, "is not a port (0-65535)")

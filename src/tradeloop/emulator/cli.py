@@ -22,6 +22,7 @@ import signal
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from tradeloop.core.argtypes import non_negative, port, positive, positive_int
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.log import register_secret
 from tradeloop.emulator.admin import ADMIN_TOKEN_ENV
@@ -64,7 +65,7 @@ VENUES: Mapping[str, FrontEnd] = _FrontEnds()
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("venue", choices=sorted(VENUES), help="which exchange to emulate")
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8100, help="port (0 = any free port)")
+    parser.add_argument("--port", type=port, default=8100, help="port (0 = any free port)")
     secrets = parser.add_argument_group(
         "secrets (prefer the environment: flag values show in ps and shell history)"
     )
@@ -106,11 +107,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="synthetic market seed")
     parser.add_argument(
         "--tick-ms",
-        type=float,
+        type=non_negative,
         default=150.0,
         help="synthetic market step interval in ms (0 = frozen)",
     )
-    parser.add_argument("--levels", type=int, default=60, help="book levels per side")
+    parser.add_argument("--levels", type=positive_int, default=60, help="book levels per side")
     parser.add_argument(
         "--start-price",
         action="append",
@@ -127,7 +128,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="(okx) include instIdCode in instruments (ccxt then uses it in WS)",
     )
-    parser.add_argument("--leverage", type=float, default=3.0, help="default swap leverage")
+    parser.add_argument("--leverage", type=positive, default=3.0, help="default swap leverage")
     parser.add_argument("--funding-rate", type=float, default=0.0001, help="(okx, bitmex, binance)")
     parser.add_argument(
         "--funding-interval-s",
