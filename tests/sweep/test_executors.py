@@ -4,6 +4,7 @@ A worker process that dies takes only its own point down."""
 from __future__ import annotations
 
 import os
+import socket
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -154,3 +155,19 @@ def test_ray_local_equals_pool_and_one_worker(tmp_path: Path, misbehaving: Path)
     assert on_ray == one
     html = (out / "report.html").read_text()
     assert "ray × 2" in html
+
+
+def test_an_address_nothing_answers_at_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ray retries an address nobody listens on for minutes, printing only its own warnings;
+    the sweep refuses it at once."""
+    pytest.importorskip("ray")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again before the sweep looks
+    rc = main(["sweep", str(SMA), "--bars", "300", "--param", "fast=5,10",
+               "--ray", f"127.0.0.1:{port}", "--out", str(tmp_path / "o")])  # fmt: skip
+    assert rc == 2
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert f"--ray 127.0.0.1:{port}: nothing answers there" in err

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -105,11 +106,26 @@ def _connect(ray: Any, address: str, workers: int | None) -> bool:
     if address == "local":
         ray.init(address="local", **opts, **local)
         return True
+    _reachable(address)
     try:
         ray.init(address=address, **opts)
     except (ConnectionError, ValueError) as exc:
         raise ConfigError(f"--ray {address}: cannot connect: {exc}") from None
     return False
+
+
+def _reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Refuse a cluster address nothing answers at, in one line: Ray itself retries such an
+    address for minutes with only its own warnings to show for it."""
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        return  # no port said: Ray's default applies, let Ray find it
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout_s).close()
+    except (OSError, OverflowError) as exc:
+        raise ConfigError(f"--ray {address}: nothing answers there "
+                          f"({getattr(exc, 'strerror', None) or exc})") from None  # fmt: skip
 
 
 def _cluster_cpus(ray: Any) -> int:
