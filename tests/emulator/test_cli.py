@@ -70,6 +70,11 @@ def test_bad_pairs_are_user_errors() -> None:
         parse_pairs(["USDT"], "--balance")
     with pytest.raises(ConfigError):
         parse_pairs(["USDT=lots"], "--balance")
+    with pytest.raises(ConfigError, match="at least 0"):
+        parse_pairs(["USDT=-5"], "--balance")
+    with pytest.raises(ConfigError, match="above 0"):
+        parse_pairs(["BTC-USDT=0"], "--start-price", positive=True)
+    assert parse_pairs(["USDT=0"], "--balance") == {"USDT": 0.0}
 
 
 def test_unknown_venue_rejected() -> None:

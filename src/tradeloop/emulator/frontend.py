@@ -45,12 +45,12 @@ def common_config(args: argparse.Namespace) -> dict[str, Any]:
         "api_secret": args.api_secret,
         "admin_token": args.admin_token,
         "balances": parse_pairs(args.balance, "--balance"),
-        "symbols": [s.strip() for s in args.symbols.split(",") if s.strip()],
+        "symbols": _symbols(args.symbols),
         "seed": args.seed,
         "latency_ms": args.latency_ms,
         "tick_interval_ms": args.tick_ms,
         "book_levels": args.levels,
-        "start_prices": parse_pairs(args.start_price, "--start-price"),
+        "start_prices": parse_pairs(args.start_price, "--start-price", positive=True),
         "leverage": args.leverage,
         "ws_idle_timeout_s": args.ws_idle_timeout,
         "periodic_faults": PeriodicFaults(
@@ -59,6 +59,13 @@ def common_config(args: argparse.Namespace) -> dict[str, Any]:
             corrupt_checksum_every_s=args.corrupt_checksum_every,
         ),
     }
+
+
+def _symbols(text: str) -> list[str]:
+    symbols = [s.strip() for s in text.split(",") if s.strip()]
+    if not symbols:
+        raise ConfigError(f"--symbols {text!r}: name at least one symbol")
+    return symbols
 
 
 @dataclass(frozen=True)
@@ -82,15 +89,21 @@ class FrontEnd:
             raise ConfigError(str(exc)) from None
 
 
-def parse_pairs(items: list[str] | None, flag: str) -> dict[str, float]:
-    """``["USDT=100000", "BTC=2"]`` -> ``{"USDT": 100000.0, "BTC": 2.0}``."""
+def parse_pairs(items: list[str] | None, flag: str, positive: bool = False) -> dict[str, float]:
+    """``["USDT=100000", "BTC=2"]`` -> ``{"USDT": 100000.0, "BTC": 2.0}``; no number below 0
+    (a negative balance is a typo), or none at 0 either with ``positive`` (a price)."""
     out: dict[str, float] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         try:
-            if not sep or not key:
+            if not sep or not key.strip():
                 raise ValueError
-            out[key.strip().upper()] = float(value)
+            number = float(value)
         except ValueError:
             raise ConfigError(f"{flag} {item!r}: expected NAME=NUMBER") from None
+        if not (number > 0 if positive else number >= 0):
+            raise ConfigError(
+                f"{flag} {item!r}: the number must be {'above' if positive else 'at least'} 0"
+            )
+        out[key.strip().upper()] = number
     return out
