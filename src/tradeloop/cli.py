@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import NoReturn
 
-from tradeloop.core.errors import UserError
+from tradeloop.core.errors import UserError, one_line
 
 #: subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # unforeseen: still one line; where it arose goes to a file
         logging.getLogger("tradeloop").debug("%s failed", args.command, exc_info=True)
         where = save_traceback(args.command, exc)
-        print(f"tradeloop {args.command}: error: {one_line(exc)}"
+        print(f"tradeloop {args.command}: error: {one_line(exc, with_type=True)}"
               f"{f' (traceback: {where})' if where else ''}", file=sys.stderr)  # fmt: skip
         return 1
 
@@ -128,12 +128,6 @@ def save_traceback(command: str, exc: BaseException) -> str:
     except OSError:
         return ""
     return path
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as one line: its type and the first line of its message."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 if __name__ == "__main__":

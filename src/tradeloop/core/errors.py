@@ -4,6 +4,15 @@ because they describe bad input (a file, a parameter), not a bug."""
 from __future__ import annotations
 
 
+def one_line(exc: BaseException, *, with_type: bool = False) -> str:
+    """``exc`` as one line: the first line of its message (its type where it has none), led
+    by its type with ``with_type`` (for errors that are not a ``UserError``'s own words)."""
+    lines = str(exc).strip().splitlines()
+    if not lines:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {lines[0]}" if with_type else lines[0]
+
+
 class UserError(Exception):
     """Bad input the user can fix; the message names the file / row / field at fault."""
 

@@ -19,10 +19,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tradeloop.core.errors import ConfigError, DataError
+from tradeloop.core.errors import ConfigError, DataError, one_line
 from tradeloop.data.columns import buyer_maker_codes, side_codes, time_to_ns, to_float
 from tradeloop.data.intervals import parse_interval
-from tradeloop.data.readers import Layout, RawTable, one_line, read_table
+from tradeloop.data.readers import Layout, RawTable, read_table
 from tradeloop.data.series import (
     F64,
     I64,

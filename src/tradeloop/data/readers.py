@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
-from tradeloop.core.errors import DataError
+from tradeloop.core.errors import DataError, one_line
 from tradeloop.data.series import row_error
 
 
@@ -110,11 +110,6 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _from_table(path: Path, table: pa.Table) -> RawTable:

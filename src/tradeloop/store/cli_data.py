@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from tradeloop.core.argtypes import count
-from tradeloop.core.errors import ConfigError, UserError, VenueError
+from tradeloop.core.errors import ConfigError, UserError, VenueError, one_line
 from tradeloop.data.aggregate import EmptyBarPolicy, TimeBarAggregator
 from tradeloop.data.intervals import parse_interval
 from tradeloop.model import Bar
@@ -89,9 +89,8 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
     except (duckdb.Error, pa.ArrowInvalid, OSError) as exc:
         # a file damaged outside tradeloop (its writes are atomic): say which, keep the rest
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise UserError(f"--store {args.store}: {first} (a damaged file can be moved aside; "
-                        "the rest of the store is intact)") from None  # fmt: skip
+        raise UserError(f"--store {args.store}: {one_line(exc)} (a damaged file can be "
+                        "moved aside; the rest of the store is intact)") from None  # fmt: skip
 
 
 def _run(args: argparse.Namespace) -> int:
