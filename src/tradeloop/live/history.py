@@ -155,10 +155,6 @@ async def binance_history(gw: Any, symbol: str, native: str, period_ns: int, n: 
 BITMEX_BINS = {"1m": _M, "5m": 5 * _M, "1h": 60 * _M, "1d": 1440 * _M}
 
 
-def _iso_ms(text: str) -> int:
-    return iso_ms(text)
-
-
 def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -181,14 +177,14 @@ async def bitmex_history(gw: Any, symbol: str, native: str, period_ns: int, n: i
         if not rows:
             break
         for r in rows:
-            close_ms = _iso_ms(str(r["timestamp"]))
+            close_ms = iso_ms(str(r["timestamp"]))
             vol = r.get("homeNotional")
             if vol is None:
                 vol = r.get("volume") or 0.0
             b = _bar(symbol, close_ms - period_ns // MS, period_ns,
                      (r["open"], r["high"], r["low"], r["close"], vol))  # fmt: skip
             out[b.ts] = b
-        oldest = min(_iso_ms(str(r["timestamp"])) for r in rows)
+        oldest = min(iso_ms(str(r["timestamp"])) for r in rows)
         if oldest >= end_ms:
             break
         end_ms = oldest - 1

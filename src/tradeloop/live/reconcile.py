@@ -11,10 +11,9 @@ restored. Steps, in this order because each relies on the previous one:
    venue order; the journal's ``(account, order, trade)`` key makes that exactly once, even when
    the venue returns fills we already have. Foreign fills are journaled and never booked.
    Funding payments settled meanwhile go in among them by time, once by their
-   ``payment_id``: a payment is stamped with its settlement time, and where a gateway stamps
-   the fills it lists with their execution time (BitMEX) a fill made while down before a
-   settlement is booked before it, so the payment lands on the position it was paid on
-   (a gateway that stamps them with the time we learn of them puts the payments first);
+   ``payment_id``: a payment carries its settlement time and every fill the venue's time of
+   its execution (``Fill.venue_ts``), so a fill made while down before a settlement is
+   booked before it and the payment lands on the position it was paid on;
 4. our open orders are adopted (the OMS tracks them; the gateway takes them over by client id)
    and, by default, canceled — the strategies' restored targets are re-traded from a clean
    slate rather than next to orders of a previous process; foreign open orders are reported;

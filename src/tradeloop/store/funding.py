@@ -74,10 +74,6 @@ async def _okx(client: Any, inst: str) -> tuple[int, float, float, int]:
     return ts, float(row["fundingRate"]), mark, int(row["fundingTime"])
 
 
-def _iso_ms(text: Any) -> int:
-    return iso_ms(str(text))
-
-
 async def _bitmex(client: Any, inst: str) -> tuple[int, float, float, int]:
     rows = await client.request("GET", "/api/v1/instrument", {"symbol": inst})
     if not rows:
@@ -85,9 +81,9 @@ async def _bitmex(client: Any, inst: str) -> tuple[int, float, float, int]:
     r = rows[0]
     if r.get("fundingRate") is None:
         raise NotPerpetual(f"{inst} on BITMEX is not a perpetual (no funding rate)")
-    ts = _iso_ms(r["timestamp"]) if r.get("timestamp") else int(time.time() * 1000)
+    ts = iso_ms(str(r["timestamp"])) if r.get("timestamp") else int(time.time() * 1000)
     mark = float(r["markPrice"]) if r.get("markPrice") is not None else float("nan")
-    return ts, float(r["fundingRate"]), mark, _iso_ms(r["fundingTimestamp"])
+    return ts, float(r["fundingRate"]), mark, iso_ms(str(r["fundingTimestamp"]))
 
 
 async def _bitfinex(client: Any, inst: str) -> tuple[int, float, float, int]:

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tradeloop.core.timefmt import iso_ms
 from tradeloop.model import (
     BalanceUpdate,
     Bar,
@@ -36,7 +35,7 @@ from tradeloop.model import (
     TradeTick,
 )
 from tradeloop.venues.bitmex import constants as C
-from tradeloop.venues.parsing import VenueIds
+from tradeloop.venues.parsing import VenueIds, iso_ns
 
 Json = dict[str, Any]
 #: ``XBTUSD`` <-> ``XBTUSD.BITMEX``
@@ -180,10 +179,7 @@ def parse_execution(d: Json, now: int, client_order_id: str) -> Fill | None:
 
 def time_ns(text: Any, default: int) -> int:
     """A row's ISO 8601 time (``2026-12-05T04:00:00.000Z``) in ns; ``default`` if absent."""
-    try:
-        return iso_ms(str(text)) * 1_000_000
-    except ValueError:
-        return default
+    return iso_ns(text) or default
 
 
 def parse_funding(d: Json, now: int) -> FundingPaid:
